@@ -1,0 +1,27 @@
+import {Command, Errors} from '@oclif/core'
+import {CliError, ExitCode} from './exit-codes.js'
+
+/**
+ * The base of every midge command: turns any error into one line on stderr and a documented exit
+ * code (see exit-codes.ts). Never a stack trace for a user's mistake.
+ */
+export abstract class MidgeCommand extends Command {
+  protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<void> {
+    if (error instanceof Errors.ExitError) throw error
+    if (error instanceof CliError) return this.fail(error.message, error.exitCode)
+    const oclifExit = error.oclif?.exit
+    if (oclifExit !== undefined) {
+      // flag/argument parse errors from oclif: keep its exit code (2) and message
+      return this.fail(error.message.split('\n')[0], oclifExit)
+    }
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') return this.fail(error.message, ExitCode.InputFile)
+    if (process.env.MIDGE_DEBUG) process.stderr.write(`${error.stack}\n`)
+    return this.fail(error.message, ExitCode.Failure)
+  }
+
+  private fail(message: string, exitCode: number): never {
+    process.stderr.write(`${this.id ? `midge ${this.id}` : 'midge'}: ${message}\n`)
+    return this.exit(exitCode)
+  }
+}

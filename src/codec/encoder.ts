@@ -1,0 +1,88 @@
+import mqtt from 'mqtt-packet'
+import {MqttError} from './errors.js'
+import type {Packet, ProtocolVersion, PublishProperties, QoS} from './packets.js'
+import {ReasonCode} from './reason-codes.js'
+
+const optionsByVersion = {
+  3: Object.freeze({protocolVersion: 3}),
+  4: Object.freeze({protocolVersion: 4}),
+  5: Object.freeze({protocolVersion: 5}),
+} as const
+
+/** Encodes any packet for the given protocol version. Throws an MqttError if the packet cannot be encoded. */
+export function encodePacket(packet: Packet, protocolVersion: ProtocolVersion): Buffer {
+  try {
+    return mqtt.generate(packet, optionsByVersion[protocolVersion])
+  } catch (error) {
+    throw new MqttError(ReasonCode.ImplementationSpecificError, `cannot encode ${packet.cmd}: ${(error as Error).message}`)
+  }
+}
+
+/** A PUBLISH encoded once and shared by every receiver of the same shape. */
+export interface EncodedPublish {
+  bytes: Buffer
+  /** Where the two packet-id bytes are (QoS > 0), so a copy can be patched per receiver; else -1. */
+  packetIdOffset: number
+}
+
+export interface PublishShape {
+  topic: string
+  payload: Buffer
+  qos: QoS
+  retain: boolean
+  dup?: boolean
+  properties?: PublishProperties
+}
+
+/**
+ * Encodes a PUBLISH with packet id 0 (patched later for QoS > 0). Without properties the bytes are
+ * written directly; with properties (v5) mqtt-packet writes them.
+ */
+export function encodePublish(msg: PublishShape, protocolVersion: ProtocolVersion): EncodedPublish {
+  const topicLength = Buffer.byteLength(msg.topic)
+  const idBytes = msg.qos > 0 ? 2 : 0
+  if (msg.properties && protocolVersion === 5 && hasAny(msg.properties)) {
+    const bytes = encodePacket({cmd: 'publish', topic: msg.topic, payload: msg.payload, qos: msg.qos, retain: msg.retain,
+      dup: msg.dup ?? false, messageId: msg.qos > 0 ? 1 : undefined, properties: msg.properties}, protocolVersion)
+    return {bytes, packetIdOffset: idBytes ? headerLength(bytes) + 2 + topicLength : -1}
+  }
+  const propsBytes = protocolVersion === 5 ? 1 : 0
+  const remaining = 2 + topicLength + idBytes + propsBytes + msg.payload.length
+  const varint = varintLength(remaining)
+  const bytes = Buffer.allocUnsafe(1 + varint + remaining)
+  bytes[0] = 0x30 | (msg.dup ? 0x08 : 0) | (msg.qos << 1) | (msg.retain ? 0x01 : 0)
+  let o = writeVarint(bytes, 1, remaining)
+  bytes.writeUInt16BE(topicLength, o)
+  o += 2
+  o += bytes.write(msg.topic, o, 'utf8')
+  const packetIdOffset = idBytes ? o : -1
+  if (idBytes) { bytes.writeUInt16BE(0, o); o += 2 }
+  if (propsBytes) bytes[o++] = 0
+  msg.payload.copy(bytes, o)
+  return {bytes, packetIdOffset}
+}
+
+function hasAny(o: object): boolean {
+  for (const k in o) if ((o as Record<string, unknown>)[k] !== undefined) return true
+  return false
+}
+
+function headerLength(bytes: Buffer): number {
+  let i = 1
+  while (bytes[i] & 0x80) i++
+  return i + 1
+}
+
+function varintLength(n: number): number {
+  return n < 128 ? 1 : n < 16_384 ? 2 : n < 2_097_152 ? 3 : 4
+}
+
+function writeVarint(buf: Buffer, offset: number, n: number): number {
+  do {
+    let byte = n % 128
+    n = Math.floor(n / 128)
+    if (n > 0) byte |= 0x80
+    buf[offset++] = byte
+  } while (n > 0)
+  return offset
+}

@@ -1,0 +1,66 @@
+import {MalformedPacketError, PacketTooLargeError} from './errors.js'
+
+/**
+ * Splits a byte stream into whole MQTT frames (fixed header + body). The declared size is checked
+ * against the maximum packet size as soon as the fixed header is read, before any of the body is
+ * buffered, so a hostile peer cannot make us hold an oversized packet.
+ */
+export class Framer {
+  private pending: Buffer[] = []
+  private pendingBytes = 0
+  private needed = 0 // total frame size once known, else 0
+
+  constructor(public maxPacketSize: number) {}
+
+  /** Calls onFrame for every complete frame in order. Throws MalformedPacketError / PacketTooLargeError. */
+  push(chunk: Buffer, onFrame: (frame: Buffer) => boolean | void): void {
+    let buf = chunk
+    if (this.pendingBytes > 0) {
+      this.pending.push(chunk)
+      this.pendingBytes += chunk.length
+      if (this.needed === 0) {
+        const head = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, Math.min(this.pendingBytes, 5))
+        this.needed = this.frameSize(head, 0)
+        if (this.needed === 0) return
+      }
+      if (this.pendingBytes < this.needed) return
+      buf = Buffer.concat(this.pending, this.pendingBytes)
+      this.pending = []
+      this.pendingBytes = 0
+      this.needed = 0
+    }
+    let offset = 0
+    while (offset < buf.length) {
+      const size = this.frameSize(buf, offset)
+      if (size === 0 || offset + size > buf.length) {
+        const rest = buf.subarray(offset)
+        this.pending = [rest]
+        this.pendingBytes = rest.length
+        this.needed = size
+        return
+      }
+      const frame = buf.subarray(offset, offset + size)
+      offset += size
+      if (onFrame(frame) === false) return
+    }
+  }
+
+  /** Total size of the frame starting at offset, or 0 if its fixed header is not complete yet. */
+  private frameSize(buf: Buffer, offset: number): number {
+    let value = 0
+    let multiplier = 1
+    for (let i = 1; i <= 4; i++) {
+      if (offset + i >= buf.length) return 0
+      const byte = buf[offset + i]
+      value += (byte & 0x7f) * multiplier
+      if ((byte & 0x80) === 0) {
+        const size = 1 + i + value
+        if (size > this.maxPacketSize) throw new PacketTooLargeError(size, this.maxPacketSize)
+        return size
+      }
+      multiplier *= 128
+    }
+    // [MQTT-1.5.5-1] a Variable Byte Integer is at most four bytes
+    throw new MalformedPacketError('remaining length longer than 4 bytes')
+  }
+}

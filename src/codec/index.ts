@@ -1,0 +1,5 @@
+export * from './packets.js'
+export * from './reason-codes.js'
+export * from './errors.js'
+export {PacketDecoder, type DecoderOptions} from './decoder.js'
+export {encodePacket, encodePublish, type EncodedPublish, type PublishShape} from './encoder.js'

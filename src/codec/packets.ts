@@ -1,0 +1,34 @@
+// Typed packets. They are mqtt-packet's shapes, re-exported here so that nothing outside src/codec
+// depends on mqtt-packet directly.
+import type * as mp from 'mqtt-packet'
+
+export type QoS = mp.QoS
+export type ProtocolVersion = 3 | 4 | 5
+export type UserProperties = mp.UserProperties
+export type Packet = mp.Packet
+export type ConnectPacket = mp.IConnectPacket
+export type ConnackPacket = mp.IConnackPacket
+export type PublishPacket = mp.IPublishPacket
+export type PubackPacket = mp.IPubackPacket
+export type PubrecPacket = mp.IPubrecPacket
+export type PubrelPacket = mp.IPubrelPacket
+export type PubcompPacket = mp.IPubcompPacket
+export type SubscribePacket = mp.ISubscribePacket
+export type Subscription = mp.ISubscription
+export type SubackPacket = mp.ISubackPacket
+export type UnsubscribePacket = mp.IUnsubscribePacket
+export type UnsubackPacket = mp.IUnsubackPacket
+export type PingreqPacket = mp.IPingreqPacket
+export type PingrespPacket = mp.IPingrespPacket
+export type DisconnectPacket = mp.IDisconnectPacket
+export type AuthPacket = mp.IAuthPacket
+export type PublishProperties = NonNullable<mp.IPublishPacket['properties']>
+export type ConnectProperties = NonNullable<mp.IConnectPacket['properties']>
+export type ConnackProperties = NonNullable<mp.IConnackPacket['properties']>
+export type WillMessage = NonNullable<mp.IConnectPacket['will']>
+
+/** Control packet types (the high nibble of the first byte). */
+export const PacketType = {
+  CONNECT: 1, CONNACK: 2, PUBLISH: 3, PUBACK: 4, PUBREC: 5, PUBREL: 6, PUBCOMP: 7,
+  SUBSCRIBE: 8, SUBACK: 9, UNSUBSCRIBE: 10, UNSUBACK: 11, PINGREQ: 12, PINGRESP: 13, DISCONNECT: 14, AUTH: 15,
+} as const
