@@ -1,0 +1,29 @@
+import type {QoS} from '../../codec/index.js'
+
+/** Who is asking: what the engine knows of a client when it calls a hook. */
+export interface ClientInfo {
+  clientId: string
+  username?: string
+  protocolVersion: 3 | 4 | 5
+  remoteAddress?: string
+}
+
+export interface AuthenticateRequest extends ClientInfo {
+  password?: Buffer
+}
+
+/**
+ * The authorization hooks an embedder (or the password/ACL files) provides. Each may return a value or
+ * a promise; the connection processes its packets strictly in order either way.
+ *
+ * authenticate returns true to accept, or a reason code to refuse with (v5 CONNACK codes; mapped to
+ * v3 return codes for v3 clients): 0x86 bad user name or password, 0x87 not authorized, ...
+ */
+export interface AuthHooks {
+  authenticate?(req: AuthenticateRequest): boolean | number | Promise<boolean | number>
+  authorizePublish?(client: ClientInfo, topic: string, qos: QoS, retain: boolean): boolean | Promise<boolean>
+  /** Whether a subscription may be made at all (false: SUBACK 0x87). */
+  authorizeSubscribe?(client: ClientInfo, filter: string, qos: QoS): boolean | Promise<boolean>
+  /** Whether one message may be delivered to a subscriber (checked per message, retained and wills included). */
+  authorizeDeliver?(client: ClientInfo, topic: string): boolean
+}

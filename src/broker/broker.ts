@@ -1,0 +1,254 @@
+import type {AddressInfo, Server} from 'node:net'
+import type {Duplex} from 'node:stream'
+import {ReasonCode, type QoS, type WillMessage} from '../codec/index.js'
+import type {ClientInfo} from './auth/hooks.js'
+import {Connection, ConnState} from './connection.js'
+import {EnhancedAuth} from './enhanced-auth.js'
+import {TypedEmitter, type BrokerEvents} from './events.js'
+import {listenTcp} from './listeners/tcp.js'
+import {silentLogger} from './logger.js'
+import type {Message} from './message.js'
+import {Metrics} from './metrics.js'
+import {DEFAULT_OPTIONS, type BrokerOptions} from './options.js'
+import {RetainedMessages} from './retained.js'
+import {Router} from './router.js'
+import {Session, type Delivery, type DropReason, type LongTimer, type SubscriptionOptions} from './session.js'
+import {realTimers} from './timers.js'
+
+const NEVER_EXPIRES = 0xffff_ffff
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+/**
+ * The broker engine: sessions, routing, retained messages, wills and expiry, over any duplex
+ * streams. It reads no argv, env or files and writes no console; everything comes in as options.
+ */
+export class Broker {
+  readonly options: BrokerOptions
+  readonly events = new TypedEmitter<BrokerEvents>()
+  readonly metrics = new Metrics()
+  readonly router = new Router((s, m, q, r, ids, g) => this.deliverTo(s, m, q, r, ids, g))
+  readonly retained = new RetainedMessages()
+  readonly sessions = new Map<string, Session>()
+  readonly enhancedAuth = new EnhancedAuth()
+  private readonly connections = new Set<Connection>()
+  private readonly servers: Server[] = []
+  private closing = false
+
+  constructor(options: Partial<BrokerOptions> = {}) {
+    this.options = {...DEFAULT_OPTIONS, logger: silentLogger, timers: realTimers, auth: {}, ...stripUndefined(options)}
+  }
+
+  /** Serves one client over any duplex stream (a socket, a WebSocket stream, a test's duplexPair). */
+  handle(stream: Duplex, remoteAddress?: string): Connection {
+    const conn = new Connection(this, stream, remoteAddress)
+    if (this.closing) {
+      stream.destroy()
+      return conn
+    }
+    this.connections.add(conn)
+    stream.once('close', () => this.connections.delete(conn))
+    return conn
+  }
+
+  /** Opens a TCP listener (port 0: any free port). */
+  async listen(options: {host?: string; port?: number} = {}): Promise<AddressInfo> {
+    const host = options.host ?? '127.0.0.1'
+    const server = await listenTcp({host, port: options.port ?? 1883}, (s, addr) => this.handle(s, addr))
+    this.servers.push(server)
+    const address = server.address() as AddressInfo
+    this.events.emit('listening', {protocol: 'mqtt', host: address.address, port: address.port})
+    return address
+  }
+
+  /** The first listener's address. */
+  address(): AddressInfo | undefined {
+    return this.servers[0]?.address() as AddressInfo | undefined
+  }
+
+  /** Stops accepting, tells v5 clients 0x8B, closes every connection and timer. */
+  async close(): Promise<void> {
+    if (this.closing) return
+    this.closing = true
+    const stopped = this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())))
+    for (const conn of this.connections) conn.disconnect(ReasonCode.ServerShuttingDown, 'server shutting down', false)
+    await Promise.all(stopped)
+    for (const session of this.sessions.values()) this.clearTimers(session)
+  }
+
+  // --- publishing --------------------------------------------------------------------------------
+
+  /** Publishes a message to every matching subscriber (and stores it if retained); returns the receiver count. */
+  publish(message: Message): number {
+    if (message.retain) this.retained.set(message)
+    return this.router.route(message)
+  }
+
+  private deliverTo(session: Session, message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, sharedGroup: string | undefined): void {
+    const canRead = this.options.auth.authorizeDeliver
+    if (canRead !== undefined && !canRead(session.client, message.topic)) return
+    session.deliver({message, qos, retain, subscriptionIds, sharedGroup})
+  }
+
+  /** Sends the retained messages matching a new subscription, with retain set [MQTT-3.3.1-8]. */
+  sendRetained(session: Session, filter: string, options: SubscriptionOptions): void {
+    const ids = options.subscriptionId === undefined ? undefined : [options.subscriptionId]
+    for (const msg of this.retained.match(filter, this.options.timers.now())) {
+      this.deliverTo(session, msg, (msg.qos < options.qos ? msg.qos : options.qos) as QoS, true, ids, undefined)
+    }
+  }
+
+  /** Counts a message that a session could not take. */
+  dropped(session: Session | undefined, d: Delivery, reason: DropReason): void {
+    this.metrics.dropped[reason] = (this.metrics.dropped[reason] ?? 0) + 1
+    if (reason !== 'offline-qos0' && session !== undefined) {
+      this.events.emit('messageDropped', {clientId: session.clientId, topic: d.message.topic, reason})
+    }
+  }
+
+  // --- sessions ----------------------------------------------------------------------------------
+
+  /** Takes over any live connection of the client, then resumes or creates its session. */
+  attach(conn: Connection, clientId: string, cleanStart: boolean, expiry: number): {session: Session; present: boolean} {
+    const old = this.sessions.get(clientId)
+    const oldConn = old?.link
+    // [MQTT-3.1.4-3] the same client id takes over: the old connection is told 0x8E and closed
+    if (oldConn instanceof Connection) oldConn.disconnect(ReasonCode.SessionTakenOver, 'session taken over')
+    let session = this.sessions.get(clientId)
+    if (session !== undefined && cleanStart) {
+      this.endSession(session) // [MQTT-3.1.2-4] clean start discards the old session
+      session = undefined
+    }
+    const present = session !== undefined
+    if (session === undefined) {
+      session = new Session(clientId, conn.clientInfo, this.options, () => this.options.timers.now(), (s, d, r) => this.dropped(s, d, r))
+      this.sessions.set(clientId, session)
+    } else {
+      // a reconnect within the will delay cancels the will [MQTT-3.1.3-9]; the session no longer expires
+      this.clearTimers(session)
+      session.pendingWill = undefined
+    }
+    session.client = conn.clientInfo
+    session.expiryInterval = expiry
+    session.link = conn
+    conn.session = session
+    return {session, present}
+  }
+
+  /** A connection is now up. */
+  connected(conn: Connection, sessionPresent: boolean, keepalive: number, cleanStart: boolean): void {
+    const m = this.metrics
+    m.clientsConnected++
+    m.clientsTotal++
+    if (m.clientsConnected > m.clientsMaximum) m.clientsMaximum = m.clientsConnected
+    this.events.emit('clientConnected', {...conn.clientInfo, sessionPresent, keepalive, cleanStart})
+  }
+
+  /** A connection ended: publish or schedule its will, and end or keep its session. */
+  detach(conn: Connection, wasConnected: boolean, sendWill: boolean, reason: string): void {
+    this.connections.delete(conn)
+    if (!wasConnected) return
+    this.metrics.clientsConnected--
+    const session = conn.session
+    const will = conn.will
+    conn.will = undefined
+    if (session !== undefined && session.link === conn) {
+      session.link = undefined
+      if (sendWill && will !== undefined) this.scheduleWill(session, will)
+      if (session.expiryInterval === 0) this.endSession(session)
+      else this.scheduleExpiry(session)
+    }
+    this.events.emit('clientDisconnected', {...conn.clientInfo, reason})
+  }
+
+  capSessionExpiry(seconds: number): number {
+    const max = this.options.maxSessionExpiry
+    return max !== undefined && seconds > max ? max : seconds
+  }
+
+  private scheduleExpiry(session: Session): void {
+    if (session.expiryInterval === NEVER_EXPIRES) return
+    session.expiryTimer = this.later(session.expiryInterval * 1000, () => {
+      session.expiryTimer = undefined
+      this.metrics.clientsExpired++
+      this.endSession(session)
+    })
+  }
+
+  /** Ends a session: its delayed will goes out now [MQTT-3.1.3-9], its state is dropped. */
+  private endSession(session: Session): void {
+    this.clearTimers(session)
+    const will = session.pendingWill
+    session.pendingWill = undefined
+    if (will !== undefined) this.publishWill(session.client, will)
+    this.router.removeAll(session)
+    session.clearOutbound()
+    if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId)
+  }
+
+  private clearTimers(session: Session): void {
+    if (session.expiryTimer) this.options.timers.clearTimeout(session.expiryTimer.t)
+    if (session.willTimer) this.options.timers.clearTimeout(session.willTimer.t)
+    session.expiryTimer = undefined
+    session.willTimer = undefined
+  }
+
+  /** Publishes a will now, or after its Will Delay Interval [MQTT-3.1.3-9]. */
+  private scheduleWill(session: Session, will: WillMessage): void {
+    const delay = will.properties?.willDelayInterval ?? 0
+    if (delay === 0 || session.expiryInterval === 0) return this.publishWill(session.client, will)
+    session.pendingWill = will
+    session.willTimer = this.later(delay * 1000, () => {
+      session.willTimer = undefined
+      session.pendingWill = undefined
+      this.publishWill(session.client, will)
+    })
+  }
+
+  private publishWill(client: ClientInfo, will: WillMessage): void {
+    const qos = (will.qos ?? 0) as QoS
+    const retain = will.retain ?? false
+    const send = (ok: boolean) => {
+      if (!ok || this.closing) return
+      const {willDelayInterval: _d, messageExpiryInterval: expiry, ...properties} = will.properties ?? {}
+      this.publish({
+        topic: will.topic, payload: Buffer.isBuffer(will.payload) ? will.payload : Buffer.from(will.payload), qos, retain,
+        properties: Object.keys(properties).length > 0 ? properties : undefined,
+        expiresAt: expiry === undefined ? undefined : this.options.timers.now() + expiry * 1000,
+        origin: client.clientId,
+      })
+    }
+    const allowed = this.options.auth.authorizePublish?.(client, will.topic, qos, retain) ?? true
+    if (typeof allowed === 'object') void allowed.then(send, () => undefined)
+    else send(allowed)
+  }
+
+  /** A timer that may be longer than setTimeout allows (session expiry can be 136 years). */
+  private later(ms: number, fn: () => void): LongTimer {
+    const {timers} = this.options
+    const deadline = timers.now() + ms
+    const handle: LongTimer = {t: undefined}
+    const arm = (): void => {
+      handle.t = timers.setTimeout(() => {
+        if (deadline - timers.now() > 0) arm()
+        else fn()
+      }, Math.min(Math.max(deadline - timers.now(), 0), MAX_TIMER_MS))
+    }
+    arm()
+    return handle
+  }
+
+  get connectionCount(): number {
+    let n = 0
+    for (const c of this.connections) if (c.state === ConnState.Connected) n++
+    return n
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
+}
+
+/** Creates a broker engine. Call listen() to open a TCP listener, or handle() to serve any stream. */
+export function createBroker(options: Partial<BrokerOptions> = {}): Broker {
+  return new Broker(options)
+}

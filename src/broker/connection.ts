@@ -1,0 +1,216 @@
+import type {Duplex} from 'node:stream'
+import {
+  encodePacket, MqttError, PacketDecoder, ReasonCode, UnsupportedProtocolError, V3ConnackCode,
+  type Packet, type ProtocolVersion, type WillMessage,
+} from '../codec/index.js'
+import type {Broker} from './broker.js'
+import {dispatch} from './handlers/dispatch.js'
+import {Keepalive} from './keepalive.js'
+import {encodeDelivery} from './outbound.js'
+import type {Delivery, Session, SessionLink} from './session.js'
+
+/** A connection's one state field [DESIGN 3]: packets are legal or not according to it alone. */
+export const ConnState = {AwaitingConnect: 0, Authenticating: 1, Connected: 2, Closing: 3, Closed: 4} as const
+export type ConnState = (typeof ConnState)[keyof typeof ConnState]
+
+/** What the client announced about itself (v5 CONNECT properties; protocol defaults otherwise). */
+export interface PeerLimits {
+  receiveMaximum: number
+  maximumPacketSize: number
+  topicAliasMaximum: number
+  requestProblemInformation: boolean
+}
+
+const MAX_PENDING_PACKETS = 1000
+
+/**
+ * One socket (any duplex stream): decodes packets, runs them through dispatch strictly in order
+ * (holding later packets while an async step such as authentication runs), batches writes per
+ * event-loop turn, and turns every error into the answer the protocol wants.
+ */
+export class Connection implements SessionLink {
+  state: ConnState = ConnState.AwaitingConnect
+  version: ProtocolVersion = 4
+  clientId = ''
+  username: string | undefined
+  session: Session | undefined
+  will: WillMessage | undefined
+  peer: PeerLimits = {receiveMaximum: 65_535, maximumPacketSize: Number.MAX_SAFE_INTEGER, topicAliasMaximum: 0, requestProblemInformation: true}
+  inboundAliases: Map<number, string> | undefined
+  authMethod: string | undefined
+  readonly keepalive: Keepalive
+  private readonly decoder: PacketDecoder
+  private pending: Packet[] | undefined
+  private corked = false
+  private connectTimer: unknown
+  private closeTimer: NodeJS.Timeout | undefined
+
+  constructor(readonly broker: Broker, readonly stream: Duplex, readonly remoteAddress: string | undefined) {
+    const {options} = broker
+    this.decoder = new PacketDecoder({maxPacketSize: options.maxPacketSize})
+    this.keepalive = new Keepalive(options.timers, () => this.disconnect(ReasonCode.KeepAliveTimeout, 'keepalive timeout'))
+    this.connectTimer = options.timers.setTimeout(() => {
+      if (this.state === ConnState.AwaitingConnect || this.state === ConnState.Authenticating) this.close(false, 'no CONNECT in time')
+    }, options.connectTimeoutMs)
+    stream.on('data', (chunk: Buffer) => this.onData(chunk))
+    stream.on('error', (err: Error) => this.close(true, `socket error: ${err.message}`))
+    stream.on('end', () => this.close(true, 'connection closed by the client'))
+    stream.on('close', () => {
+      this.close(true, 'connection closed')
+      this.state = ConnState.Closed
+      if (this.closeTimer) clearTimeout(this.closeTimer)
+    })
+    stream.on('drain', () => this.session?.pump())
+  }
+
+  get clientInfo() {
+    return {clientId: this.clientId, username: this.username, protocolVersion: this.version, remoteAddress: this.remoteAddress}
+  }
+
+  // --- SessionLink ---------------------------------------------------------------------------
+
+  get writable(): boolean {
+    return this.state === ConnState.Connected && this.stream.writableLength < this.broker.options.maxOutboundBufferBytes
+  }
+
+  get inflightWindow(): number {
+    const ours = this.broker.options.maxInflightMessages || 65_535
+    return this.peer.receiveMaximum < ours ? this.peer.receiveMaximum : ours
+  }
+
+  sendPublish(d: Delivery, packetId: number, dup: boolean): void {
+    const bytes = encodeDelivery(d, this.version, packetId, dup, this.broker.options.timers.now())
+    // [MQTT-3.1.2-25] never send a packet larger than the client's Maximum Packet Size: drop it for this client
+    if (bytes.length > this.peer.maximumPacketSize) {
+      this.broker.dropped(this.session, d, 'too-large')
+      if (packetId !== 0) this.session?.complete(packetId)
+      return
+    }
+    this.write(bytes)
+    this.broker.metrics.messagesSent++
+    this.broker.metrics.bytesSent += bytes.length
+  }
+
+  sendPubrel(packetId: number): void {
+    this.send({cmd: 'pubrel', messageId: packetId})
+  }
+
+  // --- input -----------------------------------------------------------------------------------
+
+  private onData(chunk: Buffer): void {
+    this.keepalive.touch()
+    this.broker.metrics.bytesReceived += chunk.length
+    try {
+      this.decoder.push(chunk, this.onPacket)
+    } catch (error) {
+      this.fail(error)
+    }
+  }
+
+  private readonly onPacket = (packet: Packet): void => {
+    if (this.pending !== undefined) {
+      this.pending.push(packet)
+      if (this.pending.length >= MAX_PENDING_PACKETS) this.stream.pause()
+      return
+    }
+    const step = dispatch(this, packet)
+    if (step) void this.drainAfter(step)
+  }
+
+  /** Holds later packets until an async step finishes, then processes them in order. */
+  private async drainAfter(step: Promise<void>): Promise<void> {
+    const pending: Packet[] = (this.pending = [])
+    try {
+      await step
+      while (pending.length > 0 && this.state < ConnState.Closing) {
+        const next = dispatch(this, pending.shift()!)
+        if (next) await next
+      }
+    } catch (error) {
+      this.fail(error)
+    } finally {
+      this.pending = undefined
+      if (this.stream.isPaused()) this.stream.resume()
+    }
+  }
+
+  // --- output ----------------------------------------------------------------------------------
+
+  /** Queues bytes; everything written in one event-loop turn goes out in one writev. */
+  write(bytes: Buffer): void {
+    if (!this.stream.writable) return
+    if (!this.corked) {
+      this.corked = true
+      this.stream.cork()
+      process.nextTick(uncork, this)
+    }
+    this.stream.write(bytes)
+  }
+
+  uncork(): void {
+    if (!this.corked) return
+    this.corked = false
+    this.stream.uncork()
+  }
+
+  send(packet: Packet): void {
+    this.write(encodePacket(packet, this.version))
+  }
+
+  // --- ending ----------------------------------------------------------------------------------
+
+  /** The one place an error becomes an answer: CONNACK before CONNECT completes, v5 DISCONNECT after, else a plain close. */
+  fail(error: unknown): void {
+    if (this.state >= ConnState.Closing) return
+    const err = error instanceof MqttError ? error : new MqttError(ReasonCode.UnspecifiedError, (error as Error)?.message ?? String(error))
+    this.broker.options.logger.debug({clientId: this.clientId, err: err.message, reasonCode: err.reasonCode}, 'connection error')
+    if (err instanceof UnsupportedProtocolError) {
+      // [MQTT-3.1.2-2] answer an unsupported level with CONNACK 0x01 (v5: 0x84), then close
+      if (err.protocolLevel === 5) this.write(encodePacket({cmd: 'connack', sessionPresent: false, reasonCode: ReasonCode.UnsupportedProtocolVersion}, 5))
+      else this.write(encodePacket({cmd: 'connack', sessionPresent: false, returnCode: V3ConnackCode.UnacceptableProtocolVersion}, 4))
+      return this.close(false, err.message)
+    }
+    if (this.state === ConnState.Connected) return this.disconnect(err.reasonCode, err.message)
+    this.close(true, err.message)
+  }
+
+  /** Server-initiated disconnect: a v5 client is told why (DISCONNECT with reason code and string). */
+  disconnect(reasonCode: number, reason: string, sendWill = true): void {
+    if (this.state >= ConnState.Closing) return
+    if (this.version === 5 && this.state === ConnState.Connected) {
+      this.send({cmd: 'disconnect', reasonCode, properties: {reasonString: reason}})
+    }
+    this.close(sendWill, reason)
+  }
+
+  /** Closes once: detaches the session (publishing the will when due) and ends the socket. */
+  close(sendWill: boolean, reason: string): void {
+    if (this.state >= ConnState.Closing) return
+    const wasConnected = this.state === ConnState.Connected
+    this.state = ConnState.Closing
+    this.decoder.stop()
+    this.keepalive.stop()
+    this.broker.options.timers.clearTimeout(this.connectTimer)
+    this.broker.detach(this, wasConnected, sendWill, reason)
+    this.uncork()
+    this.stream.end()
+    // a peer that does not read cannot hold the socket open
+    this.closeTimer = setTimeout(() => this.stream.destroy(), 2000)
+    this.closeTimer.unref()
+  }
+
+  /** Learns the protocol version from CONNECT; packets are parsed and encoded with it from now on. */
+  setVersion(version: ProtocolVersion): void {
+    this.version = version
+    this.decoder.protocolVersion = version
+  }
+
+  /** Applies the maximum packet size we announce to this client. */
+  setMaxPacketSize(bytes: number): void {
+    this.decoder.maxPacketSize = bytes
+  }
+}
+
+function uncork(conn: Connection): void {
+  conn.uncork()
+}

@@ -1,0 +1,132 @@
+import {randomUUID} from 'node:crypto'
+import {
+  ProtocolError, ReasonCode, toV3ConnackCode,
+  type ConnackProperties, type ConnectPacket,
+} from '../../codec/index.js'
+import {ConnState, type Connection} from '../connection.js'
+import {isValidTopicName} from '../topic.js'
+import {isValidUtf8} from '../utf8.js'
+
+const NEVER_EXPIRES = 0xffff_ffff
+
+/** Refusals that v3 has no return code for: a v3 client is just disconnected. */
+const V5_ONLY_REFUSALS = new Set<number>([ReasonCode.TopicNameInvalid, ReasonCode.QoSNotSupported,
+  ReasonCode.RetainNotSupported, ReasonCode.PayloadFormatInvalid])
+
+/** CONNECT: validate, authenticate (possibly async), attach the session, answer CONNACK. */
+export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<void> | undefined {
+  const {options} = conn.broker
+  const version = packet.protocolVersion ?? 4
+  conn.setVersion(version)
+  conn.setMaxPacketSize(options.maxPacketSize)
+
+  // [MQTT-3.1.2-22] v3.1.1: a password needs a user name
+  if (version !== 5 && packet.password !== undefined && packet.username === undefined) {
+    throw new ProtocolError('password flag set without user name flag')
+  }
+  let clientId = packet.clientId
+  let assigned = false
+  if (clientId === '') {
+    // v3.1 requires 1-23 characters; [MQTT-3.1.3-8] v3.1.1 allows an empty id only with clean session
+    if (version === 3 || (version === 4 && !packet.clean) || !options.allowZeroLengthClientId) {
+      return refuse(conn, ReasonCode.ClientIdentifierNotValid, 'empty client id')
+    }
+    clientId = options.autoIdPrefix + randomUUID() // [MQTT-3.1.3-6]
+    assigned = true
+  }
+  const props = packet.properties
+  if (props?.receiveMaximum === 0) throw new ProtocolError('receive maximum of 0') // [MQTT-3.1.2-?] value 0 is a protocol error
+  if (props?.maximumPacketSize === 0) throw new ProtocolError('maximum packet size of 0')
+
+  const will = packet.will
+  if (will) {
+    if (!isValidTopicName(will.topic)) return refuse(conn, ReasonCode.TopicNameInvalid, 'invalid will topic')
+    if ((will.qos ?? 0) > options.maxQos) return refuse(conn, ReasonCode.QoSNotSupported, 'will QoS above the maximum') // [MQTT-3.2.2-12]
+    if (will.retain && !options.retainAvailable) return refuse(conn, ReasonCode.RetainNotSupported, 'retain not available') // [MQTT-3.2.2-13]
+    if (will.properties?.payloadFormatIndicator && !isValidUtf8(will.payload as Buffer)) {
+      return refuse(conn, ReasonCode.PayloadFormatInvalid, 'will payload is not UTF-8')
+    }
+  }
+  const authMethod = props?.authenticationMethod
+  if (authMethod !== undefined) return conn.broker.enhancedAuth.start(conn, packet, clientId, assigned)
+
+  const verdict = options.auth.authenticate?.({
+    clientId, username: packet.username, password: packet.password, protocolVersion: version, remoteAddress: conn.remoteAddress,
+  }) ?? true
+  if (typeof verdict === 'object') return verdict.then((v) => completeConnect(conn, packet, clientId, assigned, v))
+  completeConnect(conn, packet, clientId, assigned, verdict)
+  return undefined
+}
+
+/** Finishes CONNECT once the client is authenticated (or refuses it). */
+export function completeConnect(conn: Connection, packet: ConnectPacket, clientId: string, assigned: boolean,
+  verdict: boolean | number, extra: ConnackProperties = {}): void {
+  if (conn.state >= ConnState.Closing) return
+  if (verdict !== true) {
+    conn.broker.metrics.authFailures++
+    return refuse(conn, verdict === false ? ReasonCode.BadUserNameOrPassword : verdict, 'not authorized')
+  }
+  const {broker} = conn
+  const {options} = broker
+  const v5 = conn.version === 5
+  const props = packet.properties ?? {}
+  conn.clientId = clientId
+  conn.username = packet.username
+  conn.peer = {
+    receiveMaximum: props.receiveMaximum ?? 65_535,
+    maximumPacketSize: props.maximumPacketSize ?? Number.MAX_SAFE_INTEGER,
+    topicAliasMaximum: props.topicAliasMaximum ?? 0,
+    requestProblemInformation: props.requestProblemInformation ?? true,
+  }
+  const connack: ConnackProperties = {...extra}
+  let keepalive = packet.keepalive ?? 0
+  if (v5 && (keepalive > options.maxKeepalive || (keepalive === 0 && options.maxKeepalive < 65_535))) {
+    keepalive = options.maxKeepalive // [MQTT-3.2.2-21] the client must use the Server Keep Alive
+    connack.serverKeepAlive = keepalive
+  }
+  let expiry: number
+  if (v5) {
+    const asked = props.sessionExpiryInterval ?? 0
+    expiry = broker.capSessionExpiry(asked)
+    if (expiry !== asked) connack.sessionExpiryInterval = expiry
+  } else {
+    expiry = packet.clean ? 0 : options.persistentClientExpiration ?? NEVER_EXPIRES
+  }
+  const cleanStart = packet.clean ?? true
+  const {session, present} = broker.attach(conn, clientId, cleanStart, expiry)
+  conn.will = packet.will
+  conn.state = ConnState.Connected
+  if (v5) {
+    if (assigned) connack.assignedClientIdentifier = clientId
+    if (options.receiveMaximum < 65_535) connack.receiveMaximum = options.receiveMaximum
+    if (options.maxQos < 2) connack.maximumQoS = options.maxQos
+    if (!options.retainAvailable) connack.retainAvailable = false
+    if (options.maxPacketSize < 268_435_455) connack.maximumPacketSize = options.maxPacketSize
+    connack.topicAliasMaximum = options.topicAliasMaximum
+    if (!options.wildcardSubscriptionAvailable) connack.wildcardSubscriptionAvailable = false
+    if (!options.subscriptionIdentifiersAvailable) connack.subscriptionIdentifiersAvailable = false
+    if (!options.sharedSubscriptionAvailable) connack.sharedSubscriptionAvailable = false
+    if (props.requestResponseInformation && options.responseInformation !== undefined) {
+      connack.responseInformation = options.responseInformation
+    }
+    conn.send({cmd: 'connack', sessionPresent: present, reasonCode: ReasonCode.Success, properties: connack})
+  } else {
+    conn.send({cmd: 'connack', sessionPresent: present, returnCode: 0})
+  }
+  conn.keepalive.start(keepalive)
+  broker.connected(conn, present, keepalive, cleanStart)
+  // [MQTT-4.4.0-1] resume: resend what was in flight, then what waited
+  session.resend()
+  session.pump()
+}
+
+/** Refuses a CONNECT with a CONNACK carrying the reason (v3: the closest return code), then closes. */
+export function refuse(conn: Connection, reasonCode: number, reason: string): undefined {
+  if (conn.version === 5) {
+    conn.send({cmd: 'connack', sessionPresent: false, reasonCode, properties: {reasonString: reason}})
+  } else if (!V5_ONLY_REFUSALS.has(reasonCode)) {
+    conn.send({cmd: 'connack', sessionPresent: false, returnCode: toV3ConnackCode(reasonCode)})
+  }
+  conn.close(false, `connection refused: ${reason}`)
+  return undefined
+}

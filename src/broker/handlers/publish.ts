@@ -1,0 +1,91 @@
+import {MqttError, ProtocolError, ReasonCode, type PublishPacket, type PublishProperties} from '../../codec/index.js'
+import type {Connection} from '../connection.js'
+import type {Message} from '../message.js'
+import {isValidTopicName} from '../topic.js'
+import {isValidUtf8} from '../utf8.js'
+
+/** PUBLISH from a client: checks, authorization, routing, acknowledgement. */
+export function handlePublish(conn: Connection, packet: PublishPacket): Promise<void> | void {
+  const {options} = conn.broker
+  const qos = packet.qos
+  // [MQTT-3.2.2-11] [MQTT-3.2.2-14] the server enforces what it announced in CONNACK
+  if (qos > options.maxQos) throw new MqttError(ReasonCode.QoSNotSupported, `QoS ${qos} is above the maximum of ${options.maxQos}`)
+  if (packet.retain && !options.retainAvailable) throw new MqttError(ReasonCode.RetainNotSupported, 'retained messages are not available')
+  const props = packet.properties
+  const topic = props?.topicAlias === undefined ? packet.topic : resolveAlias(conn, packet.topic, props.topicAlias)
+  // [MQTT-3.3.2-2] no wildcards in a topic name; [MQTT-4.7.3-1] not empty
+  if (!isValidTopicName(topic)) throw new MqttError(ReasonCode.TopicNameInvalid, `invalid topic name '${topic}'`)
+  if (qos === 2 && conn.session!.inboundQos2.has(packet.messageId!)) {
+    // [MQTT-4.3.3-9] a resent QoS 2 PUBLISH is acknowledged again but not delivered twice
+    conn.send({cmd: 'pubrec', messageId: packet.messageId})
+    return undefined
+  }
+  if (qos === 2 && conn.version === 5 && conn.session!.inboundQos2.size >= options.receiveMaximum) {
+    // [MQTT-3.3.4-9] more unacknowledged QoS 2 messages than our Receive Maximum
+    throw new MqttError(ReasonCode.ReceiveMaximumExceeded, `more than ${options.receiveMaximum} QoS 2 messages in flight`)
+  }
+  if (props?.payloadFormatIndicator && !isValidUtf8(packet.payload as Buffer)) {
+    if (qos === 0) throw new MqttError(ReasonCode.PayloadFormatInvalid, 'payload is not valid UTF-8')
+    return acknowledge(conn, packet, ReasonCode.PayloadFormatInvalid)
+  }
+  conn.broker.metrics.messagesReceived++
+  const allowed = options.auth.authorizePublish?.(conn.clientInfo, topic, qos, packet.retain) ?? true
+  if (typeof allowed === 'object') return allowed.then((ok) => publishAllowed(conn, packet, topic, ok))
+  publishAllowed(conn, packet, topic, allowed)
+  return undefined
+}
+
+function publishAllowed(conn: Connection, packet: PublishPacket, topic: string, ok: boolean): void {
+  if (!ok) {
+    // v5: PUBACK/PUBREC 0x87; v3: the message is dropped silently (and still acknowledged)
+    return acknowledge(conn, packet, conn.version === 5 ? ReasonCode.NotAuthorized : ReasonCode.Success)
+  }
+  const {broker} = conn
+  const props = packet.properties
+  const expiry = props?.messageExpiryInterval
+  const message: Message = {
+    topic,
+    payload: packet.payload as Buffer,
+    qos: packet.qos,
+    retain: packet.retain,
+    properties: props === undefined ? undefined : forwardable(props),
+    expiresAt: expiry === undefined ? undefined : broker.options.timers.now() + expiry * 1000,
+    origin: conn.clientId,
+  }
+  const receivers = broker.publish(message)
+  acknowledge(conn, packet, receivers === 0 && conn.version === 5 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success)
+}
+
+function acknowledge(conn: Connection, packet: PublishPacket, reasonCode: number): void {
+  if (packet.qos === 0) return
+  const messageId = packet.messageId
+  const v5 = conn.version === 5
+  if (packet.qos === 1) {
+    conn.send(v5 && reasonCode !== 0 ? {cmd: 'puback', messageId, reasonCode} : {cmd: 'puback', messageId})
+    return
+  }
+  // [MQTT-4.3.3-8] hold the packet id until PUBREL, unless the message was refused
+  if (reasonCode < 0x80) conn.session!.inboundQos2.add(messageId!)
+  conn.send(v5 && reasonCode !== 0 ? {cmd: 'pubrec', messageId, reasonCode} : {cmd: 'pubrec', messageId})
+}
+
+/** Resolves or records an inbound topic alias [MQTT-3.3.2-7..12]. */
+function resolveAlias(conn: Connection, topic: string, alias: number): string {
+  const max = conn.broker.options.topicAliasMaximum
+  if (alias === 0 || alias > max) throw new MqttError(ReasonCode.TopicAliasInvalid, `topic alias ${alias} is outside 1..${max}`)
+  const aliases = (conn.inboundAliases ??= new Map())
+  if (topic !== '') {
+    aliases.set(alias, topic)
+    return topic
+  }
+  const known = aliases.get(alias)
+  if (known === undefined) throw new ProtocolError(`unknown topic alias ${alias}`)
+  return known
+}
+
+/** The properties a subscriber receives: everything but the alias, subscription ids and expiry (sent as remaining time). */
+function forwardable(props: PublishProperties): PublishProperties | undefined {
+  const {topicAlias: _a, subscriptionIdentifier: _s, messageExpiryInterval: _e, ...rest} = props
+  for (const _ in rest) return rest
+  return undefined
+}

@@ -1,0 +1,69 @@
+import {MqttError, ProtocolError, ReasonCode, type QoS, type SubscribePacket, type Subscription} from '../../codec/index.js'
+import type {Connection} from '../connection.js'
+import type {SubscriptionOptions} from '../session.js'
+import {hasWildcard, isValidTopicFilter, parseSharedFilter} from '../topic.js'
+
+/** SUBSCRIBE: validate each filter, authorize, subscribe, SUBACK, then send matching retained messages. */
+export function handleSubscribe(conn: Connection, packet: SubscribePacket): Promise<void> | undefined {
+  const {options} = conn.broker
+  const subscriptionId = packet.properties?.subscriptionIdentifier
+  if (subscriptionId !== undefined) {
+    if (!options.subscriptionIdentifiersAvailable) {
+      throw new MqttError(ReasonCode.SubscriptionIdentifiersNotSupported, 'subscription identifiers are not available')
+    }
+    if (subscriptionId === 0) throw new ProtocolError('subscription identifier 0') // [MQTT-3.8.2-?] 1..268435455
+  }
+  for (const sub of packet.subscriptions) {
+    // [MQTT-3.8.3-4] No Local on a shared subscription is a protocol error
+    if (sub.nl && parseSharedFilter(sub.topic) !== undefined) throw new ProtocolError(`No Local on shared subscription '${sub.topic}'`)
+  }
+  const hook = options.auth.authorizeSubscribe
+  if (hook === undefined) return subscribeAll(conn, packet, undefined)
+  const verdicts = packet.subscriptions.map((s) => isValidTopicFilter(s.topic) ? hook(conn.clientInfo, s.topic, s.qos) : false)
+  if (verdicts.some((v) => typeof v === 'object')) {
+    return Promise.all(verdicts).then((v) => subscribeAll(conn, packet, v))
+  }
+  return subscribeAll(conn, packet, verdicts as boolean[])
+}
+
+function subscribeAll(conn: Connection, packet: SubscribePacket, allowed: boolean[] | undefined): undefined {
+  const {broker} = conn
+  const session = conn.session!
+  const subscriptionId = packet.properties?.subscriptionIdentifier
+  const granted: number[] = []
+  const retainedFor: Array<{sub: Subscription; options: SubscriptionOptions}> = []
+  packet.subscriptions.forEach((sub, i) => {
+    const code = check(conn, sub, allowed?.[i] ?? true)
+    if (code !== undefined) {
+      granted.push(conn.version === 5 ? code : 0x80) // v3 has one failure code
+      return
+    }
+    const qos = Math.min(sub.qos, broker.options.maxQos) as QoS
+    const options: SubscriptionOptions = {
+      qos, noLocal: sub.nl ?? false, retainAsPublished: sub.rap ?? false, retainHandling: (sub.rh ?? 0) as 0 | 1 | 2,
+      subscriptionId,
+    }
+    const isNew = broker.router.subscribe(session, sub.topic, options)
+    granted.push(qos)
+    // [MQTT-3.3.1-10] Retain Handling 0: send retained; 1: only for a new subscription; 2: never.
+    // [MQTT-4.8.2-?] shared subscriptions get no retained messages
+    if (options.retainHandling === 0 || (options.retainHandling === 1 && isNew)) {
+      if (parseSharedFilter(sub.topic) === undefined) retainedFor.push({sub, options})
+    }
+  })
+  conn.send({cmd: 'suback', messageId: packet.messageId, granted})
+  broker.events.emit('subscribe', {clientId: conn.clientId, subscriptions: packet.subscriptions.map((s, i) => ({filter: s.topic, code: granted[i]}))})
+  for (const {sub, options} of retainedFor) broker.sendRetained(session, sub.topic, options)
+  return undefined
+}
+
+/** The refusal code for one subscription, or undefined if it may be made. */
+function check(conn: Connection, sub: Subscription, allowed: boolean): number | undefined {
+  const {options} = conn.broker
+  if (!isValidTopicFilter(sub.topic)) return ReasonCode.TopicFilterInvalid
+  const shared = parseSharedFilter(sub.topic)
+  if (shared !== undefined && !options.sharedSubscriptionAvailable) return ReasonCode.SharedSubscriptionsNotSupported
+  if (!options.wildcardSubscriptionAvailable && hasWildcard(shared?.filter ?? sub.topic)) return ReasonCode.WildcardSubscriptionsNotSupported
+  if (!allowed) return ReasonCode.NotAuthorized
+  return undefined
+}

@@ -1,0 +1,14 @@
+import {ReasonCode, type UnsubscribePacket} from '../../codec/index.js'
+import type {Connection} from '../connection.js'
+
+export function handleUnsubscribe(conn: Connection, packet: UnsubscribePacket): void {
+  const {broker} = conn
+  const session = conn.session!
+  const codes = packet.unsubscriptions.map((filter) =>
+    broker.router.unsubscribe(session, filter) ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted)
+  broker.events.emit('unsubscribe', {clientId: conn.clientId, filters: packet.unsubscriptions})
+  // [MQTT-3.10.4-4] UNSUBACK even when nothing was subscribed; v5 says so per filter
+  conn.send(conn.version === 5
+    ? {cmd: 'unsuback', messageId: packet.messageId, granted: codes}
+    : {cmd: 'unsuback', messageId: packet.messageId, granted: []})
+}

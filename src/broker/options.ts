@@ -1,0 +1,66 @@
+import type {QoS} from '../codec/index.js'
+import type {AuthHooks} from './auth/hooks.js'
+import type {Logger} from './logger.js'
+import type {Timers} from './timers.js'
+
+/** Everything the engine can be told. The CLI resolves flags/env/file into one of these. */
+export interface BrokerOptions {
+  /** Largest packet accepted, fixed header included (Mosquitto: max_packet_size / message_size_limit). */
+  maxPacketSize: number
+  /** Close sockets that have not sent CONNECT within this many ms. */
+  connectTimeoutMs: number
+  /** Per-session queue limits for messages waiting to be sent (Mosquitto: max_queued_messages / _bytes; 0 = no limit). */
+  maxQueuedMessages: number
+  maxQueuedBytes: number
+  /** Outbound QoS 1/2 messages in flight per client (Mosquitto: max_inflight_messages), further capped by a v5 client's Receive Maximum. */
+  maxInflightMessages: number
+  /** Inbound QoS 2 messages a client may have unreleased: announced as Receive Maximum to v5 clients. */
+  receiveMaximum: number
+  maxQos: QoS
+  retainAvailable: boolean
+  /** Largest topic alias a v5 client may send us (0 = aliases not accepted). */
+  topicAliasMaximum: number
+  /** Send topic aliases to v5 clients that accept them. */
+  outboundTopicAliases: boolean
+  /** Largest keepalive accepted from v5 clients; a larger (or 0) one is lowered and announced (Server Keep Alive). */
+  maxKeepalive: number
+  /** Cap on a v5 client's Session Expiry Interval, in seconds (undefined = no cap). */
+  maxSessionExpiry?: number
+  /** Expire persistent v3 sessions after this many seconds offline (Mosquitto: persistent_client_expiration; undefined = never). */
+  persistentClientExpiration?: number
+  wildcardSubscriptionAvailable: boolean
+  subscriptionIdentifiersAvailable: boolean
+  sharedSubscriptionAvailable: boolean
+  /** Response Information returned to v5 clients that request it (a topic prefix; undefined = not offered). */
+  responseInformation?: string
+  /** A connection whose unsent output exceeds this many bytes is a slow reader: QoS 0 is dropped, QoS 1/2 queued. */
+  maxOutboundBufferBytes: number
+  /** Accept an empty client id (with clean session) and assign one. */
+  allowZeroLengthClientId: boolean
+  /** Prefix of assigned client ids (Mosquitto: auto_id_prefix). */
+  autoIdPrefix: string
+  logger: Logger
+  timers: Timers
+  auth: AuthHooks
+}
+
+/** Defaults follow Mosquitto 2's wherever Mosquitto has one. */
+export const DEFAULT_OPTIONS: Readonly<Omit<BrokerOptions, 'logger' | 'timers' | 'auth'>> = Object.freeze({
+  maxPacketSize: 268_435_460, // the largest MQTT packet: no limit beyond the protocol's
+  connectTimeoutMs: 10_000,
+  maxQueuedMessages: 1000,
+  maxQueuedBytes: 0,
+  maxInflightMessages: 20,
+  receiveMaximum: 20,
+  maxQos: 2,
+  retainAvailable: true,
+  topicAliasMaximum: 10,
+  outboundTopicAliases: false,
+  maxKeepalive: 65_535,
+  wildcardSubscriptionAvailable: true,
+  subscriptionIdentifiersAvailable: true,
+  sharedSubscriptionAvailable: true,
+  maxOutboundBufferBytes: 4 * 1024 * 1024,
+  allowZeroLengthClientId: true,
+  autoIdPrefix: 'auto-',
+})

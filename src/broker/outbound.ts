@@ -1,0 +1,34 @@
+import {encodePublish, type ProtocolVersion, type PublishProperties} from '../codec/index.js'
+import {remainingExpiry, sharedEncoding} from './message.js'
+import type {Delivery} from './session.js'
+
+/**
+ * The bytes of one delivery. Most deliveries share their message's cached encoding (copied and
+ * patched with the packet id for QoS > 0); only v5 deliveries with per-receiver properties
+ * (subscription identifiers, the remaining expiry interval) are encoded on their own.
+ */
+export function encodeDelivery(d: Delivery, version: ProtocolVersion, packetId: number, dup: boolean, now: number): Buffer {
+  const msg = d.message
+  let bytes: Buffer
+  let idOffset: number
+  if (version === 5 && (d.subscriptionIds !== undefined || msg.expiresAt !== undefined)) {
+    const properties: PublishProperties = {...msg.properties}
+    if (d.subscriptionIds !== undefined) {
+      // [MQTT-3.3.4-3] every matching subscription's identifier is sent
+      properties.subscriptionIdentifier = (d.subscriptionIds.length === 1 ? d.subscriptionIds[0] : d.subscriptionIds) as number
+    }
+    // [MQTT-3.3.2-6] the forwarded expiry interval is what remains of it
+    if (msg.expiresAt !== undefined) properties.messageExpiryInterval = remainingExpiry(msg, now)
+    const enc = encodePublish({topic: msg.topic, payload: msg.payload, qos: d.qos, retain: d.retain, properties}, version)
+    bytes = enc.bytes
+    idOffset = enc.packetIdOffset
+  } else {
+    const enc = sharedEncoding(msg, version, d.qos, d.retain)
+    if (d.qos === 0) return enc.bytes
+    bytes = Buffer.from(enc.bytes)
+    idOffset = enc.packetIdOffset
+  }
+  if (idOffset >= 0) bytes.writeUInt16BE(packetId, idOffset)
+  if (dup) bytes[0] |= 0x08
+  return bytes
+}

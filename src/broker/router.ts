@@ -1,0 +1,158 @@
+import type {QoS} from '../codec/index.js'
+import type {Message} from './message.js'
+import type {Session, SubscriptionOptions} from './session.js'
+import {parseSharedFilter} from './topic.js'
+import {TopicTree} from './topic-tree.js'
+
+interface SubEntry {
+  readonly session: Session
+  readonly options: SubscriptionOptions
+}
+
+/** A `$share/{group}/{filter}` group: each message goes to one member [MQTT-4.8.2-4]. */
+interface SharedGroup {
+  readonly name: string
+  readonly members: SubEntry[]
+  next: number
+}
+
+export interface RouteTarget {
+  (session: Session, message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, sharedGroup: string | undefined): void
+}
+
+/**
+ * The subscription registry and the routing of one message to every matching session. Matching goes
+ * through level tries; a client with overlapping subscriptions gets the message once, at the highest
+ * granted QoS, with all their subscription identifiers [MQTT-3.3.4-2] [MQTT-3.3.4-3] [MQTT-3.3.4-5].
+ */
+export class Router {
+  private readonly subs = new TopicTree<SubEntry>()
+  private readonly shared = new TopicTree<SharedGroup>()
+  private gen = 0
+  private readonly hits: Session[] = []
+  private current: Message | undefined
+  private readonly visitSub = (entry: SubEntry) => this.collect(entry)
+  private readonly visitShared = (group: SharedGroup) => this.collectShared(group)
+  private sharedHits: SharedGroup[] = []
+
+  constructor(private readonly target: RouteTarget) {}
+
+  get size(): number { return this.subs.size + this.sharedSize }
+  private sharedSize = 0
+
+  /** Adds or replaces a session's subscription [MQTT-3.8.4-3]; returns whether it is new. */
+  subscribe(session: Session, filter: string, options: SubscriptionOptions): boolean {
+    const share = parseSharedFilter(filter)
+    const isNew = !session.subscriptions.has(filter)
+    session.subscriptions.set(filter, options)
+    const entry = {session, options}
+    if (share === undefined) {
+      this.subs.add(filter, session.clientId, entry)
+      return isNew
+    }
+    let group = this.shared.get(share.filter, share.group)
+    if (group === undefined) {
+      group = {name: share.group, members: [], next: 0}
+      this.shared.add(share.filter, share.group, group)
+    }
+    const at = group.members.findIndex((m) => m.session.clientId === session.clientId)
+    if (at >= 0) group.members[at] = entry
+    else { group.members.push(entry); this.sharedSize++ }
+    return isNew
+  }
+
+  unsubscribe(session: Session, filter: string): boolean {
+    if (!session.subscriptions.delete(filter)) return false
+    const share = parseSharedFilter(filter)
+    if (share === undefined) return this.subs.remove(filter, session.clientId)
+    const group = this.shared.get(share.filter, share.group)
+    if (group === undefined) return true
+    const at = group.members.findIndex((m) => m.session.clientId === session.clientId)
+    if (at >= 0) { group.members.splice(at, 1); this.sharedSize-- }
+    if (group.members.length === 0) this.shared.remove(share.filter, share.group)
+    return true
+  }
+
+  removeAll(session: Session): void {
+    for (const filter of [...session.subscriptions.keys()]) this.unsubscribe(session, filter)
+  }
+
+  /** Routes a message to every matching session; returns how many sessions it was offered to. */
+  route(msg: Message): number {
+    this.current = msg
+    this.gen++
+    const hits = this.hits
+    this.subs.forEachMatch(msg.topic, this.visitSub)
+    let count = hits.length
+    for (let i = 0; i < hits.length; i++) {
+      const s = hits[i]
+      const qos = (s.matchQos < msg.qos ? s.matchQos : msg.qos) as QoS
+      // [MQTT-3.3.1-9] / v5 Retain As Published: a live message is forwarded with retain 0 unless asked
+      this.target(s, msg, qos, s.matchRetainAsPublished && msg.retain, s.matchSubIds, undefined)
+      hits[i] = undefined as unknown as Session
+    }
+    hits.length = 0
+    if (this.sharedSize > 0) {
+      const groups = this.sharedHits
+      this.shared.forEachMatch(msg.topic, this.visitShared)
+      for (const group of groups) {
+        const member = pickMember(group)
+        if (member === undefined) continue
+        count++
+        const o = member.options
+        const ids = o.subscriptionId === undefined ? undefined : [o.subscriptionId]
+        this.target(member.session, msg, (o.qos < msg.qos ? o.qos : msg.qos) as QoS, o.retainAsPublished && msg.retain, ids, group.name)
+      }
+      groups.length = 0
+    }
+    this.current = undefined
+    return count
+  }
+
+  /** Matching sessions without routing (used to tell "no matching subscribers", 0x10). */
+  hasSubscribers(topic: string): boolean {
+    let found = false
+    this.subs.forEachMatch(topic, () => { found = true })
+    if (!found && this.sharedSize > 0) this.shared.forEachMatch(topic, () => { found = true })
+    return found
+  }
+
+  private collect(entry: SubEntry): void {
+    const s = entry.session
+    const o = entry.options
+    // [MQTT-3.8.3-3] No Local: not sent back to the connection that published it
+    if (o.noLocal && this.current!.origin === s.clientId) return
+    if (s.matchGen !== this.gen) {
+      s.matchGen = this.gen
+      s.matchQos = o.qos
+      s.matchRetainAsPublished = o.retainAsPublished
+      s.matchSubIds = o.subscriptionId === undefined ? undefined : [o.subscriptionId]
+      this.hits.push(s)
+      return
+    }
+    if (o.qos > s.matchQos) s.matchQos = o.qos
+    if (o.retainAsPublished) s.matchRetainAsPublished = true
+    if (o.subscriptionId !== undefined) (s.matchSubIds ??= []).push(o.subscriptionId)
+  }
+
+  private collectShared(group: SharedGroup): void {
+    this.sharedHits.push(group)
+  }
+}
+
+/** Round-robin over the members, preferring one that is connected and keeping up. */
+function pickMember(group: SharedGroup): SubEntry | undefined {
+  const n = group.members.length
+  if (n === 0) return undefined
+  let fallback: SubEntry | undefined
+  for (let i = 0; i < n; i++) {
+    const m = group.members[(group.next + i) % n]
+    if (m.session.link?.writable) {
+      group.next = (group.next + i + 1) % n
+      return m
+    }
+    if (fallback === undefined && m.session.link !== undefined) fallback = m
+  }
+  group.next = (group.next + 1) % n
+  return fallback ?? group.members[group.next % n]
+}

@@ -1,0 +1,182 @@
+import type {QoS, WillMessage} from '../codec/index.js'
+import type {ClientInfo} from './auth/hooks.js'
+import {isExpired, messageBytes, type Message} from './message.js'
+import {PacketIdAllocator} from './packet-ids.js'
+
+/** One message on its way to one session, at the QoS and retain flag it is delivered with. */
+export interface Delivery {
+  readonly message: Message
+  readonly qos: QoS
+  readonly retain: boolean
+  /** v5 Subscription Identifiers of the subscriptions it matched. */
+  readonly subscriptionIds?: number[]
+  /** The shared-subscription group it was sent through, if any (for redelivery to another member). */
+  readonly sharedGroup?: string
+}
+
+/** Where an outbound QoS 1/2 message is in its flow. */
+export const Flight = {WaitPuback: 1, WaitPubrec: 2, WaitPubcomp: 3} as const
+export type Flight = (typeof Flight)[keyof typeof Flight]
+
+export interface InflightEntry {
+  readonly delivery: Delivery
+  readonly packetId: number
+  state: Flight
+}
+
+export interface SubscriptionOptions {
+  qos: QoS
+  noLocal: boolean
+  retainAsPublished: boolean
+  retainHandling: 0 | 1 | 2
+  subscriptionId?: number
+}
+
+/** What a session needs from the live connection it is attached to. */
+export interface SessionLink {
+  /** Whether the socket can take more right now (false: slow reader). */
+  readonly writable: boolean
+  /** Largest number of QoS 1/2 messages in flight (the peer's Receive Maximum and ours). */
+  readonly inflightWindow: number
+  sendPublish(delivery: Delivery, packetId: number, dup: boolean): void
+  sendPubrel(packetId: number): void
+}
+
+export interface SessionLimits {
+  maxQueuedMessages: number
+  maxQueuedBytes: number
+}
+
+/** A timer that re-arms itself past setTimeout's limit; `t` is the current handle. */
+export interface LongTimer {
+  t: unknown
+}
+
+export type DropReason = 'queue-full' | 'slow-reader' | 'expired' | 'offline-qos0' | 'too-large' | 'no-packet-id'
+
+/**
+ * What survives reconnects: subscriptions, the outbound inflight window and queue, inbound QoS 2
+ * packet ids awaiting PUBREL, the will and the expiry interval. [MQTT-4.1.0-1]
+ */
+export class Session {
+  link: SessionLink | undefined
+  readonly subscriptions = new Map<string, SubscriptionOptions>()
+  readonly inflight = new Map<number, InflightEntry>()
+  readonly inboundQos2 = new Set<number>()
+  readonly packetIds = new PacketIdAllocator()
+  private queue: Delivery[] = []
+  private queueHead = 0
+  queuedBytes = 0
+  /** Seconds the session outlives its connection (0xFFFFFFFF: never expires). */
+  expiryInterval = 0
+  /** A will waiting for its delay or for the session to end. */
+  pendingWill: WillMessage | undefined
+  willTimer: LongTimer | undefined
+  expiryTimer: LongTimer | undefined
+  /** Scratch fields used by the router while matching one message (no allocation per message). */
+  matchGen = 0
+  matchQos: QoS = 0
+  matchRetainAsPublished = false
+  matchSubIds: number[] | undefined = undefined
+
+  constructor(
+    readonly clientId: string,
+    /** Who owns the session (for wills and per-message authorization); updated on every connect. */
+    public client: ClientInfo,
+    private readonly limits: SessionLimits,
+    private readonly now: () => number,
+    private readonly onDrop: (session: Session, delivery: Delivery, reason: DropReason) => void,
+  ) {}
+
+  get queued(): number { return this.queue.length - this.queueHead }
+
+  /** Offers one message to this session: sent now, queued, or dropped (and counted). */
+  deliver(d: Delivery): void {
+    const link = this.link
+    if (d.qos === 0) {
+      // QoS 0 is never queued for offline clients (Mosquitto's queue_qos0_messages false) nor for slow readers
+      if (link === undefined) return this.onDrop(this, d, 'offline-qos0')
+      if (!link.writable) return this.onDrop(this, d, 'slow-reader')
+      return link.sendPublish(d, 0, false)
+    }
+    if (link !== undefined && this.queued === 0 && link.writable && this.inflight.size < link.inflightWindow) {
+      return this.sendInflight(link, d)
+    }
+    this.enqueue(d)
+  }
+
+  private enqueue(d: Delivery): void {
+    const bytes = messageBytes(d.message)
+    const {maxQueuedMessages, maxQueuedBytes} = this.limits
+    if ((maxQueuedMessages > 0 && this.queued >= maxQueuedMessages) ||
+        (maxQueuedBytes > 0 && this.queuedBytes + bytes > maxQueuedBytes)) {
+      return this.onDrop(this, d, 'queue-full')
+    }
+    this.queue.push(d)
+    this.queuedBytes += bytes
+  }
+
+  private sendInflight(link: SessionLink, d: Delivery): void {
+    if (isExpired(d.message, this.now())) return this.onDrop(this, d, 'expired')
+    const packetId = this.packetIds.allocate()
+    if (packetId === undefined) return this.onDrop(this, d, 'no-packet-id')
+    this.inflight.set(packetId, {delivery: d, packetId, state: d.qos === 1 ? Flight.WaitPuback : Flight.WaitPubrec})
+    link.sendPublish(d, packetId, false)
+  }
+
+  /** Sends queued messages while the window and the socket allow. */
+  pump(): void {
+    const link = this.link
+    if (link === undefined) return
+    while (this.queueHead < this.queue.length && link.writable && this.inflight.size < link.inflightWindow) {
+      const d = this.queue[this.queueHead]
+      this.queue[this.queueHead++] = undefined as unknown as Delivery
+      this.queuedBytes -= messageBytes(d.message)
+      this.sendInflight(link, d)
+    }
+    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.queueHead)
+      this.queueHead = 0
+    }
+    if (this.queueHead === this.queue.length && this.queueHead > 0) {
+      this.queue.length = 0
+      this.queueHead = 0
+    }
+  }
+
+  /** On resume: resend unacknowledged PUBLISHes with DUP and PUBRELs, in order [MQTT-4.4.0-1]. */
+  resend(): void {
+    const link = this.link
+    if (link === undefined) return
+    for (const entry of this.inflight.values()) {
+      if (entry.state === Flight.WaitPubcomp) link.sendPubrel(entry.packetId)
+      else link.sendPublish(entry.delivery, entry.packetId, true)
+    }
+  }
+
+  /** Completes an outbound flow and frees its packet id; returns the entry if it was known. */
+  complete(packetId: number): InflightEntry | undefined {
+    const entry = this.inflight.get(packetId)
+    if (entry === undefined) return undefined
+    this.inflight.delete(packetId)
+    this.packetIds.release(packetId)
+    return entry
+  }
+
+  /** Everything waiting to be sent or acknowledged (for handing shared-subscription messages elsewhere). */
+  takePending(): Delivery[] {
+    const unsent: Delivery[] = []
+    for (const e of this.inflight.values()) if (e.state !== Flight.WaitPubcomp) unsent.push(e.delivery)
+    return unsent.concat(this.queue.slice(this.queueHead))
+  }
+
+  /** Drops the whole outbound state (clean start, session end). */
+  clearOutbound(): void {
+    this.inflight.clear()
+    this.packetIds.clear()
+    this.queue = []
+    this.queueHead = 0
+    this.queuedBytes = 0
+    this.inboundQos2.clear()
+  }
+}

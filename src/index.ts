@@ -1,0 +1,10 @@
+// midge as a library: the broker engine, and (as they land) the client, bench runner and password files.
+export {Broker, createBroker} from './broker/broker.js'
+export type {BrokerOptions} from './broker/options.js'
+export {DEFAULT_OPTIONS} from './broker/options.js'
+export type {BrokerEvents, ClientEvent} from './broker/events.js'
+export type {AuthHooks, AuthenticateRequest, ClientInfo} from './broker/auth/hooks.js'
+export type {Logger} from './broker/logger.js'
+export type {Timers} from './broker/timers.js'
+export type {Message} from './broker/message.js'
+export {ReasonCode} from './codec/reason-codes.js'
