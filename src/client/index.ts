@@ -1,0 +1,9 @@
+// The lean MQTT client used by `pub`, `sub` and `bench`: async/await over src/codec, no `mqtt` package.
+export {connect, connectPacket} from './connect.js'
+export {MqttClient, type Message, type PublishOptions, type SubscribeRequest, type SubscribeResult, type DisconnectOptions} from './client.js'
+export type {PublishAck} from './inflight.js'
+export {ConnectError, ConnectionRefusedError, ConnectionLostError, ClientClosedError} from './errors.js'
+export {parseBrokerUrl, transportTarget, DEFAULT_PORTS, type ClientOptions, type WillOptions, type TransportFactory,
+  type TransportTarget, type Scheme, type ParsedUrl} from './options.js'
+export {openTransport, describeTarget} from './transport.js'
+export {validateTopicName, validateTopicFilter, topicMatches} from './topic.js'

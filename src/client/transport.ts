@@ -1,0 +1,90 @@
+import {connect as netConnect, isIP, type Socket} from 'node:net'
+import type {Duplex} from 'node:stream'
+import {ConnectError} from './errors.js'
+import type {TransportTarget} from './options.js'
+
+const errnoWords: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed',
+  ETIMEDOUT: 'timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ECONNRESET: 'connection reset',
+  ENOENT: 'no such socket',
+  EACCES: 'permission denied',
+}
+
+/** Where the target is, in words: `host:port`, a socket path or a URL. */
+export function describeTarget(t: TransportTarget): string {
+  if (t.socketPath) return t.socketPath
+  const host = isIP(t.host) === 6 ? `[${t.host}]` : t.host
+  return t.scheme === 'ws' || t.scheme === 'wss' ? `${t.scheme}://${host}:${t.port}${t.wsPath}` : `${host}:${t.port}`
+}
+
+/** Turns a socket-level failure into a ConnectError with a one-line message. */
+export function connectError(t: TransportTarget, error: Error & {code?: string}): ConnectError {
+  const words = (error.code && errnoWords[error.code]) ?? error.message
+  return new ConnectError(`cannot connect to ${describeTarget(t)}: ${words}`, error.code, {cause: error})
+}
+
+/** Opens TCP, Unix socket, TLS or WebSocket (TLS and ws are loaded only when used). */
+export async function openTransport(t: TransportTarget): Promise<Duplex> {
+  if (t.scheme === 'ws' || t.scheme === 'wss') return openWebSocket(t)
+  if (t.scheme === 'mqtts') return openTls(t)
+  const socket = t.socketPath ? netConnect({path: t.socketPath}) : netConnect({host: t.host, port: t.port, localAddress: t.localAddress})
+  await settle(t, socket, 'connect')
+  if (!t.socketPath) socket.setNoDelay(t.noDelay)
+  return socket
+}
+
+async function openTls(t: TransportTarget): Promise<Duplex> {
+  const tls = await import('node:tls')
+  const servername = isIP(t.host) ? undefined : t.host
+  // a plain socket first when it must be bound or is a Unix socket; TLS then runs over it
+  const socket = t.localAddress || t.socketPath ? await openTransport({...t, scheme: 'mqtt'}) as Socket : undefined
+  const secure = tls.connect({host: t.host, port: t.port, servername, socket, ...t.tls})
+  await settle(t, secure, 'secureConnect')
+  secure.setNoDelay(t.noDelay)
+  return secure
+}
+
+async function openWebSocket(t: TransportTarget): Promise<Duplex> {
+  const {WebSocket, createWebSocketStream} = await import('ws')
+  const host = isIP(t.host) === 6 ? `[${t.host}]` : t.host
+  const url = `${t.scheme}://${host}:${t.port}${t.wsPath}`
+  const ws = new WebSocket(url, ['mqtt'], {...t.tls, localAddress: t.localAddress, perMessageDeflate: false})
+  await new Promise<void>((resolve, reject) => {
+    const onAbort = () => { ws.terminate(); reject(connectError(t, abortReason(t.signal))) }
+    t.signal?.addEventListener('abort', onAbort, {once: true})
+    ws.once('open', () => { t.signal?.removeEventListener('abort', onAbort); resolve() })
+    ws.once('error', (e) => { t.signal?.removeEventListener('abort', onAbort); reject(connectError(t, e)) })
+    ws.once('unexpected-response', (_req, res) => {
+      ws.terminate()
+      reject(connectError(t, new Error(`HTTP ${res.statusCode} from the WebSocket endpoint`)))
+    })
+  })
+  return createWebSocketStream(ws)
+}
+
+function settle(t: TransportTarget, socket: Socket, event: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: Error) => { cleanup(); reject(connectError(t, e)) }
+    const onAbort = () => { cleanup(); socket.destroy(); reject(connectError(t, abortReason(t.signal))) }
+    const onOk = () => { cleanup(); resolve() }
+    const cleanup = () => {
+      socket.off('error', onError)
+      socket.off(event, onOk)
+      t.signal?.removeEventListener('abort', onAbort)
+    }
+    if (t.signal?.aborted) return onAbort()
+    socket.once('error', onError)
+    socket.once(event, onOk)
+    t.signal?.addEventListener('abort', onAbort, {once: true})
+  })
+}
+
+function abortReason(signal: AbortSignal | undefined): Error {
+  const reason: unknown = signal?.reason
+  return reason instanceof Error ? reason : new Error('aborted')
+}
