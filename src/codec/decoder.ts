@@ -1,3 +1,4 @@
+import {isUtf8} from 'node:buffer'
 import mqtt from 'mqtt-packet'
 import {MalformedPacketError, UnsupportedProtocolError} from './errors.js'
 import {Framer} from './framer.js'
@@ -22,18 +23,26 @@ export class PacketDecoder {
   private parsed: Packet | undefined
   private parseError: Error | undefined
   private stopped = false
+  private version: ProtocolVersion
+  /** The protocol level of the last CONNECT frame seen (even one that failed to parse), else undefined. */
+  connectLevel: number | undefined
 
   constructor(options: DecoderOptions) {
     this.framer = new Framer(options.maxPacketSize)
-    this.parser = mqtt.parser({protocolVersion: options.protocolVersion ?? 4})
+    this.version = options.protocolVersion ?? 4
+    this.parser = mqtt.parser({protocolVersion: this.version})
     this.parser.on('packet', (p: Packet) => { this.parsed = p })
     this.parser.on('error', (e: Error) => { this.parseError = e })
+    checkStrings(this.parser)
   }
 
   set maxPacketSize(n: number) { this.framer.maxPacketSize = n }
 
   /** The version packets are parsed with (learned from CONNECT, or set for a client). */
-  set protocolVersion(v: ProtocolVersion) { (this.parser as unknown as {settings: {protocolVersion: number}}).settings = {protocolVersion: v} }
+  set protocolVersion(v: ProtocolVersion) {
+    this.version = v
+    ;(this.parser as unknown as {settings: {protocolVersion: number}}).settings = {protocolVersion: v}
+  }
 
   /** Stops delivering packets (the connection is closing); the rest of the current chunk is ignored. */
   stop(): void { this.stopped = true }
@@ -51,31 +60,97 @@ export class PacketDecoder {
   decodeFrame(frame: Buffer): Packet {
     const type = frame[0] >> 4
     if (type === 0) throw new MalformedPacketError('reserved packet type 0')
-    if (type === PacketType.CONNECT) checkProtocolLevel(frame)
+    if (type === PacketType.CONNECT) this.connectLevel = checkProtocolLevel(frame)
+    const bodyLength = frame.length - headerLength(frame)
+    checkLength(type, bodyLength, this.version)
+    // [MQTT-3.15.2-?] (v5) an AUTH with Remaining Length 0 means Success with no properties; mqtt-packet
+    // cannot parse that short form
+    if (type === PacketType.AUTH && bodyLength === 0 && this.version === 5) return {cmd: 'auth', reasonCode: 0} as Packet
     this.parsed = undefined
     this.parseError = undefined
-    this.parser.parse(frame)
+    try {
+      this.parser.parse(frame)
+    } catch (e) {
+      (this.parser as unknown as {_resetState(): void})._resetState()
+      this.parseError = e as Error
+    }
     const error = this.parseError as Error | undefined
-    if (error) throw new MalformedPacketError(error.message)
+    if (error) throw error instanceof MalformedPacketError ? error : new MalformedPacketError(error.message)
     const packet = this.parsed as Packet | undefined
     if (!packet) throw new MalformedPacketError('incomplete packet')
+    // [MQTT-3.1.2-12] (v5) [MQTT-3.1.2-14] (v3.1.1) a Will QoS of 3 is malformed
+    if (packet.cmd === 'connect' && packet.will && (packet.will.qos ?? 0) > 2) throw new MalformedPacketError('will QoS 3')
     copyBuffers(packet)
     return packet
   }
 }
 
-function checkProtocolLevel(frame: Buffer): void {
+/** Body sizes fixed by the spec, which mqtt-packet does not check (it skips trailing bytes). */
+function checkLength(type: number, length: number, version: ProtocolVersion): void {
+  switch (type) {
+    case PacketType.PINGREQ:
+    case PacketType.PINGRESP:
+      if (length !== 0) throw new MalformedPacketError(`${type === PacketType.PINGREQ ? 'PINGREQ' : 'PINGRESP'} with a body`)
+      return
+    case PacketType.DISCONNECT:
+      // [MQTT-3.14.1-1] v3: no variable header or payload
+      if (version !== 5 && length !== 0) throw new MalformedPacketError('DISCONNECT with a body')
+      return
+    case PacketType.PUBACK:
+    case PacketType.PUBREC:
+    case PacketType.PUBREL:
+    case PacketType.PUBCOMP:
+      // v3: exactly a packet identifier; v5: at least one
+      if (version !== 5 ? length !== 2 : length < 2) throw new MalformedPacketError(`acknowledgement with a body of ${length} bytes`)
+      return
+    default:
+  }
+}
+
+function headerLength(frame: Buffer): number {
+  let i = 1
+  while (frame[i] & 0x80) i++
+  return i + 1
+}
+
+/**
+ * Makes the parser refuse strings that are not well-formed UTF-8 [MQTT-1.5.3-1] (v5 [MQTT-1.5.4-1]) or
+ * that contain U+0000 [MQTT-1.5.3-2] (v5 [MQTT-1.5.4-2]); mqtt-packet would decode them with U+FFFD.
+ * It wraps mqtt-packet 9's string reader on this parser instance only; test/protocol/malformed.test.ts
+ * fails if a new mqtt-packet stops calling it.
+ */
+function checkStrings(parser: mqtt.Parser): void {
+  const p = parser as unknown as {
+    _parseString(): string | null
+    _pos: number
+    _list: {slice(start: number, end: number): Buffer}
+    _emitError(e: Error): void
+  }
+  const parseString = p._parseString
+  p._parseString = function (this: typeof p) {
+    const start = this._pos + 2
+    const s = parseString.call(this)
+    if (s === null) return s
+    if (s.indexOf('\0') !== -1) throw new MalformedPacketError('a string contains U+0000')
+    if (!isUtf8(this._list.slice(start, this._pos))) throw new MalformedPacketError('a string is not well-formed UTF-8')
+    return s
+  }
+}
+
+/** The protocol level of a CONNECT frame (undefined if it cannot be read); throws for an unsupported one. */
+function checkProtocolLevel(frame: Buffer): number | undefined {
   let i = 1
   while (i < frame.length && frame[i] & 0x80) i++
   i++ // past the remaining length
-  if (i + 2 > frame.length) return // too short: mqtt-packet reports it as malformed
+  if (i + 2 > frame.length) return undefined // too short: mqtt-packet reports it as malformed
   const nameLength = frame.readUInt16BE(i)
   const name = frame.toString('latin1', i + 2, i + 2 + nameLength)
   const levelAt = i + 2 + nameLength
-  if (levelAt >= frame.length || (name !== 'MQTT' && name !== 'MQIsdp')) return // malformed, reported by the parser
+  if (levelAt >= frame.length || (name !== 'MQTT' && name !== 'MQIsdp')) return undefined // malformed, reported by the parser
   const level = frame[levelAt] & 0x7f // the high bit is the bridge flag
   // [MQTT-3.1.2-2] an unsupported protocol level is answered with CONNACK 0x01 (v3) / 0x84 (v5), then close
   if (name === 'MQIsdp' ? level !== 3 : level !== 4 && level !== 5) throw new UnsupportedProtocolError(level)
+  return level
 }
 
 function copyBuffers(packet: Packet): void {
