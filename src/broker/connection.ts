@@ -165,12 +165,17 @@ export class Connection implements SessionLink {
     const err = error instanceof MqttError ? error : new MqttError(ReasonCode.UnspecifiedError, (error as Error)?.message ?? String(error))
     this.broker.options.logger.debug({clientId: this.clientId, err: err.message, reasonCode: err.reasonCode}, 'connection error')
     if (err instanceof UnsupportedProtocolError) {
-      // [MQTT-3.1.2-2] answer an unsupported level with CONNACK 0x01 (v5: 0x84), then close
-      if (err.protocolLevel === 5) this.write(encodePacket({cmd: 'connack', sessionPresent: false, reasonCode: ReasonCode.UnsupportedProtocolVersion}, 5))
+      // [MQTT-3.1.2-2] answer an unsupported level with CONNACK 0x01, then close; a level above 5 comes
+      // from a client newer than v5, which reads a v5 CONNACK: 0x84
+      if (err.protocolLevel > 5) this.write(encodePacket({cmd: 'connack', sessionPresent: false, reasonCode: ReasonCode.UnsupportedProtocolVersion}, 5))
       else this.write(encodePacket({cmd: 'connack', sessionPresent: false, returnCode: V3ConnackCode.UnacceptableProtocolVersion}, 4))
       return this.close(false, err.message)
     }
     if (this.state === ConnState.Connected) return this.disconnect(err.reasonCode, err.message)
+    if (this.version === 5 || this.decoder.connectLevel === 5) {
+      // [MQTT-3.1.4-1] (v5) a bad CONNECT may be answered with a CONNACK >= 0x80 before the close [MQTT-3.2.2-7]
+      this.write(encodePacket({cmd: 'connack', sessionPresent: false, reasonCode: err.reasonCode, properties: {reasonString: err.message}}, 5))
+    }
     this.close(true, err.message)
   }
 
