@@ -1,6 +1,10 @@
 import {Duplex} from 'node:stream'
 
-/** Two cross-wired in-memory duplex streams (node:stream's duplexPair arrived only in Node 22). */
+/**
+ * Two cross-wired in-memory duplex streams (node:stream's duplexPair arrived only in Node 22). Like a
+ * socket, a side that does not read pushes back: its peer's write callback waits until it reads, so
+ * the writer's writableLength grows and write() returns false.
+ */
 export function duplexPair(): [Duplex, Duplex] {
   const a = new Side()
   const b = new Side()
@@ -11,17 +15,26 @@ export function duplexPair(): [Duplex, Duplex] {
 
 class Side extends Duplex {
   other!: Side
+  private waiting: (() => void) | undefined
   constructor() { super({allowHalfOpen: false}) }
-  override _read(): void {}
+  override _read(): void {
+    const cb = this.waiting
+    this.waiting = undefined
+    cb?.()
+  }
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.other.push(chunk)
-    cb()
+    if (this.other.destroyed) return cb()
+    if (this.other.push(chunk)) cb()
+    else this.other.waiting = () => cb()
   }
   override _final(cb: (err?: Error | null) => void): void {
     this.other.push(null)
     cb()
   }
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    const w = this.waiting
+    this.waiting = undefined
+    w?.()
     if (!this.other.destroyed && !this.other.readableEnded) this.other.push(null)
     cb(err)
   }

@@ -1,8 +1,11 @@
 import {setTimeout as sleep} from 'node:timers/promises'
 import type {Duplex} from 'node:stream'
-import type {Broker} from '../../src/broker/broker.js'
+import type {TestContext} from 'node:test'
+import {createBroker, type Broker} from '../../src/broker/broker.js'
+import type {BrokerOptions} from '../../src/broker/options.js'
 import {
   encodePacket, PacketDecoder, type ConnackPacket, type ConnectPacket, type Packet, type ProtocolVersion,
+  type PublishPacket, type QoS, type SubackPacket, type Subscription, type UnsubackPacket,
 } from '../../src/codec/index.js'
 import {duplexPair} from './duplex-pair.js'
 
@@ -99,11 +102,107 @@ export class Wire {
   }
 
   end(): void { this.stream.end() }
+
+  /** Stops reading (a slow reader): the broker's writes back up. */
+  pause(): void { this.stream.pause() }
+
+  resume(): void { this.stream.resume() }
+
+  /** Sends a PUBLISH (QoS > 0 needs messageId in extra, else 1). */
+  publish(topic: string, payload: string | Buffer, qos: QoS = 0, extra: Partial<PublishPacket> = {}): void {
+    this.send({cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos,
+      retain: false, dup: false, ...(qos > 0 ? {messageId: 1} : {}), ...extra} as PublishPacket)
+  }
+
+  /** Subscribes and returns the SUBACK. */
+  async subscribe(filters: string | Array<string | Subscription>, qos: QoS = 0, extra: Record<string, unknown> = {}): Promise<SubackPacket> {
+    const list = (Array.isArray(filters) ? filters : [filters]).map((f) => typeof f === 'string' ? {topic: f, qos} : f)
+    this.send({cmd: 'subscribe', messageId: 1, subscriptions: list, ...extra})
+    return this.expect('suback')
+  }
+
+  async unsubscribe(filters: string | string[], extra: Record<string, unknown> = {}): Promise<UnsubackPacket> {
+    this.send({cmd: 'unsubscribe', messageId: 1, unsubscriptions: Array.isArray(filters) ? filters : [filters], ...extra})
+    return this.expect('unsuback')
+  }
+
+  /**
+   * A PINGREQ round trip that must come back with nothing before it: the broker handles one
+   * connection's packets in order and writes in order, so this proves nothing else was sent in answer
+   * to what came before (and, for another connection's packets already answered, nothing was routed
+   * here). No sleeping, no timing.
+   */
+  async quiet(): Promise<void> {
+    this.send({cmd: 'pingreq'})
+    const p = await this.next()
+    if (p.cmd !== 'pingresp') throw new Error(`expected nothing, got ${JSON.stringify(p)}`)
+  }
+
+  /** Answers a QoS 1/2 delivery through to its end (PUBACK, or PUBREC then PUBCOMP after PUBREL). */
+  async ack(p: PublishPacket): Promise<void> {
+    if (p.qos === 1) this.send({cmd: 'puback', messageId: p.messageId})
+    if (p.qos === 2) {
+      this.send({cmd: 'pubrec', messageId: p.messageId})
+      const rel = await this.expect('pubrel')
+      if (rel.messageId !== p.messageId) throw new Error(`PUBREL for ${rel.messageId}, expected ${p.messageId}`)
+      this.send({cmd: 'pubcomp', messageId: p.messageId})
+    }
+  }
 }
 
 /** Both protocol versions every scenario runs for. */
 export const VERSIONS: ProtocolVersion[] = [4, 5]
 
+/** Every version, for CONNECT scenarios. */
+export const ALL_VERSIONS: ProtocolVersion[] = [3, 4, 5]
+
+export function versionName(v: ProtocolVersion): string {
+  return v === 3 ? 'v3.1' : v === 4 ? 'v3.1.1' : 'v5'
+}
+
 export function connackCode(p: ConnackPacket): number {
   return p.reasonCode ?? p.returnCode ?? -1
+}
+
+/** A broker closed when the test ends. */
+export function startBroker(t: TestContext, options: Partial<BrokerOptions> = {}): Broker {
+  const broker = createBroker(options)
+  t.after(() => broker.close())
+  return broker
+}
+
+/** Hex (whitespace ignored) to bytes. */
+export function hex(s: string): Buffer {
+  return Buffer.from(s.replace(/\s+/g, ''), 'hex')
+}
+
+/** A frame with the given first byte around body bytes (remaining length encoded for you). */
+export function frame(first: number, body: Buffer | string): Buffer {
+  const b = typeof body === 'string' ? hex(body) : body
+  const len: number[] = []
+  let n = b.length
+  do {
+    let byte = n % 128
+    n = Math.floor(n / 128)
+    if (n > 0) byte |= 0x80
+    len.push(byte)
+  } while (n > 0)
+  return Buffer.concat([Buffer.from([first, ...len]), b])
+}
+
+/** An MQTT UTF-8 string field: two length bytes, then the bytes. */
+export function str(s: string | Buffer): Buffer {
+  const b = typeof s === 'string' ? Buffer.from(s) : s
+  const out = Buffer.alloc(2 + b.length)
+  out.writeUInt16BE(b.length)
+  b.copy(out, 2)
+  return out
+}
+
+/** A raw CONNECT frame (for the cases an encoder will not produce). */
+export function rawConnect(o: {name?: string; level: number; flags?: number; keepalive?: number; properties?: Buffer; payload: Buffer[]}): Buffer {
+  const keepalive = Buffer.alloc(2)
+  keepalive.writeUInt16BE(o.keepalive ?? 0)
+  return frame(0x10, Buffer.concat([str(o.name ?? (o.level === 3 ? 'MQIsdp' : 'MQTT')), Buffer.from([o.level, o.flags ?? 0x02]), keepalive,
+    ...(o.properties ? [o.properties] : []), ...o.payload]))
 }
