@@ -99,7 +99,7 @@ Exit codes: 0 success; 1 user not found (-D); 2 bad usage or input (a user name 
     if (error instanceof PasswordInputError || error instanceof RangeError) return super.catch(new CliError(error.message, ExitCode.Usage))
     const {code, path} = error as NodeJS.ErrnoException
     if (path && code && /^E(NOENT|ACCES|ISDIR|NOTDIR|PERM)$/.test(code)) {
-      return super.catch(new CliError(`cannot open ${path}: ${error.message.replace(/^E\w+: |, \w+ '.*'$/g, '')}`, ExitCode.InputFile))
+      return super.catch(new CliError(`cannot open ${path}: ${error.message.replace(/^E\w+: |, \w+( '.*')?$/g, '')}`, ExitCode.InputFile))
     }
     return super.catch(error)
   }

@@ -57,12 +57,12 @@ export async function hashArgon2id(password: string, options: Partial<Argon2idPa
  * Verifies off the event loop (the argon2 binding is a Napi::AsyncWorker on the libuv thread pool)
  * and compares in constant time.
  */
-export async function verifyArgon2id(stored: Argon2idHash, password: string): Promise<boolean> {
+export async function verifyArgon2id(stored: Argon2idHash, password: string | Buffer): Promise<boolean> {
   const actual = await rawArgon2id(password, stored.salt, stored, stored.hash.length)
   return timingSafeEqual(actual, stored.hash)
 }
 
-function rawArgon2id(password: string, salt: Buffer, {memory, iterations, parallelism}: Argon2idParameters, hashLength: number): Promise<Buffer> {
+function rawArgon2id(password: string | Buffer, salt: Buffer, {memory, iterations, parallelism}: Argon2idParameters, hashLength: number): Promise<Buffer> {
   return argon2Hash(password, {type: ARGON2ID, memoryCost: memory, timeCost: iterations, parallelism, hashLength, salt, raw: true})
 }
 

@@ -7,7 +7,10 @@ import {PasswordFile, type ParseOptions} from './password-file.js'
  * are; content problems as PasswordFileError naming `path:line`.
  */
 export async function loadPasswordFile(path: string, options: Omit<ParseOptions, 'source'> = {}): Promise<PasswordFile> {
-  const text = await readFile(path, 'utf8')
+  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    error.path ??= path // EISDIR from read() carries no path
+    throw error
+  })
   return PasswordFile.parse(text, {...options, source: path})
 }
 

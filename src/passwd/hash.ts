@@ -37,7 +37,7 @@ export async function hashPassword(password: string, options: HashOptions = {}):
  * True when `password` matches. argon2id and pbkdf2 run on the libuv thread pool, never blocking the
  * event loop; every comparison is constant-time.
  */
-export async function verifyPassword(hash: PasswordHash, password: string): Promise<boolean> {
+export async function verifyPassword(hash: PasswordHash, password: string | Buffer): Promise<boolean> {
   switch (hash.kind) {
     case 'argon2id': return verifyArgon2id(hash, password)
     case 'pbkdf2-sha512': return verifyPbkdf2(hash, password)

@@ -110,7 +110,7 @@ export class PasswordFile {
    * known one (the password is checked against another entry's hash and the result discarded), so
    * response time does not reveal which user names exist.
    */
-  async verify(user: string, password: string): Promise<boolean> {
+  async verify(user: string, password: string | Buffer): Promise<boolean> {
     const hash = this.get(user)
     if (hash) return verifyPassword(hash, password)
     const decoy = this.lines.find((l) => l.kind === 'entry')

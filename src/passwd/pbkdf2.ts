@@ -40,7 +40,7 @@ export async function hashPbkdf2(password: string, options: {iterations?: number
 }
 
 /** Runs on the libuv thread pool (crypto.pbkdf2) and compares in constant time. */
-export async function verifyPbkdf2(stored: Pbkdf2Hash, password: string): Promise<boolean> {
+export async function verifyPbkdf2(stored: Pbkdf2Hash, password: string | Buffer): Promise<boolean> {
   const actual = await pbkdf2Async(password, stored.salt, stored.iterations, stored.hash.length, 'sha512')
   return timingSafeEqual(actual, stored.hash)
 }

@@ -16,7 +16,7 @@ export function parseSha512(text: string): Sha512Hash {
 }
 
 /** One SHA-512 takes microseconds, so it runs inline; the comparison is constant-time. */
-export function verifySha512(stored: Sha512Hash, password: string): boolean {
-  const actual = createHash('sha512').update(password, 'utf8').update(stored.salt).digest()
+export function verifySha512(stored: Sha512Hash, password: string | Buffer): boolean {
+  const actual = createHash('sha512').update(password).update(stored.salt).digest()
   return timingSafeEqual(actual, stored.hash)
 }
