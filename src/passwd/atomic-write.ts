@@ -23,7 +23,10 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
   })
   const mode = existing ? existing.mode & 0o7777 : (options.mode ?? 0o600)
   const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`)
-  const handle = await open(temp, 'wx', 0o600)
+  const handle = await open(temp, 'wx', 0o600).catch((error: NodeJS.ErrnoException) => {
+    if (error.path === temp) error.path = target // the temp name is ours; the folder is the user's
+    throw error
+  })
   try {
     try {
       await handle.chmod(mode) // open() applies the umask; the mode must be exact

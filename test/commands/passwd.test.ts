@@ -191,6 +191,11 @@ describe('errors: one line, the documented code, the file untouched', () => {
     assert.equal(existsSync(file), false)
   })
 
+  it('-c into a missing folder names the file, not the temp file', async () => {
+    const file = join(dir, 'no-such-folder', 'x.pw')
+    failed(await passwd(['-c', '-b', file, 'bob', 'pw']), ExitCode.InputFile, /cannot open .*no-such-folder\/x\.pw: no such file or directory/)
+  })
+
   it('an unreadable file (a directory)', async () => {
     const folder = join(dir, 'a-folder')
     mkdirSync(folder)
