@@ -61,6 +61,8 @@ export class PacketDecoder {
     const type = frame[0] >> 4
     if (type === 0) throw new MalformedPacketError('reserved packet type 0')
     if (type === PacketType.CONNECT) this.connectLevel = checkProtocolLevel(frame)
+    // [MQTT-3.3.1-2] DUP must be 0 on QoS 0 (Mosquitto also treats it as malformed)
+    if (type === PacketType.PUBLISH && (frame[0] & 0x0e) === 0x08) throw new MalformedPacketError('DUP set on a QoS 0 PUBLISH')
     const bodyLength = frame.length - headerLength(frame)
     checkLength(type, bodyLength, this.version)
     // [MQTT-3.15.2-?] (v5) an AUTH with Remaining Length 0 means Success with no properties; mqtt-packet
