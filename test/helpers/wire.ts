@@ -75,6 +75,13 @@ export class Wire {
     return p as ByCmd<C>
   }
 
+  /** The next n packets, in arrival order (for answers whose relative order the spec leaves open). */
+  async take(n: number): Promise<Packet[]> {
+    const out: Packet[] = []
+    for (let i = 0; i < n; i++) out.push(await this.next())
+    return out
+  }
+
   /** Asserts that no packet arrives within ms. */
   async nothing(ms = 100): Promise<void> {
     await sleep(ms)
