@@ -22,7 +22,7 @@ export class PacketIdAllocator {
    * is not handed out again soon. Undefined when all 65535 are in use.
    */
   allocate(): number | undefined {
-    if (this.used.size > MAX_ID) return undefined
+    if (this.used.size >= MAX_ID) return undefined
     let id = this.last
     do id = id === MAX_ID ? 1 : id + 1
     while (this.used.has(id))

@@ -20,6 +20,7 @@
  *   bad-name    "a\u0000b"               [MQTT-4.7.3-2] [MQTT-1.5.4-2] no U+0000
  *   bad-name    "a\ud800b"               [MQTT-1.5.4-1] a lone surrogate is not well-formed UTF-8
  *   bad-name    "a\udc00"
+ *   bad-name    "\udc00\udc00"          (a low surrogate first)
  *   filter      "sport/tennis/#"         valid topic filters
  *   filter      "#"
  *   filter      "+"
