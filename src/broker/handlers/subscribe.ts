@@ -6,6 +6,8 @@ import {hasWildcard, isValidTopicFilter, parseSharedFilter} from '../topic.js'
 /** SUBSCRIBE: validate each filter, authorize, subscribe, SUBACK, then send matching retained messages. */
 export function handleSubscribe(conn: Connection, packet: SubscribePacket): Promise<void> | undefined {
   const {options} = conn.broker
+  // [MQTT-3.8.3-3] (v3.1.1) [MQTT-3.8.3-2] (v5) at least one filter; none is a protocol error
+  if (packet.subscriptions.length === 0) throw new ProtocolError('SUBSCRIBE without topic filters')
   const subscriptionId = packet.properties?.subscriptionIdentifier
   if (subscriptionId !== undefined) {
     if (!options.subscriptionIdentifiersAvailable) {

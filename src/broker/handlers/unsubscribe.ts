@@ -1,7 +1,9 @@
-import {ReasonCode, type UnsubscribePacket} from '../../codec/index.js'
+import {ProtocolError, ReasonCode, type UnsubscribePacket} from '../../codec/index.js'
 import type {Connection} from '../connection.js'
 
 export function handleUnsubscribe(conn: Connection, packet: UnsubscribePacket): void {
+  // [MQTT-3.10.3-2] at least one filter; none is a protocol error
+  if (packet.unsubscriptions.length === 0) throw new ProtocolError('UNSUBSCRIBE without topic filters')
   const {broker} = conn
   const session = conn.session!
   const codes = packet.unsubscriptions.map((filter) =>
