@@ -7,6 +7,7 @@ import {
 import {ClientClosedError, ConnectionLostError} from './errors.js'
 import {InflightWindow, type PublishAck} from './inflight.js'
 import {MessageQueue} from './message-queue.js'
+import type {PacketTrace} from './options.js'
 
 /** A received PUBLISH (topic aliases already resolved; the payload is a Buffer the caller may keep). */
 export type Message = PublishPacket & {payload: Buffer}
@@ -72,9 +73,14 @@ export class MqttClient {
   private onConnack: ((packet: ConnackPacket | Error) => void) | undefined
   private resolveClosed!: (error: Error | undefined) => void
 
+  private readonly trace: PacketTrace | undefined
+  private readonly traceDecoder: PacketDecoder | undefined
+
   constructor(private readonly stream: Duplex, readonly protocolVersion: ProtocolVersion,
-    options: {clientId: string; maxInflight: number; maxPacketSize: number}) {
+    options: {clientId: string; maxInflight: number; maxPacketSize: number; trace?: PacketTrace}) {
     this.clientId = options.clientId
+    this.trace = options.trace
+    if (this.trace) this.traceDecoder = new PacketDecoder({maxPacketSize: Number.MAX_SAFE_INTEGER, protocolVersion})
     this.window = new InflightWindow(options.maxInflight)
     this.decoder = new PacketDecoder({maxPacketSize: options.maxPacketSize, protocolVersion})
     this.closed = new Promise((resolve) => { this.resolveClosed = resolve })
@@ -253,6 +259,7 @@ export class MqttClient {
 
   private readonly onPacket = (packet: Packet) => {
     this.unansweredTicks = 0
+    this.trace?.('in', packet)
     if (this.state === 'connecting') {
       if (packet.cmd !== 'connack') throw new ProtocolError(`expected CONNACK, got ${packet.cmd.toUpperCase()}`)
       this.onConnack?.(packet)
@@ -377,6 +384,7 @@ export class MqttClient {
   /** Writes are corked and flushed once per event-loop turn, so a burst of publishes is one syscall. */
   private write(bytes: Buffer): boolean {
     this.sentSinceTick = true
+    if (this.traceDecoder) this.traceDecoder.push(bytes, (p) => this.trace!('out', p))
     if (!this.corked) {
       this.corked = true
       this.stream.cork()

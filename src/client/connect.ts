@@ -23,6 +23,7 @@ export async function connect(options: ClientOptions = {}): Promise<MqttClient> 
       clientId: packet.clientId,
       maxInflight: options.maxInflight ?? 65_535,
       maxPacketSize: options.properties?.maximumPacketSize ?? options.maxPacketSize ?? PROTOCOL_MAX_PACKET_SIZE,
+      trace: options.trace,
     })
     let connack
     try {

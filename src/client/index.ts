@@ -4,6 +4,6 @@ export {MqttClient, type Message, type PublishOptions, type SubscribeRequest, ty
 export type {PublishAck} from './inflight.js'
 export {ConnectError, ConnectionRefusedError, ConnectionLostError, ClientClosedError} from './errors.js'
 export {parseBrokerUrl, transportTarget, DEFAULT_PORTS, type ClientOptions, type WillOptions, type TransportFactory,
-  type TransportTarget, type Scheme, type ParsedUrl} from './options.js'
+  type TransportTarget, type Scheme, type ParsedUrl, type PacketTrace} from './options.js'
 export {openTransport, describeTarget} from './transport.js'
 export {validateTopicName, validateTopicFilter, topicMatches} from './topic.js'

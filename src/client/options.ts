@@ -1,6 +1,6 @@
 import type {ConnectionOptions as TlsOptions} from 'node:tls'
 import type {Duplex} from 'node:stream'
-import type {ConnectProperties, ProtocolVersion, PublishProperties, QoS} from '../codec/index.js'
+import type {ConnectProperties, Packet, ProtocolVersion, PublishProperties, QoS} from '../codec/index.js'
 
 export type Scheme = 'mqtt' | 'mqtts' | 'ws' | 'wss'
 
@@ -65,7 +65,11 @@ export interface ClientOptions {
   maxPacketSize?: number
   /** Aborts connecting. */
   signal?: AbortSignal
+  /** Called with every packet sent and received (for -d); costs nothing when unset. */
+  trace?: PacketTrace
 }
+
+export type PacketTrace = (direction: 'in' | 'out', packet: Packet) => void
 
 export const DEFAULT_PORTS: Record<Scheme, number> = {mqtt: 1883, mqtts: 8883, ws: 80, wss: 443}
 export const PROTOCOL_MAX_PACKET_SIZE = 268_435_460

@@ -1,0 +1,25 @@
+import {MidgeCommand} from './base-command.js'
+import {CliError, ExitCode} from './exit-codes.js'
+
+/**
+ * The base of `pub` and `sub`: oclif's multi-line parse errors become one line, and --quiet keeps
+ * every error message off stderr (the exit code still tells).
+ */
+export abstract class ClientCommand extends MidgeCommand {
+  protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<void> {
+    if (!(error instanceof CliError) && error.message.startsWith('Parsing --')) error = new CliError(oneLine(error.message), ExitCode.Usage)
+    if (error.oclif?.exit !== undefined && !(error instanceof CliError)) error.message = oneLine(error.message)
+    const quiet = this.argv.includes('--quiet')
+    if (quiet && (error instanceof CliError || error.oclif?.exit !== undefined)) {
+      return this.exit(error instanceof CliError ? error.exitCode : error.oclif!.exit!)
+    }
+    return super.catch(error)
+  }
+}
+
+/** "Parsing --qos \n\tExpected an integer...\nSee more help with --help" -> "--qos: expected an integer..." */
+export function oneLine(message: string): string {
+  let lines = message.split('\n').map((l) => l.trim()).filter((l) => l && l !== 'See more help with --help')
+  if (lines[0] === 'The following errors occurred:') lines = lines.slice(1, 2)
+  return lines.join(': ').replace(/^Parsing (--[\w-]+)\s*/, '$1').replace(/\s+/g, ' ')
+}
