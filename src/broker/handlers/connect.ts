@@ -34,6 +34,10 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<
     clientId = options.autoIdPrefix + randomUUID() // [MQTT-3.1.3-6]
     assigned = true
   }
+  // a v3 client cannot be told to use a lower keepalive: refused with 0x02, as Mosquitto does
+  if (version !== 5 && exceedsMaxKeepalive(packet.keepalive ?? 0, options.maxKeepalive)) {
+    return refuse(conn, ReasonCode.ClientIdentifierNotValid, `keepalive above the maximum of ${options.maxKeepalive}`)
+  }
   const props = packet.properties
   if (props?.receiveMaximum === 0) throw new ProtocolError('receive maximum of 0') // [MQTT-3.1.2-?] value 0 is a protocol error
   if (props?.maximumPacketSize === 0) throw new ProtocolError('maximum packet size of 0')
@@ -80,7 +84,7 @@ export function completeConnect(conn: Connection, packet: ConnectPacket, clientI
   }
   const connack: ConnackProperties = {...extra}
   let keepalive = packet.keepalive ?? 0
-  if (v5 && (keepalive > options.maxKeepalive || (keepalive === 0 && options.maxKeepalive < 65_535))) {
+  if (v5 && exceedsMaxKeepalive(keepalive, options.maxKeepalive)) {
     keepalive = options.maxKeepalive // [MQTT-3.2.2-21] the client must use the Server Keep Alive
     connack.serverKeepAlive = keepalive
   }
@@ -118,6 +122,11 @@ export function completeConnect(conn: Connection, packet: ConnectPacket, clientI
   // [MQTT-4.4.0-1] resume: resend what was in flight, then what waited
   session.resend()
   session.pump()
+}
+
+/** A keepalive the broker maximum lowers (0, "no keepalive", counts as above a maximum below 65535). */
+function exceedsMaxKeepalive(keepalive: number, max: number): boolean {
+  return keepalive > max || (keepalive === 0 && max < 65_535)
 }
 
 /** Refuses a CONNECT with a CONNACK carrying the reason (v3: the closest return code), then closes. */
