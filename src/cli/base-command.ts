@@ -12,7 +12,7 @@ export abstract class MidgeCommand extends Command {
     const oclifExit = error.oclif?.exit
     if (oclifExit !== undefined) {
       // flag/argument parse errors from oclif: keep its exit code (2) and message
-      return this.fail(error.message.split('\n')[0], oclifExit)
+      return this.fail(oneLine(error.message), oclifExit)
     }
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') return this.fail(error.message, ExitCode.InputFile)
@@ -21,7 +21,13 @@ export abstract class MidgeCommand extends Command {
   }
 
   private fail(message: string, exitCode: number): never {
-    process.stderr.write(`${this.id ? `midge ${this.id}` : 'midge'}: ${message}\n`)
+    process.stderr.write(`${this.id ? `midge ${this.id.replaceAll(':', ' ')}` : 'midge'}: ${message}\n`)
     return this.exit(exitCode)
   }
+}
+
+/** oclif's multi-line parse errors ("The following error occurred:\n  ...\nSee more help with --help") as one line. */
+function oneLine(message: string): string {
+  const lines = message.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !/^See more help/.test(l) && l !== 'The following error occurred:')
+  return lines.join(' ')
 }

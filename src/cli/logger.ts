@@ -1,4 +1,4 @@
-import {pino, type Logger} from 'pino'
+import {pino, destination, type Logger} from 'pino'
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
@@ -9,5 +9,5 @@ export async function createLogger(level: LogLevel): Promise<Logger> {
     const {default: pretty} = await import('pino-pretty')
     return pino({level}, pretty({destination: 2, sync: true, ignore: 'pid,hostname'}))
   }
-  return pino({level, base: undefined}, pino.destination({fd: 2, sync: true}))
+  return pino({level, base: undefined}, destination({fd: 2, sync: true}))
 }

@@ -1,0 +1,62 @@
+import type {BrokerOptions} from '../broker/options.js'
+import type {QoS} from '../codec/index.js'
+import {CliError, ExitCode} from './exit-codes.js'
+
+/** The parsed flags of `broker start` (see broker-flags.ts). */
+export interface BrokerFlagValues {
+  host: string
+  port: number
+  'allow-anonymous': boolean
+  'max-packet-size'?: number
+  'max-queued-messages'?: number
+  'max-queued-bytes'?: number
+  'max-inflight-messages'?: number
+  'receive-maximum'?: number
+  'max-qos'?: number
+  'retain-available'?: boolean
+  'topic-alias-maximum'?: number
+  'outbound-topic-aliases': boolean
+  'max-keepalive'?: number
+  'max-session-expiry'?: number
+  'persistent-client-expiration'?: number
+  'response-information'?: string
+  'no-wildcard-subscriptions': boolean
+  'no-subscription-identifiers': boolean
+  'no-shared-subscriptions': boolean
+}
+
+/** Engine options from flags; unset flags leave the engine's (Mosquitto-like) defaults. */
+export function brokerOptionsFromFlags(f: BrokerFlagValues): Partial<BrokerOptions> {
+  return {
+    maxPacketSize: f['max-packet-size'],
+    maxQueuedMessages: f['max-queued-messages'],
+    maxQueuedBytes: f['max-queued-bytes'],
+    maxInflightMessages: f['max-inflight-messages'],
+    receiveMaximum: f['receive-maximum'],
+    maxQos: f['max-qos'] as QoS | undefined,
+    retainAvailable: f['retain-available'],
+    topicAliasMaximum: f['topic-alias-maximum'],
+    outboundTopicAliases: f['outbound-topic-aliases'] || undefined,
+    maxKeepalive: f['max-keepalive'],
+    maxSessionExpiry: f['max-session-expiry'],
+    persistentClientExpiration: f['persistent-client-expiration'],
+    responseInformation: f['response-information'],
+    wildcardSubscriptionAvailable: f['no-wildcard-subscriptions'] ? false : undefined,
+    subscriptionIdentifiersAvailable: f['no-subscription-identifiers'] ? false : undefined,
+    sharedSubscriptionAvailable: f['no-shared-subscriptions'] ? false : undefined,
+  }
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
+}
+
+/**
+ * Secure by default, like Mosquitto 2: anonymous clients are fine on loopback only. Binding anywhere
+ * else without authentication needs an explicit --allow-anonymous.
+ */
+export function checkExposure(host: string, allowAnonymous: boolean, authConfigured: boolean): void {
+  if (isLoopback(host) || allowAnonymous || authConfigured) return
+  throw new CliError(`refusing to listen on ${host} without authentication: add --password-file, or --allow-anonymous to accept anyone`,
+    ExitCode.BrokerStartFailed)
+}
