@@ -1,6 +1,6 @@
 import {isUtf8} from 'node:buffer'
 import mqtt from 'mqtt-packet'
-import {MalformedPacketError, UnsupportedProtocolError} from './errors.js'
+import {MalformedPacketError, ProtocolError, UnsupportedProtocolError} from './errors.js'
 import {Framer} from './framer.js'
 import {PacketType, type Packet, type ProtocolVersion} from './packets.js'
 
@@ -82,6 +82,8 @@ export class PacketDecoder {
     if (!packet) throw new MalformedPacketError('incomplete packet')
     // [MQTT-3.1.2-12] (v5) [MQTT-3.1.2-14] (v3.1.1) a Will QoS of 3 is malformed
     if (packet.cmd === 'connect' && packet.will && (packet.will.qos ?? 0) > 2) throw new MalformedPacketError('will QoS 3')
+    if (this.version === 5) checkRepeatedProperties(packet)
+    checkPacketId(packet)
     copyBuffers(packet)
     return packet
   }
@@ -107,6 +109,32 @@ function checkLength(type: number, length: number, version: ProtocolVersion): vo
       return
     default:
   }
+}
+
+const WITH_PACKET_ID = new Set(['puback', 'pubrec', 'pubrel', 'pubcomp', 'subscribe', 'suback', 'unsubscribe', 'unsuback'])
+
+/** A packet identifier that is missing (mqtt-packet says -1) is malformed; 0 is a protocol error [MQTT-2.3.1-1]. */
+function checkPacketId(packet: Packet): void {
+  if (packet.cmd === 'publish' ? packet.qos === 0 : !WITH_PACKET_ID.has(packet.cmd)) return
+  const id = (packet as {messageId?: number}).messageId
+  if (id === undefined || id === null || id < 0) throw new MalformedPacketError(`${packet.cmd.toUpperCase()} without a packet identifier`)
+  if (id === 0) throw new ProtocolError(`${packet.cmd.toUpperCase()} with packet identifier 0`)
+}
+
+/**
+ * [MQTT-2.2.2-?] (v5 2.2.2.2) a property other than User Property (and a Subscription Identifier in a
+ * PUBLISH to a client) appears at most once; mqtt-packet turns repeats into arrays.
+ */
+function checkRepeatedProperties(packet: Packet): void {
+  const check = (props: Record<string, unknown> | undefined) => {
+    if (props === undefined) return
+    for (const key in props) {
+      if (key === 'userProperties' || (key === 'subscriptionIdentifier' && packet.cmd === 'publish')) continue
+      if (Array.isArray(props[key])) throw new ProtocolError(`property ${key} appears more than once`)
+    }
+  }
+  check((packet as {properties?: Record<string, unknown>}).properties)
+  if (packet.cmd === 'connect') check(packet.will?.properties as Record<string, unknown> | undefined)
 }
 
 function headerLength(frame: Buffer): number {
