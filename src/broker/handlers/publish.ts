@@ -12,6 +12,10 @@ export function handlePublish(conn: Connection, packet: PublishPacket): Promise<
   if (qos > options.maxQos) throw new MqttError(ReasonCode.QoSNotSupported, `QoS ${qos} is above the maximum of ${options.maxQos}`)
   if (packet.retain && !options.retainAvailable) throw new MqttError(ReasonCode.RetainNotSupported, 'retained messages are not available')
   const props = packet.properties
+  // [MQTT-3.3.4-6] a client does not send Subscription Identifiers
+  if (props?.subscriptionIdentifier !== undefined) throw new ProtocolError('PUBLISH from a client with a subscription identifier')
+  // (v5 3.3.2.1) an empty topic name without a topic alias is a protocol error
+  if (conn.version === 5 && packet.topic === '' && props?.topicAlias === undefined) throw new ProtocolError('empty topic name without a topic alias')
   const topic = props?.topicAlias === undefined ? packet.topic : resolveAlias(conn, packet.topic, props.topicAlias)
   // [MQTT-3.3.2-2] no wildcards in a topic name; [MQTT-4.7.3-1] not empty
   if (!isValidTopicName(topic)) throw new MqttError(ReasonCode.TopicNameInvalid, `invalid topic name '${topic}'`)
