@@ -1,7 +1,7 @@
 import type {Duplex} from 'node:stream'
 import {
   encodePacket, encodePublish, MqttError, PacketDecoder, ProtocolError, ReasonCode, reasonName,
-  type ConnackPacket, type DisconnectPacket, type Packet, type ProtocolVersion, type PublishPacket,
+  type ConnackPacket, type ConnectPacket, type DisconnectPacket, type Packet, type ProtocolVersion, type PublishPacket,
   type PublishProperties, type QoS, type SubackPacket, type SubscribePacket, type UnsubackPacket,
 } from '../codec/index.js'
 import {ClientClosedError, ConnectionLostError} from './errors.js'
@@ -99,15 +99,20 @@ export class MqttClient {
   get inflightLimit(): number { return this.window.limit }
   get connected(): boolean { return this.state === 'connected' }
 
-  /** Sends CONNECT and waits for CONNACK (used by connect()). Returns the CONNACK, refused or not. */
-  handshake(connect: Packet, signal?: AbortSignal): Promise<ConnackPacket> {
+  /**
+   * Sends CONNECT and waits for CONNACK (used by connect()). Resolves with the CONNACK, refused or not;
+   * an accepted one switches to the connected state at once, so packets right behind it are handled.
+   */
+  handshake(connect: ConnectPacket, signal?: AbortSignal): Promise<ConnackPacket> {
     return new Promise((resolve, reject) => {
       const onAbort = () => settle(signal?.reason instanceof Error ? signal.reason : new Error('aborted'))
       const settle = (result: ConnackPacket | Error) => {
         this.onConnack = undefined
         signal?.removeEventListener('abort', onAbort)
-        if (result instanceof Error) reject(result)
-        else resolve(result)
+        if (result instanceof Error) return reject(result)
+        const code = (this.protocolVersion === 5 ? result.reasonCode : result.returnCode) ?? 0
+        if (code === ReasonCode.Success) this.accept(result, connect.keepalive ?? 0)
+        resolve(result)
       }
       this.onConnack = settle
       signal?.addEventListener('abort', onAbort, {once: true})
@@ -115,8 +120,7 @@ export class MqttClient {
     })
   }
 
-  /** Enters the connected state after an accepted CONNACK. */
-  accept(connack: ConnackPacket, keepalive: number): void {
+  private accept(connack: ConnackPacket, keepalive: number): void {
     this.connack = connack
     this.state = 'connected'
     const p = connack.properties

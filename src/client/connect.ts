@@ -38,7 +38,6 @@ export async function connect(options: ClientOptions = {}): Promise<MqttClient> 
       client.destroy()
       throw new ConnectionRefusedError(connack, version)
     }
-    client.accept(connack, packet.keepalive ?? 0)
     return client
   } finally {
     clearTimeout(timeoutHandle)

@@ -141,6 +141,20 @@ describe('client against an in-memory peer', () => {
     assert.equal((await it.next()).done, true)
   })
 
+  it('packets in the same chunk as CONNACK are handled (a session with queued messages)', async () => {
+    const peer = new Peer(5)
+    const pending = connect({transport: async () => peer.clientSide})
+    await peer.next('connect')
+    const connack = encodePacket({cmd: 'connack', sessionPresent: true, reasonCode: 0}, 5)
+    const queued = encodePacket({cmd: 'publish', topic: 'q', payload: Buffer.from('x'), qos: 1, messageId: 1, retain: false, dup: false}, 5)
+    ;(peer as unknown as {serverSide: Duplex}).serverSide.write(Buffer.concat([connack, queued]))
+    const client = await pending
+    assert.equal((await peer.next('puback')).messageId, 1)
+    assert.equal((await client.messages().next()).value?.topic, 'q')
+    assert.ok(client.connected)
+    client.destroy()
+  })
+
   it('resolves topic aliases the broker sets', async () => {
     const peer = new Peer(5)
     const client = await peer.connect()
