@@ -42,6 +42,7 @@ export class Connection implements SessionLink {
   private readonly decoder: PacketDecoder
   private pending: Packet[] | undefined
   private corked = false
+  private awaitingFlush = false
   private connectTimer: unknown
   private closeTimer: NodeJS.Timeout | undefined
 
@@ -136,7 +137,12 @@ export class Connection implements SessionLink {
 
   // --- output ----------------------------------------------------------------------------------
 
-  /** Queues bytes; everything written in one event-loop turn goes out in one writev. */
+  /**
+   * Queues bytes; everything written in one event-loop turn goes out in one writev. The write that
+   * takes the output past maxOutboundBufferBytes (so `writable` turns false) carries a callback that
+   * resumes the session's queue once it is flushed: 'drain' alone is not enough, since the stream
+   * emits it only past its own high-water mark, which may be above our limit.
+   */
   write(bytes: Buffer): void {
     if (!this.stream.writable) return
     if (!this.corked) {
@@ -144,7 +150,17 @@ export class Connection implements SessionLink {
       this.stream.cork()
       process.nextTick(uncork, this)
     }
-    this.stream.write(bytes)
+    if (this.awaitingFlush || this.stream.writableLength + bytes.length < this.broker.options.maxOutboundBufferBytes) {
+      this.stream.write(bytes)
+      return
+    }
+    this.awaitingFlush = true
+    this.stream.write(bytes, this.onFlushed)
+  }
+
+  private readonly onFlushed = (): void => {
+    this.awaitingFlush = false
+    if (this.state === ConnState.Connected) this.session?.pump()
   }
 
   uncork(): void {
