@@ -5,7 +5,7 @@ import {Duplex} from 'node:stream'
  * socket, a side that does not read pushes back: its peer's write callback waits until it reads, so
  * the writer's writableLength grows and write() returns false.
  */
-export function duplexPair(): [Duplex, Duplex] {
+export function duplexPair(): [Side, Side] {
   const a = new Side()
   const b = new Side()
   a.other = b
@@ -13,8 +13,10 @@ export function duplexPair(): [Duplex, Duplex] {
   return [a, b]
 }
 
-class Side extends Duplex {
+export class Side extends Duplex {
   other!: Side
+  /** How many times the writer handed this side bytes (_write or one batched _writev). */
+  writes = 0
   private waiting: (() => void) | undefined
   constructor() { super({allowHalfOpen: false}) }
   override _read(): void {
@@ -22,7 +24,11 @@ class Side extends Duplex {
     this.waiting = undefined
     cb?.()
   }
+  override _writev(chunks: Array<{chunk: Buffer}>, cb: (err?: Error | null) => void): void {
+    this._write(chunks.length === 1 ? chunks[0].chunk : Buffer.concat(chunks.map((c) => c.chunk)), 'buffer', cb)
+  }
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.writes++
     if (this.other.destroyed) return cb()
     if (this.other.push(chunk)) cb()
     else this.other.waiting = () => cb()

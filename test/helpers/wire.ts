@@ -1,5 +1,4 @@
 import {setTimeout as sleep} from 'node:timers/promises'
-import type {Duplex} from 'node:stream'
 import type {TestContext} from 'node:test'
 import {createBroker, type Broker} from '../../src/broker/broker.js'
 import type {BrokerOptions} from '../../src/broker/options.js'
@@ -7,7 +6,7 @@ import {
   encodePacket, PacketDecoder, type ConnackPacket, type ConnectPacket, type Packet, type ProtocolVersion,
   type PublishPacket, type QoS, type SubackPacket, type Subscription, type UnsubackPacket,
 } from '../../src/codec/index.js'
-import {duplexPair} from './duplex-pair.js'
+import {duplexPair, type Side} from './duplex-pair.js'
 
 type ByCmd<C extends Packet['cmd']> = Extract<Packet, {cmd: C}>
 
@@ -16,7 +15,11 @@ type ByCmd<C extends Packet['cmd']> = Extract<Packet, {cmd: C}>
  * or bytes, expect packets, expect nothing, expect the broker to close.
  */
 export class Wire {
-  readonly stream: Duplex
+  readonly stream: Side
+  /** The broker's end of the stream. */
+  readonly server: Side
+  /** Chunks received from the broker (one per batched write). */
+  chunks = 0
   private readonly decoder: PacketDecoder
   private readonly queue: Packet[] = []
   private waiters: Array<() => void> = []
@@ -25,8 +28,10 @@ export class Wire {
   constructor(broker: Broker, public version: ProtocolVersion = 4) {
     const [client, server] = duplexPair()
     this.stream = client
+    this.server = server
     this.decoder = new PacketDecoder({maxPacketSize: 268_435_460, protocolVersion: version})
     client.on('data', (chunk: Buffer) => {
+      this.chunks++
       this.decoder.push(chunk, (p) => this.queue.push(p))
       this.wake()
     })
