@@ -1,7 +1,11 @@
-import {ProtocolError, ReasonCode, type DisconnectPacket} from '../../codec/index.js'
+import {ProtocolError, ReasonCode, reasonName, type DisconnectPacket} from '../../codec/index.js'
 import type {Connection} from '../connection.js'
 
-/** A client's DISCONNECT: the will is discarded [MQTT-3.14.4-3] unless v5 reason 0x04 asks for it. */
+/**
+ * A client's DISCONNECT. v3: the will is discarded [MQTT-3.14.4-3]. v5: only reason 0x00 discards it
+ * [MQTT-3.14.4-3]; 0x04 asks for it, and an error reason (>= 0x80) is not a normal disconnection, so the
+ * will is published (v5 3.1.2.5; Mosquitto discards it for every code but 0x04).
+ */
 export function handleDisconnect(conn: Connection, packet: DisconnectPacket): void {
   const session = conn.session!
   const expiry = packet.properties?.sessionExpiryInterval
@@ -10,6 +14,6 @@ export function handleDisconnect(conn: Connection, packet: DisconnectPacket): vo
     if (session.expiryInterval === 0 && expiry > 0) throw new ProtocolError('session expiry cannot be set on DISCONNECT when it was 0 at CONNECT')
     session.expiryInterval = conn.broker.capSessionExpiry(expiry)
   }
-  const withWill = conn.version === 5 && packet.reasonCode === ReasonCode.DisconnectWithWill
-  conn.close(withWill, withWill ? 'client disconnected with will' : 'client disconnected')
+  const withWill = conn.version === 5 && (packet.reasonCode ?? ReasonCode.Success) !== ReasonCode.Success
+  conn.close(withWill, withWill ? `client disconnected with reason ${reasonName(packet.reasonCode!)}` : 'client disconnected')
 }
