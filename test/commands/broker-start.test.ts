@@ -18,7 +18,7 @@ test('--json prints one listening object; --ready-file holds the same JSON; SIGI
   const ready = JSON.parse(readFileSync(readyFile, 'utf8'))
   assert.deepEqual(ready, {event: 'listening', protocol: 'mqtt', host: '127.0.0.1', port: broker.port, url: `mqtt://127.0.0.1:${broker.port}`})
   const client = await mqtt.connectAsync(broker.url, {protocolVersion: 5, clientId: 'watcher', reconnectPeriod: 0})
-  const disconnect = once(client, 'disconnect')
+  const disconnect = new Promise<any[]>((resolve) => client.once('disconnect', (...args) => resolve(args)))
   const result = await broker.stop('SIGINT')
   const [packet] = await disconnect
   assert.equal(packet.reasonCode, 0x8b)
