@@ -1,0 +1,138 @@
+import {availableParallelism} from 'node:os'
+import {ReasonCode, type QoS} from '../../codec/index.js'
+import type {Acl} from './acl-file.js'
+import type {AuthenticateRequest, AuthHooks, ClientInfo} from './hooks.js'
+import {Limiter} from './limiter.js'
+
+/**
+ * Checks a user's password (src/passwd's PasswordFile is one). It must not tell unknown users from
+ * wrong passwords, by its answer or its timing.
+ */
+export interface PasswordVerifier {
+  verify(user: string, password: Buffer): Promise<boolean> | boolean
+}
+
+/** What a reload swaps: the password file and the ACL in force. */
+export interface FileAuthState {
+  /** Clients must authenticate against it; without it any client is accepted (user names unchecked). */
+  passwords?: PasswordVerifier
+  /** Without it every client may publish and subscribe anywhere. */
+  acl?: Acl
+}
+
+/** A refusal, for logging. */
+export interface AuthDenial {
+  action: 'connect' | 'publish' | 'subscribe'
+  clientId: string
+  username?: string
+  remoteAddress?: string
+  /** The topic or filter (publish, subscribe). */
+  topic?: string
+  reason: string
+}
+
+export interface FileAuthOptions extends FileAuthState {
+  /**
+   * Accept clients without a user name when a password file is in force (Mosquitto 2's
+   * allow_anonymous). Default false. Without a password file anonymous clients are always accepted.
+   */
+  allowAnonymous?: boolean
+  /**
+   * Password verifications run at once; further CONNECTs wait their turn. Default: the number of
+   * CPUs, at most 4 (libuv's default thread pool size). argon2id is memory-bound: running more at once than
+   * there are cores makes each slower and takes CPU from the event loop (see scripts/bench-auth-storm.mjs).
+   */
+  maxConcurrentVerifications?: number
+  /** Called on each refused CONNECT, PUBLISH and SUBSCRIBE (not on per-message delivery filtering). */
+  onDenied?: (denial: AuthDenial) => void
+}
+
+/** The engine's hooks over a password file and an ACL, with state that can be swapped (reloads). */
+export interface FileAuth extends Required<AuthHooks> {
+  /** The password file and ACL in force. */
+  readonly state: Readonly<FileAuthState>
+  /**
+   * Puts a new password file and ACL in force (both replaced: a key left out means none). CONNECTs
+   * being verified finish against the file they started with; every later check uses the new state.
+   */
+  update(state: FileAuthState): void
+  /** Verifications running and waiting (for metrics and benchmarks). */
+  readonly verifications: {readonly active: number; readonly queued: number}
+}
+
+/**
+ * Hooks with Mosquitto 2's semantics:
+ *  - a wrong password and an unknown user are refused alike: 0x86 (v3: 4), a user name without a
+ *    password too; no user name while a password file is in force: 0x87 (v3: 5) unless allowAnonymous;
+ *  - PUBLISH needs write access to the topic (the engine answers v5 with 0x87, drops it on v3), wills too;
+ *  - SUBSCRIBE is refused (0x87) only for a filter no topic of which the client could ever read;
+ *    otherwise every message, retained messages and wills included, is checked for read access on delivery.
+ */
+export function createFileAuth(options: FileAuthOptions = {}): FileAuth {
+  let state: FileAuthState = {passwords: options.passwords, acl: options.acl}
+  const allowAnonymous = options.allowAnonymous ?? false
+  const limiter = new Limiter(options.maxConcurrentVerifications ?? defaultConcurrency())
+  const onDenied = options.onDenied
+  const deny = (action: AuthDenial['action'], client: ClientInfo, reason: string, topic?: string): void => {
+    onDenied?.({action, clientId: client.clientId, username: client.username, remoteAddress: client.remoteAddress, topic, reason})
+  }
+
+  const refuse = (req: AuthenticateRequest, code: number, reason: string): number => {
+    deny('connect', req, reason)
+    return code
+  }
+
+  return {
+    get state() {
+      return state
+    },
+    update(next: FileAuthState): void {
+      state = {passwords: next.passwords, acl: next.acl}
+    },
+    verifications: {
+      get active() { return limiter.active },
+      get queued() { return limiter.queued },
+    },
+
+    authenticate(req: AuthenticateRequest): true | number | Promise<true | number> {
+      const {passwords} = state
+      if (passwords === undefined) return true
+      if (req.username === undefined) {
+        return allowAnonymous ? true : refuse(req, ReasonCode.NotAuthorized, 'no user name (anonymous clients are not allowed)')
+      }
+      // Mosquitto: a user name without a password is refused like a wrong password (nothing is learnt)
+      if (req.password === undefined) return refuse(req, ReasonCode.BadUserNameOrPassword, 'no password')
+      const {username, password} = req
+      return limiter.run(() => passwords.verify(username, password)).then(
+        (ok) => ok ? true : refuse(req, ReasonCode.BadUserNameOrPassword, 'bad user name or password'),
+        () => refuse(req, ReasonCode.ServerUnavailable, 'password verification failed'),
+      )
+    },
+
+    authorizePublish(client: ClientInfo, topic: string, _qos: QoS, _retain: boolean): boolean {
+      const {acl} = state
+      if (acl === undefined || acl.canWrite(client.clientId, client.username, topic)) return true
+      deny('publish', client, 'no write access', topic)
+      return false
+    },
+
+    authorizeSubscribe(client: ClientInfo, filter: string, _qos: QoS): boolean {
+      const {acl} = state
+      if (acl === undefined || acl.canEverRead(client.clientId, client.username, filter)) return true
+      deny('subscribe', client, 'no read access to any topic of the filter', filter)
+      return false
+    },
+
+    authorizeDeliver(client: ClientInfo, topic: string): boolean {
+      const {acl} = state
+      return acl === undefined || acl.canRead(client.clientId, client.username, topic)
+    },
+  }
+}
+
+/** libuv's default thread pool size (UV_THREADPOOL_SIZE): more would only queue there. */
+const LIBUV_POOL = 4
+
+function defaultConcurrency(): number {
+  return Math.max(1, Math.min(availableParallelism(), LIBUV_POOL))
+}
