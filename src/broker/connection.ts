@@ -169,8 +169,27 @@ export class Connection implements SessionLink {
     this.stream.uncork()
   }
 
+  /**
+   * Sends a control packet. [MQTT-3.1.2-24] nothing larger than the client's Maximum Packet Size:
+   * a reason string and user properties are left out first [MQTT-3.2.2-19] [MQTT-3.14.2-3]; a packet
+   * still too large is not sent.
+   */
   send(packet: Packet): void {
-    this.write(encodePacket(packet, this.version))
+    let bytes = encodePacket(packet, this.version)
+    if (bytes.length > this.peer.maximumPacketSize && 'properties' in packet && packet.properties) {
+      const {reasonString: _r, userProperties: _u, ...properties} = packet.properties as {reasonString?: string; userProperties?: unknown}
+      bytes = encodePacket({...packet, properties} as Packet, this.version)
+    }
+    if (bytes.length > this.peer.maximumPacketSize) return
+    this.write(bytes)
+  }
+
+  /**
+   * Problem information for a v5 packet other than CONNACK, DISCONNECT or PUBLISH: only when the client
+   * did not set Request Problem Information to 0 [MQTT-3.1.2-29].
+   */
+  problem(reason: string): {reasonString: string} | undefined {
+    return this.version === 5 && this.peer.requestProblemInformation ? {reasonString: reason} : undefined
   }
 
   // --- ending ----------------------------------------------------------------------------------

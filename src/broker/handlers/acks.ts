@@ -19,7 +19,9 @@ export function handlePubrec(conn: Connection, packet: PubrecPacket): void {
   const entry = session.inflight.get(id)
   if (entry === undefined) {
     // [MQTT-4.3.3] answer PUBREL so the client can finish; v5 says the id was not found
-    conn.send(conn.version === 5 ? {cmd: 'pubrel', messageId: id, reasonCode: ReasonCode.PacketIdentifierNotFound} : {cmd: 'pubrel', messageId: id})
+    conn.send(conn.version === 5
+      ? {cmd: 'pubrel', messageId: id, reasonCode: ReasonCode.PacketIdentifierNotFound, properties: conn.problem(`no message in flight with id ${id}`)}
+      : {cmd: 'pubrel', messageId: id})
     return
   }
   if ((packet.reasonCode ?? 0) >= 0x80) {
@@ -36,7 +38,7 @@ export function handlePubrel(conn: Connection, packet: PubrelPacket): void {
   const id = packet.messageId!
   const known = conn.session!.inboundQos2.delete(id)
   conn.send(conn.version === 5 && !known
-    ? {cmd: 'pubcomp', messageId: id, reasonCode: ReasonCode.PacketIdentifierNotFound}
+    ? {cmd: 'pubcomp', messageId: id, reasonCode: ReasonCode.PacketIdentifierNotFound, properties: conn.problem(`no message awaiting release with id ${id}`)}
     : {cmd: 'pubcomp', messageId: id})
 }
 

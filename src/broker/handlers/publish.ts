@@ -30,7 +30,7 @@ export function handlePublish(conn: Connection, packet: PublishPacket): Promise<
   }
   if (props?.payloadFormatIndicator && !isValidUtf8(packet.payload as Buffer)) {
     if (qos === 0) throw new MqttError(ReasonCode.PayloadFormatInvalid, 'payload is not valid UTF-8')
-    return acknowledge(conn, packet, ReasonCode.PayloadFormatInvalid)
+    return acknowledge(conn, packet, ReasonCode.PayloadFormatInvalid, 'payload is not valid UTF-8') // [MQTT-3.3.2-4]
   }
   conn.broker.metrics.messagesReceived++
   const allowed = options.auth.authorizePublish?.(conn.clientInfo, topic, qos, packet.retain) ?? true
@@ -42,7 +42,7 @@ export function handlePublish(conn: Connection, packet: PublishPacket): Promise<
 function publishAllowed(conn: Connection, packet: PublishPacket, topic: string, ok: boolean): void {
   if (!ok) {
     // v5: PUBACK/PUBREC 0x87; v3: the message is dropped silently (and still acknowledged)
-    return acknowledge(conn, packet, conn.version === 5 ? ReasonCode.NotAuthorized : ReasonCode.Success)
+    return acknowledge(conn, packet, conn.version === 5 ? ReasonCode.NotAuthorized : ReasonCode.Success, `not authorized to publish to '${topic}'`)
   }
   const {broker} = conn
   const props = packet.properties
@@ -60,17 +60,16 @@ function publishAllowed(conn: Connection, packet: PublishPacket, topic: string, 
   acknowledge(conn, packet, receivers === 0 && conn.version === 5 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success)
 }
 
-function acknowledge(conn: Connection, packet: PublishPacket, reasonCode: number): void {
+/** PUBACK / PUBREC with a reason code (v5), and a reason string for a refusal when the client allows it. */
+function acknowledge(conn: Connection, packet: PublishPacket, reasonCode: number, reason?: string): void {
   if (packet.qos === 0) return
   const messageId = packet.messageId
-  const v5 = conn.version === 5
-  if (packet.qos === 1) {
-    conn.send(v5 && reasonCode !== 0 ? {cmd: 'puback', messageId, reasonCode} : {cmd: 'puback', messageId})
-    return
-  }
   // [MQTT-4.3.3-8] hold the packet id until PUBREL, unless the message was refused
-  if (reasonCode < 0x80) conn.session!.inboundQos2.add(messageId!)
-  conn.send(v5 && reasonCode !== 0 ? {cmd: 'pubrec', messageId, reasonCode} : {cmd: 'pubrec', messageId})
+  if (packet.qos === 2 && reasonCode < 0x80) conn.session!.inboundQos2.add(messageId!)
+  const cmd = packet.qos === 1 ? 'puback' : 'pubrec'
+  if (conn.version !== 5 || reasonCode === ReasonCode.Success) return conn.send({cmd, messageId})
+  const properties = reasonCode >= 0x80 && reason !== undefined ? conn.problem(reason) : undefined
+  conn.send(properties ? {cmd, messageId, reasonCode, properties} : {cmd, messageId, reasonCode})
 }
 
 /** Resolves or records an inbound topic alias [MQTT-3.3.2-7..12]. */

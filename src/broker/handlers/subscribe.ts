@@ -1,4 +1,4 @@
-import {MqttError, ProtocolError, ReasonCode, type QoS, type SubscribePacket, type Subscription} from '../../codec/index.js'
+import {MqttError, ProtocolError, ReasonCode, reasonName, type QoS, type SubscribePacket, type Subscription} from '../../codec/index.js'
 import type {Connection} from '../connection.js'
 import type {SubscriptionOptions} from '../session.js'
 import {hasWildcard, isValidTopicFilter, parseSharedFilter} from '../topic.js'
@@ -33,10 +33,12 @@ function subscribeAll(conn: Connection, packet: SubscribePacket, allowed: boolea
   const session = conn.session!
   const subscriptionId = packet.properties?.subscriptionIdentifier
   const granted: number[] = []
+  const problems: string[] = []
   const retainedFor: Array<{sub: Subscription; options: SubscriptionOptions}> = []
   packet.subscriptions.forEach((sub, i) => {
     const code = check(conn, sub, allowed?.[i] ?? true)
     if (code !== undefined) {
+      problems.push(`'${sub.topic}': ${reasonName(code)}`)
       granted.push(conn.version === 5 ? code : 0x80) // v3 has one failure code
       return
     }
@@ -53,7 +55,8 @@ function subscribeAll(conn: Connection, packet: SubscribePacket, allowed: boolea
       if (parseSharedFilter(sub.topic) === undefined) retainedFor.push({sub, options})
     }
   })
-  conn.send({cmd: 'suback', messageId: packet.messageId, granted})
+  const refused = problems.length > 0 ? conn.problem(problems.join('; ')) : undefined
+  conn.send(refused ? {cmd: 'suback', messageId: packet.messageId, granted, properties: refused} : {cmd: 'suback', messageId: packet.messageId, granted})
   broker.events.emit('subscribe', {clientId: conn.clientId, subscriptions: packet.subscriptions.map((s, i) => ({filter: s.topic, code: granted[i]}))})
   for (const {sub, options} of retainedFor) broker.sendRetained(session, sub.topic, options)
   return undefined
