@@ -17,7 +17,7 @@ for (const v of VERSIONS) {
         const got = await w.take(2)
         const p = got.find((x) => x.cmd === 'publish') as Extract<Packet, {cmd: 'publish'}>
         assert.equal(p.payload.length, payload.length, `remaining length ${remaining}`)
-        assert.ok(p.payload.equals(payload))
+        assert.ok((p.payload as Buffer).equals(payload))
         await w.ack(p)
       }
     })

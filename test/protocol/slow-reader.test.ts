@@ -52,7 +52,7 @@ for (const v of VERSIONS) {
       for (;;) {
         const p = await sub.next()
         if (p.cmd === 'pingresp') break
-        const i = Number((p as PublishPacket).payload.subarray(0, 4).toString())
+        const i = Number(((p as PublishPacket).payload as Buffer).subarray(0, 4).toString())
         assert.ok(i > last, 'what is delivered stays in order')
         last = i
         n++
@@ -84,7 +84,7 @@ for (const v of VERSIONS) {
       const got: number[] = []
       while (got.length < sent + queued) {
         const p = await sub.expect('publish')
-        got.push(Number(p.payload.subarray(0, 4).toString()))
+        got.push(Number((p.payload as Buffer).subarray(0, 4).toString()))
         sub.send({cmd: 'puback', messageId: p.messageId})
       }
       assert.deepEqual(got, [...Array(sent + queued).keys()])
@@ -106,7 +106,7 @@ for (const v of VERSIONS) {
       const got: number[] = []
       while (got.length < 60) {
         const p = await sub.expect('publish')
-        got.push(Number(p.payload.subarray(0, 4).toString()))
+        got.push(Number((p.payload as Buffer).subarray(0, 4).toString()))
         sub.send({cmd: 'puback', messageId: p.messageId})
       }
       assert.deepEqual(got, [...Array(60).keys()])
