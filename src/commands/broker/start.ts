@@ -1,5 +1,6 @@
 import {createBroker} from '../../broker/broker.js'
 import {MidgeCommand} from '../../cli/base-command.js'
+import {brokerAuthFromFlags, reloadOnHangup} from '../../cli/broker-auth.js'
 import {brokerOptionsFromFlags, checkExposure} from '../../cli/broker-config.js'
 import {brokerFlags} from '../../cli/broker-flags.js'
 import {logBrokerEvents} from '../../cli/broker-log.js'
@@ -12,12 +13,15 @@ export default class BrokerStart extends MidgeCommand {
   static override summary = 'Start an MQTT broker (MQTT 3.1, 3.1.1 and 5.0 on one listener).'
   static override description = `Runs until SIGINT or SIGTERM, then tells v5 clients "server shutting down" (0x8B) and exits 0.
 When a listener is ready it prints "listening on mqtt://HOST:PORT" to stdout (or JSON with --json).
-Anonymous clients are allowed on loopback; binding to another address needs authentication or --allow-anonymous.`
+Anonymous clients are allowed on loopback; binding to another address needs authentication or --allow-anonymous.
+With --password-file and --acl-file, a file that cannot be read or parsed stops the start (exit 17); SIGHUP re-reads
+both, and a bad file is logged while the previous ones stay in force.`
 
   static override examples = [
     {command: '<%= config.bin %> <%= command.id %>', description: 'A local broker on 127.0.0.1:1883'},
     {command: '<%= config.bin %> <%= command.id %> --port 0 --json --ready-file /tmp/broker.json', description: 'Any free port; scripts read the port from the ready file'},
     {command: '<%= config.bin %> <%= command.id %> --host 0.0.0.0 --allow-anonymous', description: 'Reachable from other hosts, without authentication'},
+    {command: '<%= config.bin %> <%= command.id %> --host 0.0.0.0 --password-file passwd --acl-file acl', description: 'Clients log in; topics are restricted (kill -HUP re-reads both files)'},
     {command: '<%= config.bin %> <%= command.id %> --max-qos 1 --no-retain-available --log-level debug', description: 'Announce and enforce limits'},
   ]
 
@@ -25,11 +29,13 @@ Anonymous clients are allowed on loopback; binding to another address needs auth
 
   async run(): Promise<void> {
     const {flags} = await this.parse(BrokerStart)
-    checkExposure(flags.host, flags['allow-anonymous'], false)
+    checkExposure(flags.host, flags['allow-anonymous'], flags['password-file'] !== undefined)
     const log = await createLogger(flags['log-level'])
-    const broker = createBroker({...brokerOptionsFromFlags(flags), logger: log})
+    const auth = await brokerAuthFromFlags(flags, log)
+    const broker = createBroker({...brokerOptionsFromFlags(flags), logger: log, auth: auth?.hooks})
     logBrokerEvents(broker, log)
     const {signal, dispose} = shutdownSignal()
+    const stopReloading = reloadOnHangup(auth?.reload ?? (async () => log.info('no password or ACL file to reload')), log)
     try {
       const address = await broker.listen({host: flags.host, port: flags.port}).catch((error: NodeJS.ErrnoException) => {
         throw new CliError(listenError(error, flags.host, flags.port), ExitCode.BrokerStartFailed)
@@ -42,6 +48,7 @@ Anonymous clients are allowed on loopback; binding to another address needs auth
       log.info({signal: signal.reason}, 'shutting down')
       await broker.close()
     } finally {
+      stopReloading()
       dispose()
     }
   }
