@@ -107,13 +107,35 @@ export class Session {
 
   private enqueue(d: Delivery): void {
     const bytes = messageBytes(d.message)
-    const {maxQueuedMessages, maxQueuedBytes} = this.limits
-    if ((maxQueuedMessages > 0 && this.queued >= maxQueuedMessages) ||
-        (maxQueuedBytes > 0 && this.queuedBytes + bytes > maxQueuedBytes)) {
-      return this.onDrop(this, d, 'queue-full')
-    }
+    // expired messages make room before anything new is refused
+    if (this.isFull(bytes) && (this.dropExpired() === 0 || this.isFull(bytes))) return this.onDrop(this, d, 'queue-full')
     this.queue.push(d)
     this.queuedBytes += bytes
+  }
+
+  private isFull(bytes: number): boolean {
+    const {maxQueuedMessages, maxQueuedBytes} = this.limits
+    return (maxQueuedMessages > 0 && this.queued >= maxQueuedMessages) ||
+      (maxQueuedBytes > 0 && this.queuedBytes + bytes > maxQueuedBytes)
+  }
+
+  /** Removes the queued messages whose Message Expiry Interval has passed [MQTT-3.3.2-5]; returns how many. */
+  private dropExpired(): number {
+    const now = this.now()
+    const kept: Delivery[] = []
+    let dropped = 0
+    for (let i = this.queueHead; i < this.queue.length; i++) {
+      const d = this.queue[i]
+      if (!isExpired(d.message, now)) { kept.push(d); continue }
+      this.queuedBytes -= messageBytes(d.message)
+      this.onDrop(this, d, 'expired')
+      dropped++
+    }
+    if (dropped > 0) {
+      this.queue = kept
+      this.queueHead = 0
+    }
+    return dropped
   }
 
   private sendInflight(link: SessionLink, d: Delivery): void {
