@@ -155,7 +155,11 @@ export class Broker {
       session.link = undefined
       if (sendWill && will !== undefined) this.scheduleWill(session, will)
       if (session.expiryInterval === 0) this.endSession(session)
-      else this.scheduleExpiry(session)
+      else {
+        // shared-subscription messages move on to a connected member (Router.redeliver)
+        session.handOffShared((d) => this.router.redeliver(d, session, true))
+        this.scheduleExpiry(session)
+      }
     }
     this.events.emit('clientDisconnected', {...conn.clientInfo, reason})
   }
@@ -181,6 +185,8 @@ export class Broker {
     session.pendingWill = undefined
     if (will !== undefined) this.publishWill(session.client, will)
     this.router.removeAll(session)
+    if (!this.closing) session.handOffShared((d) => this.router.redeliver(d, session, false))
+    session.forEachUndelivered((d) => this.dropped(session, d, 'session-ended'))
     session.clearOutbound()
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId)
   }

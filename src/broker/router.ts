@@ -1,6 +1,6 @@
 import type {QoS} from '../codec/index.js'
 import type {Message} from './message.js'
-import type {Session, SubscriptionOptions} from './session.js'
+import type {Delivery, Session, SubscriptionOptions} from './session.js'
 import {parseSharedFilter} from './topic.js'
 import {TopicTree} from './topic-tree.js'
 
@@ -11,7 +11,8 @@ interface SubEntry {
 
 /** A `$share/{group}/{filter}` group: each message goes to one member [MQTT-4.8.2-4]. */
 interface SharedGroup {
-  readonly name: string
+  /** The shared filter itself, `$share/{group}/{filter}`: what deliveries through it remember. */
+  readonly key: string
   readonly members: SubEntry[]
   next: number
 }
@@ -52,7 +53,7 @@ export class Router {
     }
     let group = this.shared.get(share.filter, share.group)
     if (group === undefined) {
-      group = {name: share.group, members: [], next: 0}
+      group = {key: filter, members: [], next: 0}
       this.shared.add(share.filter, share.group, group)
     }
     const at = group.members.findIndex((m) => m.session.clientId === session.clientId)
@@ -101,12 +102,34 @@ export class Router {
         count++
         const o = member.options
         const ids = o.subscriptionId === undefined ? undefined : [o.subscriptionId]
-        this.target(member.session, msg, (o.qos < msg.qos ? o.qos : msg.qos) as QoS, o.retainAsPublished && msg.retain, ids, group.name)
+        this.target(member.session, msg, (o.qos < msg.qos ? o.qos : msg.qos) as QoS, o.retainAsPublished && msg.retain, ids, group.key)
       }
       groups.length = 0
     }
     this.current = undefined
     return count
+  }
+
+  /**
+   * Shared-subscription redelivery policy. When a member's connection goes away, the messages of its
+   * group that it has not acknowledged (queued ones, and QoS 1 ones in flight; see
+   * Session.handOffShared for QoS 2) go at once to another member of the same group that is connected,
+   * round-robin, at that member's granted QoS; with no other member connected they stay with the
+   * session, for when it reconnects. When the member's session ends, what is left goes to any other
+   * member, connected or not, and is dropped (counted) if there is none. Returns whether another member
+   * took the message.
+   */
+  redeliver(d: Delivery, from: Session, connectedOnly: boolean): boolean {
+    const share = parseSharedFilter(d.sharedGroup!)
+    const group = share && this.shared.get(share.filter, share.group)
+    if (group === undefined) return false
+    const member = pickMember(group, from, connectedOnly)
+    if (member === undefined) return false
+    const o = member.options
+    const msg = d.message
+    const ids = o.subscriptionId === undefined ? undefined : [o.subscriptionId]
+    this.target(member.session, msg, (o.qos < msg.qos ? o.qos : msg.qos) as QoS, o.retainAsPublished && msg.retain, ids, group.key)
+    return true
   }
 
   /** Matching sessions without routing (used to tell "no matching subscribers", 0x10). */
@@ -140,19 +163,26 @@ export class Router {
   }
 }
 
-/** Round-robin over the members, preferring one that is connected and keeping up. */
-function pickMember(group: SharedGroup): SubEntry | undefined {
+/**
+ * Round-robin over the members, preferring one that is connected and keeping up, then one that is
+ * connected, then (unless connectedOnly) any; never `except`.
+ */
+function pickMember(group: SharedGroup, except?: Session, connectedOnly = false): SubEntry | undefined {
   const n = group.members.length
-  if (n === 0) return undefined
-  let fallback: SubEntry | undefined
+  let connected: SubEntry | undefined
+  let any: SubEntry | undefined
   for (let i = 0; i < n; i++) {
-    const m = group.members[(group.next + i) % n]
+    const at = (group.next + i) % n
+    const m = group.members[at]
+    if (m.session === except) continue
     if (m.session.link?.writable) {
-      group.next = (group.next + i + 1) % n
+      group.next = (at + 1) % n
       return m
     }
-    if (fallback === undefined && m.session.link !== undefined) fallback = m
+    if (m.session.link !== undefined) connected ??= m
+    else any ??= m
   }
-  group.next = (group.next + 1) % n
-  return fallback ?? group.members[group.next % n]
+  const chosen = connected ?? (connectedOnly ? undefined : any)
+  if (chosen !== undefined) group.next = (group.members.indexOf(chosen) + 1) % n
+  return chosen
 }

@@ -10,7 +10,7 @@ export interface Delivery {
   readonly retain: boolean
   /** v5 Subscription Identifiers of the subscriptions it matched. */
   readonly subscriptionIds?: number[]
-  /** The shared-subscription group it was sent through, if any (for redelivery to another member). */
+  /** The shared subscription (`$share/{group}/{filter}`) it was sent through, if any: for redelivery to another member. */
   readonly sharedGroup?: string
 }
 
@@ -52,7 +52,7 @@ export interface LongTimer {
   t: unknown
 }
 
-export type DropReason = 'queue-full' | 'slow-reader' | 'expired' | 'offline-qos0' | 'too-large' | 'no-packet-id'
+export type DropReason = 'queue-full' | 'slow-reader' | 'expired' | 'offline-qos0' | 'too-large' | 'no-packet-id' | 'session-ended'
 
 /**
  * What survives reconnects: subscriptions, the outbound inflight window and queue, inbound QoS 2
@@ -185,11 +185,37 @@ export class Session {
     return entry
   }
 
-  /** Everything waiting to be sent or acknowledged (for handing shared-subscription messages elsewhere). */
-  takePending(): Delivery[] {
-    const unsent: Delivery[] = []
-    for (const e of this.inflight.values()) if (e.state !== Flight.WaitPubcomp) unsent.push(e.delivery)
-    return unsent.concat(this.queue.slice(this.queueHead))
+  /**
+   * Offers this session's shared-subscription messages to another member of their group (see
+   * Router.redeliver for the policy): queued ones of any QoS, and QoS 1 ones sent but not acknowledged.
+   * A QoS 2 message already sent stays: it is completed with this client [MQTT-4.8.2-4] and never
+   * sent to another [MQTT-4.8.2-5]. Each one the offer accepts leaves this session.
+   */
+  handOffShared(offer: (d: Delivery) => boolean): void {
+    for (const [id, e] of this.inflight) {
+      if (e.delivery.sharedGroup === undefined || e.state !== Flight.WaitPuback) continue
+      if (offer(e.delivery)) this.complete(id)
+    }
+    let kept: Delivery[] | undefined
+    for (let i = this.queueHead; i < this.queue.length; i++) {
+      const d = this.queue[i]
+      if (d.sharedGroup !== undefined && offer(d)) {
+        kept ??= this.queue.slice(this.queueHead, i)
+        this.queuedBytes -= messageBytes(d.message)
+      } else {
+        kept?.push(d)
+      }
+    }
+    if (kept !== undefined) {
+      this.queue = kept
+      this.queueHead = 0
+    }
+  }
+
+  /** Every message not yet delivered (queued, or sent and not acknowledged). */
+  forEachUndelivered(visit: (d: Delivery) => void): void {
+    for (const e of this.inflight.values()) if (e.state !== Flight.WaitPubcomp) visit(e.delivery)
+    for (let i = this.queueHead; i < this.queue.length; i++) visit(this.queue[i])
   }
 
   /** Drops the whole outbound state (clean start, session end). */
