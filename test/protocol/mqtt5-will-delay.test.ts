@@ -34,7 +34,7 @@ describe('v5 Will Delay Interval', () => {
     timers.advance(1)
     const p = await watch.expect('publish')
     assert.equal(p.payload.toString(), 'gone')
-    assert.equal(p.properties?.willDelayInterval, undefined, 'the delay is not forwarded')
+    assert.equal((p.properties as Record<string, unknown> | undefined)?.willDelayInterval, undefined, 'the delay is not forwarded')
   })
 
   test('[MQTT-3.1.3-9] ... or when the session ends, whichever is first', async (t) => {
