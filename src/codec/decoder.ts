@@ -1,6 +1,7 @@
 import {isUtf8} from 'node:buffer'
 import mqtt from 'mqtt-packet'
 import {MalformedPacketError, ProtocolError, UnsupportedProtocolError} from './errors.js'
+import {parsePublish, parseShortAck} from './fast-path.js'
 import {Framer} from './framer.js'
 import {PacketType, type Packet, type ProtocolVersion} from './packets.js'
 
@@ -9,6 +10,8 @@ export interface DecoderOptions {
   maxPacketSize: number
   /** The version to parse with before a CONNECT is seen (clients set it; brokers learn it from CONNECT). */
   protocolVersion?: ProtocolVersion
+  /** Parse PUBLISH and short acknowledgements with the hand-written fast path (default true; tests compare both). */
+  fastPath?: boolean
 }
 
 /**
@@ -24,12 +27,14 @@ export class PacketDecoder {
   private parseError: Error | undefined
   private stopped = false
   private version: ProtocolVersion
+  private readonly fastPath: boolean
   /** The protocol level of the last CONNECT frame seen (even one that failed to parse), else undefined. */
   connectLevel: number | undefined
 
   constructor(options: DecoderOptions) {
     this.framer = new Framer(options.maxPacketSize)
     this.version = options.protocolVersion ?? 4
+    this.fastPath = options.fastPath ?? true
     this.parser = mqtt.parser({protocolVersion: this.version})
     this.parser.on('packet', (p: Packet) => { this.parsed = p })
     this.parser.on('error', (e: Error) => { this.parseError = e })
@@ -63,8 +68,14 @@ export class PacketDecoder {
     if (type === PacketType.CONNECT) this.connectLevel = checkProtocolLevel(frame)
     // [MQTT-3.3.1-2] DUP must be 0 on QoS 0 (Mosquitto also treats it as malformed)
     if (type === PacketType.PUBLISH && (frame[0] & 0x0e) === 0x08) throw new MalformedPacketError('DUP set on a QoS 0 PUBLISH')
-    const bodyLength = frame.length - headerLength(frame)
+    const bodyStart = headerLength(frame)
+    const bodyLength = frame.length - bodyStart
     checkLength(type, bodyLength, this.version)
+    if (this.fastPath) {
+      const fast = type === PacketType.PUBLISH ? parsePublish(frame, bodyStart, this.version)
+        : type >= PacketType.PUBACK && type <= PacketType.PUBCOMP ? parseShortAck(frame, bodyStart, this.version) : undefined
+      if (fast !== undefined) return fast
+    }
     // [MQTT-3.15.2-?] (v5) an AUTH with Remaining Length 0 means Success with no properties; mqtt-packet
     // cannot parse that short form
     if (type === PacketType.AUTH && bodyLength === 0 && this.version === 5) return {cmd: 'auth', reasonCode: 0} as Packet
@@ -73,13 +84,19 @@ export class PacketDecoder {
     try {
       this.parser.parse(frame)
     } catch (e) {
-      (this.parser as unknown as {_resetState(): void})._resetState()
       this.parseError = e as Error
     }
     const error = this.parseError as Error | undefined
-    if (error) throw error instanceof MalformedPacketError ? error : new MalformedPacketError(error.message)
     const packet = this.parsed as Packet | undefined
-    if (!packet) throw new MalformedPacketError('incomplete packet')
+    if (error || !packet) {
+      // a frame mqtt-packet did not finish must leave nothing behind for the next one: its buffer and its
+      // read position (_resetState keeps _pos, which _parseLength then reads from)
+      const parser = this.parser as unknown as {_resetState(): void; _pos: number}
+      parser._resetState()
+      parser._pos = 0
+      if (error) throw error instanceof MalformedPacketError ? error : new MalformedPacketError(error.message)
+      throw new MalformedPacketError('incomplete packet')
+    }
     // [MQTT-3.1.2-12] (v5) [MQTT-3.1.2-14] (v3.1.1) a Will QoS of 3 is malformed
     if (packet.cmd === 'connect' && packet.will && (packet.will.qos ?? 0) > 2) throw new MalformedPacketError('will QoS 3')
     if (this.version === 5) checkRepeatedProperties(packet)

@@ -1,0 +1,79 @@
+import {isUtf8} from 'node:buffer'
+import {MalformedPacketError, ProtocolError} from './errors.js'
+import type {Packet, ProtocolVersion, PublishPacket, QoS} from './packets.js'
+
+/*
+ * Hand-written parsers for the packets on the hot path (PUBLISH without v5 properties, and the
+ * two-byte acknowledgements). They return undefined for anything they do not handle, which then goes
+ * to mqtt-packet. test/unit/codec-fast-path.test.ts checks them against mqtt-packet over random valid
+ * and invalid frames: same packet, or the same kind of error.
+ */
+
+/** A PUBLISH frame, or undefined when it carries v5 properties (left to mqtt-packet). */
+export function parsePublish(frame: Buffer, bodyStart: number, version: ProtocolVersion): PublishPacket | undefined {
+  const flags = frame[0]
+  const qos = (flags >> 1) & 3
+  if (qos === 3) throw new MalformedPacketError('PUBLISH with both QoS bits set') // [MQTT-3.3.1-4]
+  let o = bodyStart
+  if (o + 2 > frame.length) throw new MalformedPacketError('PUBLISH too short for its topic')
+  const topicLength = frame.readUInt16BE(o)
+  o += 2
+  const topicEnd = o + topicLength
+  if (topicEnd > frame.length) throw new MalformedPacketError('PUBLISH topic longer than the packet')
+  const topic = readString(frame, o, topicEnd)
+  o = topicEnd
+  let messageId: number | undefined
+  if (qos > 0) {
+    if (o + 2 > frame.length) throw new MalformedPacketError('PUBLISH without a packet identifier')
+    messageId = frame.readUInt16BE(o)
+    if (messageId === 0) throw new ProtocolError('PUBLISH with packet identifier 0') // [MQTT-2.3.1-1]
+    o += 2
+  }
+  if (version === 5) {
+    if (o >= frame.length) throw new MalformedPacketError('PUBLISH without its property length')
+    if (frame[o] !== 0) return undefined
+    o += 1
+  }
+  const packet: PublishPacket = {
+    cmd: 'publish',
+    retain: (flags & 1) === 1,
+    qos: qos as QoS,
+    dup: (flags & 8) === 8,
+    length: frame.length - bodyStart,
+    topic,
+    payload: Buffer.from(frame.subarray(o)), // a copy: never pin the socket chunk
+  }
+  if (messageId !== undefined) packet.messageId = messageId
+  return packet
+}
+
+/** PUBACK/PUBREC/PUBREL/PUBCOMP with only a packet id (any version), else undefined. */
+export function parseShortAck(frame: Buffer, bodyStart: number, version: ProtocolVersion): Packet | undefined {
+  if (frame.length - bodyStart !== 2) return undefined
+  const type = frame[0] >> 4
+  const cmd = ACKS[type - 4]
+  // [MQTT-2.2.2-1] reserved flag bits: 0010 for PUBREL, 0000 for the others
+  if ((frame[0] & 0x0f) !== (cmd === 'pubrel' ? 2 : 0)) throw new MalformedPacketError(`${cmd.toUpperCase()} with invalid header flags`)
+  const messageId = frame.readUInt16BE(bodyStart)
+  if (messageId === 0) throw new ProtocolError(`${cmd.toUpperCase()} with packet identifier 0`)
+  const packet = {cmd, messageId, length: 2} as Packet & {reasonCode?: number}
+  if (version === 5) packet.reasonCode = 0
+  return packet
+}
+
+const ACKS = ['puback', 'pubrec', 'pubrel', 'pubcomp'] as const
+
+/** A UTF-8 string field: well-formed [MQTT-1.5.4-1] and without U+0000 [MQTT-1.5.4-2]. */
+function readString(frame: Buffer, start: number, end: number): string {
+  let ascii = true
+  for (let i = start; i < end; i++) {
+    const b = frame[i]
+    if (b === 0) throw new MalformedPacketError('a string contains U+0000')
+    if (b > 0x7f) { ascii = false; break }
+  }
+  if (ascii) return frame.toString('latin1', start, end)
+  const bytes = frame.subarray(start, end)
+  if (!isUtf8(bytes)) throw new MalformedPacketError('a string is not well-formed UTF-8')
+  if (bytes.includes(0)) throw new MalformedPacketError('a string contains U+0000')
+  return frame.toString('utf8', start, end)
+}

@@ -1,0 +1,73 @@
+// Differential test: the hand-written PUBLISH/ack parsers (src/codec/fast-path.ts) must agree with
+// mqtt-packet (plus our checks) on random valid frames and on random corruptions of them.
+import assert from 'node:assert/strict'
+import {test} from 'node:test'
+import mqtt from 'mqtt-packet'
+import {PacketDecoder, type Packet, type ProtocolVersion} from '../../src/codec/index.js'
+
+function rng(seed: number) {
+  return () => {
+    seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff
+    return seed / 0x7fffffff
+  }
+}
+
+const TOPIC_PARTS = ['a', 'sensors', '+', '#', '', 'ünï', '🐝', '$SYS', 'x'.repeat(40), 'tab\there']
+
+function randomPacket(r: () => number, version: ProtocolVersion): mqtt.Packet {
+  if (r() < 0.25) {
+    const cmd = (['puback', 'pubrec', 'pubrel', 'pubcomp'] as const)[Math.floor(r() * 4)]
+    return {cmd, messageId: 1 + Math.floor(r() * 65_535)} as mqtt.Packet
+  }
+  const qos = Math.floor(r() * 3) as 0 | 1 | 2
+  const levels = 1 + Math.floor(r() * 4)
+  const topic = Array.from({length: levels}, () => TOPIC_PARTS[Math.floor(r() * TOPIC_PARTS.length)]).join('/') || 'e'
+  const payload = Buffer.alloc(Math.floor(r() * (r() < 0.1 ? 3000 : 40)), Math.floor(r() * 256))
+  const packet: mqtt.IPublishPacket = {cmd: 'publish', topic, payload, qos, retain: r() < 0.5, dup: qos > 0 && r() < 0.3}
+  if (qos > 0) packet.messageId = 1 + Math.floor(r() * 65_535)
+  if (version === 5 && r() < 0.2) packet.properties = {contentType: 'text/plain', messageExpiryInterval: 10}
+  return packet
+}
+
+function headerLength(frame: Buffer): number {
+  let i = 1
+  while (frame[i] & 0x80) i++
+  return i + 1
+}
+
+function outcome(decoder: PacketDecoder, frame: Buffer): {packet?: Record<string, unknown>; error?: string} {
+  try {
+    const p = decoder.decodeFrame(frame) as Packet & Record<string, unknown>
+    const fields = p.cmd === 'publish' ? ['cmd', 'retain', 'qos', 'dup', 'topic', 'payload', 'messageId', 'properties'] : ['cmd', 'messageId', 'reasonCode']
+    return {packet: Object.fromEntries(fields.filter((f) => p[f] !== undefined).map((f) => [f, p[f]]))}
+  } catch (error) {
+    return {error: (error as Error).constructor.name}
+  }
+}
+
+for (const version of [4, 5] as const) {
+  test(`fast path agrees with mqtt-packet on random valid and corrupted frames (v${version === 5 ? 5 : '3.1.1'})`, () => {
+    const r = rng(version * 7919)
+    const fast = new PacketDecoder({maxPacketSize: 1 << 20, protocolVersion: version})
+    const slow = new PacketDecoder({maxPacketSize: 1 << 20, protocolVersion: version, fastPath: false})
+    let valid = 0
+    let rejected = 0
+    for (let i = 0; i < 20_000; i++) {
+      const frame = mqtt.generate(randomPacket(r, version), {protocolVersion: version})
+      if (i % 2 === 1) {
+        // corrupt a flag bit or a body byte (not the remaining length, so the frame stays whole)
+        const body = headerLength(frame)
+        const at = r() < 0.3 ? 0 : body + Math.floor(r() * (frame.length - body))
+        if (at < frame.length) frame[at] = at === 0 ? frame[0] ^ (1 << Math.floor(r() * 4)) : Math.floor(r() * 256)
+      }
+      const a = outcome(fast, frame)
+      const b = outcome(slow, frame)
+      assert.deepEqual(a, b, `frame ${frame.toString('hex')}`)
+      if (a.error) rejected++
+      else valid++
+    }
+    // the corpus really exercises both sides
+    assert.ok(valid > 10_000, `valid ${valid}`)
+    assert.ok(rejected > 500, `rejected ${rejected}`)
+  })
+}
