@@ -45,6 +45,7 @@ export class Connection implements SessionLink {
   private awaitingFlush = false
   private connectTimer: unknown
   private closeTimer: NodeJS.Timeout | undefined
+  private closedController: AbortController | undefined
 
   constructor(readonly broker: Broker, readonly stream: Duplex, readonly remoteAddress: string | undefined) {
     const {options} = broker
@@ -223,6 +224,22 @@ export class Connection implements SessionLink {
     this.close(sendWill, reason)
   }
 
+  /** Aborted when the connection closes: work done on its behalf (a password verification) can be skipped. */
+  get closedSignal(): AbortSignal {
+    this.closedController ??= new AbortController()
+    if (this.state >= ConnState.Closing) this.closedController.abort()
+    return this.closedController.signal
+  }
+
+  /**
+   * CONNECT arrived and waits for the broker's own verdict (an async authenticate hook): the client has
+   * done its part, so the connect timeout no longer applies. Under a connection storm the wait for a
+   * password verification can be longer than the timeout.
+   */
+  connectReceived(): void {
+    this.broker.options.timers.clearTimeout(this.connectTimer)
+  }
+
   /** Closes once: detaches the session (publishing the will when due) and ends the socket. */
   close(sendWill: boolean, reason: string): void {
     if (this.state >= ConnState.Closing) return
@@ -231,6 +248,7 @@ export class Connection implements SessionLink {
     this.decoder.stop()
     this.keepalive.stop()
     this.broker.options.timers.clearTimeout(this.connectTimer)
+    this.closedController?.abort()
     this.broker.detach(this, wasConnected, sendWill, reason)
     this.uncork()
     this.stream.end()

@@ -10,6 +10,8 @@ export interface ClientInfo {
 
 export interface AuthenticateRequest extends ClientInfo {
   password?: Buffer
+  /** Aborted if the connection closes before the verdict: a hook can skip costly work nobody waits for. */
+  signal?: AbortSignal
 }
 
 /**

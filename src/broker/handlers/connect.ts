@@ -56,8 +56,12 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<
 
   const verdict = options.auth.authenticate?.({
     clientId, username: packet.username, password: packet.password, protocolVersion: version, remoteAddress: conn.remoteAddress,
+    signal: conn.closedSignal,
   }) ?? true
-  if (typeof verdict === 'object') return verdict.then((v) => completeConnect(conn, packet, clientId, assigned, v))
+  if (typeof verdict === 'object') {
+    conn.connectReceived()
+    return verdict.then((v) => completeConnect(conn, packet, clientId, assigned, v))
+  }
   completeConnect(conn, packet, clientId, assigned, verdict)
   return undefined
 }
