@@ -5,6 +5,7 @@ import {describe, test, type TestContext} from 'node:test'
 import {ReasonCode, type ProtocolVersion} from '../../src/codec/index.js'
 import type {AuthDenial} from '../../src/broker/auth/file-auth.js'
 import {PasswordFile} from '../../src/passwd/index.js'
+import {FakeTimers} from '../helpers/fake-timers.js'
 import {createFileAuth, testPasswords, type FileAuthOptions} from '../helpers/auth.js'
 import {ALL_VERSIONS, connackCode, startBroker, versionName, Wire} from '../helpers/wire.js'
 
@@ -151,5 +152,71 @@ describe('password verification concurrency', () => {
     for (const ack of acks) assert.equal(connackCode(await ack), 0)
     assert.equal(peak, 2)
     assert.deepEqual([auth.verifications.active, auth.verifications.queued], [0, 0])
+  })
+
+  /** A verifier whose verifications finish when the test says so. */
+  const manual = () => {
+    const calls: string[] = []
+    const release: Array<(ok: boolean) => void> = []
+    const verify = (user: string) => {
+      calls.push(user)
+      return new Promise<boolean>((resolve) => release.push(resolve))
+    }
+    const until = async (n: number) => { while (release.length < n) await new Promise((r) => setImmediate(r)) }
+    return {calls, release, verify, until}
+  }
+  const login = (w: Wire, user: string) => w.send({cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: user, clean: true,
+    keepalive: 0, username: user, password: Buffer.from('p')})
+
+  test('a verification that outlasts the connect timeout still completes: the client sent its CONNECT in time', async (t) => {
+    const timers = new FakeTimers()
+    const m = manual()
+    const broker = startBroker(t, {timers, connectTimeoutMs: 10_000, auth: createFileAuth({passwords: {verify: m.verify}})})
+    const w = new Wire(broker, 4)
+    login(w, 'u')
+    await m.until(1)
+    timers.advance(60_000)
+    m.release[0](true)
+    assert.equal(connackCode(await w.expect('connack')), 0)
+  })
+
+  test('a client that leaves while waiting for its turn costs no verification', async (t) => {
+    const m = manual()
+    const broker = startBroker(t, {auth: createFileAuth({passwords: {verify: m.verify}, maxConcurrentVerifications: 1})})
+    const first = new Wire(broker, 4)
+    const leaver = new Wire(broker, 4)
+    const third = new Wire(broker, 4)
+    login(first, 'first')
+    await m.until(1)
+    login(leaver, 'leaver')
+    login(third, 'third')
+    await new Promise((r) => setImmediate(r))
+    leaver.end()
+    await leaver.closed()
+    m.release[0](true)
+    await m.until(2)
+    m.release[1](true)
+    assert.equal(connackCode(await first.expect('connack')), 0)
+    assert.equal(connackCode(await third.expect('connack')), 0)
+    assert.deepEqual(m.calls, ['first', 'third'])
+  })
+
+  test('beyond maxQueuedVerifications a client is told "server busy" at once', async (t) => {
+    const m = manual()
+    const broker = startBroker(t, {auth: createFileAuth({passwords: {verify: m.verify}, maxConcurrentVerifications: 1, maxQueuedVerifications: 1})})
+    const wires = [4, 4, 4, 5].map((v) => new Wire(broker, v as ProtocolVersion))
+    login(wires[0], 'a')
+    await m.until(1)
+    login(wires[1], 'b')
+    await new Promise((r) => setImmediate(r))
+    login(wires[2], 'c')
+    wires[3].send({cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 'd', clean: true, keepalive: 0, username: 'd', password: Buffer.from('p')})
+    assert.equal(connackCode(await wires[2].expect('connack')), 3)
+    assert.equal(connackCode(await wires[3].expect('connack')), ReasonCode.ServerBusy)
+    m.release[0](true)
+    await m.until(2)
+    m.release[1](true)
+    assert.equal(connackCode(await wires[0].expect('connack')), 0)
+    assert.equal(connackCode(await wires[1].expect('connack')), 0)
   })
 })

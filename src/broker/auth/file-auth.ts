@@ -43,6 +43,11 @@ export interface FileAuthOptions extends FileAuthState {
    * there are cores makes each slower and takes CPU from the event loop (see scripts/bench-auth-storm.mjs).
    */
   maxConcurrentVerifications?: number
+  /**
+   * CONNECTs that may wait for a verification slot; beyond it a client is refused with 0x89 "server
+   * busy" (v3: 3 "server unavailable") and can come back later. Default 10,000.
+   */
+  maxQueuedVerifications?: number
   /** Called on each refused CONNECT, PUBLISH and SUBSCRIBE (not on per-message delivery filtering). */
   onDenied?: (denial: AuthDenial) => void
 }
@@ -72,6 +77,7 @@ export function createFileAuth(options: FileAuthOptions = {}): FileAuth {
   let state: FileAuthState = {passwords: options.passwords, acl: options.acl}
   const allowAnonymous = options.allowAnonymous ?? false
   const limiter = new Limiter(options.maxConcurrentVerifications ?? defaultConcurrency())
+  const maxQueued = options.maxQueuedVerifications ?? 10_000
   const onDenied = options.onDenied
   const deny = (action: AuthDenial['action'], client: ClientInfo, reason: string, topic?: string): void => {
     onDenied?.({action, clientId: client.clientId, username: client.username, remoteAddress: client.remoteAddress, topic, reason})
@@ -102,9 +108,11 @@ export function createFileAuth(options: FileAuthOptions = {}): FileAuth {
       }
       // Mosquitto: a user name without a password is refused like a wrong password (nothing is learnt)
       if (req.password === undefined) return refuse(req, ReasonCode.BadUserNameOrPassword, 'no password')
-      const {username, password} = req
-      return limiter.run(() => passwords.verify(username, password)).then(
-        (ok) => ok ? true : refuse(req, ReasonCode.BadUserNameOrPassword, 'bad user name or password'),
+      if (limiter.queued >= maxQueued) return refuse(req, ReasonCode.ServerBusy, `more than ${maxQueued} logins waiting`)
+      const {username, password, signal} = req
+      // a client that left while waiting for its turn costs no verification
+      return limiter.run(() => signal?.aborted ? GONE : passwords.verify(username, password)).then(
+        (ok) => ok === GONE ? ReasonCode.UnspecifiedError : ok ? true : refuse(req, ReasonCode.BadUserNameOrPassword, 'bad user name or password'),
         () => refuse(req, ReasonCode.ServerUnavailable, 'password verification failed'),
       )
     },
@@ -129,6 +137,8 @@ export function createFileAuth(options: FileAuthOptions = {}): FileAuth {
     },
   }
 }
+
+const GONE = Symbol('connection closed')
 
 /** libuv's default thread pool size (UV_THREADPOOL_SIZE): more would only queue there. */
 const LIBUV_POOL = 4
