@@ -31,7 +31,11 @@ export interface BrokerOptions {
   wildcardSubscriptionAvailable: boolean
   subscriptionIdentifiersAvailable: boolean
   sharedSubscriptionAvailable: boolean
-  /** Response Information returned to v5 clients that request it (a topic prefix; undefined = not offered). */
+  /**
+   * Response Information returned to v5 clients that ask for it (Request Response Information 1): a
+   * topic prefix for their responses, where `%c` stands for the client id, e.g. `responses/%c/`
+   * (undefined = not offered).
+   */
   responseInformation?: string
   /** A connection whose unsent output exceeds this many bytes is a slow reader: QoS 0 is dropped, QoS 1/2 queued. */
   maxOutboundBufferBytes: number

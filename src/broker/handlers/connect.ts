@@ -45,6 +45,8 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<
   const will = packet.will
   if (will) {
     if (!isValidTopicName(will.topic)) return refuse(conn, ReasonCode.TopicNameInvalid, 'invalid will topic')
+    const responseTopic = will.properties?.responseTopic
+    if (responseTopic !== undefined && !isValidTopicName(responseTopic)) throw new ProtocolError('invalid will response topic') // [MQTT-3.1.3-?]
     if ((will.qos ?? 0) > options.maxQos) return refuse(conn, ReasonCode.QoSNotSupported, 'will QoS above the maximum') // [MQTT-3.2.2-12]
     if (will.retain && !options.retainAvailable) return refuse(conn, ReasonCode.RetainNotSupported, 'retain not available') // [MQTT-3.2.2-13]
     if (will.properties?.payloadFormatIndicator && !isValidUtf8(will.payload as Buffer)) {
@@ -115,7 +117,8 @@ export function completeConnect(conn: Connection, packet: ConnectPacket, clientI
     if (!options.subscriptionIdentifiersAvailable) connack.subscriptionIdentifiersAvailable = false
     if (!options.sharedSubscriptionAvailable) connack.sharedSubscriptionAvailable = false
     if (props.requestResponseInformation && options.responseInformation !== undefined) {
-      connack.responseInformation = options.responseInformation
+      // [MQTT-3.1.2-28] only when asked for; the client id makes it the client's own
+      connack.responseInformation = options.responseInformation.replaceAll('%c', clientId)
     }
     conn.send({cmd: 'connack', sessionPresent: present, reasonCode: ReasonCode.Success, properties: connack})
   } else {

@@ -16,6 +16,8 @@ export function handlePublish(conn: Connection, packet: PublishPacket): Promise<
   if (props?.subscriptionIdentifier !== undefined) throw new ProtocolError('PUBLISH from a client with a subscription identifier')
   // (v5 3.3.2.1) an empty topic name without a topic alias is a protocol error
   if (conn.version === 5 && packet.topic === '' && props?.topicAlias === undefined) throw new ProtocolError('empty topic name without a topic alias')
+  // [MQTT-3.3.2-14] a Response Topic is a topic name: no wildcards
+  if (props?.responseTopic !== undefined && !isValidTopicName(props.responseTopic)) throw new ProtocolError(`invalid response topic '${props.responseTopic}'`)
   const topic = props?.topicAlias === undefined ? packet.topic : resolveAlias(conn, packet.topic, props.topicAlias)
   // [MQTT-3.3.2-2] no wildcards in a topic name; [MQTT-4.7.3-1] not empty
   if (!isValidTopicName(topic)) throw new MqttError(ReasonCode.TopicNameInvalid, `invalid topic name '${topic}'`)
