@@ -12,7 +12,7 @@ export interface OutMessage { topic: string; payload: Buffer; qos: QoS; retain: 
 
 export interface SourceFlags {
   message?: string; file?: string; 'stdin-file': boolean; 'stdin-line': boolean; 'null-message': boolean
-  'stdin-json': boolean; qos: number; retain: boolean; repeat: number; 'repeat-delay': number
+  'stdin-json': boolean; qos: number; retain?: boolean; repeat: number; 'repeat-delay': number
 }
 
 export function checkTopic(topic: string): string {
@@ -24,17 +24,18 @@ export function checkTopic(topic: string): string {
 export async function messageSource(f: SourceFlags, topic: string | undefined, properties: PublishProperties | undefined,
   stdin: NodeJS.ReadableStream = process.stdin): Promise<AsyncIterable<OutMessage>> {
   const qos = f.qos as QoS
-  if (f['stdin-json']) return jsonMessages(stdin, {topic, qos, retain: f.retain}, properties)
+  const retain = f.retain ?? false
+  if (f['stdin-json']) return jsonMessages(stdin, {topic, qos, retain}, properties)
   if (topic === undefined) throw new CliError('a topic is needed (-t or a -L URL with a path)', ExitCode.Usage)
   checkTopic(topic)
-  if (f['stdin-line']) return lineMessages(stdin, {topic, qos, retain: f.retain, properties})
+  if (f['stdin-line']) return lineMessages(stdin, {topic, qos, retain, properties})
   let payload: Buffer
   if (f.message !== undefined) payload = Buffer.from(f.message)
   else if (f.file !== undefined) payload = await readInputFile(f.file)
   else if (f['stdin-file']) payload = await readAll(stdin as AsyncIterable<Buffer>)
   else if (f['null-message']) payload = Buffer.alloc(0)
   else throw new CliError('nothing to publish: give one of -m, -f, -s, -l, -n or --stdin-json', ExitCode.Usage)
-  return repeated({topic, payload, qos, retain: f.retain, properties}, f.repeat, f['repeat-delay'])
+  return repeated({topic, payload, qos, retain, properties}, f.repeat, f['repeat-delay'])
 }
 
 async function readInputFile(path: string): Promise<Buffer> {

@@ -290,7 +290,8 @@ export class MqttClient {
       case 'disconnect': {
         const reason = packet.properties?.reasonString
         const code = packet.reasonCode ?? ReasonCode.Success
-        return this.lose(new ConnectionLostError(`disconnected by the broker: ${reasonWords(code)}${reason ? ` (${reason})` : ''}`, code))
+        const words = reasonWords(code)
+        return this.lose(new ConnectionLostError(`disconnected by the broker: ${words}${reason && reason !== words ? ` (${reason})` : ''}`, code))
       }
       default: throw new ProtocolError(`unexpected ${packet.cmd.toUpperCase()} from the broker`)
     }
