@@ -1,0 +1,412 @@
+import {StoreError} from './errors.js'
+import {
+  OutboundState,
+  type BrokerStore, type OutboundChange, type OutboundRecord, type StoredMessage, type StoredOutbound,
+  type StoredSession, type StoredSessionState, type StoredSubscriptionOptions,
+} from './types.js'
+
+/*
+ * The part every store shares: the write buffer and the in-memory index behind it.
+ *
+ * Every call turns into row-level operations appended to a buffer; `flush()` hands the buffer to
+ * the backend, which applies it as one transaction. Operations that undo each other before a flush
+ * cancel out: a message enqueued and acknowledged within one batch never reaches the backend.
+ *
+ * A message going to several sessions is stored once (a `messages` row) and referenced by one
+ * outbound row per session; the index counts references by message object identity and deletes the
+ * message row with its last reference. The index (no payloads) also answers the expiry sweeps.
+ */
+
+/** Row-level operations, applied in order by a backend. */
+export const OpKind = {
+  PutSession: 0, DeleteSession: 1, PutSubscription: 2, DeleteSubscription: 3, PutMessage: 4, DeleteMessage: 5,
+  PutOutbound: 6, UpdateOutbound: 7, DeleteOutbound: 8, PutInbound: 9, DeleteInbound: 10, PutRetained: 11, DeleteRetained: 12,
+} as const
+
+export interface OutboundRow {
+  readonly id: number
+  readonly clientId: string
+  readonly messageId: number
+  readonly qos: StoredOutbound['qos']
+  readonly retain: boolean
+  state: OutboundState
+  packetId: number
+  dup: boolean
+  readonly subscriptionIds?: readonly number[]
+  readonly sharedGroup?: string
+}
+
+export type WriteOp =
+  | {readonly k: typeof OpKind.PutSession; cancelled: boolean; readonly session: StoredSession}
+  /** Deletes the session row, its subscriptions and inbound ids (its outbound rows are deleted one by one). */
+  | {readonly k: typeof OpKind.DeleteSession; readonly clientId: string}
+  | {readonly k: typeof OpKind.PutSubscription; readonly clientId: string; readonly filter: string; readonly options: StoredSubscriptionOptions}
+  | {readonly k: typeof OpKind.DeleteSubscription; readonly clientId: string; readonly filter: string}
+  | {readonly k: typeof OpKind.PutMessage; cancelled: boolean; readonly id: number; readonly message: StoredMessage}
+  | {readonly k: typeof OpKind.DeleteMessage; readonly id: number}
+  | {readonly k: typeof OpKind.PutOutbound; cancelled: boolean; readonly row: OutboundRow}
+  | {readonly k: typeof OpKind.UpdateOutbound; cancelled: boolean; readonly row: OutboundRow}
+  | {readonly k: typeof OpKind.DeleteOutbound; readonly id: number}
+  | {readonly k: typeof OpKind.PutInbound; readonly clientId: string; readonly packetId: number}
+  | {readonly k: typeof OpKind.DeleteInbound; readonly clientId: string; readonly packetId: number}
+  | {readonly k: typeof OpKind.PutRetained; cancelled: boolean; readonly message: StoredMessage}
+  | {readonly k: typeof OpKind.DeleteRetained; cancelled: boolean; readonly topic: string}
+
+/** Every session row a backend holds. Outbound rows in id order. */
+export interface SessionRows {
+  readonly sessions: StoredSession[]
+  readonly subscriptions: Array<{clientId: string; filter: string; options: StoredSubscriptionOptions}>
+  readonly messages: Map<number, StoredMessage>
+  readonly outbound: OutboundRow[]
+  readonly inbound: Array<{clientId: string; packetId: number}>
+}
+
+/** Where the rows live: applies batches of operations atomically and reads them back. */
+export interface Backend {
+  /** Applies the operations as one transaction; returns (or resolves) once it is durable. */
+  commit(ops: readonly WriteOp[]): void | Promise<void>
+  loadSessions(): SessionRows | Promise<SessionRows>
+  loadRetained(): StoredMessage[] | Promise<StoredMessage[]>
+  close(): void | Promise<void>
+}
+
+interface OutEntry {
+  /** The row as last written (or about to be). */
+  row: OutboundRow
+  /** The operation writing this row, which may still be changed or cancelled while `batch` is the current one. */
+  pending: (WriteOp & {k: typeof OpKind.PutOutbound | typeof OpKind.UpdateOutbound}) | undefined
+  batch: number
+}
+
+interface MessageEntry {
+  refs: number
+  readonly expiresAt: number | undefined
+  pending: (WriteOp & {k: typeof OpKind.PutMessage}) | undefined
+  batch: number
+}
+
+const RESOLVED = Promise.resolve()
+
+export class BufferedStore implements BrokerStore {
+  private ops: WriteOp[] = []
+  private readonly sessions = new Map<string, StoredSession>()
+  private readonly pendingSession = new Map<string, WriteOp & {k: typeof OpKind.PutSession}>()
+  private readonly outbound = new Map<number, OutEntry>()
+  private readonly byClient = new Map<string, Set<number>>()
+  private readonly messages = new Map<number, MessageEntry>()
+  private readonly messageIds = new WeakMap<StoredMessage, number>()
+  private readonly pendingRetained = new Map<string, WriteOp & {cancelled: boolean}>()
+  /** Numbers the batches: an operation of an earlier batch is on its way to the backend and is no longer changed. */
+  private batch = 1
+  private nextOutboundId = 1
+  private nextMessageId = 1
+  /** Retained topics with an expiry deadline. */
+  private readonly retainedExpiry = new Map<string, number>()
+  /** Rows read at open, handed to the first loads (unless something was written since). */
+  private initialSessions: SessionRows | undefined
+  private initialRetained: StoredMessage[] | undefined
+  private tail: Promise<void> = RESOLVED
+  private scheduled: Promise<void> | undefined
+  private failed: StoreError | undefined
+  private closed = false
+
+  protected constructor(private readonly backend: Backend) {}
+
+  /** Reads the backend once: builds the index and keeps the rows for the first load calls. */
+  protected async init(): Promise<void> {
+    const snap = await this.backend.loadSessions()
+    this.initialSessions = snap
+    this.initialRetained = await this.backend.loadRetained()
+    for (const m of this.initialRetained) if (m.expiresAt !== undefined) this.retainedExpiry.set(m.topic, m.expiresAt)
+    for (const s of snap.sessions) this.sessions.set(s.clientId, s)
+    for (const row of snap.outbound) {
+      if (row.id >= this.nextOutboundId) this.nextOutboundId = row.id + 1
+      const message = snap.messages.get(row.messageId)
+      if (!this.sessions.has(row.clientId) || message === undefined) {
+        this.ops.push({k: OpKind.DeleteOutbound, id: row.id}) // an orphan: no session, or no message
+        continue
+      }
+      this.outbound.set(row.id, {row, pending: undefined, batch: 0})
+      this.clientSet(row.clientId).add(row.id)
+      let entry = this.messages.get(row.messageId)
+      if (entry === undefined) {
+        entry = {refs: 0, expiresAt: message.expiresAt, pending: undefined, batch: 0}
+        this.messages.set(row.messageId, entry)
+        this.messageIds.set(message, row.messageId)
+      }
+      entry.refs++
+    }
+    for (const id of snap.messages.keys()) {
+      if (id >= this.nextMessageId) this.nextMessageId = id + 1
+      if (!this.messages.has(id)) this.ops.push({k: OpKind.DeleteMessage, id})
+    }
+    for (const {clientId, filter} of snap.subscriptions) {
+      if (!this.sessions.has(clientId)) this.ops.push({k: OpKind.DeleteSubscription, clientId, filter})
+    }
+    for (const {clientId, packetId} of snap.inbound) {
+      if (!this.sessions.has(clientId)) this.ops.push({k: OpKind.DeleteInbound, clientId, packetId})
+    }
+  }
+
+  get pending(): number { return this.ops.length }
+
+  // --- sessions ------------------------------------------------------------------------------------
+
+  upsertSession(session: StoredSession): void {
+    this.writable()
+    const copy = {...session}
+    this.sessions.set(session.clientId, copy)
+    const previous = this.pendingSession.get(session.clientId)
+    if (previous !== undefined) previous.cancelled = true
+    const op = {k: OpKind.PutSession, cancelled: false, session: copy} as const
+    this.pendingSession.set(session.clientId, op)
+    this.ops.push(op)
+  }
+
+  deleteSession(clientId: string): void {
+    this.writable()
+    const ids = this.byClient.get(clientId)
+    if (ids !== undefined) for (const id of [...ids]) this.removeOutbound(id)
+    this.byClient.delete(clientId)
+    this.sessions.delete(clientId)
+    const previous = this.pendingSession.get(clientId)
+    if (previous !== undefined) previous.cancelled = true
+    this.pendingSession.delete(clientId)
+    this.ops.push({k: OpKind.DeleteSession, clientId})
+  }
+
+  addSubscription(clientId: string, filter: string, options: StoredSubscriptionOptions): void {
+    this.writable()
+    this.ops.push({k: OpKind.PutSubscription, clientId, filter, options: {...options}})
+  }
+
+  removeSubscription(clientId: string, filter: string): void {
+    this.writable()
+    this.ops.push({k: OpKind.DeleteSubscription, clientId, filter})
+  }
+
+  addInboundQos2(clientId: string, packetId: number): void {
+    this.writable()
+    this.ops.push({k: OpKind.PutInbound, clientId, packetId})
+  }
+
+  removeInboundQos2(clientId: string, packetId: number): void {
+    this.writable()
+    this.ops.push({k: OpKind.DeleteInbound, clientId, packetId})
+  }
+
+  // --- outbound messages ---------------------------------------------------------------------------
+
+  enqueue(clientId: string, record: OutboundRecord): number {
+    this.writable()
+    const message = record.message
+    let messageId = this.messageIds.get(message)
+    let entry = messageId === undefined ? undefined : this.messages.get(messageId)
+    if (entry === undefined) {
+      messageId = this.nextMessageId++
+      const op = {k: OpKind.PutMessage, cancelled: false, id: messageId, message} as const
+      entry = {refs: 0, expiresAt: message.expiresAt, pending: op, batch: this.batch}
+      this.messages.set(messageId, entry)
+      this.messageIds.set(message, messageId)
+      this.ops.push(op)
+    }
+    entry.refs++
+    const id = this.nextOutboundId++
+    const row: OutboundRow = {
+      id, clientId, messageId: messageId!, qos: record.qos, retain: record.retain, state: record.state,
+      packetId: record.packetId, dup: record.dup,
+      subscriptionIds: record.subscriptionIds === undefined ? undefined : [...record.subscriptionIds],
+      sharedGroup: record.sharedGroup,
+    }
+    const op = {k: OpKind.PutOutbound, cancelled: false, row} as const
+    this.ops.push(op)
+    this.outbound.set(id, {row, pending: op, batch: this.batch})
+    this.clientSet(clientId).add(id)
+    return id
+  }
+
+  updateOutbound(id: number, change: OutboundChange): void {
+    this.writable()
+    const entry = this.outbound.get(id)
+    if (entry === undefined) return
+    if (entry.batch !== this.batch) {
+      // the first change in this batch: a fresh row, so a batch being committed is never touched
+      entry.row = {...entry.row}
+      entry.pending = {k: OpKind.UpdateOutbound, cancelled: false, row: entry.row}
+      entry.batch = this.batch
+      this.ops.push(entry.pending)
+    }
+    const row = entry.row
+    if (change.state !== undefined) row.state = change.state
+    if (change.packetId !== undefined) row.packetId = change.packetId
+    if (change.dup !== undefined) row.dup = change.dup
+  }
+
+  removeOutbound(id: number): void {
+    this.writable()
+    const entry = this.outbound.get(id)
+    if (entry === undefined) return
+    this.outbound.delete(id)
+    const ids = this.byClient.get(entry.row.clientId)
+    ids?.delete(id)
+    if (ids?.size === 0) this.byClient.delete(entry.row.clientId)
+    const pending = entry.batch === this.batch ? entry.pending : undefined
+    if (pending !== undefined) pending.cancelled = true
+    // a row first written in this batch never reaches the backend; otherwise it is deleted there
+    if (pending?.k !== OpKind.PutOutbound) this.ops.push({k: OpKind.DeleteOutbound, id})
+    const messageId = entry.row.messageId
+    const message = this.messages.get(messageId)!
+    if (--message.refs > 0) return
+    this.messages.delete(messageId)
+    if (message.batch === this.batch && message.pending !== undefined) message.pending.cancelled = true
+    else this.ops.push({k: OpKind.DeleteMessage, id: messageId})
+  }
+
+  // --- retained ------------------------------------------------------------------------------------
+
+  setRetained(message: StoredMessage): void {
+    this.writable()
+    const op = {k: OpKind.PutRetained, cancelled: false, message} as const
+    this.replaceRetained(message.topic, op)
+  }
+
+  deleteRetained(topic: string): void {
+    this.writable()
+    this.replaceRetained(topic, {k: OpKind.DeleteRetained, cancelled: false, topic})
+  }
+
+  private replaceRetained(topic: string, op: WriteOp & {cancelled: boolean}): void {
+    const expiresAt = op.k === OpKind.PutRetained ? op.message.expiresAt : undefined
+    if (expiresAt === undefined) this.retainedExpiry.delete(topic)
+    else this.retainedExpiry.set(topic, expiresAt)
+    const previous = this.pendingRetained.get(topic)
+    if (previous !== undefined) previous.cancelled = true
+    this.pendingRetained.set(topic, op)
+    this.ops.push(op)
+  }
+
+  // --- reads ---------------------------------------------------------------------------------------
+
+  async loadSessions(): Promise<StoredSessionState[]> {
+    let snap = this.initialSessions
+    this.initialSessions = undefined
+    if (snap === undefined) {
+      await this.flush()
+      snap = await this.backend.loadSessions()
+    }
+    const states = new Map<string, {session: StoredSession; subscriptions: Map<string, StoredSubscriptionOptions>; outbound: StoredOutbound[]; inboundQos2: number[]}>()
+    for (const session of snap.sessions) {
+      if (this.sessions.has(session.clientId)) states.set(session.clientId, {session, subscriptions: new Map(), outbound: [], inboundQos2: []})
+    }
+    for (const {clientId, filter, options} of snap.subscriptions) states.get(clientId)?.subscriptions.set(filter, options)
+    for (const {clientId, packetId} of snap.inbound) states.get(clientId)?.inboundQos2.push(packetId)
+    for (const row of snap.outbound) {
+      const state = states.get(row.clientId)
+      const message = snap.messages.get(row.messageId)
+      if (state === undefined || message === undefined || !this.outbound.has(row.id)) continue
+      // the engine may pass these message objects back: they are known by identity
+      this.messageIds.set(message, row.messageId)
+      state.outbound.push({
+        id: row.id, message, qos: row.qos, retain: row.retain, state: row.state, packetId: row.packetId, dup: row.dup,
+        ...(row.subscriptionIds === undefined ? {} : {subscriptionIds: row.subscriptionIds}),
+        ...(row.sharedGroup === undefined ? {} : {sharedGroup: row.sharedGroup}),
+      })
+    }
+    return [...states.values()]
+  }
+
+  async loadRetained(): Promise<StoredMessage[]> {
+    const rows = this.initialRetained
+    this.initialRetained = undefined
+    if (rows !== undefined) return rows
+    await this.flush()
+    return this.backend.loadRetained()
+  }
+
+  async expireSessions(now: number): Promise<StoredSession[]> {
+    const expired: StoredSession[] = []
+    for (const session of this.sessions.values()) {
+      if (session.expiresAt !== undefined && session.expiresAt <= now) expired.push(session)
+    }
+    for (const session of expired) this.deleteSession(session.clientId)
+    await this.flush()
+    return expired
+  }
+
+  async expireMessages(now: number): Promise<number> {
+    const ids: number[] = []
+    for (const [id, {row}] of this.outbound) {
+      if (row.state !== OutboundState.Queued) continue
+      const expiresAt = this.messages.get(row.messageId)?.expiresAt
+      if (expiresAt !== undefined && expiresAt <= now) ids.push(id)
+    }
+    for (const id of ids) this.removeOutbound(id)
+    await this.flush()
+    return ids.length
+  }
+
+  async expireRetained(now: number): Promise<number> {
+    const topics: string[] = []
+    for (const [topic, expiresAt] of this.retainedExpiry) if (expiresAt <= now) topics.push(topic)
+    for (const topic of topics) this.deleteRetained(topic)
+    await this.flush()
+    return topics.length
+  }
+
+  // --- commits -------------------------------------------------------------------------------------
+
+  flush(): Promise<void> {
+    if (this.failed !== undefined) return Promise.reject(this.failed)
+    if (this.ops.length === 0) return this.tail
+    const ops = this.ops
+    this.ops = []
+    this.batch++
+    this.pendingSession.clear()
+    this.pendingRetained.clear()
+    const run = this.tail.then(() => this.backend.commit(ops))
+    const tail = run.catch((error: unknown) => {
+      this.failed ??= error instanceof StoreError ? error : new StoreError('failed', `store commit failed: ${(error as Error)?.message ?? String(error)}`, {cause: error})
+      throw this.failed
+    })
+    tail.catch(() => undefined) // the caller sees the error; no unhandled rejection if it does not wait
+    this.tail = tail
+    return tail
+  }
+
+  durable(): Promise<void> {
+    if (this.failed !== undefined) return Promise.reject(this.failed)
+    if (this.ops.length === 0 && this.scheduled === undefined) return this.tail
+    this.scheduled ??= new Promise<void>((resolve, reject) => {
+      setImmediate(() => {
+        this.scheduled = undefined
+        this.flush().then(resolve, reject)
+      })
+    })
+    return this.scheduled
+  }
+
+  async close(options: {discard?: boolean} = {}): Promise<void> {
+    if (this.closed) return
+    try {
+      if (options.discard) this.ops = []
+      else if (this.failed === undefined) await this.flush()
+      else await this.tail.catch(() => undefined)
+    } finally {
+      this.closed = true
+      await this.backend.close()
+    }
+  }
+
+  private writable(): void {
+    if (this.closed) throw new StoreError('closed', 'the store is closed')
+    // rows read at open no longer tell the whole story
+    this.initialSessions = undefined
+    this.initialRetained = undefined
+  }
+
+  private clientSet(clientId: string): Set<number> {
+    let ids = this.byClient.get(clientId)
+    if (ids === undefined) this.byClient.set(clientId, (ids = new Set()))
+    return ids
+  }
+}
