@@ -8,6 +8,7 @@ import {dispatch} from './handlers/dispatch.js'
 import {Keepalive} from './keepalive.js'
 import {encodeDelivery} from './outbound.js'
 import type {Delivery, Session, SessionLink} from './session.js'
+import type {OutboundAliases} from './topic-alias.js'
 
 /** A connection's one state field [DESIGN 3]: packets are legal or not according to it alone. */
 export const ConnState = {AwaitingConnect: 0, Authenticating: 1, Connected: 2, Closing: 3, Closed: 4} as const
@@ -37,6 +38,8 @@ export class Connection implements SessionLink {
   will: WillMessage | undefined
   peer: PeerLimits = {receiveMaximum: 65_535, maximumPacketSize: Number.MAX_SAFE_INTEGER, topicAliasMaximum: 0, requestProblemInformation: true}
   inboundAliases: Map<number, string> | undefined
+  /** Aliases we send (v5, option outboundTopicAliases, client Topic Alias Maximum > 0). */
+  outboundAliases: OutboundAliases | undefined
   authMethod: string | undefined
   readonly keepalive: Keepalive
   private readonly decoder: PacketDecoder
@@ -81,13 +84,15 @@ export class Connection implements SessionLink {
   }
 
   sendPublish(d: Delivery, packetId: number, dup: boolean): void {
-    const bytes = encodeDelivery(d, this.version, packetId, dup, this.broker.options.timers.now())
+    const alias = this.outboundAliases?.lookup(d.message.topic)
+    const bytes = encodeDelivery(d, this.version, packetId, dup, this.broker.options.timers.now(), alias)
     // [MQTT-3.1.2-25] never send a packet larger than the client's Maximum Packet Size: drop it for this client
     if (bytes.length > this.peer.maximumPacketSize) {
       this.broker.dropped(this.session, d, 'too-large')
       if (packetId !== 0) this.session?.complete(packetId)
       return
     }
+    if (alias !== undefined && !alias.known) this.outboundAliases!.commit(d.message.topic, alias.alias)
     this.write(bytes)
     this.broker.metrics.messagesSent++
     this.broker.metrics.bytesSent += bytes.length

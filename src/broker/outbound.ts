@@ -2,24 +2,34 @@ import {encodePublish, type ProtocolVersion, type PublishProperties} from '../co
 import {remainingExpiry, sharedEncoding} from './message.js'
 import type {Delivery} from './session.js'
 
+/** A topic alias to send with a delivery: `known` ones replace the topic name. */
+export interface TopicAlias {
+  alias: number
+  known: boolean
+}
+
 /**
  * The bytes of one delivery. Most deliveries share their message's cached encoding (copied and
  * patched with the packet id for QoS > 0); only v5 deliveries with per-receiver properties
- * (subscription identifiers, the remaining expiry interval) are encoded on their own.
+ * (subscription identifiers, the remaining expiry interval, a topic alias) are encoded on their own.
  */
-export function encodeDelivery(d: Delivery, version: ProtocolVersion, packetId: number, dup: boolean, now: number): Buffer {
+export function encodeDelivery(d: Delivery, version: ProtocolVersion, packetId: number, dup: boolean, now: number,
+  alias?: TopicAlias): Buffer {
   const msg = d.message
   let bytes: Buffer
   let idOffset: number
-  if (version === 5 && (d.subscriptionIds !== undefined || msg.expiresAt !== undefined)) {
+  if (version === 5 && (d.subscriptionIds !== undefined || msg.expiresAt !== undefined || alias !== undefined)) {
     const properties: PublishProperties = {...msg.properties}
+    // [MQTT-3.3.2-12] a known alias stands for the topic name, which is then empty
+    if (alias !== undefined) properties.topicAlias = alias.alias
     if (d.subscriptionIds !== undefined) {
       // [MQTT-3.3.4-3] every matching subscription's identifier is sent
       properties.subscriptionIdentifier = (d.subscriptionIds.length === 1 ? d.subscriptionIds[0] : d.subscriptionIds) as number
     }
     // [MQTT-3.3.2-6] the forwarded expiry interval is what remains of it
     if (msg.expiresAt !== undefined) properties.messageExpiryInterval = remainingExpiry(msg, now)
-    const enc = encodePublish({topic: msg.topic, payload: msg.payload, qos: d.qos, retain: d.retain, properties}, version)
+    const topic = alias?.known ? '' : msg.topic
+    const enc = encodePublish({topic, payload: msg.payload, qos: d.qos, retain: d.retain, properties}, version)
     bytes = enc.bytes
     idOffset = enc.packetIdOffset
   } else {
