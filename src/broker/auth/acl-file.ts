@@ -1,4 +1,4 @@
-import {isValidTopicFilter, matches, parseSharedFilter} from '../topic.js'
+import {isValidTopicFilter, parseSharedFilter} from '../topic.js'
 
 /**
  * Mosquitto's ACL file, parsed once and matched per PUBLISH and per delivery. Pure: no files, no clock.
@@ -38,7 +38,14 @@ export type AclAccess = 'read' | 'write' | 'readwrite' | 'deny'
 interface Rule {
   readonly access: AclAccess
   readonly filter: string
+  /** The filter split at '/', once: matching runs per delivery and must not allocate. */
+  readonly levels: readonly string[]
 }
+
+const rule = (access: AclAccess, filter: string): Rule => ({access, filter, levels: filter.split('/')})
+
+/** Clients whose substituted patterns are kept (per client id and user name); the cache starts over when full. */
+const PATTERN_CACHE_SIZE = 4096
 
 /** A malformed ACL file; `line` is 1-based and the message already names it. */
 export class AclFileError extends Error {
@@ -68,9 +75,8 @@ export function parseAclFile(text: string, options: {source?: string} = {}): Acl
       current = users.get(rest) ?? []
       users.set(rest, current)
     } else if (keyword === 'topic' || keyword === 'pattern') {
-      const rule = parseRule(rest, keyword, fail)
       const list = keyword === 'pattern' ? patterns : current
-      list.push(rule)
+      list.push(parseRule(rest, keyword, fail))
     } else {
       fail(`unknown keyword ${JSON.stringify(keyword)} (expected topic, pattern or user)`)
     }
@@ -82,14 +88,14 @@ function parseRule(rest: string, keyword: string, fail: (reason: string) => neve
   if (rest === '') fail(`missing topic filter after "${keyword}"`)
   const [first, filter] = splitWord(rest)
   // Mosquitto: with one word it is the filter; with more, the first word is the access
-  if (filter === '') return checked({access: 'readwrite', filter: first}, fail)
+  if (filter === '') return checked(rule('readwrite', first), fail)
   if (!ACCESS.has(first)) fail(`unknown access ${JSON.stringify(first)} (expected read, write, readwrite or deny)`)
-  return checked({access: first as AclAccess, filter}, fail)
+  return checked(rule(first as AclAccess, filter), fail)
 }
 
-function checked(rule: Rule, fail: (reason: string) => never): Rule {
-  if (!isValidTopicFilter(rule.filter)) fail(`invalid topic filter ${JSON.stringify(rule.filter)}`)
-  return rule
+function checked(r: Rule, fail: (reason: string) => never): Rule {
+  if (!isValidTopicFilter(r.filter)) fail(`invalid topic filter ${JSON.stringify(r.filter)}`)
+  return r
 }
 
 function splitWord(text: string): [string, string] {
@@ -107,6 +113,8 @@ type Want = 'read' | 'write'
 const grants = (access: AclAccess, want: Want) => access === 'readwrite' || access === want
 
 class AclMatcher implements Acl {
+  private readonly patternCache = new Map<string, readonly Rule[]>()
+
   constructor(
     private readonly anonymous: readonly Rule[],
     private readonly users: ReadonlyMap<string, readonly Rule[]>,
@@ -125,27 +133,27 @@ class AclMatcher implements Acl {
     const subscription = (parseSharedFilter(filter)?.filter ?? filter).split('/')
     const own = this.ownRules(username)
     const patterns = this.substitutedPatterns(clientId, username)
-    const ownDenies = own.filter((r) => r.access === 'deny').map((r) => r.filter.split('/'))
-    const allDenies = [...ownDenies, ...patterns.filter((r) => r.access === 'deny').map((r) => r.filter.split('/'))]
-    const open = (rules: readonly Rule[], denies: string[][]) => rules.some((rule) => {
+    const ownDenies = own.filter((r) => r.access === 'deny').map((r) => r.levels)
+    const allDenies = [...ownDenies, ...patterns.filter((r) => r.access === 'deny').map((r) => r.levels)]
+    const open = (rules: readonly Rule[], denies: ReadonlyArray<readonly string[]>) => rules.some((rule) => {
       if (!grants(rule.access, 'read')) return false
-      const region = intersect(subscription, rule.filter.split('/'))
+      const region = intersect(subscription, rule.levels)
       return region !== undefined && !denies.some((deny) => covers(deny, region))
     })
     return open(own, ownDenies) || open(patterns, allDenies)
   }
 
   private check(clientId: string, username: string | undefined, topic: string, want: Want): boolean {
-    for (const rule of this.ownRules(username)) {
-      if (matches(rule.filter, topic)) {
-        if (rule.access === 'deny') return false
-        if (grants(rule.access, want)) return true
+    for (const r of this.ownRules(username)) {
+      if (matchesLevels(r.levels, topic)) {
+        if (r.access === 'deny') return false
+        if (grants(r.access, want)) return true
       }
     }
-    for (const rule of this.substitutedPatterns(clientId, username)) {
-      if (matches(rule.filter, topic)) {
-        if (rule.access === 'deny') return false
-        if (grants(rule.access, want)) return true
+    for (const r of this.substitutedPatterns(clientId, username)) {
+      if (matchesLevels(r.levels, topic)) {
+        if (r.access === 'deny') return false
+        if (grants(r.access, want)) return true
       }
     }
     return false
@@ -155,17 +163,48 @@ class AclMatcher implements Acl {
     return username === undefined ? this.anonymous : (this.users.get(username) ?? [])
   }
 
-  /** The patterns that apply to this client, with %c and %u replaced (deny rules still first). */
-  private substitutedPatterns(clientId: string, username: string | undefined): Rule[] {
-    if (this.patterns.length === 0) return []
+  /** The patterns that apply to this client, with %c and %u replaced (deny rules still first); cached per client. */
+  private substitutedPatterns(clientId: string, username: string | undefined): readonly Rule[] {
+    if (this.patterns.length === 0) return this.patterns
+    // no U+0000 in MQTT strings [MQTT-1.5.4-2], so the key is unambiguous
+    const key = username === undefined ? clientId : `${clientId}\u0000${username}`
+    let rules = this.patternCache.get(key)
+    if (rules === undefined) {
+      if (this.patternCache.size >= PATTERN_CACHE_SIZE) this.patternCache.clear()
+      rules = this.substitute(clientId, username)
+      this.patternCache.set(key, rules)
+    }
+    return rules
+  }
+
+  private substitute(clientId: string, username: string | undefined): Rule[] {
     if (/[+#]/.test(clientId) || (username !== undefined && /[+#]/.test(username))) return []
-    return this.patterns.flatMap((rule) => {
-      if (username === undefined && rule.filter.includes('%u')) return []
-      if (rule.access !== 'deny' && clientId.includes('/') && rule.filter.includes('%c')) return []
-      const filter = rule.filter.replace(/%([cu])/g, (all, which: string) => (which === 'c' ? clientId : (username ?? all)))
-      return [{access: rule.access, filter}]
+    return this.patterns.flatMap((r) => {
+      if (username === undefined && r.filter.includes('%u')) return []
+      if (r.access !== 'deny' && clientId.includes('/') && r.filter.includes('%c')) return []
+      return [rule(r.access, r.filter.replace(/%([cu])/g, (all, which: string) => (which === 'c' ? clientId : (username ?? all))))]
     })
   }
+}
+
+/**
+ * Does the filter (split into levels) match the topic? The same as topic.ts's matches(), without
+ * splitting the topic: no allocation per rule and delivery.
+ */
+function matchesLevels(filter: readonly string[], topic: string): boolean {
+  // [MQTT-4.7.2-1] filters starting with a wildcard do not match topic names starting with '$'
+  if (topic.charCodeAt(0) === 0x24 && isWild(filter[0])) return false
+  let start = 0 // where the topic's next level starts; topic.length + 1 once every level is used
+  for (let i = 0; i < filter.length; i++) {
+    const level = filter[i]
+    if (level === '#') return true // any number of levels, zero included
+    if (start > topic.length) return false
+    let end = topic.indexOf('/', start)
+    if (end === -1) end = topic.length
+    if (level !== '+' && (end - start !== level.length || !topic.startsWith(level, start))) return false
+    start = end + 1
+  }
+  return start === topic.length + 1
 }
 
 /** The levels of a filter matching exactly the topics both filters match, or undefined if there are none. */
