@@ -29,13 +29,14 @@ export class Broker {
   readonly router = new Router((s, m, q, r, ids, g) => this.deliverTo(s, m, q, r, ids, g))
   readonly retained = new RetainedMessages()
   readonly sessions = new Map<string, Session>()
-  readonly enhancedAuth = new EnhancedAuth()
+  readonly enhancedAuth: EnhancedAuth
   private readonly connections = new Set<Connection>()
   private readonly servers: Server[] = []
   private closing = false
 
   constructor(options: Partial<BrokerOptions> = {}) {
     this.options = {...DEFAULT_OPTIONS, logger: silentLogger, timers: realTimers, auth: {}, ...stripUndefined(options)}
+    this.enhancedAuth = new EnhancedAuth(this.options.authenticators ?? [])
   }
 
   /** Serves one client over any duplex stream (a socket, a WebSocket stream, a test's duplexPair). */

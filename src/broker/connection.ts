@@ -1,6 +1,6 @@
 import type {Duplex} from 'node:stream'
 import {
-  encodePacket, MqttError, PacketDecoder, ReasonCode, UnsupportedProtocolError, V3ConnackCode,
+  encodePacket, isDisconnectReason, MqttError, PacketDecoder, ReasonCode, UnsupportedProtocolError, V3ConnackCode,
   type Packet, type ProtocolVersion, type WillMessage,
 } from '../codec/index.js'
 import type {Broker} from './broker.js'
@@ -224,7 +224,9 @@ export class Connection implements SessionLink {
   disconnect(reasonCode: number, reason: string, sendWill = true): void {
     if (this.state >= ConnState.Closing) return
     if (this.version === 5 && this.state === ConnState.Connected) {
-      this.send({cmd: 'disconnect', reasonCode, properties: {reasonString: reason}})
+      // a code DISCONNECT cannot carry would make the client read a malformed packet
+      const code = isDisconnectReason(reasonCode) ? reasonCode : ReasonCode.UnspecifiedError
+      this.send({cmd: 'disconnect', reasonCode: code, properties: {reasonString: reason}})
     }
     this.close(sendWill, reason)
   }

@@ -1,5 +1,6 @@
 import type {QoS} from '../codec/index.js'
 import type {AuthHooks} from './auth/hooks.js'
+import type {Authenticator} from './enhanced-auth.js'
 import type {Logger} from './logger.js'
 import type {Timers} from './timers.js'
 
@@ -46,6 +47,8 @@ export interface BrokerOptions {
   logger: Logger
   timers: Timers
   auth: AuthHooks
+  /** MQTT 5 enhanced authentication methods (AUTH exchanges), e.g. scramSha256({users}). */
+  authenticators?: readonly Authenticator[]
 }
 
 /** Defaults follow Mosquitto 2's wherever Mosquitto has one. */

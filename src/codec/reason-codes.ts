@@ -49,6 +49,23 @@ export const ReasonCode = {
 
 export type ReasonCode = (typeof ReasonCode)[keyof typeof ReasonCode]
 
+/** The reason codes a DISCONNECT may carry (MQTT 5.0 §3.14.2.1); a peer rejects any other as malformed. */
+const DISCONNECT_CODES = new Set<number>([
+  ReasonCode.Success, ReasonCode.DisconnectWithWill, ReasonCode.UnspecifiedError, ReasonCode.MalformedPacket,
+  ReasonCode.ProtocolError, ReasonCode.ImplementationSpecificError, ReasonCode.NotAuthorized, ReasonCode.ServerBusy,
+  ReasonCode.ServerShuttingDown, ReasonCode.KeepAliveTimeout, ReasonCode.SessionTakenOver, ReasonCode.TopicFilterInvalid,
+  ReasonCode.TopicNameInvalid, ReasonCode.ReceiveMaximumExceeded, ReasonCode.TopicAliasInvalid, ReasonCode.PacketTooLarge,
+  ReasonCode.MessageRateTooHigh, ReasonCode.QuotaExceeded, ReasonCode.AdministrativeAction, ReasonCode.PayloadFormatInvalid,
+  ReasonCode.RetainNotSupported, ReasonCode.QoSNotSupported, ReasonCode.UseAnotherServer, ReasonCode.ServerMoved,
+  ReasonCode.SharedSubscriptionsNotSupported, ReasonCode.ConnectionRateExceeded, ReasonCode.MaximumConnectTime,
+  ReasonCode.SubscriptionIdentifiersNotSupported, ReasonCode.WildcardSubscriptionsNotSupported,
+])
+
+/** Whether a reason code may be sent in a DISCONNECT. */
+export function isDisconnectReason(code: number): boolean {
+  return DISCONNECT_CODES.has(code)
+}
+
 /** MQTT 3.1 / 3.1.1 CONNACK return codes. */
 export const V3ConnackCode = {
   Accepted: 0,

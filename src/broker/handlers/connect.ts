@@ -55,6 +55,8 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<
     }
   }
   const authMethod = props?.authenticationMethod
+  // (v5 3.1.2.11.10) Authentication Data without an Authentication Method is a protocol error
+  if (authMethod === undefined && props?.authenticationData !== undefined) throw new ProtocolError('authentication data without a method')
   if (authMethod !== undefined) return conn.broker.enhancedAuth.start(conn, packet, clientId, assigned)
 
   const verdict = options.auth.authenticate?.({
@@ -71,7 +73,7 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<
 
 /** Finishes CONNECT once the client is authenticated (or refuses it). */
 export function completeConnect(conn: Connection, packet: ConnectPacket, clientId: string, assigned: boolean,
-  verdict: boolean | number, extra: ConnackProperties = {}): void {
+  verdict: boolean | number, extra: ConnackProperties = {}, username = packet.username): void {
   if (conn.state >= ConnState.Closing) return
   if (verdict !== true) {
     conn.broker.metrics.authFailures++
@@ -82,7 +84,7 @@ export function completeConnect(conn: Connection, packet: ConnectPacket, clientI
   const v5 = conn.version === 5
   const props = packet.properties ?? {}
   conn.clientId = clientId
-  conn.username = packet.username
+  conn.username = username
   conn.peer = {
     receiveMaximum: props.receiveMaximum ?? 65_535,
     maximumPacketSize: props.maximumPacketSize ?? Number.MAX_SAFE_INTEGER,
