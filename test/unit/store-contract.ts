@@ -224,15 +224,39 @@ export function runStoreContract(name: string, factory: () => Promise<StoreHarne
       assert.deepEqual([counts.messages, counts.outbound], [0, 0])
     })
 
-    test('a message object passed again after a reload is still stored once', async () => {
+    test('a message object passed again after a reload (a retained message, a redelivery) is stored again', async () => {
       let s = await open()
       s.upsertSession(session('a'))
       s.upsertSession(session('b'))
-      s.enqueue('a', queued(message('t')))
+      s.enqueue('a', queued(message('t', 'p', {expiresAt: T0})))
       s = await reopen()
       const [loaded] = byId(await s.loadSessions()).get('a')!.outbound
       s.enqueue('b', queued(loaded.message))
-      assert.equal((await closed()).messages, 1)
+      s.enqueue('b', queued(loaded.message))
+      s = await reopen()
+      const got = byId(await s.loadSessions())
+      assert.deepEqual(got.get('b')!.outbound.map((o) => plain(o.message)), [plain(loaded.message), plain(loaded.message)])
+      assert.deepEqual(got.get('a')!.outbound.map((o) => plain(o.message)), [plain(loaded.message)])
+      s.removeOutbound(got.get('b')!.outbound[0].id)
+      s.removeOutbound(got.get('a')!.outbound[0].id)
+      const counts = await closed()
+      assert.deepEqual([counts.outbound, counts.messages], [1, 1])
+    })
+
+    test('a message sent to one session, then to another in a later batch, survives the first removal', async () => {
+      let s = await open()
+      s.upsertSession(session('a'))
+      s.upsertSession(session('b'))
+      const m = message('late/joiner', 'payload')
+      const ia = s.enqueue('a', queued(m))
+      await s.flush()
+      s.enqueue('b', queued(m))
+      await s.flush()
+      s.removeOutbound(ia)
+      s = await reopen()
+      const got = byId(await s.loadSessions())
+      assert.deepEqual(got.get('a')!.outbound, [])
+      assert.deepEqual(got.get('b')!.outbound.map((o) => plain(o.message)), [plain(m)])
     })
 
     test('inbound QoS 2 packet ids: add, remove, across a reopen', async () => {

@@ -14,7 +14,9 @@ import {
  *
  * A message going to several sessions is stored once (a `messages` row) and referenced by one
  * outbound row per session; the index counts references by message object identity and deletes the
- * message row with its last reference. The index (no payloads) also answers the expiry sweeps.
+ * message row with its last reference. A message with a single reference when its batch is committed
+ * (the common case: one subscriber) is written inline in its outbound row instead, which halves the
+ * rows written per message. The index also answers the expiry sweeps.
  */
 
 /** Row-level operations, applied in order by a backend. */
@@ -34,6 +36,8 @@ export interface OutboundRow {
   dup: boolean
   readonly subscriptionIds?: readonly number[]
   readonly sharedGroup?: string
+  /** The message itself, when it is stored in this row rather than in a messages row of its own. */
+  inline?: StoredMessage
 }
 
 export type WriteOp =
@@ -52,7 +56,7 @@ export type WriteOp =
   | {readonly k: typeof OpKind.PutRetained; cancelled: boolean; readonly message: StoredMessage}
   | {readonly k: typeof OpKind.DeleteRetained; cancelled: boolean; readonly topic: string}
 
-/** Every session row a backend holds. Outbound rows in id order. */
+/** Every session row a backend holds. Outbound rows in id order; each has its message inline or in `messages`. */
 export interface SessionRows {
   readonly sessions: StoredSession[]
   readonly subscriptions: Array<{clientId: string; filter: string; options: StoredSubscriptionOptions}>
@@ -83,6 +87,10 @@ interface MessageEntry {
   readonly expiresAt: number | undefined
   pending: (WriteOp & {k: typeof OpKind.PutMessage}) | undefined
   batch: number
+  /** The outbound row that first referenced it: where it is written inline if it stays the only one. */
+  owner: OutEntry | undefined
+  /** Stored inline in its owner's row (then it has no row of its own and no other reference). */
+  inline: boolean
 }
 
 const RESOLVED = Promise.resolve()
@@ -95,6 +103,8 @@ export class BufferedStore implements BrokerStore {
   private readonly byClient = new Map<string, Set<number>>()
   private readonly messages = new Map<number, MessageEntry>()
   private readonly messageIds = new WeakMap<StoredMessage, number>()
+  /** Messages first written in the current batch. */
+  private newMessages: MessageEntry[] = []
   private readonly pendingRetained = new Map<string, WriteOp & {cancelled: boolean}>()
   /** Numbers the batches: an operation of an earlier batch is on its way to the backend and is no longer changed. */
   private batch = 1
@@ -119,26 +129,28 @@ export class BufferedStore implements BrokerStore {
     this.initialRetained = await this.backend.loadRetained()
     for (const m of this.initialRetained) if (m.expiresAt !== undefined) this.retainedExpiry.set(m.topic, m.expiresAt)
     for (const s of snap.sessions) this.sessions.set(s.clientId, s)
+    for (const id of snap.messages.keys()) if (id >= this.nextMessageId) this.nextMessageId = id + 1
     for (const row of snap.outbound) {
       if (row.id >= this.nextOutboundId) this.nextOutboundId = row.id + 1
-      const message = snap.messages.get(row.messageId)
+      if (row.messageId >= this.nextMessageId) this.nextMessageId = row.messageId + 1
+      const message = row.inline ?? snap.messages.get(row.messageId)
       if (!this.sessions.has(row.clientId) || message === undefined) {
         this.ops.push({k: OpKind.DeleteOutbound, id: row.id}) // an orphan: no session, or no message
         continue
       }
-      this.outbound.set(row.id, {row, pending: undefined, batch: 0})
+      const out: OutEntry = {row, pending: undefined, batch: 0}
+      this.outbound.set(row.id, out)
       this.clientSet(row.clientId).add(row.id)
       let entry = this.messages.get(row.messageId)
       if (entry === undefined) {
-        entry = {refs: 0, expiresAt: message.expiresAt, pending: undefined, batch: 0}
+        entry = {refs: 0, expiresAt: message.expiresAt, pending: undefined, batch: 0, owner: out, inline: row.inline !== undefined}
         this.messages.set(row.messageId, entry)
-        this.messageIds.set(message, row.messageId)
       }
       entry.refs++
     }
     for (const id of snap.messages.keys()) {
-      if (id >= this.nextMessageId) this.nextMessageId = id + 1
-      if (!this.messages.has(id)) this.ops.push({k: OpKind.DeleteMessage, id})
+      const entry = this.messages.get(id)
+      if (entry === undefined || entry.inline) this.ops.push({k: OpKind.DeleteMessage, id})
     }
     for (const {clientId, filter} of snap.subscriptions) {
       if (!this.sessions.has(clientId)) this.ops.push({k: OpKind.DeleteSubscription, clientId, filter})
@@ -202,12 +214,14 @@ export class BufferedStore implements BrokerStore {
     const message = record.message
     let messageId = this.messageIds.get(message)
     let entry = messageId === undefined ? undefined : this.messages.get(messageId)
-    if (entry === undefined) {
+    if (entry === undefined || entry.inline) {
+      // new, or stored inline in another row: this one gets its own copy
       messageId = this.nextMessageId++
       const op = {k: OpKind.PutMessage, cancelled: false, id: messageId, message} as const
-      entry = {refs: 0, expiresAt: message.expiresAt, pending: op, batch: this.batch}
+      entry = {refs: 0, expiresAt: message.expiresAt, pending: op, batch: this.batch, owner: undefined, inline: false}
       this.messages.set(messageId, entry)
       this.messageIds.set(message, messageId)
+      this.newMessages.push(entry)
       this.ops.push(op)
     }
     entry.refs++
@@ -220,7 +234,9 @@ export class BufferedStore implements BrokerStore {
     }
     const op = {k: OpKind.PutOutbound, cancelled: false, row} as const
     this.ops.push(op)
-    this.outbound.set(id, {row, pending: op, batch: this.batch})
+    const out: OutEntry = {row, pending: op, batch: this.batch}
+    entry.owner ??= out
+    this.outbound.set(id, out)
     this.clientSet(clientId).add(id)
     return id
   }
@@ -259,7 +275,7 @@ export class BufferedStore implements BrokerStore {
     if (--message.refs > 0) return
     this.messages.delete(messageId)
     if (message.batch === this.batch && message.pending !== undefined) message.pending.cancelled = true
-    else this.ops.push({k: OpKind.DeleteMessage, id: messageId})
+    else if (!message.inline) this.ops.push({k: OpKind.DeleteMessage, id: messageId})
   }
 
   // --- retained ------------------------------------------------------------------------------------
@@ -302,7 +318,7 @@ export class BufferedStore implements BrokerStore {
     for (const {clientId, packetId} of snap.inbound) states.get(clientId)?.inboundQos2.push(packetId)
     for (const row of snap.outbound) {
       const state = states.get(row.clientId)
-      const message = snap.messages.get(row.messageId)
+      const message = row.inline ?? snap.messages.get(row.messageId)
       if (state === undefined || message === undefined || !this.outbound.has(row.id)) continue
       // the engine may pass these message objects back: they are known by identity
       this.messageIds.set(message, row.messageId)
@@ -360,6 +376,14 @@ export class BufferedStore implements BrokerStore {
     if (this.ops.length === 0) return this.tail
     const ops = this.ops
     this.ops = []
+    for (const entry of this.newMessages) {
+      const owner = entry.owner
+      if (entry.pending!.cancelled || entry.refs !== 1 || owner === undefined || this.outbound.get(owner.row.id) !== owner) continue
+      owner.row.inline = entry.pending!.message // the owner's PutOutbound is in this batch: it carries the message
+      entry.pending!.cancelled = true
+      entry.inline = true
+    }
+    this.newMessages = []
     this.batch++
     this.pendingSession.clear()
     this.pendingRetained.clear()

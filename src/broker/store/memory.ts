@@ -53,11 +53,13 @@ class MemoryBackend implements Backend {
           b.messages.delete(op.id)
           break
         case OpKind.PutOutbound:
-          if (!op.cancelled) b.outbound.set(op.row.id, {...op.row})
+          if (!op.cancelled) b.outbound.set(op.row.id, copyRow(op.row))
           break
-        case OpKind.UpdateOutbound:
-          if (!op.cancelled && b.outbound.has(op.row.id)) b.outbound.set(op.row.id, {...op.row})
+        case OpKind.UpdateOutbound: {
+          const row = b.outbound.get(op.row.id)
+          if (!op.cancelled && row !== undefined) b.outbound.set(op.row.id, {...row, state: op.row.state, packetId: op.row.packetId, dup: op.row.dup})
           break
+        }
         case OpKind.DeleteOutbound:
           b.outbound.delete(op.id)
           break
@@ -93,7 +95,7 @@ class MemoryBackend implements Backend {
       sessions: [...b.sessions.values()],
       subscriptions,
       messages,
-      outbound: [...b.outbound.values()].sort((x, y) => x.id - y.id).map((r) => ({...r})),
+      outbound: [...b.outbound.values()].sort((x, y) => x.id - y.id).map(copyRow),
       inbound,
     }
   }
@@ -105,6 +107,13 @@ class MemoryBackend implements Backend {
   close(): void {
     this.b.inUse = false
   }
+}
+
+function copyRow(row: OutboundRow): OutboundRow {
+  const copy = {...row}
+  if (row.inline !== undefined) copy.inline = copyMessage(row.inline)
+  else delete copy.inline
+  return copy
 }
 
 function copyMessage(m: StoredMessage): StoredMessage {

@@ -5,8 +5,10 @@ import type {Database} from 'better-sqlite3'
  * midge's. Migration i brings a database from version i to i + 1 and runs in the transaction that
  * also sets the new version. Never edit a released migration: append one.
  *
- * messages holds each message once; outbound has a row per (session, message) with the delivery's
- * own QoS, flags and flow state, ordered by id. Deadlines are absolute ms since the epoch.
+ * messages holds each message going to several sessions once; outbound has a row per (session,
+ * message) with the delivery's own QoS, flags and flow state, ordered by id, and carries the message
+ * itself (topic ... origin) when it went to that session only. Deadlines are absolute ms since the
+ * epoch.
  */
 
 /** "MIDG" */
@@ -59,7 +61,15 @@ export const MIGRATIONS: ReadonlyArray<(db: Database) => void> = [
       retain INTEGER NOT NULL,
       dup INTEGER NOT NULL,
       subscription_ids TEXT,
-      shared_group TEXT
+      shared_group TEXT,
+      -- the message itself when it is not in messages (it went to this session only)
+      topic TEXT,
+      payload BLOB,
+      message_qos INTEGER,
+      message_retain INTEGER,
+      properties TEXT,
+      expires_at INTEGER,
+      origin TEXT
     );
     CREATE TABLE inbound_qos2 (
       client_id TEXT NOT NULL,

@@ -206,7 +206,8 @@ class SqliteBackend implements Backend {
       VALUES (?,?,?,?,?,?,?,?)`)
     this.deleteMessage = db.prepare('DELETE FROM messages WHERE id = ?')
     this.putOutbound = db.prepare(`INSERT OR REPLACE INTO outbound (id, client_id, message_id, state, packet_id, qos, retain, dup,
-      subscription_ids, shared_group) VALUES (?,?,?,?,?,?,?,?,?,?)`)
+      subscription_ids, shared_group, topic, payload, message_qos, message_retain, properties, expires_at, origin)
+      VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
     this.updateOutbound = db.prepare('UPDATE outbound SET state = ?, packet_id = ?, dup = ? WHERE id = ?')
     this.deleteOutbound = db.prepare('DELETE FROM outbound WHERE id = ?')
     this.putInbound = db.prepare('INSERT OR IGNORE INTO inbound_qos2 (client_id, packet_id) VALUES (?,?)')
@@ -259,8 +260,11 @@ class SqliteBackend implements Backend {
       case OpKind.PutOutbound: {
         if (op.cancelled) return
         const r = op.row
+        const m = r.inline
         this.putOutbound.run(r.id, r.clientId, r.messageId, r.state, r.packetId, r.qos, bool(r.retain), bool(r.dup),
-          r.subscriptionIds === undefined ? null : r.subscriptionIds.join(','), r.sharedGroup ?? null)
+          r.subscriptionIds === undefined ? null : r.subscriptionIds.join(','), r.sharedGroup ?? null,
+          m?.topic ?? null, m?.payload ?? null, m?.qos ?? null, m === undefined ? null : bool(m.retain),
+          encodeProperties(m?.properties), m?.expiresAt ?? null, m?.origin ?? null)
         return
       }
       case OpKind.UpdateOutbound:
@@ -302,6 +306,7 @@ class SqliteBackend implements Backend {
         qos: r.qos as QoS, retain: r.retain === 1, dup: r.dup === 1,
         ...(r.subscription_ids === null ? {} : {subscriptionIds: r.subscription_ids.split(',').map(Number)}),
         ...(r.shared_group === null ? {} : {sharedGroup: r.shared_group}),
+        ...(r.topic === null ? {} : {inline: toMessage({...r, topic: r.topic, payload: r.payload!, qos: r.message_qos!}, r.message_retain === 1)}),
       })
     }
     const inbound = (db.prepare('SELECT client_id, packet_id FROM inbound_qos2').all() as Array<{client_id: string; packet_id: number}>)
@@ -364,6 +369,13 @@ interface OutboundDbRow {
   dup: number
   subscription_ids: string | null
   shared_group: string | null
+  topic: string | null
+  payload: Buffer | null
+  message_qos: number | null
+  message_retain: number | null
+  properties: string | null
+  expires_at: number | null
+  origin: string | null
 }
 
 function toSession(r: SessionRow): StoredSession {
