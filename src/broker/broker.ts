@@ -11,7 +11,7 @@ import type {Message} from './message.js'
 import {Metrics} from './metrics.js'
 import {DEFAULT_OPTIONS, type BrokerOptions} from './options.js'
 import {RetainedMessages} from './retained.js'
-import {Router} from './router.js'
+import {Router, type RouteResult} from './router.js'
 import {Session, type Delivery, type DropReason, type LongTimer, type SubscriptionOptions} from './session.js'
 import {realTimers} from './timers.js'
 
@@ -78,16 +78,20 @@ export class Broker {
 
   // --- publishing --------------------------------------------------------------------------------
 
-  /** Publishes a message to every matching subscriber (and stores it if retained); returns the receiver count. */
-  publish(message: Message): number {
+  /**
+   * Publishes a message to every matching subscriber (and stores it if retained); returns the receiver
+   * count. `result`, if given, also learns how many receivers refused it for their quota (full queues).
+   */
+  publish(message: Message, result?: RouteResult): number {
     if (message.retain) this.retained.set(message)
-    return this.router.route(message)
+    return this.router.route(message, result)
   }
 
-  private deliverTo(session: Session, message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, sharedGroup: string | undefined): void {
+  /** Hands a message to one session; false when the session's quota refused it. */
+  private deliverTo(session: Session, message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, sharedGroup: string | undefined): boolean {
     const canRead = this.options.auth.authorizeDeliver
-    if (canRead !== undefined && !canRead(session.client, message.topic)) return
-    session.deliver({message, qos, retain, subscriptionIds, sharedGroup})
+    if (canRead !== undefined && !canRead(session.client, message.topic)) return true
+    return session.deliver({message, qos, retain, subscriptionIds, sharedGroup})
   }
 
   /** Sends the retained messages matching a new subscription, with retain set [MQTT-3.3.1-8]. */

@@ -17,8 +17,15 @@ interface SharedGroup {
   next: number
 }
 
+/** Delivers to one session; false when the session's quota (a full queue) refused the message. */
 export interface RouteTarget {
-  (session: Session, message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, sharedGroup: string | undefined): void
+  (session: Session, message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, sharedGroup: string | undefined): boolean
+}
+
+/** What routing one message came to, for the publisher's acknowledgement. */
+export interface RouteResult {
+  /** Receivers that refused it for their quota. */
+  overQuota: number
 }
 
 /**
@@ -79,7 +86,7 @@ export class Router {
   }
 
   /** Routes a message to every matching session; returns how many sessions it was offered to. */
-  route(msg: Message): number {
+  route(msg: Message, result?: RouteResult): number {
     this.current = msg
     this.gen++
     const hits = this.hits
@@ -89,7 +96,7 @@ export class Router {
       const s = hits[i]
       const qos = (s.matchQos < msg.qos ? s.matchQos : msg.qos) as QoS
       // [MQTT-3.3.1-9] / v5 Retain As Published: a live message is forwarded with retain 0 unless asked
-      this.target(s, msg, qos, s.matchRetainAsPublished && msg.retain, s.matchSubIds, undefined)
+      if (!this.target(s, msg, qos, s.matchRetainAsPublished && msg.retain, s.matchSubIds, undefined) && result) result.overQuota++
       hits[i] = undefined as unknown as Session
     }
     hits.length = 0
@@ -102,7 +109,7 @@ export class Router {
         count++
         const o = member.options
         const ids = o.subscriptionId === undefined ? undefined : [o.subscriptionId]
-        this.target(member.session, msg, (o.qos < msg.qos ? o.qos : msg.qos) as QoS, o.retainAsPublished && msg.retain, ids, group.key)
+        if (!this.target(member.session, msg, (o.qos < msg.qos ? o.qos : msg.qos) as QoS, o.retainAsPublished && msg.retain, ids, group.key) && result) result.overQuota++
       }
       groups.length = 0
     }
@@ -128,8 +135,7 @@ export class Router {
     const o = member.options
     const msg = d.message
     const ids = o.subscriptionId === undefined ? undefined : [o.subscriptionId]
-    this.target(member.session, msg, (o.qos < msg.qos ? o.qos : msg.qos) as QoS, o.retainAsPublished && msg.retain, ids, group.key)
-    return true
+    return this.target(member.session, msg, (o.qos < msg.qos ? o.qos : msg.qos) as QoS, o.retainAsPublished && msg.retain, ids, group.key)
   }
 
   /** Matching sessions without routing (used to tell "no matching subscribers", 0x10). */

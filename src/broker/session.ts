@@ -90,27 +90,36 @@ export class Session {
 
   get queued(): number { return this.queue.length - this.queueHead }
 
-  /** Offers one message to this session: sent now, queued, or dropped (and counted). */
-  deliver(d: Delivery): void {
+  /**
+   * Offers one message to this session: sent now, queued, or dropped (and counted). Returns false only
+   * when it was dropped for the session's quota (a full queue).
+   */
+  deliver(d: Delivery): boolean {
     const link = this.link
     if (d.qos === 0) {
       // QoS 0 is never queued for offline clients (Mosquitto's queue_qos0_messages false) nor for slow readers
-      if (link === undefined) return this.onDrop(this, d, 'offline-qos0')
-      if (!link.writable) return this.onDrop(this, d, 'slow-reader')
-      return link.sendPublish(d, 0, false)
+      if (link === undefined) this.onDrop(this, d, 'offline-qos0')
+      else if (!link.writable) this.onDrop(this, d, 'slow-reader')
+      else link.sendPublish(d, 0, false)
+      return true
     }
     if (link !== undefined && this.queued === 0 && link.writable && this.inflight.size < link.inflightWindow) {
-      return this.sendInflight(link, d)
+      this.sendInflight(link, d)
+      return true
     }
-    this.enqueue(d)
+    return this.enqueue(d)
   }
 
-  private enqueue(d: Delivery): void {
+  private enqueue(d: Delivery): boolean {
     const bytes = messageBytes(d.message)
     // expired messages make room before anything new is refused
-    if (this.isFull(bytes) && (this.dropExpired() === 0 || this.isFull(bytes))) return this.onDrop(this, d, 'queue-full')
+    if (this.isFull(bytes) && (this.dropExpired() === 0 || this.isFull(bytes))) {
+      this.onDrop(this, d, 'queue-full')
+      return false
+    }
     this.queue.push(d)
     this.queuedBytes += bytes
+    return true
   }
 
   private isFull(bytes: number): boolean {

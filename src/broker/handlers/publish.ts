@@ -58,8 +58,12 @@ function publishAllowed(conn: Connection, packet: PublishPacket, topic: string, 
     expiresAt: expiry === undefined ? undefined : broker.options.timers.now() + expiry * 1000,
     origin: conn.clientId,
   }
-  const receivers = broker.publish(message)
-  acknowledge(conn, packet, receivers === 0 && conn.version === 5 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success)
+  const result = {overQuota: 0}
+  const receivers = broker.publish(message, result)
+  if (conn.version !== 5 || receivers > result.overQuota) return acknowledge(conn, packet, ReasonCode.Success)
+  // v5: nobody to send it to (0x10), or every receiver's queue was full (0x97)
+  if (receivers === 0) return acknowledge(conn, packet, ReasonCode.NoMatchingSubscribers)
+  acknowledge(conn, packet, ReasonCode.QuotaExceeded, 'every matching subscriber\'s queue is full')
 }
 
 /** PUBACK / PUBREC with a reason code (v5), and a reason string for a refusal when the client allows it. */
