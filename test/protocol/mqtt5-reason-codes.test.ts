@@ -82,6 +82,31 @@ describe('v5 reason codes and reason strings', () => {
     assert.equal(ack.reasonCode ?? 0, ReasonCode.Success)
   })
 
+  test('PUBACK / PUBREC 0x97 Quota exceeded when every matching subscriber\'s queue is full', async (t) => {
+    const broker = startBroker(t, {maxQueuedMessages: 1})
+    const s = new Wire(broker, 5)
+    await s.connect({clientId: 's', clean: false, properties: {sessionExpiryInterval: 60}})
+    await s.subscribe('t', 1)
+    s.send({cmd: 'disconnect'})
+    await s.closed()
+    const w = new Wire(broker, 5)
+    await w.connect()
+    w.publish('t', 'fits', 1, {messageId: 1})
+    assert.equal((await w.expect('puback')).reasonCode ?? 0, ReasonCode.Success)
+    w.publish('t', 'over', 1, {messageId: 2})
+    const ack = await w.expect('puback')
+    assert.equal(ack.reasonCode, ReasonCode.QuotaExceeded)
+    assert.ok(ack.properties?.reasonString)
+    w.publish('t', 'over', 2, {messageId: 3})
+    assert.equal((await w.expect('pubrec')).reasonCode, ReasonCode.QuotaExceeded)
+    // one receiver with room is enough for success
+    const live = new Wire(broker, 5)
+    await live.connect({clientId: 'live'})
+    await live.subscribe('t', 1)
+    w.publish('t', 'some', 1, {messageId: 4})
+    assert.equal((await w.expect('puback')).reasonCode ?? 0, ReasonCode.Success)
+  })
+
   test('v3 acks carry no reason codes', async (t) => {
     const broker = startBroker(t, {auth: {authorizePublish: () => false}})
     const w = new Wire(broker, 4)
