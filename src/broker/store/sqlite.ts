@@ -301,13 +301,14 @@ class SqliteBackend implements Backend {
     for (const r of db.prepare('SELECT * FROM messages').iterate() as IterableIterator<MessageRow>) messages.set(r.id, toMessage(r, r.retain === 1))
     const outbound: OutboundRow[] = []
     for (const r of db.prepare('SELECT * FROM outbound ORDER BY id').iterate() as IterableIterator<OutboundDbRow>) {
-      outbound.push({
+      const row: OutboundRow = {
         id: r.id, clientId: r.client_id, messageId: r.message_id, state: r.state as OutboundState, packetId: r.packet_id,
         qos: r.qos as QoS, retain: r.retain === 1, dup: r.dup === 1,
-        ...(r.subscription_ids === null ? {} : {subscriptionIds: r.subscription_ids.split(',').map(Number)}),
-        ...(r.shared_group === null ? {} : {sharedGroup: r.shared_group}),
-        ...(r.topic === null ? {} : {inline: toMessage({...r, topic: r.topic, payload: r.payload!, qos: r.message_qos!}, r.message_retain === 1)}),
-      })
+      }
+      if (r.subscription_ids !== null) (row as {subscriptionIds?: number[]}).subscriptionIds = r.subscription_ids.split(',').map(Number)
+      if (r.shared_group !== null) (row as {sharedGroup?: string}).sharedGroup = r.shared_group
+      if (r.topic !== null) row.inline = toMessage({...r, topic: r.topic, payload: r.payload!, qos: r.message_qos!}, r.message_retain === 1)
+      outbound.push(row)
     }
     const inbound = (db.prepare('SELECT client_id, packet_id FROM inbound_qos2').all() as Array<{client_id: string; packet_id: number}>)
       .map((r) => ({clientId: r.client_id, packetId: r.packet_id}))
