@@ -3,7 +3,8 @@
 import {readFile} from 'node:fs/promises'
 import type {Logger} from 'pino'
 import {AclFileError, parseAclFile, type Acl} from '../broker/auth/acl-file.js'
-import {createFileAuth, type AuthDenial, type FileAuth} from '../broker/auth/file-auth.js'
+import {createFileAuth, disconnectClients, type AuthDenial, type FileAuth} from '../broker/auth/file-auth.js'
+import type {Broker} from '../broker/broker.js'
 import {loadPasswordFile, PasswordFile, PasswordFileError} from '../passwd/index.js'
 import {CliError, ExitCode} from './exit-codes.js'
 
@@ -21,8 +22,11 @@ interface AuthFiles {
 
 export interface BrokerAuth {
   hooks: FileAuth
-  /** Re-reads both files; puts them in force only if both are good. Never throws. */
-  reload(): Promise<boolean>
+  /**
+   * Re-reads both files and puts them in force only if both are good, then disconnects the broker's
+   * clients whose user was removed or had its password changed. Never throws.
+   */
+  reload(broker: Broker): Promise<boolean>
 }
 
 /**
@@ -39,11 +43,13 @@ export async function brokerAuthFromFlags(flags: AuthFlagValues, log: Logger): P
   logLoaded(log, paths, files, 'authentication')
   return {
     hooks,
-    async reload() {
+    async reload(broker: Broker) {
       try {
         const next = await loadAuthFiles(paths)
-        hooks.update(next)
+        const lockedOut = hooks.update(next)
         logLoaded(log, paths, next, 'reloaded')
+        const count = disconnectClients(broker, lockedOut, 'user removed or password changed')
+        if (count > 0) log.info({clients: count}, `disconnected ${count} client${count === 1 ? '' : 's'} whose user was removed or whose password changed`)
         return true
       } catch (error) {
         log.error({passwordFile: paths.passwordFile, aclFile: paths.aclFile},

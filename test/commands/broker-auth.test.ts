@@ -176,6 +176,25 @@ describe('broker start --password-file --acl-file', () => {
     }
   })
 
+  test('SIGHUP logs out connected clients whose user was removed, as Mosquitto does; the others stay', async () => {
+    const pw = file(ALICE)
+    const broker = await startMidgeBroker(['--password-file', pw])
+    try {
+      const alice = await connected(broker, {protocolVersion: 5, username: 'alice', password: 'secret'})
+      const bob = await connected(broker, {protocolVersion: 5, username: 'bob', password: 'hunter2'})
+      const kicked = new Promise<number | undefined>((resolve) => alice.once('disconnect', (packet) => resolve(packet.reasonCode)))
+      writeFileSync(pw, ALICE.split('\n').filter((l) => !l.startsWith('alice:')).join('\n'))
+      const line = await hangup(broker, /^disconnected 1 client whose user was removed/)
+      assert.equal(line.clients, 1)
+      assert.equal(await kicked, 0x87)
+      assert.equal(bob.connected, true)
+      alice.end(true)
+      await bob.endAsync()
+    } finally {
+      await broker.stop()
+    }
+  })
+
   test('SIGHUP with a bad file: the error is logged with file and line, and the previous files stay in force', async () => {
     const pw = file(ALICE)
     const acl = file(ACL)

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import {describe, test, type TestContext} from 'node:test'
 import {ReasonCode, type ProtocolVersion} from '../../src/codec/index.js'
-import type {AuthDenial} from '../../src/broker/auth/file-auth.js'
+import {disconnectClients, type AuthDenial} from '../../src/broker/auth/file-auth.js'
 import {PasswordFile} from '../../src/passwd/index.js'
 import {FakeTimers} from '../helpers/fake-timers.js'
 import {createFileAuth, testPasswords, type FileAuthOptions} from '../helpers/auth.js'
@@ -119,6 +119,39 @@ for (const v of ALL_VERSIONS) {
       assert.equal(connackCode(await wire().connect({clientId: 'x', username: 'alice', password: Buffer.from('secret')})), code(v, 0x86, 4))
       assert.equal(connackCode(await wire().connect({clientId: 'y', username: 'alice', password: Buffer.from('changed')})), 0)
       assert.equal(connackCode(await wire().connect({clientId: 'z', username: 'bob', password: Buffer.from('hunter2')})), code(v, 0x86, 4))
+    })
+
+    test('after update(), clients whose user was removed or whose password changed can be disconnected; the others stay', async (t) => {
+      const {broker, auth, wire} = setup(t)
+      const login = async (user: string, password: string) => {
+        const w = wire()
+        assert.equal(connackCode(await w.connect({clientId: user, username: user, password: Buffer.from(password)})), 0)
+        return w
+      }
+      const alice = await login('alice', 'secret')
+      const bob = await login('bob', 'hunter2')
+      const carol = await login('carol', 'pässwörd')
+      const next = PasswordFile.parse(passwords.serialize())
+      await next.setPassword('alice', 'changed', {memory: 64, iterations: 1})
+      next.delete('carol')
+      const lockedOut = auth.update({passwords: next})
+      assert.equal(disconnectClients(broker, lockedOut, 'user removed or password changed'), 2)
+      for (const w of [alice, carol]) {
+        if (v === 5) {
+          const d = await w.expect('disconnect')
+          assert.deepEqual([d.reasonCode, d.properties?.reasonString], [0x87, 'user removed or password changed'])
+        }
+        await w.closed()
+      }
+      await bob.quiet()
+    })
+
+    test('after update() from no password file to one, anonymous clients are locked out unless allowed', async (t) => {
+      const {broker, auth, wire} = setup(t, {})
+      const anon = wire()
+      assert.equal(connackCode(await anon.connect({clientId: 'anon'})), 0)
+      assert.equal(disconnectClients(broker, auth.update({passwords}), 'anonymous clients are no longer allowed'), 1)
+      await anon.closed()
     })
 
     test('a verifier that fails refuses the client with "server unavailable" rather than letting it in', async (t) => {

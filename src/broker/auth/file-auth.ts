@@ -1,5 +1,7 @@
 import {availableParallelism} from 'node:os'
 import {ReasonCode, type QoS} from '../../codec/index.js'
+import type {Broker} from '../broker.js'
+import {Connection, ConnState} from '../connection.js'
 import type {Acl} from './acl-file.js'
 import type {AuthenticateRequest, AuthHooks, ClientInfo} from './hooks.js'
 import {Limiter} from './limiter.js'
@@ -10,6 +12,8 @@ import {Limiter} from './limiter.js'
  */
 export interface PasswordVerifier {
   verify(user: string, password: Buffer): Promise<boolean> | boolean
+  /** The user's stored entry: on a reload, a user whose entry changed or went is logged out. */
+  get?(user: string): {readonly text: string} | undefined
 }
 
 /** What a reload swaps: the password file and the ACL in force. */
@@ -59,8 +63,10 @@ export interface FileAuth extends Required<AuthHooks> {
   /**
    * Puts a new password file and ACL in force (both replaced: a key left out means none). CONNECTs
    * being verified finish against the file they started with; every later check uses the new state.
+   * Returns which connected clients the change locks out (see disconnectClients): anonymous ones when
+   * passwords are now required, and those whose user's entry was removed or changed.
    */
-  update(state: FileAuthState): void
+  update(state: FileAuthState): (client: ClientInfo) => boolean
   /** Verifications running and waiting (for metrics and benchmarks). */
   readonly verifications: {readonly active: number; readonly queued: number}
 }
@@ -92,8 +98,17 @@ export function createFileAuth(options: FileAuthOptions = {}): FileAuth {
     get state() {
       return state
     },
-    update(next: FileAuthState): void {
-      state = {passwords: next.passwords, acl: next.acl}
+    update(next: FileAuthState): (client: ClientInfo) => boolean {
+      const before = state.passwords
+      const after = next.passwords
+      state = {passwords: after, acl: next.acl}
+      return (client) => {
+        if (after === undefined) return false
+        if (client.username === undefined) return !allowAnonymous
+        if (before === undefined) return true // it never proved who it is
+        if (before.get === undefined || after.get === undefined) return false
+        return before.get(client.username)?.text !== after.get(client.username)?.text
+      }
     },
     verifications: {
       get active() { return limiter.active },
@@ -136,6 +151,22 @@ export function createFileAuth(options: FileAuthOptions = {}): FileAuth {
       return acl === undefined || acl.canRead(client.clientId, client.username, topic)
     },
   }
+}
+
+/**
+ * Disconnects the connected clients matching `lockedOut` (v5: DISCONNECT 0x87 with `reason`), as
+ * Mosquitto does on a reload for users no longer in the password file. Returns how many.
+ */
+export function disconnectClients(broker: Broker, lockedOut: (client: ClientInfo) => boolean, reason: string): number {
+  let count = 0
+  for (const session of broker.sessions.values()) {
+    const link = session.link
+    if (link instanceof Connection && link.state === ConnState.Connected && lockedOut(session.client)) {
+      link.disconnect(ReasonCode.NotAuthorized, reason)
+      count++
+    }
+  }
+  return count
 }
 
 const GONE = Symbol('connection closed')

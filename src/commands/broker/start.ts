@@ -35,7 +35,7 @@ both, and a bad file is logged while the previous ones stay in force.`
     const broker = createBroker({...brokerOptionsFromFlags(flags), logger: log, auth: auth?.hooks})
     logBrokerEvents(broker, log)
     const {signal, dispose} = shutdownSignal()
-    const stopReloading = reloadOnHangup(auth?.reload ?? (async () => log.info('no password or ACL file to reload')), log)
+    const stopReloading = reloadOnHangup(auth ? () => auth.reload(broker) : async () => log.info('no password or ACL file to reload'), log)
     try {
       const address = await broker.listen({host: flags.host, port: flags.port}).catch((error: NodeJS.ErrnoException) => {
         throw new CliError(listenError(error, flags.host, flags.port), ExitCode.BrokerStartFailed)
