@@ -42,9 +42,10 @@ export interface FileAuthOptions extends FileAuthState {
    */
   allowAnonymous?: boolean
   /**
-   * Password verifications run at once; further CONNECTs wait their turn. Default: the number of
-   * CPUs, at most 4 (libuv's default thread pool size). argon2id is memory-bound: running more at once than
-   * there are cores makes each slower and takes CPU from the event loop (see scripts/bench-auth-storm.mjs).
+   * Password verifications run at once; further CONNECTs wait their turn. Default: one less than the
+   * CPUs (at least 1, at most 3). argon2id is memory-bound: verifying on every core barely raises the
+   * login rate but takes CPU from the event loop, and more than libuv's pool of 4 threads would starve
+   * file and DNS work queued there (numbers in scripts/bench-auth-storm.mjs's runs).
    */
   maxConcurrentVerifications?: number
   /**
@@ -171,9 +172,9 @@ export function disconnectClients(broker: Broker, lockedOut: (client: ClientInfo
 
 const GONE = Symbol('connection closed')
 
-/** libuv's default thread pool size (UV_THREADPOOL_SIZE): more would only queue there. */
-const LIBUV_POOL = 4
+/** One below libuv's default thread pool size (UV_THREADPOOL_SIZE 4): a thread stays free for fs and dns. */
+const MAX_DEFAULT_CONCURRENCY = 3
 
 function defaultConcurrency(): number {
-  return Math.max(1, Math.min(availableParallelism(), LIBUV_POOL))
+  return Math.max(1, Math.min(availableParallelism() - 1, MAX_DEFAULT_CONCURRENCY))
 }
