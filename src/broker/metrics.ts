@@ -3,12 +3,23 @@ export class Metrics {
   readonly startedAt = Date.now()
   clientsConnected = 0
   clientsMaximum = 0
+  /** CONNECTs accepted since the start. */
   clientsTotal = 0
   clientsExpired = 0
+  /** Connections (sockets, WebSockets, streams) handed to the engine since the start. */
+  socketsOpened = 0
+  /** PUBLISH packets received and sent. */
   messagesReceived = 0
   messagesSent = 0
+  /** Packets of every type received and sent (Mosquitto's $SYS/broker/messages/received|sent). */
+  packetsReceived = 0
+  packetsSent = 0
+  /** Every byte received and sent. */
   bytesReceived = 0
   bytesSent = 0
+  /** Bytes of PUBLISH packets received and sent. */
+  publishBytesReceived = 0
+  publishBytesSent = 0
   authFailures = 0
   readonly dropped: Record<string, number> = Object.create(null)
 
