@@ -1,0 +1,428 @@
+// Mosquitto's configuration file (mosquitto.conf(5), 2.0), read for the options midge supports, so a
+// user can point `midge broker start -c` at an existing Mosquitto configuration. Pure: the text comes
+// in, a typed config and warnings come out; `include_dir` reads through an injected function.
+// Unknown options and options midge does not implement are warnings with their line; an invalid value
+// is an error with its line, and every error of the file is reported at once.
+
+/** One `listener` (or the default listener of `port`/`bind_address` and the options before any listener). */
+export interface ConfListener {
+  /** Where the listener was defined: `FILE:LINE`. */
+  origin: string
+  port: number
+  /** Bind address (undefined: every address, as in Mosquitto). */
+  host?: string
+  protocol: 'mqtt' | 'websockets'
+  /** -1 or undefined: unlimited. */
+  maxConnections?: number
+  maxQos?: 0 | 1 | 2
+  maxTopicAlias?: number
+  socketDomain?: 'ipv4' | 'ipv6'
+  /** TLS settings (paths as written; relative paths are relative to the working directory, as in Mosquitto). */
+  cafile?: string
+  capath?: string
+  certfile?: string
+  keyfile?: string
+  crlfile?: string
+  requireCertificate?: boolean
+  useIdentityAsUsername?: boolean
+  useSubjectAsUsername?: boolean
+  tlsVersion?: 'TLSv1.2' | 'TLSv1.3'
+  ciphers?: string
+  ciphersTls13?: string
+}
+
+export type LogDest = {kind: 'stderr' | 'stdout' | 'none'} | {kind: 'file'; path: string}
+export const LOG_TYPES = ['debug', 'error', 'warning', 'notice', 'information', 'subscribe', 'unsubscribe', 'websockets', 'none', 'all'] as const
+export type LogType = (typeof LOG_TYPES)[number]
+
+/** The options midge takes from a mosquitto.conf; absent fields were not in the file. */
+export interface MosquittoConfig {
+  listeners: ConfListener[]
+  allowAnonymous?: boolean
+  passwordFile?: string
+  aclFile?: string
+  persistence?: boolean
+  persistenceLocation?: string
+  persistenceFile?: string
+  autosaveInterval?: number
+  /** Seconds (Mosquitto writes `2h`, `14d`, `1y`...). */
+  persistentClientExpiration?: number
+  messageSizeLimit?: number
+  maxPacketSize?: number
+  maxInflightMessages?: number
+  maxQueuedMessages?: number
+  maxQueuedBytes?: number
+  maxKeepalive?: number
+  sysInterval?: number
+  allowZeroLengthClientId?: boolean
+  autoIdPrefix?: string
+  retainAvailable?: boolean
+  logDest?: LogDest[]
+  logType?: LogType[]
+  logTimestamp?: boolean
+  connectionMessages?: boolean
+}
+
+export interface ConfDiagnostic {
+  file: string
+  line: number
+  message: string
+}
+
+export class MosquittoConfError extends Error {
+  constructor(readonly errors: ConfDiagnostic[]) {
+    super(errors.map((e) => `${e.file}:${e.line}: ${e.message}`).join('\n'))
+    this.name = 'MosquittoConfError'
+  }
+}
+
+export interface ParseOptions {
+  /** The file name used in diagnostics. */
+  source?: string
+  /** Reads the `*.conf` files of an include_dir, in the order Mosquitto reads them (sorted by name). */
+  readDir?: (dir: string) => Array<{path: string; text: string}>
+}
+
+export interface ParseResult {
+  config: MosquittoConfig
+  warnings: ConfDiagnostic[]
+}
+
+type Scope = 'global' | 'listener'
+type Setter = (args: string, ctx: Ctx) => void
+
+interface Ctx {
+  file: string
+  line: number
+  config: MosquittoConfig
+  listener: ConfListener
+  error(message: string): void
+  warn(message: string): void
+}
+
+// --- values ----------------------------------------------------------------------------------------
+
+class ValueError extends Error {}
+
+function oneToken(args: string): string {
+  const tokens = args.split(/\s+/).filter(Boolean)
+  if (tokens.length === 0) throw new ValueError('a value is required')
+  if (tokens.length > 1) throw new ValueError(`one value expected, got '${args}'`)
+  return tokens[0]
+}
+
+function bool(args: string): boolean {
+  const t = oneToken(args)
+  if (t === 'true') return true
+  if (t === 'false') return false
+  throw new ValueError(`'${t}' is not true or false`)
+}
+
+function int(args: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const t = oneToken(args)
+  if (!/^-?\d+$/.test(t)) throw new ValueError(`'${t}' is not an integer`)
+  const n = Number(t)
+  if (n < min || n > max) throw new ValueError(`${n} is outside ${min}..${max === Number.MAX_SAFE_INTEGER ? '' : max}`)
+  return n
+}
+
+function text(args: string): string {
+  if (args === '') throw new ValueError('a value is required')
+  return args
+}
+
+const DURATION_UNITS: Record<string, number> = {h: 3600, d: 86_400, w: 604_800, m: 2_592_000, y: 31_536_000}
+
+/** `persistent_client_expiration`: a number and h, d, w, m (30 days) or y (365 days); bare seconds as in 2.1. */
+export function parseDuration(value: string): number {
+  const m = /^(\d+)([hdwmy]?)$/.exec(value)
+  if (m === null) throw new ValueError(`'${value}' is not a duration such as 2h, 14d, 1w, 6m or 1y`)
+  const n = Number(m[1]) * (m[2] === '' ? 1 : DURATION_UNITS[m[2]])
+  if (n <= 0) throw new ValueError('the duration must be above 0')
+  return n
+}
+
+// --- options -----------------------------------------------------------------------------------------
+
+/** Sets a global field once; a second value is an error, as in Mosquitto ("Duplicate ... value"). */
+function once<K extends keyof MosquittoConfig>(key: K, parse: (args: string) => MosquittoConfig[K], name: string): Setter {
+  return (args, ctx) => {
+    if (ctx.config[key] !== undefined) throw new ValueError(`duplicate ${name} value`)
+    ctx.config[key] = parse(args)
+  }
+}
+
+/** Sets a global field; a later value replaces an earlier one. */
+function global<K extends keyof MosquittoConfig>(key: K, parse: (args: string) => MosquittoConfig[K]): Setter {
+  return (args, ctx) => { ctx.config[key] = parse(args) }
+}
+
+function perListener<K extends keyof ConfListener>(key: K, parse: (args: string) => ConfListener[K], name: string): Setter {
+  return (args, ctx) => {
+    if (ctx.listener[key] !== undefined) throw new ValueError(`duplicate ${name} value for this listener`)
+    ctx.listener[key] = parse(args)
+  }
+}
+
+const OPTIONS: Record<string, {scope: Scope; set: Setter}> = {
+  // authentication and access
+  allow_anonymous: {scope: 'global', set: global('allowAnonymous', bool)},
+  password_file: {scope: 'global', set: once('passwordFile', text, 'password_file')},
+  acl_file: {scope: 'global', set: once('aclFile', text, 'acl_file')},
+  allow_zero_length_clientid: {scope: 'global', set: global('allowZeroLengthClientId', bool)},
+  auto_id_prefix: {scope: 'global', set: global('autoIdPrefix', text)},
+  per_listener_settings: {scope: 'global', set: (args) => {
+    if (bool(args)) throw new ValueError('per_listener_settings true is not supported: midge applies authentication and ACLs to every listener')
+  }},
+  // persistence
+  persistence: {scope: 'global', set: global('persistence', bool)},
+  persistence_location: {scope: 'global', set: global('persistenceLocation', text)},
+  persistence_file: {scope: 'global', set: global('persistenceFile', text)},
+  autosave_interval: {scope: 'global', set: global('autosaveInterval', (a) => int(a, 0))},
+  persistent_client_expiration: {scope: 'global', set: global('persistentClientExpiration', (a) => parseDuration(oneToken(a)))},
+  // limits
+  // 0: no limit (Mosquitto 2.0's default for both)
+  message_size_limit: {scope: 'global', set: global('messageSizeLimit', (a) => int(a, 0, 268_435_455))},
+  max_packet_size: {scope: 'global', set: global('maxPacketSize', (a) => {
+    const n = int(a, 0, 268_435_460)
+    if (n > 0 && n < 20) throw new ValueError(`${n} is below the minimum of 20`)
+    return n
+  })},
+  max_inflight_messages: {scope: 'global', set: global('maxInflightMessages', (a) => int(a, 0, 65_535))},
+  max_queued_messages: {scope: 'global', set: global('maxQueuedMessages', (a) => int(a, 0))},
+  max_queued_bytes: {scope: 'global', set: global('maxQueuedBytes', (a) => int(a, 0))},
+  max_keepalive: {scope: 'global', set: global('maxKeepalive', (a) => int(a, 10, 65_535))},
+  retain_available: {scope: 'global', set: global('retainAvailable', bool)},
+  sys_interval: {scope: 'global', set: global('sysInterval', (a) => int(a, 0, 65_535))},
+  // logging
+  log_dest: {scope: 'global', set: (args, ctx) => { (ctx.config.logDest ??= []).push(logDest(args)) }},
+  log_type: {scope: 'global', set: (args, ctx) => {
+    const t = oneToken(args)
+    if (!(LOG_TYPES as readonly string[]).includes(t)) throw new ValueError(`unknown log_type '${t}' (${LOG_TYPES.join(', ')})`)
+    ;(ctx.config.logType ??= []).push(t as LogType)
+  }},
+  log_timestamp: {scope: 'global', set: global('logTimestamp', bool)},
+  connection_messages: {scope: 'global', set: global('connectionMessages', bool)},
+  // listeners
+  max_connections: {scope: 'listener', set: perListener('maxConnections', (a) => int(a, -1), 'max_connections')},
+  max_qos: {scope: 'listener', set: perListener('maxQos', (a) => int(a, 0, 2) as 0 | 1 | 2, 'max_qos')},
+  max_topic_alias: {scope: 'listener', set: perListener('maxTopicAlias', (a) => int(a, 0, 65_535), 'max_topic_alias')},
+  protocol: {scope: 'listener', set: (args, ctx) => {
+    const p = oneToken(args)
+    if (p !== 'mqtt' && p !== 'websockets') throw new ValueError(`protocol must be mqtt or websockets, not '${p}'`)
+    ctx.listener.protocol = p
+  }},
+  socket_domain: {scope: 'listener', set: perListener('socketDomain', (a) => {
+    const d = oneToken(a)
+    if (d !== 'ipv4' && d !== 'ipv6') throw new ValueError(`socket_domain must be ipv4 or ipv6, not '${d}'`)
+    return d
+  }, 'socket_domain')},
+  cafile: {scope: 'listener', set: perListener('cafile', text, 'cafile')},
+  capath: {scope: 'listener', set: perListener('capath', text, 'capath')},
+  certfile: {scope: 'listener', set: perListener('certfile', text, 'certfile')},
+  keyfile: {scope: 'listener', set: perListener('keyfile', text, 'keyfile')},
+  crlfile: {scope: 'listener', set: perListener('crlfile', text, 'crlfile')},
+  require_certificate: {scope: 'listener', set: perListener('requireCertificate', bool, 'require_certificate')},
+  use_identity_as_username: {scope: 'listener', set: perListener('useIdentityAsUsername', bool, 'use_identity_as_username')},
+  use_subject_as_username: {scope: 'listener', set: perListener('useSubjectAsUsername', bool, 'use_subject_as_username')},
+  ciphers: {scope: 'listener', set: perListener('ciphers', text, 'ciphers')},
+  'ciphers_tls1.3': {scope: 'listener', set: perListener('ciphersTls13', text, 'ciphers_tls1.3')},
+  tls_version: {scope: 'listener', set: (args, ctx) => {
+    const v = oneToken(args)
+    if (v === 'tlsv1.3') ctx.listener.tlsVersion = 'TLSv1.3'
+    else if (v === 'tlsv1.2') ctx.listener.tlsVersion = 'TLSv1.2'
+    else if (v === 'tlsv1.1') ctx.warn('tls_version tlsv1.1 is not supported: TLS 1.2 is the lowest version midge accepts')
+    else throw new ValueError(`tls_version must be tlsv1.3, tlsv1.2 or tlsv1.1, not '${v}'`)
+  }},
+}
+
+/** Options of Mosquitto that midge knows but does not implement: a warning, not an unknown-option warning. */
+const IGNORED: Record<string, string> = {
+  autosave_on_changes: 'persistence is saved by the store, not on a change count',
+  bind_interface: 'bind to an address instead',
+  check_retain_source: 'not implemented',
+  clientid_prefixes: 'not implemented',
+  dhparamfile: 'Node chooses the key exchange',
+  http_dir: 'midge serves no files',
+  max_inflight_bytes: 'not implemented',
+  memory_limit: 'not implemented',
+  mount_point: 'not implemented',
+  pid_file: 'not implemented',
+  psk_file: 'TLS-PSK is not supported',
+  psk_hint: 'TLS-PSK is not supported',
+  queue_qos0_messages: 'QoS 0 messages are never queued for offline clients',
+  set_tcp_nodelay: 'Nagle\'s algorithm is always off',
+  upgrade_outgoing_qos: 'not implemented',
+  use_username_as_clientid: 'not implemented',
+  user: 'midge does not change user: run it as the user it should run as',
+  websockets_headers_size: 'not needed',
+  websockets_log_level: 'not needed',
+  log_facility: 'syslog is not supported',
+  log_timestamp_format: 'the log format is pino\'s',
+  auth_plugin: 'plugins are not supported',
+  plugin: 'plugins are not supported',
+  global_plugin: 'plugins are not supported',
+  allow_duplicate_messages: 'duplicates are always delivered',
+  tls_engine: 'not supported',
+  tls_keyform: 'not supported',
+  tls_engine_kpass_sha1: 'not supported',
+}
+
+/** Options of a bridge section (after `connection NAME`), all skipped with the one warning on `connection`. */
+const BRIDGE_OPTIONS = new Set([
+  'address', 'addresses', 'topic', 'round_robin', 'remote_username', 'remote_password', 'remote_clientid', 'local_username',
+  'local_password', 'local_clientid', 'cleansession', 'local_cleansession', 'keepalive_interval', 'start_type', 'restart_timeout',
+  'idle_timeout', 'threshold', 'try_private', 'notifications', 'notification_topic', 'notifications_local_only',
+  'bridge_protocol_version', 'bridge_attempt_unsubscribe', 'bridge_outgoing_retain', 'bridge_max_packet_size', 'bridge_bind_address',
+  'bridge_cafile', 'bridge_capath', 'bridge_certfile', 'bridge_keyfile', 'bridge_insecure', 'bridge_alpn', 'bridge_tls_version',
+  'bridge_require_ocsp', 'bridge_identity', 'bridge_psk', 'bridge_receive_maximum', 'bridge_session_expiry_interval',
+  'bridge_max_topic_alias', 'bridge_tcp_keepalive', 'bridge_tcp_user_timeout', 'bridge_reload_type', 'bridge_tls_use_os_certs',
+  'bridge_ciphers', 'bridge_ciphers_tls1.3',
+])
+
+function logDest(args: string): LogDest {
+  const [kind, ...rest] = args.split(/\s+/)
+  const path = rest.join(' ')
+  switch (kind) {
+    case 'stderr': case 'stdout': case 'none':
+      if (path !== '') throw new ValueError(`log_dest ${kind} takes no argument`)
+      return {kind}
+    case 'file':
+      if (path === '') throw new ValueError('log_dest file needs a path')
+      return {kind, path}
+    case 'syslog': case 'topic': case 'dlt':
+      throw new UnsupportedValue(`log_dest ${kind} is not supported (stderr, stdout, file or none)`)
+    default:
+      throw new ValueError(`unknown log_dest '${kind}' (stderr, stdout, file, syslog, topic, dlt or none)`)
+  }
+}
+
+/** A valid Mosquitto value that midge does not implement: a warning. */
+class UnsupportedValue extends Error {}
+
+// --- the parser ------------------------------------------------------------------------------------
+
+/** Parses a mosquitto.conf. Throws MosquittoConfError (every error, with its line) when a value is invalid. */
+export function parseMosquittoConf(source: string, options: ParseOptions = {}): ParseResult {
+  const config: MosquittoConfig = {listeners: []}
+  const warnings: ConfDiagnostic[] = []
+  const errors: ConfDiagnostic[] = []
+  const file0 = options.source ?? 'mosquitto.conf'
+  // options before any `listener` belong to the default listener, which exists when one is set
+  const defaultListener: ConfListener = {origin: `${file0}:1`, port: 1883, protocol: 'mqtt'}
+  let defaultUsed = false
+  let current: ConfListener = defaultListener
+  let bridge: string | undefined
+
+  const parseText = (input: string, file: string, depth: number): void => {
+    const lines = input.split(/\r?\n/)
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i].trim()
+      if (line === '' || line.startsWith('#')) continue
+      const space = line.search(/\s/)
+      const name = space < 0 ? line : line.slice(0, space)
+      const args = space < 0 ? '' : line.slice(space + 1).trim()
+      const at = {file, line: i + 1}
+      const ctx: Ctx = {
+        ...at, config, listener: current,
+        error: (message) => errors.push({...at, message}),
+        warn: (message) => warnings.push({...at, message}),
+      }
+      try {
+        if (name === 'listener') {
+          bridge = undefined
+          current = newListener(args, `${file}:${i + 1}`)
+          config.listeners.push(current)
+          continue
+        }
+        if (name === 'port' || name === 'bind_address') {
+          ctx.warn(`${name} is deprecated in Mosquitto 2: use a listener line`)
+          if (name === 'port') defaultListener.port = int(args, 1, 65_535)
+          else defaultListener.host = oneToken(args)
+          defaultUsed = true
+          continue
+        }
+        if (name === 'connection') {
+          bridge = text(args)
+          ctx.warn(`bridges are not supported: connection '${bridge}' and its options are ignored`)
+          continue
+        }
+        if (bridge !== undefined && BRIDGE_OPTIONS.has(name)) continue
+        if (name === 'include_dir') {
+          if (depth > 0) throw new ValueError('include_dir inside an included file is not allowed')
+          if (options.readDir === undefined) { ctx.warn('include_dir is not supported here: ignored'); continue }
+          for (const f of options.readDir(text(args))) parseText(f.text, f.path, depth + 1)
+          continue
+        }
+        const option = OPTIONS[name]
+        if (option !== undefined) {
+          if (option.scope === 'listener' && current === defaultListener) defaultUsed = true
+          option.set(args, ctx)
+          continue
+        }
+        if (name in IGNORED || name.startsWith('plugin_opt_') || name.startsWith('auth_opt_')) {
+          const why = IGNORED[name] ?? 'plugins are not supported'
+          ctx.warn(`${name} is not supported by midge and is ignored${why ? `: ${why}` : ''}`)
+          continue
+        }
+        if (BRIDGE_OPTIONS.has(name)) {
+          ctx.warn(`${name} is a bridge option outside a connection section: ignored`)
+          continue
+        }
+        ctx.warn(`unknown option '${name}': ignored`)
+      } catch (error) {
+        if (error instanceof UnsupportedValue) ctx.warn(error.message)
+        else if (error instanceof ValueError) ctx.error(`${name}: ${error.message}`)
+        else throw error
+      }
+    }
+  }
+
+  parseText(source, file0, 0)
+  if (defaultUsed) config.listeners.unshift(defaultListener)
+  for (const l of config.listeners) checkListener(l, errors)
+  if (errors.length > 0) throw new MosquittoConfError(errors)
+  return {config, warnings}
+}
+
+function newListener(args: string, origin: string): ConfListener {
+  const [portText, ...rest] = args.split(/\s+/).filter(Boolean)
+  if (portText === undefined) throw new ValueError('a port is required')
+  const port = int(portText, 0, 65_535)
+  if (rest.length > 1) throw new ValueError(`expected a port and an optional bind address, got '${args}'`)
+  const host = rest[0]
+  if (port === 0 && host !== undefined) throw new ValueError('unix socket listeners are not supported')
+  if (port === 0) throw new ValueError('port 0 is only for unix sockets in Mosquitto, which midge does not support')
+  return {origin, port, host, protocol: 'mqtt'}
+}
+
+/** What Mosquitto refuses to start with, per listener. */
+function checkListener(l: ConfListener, errors: ConfDiagnostic[]): void {
+  const [file, line] = splitOrigin(l.origin)
+  const error = (message: string) => errors.push({file, line, message: `listener ${l.port}: ${message}`})
+  const tls = l.certfile !== undefined || l.keyfile !== undefined
+  if (tls && (l.certfile === undefined || l.keyfile === undefined)) error('certfile and keyfile go together')
+  if (!tls && (l.cafile !== undefined || l.capath !== undefined || l.requireCertificate)) {
+    error('cafile, capath and require_certificate need certfile and keyfile')
+  }
+  if (l.requireCertificate && l.cafile === undefined && l.capath === undefined) error('require_certificate needs cafile or capath')
+  if ((l.useIdentityAsUsername || l.useSubjectAsUsername) && !l.requireCertificate) {
+    error('use_identity_as_username and use_subject_as_username need require_certificate true')
+  }
+}
+
+function splitOrigin(origin: string): [string, number] {
+  const at = origin.lastIndexOf(':')
+  return [origin.slice(0, at), Number(origin.slice(at + 1))]
+}
+
+/** The pino level closest to a set of Mosquitto log types (Mosquitto's default: error, warning, notice, information). */
+export function logLevelFor(types: readonly LogType[] | undefined): 'debug' | 'info' | 'warn' | 'error' | 'silent' | undefined {
+  if (types === undefined || types.length === 0) return undefined
+  const set = new Set(types)
+  if (set.has('all') || set.has('debug') || set.has('subscribe') || set.has('unsubscribe') || set.has('websockets')) return 'debug'
+  if (set.has('information') || set.has('notice')) return 'info'
+  if (set.has('warning')) return 'warn'
+  if (set.has('error')) return 'error'
+  return 'silent'
+}

@@ -1,0 +1,179 @@
+import assert from 'node:assert/strict'
+import {existsSync, readFileSync} from 'node:fs'
+import {describe, test} from 'node:test'
+import {parseAclFile} from '../../src/broker/auth/acl-file.js'
+import {logLevelFor, MosquittoConfError, parseDuration, parseMosquittoConf} from '../../src/cli/mosquitto-conf.js'
+import {PasswordFile} from '../../src/passwd/index.js'
+
+const FIXTURES = new URL('../fixtures/mosquitto/', import.meta.url)
+const DEBIAN_EXAMPLE = '/usr/share/doc/mosquitto/examples/mosquitto.conf'
+
+function errorsOf(text: string): string[] {
+  try {
+    parseMosquittoConf(text, {source: 'test.conf'})
+  } catch (error) {
+    assert.ok(error instanceof MosquittoConfError)
+    return error.message.split('\n')
+  }
+  assert.fail('expected an error')
+}
+
+function warningsOf(text: string): string[] {
+  return parseMosquittoConf(text, {source: 'test.conf'}).warnings.map((w) => `${w.file}:${w.line}: ${w.message}`)
+}
+
+describe('mosquitto.conf', () => {
+  test('Debian\'s example (everything commented out) gives an empty config and no warnings', {skip: !existsSync(DEBIAN_EXAMPLE)}, () => {
+    const {config, warnings} = parseMosquittoConf(readFileSync(DEBIAN_EXAMPLE, 'utf8'))
+    assert.deepEqual(config, {listeners: []})
+    assert.deepEqual(warnings, [])
+  })
+
+  test('the example adapted: listeners with their protocol, TLS and limits; broker-wide options; warnings for the rest', () => {
+    const {config, warnings} = parseMosquittoConf(readFileSync(new URL('mosquitto.conf', FIXTURES), 'utf8'), {source: 'mosquitto.conf'})
+    assert.deepEqual(config.listeners, [
+      {origin: 'mosquitto.conf:219', port: 1884, host: '0.0.0.0', protocol: 'mqtt', maxConnections: 100},
+      {origin: 'mosquitto.conf:271', port: 1883, host: '127.0.0.1', protocol: 'mqtt'},
+      {origin: 'mosquitto.conf:273', port: 9001, host: undefined, protocol: 'websockets', maxConnections: 10},
+      {
+        origin: 'mosquitto.conf:277', port: 8883, host: '0.0.0.0', protocol: 'mqtt',
+        certfile: '/etc/midge/certs/server.crt', keyfile: '/etc/midge/certs/server.key', cafile: '/etc/midge/certs/ca.crt',
+        requireCertificate: true, useIdentityAsUsername: true,
+      },
+    ])
+    const {listeners: _, ...rest} = config
+    assert.deepEqual(rest, {
+      maxInflightMessages: 10, maxKeepalive: 300, maxPacketSize: 1_048_576, maxQueuedBytes: 1_000_000, maxQueuedMessages: 500,
+      messageSizeLimit: 262_144, persistentClientExpiration: 14 * 86_400, sysInterval: 5,
+      persistence: true, persistenceLocation: '/var/lib/midge/',
+      logDest: [{kind: 'stderr'}], logType: ['error', 'warning', 'notice', 'information'], logTimestamp: true,
+      allowAnonymous: false, passwordFile: 'pwfile.example', aclFile: 'aclfile.example',
+    })
+    assert.deepEqual(warnings.map((w) => `${w.line}: ${w.message}`), [
+      '194: user is not supported by midge and is ignored: midge does not change user: run it as the user it should run as',
+      '670: bridges are not supported: connection \'example-bridge\' and its options are ignored',
+    ])
+    assert.equal(logLevelFor(config.logType), 'info')
+  })
+
+  test('Mosquitto\'s aclfile.example and pwfile.example are read by midge\'s parsers', () => {
+    const acl = parseAclFile(readFileSync(new URL('aclfile.example', FIXTURES), 'utf8'))
+    assert.equal(acl.canRead('any', undefined, '$SYS/broker/uptime'), true)
+    assert.equal(acl.canWrite('any', undefined, '$SYS/broker/uptime'), false)
+    assert.equal(acl.canWrite('c1', 'roger', 'foo/bar'), true)
+    assert.equal(acl.canWrite('c1', 'roger', '$SYS/broker/connection/c1/state'), true)
+    const passwords = PasswordFile.parse(readFileSync(new URL('pwfile.example', FIXTURES), 'utf8'))
+    assert.deepEqual([...passwords.users()].sort(), ['pub_client', 'roger', 'sub_client'])
+  })
+
+  test('unknown options are warnings with their line numbers; the file still loads', () => {
+    assert.deepEqual(warningsOf('# a comment\n\nsys_interval 5\nfrobnicate 7\n  \n  retain_avilable false\n'), [
+      'test.conf:4: unknown option \'frobnicate\': ignored',
+      'test.conf:6: unknown option \'retain_avilable\': ignored',
+    ])
+  })
+
+  test('every invalid value is an error with its line number, all reported at once', () => {
+    assert.deepEqual(errorsOf([
+      'allow_anonymous yes', // 1
+      'max_inflight_messages -3', // 2
+      'listener', // 3
+      'listener 70000', // 4
+      'sys_interval 10s', // 5
+      'persistent_client_expiration 3x', // 6
+      'log_dest carrier-pigeon', // 7
+      'max_packet_size 10', // 8
+      'listener 8883', // 9
+      'protocol mqtt-sn', // 10
+      'tls_version sslv3', // 11
+      'require_certificate true', // 12
+      'password_file /a', // 13
+      'password_file /b', // 14
+      'per_listener_settings true', // 15
+    ].join('\n')), [
+      'test.conf:1: allow_anonymous: \'yes\' is not true or false',
+      'test.conf:2: max_inflight_messages: -3 is outside 0..65535',
+      'test.conf:3: listener: a port is required',
+      'test.conf:4: listener: 70000 is outside 0..65535',
+      'test.conf:5: sys_interval: \'10s\' is not an integer',
+      'test.conf:6: persistent_client_expiration: \'3x\' is not a duration such as 2h, 14d, 1w, 6m or 1y',
+      'test.conf:7: log_dest: unknown log_dest \'carrier-pigeon\' (stderr, stdout, file, syslog, topic, dlt or none)',
+      'test.conf:8: max_packet_size: 10 is below the minimum of 20',
+      'test.conf:10: protocol: protocol must be mqtt or websockets, not \'mqtt-sn\'',
+      'test.conf:11: tls_version: tls_version must be tlsv1.3, tlsv1.2 or tlsv1.1, not \'sslv3\'',
+      'test.conf:14: password_file: duplicate password_file value',
+      'test.conf:15: per_listener_settings: per_listener_settings true is not supported: midge applies authentication and ACLs to every listener',
+      'test.conf:9: listener 8883: cafile, capath and require_certificate need certfile and keyfile',
+      'test.conf:9: listener 8883: require_certificate needs cafile or capath',
+    ])
+  })
+
+  test('TLS settings are checked per listener', () => {
+    assert.deepEqual(errorsOf('listener 8883\ncertfile a.crt\n\nlistener 8884\ncertfile a.crt\nkeyfile a.key\nuse_identity_as_username true\n'), [
+      'test.conf:1: listener 8883: certfile and keyfile go together',
+      'test.conf:4: listener 8884: use_identity_as_username and use_subject_as_username need require_certificate true',
+    ])
+    assert.deepEqual(errorsOf('listener 1883\nmax_connections 5\nmax_connections 6\n'), ['test.conf:3: max_connections: duplicate max_connections value for this listener'])
+  })
+
+  test('options before any listener belong to the default listener (port, bind_address, TLS), which comes first', () => {
+    const {config, warnings} = parseMosquittoConf('port 1884\nbind_address 127.0.0.1\nmax_connections 3\nlistener 9001\nprotocol websockets\n', {source: 'test.conf'})
+    assert.deepEqual(config.listeners.map((l) => [l.port, l.host, l.protocol, l.maxConnections]), [[1884, '127.0.0.1', 'mqtt', 3], [9001, undefined, 'websockets', undefined]])
+    assert.deepEqual(warnings.map((w) => w.line), [1, 2])
+    // without port: 1883
+    assert.equal(parseMosquittoConf('max_connections 3\n').config.listeners[0].port, 1883)
+    // nothing listener-scoped: no default listener
+    assert.deepEqual(parseMosquittoConf('sys_interval 3\n').config.listeners, [])
+  })
+
+  test('bridge sections are skipped with one warning; bridge options elsewhere warn', () => {
+    assert.deepEqual(warningsOf('connection b1\naddress 10.0.0.1\ntopic # both 2\nbridge_cafile x\nremote_username u\nlistener 1883\naddress 10.0.0.2\n'), [
+      'test.conf:1: bridges are not supported: connection \'b1\' and its options are ignored',
+      'test.conf:7: address is a bridge option outside a connection section: ignored',
+    ])
+  })
+
+  test('known Mosquitto options midge does not implement are named as such', () => {
+    assert.deepEqual(warningsOf('plugin /usr/lib/x.so\nplugin_opt_foo bar\nmemory_limit 0\nlog_dest syslog\ntls_version tlsv1.1\n').map((w) => w.replace(/:.*?: /, ': ')), [
+      'test.conf: plugin is not supported by midge and is ignored: plugins are not supported',
+      'test.conf: plugin_opt_foo is not supported by midge and is ignored: plugins are not supported',
+      'test.conf: memory_limit is not supported by midge and is ignored: not implemented',
+      'test.conf: log_dest syslog is not supported (stderr, stdout, file or none)',
+      'test.conf: tls_version tlsv1.1 is not supported: TLS 1.2 is the lowest version midge accepts',
+    ])
+  })
+
+  test('include_dir reads the files it is given, with their own names in diagnostics', () => {
+    const {config, warnings} = parseMosquittoConf('include_dir /etc/mosquitto/conf.d\nsys_interval 1\n', {
+      source: 'main.conf',
+      readDir: (dir) => {
+        assert.equal(dir, '/etc/mosquitto/conf.d')
+        return [{path: '/etc/mosquitto/conf.d/a.conf', text: 'listener 1883\nmystery 1\n'}, {path: '/etc/mosquitto/conf.d/b.conf', text: 'allow_anonymous true\n'}]
+      },
+    })
+    assert.equal(config.listeners[0].origin, '/etc/mosquitto/conf.d/a.conf:1')
+    assert.equal(config.allowAnonymous, true)
+    assert.equal(config.sysInterval, 1)
+    assert.deepEqual(warnings, [{file: '/etc/mosquitto/conf.d/a.conf', line: 2, message: 'unknown option \'mystery\': ignored'}])
+  })
+
+  test('values: paths keep their spaces; CRLF line ends; durations', () => {
+    const {config} = parseMosquittoConf('password_file /etc/my files/pw\r\nacl_file  acl  \r\nlog_dest file /var/log/midge log\r\n')
+    assert.equal(config.passwordFile, '/etc/my files/pw')
+    assert.equal(config.aclFile, 'acl')
+    assert.deepEqual(config.logDest, [{kind: 'file', path: '/var/log/midge log'}])
+    assert.equal(parseDuration('2h'), 7200)
+    assert.equal(parseDuration('1w'), 604_800)
+    assert.equal(parseDuration('1y'), 31_536_000)
+    assert.equal(parseDuration('90'), 90)
+  })
+
+  test('log types map to a log level', () => {
+    assert.equal(logLevelFor(undefined), undefined)
+    assert.equal(logLevelFor(['error']), 'error')
+    assert.equal(logLevelFor(['error', 'warning']), 'warn')
+    assert.equal(logLevelFor(['all']), 'debug')
+    assert.equal(logLevelFor(['subscribe']), 'debug')
+    assert.equal(logLevelFor(['none']), 'silent')
+  })
+})
