@@ -52,6 +52,22 @@ export interface LongTimer {
   t: unknown
 }
 
+/**
+ * Told of every change to a session's durable state: its outbound messages, subscriptions and inbound
+ * QoS 2 ids (store/persistence.ts keeps a store in step with it).
+ */
+export interface SessionJournal {
+  queued(session: Session, d: Delivery): void
+  /** Sent (or resent) with a packet id, or moved on to PUBREL (WaitPubcomp). */
+  inflight(session: Session, d: Delivery, packetId: number, state: Flight): void
+  /** Acknowledged, dropped or handed to another session. */
+  done(session: Session, d: Delivery): void
+  /** Subscribed (options) or unsubscribed (undefined). */
+  subscribed(session: Session, filter: string, options: SubscriptionOptions | undefined): void
+  /** An inbound QoS 2 packet id held until PUBREL, or released. */
+  inbound(session: Session, packetId: number, held: boolean): void
+}
+
 export type DropReason = 'queue-full' | 'slow-reader' | 'expired' | 'offline-qos0' | 'too-large' | 'no-packet-id' | 'session-ended'
 
 /**
@@ -73,6 +89,8 @@ export class Session {
   pendingWill: WillMessage | undefined
   willTimer: LongTimer | undefined
   expiryTimer: LongTimer | undefined
+  /** Where changes of durable state are reported (persistence on). */
+  journal: SessionJournal | undefined
   /** Scratch fields used by the router while matching one message (no allocation per message). */
   matchGen = 0
   matchQos: QoS = 0
@@ -119,6 +137,7 @@ export class Session {
     }
     this.queue.push(d)
     this.queuedBytes += bytes
+    this.journal?.queued(this, d)
     return true
   }
 
@@ -137,6 +156,7 @@ export class Session {
       const d = this.queue[i]
       if (!isExpired(d.message, now)) { kept.push(d); continue }
       this.queuedBytes -= messageBytes(d.message)
+      this.journal?.done(this, d)
       this.onDrop(this, d, 'expired')
       dropped++
     }
@@ -148,11 +168,25 @@ export class Session {
   }
 
   private sendInflight(link: SessionLink, d: Delivery): void {
-    if (isExpired(d.message, this.now())) return this.onDrop(this, d, 'expired')
-    const packetId = this.packetIds.allocate()
-    if (packetId === undefined) return this.onDrop(this, d, 'no-packet-id')
-    this.inflight.set(packetId, {delivery: d, packetId, state: d.qos === 1 ? Flight.WaitPuback : Flight.WaitPubrec})
+    const packetId = isExpired(d.message, this.now()) ? -1 : this.packetIds.allocate()
+    if (packetId === undefined || packetId < 0) {
+      this.journal?.done(this, d)
+      return this.onDrop(this, d, packetId === undefined ? 'no-packet-id' : 'expired')
+    }
+    const state = d.qos === 1 ? Flight.WaitPuback : Flight.WaitPubrec
+    this.inflight.set(packetId, {delivery: d, packetId, state})
+    this.journal?.inflight(this, d, packetId, state)
     link.sendPublish(d, packetId, false)
+  }
+
+  /** Puts back a message loaded from a store: queued (no state), or in flight with its packet id. */
+  restore(d: Delivery, packetId: number, state: Flight | undefined): void {
+    if (state !== undefined && packetId > 0 && this.packetIds.register(packetId)) {
+      this.inflight.set(packetId, {delivery: d, packetId, state})
+      return
+    }
+    this.queue.push(d)
+    this.queuedBytes += messageBytes(d.message)
   }
 
   /** Sends queued messages while the window and the socket allow. */
@@ -191,6 +225,7 @@ export class Session {
     if (entry === undefined) return undefined
     this.inflight.delete(packetId)
     this.packetIds.release(packetId)
+    this.journal?.done(this, entry.delivery)
     return entry
   }
 
@@ -211,6 +246,7 @@ export class Session {
       if (d.sharedGroup !== undefined && offer(d)) {
         kept ??= this.queue.slice(this.queueHead, i)
         this.queuedBytes -= messageBytes(d.message)
+        this.journal?.done(this, d)
       } else {
         kept?.push(d)
       }
