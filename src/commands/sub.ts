@@ -55,10 +55,11 @@ Exit codes: 0 done; 1-5 / 128-162 the broker refused the connection (its CONNACK
       count: flags.count, exitAfterSubscribe: flags['exit-after-subscribe'], partialOk: flags['partial-ok'],
       timeoutSeconds: flags.timeout, warn: (line) => flags.quiet || process.stderr.write(`midge sub: ${line}\n`),
     })
-    const onStdoutError = (error: NodeJS.ErrnoException) => { if (error.code === 'EPIPE') shutdown.dispose() }
+    const closedPipe = new AbortController() // the reader went away (`sub | head -1`): stop quietly
+    const onStdoutError = (error: NodeJS.ErrnoException) => closedPipe.abort(error)
     process.stdout.on('error', onStdoutError)
     try {
-      const outcome = await subscriber.run(shutdown.signal).catch((error: unknown) => { throw toCliError(error) })
+      const outcome = await subscriber.run(AbortSignal.any([shutdown.signal, closedPipe.signal])).catch((error: unknown) => { throw toCliError(error) })
       if (client.connected) await client.disconnect({properties: props.disconnect})
       if (outcome.code !== ExitCode.Success) throw new CliError(outcome.message ?? 'failed', outcome.code)
     } finally {
