@@ -10,7 +10,7 @@ export function brokerFlags() {
     'ready-file': Flags.string({description: 'Write the listeners as JSON to this file (atomically) once they accept connections.', helpValue: '<path>'}),
     'password-file': Flags.string({description: 'Clients must log in with a user name and password from FILE (Mosquitto\'s password_file: argon2id, $7$ or $6$ lines, written by `midge passwd` or mosquitto_passwd). Re-read on SIGHUP.', helpValue: '<file>'}),
     'acl-file': Flags.string({description: 'Topic access rules in Mosquitto\'s acl_file format (topic/user/pattern lines). Re-read on SIGHUP.', helpValue: '<file>'}),
-    'allow-anonymous': Flags.boolean({description: 'Accept clients without a user name (as Mosquitto\'s allow_anonymous true): with --password-file they are refused otherwise, and so are all clients on a non-loopback address without one.', env: 'MIDGE_ALLOW_ANONYMOUS'}),
+    'allow-anonymous': Flags.boolean({description: 'Accept clients without a user name (Mosquitto\'s allow_anonymous true). With --password-file they are refused unless this is given; without one, binding to a non-loopback address needs it.', env: 'MIDGE_ALLOW_ANONYMOUS'}),
     'log-level': Flags.option({options: LOG_LEVELS, default: 'info' as const, description: 'Log verbosity (logs go to stderr).', env: 'MIDGE_LOG_LEVEL'})(),
     'max-packet-size': Flags.integer({description: 'Largest packet accepted, in bytes (announced to v5 clients).', min: 20, env: 'MIDGE_MAX_PACKET_SIZE'}),
     'max-queued-messages': Flags.integer({description: 'Messages queued per session while it is offline or busy (0 = no limit). Default 1000.', min: 0}),
