@@ -13,6 +13,7 @@ import {DEFAULT_OPTIONS, type BrokerOptions} from './options.js'
 import {RetainedMessages} from './retained.js'
 import {Router, type RouteResult} from './router.js'
 import {Session, type Delivery, type DropReason, type LongTimer, type SubscriptionOptions} from './session.js'
+import {Persistence} from './store/persistence.js'
 import {realTimers} from './timers.js'
 
 const NEVER_EXPIRES = 0xffff_ffff
@@ -30,6 +31,8 @@ export class Broker {
   readonly retained = new RetainedMessages()
   readonly sessions = new Map<string, Session>()
   readonly enhancedAuth: EnhancedAuth
+  /** Set when a store is given: keeps it in step with sessions and retained messages. */
+  readonly persistence: Persistence | undefined
   private readonly connections = new Set<Connection>()
   private readonly servers: Server[] = []
   private closing = false
@@ -37,6 +40,8 @@ export class Broker {
   constructor(options: Partial<BrokerOptions> = {}) {
     this.options = {...DEFAULT_OPTIONS, logger: silentLogger, timers: realTimers, auth: {}, ...stripUndefined(options)}
     this.enhancedAuth = new EnhancedAuth(this.options.authenticators ?? [])
+    this.persistence = this.options.store === undefined ? undefined : new Persistence(this, this.options.store)
+    this.retained.journal = this.persistence
   }
 
   /** Serves one client over any duplex stream (a socket, a WebSocket stream, a test's duplexPair). */
@@ -49,6 +54,11 @@ export class Broker {
     this.connections.add(conn)
     stream.once('close', () => this.connections.delete(conn))
     return conn
+  }
+
+  /** Loads sessions and retained messages from the store (once, before serving clients). */
+  async restore(): Promise<void> {
+    await this.persistence?.restore()
   }
 
   /** Opens a TCP listener (port 0: any free port). */
@@ -74,6 +84,7 @@ export class Broker {
     for (const conn of this.connections) conn.disconnect(ReasonCode.ServerShuttingDown, 'server shutting down', false)
     await Promise.all(stopped)
     for (const session of this.sessions.values()) this.clearTimers(session)
+    await this.options.store?.flush()
   }
 
   // --- publishing --------------------------------------------------------------------------------
@@ -126,6 +137,7 @@ export class Broker {
     const present = session !== undefined
     if (session === undefined) {
       session = new Session(clientId, conn.clientInfo, this.options, () => this.options.timers.now(), (s, d, r) => this.dropped(s, d, r))
+      session.journal = this.persistence
       this.sessions.set(clientId, session)
     } else {
       // a reconnect within the will delay cancels the will [MQTT-3.1.3-9]; the session no longer expires
@@ -136,6 +148,7 @@ export class Broker {
     session.expiryInterval = expiry
     session.link = conn
     conn.session = session
+    this.persistence?.attached(session)
     return {session, present}
   }
 
@@ -164,6 +177,7 @@ export class Broker {
         // shared-subscription messages move on to a connected member (Router.redeliver)
         session.handOffShared((d) => this.router.redeliver(d, session, true))
         this.scheduleExpiry(session)
+        this.persistence?.detached(session)
       }
     }
     this.events.emit('clientDisconnected', {...conn.clientInfo, reason})
@@ -174,9 +188,10 @@ export class Broker {
     return max !== undefined && seconds > max ? max : seconds
   }
 
-  private scheduleExpiry(session: Session): void {
+  /** Ends the session after its expiry interval (or `ms`, for a session restored from a store). */
+  scheduleExpiry(session: Session, ms = session.expiryInterval * 1000): void {
     if (session.expiryInterval === NEVER_EXPIRES) return
-    session.expiryTimer = this.later(session.expiryInterval * 1000, () => {
+    session.expiryTimer = this.later(ms, () => {
       session.expiryTimer = undefined
       this.metrics.clientsExpired++
       this.endSession(session)
@@ -193,7 +208,10 @@ export class Broker {
     if (!this.closing) session.handOffShared((d) => this.router.redeliver(d, session, false))
     session.forEachUndelivered((d) => this.dropped(session, d, 'session-ended'))
     session.clearOutbound()
-    if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId)
+    if (this.sessions.get(session.clientId) === session) {
+      this.sessions.delete(session.clientId)
+      this.persistence?.ended(session)
+    }
   }
 
   private clearTimers(session: Session): void {
@@ -203,19 +221,19 @@ export class Broker {
     session.willTimer = undefined
   }
 
-  /** Publishes a will now, or after its Will Delay Interval [MQTT-3.1.3-9]. */
-  private scheduleWill(session: Session, will: WillMessage): void {
-    const delay = will.properties?.willDelayInterval ?? 0
-    if (delay === 0 || session.expiryInterval === 0) return this.publishWill(session.client, will)
+  /** Publishes a will now, or after its Will Delay Interval [MQTT-3.1.3-9] (or `ms`, for a session restored from a store). */
+  scheduleWill(session: Session, will: WillMessage, ms = (will.properties?.willDelayInterval ?? 0) * 1000): void {
+    if (ms === 0 || session.expiryInterval === 0) return this.publishWill(session.client, will)
     session.pendingWill = will
-    session.willTimer = this.later(delay * 1000, () => {
+    session.willTimer = this.later(ms, () => {
       session.willTimer = undefined
       session.pendingWill = undefined
+      this.persistence?.willSent(session)
       this.publishWill(session.client, will)
     })
   }
 
-  private publishWill(client: ClientInfo, will: WillMessage): void {
+  publishWill(client: ClientInfo, will: WillMessage): void {
     const qos = (will.qos ?? 0) as QoS
     const retain = will.retain ?? false
     const send = (ok: boolean) => {

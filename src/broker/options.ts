@@ -3,6 +3,7 @@ import type {AuthHooks} from './auth/hooks.js'
 import type {Authenticator} from './enhanced-auth.js'
 import type {Logger} from './logger.js'
 import type {Timers} from './timers.js'
+import type {BrokerStore} from './store/types.js'
 
 /** Everything the engine can be told. The CLI resolves flags/env/file into one of these. */
 export interface BrokerOptions {
@@ -49,6 +50,12 @@ export interface BrokerOptions {
   auth: AuthHooks
   /** MQTT 5 enhanced authentication methods (AUTH exchanges), e.g. scramSha256({users}). */
   authenticators?: readonly Authenticator[]
+  /**
+   * Durable state (Mosquitto: persistence): sessions that outlive their connection and retained
+   * messages are written to it, QoS 1/2 acknowledgements wait until they are durable, and
+   * Broker.restore() loads it back. The caller opens and closes it.
+   */
+  store?: BrokerStore
 }
 
 /** Defaults follow Mosquitto 2's wherever Mosquitto has one. */

@@ -1,0 +1,228 @@
+import type {Packet, WillMessage} from '../../codec/index.js'
+import {ReasonCode} from '../../codec/index.js'
+import type {ClientInfo} from '../auth/hooks.js'
+import type {Broker} from '../broker.js'
+import type {Connection} from '../connection.js'
+import type {Message} from '../message.js'
+import {Flight, Session, type Delivery, type SessionJournal, type SubscriptionOptions} from '../session.js'
+import {OutboundState, type BrokerStore, type StoredSession, type StoredSessionState, type StoredWill} from './types.js'
+
+const NEVER_EXPIRES = 0xffff_ffff
+
+/**
+ * The engine's side of a store: mirrors every change of durable state into it, holds QoS 1/2
+ * acknowledgements (and SUBACK, UNSUBACK, PUBCOMP) until the writes they confirm are committed, and
+ * rebuilds sessions and retained messages at start-up.
+ *
+ * Only sessions that outlive their connection (expiry interval > 0) are stored. The writes of one
+ * event-loop turn share one commit (store.durable()), and the acknowledgements waiting for it are
+ * sent in the order they were made [MQTT-4.6.0-2].
+ */
+export class Persistence implements SessionJournal {
+  /** Store ids of the deliveries that are stored (a Delivery belongs to one session). */
+  private readonly ids = new WeakMap<Delivery, number>()
+  /** The last record written for each stored session. */
+  private readonly records = new Map<string, StoredSession>()
+  private waiting: Array<{conn: Connection; packet: Packet}> = []
+  private armed = false
+
+  constructor(private readonly broker: Broker, readonly store: BrokerStore) {}
+
+  private now(): number {
+    return this.broker.options.timers.now()
+  }
+
+  // --- sessions ------------------------------------------------------------------------------------
+
+  /** A connection took the session: stored without deadline (it does not expire while connected), or dropped from the store. */
+  attached(session: Session): void {
+    if (session.expiryInterval > 0) this.record(session, undefined, undefined)
+    else this.ended(session)
+  }
+
+  /** The connection is gone and the session stays: stored with its deadline and any will still to come. */
+  detached(session: Session): void {
+    if (session.expiryInterval === 0 || !this.broker.sessions.has(session.clientId)) return
+    const now = this.now()
+    const deadline = session.expiryInterval === NEVER_EXPIRES ? undefined : now + session.expiryInterval * 1000
+    const will = session.pendingWill
+    const delay = will?.properties?.willDelayInterval
+    this.record(session, deadline, will === undefined ? undefined : storedWill(will, delay === undefined ? undefined : now + delay * 1000))
+  }
+
+  /** A delayed will went out: it is no longer stored with the session. */
+  willSent(session: Session): void {
+    const last = this.records.get(session.clientId)
+    if (last?.will === undefined) return
+    const {will: _w, ...rest} = last
+    this.records.set(session.clientId, rest)
+    this.store.upsertSession(rest)
+  }
+
+  ended(session: Session): void {
+    if (this.records.delete(session.clientId)) this.store.deleteSession(session.clientId)
+  }
+
+  private record(session: Session, expiresAt: number | undefined, will: StoredWill | undefined): void {
+    const c = session.client
+    const record: StoredSession = {
+      clientId: session.clientId, protocolVersion: c.protocolVersion, expiryInterval: session.expiryInterval,
+      ...(c.username === undefined ? {} : {username: c.username}),
+      ...(expiresAt === undefined ? {} : {expiresAt}),
+      ...(will === undefined ? {} : {will}),
+    }
+    this.records.set(session.clientId, record)
+    this.store.upsertSession(record)
+  }
+
+  // --- SessionJournal ------------------------------------------------------------------------------
+
+  queued(session: Session, d: Delivery): void {
+    if (session.expiryInterval === 0) return
+    this.ids.set(d, this.store.enqueue(session.clientId, {
+      message: d.message, qos: d.qos, retain: d.retain, state: OutboundState.Queued, packetId: 0, dup: false,
+      subscriptionIds: d.subscriptionIds, sharedGroup: d.sharedGroup,
+    }))
+  }
+
+  inflight(session: Session, d: Delivery, packetId: number, flight: Flight): void {
+    const state = flight === Flight.WaitPubcomp ? OutboundState.Pubrel : OutboundState.Publish
+    const id = this.ids.get(d)
+    if (id !== undefined) return this.store.updateOutbound(id, {state, packetId})
+    if (session.expiryInterval === 0) return
+    this.ids.set(d, this.store.enqueue(session.clientId, {
+      message: d.message, qos: d.qos, retain: d.retain, state, packetId, dup: false,
+      subscriptionIds: d.subscriptionIds, sharedGroup: d.sharedGroup,
+    }))
+  }
+
+  done(_session: Session, d: Delivery): void {
+    const id = this.ids.get(d)
+    if (id === undefined) return
+    this.ids.delete(d)
+    this.store.removeOutbound(id)
+  }
+
+  subscribed(session: Session, filter: string, options: SubscriptionOptions | undefined): void {
+    if (session.expiryInterval === 0) return
+    if (options === undefined) this.store.removeSubscription(session.clientId, filter)
+    else this.store.addSubscription(session.clientId, filter, options)
+  }
+
+  inbound(session: Session, packetId: number, held: boolean): void {
+    if (session.expiryInterval === 0) return
+    if (held) this.store.addInboundQos2(session.clientId, packetId)
+    else this.store.removeInboundQos2(session.clientId, packetId)
+  }
+
+  // --- retained (RetainedMessages' journal) --------------------------------------------------------
+
+  set(message: Message): void {
+    this.store.setRetained(message)
+  }
+
+  delete(topic: string): void {
+    this.store.deleteRetained(topic)
+  }
+
+  // --- acknowledgements ----------------------------------------------------------------------------
+
+  /** Sends an acknowledgement once every write made so far is durable, after those waiting before it. */
+  reply(conn: Connection, packet: Packet): void {
+    this.waiting.push({conn, packet})
+    if (!this.armed) this.arm()
+  }
+
+  private arm(): void {
+    this.armed = true
+    const count = this.waiting.length
+    this.store.durable().then(() => this.release(count), (error: unknown) => this.failed(error, count))
+  }
+
+  private release(count: number): void {
+    const ready = this.take(count)
+    for (const {conn, packet} of ready) conn.send(packet)
+  }
+
+  private failed(error: unknown, count: number): void {
+    const ready = this.take(count)
+    this.broker.options.logger.error({err: (error as Error)?.message ?? String(error)}, 'persistence failed: acknowledgements withheld')
+    for (const {conn} of ready) conn.disconnect(ReasonCode.UnspecifiedError, 'the broker cannot store messages')
+  }
+
+  private take(count: number): Array<{conn: Connection; packet: Packet}> {
+    let ready = this.waiting
+    if (count === ready.length) this.waiting = []
+    else ready = ready.splice(0, count)
+    this.armed = false
+    if (this.waiting.length > 0) this.arm()
+    return ready
+  }
+
+  // --- start-up ------------------------------------------------------------------------------------
+
+  /**
+   * Loads the store into the broker: drops what expired while it was down (publishing the wills of
+   * expired sessions), then restores retained messages and sessions, disconnected, with their
+   * expiry and will timers counting from their stored deadlines.
+   */
+  async restore(): Promise<void> {
+    const {broker, store} = this
+    const now = this.now()
+    const expired = await store.expireSessions(now)
+    await store.expireMessages(now)
+    await store.expireRetained(now)
+    for (const m of await store.loadRetained()) broker.retained.restore(m)
+    for (const state of await store.loadSessions()) this.restoreSession(state, now)
+    for (const s of expired) if (s.will !== undefined) broker.publishWill(clientInfo(s), willMessage(s.will))
+    await store.flush()
+  }
+
+  private restoreSession(state: StoredSessionState, now: number): void {
+    const {broker} = this
+    const s = state.session
+    const session = new Session(s.clientId, clientInfo(s), broker.options, () => broker.options.timers.now(), (x, d, r) => broker.dropped(x, d, r))
+    session.journal = this
+    session.expiryInterval = s.expiryInterval
+    broker.sessions.set(s.clientId, session)
+    for (const [filter, options] of state.subscriptions) broker.router.subscribe(session, filter, {...options})
+    for (const id of state.inboundQos2) session.inboundQos2.add(id)
+    for (const o of state.outbound) {
+      const d: Delivery = {
+        message: o.message, qos: o.qos, retain: o.retain,
+        subscriptionIds: o.subscriptionIds === undefined ? undefined : [...o.subscriptionIds], sharedGroup: o.sharedGroup,
+      }
+      this.ids.set(d, o.id)
+      const flight = o.state === OutboundState.Queued ? undefined
+        : o.state === OutboundState.Pubrel ? Flight.WaitPubcomp : o.qos === 1 ? Flight.WaitPuback : Flight.WaitPubrec
+      session.restore(d, o.packetId, flight)
+    }
+    // a session whose client was connected when the broker stopped starts its expiry now
+    const expiresAt = s.expiresAt ?? (s.expiryInterval === NEVER_EXPIRES ? undefined : now + s.expiryInterval * 1000)
+    const will = s.will === undefined ? undefined : willMessage(s.will)
+    this.records.set(s.clientId, s)
+    if (expiresAt !== s.expiresAt) this.record(session, expiresAt, s.will)
+    if (expiresAt !== undefined) broker.scheduleExpiry(session, Math.max(0, expiresAt - now))
+    if (will !== undefined) {
+      session.pendingWill = will
+      if (s.will!.publishAt !== undefined) broker.scheduleWill(session, will, Math.max(0, s.will!.publishAt - now))
+    }
+  }
+}
+
+function clientInfo(s: StoredSession): ClientInfo {
+  return {clientId: s.clientId, username: s.username, protocolVersion: s.protocolVersion}
+}
+
+function storedWill(will: WillMessage, publishAt: number | undefined): StoredWill {
+  return {
+    topic: will.topic, payload: Buffer.isBuffer(will.payload) ? will.payload : Buffer.from(will.payload),
+    qos: will.qos ?? 0, retain: will.retain ?? false,
+    ...(will.properties === undefined ? {} : {properties: will.properties}),
+    ...(publishAt === undefined ? {} : {publishAt}),
+  }
+}
+
+function willMessage(w: StoredWill): WillMessage {
+  return {topic: w.topic, payload: w.payload, qos: w.qos, retain: w.retain, ...(w.properties === undefined ? {} : {properties: w.properties})}
+}
