@@ -24,6 +24,17 @@ export interface PeerLimits {
 
 const MAX_PENDING_PACKETS = 1000
 
+/** What the listener knows of a connection before its CONNECT. */
+export interface ConnectionContext {
+  /**
+   * The user name a verified client certificate gives (use_identity_as_username /
+   * use_subject_as_username): it replaces CONNECT's, and no password is checked (as in Mosquitto).
+   */
+  username?: string
+  /** Counters of the listener the connection came through. */
+  stats?: {messagesReceived: number; messagesSent: number}
+}
+
 /**
  * One socket (any duplex stream): decodes packets, runs them through dispatch strictly in order
  * (holding later packets while an async step such as authentication runs), batches writes per
@@ -50,7 +61,7 @@ export class Connection implements SessionLink {
   private closeTimer: NodeJS.Timeout | undefined
   private closedController: AbortController | undefined
 
-  constructor(readonly broker: Broker, readonly stream: Duplex, readonly remoteAddress: string | undefined) {
+  constructor(readonly broker: Broker, readonly stream: Duplex, readonly remoteAddress: string | undefined, readonly context: ConnectionContext = {}) {
     const {options} = broker
     this.decoder = new PacketDecoder({maxPacketSize: options.maxPacketSize})
     this.keepalive = new Keepalive(options.timers, () => this.disconnect(ReasonCode.KeepAliveTimeout, 'keepalive timeout'))
@@ -94,8 +105,10 @@ export class Connection implements SessionLink {
     }
     if (alias !== undefined && !alias.known) this.outboundAliases!.commit(d.message.topic, alias.alias)
     this.write(bytes)
-    this.broker.metrics.messagesSent++
-    this.broker.metrics.bytesSent += bytes.length
+    const m = this.broker.metrics
+    m.messagesSent++
+    m.publishBytesSent += d.message.payload.length
+    if (this.context.stats !== undefined) this.context.stats.messagesSent++
   }
 
   sendPubrel(packetId: number): void {
@@ -115,6 +128,7 @@ export class Connection implements SessionLink {
   }
 
   private readonly onPacket = (packet: Packet): void => {
+    this.broker.metrics.packetsReceived++
     if (this.pending !== undefined) {
       this.pending.push(packet)
       if (this.pending.length >= MAX_PENDING_PACKETS) this.stream.pause()
@@ -151,6 +165,9 @@ export class Connection implements SessionLink {
    */
   write(bytes: Buffer): void {
     if (!this.stream.writable) return
+    const m = this.broker.metrics
+    m.packetsSent++
+    m.bytesSent += bytes.length
     if (!this.corked) {
       this.corked = true
       this.stream.cork()
@@ -188,6 +205,16 @@ export class Connection implements SessionLink {
     }
     if (bytes.length > this.peer.maximumPacketSize) return
     this.write(bytes)
+  }
+
+  /**
+   * Sends an acknowledgement that confirms durable state (PUBACK, PUBREC, PUBCOMP, SUBACK, UNSUBACK):
+   * with persistence on, once the writes made so far are committed, in order with the others.
+   */
+  sendAck(packet: Packet): void {
+    const persistence = this.broker.persistence
+    if (persistence === undefined) this.send(packet)
+    else persistence.reply(this, packet)
   }
 
   /**

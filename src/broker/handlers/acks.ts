@@ -30,14 +30,18 @@ export function handlePubrec(conn: Connection, packet: PubrecPacket): void {
     return
   }
   entry.state = Flight.WaitPubcomp
+  session.journal?.inflight(session, entry.delivery, id, Flight.WaitPubcomp)
   conn.sendPubrel(id)
 }
 
 /** PUBREL releases an inbound QoS 2 packet id; the message was already delivered once, at PUBLISH. */
 export function handlePubrel(conn: Connection, packet: PubrelPacket): void {
   const id = packet.messageId!
-  const known = conn.session!.inboundQos2.delete(id)
-  conn.send(conn.version === 5 && !known
+  const session = conn.session!
+  const known = session.inboundQos2.delete(id)
+  if (known) session.journal?.inbound(session, id, false)
+  // after the release is durable: a client may reuse the id once it has PUBCOMP
+  conn.sendAck(conn.version === 5 && !known
     ? {cmd: 'pubcomp', messageId: id, reasonCode: ReasonCode.PacketIdentifierNotFound, properties: conn.problem(`no message awaiting release with id ${id}`)}
     : {cmd: 'pubcomp', messageId: id})
 }

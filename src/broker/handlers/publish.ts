@@ -23,7 +23,7 @@ export function handlePublish(conn: Connection, packet: PublishPacket): Promise<
   if (!isValidTopicName(topic)) throw new MqttError(ReasonCode.TopicNameInvalid, `invalid topic name '${topic}'`)
   if (qos === 2 && conn.session!.inboundQos2.has(packet.messageId!)) {
     // [MQTT-4.3.3-9] a resent QoS 2 PUBLISH is acknowledged again but not delivered twice
-    conn.send({cmd: 'pubrec', messageId: packet.messageId})
+    conn.sendAck({cmd: 'pubrec', messageId: packet.messageId})
     return undefined
   }
   if (qos === 2 && conn.version === 5 && conn.session!.inboundQos2.size >= options.receiveMaximum) {
@@ -34,7 +34,10 @@ export function handlePublish(conn: Connection, packet: PublishPacket): Promise<
     if (qos === 0) throw new MqttError(ReasonCode.PayloadFormatInvalid, 'payload is not valid UTF-8')
     return acknowledge(conn, packet, ReasonCode.PayloadFormatInvalid, 'payload is not valid UTF-8') // [MQTT-3.3.2-4]
   }
-  conn.broker.metrics.messagesReceived++
+  const m = conn.broker.metrics
+  m.messagesReceived++
+  m.publishBytesReceived += (packet.payload as Buffer).length
+  if (conn.context.stats !== undefined) conn.context.stats.messagesReceived++
   const allowed = options.auth.authorizePublish?.(conn.clientInfo, topic, qos, packet.retain) ?? true
   if (typeof allowed === 'object') return allowed.then((ok) => publishAllowed(conn, packet, topic, ok))
   publishAllowed(conn, packet, topic, allowed)
@@ -71,11 +74,16 @@ function acknowledge(conn: Connection, packet: PublishPacket, reasonCode: number
   if (packet.qos === 0) return
   const messageId = packet.messageId
   // [MQTT-4.3.3-8] hold the packet id until PUBREL, unless the message was refused
-  if (packet.qos === 2 && reasonCode < 0x80) conn.session!.inboundQos2.add(messageId!)
+  if (packet.qos === 2 && reasonCode < 0x80) {
+    const session = conn.session!
+    session.inboundQos2.add(messageId!)
+    session.journal?.inbound(session, messageId!, true)
+  }
   const cmd = packet.qos === 1 ? 'puback' : 'pubrec'
-  if (conn.version !== 5 || reasonCode === ReasonCode.Success) return conn.send({cmd, messageId})
+  // sent once the message is durable (persistence on)
+  if (conn.version !== 5 || reasonCode === ReasonCode.Success) return conn.sendAck({cmd, messageId})
   const properties = reasonCode >= 0x80 && reason !== undefined ? conn.problem(reason) : undefined
-  conn.send(properties ? {cmd, messageId, reasonCode, properties} : {cmd, messageId, reasonCode})
+  conn.sendAck(properties ? {cmd, messageId, reasonCode, properties} : {cmd, messageId, reasonCode})
 }
 
 /** Resolves or records an inbound topic alias [MQTT-3.3.2-7..12]. */

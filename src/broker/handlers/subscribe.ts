@@ -48,6 +48,7 @@ function subscribeAll(conn: Connection, packet: SubscribePacket, allowed: boolea
       subscriptionId,
     }
     const isNew = broker.router.subscribe(session, sub.topic, options)
+    session.journal?.subscribed(session, sub.topic, options)
     granted.push(qos)
     // [MQTT-3.3.1-10] Retain Handling 0: send retained; 1: only for a new subscription; 2: never.
     // [MQTT-4.8.2-?] shared subscriptions get no retained messages
@@ -56,7 +57,7 @@ function subscribeAll(conn: Connection, packet: SubscribePacket, allowed: boolea
     }
   })
   const refused = problems.length > 0 ? conn.problem(problems.join('; ')) : undefined
-  conn.send(refused ? {cmd: 'suback', messageId: packet.messageId, granted, properties: refused} : {cmd: 'suback', messageId: packet.messageId, granted})
+  conn.sendAck(refused ? {cmd: 'suback', messageId: packet.messageId, granted, properties: refused} : {cmd: 'suback', messageId: packet.messageId, granted})
   broker.events.emit('subscribe', {clientId: conn.clientId, subscriptions: packet.subscriptions.map((s, i) => ({filter: s.topic, code: granted[i]}))})
   for (const {sub, options} of retainedFor) broker.sendRetained(session, sub.topic, options)
   return undefined

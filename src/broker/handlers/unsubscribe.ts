@@ -6,11 +6,14 @@ export function handleUnsubscribe(conn: Connection, packet: UnsubscribePacket): 
   if (packet.unsubscriptions.length === 0) throw new ProtocolError('UNSUBSCRIBE without topic filters')
   const {broker} = conn
   const session = conn.session!
-  const codes = packet.unsubscriptions.map((filter) =>
-    broker.router.unsubscribe(session, filter) ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted)
+  const codes = packet.unsubscriptions.map((filter) => {
+    if (!broker.router.unsubscribe(session, filter)) return ReasonCode.NoSubscriptionExisted
+    session.journal?.subscribed(session, filter, undefined)
+    return ReasonCode.Success
+  })
   broker.events.emit('unsubscribe', {clientId: conn.clientId, filters: packet.unsubscriptions})
   // [MQTT-3.10.4-4] UNSUBACK even when nothing was subscribed; v5 says so per filter
-  conn.send(conn.version === 5
+  conn.sendAck(conn.version === 5
     ? {cmd: 'unsuback', messageId: packet.messageId, granted: codes}
     : {cmd: 'unsuback', messageId: packet.messageId, granted: []})
 }
