@@ -1,13 +1,14 @@
 // `midge pub`, flag by flag and exit code by exit code, against Debian's mosquitto and against our own
 // broker (the broker under test is a parameter). Messages are checked with a subscriber on the library client.
 import assert from 'node:assert/strict'
+import {spawn, spawnSync} from 'node:child_process'
+import {once} from 'node:events'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {connect, type Message} from '../../src/client/index.js'
-import {createBroker} from '../../src/index.js'
-import {runMidge, spawnMidge, collect} from '../helpers/cli.js'
+import {BIN, runMidge, spawnMidge, collect} from '../helpers/cli.js'
 import {freePort, hasMosquitto, startMosquitto, type Mosquitto} from '../helpers/mosquitto.js'
 
 interface Target { host: string; port: number; stop(): Promise<void> }
@@ -15,6 +16,7 @@ const BROKERS: Array<{name: string; skip: boolean; start(): Promise<Target>}> = 
 // unbounded queues: a subscriber slower than a 100k-message burst must not lose messages to the queue limit
   {name: 'mosquitto', skip: !hasMosquitto(), start: () => startMosquitto({config: ['max_queued_messages 0']})},
   {name: 'midge', skip: false, start: async () => {
+    const {createBroker} = await import('../../src/index.js') // loaded here: a broken broker fails only its own tests
     const broker = createBroker({maxQueuedMessages: 0})
     const {port} = await broker.listen({host: '127.0.0.1', port: 0})
     return {host: '127.0.0.1', port, stop: () => broker.close()}
@@ -272,6 +274,18 @@ describe('pub: exit codes that need a special broker', {skip: !hasMosquitto()}, 
       runMidge(['pub', ...conn(), '-t', 'open/a', '-m', 'x'], {env: {MIDGE_USERNAME: 'alice', MIDGE_PASSWORD: 'secret'}}),
     ]
     for (const res of await Promise.all(runs)) assert.equal(res.code, 0, res.stderr)
+  })
+
+  it('-u without a password on a terminal prompts for it (through script(1) for a pty)', {skip: spawnSync('script', ['--version']).error !== undefined}, async () => {
+    const command = [process.execPath, BIN, 'pub', ...conn(), '-u', 'alice', '-t', 'open/prompt', '-m', 'x', '-q', '1'].map((a) => `'${a}'`).join(' ')
+    const child = spawn('script', ['-qec', command, '/dev/null'], {stdio: 'pipe', env: {...process.env, NO_COLOR: '1'}})
+    let out = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d
+      if (out.includes('Password for alice:') && !out.includes('typed')) { out += 'typed'; child.stdin.write('secret\r') }
+    })
+    const [code] = await once(child, 'exit') as [number]
+    assert.equal(code, 0, out)
   })
 
   it('exit 13 when the broker refuses the publish (v5 PUBACK / PUBREC >= 0x80)', async () => {
