@@ -1,0 +1,12 @@
+// midge bench as a library: run a benchmark from a Node program and get the result document.
+export {runBench, planClients, fanout, expand, DEFAULT_CONFIG, type BenchConfig, type BenchStatus, type BenchPhase, type RunHooks} from './runner.js'
+export type {BenchResult, BenchMode, BenchParameters, GateOutcome} from './result.js'
+export {parseGates, parseGate, evaluateGates, parseBaseline, baselineMismatches, primaryRate, metricValue, GATE_METRICS, type Gate} from './gates.js'
+export {formatSummary} from './report.js'
+export {ProgressDisplay, statusLine, progressBar} from './progress.js'
+export {startEmbeddedBroker, type EmbeddedBroker} from './embedded.js'
+export {LatencyHistogram, type LatencySummary} from './histogram.js'
+export {SequenceTracker, Arrival} from './tracker.js'
+export {HEADER_SIZE, MAGIC, payloadTemplate, writeHeader, readHeader, hasHeader, type Header} from './payload.js'
+export {parseDuration, parseQuantity, parseSize, parseLatency, formatMicros, formatCount, formatShort} from './units.js'
+export {monoMicros, wallMicros, clockFor, type ClockName} from './clock.js'

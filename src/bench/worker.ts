@@ -1,0 +1,11 @@
+// The entry of a bench worker thread: one Shard, driven by the runner's commands.
+import {parentPort, workerData} from 'node:worker_threads'
+import {Shard, type ShardCommand, type ShardPlan} from './shard.js'
+
+const shard = new Shard(workerData as ShardPlan)
+parentPort!.on('message', (message: {id: number; command: ShardCommand}) => {
+  shard.handle(message.command).then(
+    (value) => parentPort!.postMessage({id: message.id, ok: true, value}),
+    (error: unknown) => parentPort!.postMessage({id: message.id, ok: false, error: error instanceof Error ? error.stack ?? error.message : String(error)}),
+  )
+})

@@ -1,0 +1,26 @@
+import {benchConfig, benchConnectionFlags, benchEndToEndFlags, benchPublisherFlags, benchRunFlags, benchWarmupFlag} from '../../cli/bench-flags.js'
+import {BENCH_EXIT_CODES, benchRunOptions, runBenchCommand} from '../../cli/bench-run.js'
+import {ClientCommand} from '../../cli/client-command.js'
+
+export default class Bench extends ClientCommand {
+  static override summary = 'Benchmark a broker end to end: publishers to subscribers, with throughput, latency, loss and CI gates'
+  static override description = `Publishers (-c) send to -t, subscribers (--subs) receive on --sub-topic; every payload carries a sequence number and a send timestamp, so loss, duplicates, reordering and end-to-end latency (HDR histograms: p50 p90 p99 p99.9 max) are measured per message. Without --rate or -I the publishers send as fast as the broker takes (at most --max-outstanding deliveries on their way); with --rate the load is open loop and latency counts from the intended send time. Status on stderr every second; the summary (or --json) on stdout.
+
+Modes: bench conn (connections only), bench pub and bench sub (the two halves, e.g. on two machines).
+
+${BENCH_EXIT_CODES}`
+
+  static override examples = [
+    {command: '<%= config.bin %> <%= command.id %> --embedded', description: 'Fan-in (10 publishers, 1 subscriber) against a midge broker started for the run'},
+    {command: '<%= config.bin %> <%= command.id %> -h broker -c 10 --rate 10k -s 100 --fail-if \'p99>20ms\' --fail-if \'loss>0\'', description: 'Latency at a fixed rate, as a CI gate'},
+    {command: '<%= config.bin %> <%= command.id %> -c 1 --subs 100 -t bench/fanout --sub-topic bench/fanout', description: 'Fan-out to 100 subscribers'},
+    {command: '<%= config.bin %> <%= command.id %> -q 1 --json > base.json && <%= config.bin %> <%= command.id %> -q 1 --baseline base.json', description: 'Fail when throughput drops below 0.9x of an earlier run'},
+  ]
+
+  static override flags = {...benchConnectionFlags(), ...benchPublisherFlags(), ...benchEndToEndFlags(), ...benchRunFlags('e2e'), ...benchWarmupFlag()}
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(Bench)
+    await runBenchCommand(await benchConfig('e2e', flags), benchRunOptions(flags, this.config.root))
+  }
+}
