@@ -240,6 +240,7 @@ export async function runBench(config: BenchConfig, hooks: RunHooks = {}): Promi
       }
       phase = config.mode === 'conn' ? 'holding' : config.warmup > 0 ? 'warmup' : 'measuring'
       const publishers = stats.total(Stat.Publishers)
+      let finished = false // every publisher sent its -L share: the window then closes when the deliveries are in
       while (!aborted()) {
         const now = clock()
         if (!windowA && now >= windowStart) {
@@ -248,7 +249,10 @@ export async function runBench(config: BenchConfig, hooks: RunHooks = {}): Promi
           if (phase === 'warmup') phase = 'measuring'
         }
         if (now >= windowEnd) break
-        if (config.mode !== 'sub' && config.mode !== 'conn' && publishers > 0 && stats.total(Stat.PublishersDone) >= publishers) break
+        if (config.mode !== 'sub' && config.mode !== 'conn' && publishers > 0 && stats.total(Stat.PublishersDone) >= publishers) {
+          finished = true
+          break
+        }
         if (config.mode === 'sub' && config.limit > 0 && stats.total(Stat.Received) >= config.limit) break
         if (stats.total(Stat.Connected) === 0) break
         const next = windowA ? windowEnd : windowStart
@@ -276,6 +280,7 @@ export async function runBench(config: BenchConfig, hooks: RunHooks = {}): Promi
           await sleep(20)
         }
         tDrained = clock()
+        if (finished) windowB = snapshot()
       }
     }
     phase = 'closing'
