@@ -71,6 +71,8 @@ export class MqttClient {
   private maxOutgoingPacket = Number.POSITIVE_INFINITY
   private maxQoS: QoS = 2
   private onConnack: ((packet: ConnackPacket | Error) => void) | undefined
+  private onQoS2Drained: (() => void) | undefined
+  private disconnectSent = false
   private resolveClosed!: (error: Error | undefined) => void
 
   private readonly trace: PacketTrace | undefined
@@ -221,7 +223,10 @@ export class MqttClient {
     return queue
   }
 
-  /** Sends DISCONNECT (v5: with a reason code and properties) and waits for the stream to close. */
+  /**
+   * Sends DISCONNECT (v5: with a reason code and properties) and waits for the stream to close. Inbound
+   * QoS 2 flows still waiting for PUBREL get a moment to finish first, so the broker is not left with them.
+   */
   async disconnect(options: DisconnectOptions = {}): Promise<void> {
     if (this.state === 'closed' || this.state === 'closing') {
       await this.closed
@@ -229,12 +234,21 @@ export class MqttClient {
     }
     this.state = 'closing'
     clearInterval(this.keepaliveTimer)
+    if (this.qos2Incoming.size > 0) {
+      await new Promise<void>((resolve) => {
+        this.onQoS2Drained = resolve
+        setTimeout(resolve, 1000).unref()
+      })
+      this.onQoS2Drained = undefined
+      if (this.state !== 'closing') return
+    }
     const packet: DisconnectPacket = {cmd: 'disconnect'}
     if (this.protocolVersion === 5) {
       packet.reasonCode = options.reasonCode ?? ReasonCode.Success
       packet.properties = options.properties
     }
     this.write(encodePacket(packet, this.protocolVersion))
+    this.disconnectSent = true // [MQTT-3.14.4-1] nothing may follow DISCONNECT
     this.stream.end()
     const timer = setTimeout(() => this.stream.destroy(), 2000)
     timer.unref()
@@ -278,6 +292,7 @@ export class MqttClient {
         const known = this.qos2Incoming.delete(packet.messageId!)
         const reasonCode = known || this.protocolVersion < 5 ? undefined : ReasonCode.PacketIdentifierNotFound
         this.write(encodePacket({cmd: 'pubcomp', messageId: packet.messageId, reasonCode}, this.protocolVersion))
+        if (this.qos2Incoming.size === 0) this.onQoS2Drained?.()
         return
       }
       case 'suback':
@@ -388,6 +403,7 @@ export class MqttClient {
 
   /** Writes are corked and flushed once per event-loop turn, so a burst of publishes is one syscall. */
   private write(bytes: Buffer): boolean {
+    if (this.disconnectSent) return false
     this.sentSinceTick = true
     if (this.traceDecoder) this.traceDecoder.push(bytes, (p) => this.trace!('out', p))
     if (!this.corked) {

@@ -155,6 +155,27 @@ describe('client against an in-memory peer', () => {
     client.destroy()
   })
 
+  it('disconnect lets an inbound QoS 2 flow finish first, and sends nothing after DISCONNECT', async () => {
+    const hold = setInterval(() => {}, 1000)
+    const peer = new Peer(5)
+    const client = await peer.connect()
+    client.onMessage(() => {})
+    peer.send({cmd: 'publish', topic: 't', payload: Buffer.from('x'), qos: 2, messageId: 5, retain: false, dup: false})
+    await peer.next('pubrec')
+    const done = client.disconnect()
+    await new Promise((r) => setTimeout(r, 50))
+    assert.equal(peer.received.some((p) => p.cmd === 'disconnect'), false)
+    peer.send({cmd: 'pubrel', messageId: 5} as Packet)
+    await peer.next('disconnect')
+    assert.deepEqual(peer.received.map((p) => p.cmd), ['pubcomp'])
+    peer.send({cmd: 'publish', topic: 't', payload: Buffer.from('y'), qos: 1, messageId: 6, retain: false, dup: false})
+    await new Promise((r) => setTimeout(r, 50))
+    assert.equal(peer.received.some((p) => p.cmd === 'puback'), false)
+    peer.close()
+    await done
+    clearInterval(hold)
+  })
+
   it('resolves topic aliases the broker sets', async () => {
     const peer = new Peer(5)
     const client = await peer.connect()
