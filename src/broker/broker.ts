@@ -1,11 +1,11 @@
-import type {AddressInfo, Server} from 'node:net'
+import type {AddressInfo} from 'node:net'
 import type {Duplex} from 'node:stream'
 import {ReasonCode, type QoS, type WillMessage} from '../codec/index.js'
 import type {ClientInfo} from './auth/hooks.js'
-import {Connection, ConnState} from './connection.js'
+import {Connection, ConnState, type ConnectionContext} from './connection.js'
 import {EnhancedAuth} from './enhanced-auth.js'
 import {TypedEmitter, type BrokerEvents} from './events.js'
-import {listenTcp} from './listeners/tcp.js'
+import {openListener, type Listener, type ListenerSpec} from './listeners/index.js'
 import {silentLogger} from './logger.js'
 import type {Message} from './message.js'
 import {Metrics} from './metrics.js'
@@ -14,6 +14,7 @@ import {RetainedMessages} from './retained.js'
 import {Router, type RouteResult} from './router.js'
 import {Session, type Delivery, type DropReason, type LongTimer, type SubscriptionOptions} from './session.js'
 import {Persistence} from './store/persistence.js'
+import {SysTopics} from './sys.js'
 import {realTimers} from './timers.js'
 
 const NEVER_EXPIRES = 0xffff_ffff
@@ -34,7 +35,10 @@ export class Broker {
   /** Set when a store is given: keeps it in step with sessions and retained messages. */
   readonly persistence: Persistence | undefined
   private readonly connections = new Set<Connection>()
-  private readonly servers: Server[] = []
+  /** The open listeners, in the order they were opened. */
+  readonly listeners: Listener[] = []
+  /** The $SYS/broker/... topics (options.sysInterval > 0), published from the first listen() on. */
+  readonly sys: SysTopics | undefined
   private closing = false
 
   constructor(options: Partial<BrokerOptions> = {}) {
@@ -42,11 +46,17 @@ export class Broker {
     this.enhancedAuth = new EnhancedAuth(this.options.authenticators ?? [])
     this.persistence = this.options.store === undefined ? undefined : new Persistence(this, this.options.store)
     this.retained.journal = this.persistence
+    const {sysInterval, version, timers} = this.options
+    this.sys = sysInterval > 0 ? new SysTopics(this, {interval: sysInterval, version, timers}) : undefined
   }
 
-  /** Serves one client over any duplex stream (a socket, a WebSocket stream, a test's duplexPair). */
-  handle(stream: Duplex, remoteAddress?: string): Connection {
-    const conn = new Connection(this, stream, remoteAddress)
+  /**
+   * Serves one client over any duplex stream (a socket, a WebSocket stream, a test's duplexPair).
+   * `context.username`: a user name the transport vouches for (a client certificate's identity).
+   */
+  handle(stream: Duplex, remoteAddress?: string, context?: ConnectionContext): Connection {
+    const conn = new Connection(this, stream, remoteAddress, context)
+    this.metrics.socketsOpened++
     if (this.closing) {
       stream.destroy()
       return conn
@@ -61,26 +71,39 @@ export class Broker {
     await this.persistence?.restore()
   }
 
-  /** Opens a TCP listener (port 0: any free port). */
-  async listen(options: {host?: string; port?: number} = {}): Promise<AddressInfo> {
-    const host = options.host ?? '127.0.0.1'
-    const server = await listenTcp({host, port: options.port ?? 1883}, (s, addr) => this.handle(s, addr))
-    this.servers.push(server)
-    const address = server.address() as AddressInfo
-    this.events.emit('listening', {protocol: 'mqtt', host: address.address, port: address.port})
+  /**
+   * Opens a listener: MQTT over TCP on 127.0.0.1:1883 by default (port 0: any free port), or mqtts,
+   * ws or wss with their TLS settings, path and maxConnections (see ListenerSpec). The Listener is
+   * then `broker.listeners.at(-1)`.
+   */
+  async listen(options: Partial<ListenerSpec> = {}): Promise<AddressInfo> {
+    const spec: ListenerSpec = {...options, protocol: options.protocol ?? 'mqtt', host: options.host ?? '127.0.0.1', port: options.port ?? 1883}
+    const listener = await openListener(spec, {
+      onStream: (stream, a) => this.handle(stream, a.remoteAddress, {username: a.username, stats: a.listener.stats}),
+      onClientError: (error, info) => this.events.emit('listenerError', {url: info.listener.url, remoteAddress: info.remoteAddress, error: error.message}),
+    })
+    if (this.closing) {
+      await listener.close()
+      throw new Error('the broker is closed')
+    }
+    this.listeners.push(listener)
+    const address = listener.address()
+    this.events.emit('listening', {protocol: spec.protocol, host: address.address, port: address.port, url: listener.url})
+    this.sys?.start()
     return address
   }
 
   /** The first listener's address. */
   address(): AddressInfo | undefined {
-    return this.servers[0]?.address() as AddressInfo | undefined
+    return this.listeners[0]?.address()
   }
 
   /** Stops accepting, tells v5 clients 0x8B, closes every connection and timer. */
   async close(): Promise<void> {
     if (this.closing) return
     this.closing = true
-    const stopped = this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())))
+    this.sys?.stop()
+    const stopped = this.listeners.map((l) => l.close())
     for (const conn of this.connections) conn.disconnect(ReasonCode.ServerShuttingDown, 'server shutting down', false)
     await Promise.all(stopped)
     for (const session of this.sessions.values()) this.clearTimers(session)

@@ -14,7 +14,9 @@ export interface BrokerEvents {
   subscribe: [{clientId: string; subscriptions: Array<{filter: string; code: number}>}]
   unsubscribe: [{clientId: string; filters: string[]}]
   messageDropped: [{clientId: string; topic: string; reason: string}]
-  listening: [{protocol: string; host: string; port: number}]
+  listening: [{protocol: string; host: string; port: number; url: string}]
+  /** A connection failed before reaching the engine (TLS handshake, bad client certificate). */
+  listenerError: [{url: string; remoteAddress?: string; error: string}]
 }
 
 /** A typed EventEmitter. */

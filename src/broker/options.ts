@@ -45,6 +45,12 @@ export interface BrokerOptions {
   allowZeroLengthClientId: boolean
   /** Prefix of assigned client ids (Mosquitto: auto_id_prefix). */
   autoIdPrefix: string
+  /** Largest PUBLISH payload accepted, in bytes (Mosquitto: message_size_limit; 0 = no limit). A larger one is refused: v5 0x83, QoS 0 dropped. */
+  messageSizeLimit: number
+  /** Seconds between $SYS/broker/... updates, from the first listen() on (Mosquitto: sys_interval; 0 = none). */
+  sysInterval: number
+  /** The version $SYS/broker/version announces. */
+  version: string
   logger: Logger
   timers: Timers
   auth: AuthHooks
@@ -77,4 +83,7 @@ export const DEFAULT_OPTIONS: Readonly<Omit<BrokerOptions, 'logger' | 'timers' |
   maxOutboundBufferBytes: 4 * 1024 * 1024,
   allowZeroLengthClientId: true,
   autoIdPrefix: 'auto-',
+  messageSizeLimit: 0,
+  sysInterval: 0,
+  version: 'unknown',
 })

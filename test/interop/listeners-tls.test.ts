@@ -6,6 +6,7 @@ import {connect as tlsConnect} from 'node:tls'
 import {after, before, describe, test} from 'node:test'
 import type {MqttClient} from 'mqtt'
 import {createBroker, type Broker} from '../../src/broker/broker.js'
+import {acl, createFileAuth, testPasswords} from '../helpers/auth.js'
 import {makeTestPki, type TestPki} from '../helpers/certs.js'
 import {listenerFor, roundTrip, tryConnect} from '../helpers/listeners.js'
 
@@ -168,3 +169,49 @@ async function waitFor(check: () => boolean, ms = 3000): Promise<void> {
     await new Promise((r) => setTimeout(r, 10))
   }
 }
+
+describe('broker.listen with mqtts: the certificate identity is the user name the auth hooks and the ACL see', () => {
+  let pki: TestPki
+  let broker: Broker
+  let url: string
+  const clients: MqttClient[] = []
+
+  before(async () => {
+    pki = makeTestPki()
+    const auth = createFileAuth({passwords: await testPasswords(), acl: acl('user alice\ntopic readwrite alice/#\n')})
+    broker = createBroker({auth})
+    const {port} = await broker.listen({protocol: 'mqtts', port: 0,
+      tls: {cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert, requireCertificate: true, useIdentityAsUsername: true}})
+    url = `mqtts://localhost:${port}`
+  })
+  after(async () => {
+    for (const c of clients) c.end(true)
+    await broker.close()
+    pki.remove()
+  })
+
+  for (const protocolVersion of [4, 5] as const) {
+    test(`no password needed; CONNECT's user name is replaced; the ACL applies to the CN (v${protocolVersion})`, async () => {
+      const seen: Array<string | undefined> = []
+      const onConnected = (e: {username?: string}) => seen.push(e.username)
+      broker.events.on('clientConnected', onConnected)
+      const a = await tryConnect(url, {ca: pki.ca.cert, cert: pki.client.cert, key: pki.client.key, protocolVersion, username: 'bob', password: 'wrong'})
+      broker.events.off('clientConnected', onConnected)
+      assert.ok(a.ok)
+      clients.push(a.client)
+      assert.deepEqual(seen, ['alice'])
+      const sub = await a.client.subscribeAsync(`alice/${protocolVersion}`, {qos: 1})
+      assert.equal(sub[0].qos, 1)
+      await assert.rejects(a.client.subscribeAsync('bob/x', {qos: 1}), /Not authorized|Unspecified error/)
+      if (protocolVersion === 5) {
+        await assert.rejects(a.client.publishAsync('bob/x', 'no', {qos: 1}), (e: {code?: number}) => e.code === 0x87)
+      }
+    })
+  }
+
+  test('the listener shows up in broker.listeners with its counters', async () => {
+    const l = broker.listeners[0]
+    assert.match(l.url, /^mqtts:\/\/127\.0\.0\.1:\d+$/)
+    assert.ok(l.stats.accepted >= 2)
+  })
+})

@@ -28,6 +28,24 @@ async function readRetained(w: Wire, filter = '$SYS/#'): Promise<Map<string, str
   return out
 }
 
+const written = new WeakMap<Wire, number>()
+
+/** Counts what a wire sends to the broker. */
+function counted(w: Wire): Wire {
+  const write = w.stream.write.bind(w.stream) as (chunk: Buffer) => boolean
+  written.set(w, 0)
+  w.stream.write = ((chunk: Buffer) => {
+    written.set(w, written.get(w)! + chunk.length)
+    return write(chunk)
+  }) as typeof w.stream.write
+  return w
+}
+
+/** Bytes the wires sent to the broker. */
+function sent(...wires: Wire[]): number {
+  return wires.reduce((n, w) => n + written.get(w)!, 0)
+}
+
 /** Every PUBLISH that arrives before the answer to a PINGREQ sent now. */
 async function drain(w: Wire): Promise<PublishPacket[]> {
   w.send({cmd: 'pingreq'})
@@ -45,11 +63,11 @@ describe('$SYS topics', () => {
     const {broker, timers, sys} = setup(t)
     sys.start()
     // a persistent subscriber that goes away, a publisher, and the reader
-    const away = new Wire(broker, 4)
+    const away = counted(new Wire(broker, 4))
     await away.connect({clientId: 'away', clean: false})
     await away.subscribe('w/#', 1)
     await away.subscribe('$share/g/s/#', 0)
-    const pub = new Wire(broker, 5)
+    const pub = counted(new Wire(broker, 5))
     await pub.connect({clientId: 'pub'})
     for (let i = 0; i < 5; i++) {
       pub.publish('w/x', `m${i}`, 1, {messageId: i + 1})
@@ -69,7 +87,7 @@ describe('$SYS topics', () => {
     pub.publish('w/q', 'qos0', 0)
     await pub.quiet()
     // a short-lived clean client
-    const brief = new Wire(broker, 4)
+    const brief = counted(new Wire(broker, 4))
     await brief.connect({clientId: 'brief'})
     brief.end()
     await brief.closed()
@@ -108,6 +126,16 @@ describe('$SYS topics', () => {
       assert.equal(sys1.get(`$SYS/broker/load/publish/received/${window}`), expected, window)
       assert.equal(sys1.get(`$SYS/broker/load/publish/dropped/${window}`), '0.00')
     }
+    // every packet and byte is counted: more packets than PUBLISHes, bytes as the engine counted them
+    assert.ok(Number(sys1.get('$SYS/broker/messages/received')) > 9)
+    assert.ok(Number(sys1.get('$SYS/broker/messages/sent')) > 6)
+    assert.equal(sys1.get('$SYS/broker/bytes/received'), String(sent(away, pub, brief)))
+    // payloads: m0..m4 (2 bytes each), kept, q0, q1, qos0
+    assert.equal(sys1.get('$SYS/broker/publish/bytes/received'), String(5 * 2 + 4 + 2 * 2 + 4))
+    assert.equal(sys1.get('$SYS/broker/publish/bytes/sent'), String(5 * 2 + 4))
+    // 3 sockets and 3 CONNECTs in the interval
+    assert.equal(sys1.get('$SYS/broker/load/sockets/1min'), (18 * (1 - Math.exp(-10 / 60))).toFixed(2))
+    assert.equal(sys1.get('$SYS/broker/load/connections/1min'), (18 * (1 - Math.exp(-10 / 60))).toFixed(2))
     for (const name of ['messages/received', 'messages/sent', 'publish/sent', 'bytes/received', 'bytes/sent', 'sockets', 'connections']) {
       assert.match(sys1.get(`$SYS/broker/load/${name}/1min`)!, /^\d+\.\d\d$/, name)
     }

@@ -57,7 +57,14 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<
   const authMethod = props?.authenticationMethod
   // (v5 3.1.2.11.10) Authentication Data without an Authentication Method is a protocol error
   if (authMethod === undefined && props?.authenticationData !== undefined) throw new ProtocolError('authentication data without a method')
+  // a client certificate's identity is the user name, and the certificate the authentication (Mosquitto)
+  const identity = conn.context.username
+  if (identity !== undefined) packet = {...packet, username: identity, password: undefined}
   if (authMethod !== undefined) return conn.broker.enhancedAuth.start(conn, packet, clientId, assigned)
+  if (identity !== undefined) {
+    completeConnect(conn, packet, clientId, assigned, true)
+    return undefined
+  }
 
   const verdict = options.auth.authenticate?.({
     clientId, username: packet.username, password: packet.password, protocolVersion: version, remoteAddress: conn.remoteAddress,

@@ -35,6 +35,12 @@ export function handlePublish(conn: Connection, packet: PublishPacket): Promise<
     return acknowledge(conn, packet, ReasonCode.PayloadFormatInvalid, 'payload is not valid UTF-8') // [MQTT-3.3.2-4]
   }
   const m = conn.broker.metrics
+  const limit = options.messageSizeLimit
+  if (limit > 0 && (packet.payload as Buffer).length > limit) {
+    // Mosquitto's message_size_limit: dropped; v5 QoS 1/2 told 0x83 ("implementation specific error")
+    if (qos === 0) return undefined
+    return acknowledge(conn, packet, conn.version === 5 ? ReasonCode.ImplementationSpecificError : ReasonCode.Success, `payload above the limit of ${limit} bytes`)
+  }
   m.messagesReceived++
   m.publishBytesReceived += (packet.payload as Buffer).length
   if (conn.context.stats !== undefined) conn.context.stats.messagesReceived++

@@ -1,4 +1,5 @@
-import {openTcpListener, type Listener, type ListenerHandlers, type ListenerSpec} from './listener.js'
+import type {Listener, ListenerHandlers, ListenerSpec} from './listener.js'
+import {openTcpListener} from './tcp.js'
 import {openTlsListener} from './tls.js'
 import {openWebSocketListener} from './ws.js'
 

@@ -1,5 +1,4 @@
 import type {AddressInfo, Server, Socket} from 'node:net'
-import {createServer} from 'node:net'
 import type {Duplex} from 'node:stream'
 import {ReasonCode} from '../../codec/index.js'
 import {refuseConnection} from './refuse.js'
@@ -187,22 +186,4 @@ export function listenOn(server: Server, spec: ListenerSpec): Promise<void> {
       resolve()
     })
   })
-}
-
-/** A plain TCP listener (`mqtt`). */
-export async function openTcpListener(spec: ListenerSpec, handlers: ListenerHandlers): Promise<Listener> {
-  const server = createServer({noDelay: true})
-  const listener = new TcpListener(spec, server, handlers)
-  await listenOn(server, spec)
-  return listener
-}
-
-class TcpListener extends Listener {
-  constructor(spec: ListenerSpec, server: Server, handlers: ListenerHandlers) {
-    super(spec, server, handlers)
-    server.on('connection', (socket) => {
-      this.track(socket)
-      this.admit(socket, peerAddress(socket))
-    })
-  }
 }

@@ -1,21 +1,20 @@
 import {createServer, type Server} from 'node:net'
-import type {Duplex} from 'node:stream'
+import {Listener, listenOn, peerAddress, type ListenerHandlers, type ListenerSpec} from './listener.js'
 
-export interface TcpListenOptions {
-  host: string
-  port: number
+/** A plain TCP listener (`mqtt`). */
+export async function openTcpListener(spec: ListenerSpec, handlers: ListenerHandlers): Promise<Listener> {
+  const server = createServer({noDelay: true})
+  const listener = new TcpListener(spec, server, handlers)
+  await listenOn(server, spec)
+  return listener
 }
 
-/** A plain TCP listener: every accepted socket is handed to `handle`. Resolves once listening. */
-export function listenTcp(options: TcpListenOptions, handle: (stream: Duplex, remoteAddress: string | undefined) => void): Promise<Server> {
-  const server = createServer({noDelay: true}, (socket) => {
-    handle(socket, socket.remoteAddress === undefined ? undefined : `${socket.remoteAddress}:${socket.remotePort}`)
-  })
-  return new Promise((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject)
-      resolve(server)
+class TcpListener extends Listener {
+  constructor(spec: ListenerSpec, server: Server, handlers: ListenerHandlers) {
+    super(spec, server, handlers)
+    server.on('connection', (socket) => {
+      this.track(socket)
+      this.admit(socket, peerAddress(socket))
     })
-  })
+  }
 }

@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict'
+import {describe, test} from 'node:test'
+import {ReasonCode} from '../../src/codec/index.js'
+import {startBroker, versionName, VERSIONS, Wire} from '../helpers/wire.js'
+
+for (const v of VERSIONS) {
+  describe(`message_size_limit ${versionName(v)}`, () => {
+    test('a payload above the limit is dropped (v5 QoS 1/2: 0x83); one at the limit goes through', async (t) => {
+      const broker = startBroker(t, {messageSizeLimit: 4})
+      const sub = new Wire(broker, v)
+      await sub.connect({clientId: 'sub'})
+      await sub.subscribe('s', 1)
+      const pub = new Wire(broker, v)
+      await pub.connect({clientId: 'pub'})
+      pub.publish('s', 'too big', 0)
+      pub.publish('s', 'too big', 1, {messageId: 1})
+      const ack = await pub.expect('puback')
+      if (v === 5) assert.equal(ack.reasonCode, ReasonCode.ImplementationSpecificError)
+      else assert.equal(ack.reasonCode ?? 0, 0)
+      pub.publish('s', 'okay', 1, {messageId: 2})
+      await pub.expect('puback')
+      const got = await sub.expect('publish')
+      assert.equal(got.payload.toString(), 'okay')
+      await sub.quiet()
+      assert.equal(broker.metrics.messagesReceived, 1)
+    })
+  })
+}
