@@ -19,6 +19,8 @@ export default class Pub extends ClientCommand {
 
 Exit codes: 0 all published (QoS 1/2: acknowledged); 1-5 / 128-162 the broker refused the connection (its CONNACK code); 2 bad usage or input; 10 unreadable file; 11 broker unreachable; 12 connection lost; 13 a publish was refused (PUBACK/PUBREC reason >= 0x80).`
 
+  static override usage = 'pub -t TOPIC {-m MESSAGE | -f FILE | -s | -l | -n | --stdin-json} [-q 0|1|2] [-r] [CONNECTION FLAGS]'
+
   static override examples = [
     {command: '<%= config.bin %> pub -t sensors/1 -m 21.5 -q 1', description: 'Publish one message, wait for the PUBACK'},
     {command: 'seq 1000 | <%= config.bin %> pub -t counter -l', description: 'One message per line'},
@@ -29,15 +31,15 @@ Exit codes: 0 all published (QoS 1/2: acknowledged); 1-5 / 128-162 the broker re
   static override flags = {
     ...connectionFlags(),
     topic: topicFlag('Topic to publish to'),
-    message: Flags.string({char: 'm', description: 'Payload', exclusive: others('message')}),
-    file: Flags.string({char: 'f', description: 'Send the whole file as the payload', exclusive: others('file')}),
+    message: Flags.string({char: 'm', helpValue: 'MESSAGE', description: 'Payload', exclusive: others('message')}),
+    file: Flags.string({char: 'f', helpValue: 'FILE', description: 'Send the whole file as the payload', exclusive: others('file')}),
     'stdin-file': Flags.boolean({char: 's', description: 'Send all of stdin as one payload', exclusive: others('stdin-file')}),
     'stdin-line': Flags.boolean({char: 'l', description: 'Send each stdin line as a message', exclusive: others('stdin-line')}),
     'null-message': Flags.boolean({char: 'n', description: 'Send an empty payload', exclusive: others('null-message')}),
     'stdin-json': Flags.boolean({description: 'Send each stdin line, an NDJSON message with its own topic, qos, retain, properties', exclusive: others('stdin-json')}),
     qos: qosFlag(),
     retain: retainFlag('Retain the message'),
-    repeat: Flags.integer({min: 1, default: 1, description: 'Publish the message this many times'}),
+    repeat: Flags.integer({min: 1, default: 1, helpValue: 'N', description: 'Publish the message this many times'}),
     'repeat-delay': Flags.custom<number>({parse: async (s) => seconds(s)})({default: 0, helpValue: 'SECONDS', description: 'Wait between repeats'}),
   }
 

@@ -20,6 +20,8 @@ Assertions (exit 15 with one line saying what came instead): --expect-count N, -
 
 Exit codes: 0 done; 1-5 / 128-162 the broker refused the connection (its CONNACK code); 2 bad usage; 10 unreadable file; 11 broker unreachable; 12 connection lost; 14 a subscription was refused (with --partial-ok: all of them); 15 an expectation failed; 27 -W ran out.`
 
+  static override usage = 'sub -t FILTER [-t FILTER...] [-v | -F FORMAT | --json] [-C N] [-W SECONDS] [--expect-...] [CONNECTION FLAGS]'
+
   static override examples = [
     {command: '<%= config.bin %> sub -t \'sensors/#\' -v', description: 'Print topic and payload of everything under sensors/'},
     {command: '<%= config.bin %> sub -t jobs/done -C 1 -W 10', description: 'Wait up to 10 s for one message (exit 27 if none)'},
