@@ -68,7 +68,7 @@ export interface BenchResult {
   /** Every error by reason (connect, subscribe, publish, connection lost). */
   errors: Record<string, number>
   cpu: {
-    /** The bench process, all threads: cores = CPU seconds / window seconds. */
+    /** The bench process, all threads, over the window (`bench conn`: over the connect phase): cores = CPU seconds / seconds. */
     bench: {user: number; system: number; cores: number}
     broker: {pid: number; seconds: number; cores: number} | null
   }

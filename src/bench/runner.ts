@@ -208,6 +208,8 @@ export async function runBench(config: BenchConfig, hooks: RunHooks = {}): Promi
   let reports: ShardReport[] = []
   let windowA: Snapshot | undefined
   let windowStarted = false
+  let connectA: Snapshot | undefined
+  let connectB: Snapshot | undefined
   let windowB: Snapshot | undefined
   let tConnected = 0
   let tRunStart = 0
@@ -215,6 +217,7 @@ export async function runBench(config: BenchConfig, hooks: RunHooks = {}): Promi
   let tDrained = 0
   try {
     // ---- connect: subscribers first, so that they see the first message ----
+    connectA = snapshot()
     const subscribed = new Set<number>()
     const order: Role[] = config.mode === 'conn' ? ['idle'] : config.mode === 'pub' ? ['pub'] : config.mode === 'sub' ? ['sub'] : ['sub', 'pub']
     for (const role of order) {
@@ -223,6 +226,7 @@ export async function runBench(config: BenchConfig, hooks: RunHooks = {}): Promi
       for (const o of outcomes) for (const i of o.subscribed) subscribed.add(i)
     }
     tConnected = clock()
+    connectB = snapshot()
     const fan = fanout(clients, subscribed)
     const needed = config.mode === 'e2e' ? subscribed.size > 0 && stats.total(Stat.Connected) > subscribed.size
       : config.mode === 'sub' ? subscribed.size > 0 : stats.total(Stat.Connected) > 0
@@ -292,7 +296,7 @@ export async function runBench(config: BenchConfig, hooks: RunHooks = {}): Promi
     await Promise.all(handles.map((h) => h.terminate()))
   }
   return assemble({config, clients, reports, startedAt, tStart, tConnected, tRunStart, windowA, windowB, tDrain, tDrained,
-    end: clock(), interrupted: aborted(), workers: config.workers <= 0 ? 0 : shardCount, windowStarted})
+    end: clock(), interrupted: aborted(), workers: config.workers <= 0 ? 0 : shardCount, windowStarted, connectA, connectB})
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -343,6 +347,9 @@ interface AssembleInput {
   workers: number
   /** The measurement window opened (the run lasted past its warm-up). */
   windowStarted: boolean
+  /** Around the connect phase: `bench conn` reports CPU over it. */
+  connectA: Snapshot | undefined
+  connectB: Snapshot | undefined
 }
 
 function assemble(x: AssembleInput): BenchResult {
@@ -371,8 +378,11 @@ function assemble(x: AssembleInput): BenchResult {
   const b = x.windowB
   const seconds = a && b ? (b.t - a.t) / 1e6 : 0
   const per = (n: number) => seconds > 0 ? n / seconds : 0
-  const cpu = a && b ? {user: (b.cpu.user - a.cpu.user) / 1e6, system: (b.cpu.system - a.cpu.system) / 1e6} : {user: 0, system: 0}
-  const brokerCpu = a?.broker !== undefined && b?.broker !== undefined ? b.broker - a.broker : undefined
+  // CPU over the measurement window; `bench conn` over the connect phase, the part it measures
+  const [ca, cb] = config.mode === 'conn' ? [x.connectA, x.connectB] : [a, b]
+  const cpuSeconds = ca && cb ? (cb.t - ca.t) / 1e6 : 0
+  const cpu = ca && cb ? {user: (cb.cpu.user - ca.cpu.user) / 1e6, system: (cb.cpu.system - ca.cpu.system) / 1e6} : {user: 0, system: 0}
+  const brokerCpu = ca?.broker !== undefined && cb?.broker !== undefined ? cb.broker - ca.broker : undefined
   const version = config.client.protocolVersion ?? 5
   const publishers = config.mode === 'e2e' || config.mode === 'pub' ? config.publishers : 0
   const subscribers = config.mode === 'e2e' || config.mode === 'sub' ? config.subscribers : 0
@@ -418,8 +428,8 @@ function assemble(x: AssembleInput): BenchResult {
     },
     errors: mergeCounts('errors'),
     cpu: {
-      bench: {user: round3(cpu.user), system: round3(cpu.system), cores: seconds > 0 ? round3((cpu.user + cpu.system) / seconds) : 0},
-      broker: config.brokerPid && brokerCpu !== undefined ? {pid: config.brokerPid, seconds: round3(brokerCpu), cores: seconds > 0 ? round3(brokerCpu / seconds) : 0} : null,
+      bench: {user: round3(cpu.user), system: round3(cpu.system), cores: cpuSeconds > 0 ? round3((cpu.user + cpu.system) / cpuSeconds) : 0},
+      broker: config.brokerPid && brokerCpu !== undefined ? {pid: config.brokerPid, seconds: round3(brokerCpu), cores: cpuSeconds > 0 ? round3(brokerCpu / cpuSeconds) : 0} : null,
     },
     gates: [], baseline: null, exitCode: 0, failure: null,
   }
