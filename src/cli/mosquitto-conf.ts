@@ -391,8 +391,8 @@ function newListener(args: string, origin: string): ConfListener {
   const port = int(portText, 0, 65_535)
   if (rest.length > 1) throw new ValueError(`expected a port and an optional bind address, got '${args}'`)
   const host = rest[0]
-  if (port === 0 && host !== undefined) throw new ValueError('unix socket listeners are not supported')
-  if (port === 0) throw new ValueError('port 0 is only for unix sockets in Mosquitto, which midge does not support')
+  // Mosquitto: port 0 and a path is a unix socket; midge: port 0 and no path is any free port
+  if (port === 0 && host !== undefined && host.includes('/')) throw new ValueError('unix socket listeners are not supported')
   return {origin, port, host, protocol: 'mqtt'}
 }
 

@@ -157,6 +157,11 @@ describe('mosquitto.conf', () => {
     assert.deepEqual(warnings, [{file: '/etc/mosquitto/conf.d/a.conf', line: 2, message: 'unknown option \'mystery\': ignored'}])
   })
 
+  test('listener 0 is any free port (midge); listener 0 with a path, a unix socket, is refused', () => {
+    assert.equal(parseMosquittoConf('listener 0 127.0.0.1\n').config.listeners[0].port, 0)
+    assert.deepEqual(errorsOf('listener 0 /run/mosquitto.sock\n'), ['test.conf:1: listener: unix socket listeners are not supported'])
+  })
+
   test('values: paths keep their spaces; CRLF line ends; durations', () => {
     const {config} = parseMosquittoConf('password_file /etc/my files/pw\r\nacl_file  acl  \r\nlog_dest file /var/log/midge log\r\n')
     assert.equal(config.passwordFile, '/etc/my files/pw')
