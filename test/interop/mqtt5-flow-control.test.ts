@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 import {ReasonCode} from '../../src/index.js'
-import {fixture, inbox, nextEvent, settle} from './mqtt5-helpers.js'
+import {connack, fixture, inbox, nextEvent, settle} from './mqtt5-helpers.js'
 
 describe('mqtt.js v5: flow control and maximum packet size', () => {
   test('our Receive Maximum is announced; mqtt.js within it is served, beyond it gets DISCONNECT 0x93', async (t) => {
@@ -10,7 +10,7 @@ describe('mqtt.js v5: flow control and maximum packet size', () => {
     const sub = await f.client({clientId: 'sub'})
     await sub.subscribeAsync('fc/#', {qos: 2})
     const pub = await f.client({clientId: 'pub'})
-    assert.equal(pub.connackPacket?.properties?.receiveMaximum, 5)
+    assert.equal(connack(pub).properties?.receiveMaximum, 5)
     // five at a time: within the maximum
     for (let round = 0; round < 4; round++) {
       await Promise.all(Array.from({length: 5}, (_, i) => pub.publishAsync('fc/x', String(round * 5 + i), {qos: 2})))
@@ -65,7 +65,7 @@ describe('mqtt.js v5: flow control and maximum packet size', () => {
   test('our Maximum Packet Size is announced; a larger PUBLISH from mqtt.js gets DISCONNECT 0x95', async (t) => {
     const f = await fixture(t, {maxPacketSize: 512})
     const pub = await f.client({clientId: 'pub'})
-    assert.equal(pub.connackPacket?.properties?.maximumPacketSize, 512)
+    assert.equal(connack(pub).properties?.maximumPacketSize, 512)
     const disconnected = nextEvent(pub, 'disconnect')
     pub.publishAsync('mp/big', Buffer.alloc(2000), {qos: 1}).catch(() => undefined)
     const [packet] = await disconnected

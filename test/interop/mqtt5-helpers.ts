@@ -1,14 +1,17 @@
 // Shared by the test/interop/mqtt5-*.test.ts files: the `mqtt` npm package in v5 mode against a midge
 // broker on a real TCP listener (port 0), everything closed when the test ends.
 import type {TestContext} from 'node:test'
-import mqtt, {type IClientOptions, type IPublishPacket, type MqttClient} from 'mqtt'
+import mqtt, {type IClientOptions, type IConnackPacket, type IPublishPacket, type MqttClient} from 'mqtt'
 import {createBroker, type Broker, type BrokerOptions} from '../../src/index.js'
 
 export interface Fixture {
   broker: Broker
   url: string
-  /** An mqtt.js v5 client, connected (rejects on a refused CONNECT); ended with the test. */
-  client(options?: IClientOptions): Promise<MqttClient>
+  /**
+   * An mqtt.js v5 client, connected (rejects on a refused CONNECT); ended with the test. `setup` runs
+   * before anything arrives (e.g. to install handleAuth).
+   */
+  client(options?: IClientOptions, setup?: (c: MqttClient) => void): Promise<MqttClient>
 }
 
 export async function fixture(t: TestContext, options: Partial<BrokerOptions> = {}): Promise<Fixture> {
@@ -23,18 +26,26 @@ export async function fixture(t: TestContext, options: Partial<BrokerOptions> = 
   return {
     broker,
     url,
-    async client(o: IClientOptions = {}) {
+    async client(o: IClientOptions = {}, setup?: (c: MqttClient) => void) {
       const c = mqtt.connect(url, {protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 5000, keepalive: 0, ...o})
       clients.push(c)
+      setup?.(c)
       inbox(c) // collects from the start: a resumed session's messages can come in the CONNACK's chunk
       await new Promise<void>((resolve, reject) => {
-        c.once('connect', () => resolve())
+        c.once('connect', (packet) => { connacks.set(c, packet); resolve() })
         c.once('error', reject)
         c.once('close', () => reject(new Error('closed before CONNACK')))
       })
       return c
     },
   }
+}
+
+const connacks = new WeakMap<MqttClient, IConnackPacket>()
+
+/** The CONNACK a fixture client got. */
+export function connack(c: MqttClient): IConnackPacket {
+  return connacks.get(c)!
 }
 
 export interface Received {
