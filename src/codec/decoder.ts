@@ -1,6 +1,6 @@
 import {isUtf8} from 'node:buffer'
 import mqtt from 'mqtt-packet'
-import {MalformedPacketError, ProtocolError, UnsupportedProtocolError} from './errors.js'
+import {MalformedPacketError, MqttError, ProtocolError, UnsupportedProtocolError} from './errors.js'
 import {parsePublish, parseShortAck} from './fast-path.js'
 import {Framer} from './framer.js'
 import {PacketType, type Packet, type ProtocolVersion} from './packets.js'
@@ -94,7 +94,7 @@ export class PacketDecoder {
       const parser = this.parser as unknown as {_resetState(): void; _pos: number}
       parser._resetState()
       parser._pos = 0
-      if (error) throw error instanceof MalformedPacketError ? error : new MalformedPacketError(error.message)
+      if (error) throw error instanceof MqttError ? error : new MalformedPacketError(error.message)
       throw new MalformedPacketError('incomplete packet')
     }
     // [MQTT-3.1.2-12] (v5) [MQTT-3.1.2-14] (v3.1.1) a Will QoS of 3 is malformed
@@ -162,16 +162,26 @@ function headerLength(frame: Buffer): number {
 
 /**
  * Makes the parser refuse strings that are not well-formed UTF-8 [MQTT-1.5.3-1] (v5 [MQTT-1.5.4-1]) or
- * that contain U+0000 [MQTT-1.5.3-2] (v5 [MQTT-1.5.4-2]); mqtt-packet would decode them with U+FFFD.
- * It wraps mqtt-packet 9's string reader on this parser instance only; test/protocol/malformed.test.ts
- * fails if a new mqtt-packet stops calling it.
+ * that contain U+0000 [MQTT-1.5.3-2] (v5 [MQTT-1.5.4-2]), which mqtt-packet would decode with U+FFFD,
+ * and flag properties other than 0 or 1. It wraps mqtt-packet 9's readers on this parser instance
+ * only; test/protocol/malformed.test.ts fails if a new mqtt-packet stops calling them.
  */
 function checkStrings(parser: mqtt.Parser): void {
   const p = parser as unknown as {
     _parseString(): string | null
+    _parseByType(type: string): unknown
     _pos: number
-    _list: {slice(start: number, end: number): Buffer}
+    _list: {slice(start: number, end: number): Buffer; readUInt8(offset: number): number; length: number}
     _emitError(e: Error): void
+  }
+  // (v5 2.2.2.2) one-byte flag properties (Payload Format Indicator, Request Problem / Response
+  // Information, Maximum QoS, ... Available) are 0 or 1; mqtt-packet reads any other value as true
+  const parseByType = p._parseByType
+  p._parseByType = function (this: typeof p, type: string) {
+    if (type === 'byte' && this._pos < this._list.length && this._list.readUInt8(this._pos) > 1) {
+      throw new ProtocolError(`a flag property of value ${this._list.readUInt8(this._pos)}`)
+    }
+    return parseByType.call(this, type)
   }
   const parseString = p._parseString
   p._parseString = function (this: typeof p) {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 import {encodePacket, ReasonCode, type ProtocolVersion} from '../../src/codec/index.js'
-import {frame, hex, startBroker, str, versionName, VERSIONS, Wire} from '../helpers/wire.js'
+import {frame, hex, rawConnect, startBroker, str, versionName, VERSIONS, Wire} from '../helpers/wire.js'
 
 async function rejected(w: Wire, v: ProtocolVersion, v5Code: number): Promise<void> {
   if (v === 5) assert.equal((await w.expect('disconnect')).reasonCode, v5Code)
@@ -209,6 +209,22 @@ describe('malformed and illegal packets v5 only', () => {
     await w.connect()
     w.sendRaw(frame(0x30, hex('0001 61 04 0101 0100 78')))
     await rejected(w, 5, ReasonCode.ProtocolError)
+  })
+
+  test('a flag property other than 0 or 1 is a protocol error (Payload Format Indicator 2)', async (t) => {
+    const broker = startBroker(t)
+    const w = new Wire(broker, 5)
+    await w.connect()
+    w.sendRaw(frame(0x30, hex('0001 61 02 0102 78')))
+    await rejected(w, 5, ReasonCode.ProtocolError)
+  })
+
+  test('Request Problem Information 2 in CONNECT is a protocol error', async (t) => {
+    const broker = startBroker(t)
+    const w = new Wire(broker, 5)
+    w.sendRaw(rawConnect({level: 5, properties: hex('02 1702'), payload: [str('c1')]}))
+    assert.equal((await w.expect('connack')).reasonCode, ReasonCode.ProtocolError)
+    await w.closed()
   })
 
   test('an unknown property is malformed', async (t) => {
