@@ -41,6 +41,14 @@ async function receiver(t: {host: string; port: number}, filter = '#') {
   }
 }
 
+/** runMidge with stdin input whose reader may stop early (its EPIPE is then the child's exit to report, not ours). */
+function runWithInput(args: string[], input: string, timeoutMs = 120_000) {
+  const child = spawnMidge(args)
+  child.stdin!.on('error', () => {})
+  child.stdin!.end(input)
+  return collect(child, timeoutMs)
+}
+
 const tmp = mkdtempSync(join(tmpdir(), 'midge-pub-'))
 after(() => rmSync(tmp, {recursive: true, force: true}))
 
@@ -110,7 +118,7 @@ for (const target of BROKERS) {
         const n = 100_000
         const r = await receiver(b, `lines/${qos}`)
         const input = Array.from({length: n}, (_, i) => `line ${i}`).join('\n') + '\n'
-        const res = await runMidge(['pub', ...conn, '-t', `lines/${qos}`, '-l', '-q', qos], {input, timeoutMs: 120_000})
+        const res = await runWithInput(['pub', ...conn, '-t', `lines/${qos}`, '-l', '-q', qos], input)
         assert.equal(res.code, 0, res.stderr)
         const got = await r.take(n, 60_000)
         assert.equal(got.length, n)
@@ -133,7 +141,7 @@ for (const target of BROKERS) {
       const r = await receiver(b, 'json/#')
       const lines = Array.from({length: n}, (_, i) => JSON.stringify({topic: `json/${i % 3}`, payload: `m${i}`, qos: 1, retain: false,
         properties: i % 1000 === 0 ? {contentType: 'text/plain', userProperties: {i: String(i)}} : undefined}))
-      const res = await runMidge(['pub', ...conn, '--stdin-json'], {input: lines.join('\n') + '\n', timeoutMs: 120_000})
+      const res = await runWithInput(['pub', ...conn, '--stdin-json'], lines.join('\n') + '\n')
       assert.equal(res.code, 0, res.stderr)
       const got = await r.take(n, 60_000)
       assert.equal(got.length, n)
@@ -324,4 +332,23 @@ describe('pub over unix socket, TLS and WebSocket', {skip: !hasMosquitto()}, () 
     assert.equal(res.code, 11)
     assert.match(res.stderr, /^midge pub: cannot connect to localhost:\d+: .+\n$/)
   })
+})
+
+describe('fast start', () => {
+  // an ESM resolve hook that prints every module loaded; pub and sub must not pull in the broker, bench,
+  // passwd, the logger, the prompt library or ws (those load lazily, only when used)
+  const hook = `data:text/javascript,${encodeURIComponent(`import {register} from 'node:module'
+register('data:text/javascript,' + encodeURIComponent('export async function resolve(s, c, next) { const r = await next(s, c); process.stderr.write("LOADED " + r.url + "\\\\n"); return r }'))`)}`
+  for (const command of ['pub', 'sub']) {
+    it(`${command} loads no broker, bench or passwd code`, async () => {
+      const port = String(await freePort()) // a real run up to the failed connection (help would not load the command)
+      const args = [command, '-h', '127.0.0.1', '-p', port, '-t', 't', ...(command === 'pub' ? ['-m', 'x'] : [])]
+      const r = spawnSync(process.execPath, ['--import', hook, BIN, ...args], {encoding: 'utf8'})
+      assert.equal(r.status, 11, r.stderr)
+      const loaded = r.stderr.split('\n').filter((l) => l.startsWith('LOADED ')).map((l) => l.slice(7))
+      assert.ok(loaded.some((u) => u.endsWith(`/dist/commands/${command}.js`)), 'the command was loaded')
+      const heavy = loaded.filter((u) => /\/dist\/(broker|bench|passwd)\/|\/node_modules\/(pino|pino-pretty|@inquirer|ws|chalk|argon2|better-sqlite3|hdr-histogram-js)\//.test(u))
+      assert.deepEqual(heavy, [])
+    })
+  }
 })
