@@ -1,6 +1,6 @@
-import {isUtf8} from 'node:buffer'
 import mqtt from 'mqtt-packet'
-import {MalformedPacketError, MqttError, ProtocolError, UnsupportedProtocolError} from './errors.js'
+import {checkLength, checkPacketId, checkRepeatedProperties, checkStrings} from './checks.js'
+import {MalformedPacketError, MqttError, UnsupportedProtocolError} from './errors.js'
 import {parsePublish, parseShortAck} from './fast-path.js'
 import {Framer} from './framer.js'
 import {PacketType, type Packet, type ProtocolVersion} from './packets.js'
@@ -106,92 +106,10 @@ export class PacketDecoder {
   }
 }
 
-/** Body sizes fixed by the spec, which mqtt-packet does not check (it skips trailing bytes). */
-function checkLength(type: number, length: number, version: ProtocolVersion): void {
-  switch (type) {
-    case PacketType.PINGREQ:
-    case PacketType.PINGRESP:
-      if (length !== 0) throw new MalformedPacketError(`${type === PacketType.PINGREQ ? 'PINGREQ' : 'PINGRESP'} with a body`)
-      return
-    case PacketType.DISCONNECT:
-      // [MQTT-3.14.1-1] v3: no variable header or payload
-      if (version !== 5 && length !== 0) throw new MalformedPacketError('DISCONNECT with a body')
-      return
-    case PacketType.PUBACK:
-    case PacketType.PUBREC:
-    case PacketType.PUBREL:
-    case PacketType.PUBCOMP:
-      // v3: exactly a packet identifier; v5: at least one
-      if (version !== 5 ? length !== 2 : length < 2) throw new MalformedPacketError(`acknowledgement with a body of ${length} bytes`)
-      return
-    default:
-  }
-}
-
-const WITH_PACKET_ID = new Set(['puback', 'pubrec', 'pubrel', 'pubcomp', 'subscribe', 'suback', 'unsubscribe', 'unsuback'])
-
-/** A packet identifier that is missing (mqtt-packet says -1) is malformed; 0 is a protocol error [MQTT-2.3.1-1]. */
-function checkPacketId(packet: Packet): void {
-  if (packet.cmd === 'publish' ? packet.qos === 0 : !WITH_PACKET_ID.has(packet.cmd)) return
-  const id = (packet as {messageId?: number}).messageId
-  if (id === undefined || id === null || id < 0) throw new MalformedPacketError(`${packet.cmd.toUpperCase()} without a packet identifier`)
-  if (id === 0) throw new ProtocolError(`${packet.cmd.toUpperCase()} with packet identifier 0`)
-}
-
-/**
- * [MQTT-2.2.2-?] (v5 2.2.2.2) a property other than User Property (and a Subscription Identifier in a
- * PUBLISH to a client) appears at most once; mqtt-packet turns repeats into arrays.
- */
-function checkRepeatedProperties(packet: Packet): void {
-  const check = (props: Record<string, unknown> | undefined) => {
-    if (props === undefined) return
-    for (const key in props) {
-      if (key === 'userProperties' || (key === 'subscriptionIdentifier' && packet.cmd === 'publish')) continue
-      if (Array.isArray(props[key])) throw new ProtocolError(`property ${key} appears more than once`)
-    }
-  }
-  check((packet as {properties?: Record<string, unknown>}).properties)
-  if (packet.cmd === 'connect') check(packet.will?.properties as Record<string, unknown> | undefined)
-}
-
 function headerLength(frame: Buffer): number {
   let i = 1
   while (frame[i] & 0x80) i++
   return i + 1
-}
-
-/**
- * Makes the parser refuse strings that are not well-formed UTF-8 [MQTT-1.5.3-1] (v5 [MQTT-1.5.4-1]) or
- * that contain U+0000 [MQTT-1.5.3-2] (v5 [MQTT-1.5.4-2]), which mqtt-packet would decode with U+FFFD,
- * and flag properties other than 0 or 1. It wraps mqtt-packet 9's readers on this parser instance
- * only; test/protocol/malformed.test.ts fails if a new mqtt-packet stops calling them.
- */
-function checkStrings(parser: mqtt.Parser): void {
-  const p = parser as unknown as {
-    _parseString(): string | null
-    _parseByType(type: string): unknown
-    _pos: number
-    _list: {slice(start: number, end: number): Buffer; readUInt8(offset: number): number; length: number}
-    _emitError(e: Error): void
-  }
-  // (v5 2.2.2.2) one-byte flag properties (Payload Format Indicator, Request Problem / Response
-  // Information, Maximum QoS, ... Available) are 0 or 1; mqtt-packet reads any other value as true
-  const parseByType = p._parseByType
-  p._parseByType = function (this: typeof p, type: string) {
-    if (type === 'byte' && this._pos < this._list.length && this._list.readUInt8(this._pos) > 1) {
-      throw new ProtocolError(`a flag property of value ${this._list.readUInt8(this._pos)}`)
-    }
-    return parseByType.call(this, type)
-  }
-  const parseString = p._parseString
-  p._parseString = function (this: typeof p) {
-    const start = this._pos + 2
-    const s = parseString.call(this)
-    if (s === null) return s
-    if (s.indexOf('\0') !== -1) throw new MalformedPacketError('a string contains U+0000')
-    if (!isUtf8(this._list.slice(start, this._pos))) throw new MalformedPacketError('a string is not well-formed UTF-8')
-    return s
-  }
 }
 
 /** The protocol level of a CONNECT frame (undefined if it cannot be read); throws for an unsupported one. */
