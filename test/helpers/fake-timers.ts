@@ -16,6 +16,9 @@ export class FakeTimers implements Timers {
 
   clearTimeout(handle: unknown): void { this.pending.delete(handle as number) }
 
+  /** Timers set and not yet run or cleared. */
+  get pendingCount(): number { return this.pending.size }
+
   advance(ms: number): void {
     const end = this.time + ms
     for (;;) {

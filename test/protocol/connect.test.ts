@@ -234,6 +234,14 @@ for (const v of ALL_VERSIONS) {
       await connected.quiet() // a connected client is not affected
     })
 
+    test('a completed CONNECT leaves no CONNECT timer behind', async (t) => {
+      const timers = new FakeTimers()
+      const broker = startBroker(t, {timers, connectTimeoutMs: 5000})
+      const w = new Wire(broker, v)
+      await w.connect()
+      assert.equal(timers.pendingCount, 0)
+    })
+
     test('a partial CONNECT does not stop the CONNECT timeout', async (t) => {
       const timers = new FakeTimers()
       const broker = startBroker(t, {timers, connectTimeoutMs: 5000})

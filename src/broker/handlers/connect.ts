@@ -118,6 +118,7 @@ export function completeConnect(conn: Connection, packet: ConnectPacket, clientI
   // [MQTT-3.3.2-11] aliases to the client only when it accepts them, up to its maximum
   if (v5 && options.outboundTopicAliases && conn.peer.topicAliasMaximum > 0) conn.outboundAliases = new OutboundAliases(conn.peer.topicAliasMaximum)
   conn.state = ConnState.Connected
+  conn.connectReceived() // the CONNECT timeout is over
   if (v5) {
     if (assigned) connack.assignedClientIdentifier = clientId
     if (options.receiveMaximum < 65_535) connack.receiveMaximum = options.receiveMaximum
