@@ -197,8 +197,8 @@ export class Broker {
       if (sendWill && will !== undefined) this.scheduleWill(session, will)
       if (session.expiryInterval === 0) this.endSession(session)
       else {
-        // shared-subscription messages move on to a connected member (Router.redeliver)
-        session.handOffShared((d) => this.router.redeliver(d, session, true))
+        // shared-subscription messages move on to a connected member (Router.redeliver), except at shutdown
+        if (!this.closing) session.handOffShared((d) => this.router.redeliver(d, session, true))
         this.scheduleExpiry(session)
         this.persistence?.detached(session)
       }
