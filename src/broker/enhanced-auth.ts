@@ -43,7 +43,7 @@ interface Pending {
 
 /**
  * Runs AUTH exchanges through the configured authenticators: at CONNECT (state Authenticating, where
- * only AUTH may come [MQTT-4.12.0-?]) and for re-authentication while connected [MQTT-4.12.1-1].
+ * only AUTH may come, v5 §4.12) and for re-authentication while connected [MQTT-4.12.1-1].
  */
 export class EnhancedAuth {
   private readonly byMethod = new Map<string, Authenticator>()
@@ -53,7 +53,7 @@ export class EnhancedAuth {
     for (const a of authenticators) this.byMethod.set(a.method, a)
   }
 
-  /** CONNECT named an Authentication Method: an unknown one is refused with 0x8C [MQTT-4.12.0-?]. */
+  /** CONNECT named an Authentication Method: an unknown one is refused with 0x8C [MQTT-4.12.0-1]. */
   start(conn: Connection, packet: ConnectPacket, clientId: string, assigned: boolean): Promise<void> | undefined {
     const method = packet.properties!.authenticationMethod!
     const authenticator = this.byMethod.get(method)
@@ -105,14 +105,14 @@ export class EnhancedAuth {
         conn.send({cmd: 'auth', reasonCode: ReasonCode.Success, properties: properties(result.data)})
         return
       }
-      // [MQTT-3.2.2-?] the CONNACK names the method and carries the final data
+      // [MQTT-4.12.0-5] the CONNACK names the method (and carries the final data)
       completeConnect(conn, connect.packet, connect.clientId, connect.assigned, true, properties(result.data), result.username)
       return
     }
     conn.broker.metrics.authFailures++
     const code = result.reasonCode ?? ReasonCode.NotAuthorized
     const reason = result.reason ?? 'authentication failed'
-    // [MQTT-4.12.0-?] a failed exchange is refused in CONNACK; [MQTT-4.12.1-2] a failed re-authentication ends the connection
+    // [MQTT-4.12.0-4] a failed exchange is refused in CONNACK; [MQTT-4.12.1-2] a failed re-authentication ends the connection
     if (connect !== undefined) refuse(conn, code, reason)
     else conn.disconnect(isDisconnectReason(code) ? code : ReasonCode.NotAuthorized, reason) // e.g. 0x86 is a CONNACK-only code
   }

@@ -38,7 +38,7 @@ export function checkPacketId(packet: Packet): void {
 }
 
 /**
- * [MQTT-2.2.2-?] (v5 2.2.2.2) a property other than User Property (and a Subscription Identifier in a
+ * (v5 2.2.2.2) a property other than User Property (and a Subscription Identifier in a
  * PUBLISH to a client) appears at most once; mqtt-packet turns repeats into arrays.
  */
 export function checkRepeatedProperties(packet: Packet): void {

@@ -76,7 +76,7 @@ export class PacketDecoder {
         : type >= PacketType.PUBACK && type <= PacketType.PUBCOMP ? parseShortAck(frame, bodyStart, this.version) : undefined
       if (fast !== undefined) return fast
     }
-    // [MQTT-3.15.2-?] (v5) an AUTH with Remaining Length 0 means Success with no properties; mqtt-packet
+    // (v5 3.15.2.1) an AUTH with Remaining Length 0 means Success with no properties; mqtt-packet
     // cannot parse that short form
     if (type === PacketType.AUTH && bodyLength === 0 && this.version === 5) return {cmd: 'auth', reasonCode: 0} as Packet
     this.parsed = undefined

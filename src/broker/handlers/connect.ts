@@ -40,14 +40,14 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<
     return refuse(conn, ReasonCode.ClientIdentifierNotValid, `keepalive above the maximum of ${options.maxKeepalive}`)
   }
   const props = packet.properties
-  if (props?.receiveMaximum === 0) throw new ProtocolError('receive maximum of 0') // [MQTT-3.1.2-?] value 0 is a protocol error
+  if (props?.receiveMaximum === 0) throw new ProtocolError('receive maximum of 0') // (v5 3.1.2.11.3) value 0 is a protocol error
   if (props?.maximumPacketSize === 0) throw new ProtocolError('maximum packet size of 0')
 
   const will = packet.will
   if (will) {
     if (!isValidTopicName(will.topic)) return refuse(conn, ReasonCode.TopicNameInvalid, 'invalid will topic')
     const responseTopic = will.properties?.responseTopic
-    if (responseTopic !== undefined && !isValidTopicName(responseTopic)) throw new ProtocolError('invalid will response topic') // [MQTT-3.1.3-?]
+    if (responseTopic !== undefined && !isValidTopicName(responseTopic)) throw new ProtocolError('invalid will response topic') // (v5 3.1.3.2.5) a topic name
     if ((will.qos ?? 0) > options.maxQos) return refuse(conn, ReasonCode.QoSNotSupported, 'will QoS above the maximum') // [MQTT-3.2.2-12]
     if (will.retain && !options.retainAvailable) return refuse(conn, ReasonCode.RetainNotSupported, 'retain not available') // [MQTT-3.2.2-13]
     if (will.properties?.payloadFormatIndicator && !isValidUtf8(will.payload as Buffer)) {

@@ -20,7 +20,7 @@ export function dispatch(conn: Connection, packet: Packet): Promise<void> | void
       if (packet.cmd !== 'connect') throw new ProtocolError(`expected CONNECT, got ${packet.cmd.toUpperCase()}`)
       return handleConnect(conn, packet)
     case ConnState.Authenticating:
-      // [MQTT-4.12.0-6] during enhanced authentication only AUTH may be sent
+      // (v5 §4.12) during enhanced authentication only AUTH may be sent
       if (packet.cmd !== 'auth') throw new ProtocolError(`expected AUTH during authentication, got ${packet.cmd.toUpperCase()}`)
       return handleAuth(conn, packet)
     case ConnState.Connected:

@@ -13,7 +13,7 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): Prom
     if (!options.subscriptionIdentifiersAvailable) {
       throw new MqttError(ReasonCode.SubscriptionIdentifiersNotSupported, 'subscription identifiers are not available')
     }
-    if (subscriptionId === 0) throw new ProtocolError('subscription identifier 0') // [MQTT-3.8.2-?] 1..268435455
+    if (subscriptionId === 0) throw new ProtocolError('subscription identifier 0') // (v5 3.8.2.1.2) 1..268435455
   }
   for (const sub of packet.subscriptions) {
     // [MQTT-3.8.3-4] No Local on a shared subscription is a protocol error
@@ -51,7 +51,7 @@ function subscribeAll(conn: Connection, packet: SubscribePacket, allowed: boolea
     session.journal?.subscribed(session, sub.topic, options)
     granted.push(qos)
     // [MQTT-3.3.1-10] Retain Handling 0: send retained; 1: only for a new subscription; 2: never.
-    // [MQTT-4.8.2-?] shared subscriptions get no retained messages
+    // (v5 4.8.2) shared subscriptions get no retained messages
     if (options.retainHandling === 0 || (options.retainHandling === 1 && isNew)) {
       if (parseSharedFilter(sub.topic) === undefined) retainedFor.push({sub, options})
     }
