@@ -146,6 +146,27 @@ export function fanout(clients: ClientPlan[], subscribed: Set<number>): Map<numb
   return out
 }
 
+/**
+ * Spreads the clients over the shards, round robin within each role. With two shards or more, an
+ * end-to-end run keeps subscribers and publishers on different threads (half the shards each), so
+ * that receiving, and the latency it measures, never waits behind a publisher's turn.
+ */
+export function assignShards(clients: ClientPlan[], shards: number): ClientPlan[][] {
+  const out: ClientPlan[][] = Array.from({length: shards}, () => [])
+  const subs = clients.filter((c) => c.role === 'sub')
+  const pubs = clients.filter((c) => c.role === 'pub')
+  if (shards >= 2 && subs.length > 0 && pubs.length > 0) {
+    const subShards = Math.min(subs.length, Math.ceil(shards / 2))
+    const pubShards = shards - subShards
+    subs.forEach((c, i) => out[i % subShards].push(c))
+    pubs.forEach((c, i) => out[subShards + (i % pubShards)].push(c))
+    return out
+  }
+  const counters: Record<Role, number> = {pub: 0, sub: 0, idle: 0}
+  for (const c of clients) out[counters[c.role]++ % shards].push(c)
+  return out
+}
+
 interface Snapshot {t: number; sent: number; received: number; acked: number; cpu: NodeJS.CpuUsage; broker: number | undefined}
 
 export async function runBench(config: BenchConfig, hooks: RunHooks = {}): Promise<BenchResult> {
@@ -157,9 +178,7 @@ export async function runBench(config: BenchConfig, hooks: RunHooks = {}): Promi
   const client = await resolveHost(stripClientOptions(config.client))
   const shardCount = config.workers <= 0 ? 1 : Math.max(1, Math.min(config.workers, clients.length))
   const stats = SharedStats.create(shardCount)
-  const perShard: ClientPlan[][] = Array.from({length: shardCount}, () => [])
-  const roleCounters: Record<Role, number> = {pub: 0, sub: 0, idle: 0}
-  for (const c of clients) perShard[roleCounters[c.role]++ % shardCount].push(c)
+  const perShard = assignShards(clients, shardCount)
 
   const intervalUs = config.rate > 0 && config.publishers > 0 ? (config.publishers / config.rate) * 1e6 : config.intervalMs * 1000
   const plans: ShardPlan[] = perShard.map((list, shard) => ({
@@ -208,6 +227,7 @@ export async function runBench(config: BenchConfig, hooks: RunHooks = {}): Promi
   let reports: ShardReport[] = []
   let windowA: Snapshot | undefined
   let windowStarted = false
+  let finished = false // every publisher sent its -L share: the window then closes when the deliveries are in
   let connectA: Snapshot | undefined
   let connectB: Snapshot | undefined
   let windowB: Snapshot | undefined
@@ -244,7 +264,6 @@ export async function runBench(config: BenchConfig, hooks: RunHooks = {}): Promi
       }
       phase = config.mode === 'conn' ? 'holding' : config.warmup > 0 ? 'warmup' : 'measuring'
       const publishers = stats.total(Stat.Publishers)
-      let finished = false // every publisher sent its -L share: the window then closes when the deliveries are in
       while (!aborted()) {
         const now = clock()
         if (!windowA && now >= windowStart) {
@@ -296,7 +315,7 @@ export async function runBench(config: BenchConfig, hooks: RunHooks = {}): Promi
     await Promise.all(handles.map((h) => h.terminate()))
   }
   return assemble({config, clients, reports, startedAt, tStart, tConnected, tRunStart, windowA, windowB, tDrain, tDrained,
-    end: clock(), interrupted: aborted(), workers: config.workers <= 0 ? 0 : shardCount, windowStarted, connectA, connectB})
+    end: clock(), interrupted: aborted(), workers: config.workers <= 0 ? 0 : shardCount, windowStarted, connectA, connectB, finished})
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -347,6 +366,8 @@ interface AssembleInput {
   workers: number
   /** The measurement window opened (the run lasted past its warm-up). */
   windowStarted: boolean
+  /** Every publisher sent its -L share. */
+  finished: boolean
   /** Around the connect phase: `bench conn` reports CPU over it. */
   connectA: Snapshot | undefined
   connectB: Snapshot | undefined
@@ -421,9 +442,10 @@ function assemble(x: AssembleInput): BenchResult {
       : {sent: 0, received: 0, acked: 0},
     latency: {
       unit: 'us',
-      // a run that ended (-L) before its window opened reports its warm-up instead
-      endToEnd: x.windowStarted ? merge('endToEnd') : merge('warmupEndToEnd'),
-      publishToAck: x.windowStarted ? merge('publishToAck') : merge('warmupPublishToAck'),
+      // a run that ended (-L) before its window opened, or before any message sent in it came back,
+      // reports its warm-up instead
+      endToEnd: (x.windowStarted ? merge('endToEnd') : null) ?? (x.finished || !x.windowStarted ? merge('warmupEndToEnd') : null),
+      publishToAck: (x.windowStarted ? merge('publishToAck') : null) ?? (x.finished || !x.windowStarted ? merge('warmupPublishToAck') : null),
       connect: merge('connect'), sendLag: merge('sendLag'),
     },
     errors: mergeCounts('errors'),

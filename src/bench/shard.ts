@@ -400,7 +400,6 @@ export class Shard {
     }
     let progressed = false
     let blocked = false
-    const now = this.clock()
     for (const p of this.publishers) {
       if (p.done || p.closed || !p.conn) continue
       let n = Math.min(p.blockCount, Math.floor((BOUND - p.conn.queued) / p.packetLength), p.remaining)
@@ -411,7 +410,7 @@ export class Shard {
         n = Math.min(n, r)
       }
       if (n <= 0) continue
-      this.send(p, n, now, 0)
+      this.send(p, n, this.clock(), 0)
       room -= n * p.fanout
       progressed = true
     }
@@ -431,7 +430,8 @@ export class Shard {
       const dueBy = Math.floor((now - this.t0 - p.offsetUs) / interval) + 1
       let n = Math.min(dueBy - p.seq, p.remaining, p.blockCount, Math.floor((OPEN_LOOP_BOUND - p.conn.queued) / p.packetLength))
       if (p.window > 0) n = Math.min(n, p.window - p.inflight)
-      if (n > 0) this.send(p, n, now, interval)
+      // a fresh time per publisher: the writes before this one took time too
+      if (n > 0) this.send(p, n, this.clock(), interval)
     }
     this.flushStats()
   }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
-import {DEFAULT_CONFIG, expand, fanout, planClients, type BenchConfig} from '../../src/bench/runner.js'
+import {assignShards, DEFAULT_CONFIG, expand, fanout, planClients, type BenchConfig} from '../../src/bench/runner.js'
 import {verdict} from '../../src/cli/bench-run.js'
 import {fakeResult} from './bench-fixtures.js'
 
@@ -30,6 +30,15 @@ describe('bench client plans', () => {
     assert.equal(planClients(config({mode: 'conn', connections: 5})).length, 5)
     assert.equal(planClients(config({mode: 'pub', publishers: 4})).length, 4)
     assert.equal(planClients(config({mode: 'sub', subscribers: 2})).length, 2)
+  })
+
+  test('shards: subscribers and publishers on separate threads when there are two or more', () => {
+    const roles = (shards: ReturnType<typeof assignShards>) => shards.map((list) => list.map((c) => `${c.role}${c.index}`).join(' '))
+    const clients = planClients(config({publishers: 5, subscribers: 2}))
+    assert.deepEqual(roles(assignShards(clients, 1)), ['sub0 sub1 pub0 pub1 pub2 pub3 pub4'])
+    assert.deepEqual(roles(assignShards(clients, 2)), ['sub0 sub1', 'pub0 pub1 pub2 pub3 pub4'])
+    assert.deepEqual(roles(assignShards(clients, 4)), ['sub0', 'sub1', 'pub0 pub2 pub4', 'pub1 pub3'])
+    assert.deepEqual(roles(assignShards(planClients(config({mode: 'conn', connections: 5})), 2)), ['conn0 conn2 conn4', 'conn1 conn3'].map((x) => x.replaceAll('conn', 'idle')))
   })
 
   test('fan-out counts the subscribed subscribers whose filters match each publisher', () => {
