@@ -9,8 +9,28 @@ const optionsByVersion = {
   5: Object.freeze({protocolVersion: 5}),
 } as const
 
+const ACK_TYPES = {puback: 0x40, pubrec: 0x50, pubrel: 0x62, pubcomp: 0x70} as const
+const PINGRESP = Buffer.from([0xd0, 0x00])
+const PINGREQ = Buffer.from([0xc0, 0x00])
+
 /** Encodes any packet for the given protocol version. Throws an MqttError if the packet cannot be encoded. */
 export function encodePacket(packet: Packet, protocolVersion: ProtocolVersion): Buffer {
+  // the hot path's tiny packets are written directly (mqtt-packet builds an EventEmitter per call)
+  const cmd = packet.cmd
+  if (cmd === 'puback' || cmd === 'pubrec' || cmd === 'pubrel' || cmd === 'pubcomp') {
+    const ack = packet as {messageId?: number; reasonCode?: number; properties?: object}
+    if (!ack.reasonCode && ack.properties === undefined && ack.messageId !== undefined && ack.messageId > 0 && ack.messageId < 65_536) {
+      const bytes = Buffer.allocUnsafe(4)
+      bytes[0] = ACK_TYPES[cmd]
+      bytes[1] = 2
+      bytes.writeUInt16BE(ack.messageId, 2)
+      return bytes
+    }
+  } else if (cmd === 'pingresp') {
+    return PINGRESP
+  } else if (cmd === 'pingreq') {
+    return PINGREQ
+  }
   try {
     return mqtt.generate(packet, optionsByVersion[protocolVersion])
   } catch (error) {

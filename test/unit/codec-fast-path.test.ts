@@ -71,3 +71,31 @@ for (const version of [4, 5] as const) {
     assert.ok(rejected > 500, `rejected ${rejected}`)
   })
 }
+
+test('hand-written acknowledgements and pings: as mqtt-packet encodes them (v5: the short form for Success, [MQTT-3.4.2-1])', async () => {
+  const {encodePacket} = await import('../../src/codec/index.js')
+  for (const version of [3, 4, 5] as const) {
+    for (const cmd of ['puback', 'pubrec', 'pubrel', 'pubcomp'] as const) {
+      for (const messageId of [1, 255, 256, 4660, 65_535]) {
+        const packet = {cmd, messageId} as mqtt.Packet
+        const ours = encodePacket(packet as Packet, version)
+        if (version !== 5) {
+          assert.deepEqual(ours, mqtt.generate(packet, {protocolVersion: version}), `${cmd} ${messageId} v${version}`)
+          continue
+        }
+        // v5 may omit a Success reason code and empty properties; mqtt-packet reads it back the same
+        assert.equal(ours.length, 4)
+        const parser = mqtt.parser({protocolVersion: 5})
+        let parsed: mqtt.Packet | undefined
+        parser.on('packet', (p) => { parsed = p })
+        parser.parse(ours)
+        assert.equal(parsed?.cmd, cmd)
+        assert.equal((parsed as {messageId?: number}).messageId, messageId)
+        assert.equal((parsed as {reasonCode?: number}).reasonCode, 0)
+      }
+    }
+    for (const cmd of ['pingreq', 'pingresp'] as const) {
+      assert.deepEqual(encodePacket({cmd} as Packet, version), mqtt.generate({cmd} as mqtt.Packet, {protocolVersion: version}))
+    }
+  }
+})
