@@ -272,6 +272,7 @@ export class Connection implements SessionLink {
    */
   connectReceived(): void {
     this.broker.options.timers.clearTimeout(this.connectTimer)
+    this.connectTimer = undefined // an idle connection keeps no Timeout object
   }
 
   /** Closes once: detaches the session (publishing the will when due) and ends the socket. */

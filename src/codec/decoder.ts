@@ -22,9 +22,7 @@ export interface DecoderOptions {
  */
 export class PacketDecoder {
   private readonly framer: Framer
-  private readonly parser: mqtt.Parser
-  private parsed: Packet | undefined
-  private parseError: Error | undefined
+  private slowParser: SlowParser | undefined
   private stopped = false
   private version: ProtocolVersion
   private readonly fastPath: boolean
@@ -35,10 +33,6 @@ export class PacketDecoder {
     this.framer = new Framer(options.maxPacketSize)
     this.version = options.protocolVersion ?? 4
     this.fastPath = options.fastPath ?? true
-    this.parser = mqtt.parser({protocolVersion: this.version})
-    this.parser.on('packet', (p: Packet) => { this.parsed = p })
-    this.parser.on('error', (e: Error) => { this.parseError = e })
-    checkStrings(this.parser)
   }
 
   set maxPacketSize(n: number) { this.framer.maxPacketSize = n }
@@ -46,7 +40,7 @@ export class PacketDecoder {
   /** The version packets are parsed with (learned from CONNECT, or set for a client). */
   set protocolVersion(v: ProtocolVersion) {
     this.version = v
-    ;(this.parser as unknown as {settings: {protocolVersion: number}}).settings = {protocolVersion: v}
+    this.slowParser = undefined
   }
 
   /** Stops delivering packets (the connection is closing); the rest of the current chunk is ignored. */
@@ -73,35 +67,61 @@ export class PacketDecoder {
     checkLength(type, bodyLength, this.version)
     if (this.fastPath) {
       const fast = type === PacketType.PUBLISH ? parsePublish(frame, bodyStart, this.version)
-        : type >= PacketType.PUBACK && type <= PacketType.PUBCOMP ? parseShortAck(frame, bodyStart, this.version) : undefined
+        : type >= PacketType.PUBACK && type <= PacketType.PUBCOMP ? parseShortAck(frame, bodyStart, this.version)
+          : type === PacketType.PINGREQ && frame[0] === 0xc0 ? {cmd: 'pingreq'} as Packet : undefined
       if (fast !== undefined) return fast
     }
     // (v5 3.15.2.1) an AUTH with Remaining Length 0 means Success with no properties; mqtt-packet
     // cannot parse that short form
     if (type === PacketType.AUTH && bodyLength === 0 && this.version === 5) return {cmd: 'auth', reasonCode: 0} as Packet
-    this.parsed = undefined
-    this.parseError = undefined
-    try {
-      this.parser.parse(frame)
-    } catch (e) {
-      this.parseError = e as Error
-    }
-    const error = this.parseError as Error | undefined
-    const packet = this.parsed as Packet | undefined
-    if (error || !packet) {
-      // a frame mqtt-packet did not finish must leave nothing behind for the next one: its buffer and its
-      // read position (_resetState keeps _pos, which _parseLength then reads from)
-      const parser = this.parser as unknown as {_resetState(): void; _pos: number}
-      parser._resetState()
-      parser._pos = 0
-      if (error) throw error instanceof MqttError ? error : new MalformedPacketError(error.message)
-      throw new MalformedPacketError('incomplete packet')
-    }
+    const parser = this.slowParser ?? new SlowParser(this.version)
+    const packet = parser.parse(frame)
+    // keep the parser only for what comes often (v5 PUBLISH with properties); one-off packets
+    // (CONNECT, SUBSCRIBE) must not leave every idle connection holding one
+    this.slowParser = packet.cmd === 'publish' ? parser : undefined
     // [MQTT-3.1.2-12] (v5) [MQTT-3.1.2-14] (v3.1.1) a Will QoS of 3 is malformed
     if (packet.cmd === 'connect' && packet.will && (packet.will.qos ?? 0) > 2) throw new MalformedPacketError('will QoS 3')
     if (this.version === 5) checkRepeatedProperties(packet)
     checkPacketId(packet)
     copyBuffers(packet)
+    return packet
+  }
+}
+
+/**
+ * mqtt-packet's parser, fed one whole frame at a time. It is a full Duplex stream with a buffer list,
+ * so connections make one only when they need it (see PacketDecoder.decodeFrame).
+ */
+class SlowParser {
+  private readonly parser: mqtt.Parser
+  private packet: Packet | undefined
+  private error: Error | undefined
+
+  constructor(version: ProtocolVersion) {
+    this.parser = mqtt.parser({protocolVersion: version})
+    checkStrings(this.parser)
+    this.parser.on('packet', (p: Packet) => { this.packet = p })
+    this.parser.on('error', (e: Error) => { this.error ??= e })
+  }
+
+  parse(frame: Buffer): Packet {
+    this.packet = undefined
+    this.error = undefined
+    try {
+      this.parser.parse(frame)
+    } catch (e) {
+      this.error = e as Error
+    }
+    const {packet, error} = this
+    if (error || !packet) {
+      // a frame mqtt-packet did not finish must leave nothing behind for the next one: its buffer and its
+      // read position (_resetState keeps _pos, which _parseLength then reads from)
+      const p = this.parser as unknown as {_resetState(): void; _pos: number}
+      p._resetState()
+      p._pos = 0
+      if (error) throw error instanceof MqttError ? error : new MalformedPacketError(error.message)
+      throw new MalformedPacketError('incomplete packet')
+    }
     return packet
   }
 }
