@@ -31,6 +31,7 @@ function run(cmd: string, args: string[], input?: Buffer): Promise<{code: number
   let stderr = ''
   child.stdout.on('data', (d: Buffer) => out.push(d))
   child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
+  child.stdin.on('error', () => {}) // a child that exits without reading: its exit code tells
   child.stdin.end(input)
   const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
   return new Promise((resolve) => child.on('close', (code) => { clearTimeout(timer); resolve({code, stdout: Buffer.concat(out), stderr}) }))
