@@ -78,11 +78,22 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
   }
   writeFileSync(join(dir, 'mosquitto.conf'), lines.join('\n') + '\n')
   const child = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], {stdio: ['ignore', 'pipe', 'pipe']})
+  // never outlive the test process, even when a test fails before stop() or the runner is killed
+  const reap = () => { child.kill('SIGKILL'); rmSync(dir, {recursive: true, force: true}) }
+  process.once('exit', reap)
+  child.once('exit', () => process.off('exit', reap))
   let log = ''
   child.stdout!.setEncoding('utf8').on('data', (d: string) => { log += d })
   child.stderr!.setEncoding('utf8').on('data', (d: string) => { log += d })
-  await waitForPort(port, child, () => log)
-  const bridge = options.websocket ? await webSocketBridge(port) : undefined
+  let bridge: Awaited<ReturnType<typeof webSocketBridge>> | undefined
+  try {
+    await waitForPort(port, child, () => log)
+    bridge = options.websocket ? await webSocketBridge(port) : undefined
+  } catch (error) {
+    if (child.exitCode === null) child.kill('SIGKILL')
+    rmSync(dir, {recursive: true, force: true})
+    throw error
+  }
   return {
     host: '127.0.0.1', port, url: `mqtt://127.0.0.1:${port}`, dir, socketPath, tlsPort, caFile, wsPort: bridge?.port,
     log: () => log,
