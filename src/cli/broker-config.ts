@@ -1,4 +1,7 @@
+import {mkdir} from 'node:fs/promises'
+import {join} from 'node:path'
 import type {BrokerOptions} from '../broker/options.js'
+import {SqliteStore, StoreError} from '../broker/store/index.js'
 import type {QoS} from '../codec/index.js'
 import {CliError, ExitCode} from './exit-codes.js'
 
@@ -44,6 +47,26 @@ export function brokerOptionsFromFlags(f: BrokerFlagValues): Partial<BrokerOptio
     wildcardSubscriptionAvailable: f['no-wildcard-subscriptions'] ? false : undefined,
     subscriptionIdentifiersAvailable: f['no-subscription-identifiers'] ? false : undefined,
     sharedSubscriptionAvailable: f['no-shared-subscriptions'] ? false : undefined,
+  }
+}
+
+/**
+ * Opens the store of --persistence (DIR/midge.db, DIR created if missing), or nothing. A damaged,
+ * foreign, newer or unwritable database stops the start (exit 17); the file is never overwritten.
+ */
+export async function openBrokerStore(f: {persistence?: string; 'persistence-sync'?: 'full' | 'normal'}): Promise<SqliteStore | undefined> {
+  const dir = f.persistence
+  if (dir === undefined) return undefined
+  try {
+    await mkdir(dir, {recursive: true, mode: 0o700})
+  } catch (error) {
+    throw new CliError(`cannot create the persistence folder ${dir}: ${(error as Error).message}`, ExitCode.BrokerStartFailed)
+  }
+  try {
+    return await SqliteStore.open({file: join(dir, 'midge.db'), sync: f['persistence-sync']})
+  } catch (error) {
+    if (error instanceof StoreError) throw new CliError(error.message, ExitCode.BrokerStartFailed)
+    throw error
   }
 }
 

@@ -28,5 +28,7 @@ export function brokerFlags() {
     'no-wildcard-subscriptions': Flags.boolean({description: 'Refuse wildcard subscriptions.'}),
     'no-subscription-identifiers': Flags.boolean({description: 'Refuse subscription identifiers.'}),
     'no-shared-subscriptions': Flags.boolean({description: 'Refuse shared subscriptions.'}),
+    persistence: Flags.string({description: 'Keep sessions, queued and in-flight QoS 1/2 messages and retained messages in DIR/midge.db (SQLite), so they survive a restart or a crash (Mosquitto\'s persistence true + persistence_location). QoS 1/2 PUBLISHes are acknowledged once stored. DIR is created if missing.', env: 'MIDGE_PERSISTENCE', helpValue: '<dir>'}),
+    'persistence-sync': Flags.option({options: ['full', 'normal'] as const, default: 'full' as const, description: 'full: every commit is on disk before the acknowledgement (survives a power loss); normal: survives a crash of the broker, not of the machine, and is faster.', env: 'MIDGE_PERSISTENCE_SYNC'})(),
   }
 }

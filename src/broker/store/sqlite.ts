@@ -84,6 +84,14 @@ function openChecked(file: string): Db {
   if (size > 0 && !startsWithHeader(file)) {
     throw new StoreError('corrupt', `${file} is not a SQLite database (it does not start with the SQLite header); refusing to use it`)
   }
+  if (size < 0) {
+    // a new file is private to its owner (it holds messages and client ids), as is its WAL after it
+    try {
+      closeSync(openSync(file, 'wx', 0o600))
+    } catch (error) {
+      throw new StoreError('not-writable', `cannot create ${file}: ${(error as Error).message}`, {cause: error})
+    }
+  }
   let db: Db
   try {
     db = new Database(file, {timeout: 200})

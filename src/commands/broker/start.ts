@@ -1,7 +1,7 @@
 import {createBroker} from '../../broker/broker.js'
 import {MidgeCommand} from '../../cli/base-command.js'
 import {brokerAuthFromFlags, reloadOnHangup} from '../../cli/broker-auth.js'
-import {brokerOptionsFromFlags, checkExposure} from '../../cli/broker-config.js'
+import {brokerOptionsFromFlags, checkExposure, openBrokerStore} from '../../cli/broker-config.js'
 import {brokerFlags} from '../../cli/broker-flags.js'
 import {logBrokerEvents} from '../../cli/broker-log.js'
 import {CliError, ExitCode} from '../../cli/exit-codes.js'
@@ -23,6 +23,7 @@ both, and a bad file is logged while the previous ones stay in force.`
     {command: '<%= config.bin %> <%= command.id %> --host 0.0.0.0 --allow-anonymous', description: 'Reachable from other hosts, without authentication'},
     {command: '<%= config.bin %> <%= command.id %> --host 0.0.0.0 --password-file passwd --acl-file acl', description: 'Clients log in; topics are restricted (kill -HUP re-reads both files)'},
     {command: '<%= config.bin %> <%= command.id %> --max-qos 1 --no-retain-available --log-level debug', description: 'Announce and enforce limits'},
+    {command: '<%= config.bin %> <%= command.id %> --persistence /var/lib/midge', description: 'Sessions, queued QoS 1/2 messages and retained messages survive restarts and kill -9'},
   ]
 
   static override flags = brokerFlags()
@@ -32,11 +33,13 @@ both, and a bad file is logged while the previous ones stay in force.`
     checkExposure(flags.host, flags['allow-anonymous'], flags['password-file'] !== undefined)
     const log = await createLogger(flags['log-level'])
     const auth = await brokerAuthFromFlags(flags, log)
-    const broker = createBroker({...brokerOptionsFromFlags(flags), logger: log, auth: auth?.hooks})
+    const store = await openBrokerStore(flags)
+    const broker = createBroker({...brokerOptionsFromFlags(flags), logger: log, auth: auth?.hooks, store})
     logBrokerEvents(broker, log)
     const {signal, dispose} = shutdownSignal()
     const stopReloading = reloadOnHangup(auth ? () => auth.reload(broker) : async () => log.info('no password or ACL file to reload'), log)
     try {
+      await broker.restore()
       const address = await broker.listen({host: flags.host, port: flags.port}).catch((error: NodeJS.ErrnoException) => {
         throw new CliError(listenError(error, flags.host, flags.port), ExitCode.BrokerStartFailed)
       })
@@ -50,6 +53,7 @@ both, and a bad file is logged while the previous ones stay in force.`
     } finally {
       stopReloading()
       dispose()
+      await store?.close()
     }
   }
 }
