@@ -7,9 +7,9 @@ import {CliError, ExitCode} from './exit-codes.js'
 
 /** The parsed flags of `broker start` (see broker-flags.ts). */
 export interface BrokerFlagValues {
-  host: string
-  port: number
-  'allow-anonymous': boolean
+  host?: string
+  port?: number
+  'allow-anonymous'?: boolean
   'max-packet-size'?: number
   'max-queued-messages'?: number
   'max-queued-bytes'?: number

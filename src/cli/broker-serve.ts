@@ -25,7 +25,7 @@ export async function openListeners(broker: Broker, settings: readonly ListenerS
   for (const [i, setting] of settings.entries()) {
     const {host = '127.0.0.1', port} = setting.spec
     await broker.listen({...setting.spec, tls: tls[i]}).catch((error: NodeJS.ErrnoException) => {
-      throw new CliError(`${setting.spec.protocol} listener: ${listenError(error, host, port)}`, ExitCode.BrokerStartFailed)
+      throw new CliError(listenError(error, host, port), ExitCode.BrokerStartFailed)
     })
     out.push({setting, listener: broker.listeners.at(-1)!})
   }

@@ -283,6 +283,8 @@ export async function loadTls(files: TlsFiles, origin: string): Promise<TlsOptio
       throw new CliError(`${origin}: cannot read the ${what} ${path}: ${describeFsError(error)}`, ExitCode.BrokerStartFailed)
     }
   }
+  const cert = await read(files.certfile, 'certificate')
+  const key = await read(files.keyfile, 'key')
   const ca: string[] = []
   if (files.cafile !== undefined) ca.push(await read(files.cafile, 'CA file'))
   if (files.capath !== undefined) {
@@ -295,8 +297,8 @@ export async function loadTls(files: TlsFiles, origin: string): Promise<TlsOptio
     for (const n of names) ca.push(await read(join(files.capath, n), 'CA file'))
   }
   const tls: TlsOptions = {
-    cert: await read(files.certfile, 'certificate'),
-    key: await read(files.keyfile, 'key'),
+    cert,
+    key,
     ca: ca.length === 0 ? undefined : ca,
     crl: files.crlfile === undefined ? undefined : await read(files.crlfile, 'CRL file'),
     requireCertificate: files.requireCertificate,

@@ -4,23 +4,34 @@ import {brokerAuthFromFlags, reloadOnHangup} from '../../cli/broker-auth.js'
 import {brokerOptionsFromFlags, checkExposure, openBrokerStore} from '../../cli/broker-config.js'
 import {brokerFlags} from '../../cli/broker-flags.js'
 import {logBrokerEvents} from '../../cli/broker-log.js'
+import {announcement, httpUrl, loadAllTls, openListeners, openOps, refuseEveryone, reloadCertificates, shutdownWithin} from '../../cli/broker-serve.js'
+import {readMosquittoConf, resolveBrokerSettings} from '../../cli/broker-settings.js'
 import {CliError, ExitCode} from '../../cli/exit-codes.js'
 import {createLogger} from '../../cli/logger.js'
 import {aborted, shutdownSignal} from '../../cli/signals.js'
+import type {OpsServer} from '../../broker/metrics-http.js'
 import {writeFileAtomic} from '../../passwd/atomic-write.js'
 
 export default class BrokerStart extends MidgeCommand {
-  static override summary = 'Start an MQTT broker (MQTT 3.1, 3.1.1 and 5.0 on one listener).'
-  static override description = `Runs until SIGINT or SIGTERM, then tells v5 clients "server shutting down" (0x8B) and exits 0.
-When a listener is ready it prints "listening on mqtt://HOST:PORT" to stdout (or JSON with --json).
-Anonymous clients are allowed on loopback; binding to another address needs authentication or --allow-anonymous.
-With --password-file and --acl-file, a file that cannot be read or parsed stops the start (exit 17); SIGHUP re-reads
-both, and a bad file is logged while the previous ones stay in force.`
+  static override summary = 'Start an MQTT broker (MQTT 3.1, 3.1.1 and 5.0) on one or more listeners: mqtt, mqtts, ws, wss.'
+  static override description = `Runs until SIGINT or SIGTERM, then tells v5 clients "server shutting down" (0x8B), flushes persistence and exits 0
+(1 when that takes longer than --shutdown-timeout). Each listener, once ready, prints "listening on URL" to stdout (one JSON
+object per line with --json), then the HTTP endpoint of --http-port.
+Settings come from flags, then MIDGE_* variables, then the Mosquitto configuration file of -c, then the defaults. Listener
+flags (--port, --host, --listener, --ws-port) replace the file's listeners; the TLS flags and --max-connections apply to
+every listener they fit. Anonymous clients are allowed on loopback; another address needs authentication (a password
+file, or client certificates) or --allow-anonymous.
+A file that cannot be read or parsed (configuration, certificate, password file, ACL) stops the start: exit 10 for an
+unreadable -c file, 17 otherwise. SIGHUP re-reads the password file, the ACL and the certificates without dropping
+connections; a bad file is logged and the previous one stays in force.`
 
   static override examples = [
     {command: '<%= config.bin %> <%= command.id %>', description: 'A local broker on 127.0.0.1:1883'},
+    {command: '<%= config.bin %> <%= command.id %> -c /etc/mosquitto/mosquitto.conf', description: 'Run an existing Mosquitto configuration (unknown options are warnings with their line)'},
+    {command: '<%= config.bin %> <%= command.id %> -c mosquitto.conf --test-config', description: 'Check a configuration, its certificates, password file and ACL, and exit'},
     {command: '<%= config.bin %> <%= command.id %> --port 0 --json --ready-file /tmp/broker.json', description: 'Any free port; scripts read the port from the ready file'},
-    {command: '<%= config.bin %> <%= command.id %> --host 0.0.0.0 --allow-anonymous', description: 'Reachable from other hosts, without authentication'},
+    {command: '<%= config.bin %> <%= command.id %> --listener mqtts://0.0.0.0:8883 --cert server.crt --key server.key --cafile ca.crt --require-certificate --use-identity-as-username', description: 'Mutual TLS: clients log in with certificates, whose CN is the user name for the ACL'},
+    {command: '<%= config.bin %> <%= command.id %> --port 1883 --ws-port 8080 --http-port 9100', description: 'MQTT on 1883, MQTT over WebSockets on ws://127.0.0.1:8080/mqtt, /healthz and /metrics on 9100'},
     {command: '<%= config.bin %> <%= command.id %> --host 0.0.0.0 --password-file passwd --acl-file acl', description: 'Clients log in; topics are restricted (kill -HUP re-reads both files)'},
     {command: '<%= config.bin %> <%= command.id %> --max-qos 1 --no-retain-available --log-level debug', description: 'Announce and enforce limits'},
     {command: '<%= config.bin %> <%= command.id %> --persistence /var/lib/midge', description: 'Sessions, queued QoS 1/2 messages and retained messages survive restarts and kill -9'},
@@ -30,37 +41,50 @@ both, and a bad file is logged while the previous ones stay in force.`
 
   async run(): Promise<void> {
     const {flags} = await this.parse(BrokerStart)
-    checkExposure(flags.host, flags['allow-anonymous'], flags['password-file'] !== undefined)
-    const log = await createLogger(flags['log-level'])
-    const auth = await brokerAuthFromFlags(flags, log)
-    const store = await openBrokerStore(flags)
-    const broker = createBroker({...brokerOptionsFromFlags(flags), logger: log, auth: auth?.hooks, store})
+    const file = flags.config === undefined ? undefined : await readMosquittoConf(flags.config)
+    const settings = resolveBrokerSettings(flags, brokerOptionsFromFlags(flags), file?.config)
+    const {auth: authSettings} = settings
+    for (const l of settings.listeners) {
+      checkExposure(l.spec.host ?? '127.0.0.1', authSettings['allow-anonymous'], authSettings['password-file'] !== undefined || l.tls?.requireCertificate === true)
+    }
+    const log = await createLogger(settings.logLevel, settings.logDest).catch((error: Error) => {
+      throw new CliError(`cannot open the log file: ${error.message}`, ExitCode.BrokerStartFailed)
+    })
+    for (const w of file?.warnings ?? []) log.warn({file: w.file, line: w.line}, w.message)
+    for (const note of settings.notes) log.info(note)
+    const auth = await brokerAuthFromFlags(authSettings, log)
+    const tls = await loadAllTls(settings.listeners)
+    if (flags['test-config']) {
+      const n = settings.listeners.length
+      this.log(`configuration OK: ${n} listener${n === 1 ? '' : 's'} (${settings.listeners.map((l) => `${l.spec.protocol}://${l.spec.host}:${l.spec.port}`).join(', ')})`)
+      return
+    }
+    const store = await openBrokerStore({persistence: settings.persistence, 'persistence-sync': flags['persistence-sync']})
+    const hooks = settings.refuseEveryone ? refuseEveryone(auth?.hooks) : auth?.hooks
+    const broker = createBroker({...settings.engine, version: this.config.version, logger: log, auth: hooks, store})
     logBrokerEvents(broker, log)
     const {signal, dispose} = shutdownSignal()
-    const stopReloading = reloadOnHangup(auth ? () => auth.reload(broker) : async () => log.info('no password or ACL file to reload'), log)
+    let open: Awaited<ReturnType<typeof openListeners>> = []
+    const stopReloading = reloadOnHangup(async () => {
+      if (auth) await auth.reload(broker)
+      else log.info('no password or ACL file to reload')
+      await reloadCertificates(open, log)
+    }, log)
+    let ops: OpsServer | undefined
     try {
       await broker.restore()
-      const address = await broker.listen({host: flags.host, port: flags.port}).catch((error: NodeJS.ErrnoException) => {
-        throw new CliError(listenError(error, flags.host, flags.port), ExitCode.BrokerStartFailed)
-      })
-      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
-      const listener = {event: 'listening', protocol: 'mqtt', host: address.address, port: address.port, url: `mqtt://${host}:${address.port}`}
-      if (flags['ready-file']) await writeFileAtomic(flags['ready-file'], JSON.stringify(listener) + '\n', {mode: 0o644})
-      this.log(flags.json ? JSON.stringify(listener) : `listening on ${listener.url}`)
+      open = await openListeners(broker, settings.listeners, tls)
+      if (settings.http) ops = await openOps(broker, settings.http)
+      const lines = open.map(({listener}) => announcement(listener.spec.protocol, listener.address(), listener.url))
+      if (ops) lines.push(announcement('http', ops.address(), httpUrl(ops)))
+      if (flags['ready-file']) await writeFileAtomic(flags['ready-file'], lines.map((l) => JSON.stringify(l) + '\n').join(''), {mode: 0o644})
+      for (const l of lines) this.log(flags.json ? JSON.stringify(l) : `listening on ${l.url}`)
       await aborted(signal)
       log.info({signal: signal.reason}, 'shutting down')
-      await broker.close()
     } finally {
       stopReloading()
       dispose()
-      await store?.close()
+      await shutdownWithin(settings.shutdownTimeoutMs, [() => broker.close(), async () => ops?.close(), async () => store?.close()], log)
     }
   }
-}
-
-function listenError(error: NodeJS.ErrnoException, host: string, port: number): string {
-  if (error.code === 'EADDRINUSE') return `port ${port} on ${host} is already in use`
-  if (error.code === 'EACCES') return `permission denied to listen on ${host}:${port}`
-  if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') return `cannot bind to ${host}: no such local address`
-  return `cannot listen on ${host}:${port}: ${error.message}`
 }
