@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import {describe, test, type TestContext} from 'node:test'
 import type {Broker} from '../../src/broker/broker.js'
 import type {BrokerOptions} from '../../src/broker/options.js'
+import {MemoryBacking, MemoryStore} from '../../src/broker/store/index.js'
 import {SysTopics} from '../../src/broker/sys.js'
 import type {PublishPacket} from '../../src/codec/index.js'
 import {acl, createFileAuth} from '../helpers/auth.js'
@@ -203,5 +204,20 @@ describe('$SYS topics', () => {
     await anon.connect({clientId: 'c'})
     const ack = await anon.subscribe('$SYS/#', 0)
     assert.deepEqual(ack.granted, [0x87])
+  })
+
+  test('with persistence, $SYS values are not stored', async (t) => {
+    const store = await MemoryStore.open(new MemoryBacking())
+    t.after(() => store.close())
+    const {broker, timers, sys} = setup(t, 1, {store})
+    sys.start()
+    const pub = new Wire(broker, 4)
+    await pub.connect({clientId: 'p'})
+    pub.publish('kept/topic', 'yes', 1, {retain: true})
+    await pub.expect('puback')
+    timers.advance(2000)
+    await store.flush()
+    assert.ok(broker.retained.size > 1)
+    assert.deepEqual((await store.loadRetained()).map((m) => m.topic), ['kept/topic'])
   })
 })

@@ -117,12 +117,13 @@ export class Persistence implements SessionJournal {
 
   // --- retained (RetainedMessages' journal) --------------------------------------------------------
 
+  // $SYS/... values are the broker's own, republished every sys_interval: not stored (nor by Mosquitto)
   set(message: Message): void {
-    this.store.setRetained(message)
+    if (!message.topic.startsWith('$SYS/')) this.store.setRetained(message)
   }
 
   delete(topic: string): void {
-    this.store.deleteRetained(topic)
+    if (!topic.startsWith('$SYS/')) this.store.deleteRetained(topic)
   }
 
   // --- acknowledgements ----------------------------------------------------------------------------
