@@ -16,3 +16,8 @@ export {loadPasswordFile, PasswordFile, PasswordFileError} from './passwd/index.
 export type {Authenticator, AuthExchange, AuthResult, EnhancedAuthRequest} from './broker/enhanced-auth.js'
 export {scramSha256, scramClientProof, SCRAM_SHA_256} from './broker/auth/scram.js'
 export type {ScramOptions} from './broker/auth/scram.js'
+export {Listener, openListener} from './broker/listeners/index.js'
+export type {Accepted, ListenerHandlers, ListenerProtocol, ListenerSpec, ListenerStats, TlsOptions} from './broker/listeners/index.js'
+export {collectMetrics, renderPrometheus, serveOps} from './broker/metrics-http.js'
+export type {MetricFamily, OpsServer, OpsSource} from './broker/metrics-http.js'
+export {SysTopics} from './broker/sys.js'

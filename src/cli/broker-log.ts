@@ -13,4 +13,5 @@ export function logBrokerEvents(broker: Broker, log: Logger): void {
     log.debug({clientId: e.clientId, subscriptions: e.subscriptions.map((s) => `${s.filter} (${s.code < 0x80 ? `qos ${s.code}` : reasonName(s.code)})`)}, 'subscribe'))
   broker.events.on('unsubscribe', (e) => log.debug({clientId: e.clientId, filters: e.filters}, 'unsubscribe'))
   broker.events.on('messageDropped', (e) => log.warn({clientId: e.clientId, topic: e.topic, reason: e.reason}, 'message dropped'))
+  broker.events.on('listenerError', (e) => log.info({listener: e.url, address: e.remoteAddress, error: e.error}, 'connection refused before CONNECT'))
 }

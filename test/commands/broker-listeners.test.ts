@@ -253,7 +253,11 @@ describe('broker start: listener flags', () => {
       const expired = await tryConnect(`mqtts://localhost:${tls.port}`, {ca: pki.ca.cert, cert: pki.expiredClient.cert, key: pki.expiredClient.key})
       assert.equal(expired.ok, false)
     } finally {
-      assert.equal((await broker.stop()).code, 0)
+      const result = await broker.stop()
+      assert.equal(result.code, 0)
+      const refusal = result.stderr.trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.msg === 'connection refused before CONNECT')
+      assert.match(refusal.error, /CERT_HAS_EXPIRED/)
+      assert.equal(refusal.listener, `mqtts://127.0.0.1:${broker.lines[1].port}`)
     }
   })
 
