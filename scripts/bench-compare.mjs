@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run bench:compare [-- --quick] [--rounds N] [--duration S] [--warmup S] [--conns N] [--workers N]
 //                           [--brokers midge,aedes,mosquitto] [--scenarios fanin,fanout100,...] [--out FILE]
-//                           [--mqbench PATH]
+//                           [--mqbench PATH] [--from RESULTS.jsonl]
 //
 // Runs the same scenarios with `midge bench` (the built binary) against midge, Aedes and Mosquitto,
 // each broker in its own process on a free loopback port, interleaved (every round runs each broker
@@ -10,16 +10,29 @@
 // 100-byte payloads. Raw results (one JSON line per run) go to a temporary file, named at the end.
 // With --mqbench (../shared/perf's neutral C generator, built), every round also runs mqbench against
 // Mosquitto, and the report shows how close `midge bench` and mqbench measure the same broker.
+// --from rewrites the report from an earlier run's raw results, without running anything.
 import {execFileSync, spawn, spawnSync} from 'node:child_process'
 import {once} from 'node:events'
-import {appendFileSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import {connect, createServer} from 'node:net'
 import {availableParallelism, cpus, loadavg, tmpdir, userInfo} from 'node:os'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const BIN = join(ROOT, 'bin', 'run.js')
+let BIN = join(ROOT, 'bin', 'run.js')
+
+/**
+ * Runs from a copy of the build (bin, dist, manifest; node_modules linked), so that a rebuild in the
+ * working tree while the comparison runs (npm test wipes dist) cannot break it halfway.
+ */
+function snapshotBuild() {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-compare-build-'))
+  for (const entry of ['bin', 'dist', 'package.json', 'oclif.manifest.json']) cpSync(join(ROOT, entry), join(dir, entry), {recursive: true})
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'))
+  BIN = join(dir, 'bin', 'run.js')
+  return dir
+}
 
 // ---- options ----
 const argv = process.argv.slice(2)
@@ -33,10 +46,11 @@ const DURATION = Number(opt('duration', quick ? 3 : 10))
 const WARMUP = Number(opt('warmup', quick ? 1 : 2))
 const CONNS = Number(opt('conns', 10_000))
 const HOLD = Number(opt('hold', quick ? 1 : 5))
-const WORKERS = Number(opt('workers', 1))
+const WORKERS = Number(opt('workers', availableParallelism()))
 const OUT = opt('out', join(ROOT, 'docs', 'benchmarks.md'))
 const BROKERS = opt('brokers', 'midge,aedes,mosquitto').split(',')
 const MQBENCH = opt('mqbench', undefined)
+const FROM = opt('from', undefined)
 const SCENARIO_NAMES = opt('scenarios', 'conns,fanin,fanout100,fanout1000,qos1,latency').split(',')
 
 const COMMON = ['-V', '311', '-s', '100', '--duration', String(DURATION), '--warmup', String(WARMUP), '--workers', String(WORKERS), '--json']
@@ -138,7 +152,7 @@ const STARTERS = {
 }
 
 async function stopBroker(b) {
-  if (!b || b.child.exitCode !== null || b.child.signalCode !== null) return
+  if (!b?.child || b.child.exitCode !== null || b.child.signalCode !== null) return
   b.child.kill('SIGTERM')
   const timer = setTimeout(() => b.child.kill('SIGKILL'), 3000)
   await once(b.child, 'exit')
@@ -237,10 +251,30 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
     process.exit(130)
   })
 }
-const rawFile = join(mkdtempSync(join(tmpdir(), 'bench-compare-')), 'results.jsonl')
-const started = new Date()
-const loadBefore = loadavg()[0]
-try {
+const rawFile = FROM ?? join(mkdtempSync(join(tmpdir(), 'bench-compare-')), 'results.jsonl')
+let started = new Date()
+let loadBefore = loadavg()[0]
+let loadAfter
+let buildCopy
+if (FROM) {
+  started = statSync(FROM).mtime
+  loadBefore = undefined
+  for (const line of readFileSync(FROM, 'utf8').split('\n').filter(Boolean)) {
+    const x = JSON.parse(line)
+    if (x.settings) {
+      started = new Date(x.settings.started)
+      loadBefore = x.settings.loadBefore
+      continue
+    }
+    if (x.loadAfter !== undefined) { loadAfter = x.loadAfter; continue }
+    if (x.tool === 'mqbench') { agreement.push({scenario: x.scenario, round: x.round, m: x.m}); continue }
+    brokers[x.broker] ??= {version: x.version}
+    results.push({scenario: x.scenario, round: x.round, broker: x.broker, m: metrics(x.scenario, {code: x.code, result: x.result, stderr: x.stderr, rss: x.rss})})
+  }
+} else try {
+  if (!existsSync(join(ROOT, 'dist', 'commands', 'bench', 'index.js'))) fail('no build: run `npm run build` first (npm run bench:compare does)')
+  buildCopy = snapshotBuild()
+  appendFileSync(rawFile, JSON.stringify({settings: {started: started.toISOString(), loadBefore, rounds: ROUNDS, duration: DURATION, warmup: WARMUP, conns: CONNS, workers: WORKERS}}) + '\n')
   for (const name of BROKERS) {
     if (!STARTERS[name]) fail(`unknown broker '${name}' (midge, aedes, mosquitto)`)
     const b = await STARTERS[name]()
@@ -262,7 +296,7 @@ try {
         run.rss = rssKiB(b.child.pid)
         const m = metrics(scenario, run)
         results.push({scenario, round, broker: name, m})
-        appendFileSync(rawFile, JSON.stringify({scenario, round, broker: name, version: b.version, code: run.code, result: run.result, stderr: run.stderr}) + '\n')
+        appendFileSync(rawFile, JSON.stringify({scenario, round, broker: name, version: b.version, code: run.code, result: run.result, stderr: run.stderr, rss: run.rss}) + '\n')
         const unit = SCENARIOS[scenario].unit
         process.stderr.write(`[${scenario} ${round}/${ROUNDS}] ${name.padEnd(9)} ${m.error ? `ERROR ${m.error}` : `${fmt(m.rate).padStart(10)} ${unit}` +
           `${m.lossPct ? `  loss ${m.lossPct}%` : ''}${m.p99 !== undefined && SCENARIOS[scenario].latency ? `  p50 ${us(m.p50)} p99 ${us(m.p99)}` : ''}` +
@@ -281,20 +315,26 @@ try {
   }
 } finally {
   await Promise.all(Object.values(brokers).map(stopBroker))
+  if (buildCopy) rmSync(buildCopy, {recursive: true, force: true})
+  if (!FROM) {
+    loadAfter = loadavg()[0]
+    appendFileSync(rawFile, JSON.stringify({loadAfter}) + '\n')
+  }
 }
 
+mkdirSync(dirname(OUT), {recursive: true})
 writeFileSync(OUT, report())
 process.stderr.write(`bench:compare: wrote ${OUT}; raw results in ${rawFile}\n`)
 
 function report() {
   const names = Object.keys(brokers)
   const others = names.filter((n) => n !== 'midge')
-  const cell = (scenario, broker, key) => median(results.filter((r) => r.scenario === scenario && r.broker === broker && !r.m.error).map((r) => r.m[key]))
+  const cell = (scenario, broker, key) => median(results.filter((r) => r.scenario === scenario && r.broker === broker && !r.m.error && !r.m.exit).map((r) => r.m[key]))
   const spread = (scenario, broker) => {
     const v = results.filter((r) => r.scenario === scenario && r.broker === broker && !r.m.error).map((r) => r.m.rate)
     return v.length > 1 ? `${fmt(Math.min(...v))}–${fmt(Math.max(...v))}` : ''
   }
-  const errors = (scenario, broker) => results.filter((r) => r.scenario === scenario && r.broker === broker && (r.m.error || r.m.exit)).length
+  const errors = (scenario, broker) => results.filter((r) => r.scenario === scenario && r.broker === broker && (r.m.error || r.m.exit))
   const ratio = (a, b) => a !== undefined && b ? `${(a / b).toFixed(2)}×` : '–'
   const cpu = cpus()
   const lines = []
@@ -303,7 +343,8 @@ function report() {
     ` (${ROUNDS} round${ROUNDS === 1 ? '' : 's'}, ${DURATION} s windows after ${WARMUP} s warm-up; medians). Regenerate it after changing the broker; ` +
     'numbers from another machine, or a busy one, are not comparable with these.', '')
   lines.push(`- Machine: ${availableParallelism()} × ${cpu[0]?.model ?? 'CPU'}, shared by the load generator and the broker (nothing pinned); Node ${process.version}.` +
-    ` Load average (1 min) ${loadBefore.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end${loadBefore > availableParallelism() ? ': other work competed for the CPUs, so read the CPU-per-message columns rather than the rates' : ''}.`)
+    (loadBefore !== undefined && loadAfter !== undefined ? ` Load average (1 min) ${loadBefore.toFixed(1)} at the start, ${loadAfter.toFixed(1)} at the end` +
+      `${Math.max(loadBefore, loadAfter) > availableParallelism() ? ': other work competed for the CPUs, so read the CPU-per-message columns rather than the rates' : ''}.` : ''))
   lines.push(`- Brokers, each in its own process on a loopback port: ${names.map((n) => `${n} ${brokers[n].version}`).join(', ')}.`)
   lines.push('  midge runs `broker start --max-queued-messages 0 --max-inflight-messages 1000`; Mosquitto runs ../shared/perf/brokers/mosquitto.conf' +
     ' (no queue limit, 1000 in flight); Aedes its defaults.')
@@ -333,7 +374,7 @@ function report() {
     lines.push(`### ${sc.title}`, '')
     if (s === 'conns') {
       lines.push('| broker | conn/s | spread | time to CONNACK p99 | failed | broker RSS after |', '|---|---:|---|---:|---:|---:|')
-      for (const n of names) lines.push(`| ${n} | ${fmt(cell(s, n, 'rate'))} | ${spread(s, n)} | ${us(cell(s, n, 'connectP99'))} | ${fmt(cell(s, n, 'failed'))} | ${fmt((cell(s, n, 'rss') ?? 0) / 1024, 1)} MiB |`)
+      for (const n of names) lines.push(`| ${n} | ${fmt(cell(s, n, 'rate'))} | ${spread(s, n)} | ${us(cell(s, n, 'connectP99'))} | ${fmt(cell(s, n, 'failed'))} | ${cell(s, n, 'rss') === undefined ? '–' : `${fmt(cell(s, n, 'rss') / 1024, 1)} MiB`} |`)
     } else if (sc.latency) {
       lines.push('| broker | msg/s | p50 | p99 | p99.9 | max | loss | broker CPU s / M msgs |', '|---|---:|---:|---:|---:|---:|---:|---:|')
       for (const n of names) lines.push(`| ${n} | ${fmt(cell(s, n, 'rate'))} | ${us(cell(s, n, 'p50'))} | ${us(cell(s, n, 'p99'))} | ${us(cell(s, n, 'p999'))} | ${us(cell(s, n, 'max'))} | ${fmt(cell(s, n, 'lossPct'), 3)}% | ${fmt(cell(s, n, 'cpuPerM'), 2)} |`)
@@ -341,8 +382,8 @@ function report() {
       lines.push('| broker | msg/s | spread | broker CPU s / M msgs | broker cores | bench cores | loss |', '|---|---:|---|---:|---:|---:|---:|')
       for (const n of names) lines.push(`| ${n} | ${fmt(cell(s, n, 'rate'))} | ${spread(s, n)} | ${fmt(cell(s, n, 'cpuPerM'), 2)} | ${fmt(cell(s, n, 'brokerCores'), 2)} | ${fmt(cell(s, n, 'benchCores'), 2)} | ${fmt(cell(s, n, 'lossPct'), 3)}% |`)
     }
-    const bad = names.map((n) => [n, errors(s, n)]).filter(([, k]) => k > 0)
-    if (bad.length) lines.push('', `Runs that failed or broke a rule (see the raw results): ${bad.map(([n, k]) => `${n} ${k}`).join(', ')}.`)
+    const bad = names.flatMap((n) => errors(s, n).map((r) => `${n} round ${r.round}: ${(r.m.error ?? r.m.failure ?? '').replace(/\s*›\s*/g, ' ').trim().slice(0, 120)}`))
+    if (bad.length) lines.push('', `Runs left out of the medians (they failed or ended with a non-zero exit): ${bad.join('; ')}.`)
     lines.push('')
   }
   if (agreement.length) {

@@ -148,14 +148,14 @@ export async function benchConfig(mode: BenchMode, f: BenchFlagValues): Promise<
   const {options} = await connectionOptions({
     ...f, id: template, 'id-prefix': undefined, 'disable-clean-session': false, 'will-retain': false, 'will-topic': undefined,
   }, props)
-  const count = mode === 'conn' ? 1000 : f.count ?? 1
+  const count = f.count ?? (mode === 'conn' ? 1000 : 1)
   const topic = Array.isArray(f.topic) ? f.topic : f.topic !== undefined ? [f.topic] : []
   const config: BenchConfig = {
     ...DEFAULT_CONFIG, mode, client: options, brokerUrl: brokerUrl(options),
     clientId: template,
     publishers: mode === 'e2e' || mode === 'pub' ? count : 0,
     subscribers: mode === 'e2e' ? f.subs ?? 1 : mode === 'sub' ? count : 0,
-    connections: mode === 'conn' ? f.count ?? count : 0,
+    connections: mode === 'conn' ? count : 0,
     topic: mode === 'sub' ? DEFAULT_CONFIG.topic : topic[0] ?? DEFAULT_CONFIG.topic,
     subscribeTopics: mode === 'sub' ? topic : f['sub-topic'] ?? DEFAULT_CONFIG.subscribeTopics,
     qos: (f.qos ?? 0) as QoS, retain: f.retain ?? false, payloadSize: f.size ?? DEFAULT_CONFIG.payloadSize,
