@@ -187,6 +187,8 @@ export class Shard {
   private readonly errors: Record<string, number> = {}
 
   private sent = 0
+  /** QoS 1/2 publishes of all publishers awaiting their ack. */
+  private inflight = 0
   private acked = 0
   private refused = 0
   private received = 0
@@ -350,6 +352,8 @@ export class Shard {
     this.stats[this.base + Stat.Lost] = this.lost
     this.stats[this.base + Stat.Connected] = this.connected
     if (publisher) {
+      this.inflight -= publisher.inflight
+      this.stats[this.base + Stat.Inflight] = this.inflight
       publisher.closed = true
       this.publisherFinished(publisher)
     }
@@ -464,6 +468,7 @@ export class Shard {
         buf.writeUInt16BE(id, k * len + p.idOffset)
         p.sentAt[id] = stamp
         p.inflight++
+        this.inflight++
       }
     }
     p.conn.write(buf)
@@ -495,8 +500,10 @@ export class Shard {
         this.warmupHist.publishToAck.record(this.clock() - sentAt)
       }
     }
+    this.inflight--
     this.stats[this.base + Stat.Acked] = this.acked
     this.stats[this.base + Stat.Refused] = this.refused
+    this.stats[this.base + Stat.Inflight] = this.inflight
     if (this.plan.intervalUs > 0) {
       if (!this.pumpScheduled && this.running) {
         this.pumpScheduled = true
@@ -542,9 +549,7 @@ export class Shard {
     this.stats[b + Stat.Sent] = this.sent
     this.stats[b + Stat.Expected] = this.expected
     this.stats[b + Stat.Received] = this.received
-    let inflight = 0
-    for (const p of this.publishers) inflight += p.inflight
-    this.stats[b + Stat.Inflight] = inflight
+    this.stats[b + Stat.Inflight] = this.inflight
   }
 
   // ---- the end ----
