@@ -204,6 +204,25 @@ describe('bench failures', () => {
   })
 })
 
+describe('bench over TLS and WebSocket (mosquitto)', {skip: !hasMosquitto()}, () => {
+  test('--cafile: TLS with the certificate checked against the host name; ws://: a WebSocket endpoint', async () => {
+    const m = await startMosquitto({tls: true, websocket: true})
+    try {
+      const tls = await runMidge(['bench', '-h', 'localhost', '-p', String(m.tlsPort), '--cafile', m.caFile!, '-V', '311', ...SMALL, '--json'])
+      assert.equal(tls.code, 0, tls.stderr)
+      assert.equal(json(tls.stdout).messages.received, 400)
+      const ws = await runMidge(['bench', '--url', `ws://127.0.0.1:${m.wsPort}/mqtt`, '-V', '311', ...SMALL, '--json'])
+      assert.equal(ws.code, 0, ws.stderr)
+      assert.equal(json(ws.stdout).messages.received, 400)
+      const untrusted = await runMidge(['bench', '-h', 'localhost', '-p', String(m.tlsPort), '--tls-version', 'tlsv1.2', '-V', '311', ...SMALL])
+      assert.equal(untrusted.code, 11)
+      assert.match(untrusted.stderr, /failed: 3 × connect: .*certificate/)
+    } finally {
+      await m.stop()
+    }
+  })
+})
+
 async function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!check()) {
