@@ -1,4 +1,4 @@
-// midge as a library: the broker engine, and (as they land) the client, bench runner and password files.
+// midge as a library: the broker engine, the client, the bench runner and password files.
 export {Broker, createBroker} from './broker/broker.js'
 export type {BrokerOptions} from './broker/options.js'
 export {DEFAULT_OPTIONS} from './broker/options.js'
@@ -21,3 +21,6 @@ export type {Accepted, ListenerHandlers, ListenerProtocol, ListenerSpec, Listene
 export {collectMetrics, renderPrometheus, serveOps} from './broker/metrics-http.js'
 export type {MetricFamily, OpsServer, OpsSource} from './broker/metrics-http.js'
 export {SysTopics} from './broker/sys.js'
+export {connect, MqttClient, ConnectError, ConnectionRefusedError, ConnectionLostError} from './client/index.js'
+export type {ClientOptions, Message as ClientMessage, PublishOptions, SubscribeRequest} from './client/index.js'
+export {runBench, parseGates, evaluateGates, type BenchConfig, type BenchResult, type RunHooks} from './bench/index.js'
