@@ -40,11 +40,11 @@ function counts(file: string): RowCounts {
 const isRefusal = (code: string, pattern?: RegExp) => (e: unknown) =>
   e instanceof StoreError && e.code === code && (pattern === undefined || pattern.test(e.message))
 
-runStoreContract('sqlite', () => {
+for (const thread of [true, false]) runStoreContract(thread ? 'sqlite (database thread)' : 'sqlite (in this thread)', () => {
   const dir = tempDir()
   const file = join(dir, 'midge.db')
   return {
-    open: () => SqliteStore.open({file}),
+    open: () => SqliteStore.open({file, thread}),
     counts: () => counts(file),
     setNewerSchema: () => {
       const db = new Database(file)

@@ -69,6 +69,11 @@ export interface SessionRows {
 export interface Backend {
   /** Applies the operations as one transaction; returns (or resolves) once it is durable. */
   commit(ops: readonly WriteOp[]): void | Promise<void>
+  /**
+   * Commits may be started before the previous one has finished: the backend applies them in order,
+   * and once one fails it fails every later one (so nothing after a lost batch is acknowledged).
+   */
+  readonly pipelined?: boolean
   loadSessions(): SessionRows | Promise<SessionRows>
   loadRetained(): StoredMessage[] | Promise<StoredMessage[]>
   close(): void | Promise<void>
@@ -387,8 +392,16 @@ export class BufferedStore implements BrokerStore {
     this.batch++
     this.pendingSession.clear()
     this.pendingRetained.clear()
-    const run = this.tail.then(() => this.backend.commit(ops))
-    const tail = run.catch((error: unknown) => {
+    let run: Promise<unknown>
+    if (this.backend.pipelined) {
+      // handed over at once; resolves in order, after the batches before it
+      const previous = this.tail
+      const committed = Promise.resolve(this.backend.commit(ops))
+      run = previous.then(() => committed)
+    } else {
+      run = this.tail.then(() => this.backend.commit(ops))
+    }
+    const tail = run.then(() => undefined, (error: unknown) => {
       this.failed ??= error instanceof StoreError ? error : new StoreError('failed', `store commit failed: ${(error as Error)?.message ?? String(error)}`, {cause: error})
       throw this.failed
     })

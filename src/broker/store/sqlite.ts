@@ -1,12 +1,15 @@
 import {constants, accessSync, closeSync, openSync, readSync, statSync} from 'node:fs'
 import {dirname, resolve} from 'node:path'
-import Database, {type Database as Db, type Statement} from 'better-sqlite3'
-import type {ProtocolVersion, QoS} from '../../codec/index.js'
-import {BufferedStore, OpKind, type Backend, type OutboundRow, type SessionRows, type WriteOp} from './buffered.js'
-import {StoreError} from './errors.js'
-import {decodeProperties, encodeProperties} from './properties.js'
+import {Worker} from 'node:worker_threads'
+import Database, {type Database as Db} from 'better-sqlite3'
+import {BufferedStore, type Backend, type SessionRows, type WriteOp} from './buffered.js'
+import {StoreError, type StoreErrorCode} from './errors.js'
 import {APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION} from './schema.js'
-import type {OutboundState, StoredMessage, StoredSession, StoredSubscriptionOptions, StoredWill} from './types.js'
+import {
+  BatchApplier, decodeRetainedTable, decodeSessionTables, encodeBatch, readRetainedTable, readSessionTables,
+  type Batch, type SessionTables,
+} from './sqlite-rows.js'
+import type {StoredMessage} from './types.js'
 
 export interface SqliteStoreOptions {
   /** The database file (created if missing; its folder must exist). */
@@ -17,34 +20,51 @@ export interface SqliteStoreOptions {
    * on a power loss; the WAL is synced at checkpoints only. Several times faster.
    */
   sync?: 'full' | 'normal'
+  /**
+   * Run SQLite in a worker thread (default): commits, and their fsync, happen beside the event loop,
+   * which goes on serving clients meanwhile. false: in this thread (simpler, for tools and tests).
+   */
+  thread?: boolean
 }
 
 const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1')
 
 /**
  * Broker state in one SQLite file (better-sqlite3): WAL journal, one transaction per flush, prepared
- * statements. The file is checked before anything is written to it (SQLite header, integrity,
- * application id, schema version), and held with an exclusive lock while open, so a second broker
- * on the same file is refused rather than sharing it.
+ * statements, in a worker thread by default. The file is checked before anything is written to it
+ * (SQLite header, integrity, application id, schema version), and held with an exclusive lock while
+ * open, so a second broker on the same file is refused rather than sharing it.
  */
 export class SqliteStore extends BufferedStore {
-  private constructor(backend: SqliteBackend, readonly file: string) {
+  private constructor(backend: Backend, readonly file: string) {
     super(backend)
   }
 
   static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
     const file = resolve(options.file)
-    const db = openChecked(file)
+    const sync = options.sync ?? 'full'
+    const backend = options.thread === false ? new DirectBackend(openDatabase(file, sync)) : await WorkerBackend.start(file, sync)
+    const store = new SqliteStore(backend, file)
     try {
-      configure(db, options.sync ?? 'full')
-      migrate(db)
+      await store.init()
     } catch (error) {
-      db.close()
-      throw classify(error, file)
+      await backend.close()
+      throw error
     }
-    const store = new SqliteStore(new SqliteBackend(db), file)
-    await store.init()
     return store
+  }
+}
+
+/** Opens, checks, configures and migrates the database; throws a StoreError saying why it cannot. */
+export function openDatabase(file: string, sync: 'full' | 'normal'): Db {
+  const db = openChecked(file)
+  try {
+    configure(db, sync)
+    migrate(db)
+    return db
+  } catch (error) {
+    db.close()
+    throw classify(error, file)
   }
 }
 
@@ -181,150 +201,24 @@ function classify(error: unknown, file: string): Error {
   return error instanceof Error ? error : new Error(message)
 }
 
-const bool = (b: boolean): number => (b ? 1 : 0)
-
-class SqliteBackend implements Backend {
-  private readonly putSession: Statement
-  private readonly deleteSession: Statement
-  private readonly deleteSessionSubs: Statement
-  private readonly deleteSessionInbound: Statement
-  private readonly putSub: Statement
-  private readonly deleteSub: Statement
-  private readonly putMessage: Statement
-  private readonly deleteMessage: Statement
-  private readonly putOutbound: Statement
-  private readonly updateOutbound: Statement
-  private readonly deleteOutbound: Statement
-  private readonly putInbound: Statement
-  private readonly deleteInbound: Statement
-  private readonly putRetained: Statement
-  private readonly deleteRetained: Statement
-  private readonly apply: (ops: readonly WriteOp[]) => void
+/** SQLite in this thread. */
+class DirectBackend implements Backend {
+  private readonly applier: BatchApplier
 
   constructor(private readonly db: Db) {
-    this.putSession = db.prepare(`INSERT OR REPLACE INTO sessions (client_id, protocol_version, username, expiry_interval, expires_at,
-      will_topic, will_payload, will_qos, will_retain, will_properties, will_publish_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)`)
-    this.deleteSession = db.prepare('DELETE FROM sessions WHERE client_id = ?')
-    this.deleteSessionSubs = db.prepare('DELETE FROM subscriptions WHERE client_id = ?')
-    this.deleteSessionInbound = db.prepare('DELETE FROM inbound_qos2 WHERE client_id = ?')
-    this.putSub = db.prepare(`INSERT OR REPLACE INTO subscriptions (client_id, filter, qos, no_local, retain_as_published,
-      retain_handling, subscription_id) VALUES (?,?,?,?,?,?,?)`)
-    this.deleteSub = db.prepare('DELETE FROM subscriptions WHERE client_id = ? AND filter = ?')
-    this.putMessage = db.prepare(`INSERT OR REPLACE INTO messages (id, topic, payload, qos, retain, properties, expires_at, origin)
-      VALUES (?,?,?,?,?,?,?,?)`)
-    this.deleteMessage = db.prepare('DELETE FROM messages WHERE id = ?')
-    this.putOutbound = db.prepare(`INSERT OR REPLACE INTO outbound (id, client_id, message_id, state, packet_id, qos, retain, dup,
-      subscription_ids, shared_group, topic, payload, message_qos, message_retain, properties, expires_at, origin)
-      VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
-    this.updateOutbound = db.prepare('UPDATE outbound SET state = ?, packet_id = ?, dup = ? WHERE id = ?')
-    this.deleteOutbound = db.prepare('DELETE FROM outbound WHERE id = ?')
-    this.putInbound = db.prepare('INSERT OR IGNORE INTO inbound_qos2 (client_id, packet_id) VALUES (?,?)')
-    this.deleteInbound = db.prepare('DELETE FROM inbound_qos2 WHERE client_id = ? AND packet_id = ?')
-    this.putRetained = db.prepare(`INSERT OR REPLACE INTO retained (topic, payload, qos, properties, expires_at, origin)
-      VALUES (?,?,?,?,?,?)`)
-    this.deleteRetained = db.prepare('DELETE FROM retained WHERE topic = ?')
-    this.apply = db.transaction((ops: readonly WriteOp[]) => {
-      for (const op of ops) this.run(op)
-    })
+    this.applier = new BatchApplier(db)
   }
 
   commit(ops: readonly WriteOp[]): void {
-    this.apply(ops)
-  }
-
-  private run(op: WriteOp): void {
-    switch (op.k) {
-      case OpKind.PutSession: {
-        if (op.cancelled) return
-        const s = op.session
-        const w = s.will
-        this.putSession.run(s.clientId, s.protocolVersion, s.username ?? null, s.expiryInterval, s.expiresAt ?? null,
-          w?.topic ?? null, w?.payload ?? null, w?.qos ?? null, w === undefined ? null : bool(w.retain),
-          encodeProperties(w?.properties), w?.publishAt ?? null)
-        return
-      }
-      case OpKind.DeleteSession:
-        this.deleteSession.run(op.clientId)
-        this.deleteSessionSubs.run(op.clientId)
-        this.deleteSessionInbound.run(op.clientId)
-        return
-      case OpKind.PutSubscription: {
-        const o = op.options
-        this.putSub.run(op.clientId, op.filter, o.qos, bool(o.noLocal), bool(o.retainAsPublished), o.retainHandling, o.subscriptionId ?? null)
-        return
-      }
-      case OpKind.DeleteSubscription:
-        this.deleteSub.run(op.clientId, op.filter)
-        return
-      case OpKind.PutMessage: {
-        if (op.cancelled) return
-        const m = op.message
-        this.putMessage.run(op.id, m.topic, m.payload, m.qos, bool(m.retain), encodeProperties(m.properties), m.expiresAt ?? null, m.origin ?? null)
-        return
-      }
-      case OpKind.DeleteMessage:
-        this.deleteMessage.run(op.id)
-        return
-      case OpKind.PutOutbound: {
-        if (op.cancelled) return
-        const r = op.row
-        const m = r.inline
-        this.putOutbound.run(r.id, r.clientId, r.messageId, r.state, r.packetId, r.qos, bool(r.retain), bool(r.dup),
-          r.subscriptionIds === undefined ? null : r.subscriptionIds.join(','), r.sharedGroup ?? null,
-          m?.topic ?? null, m?.payload ?? null, m?.qos ?? null, m === undefined ? null : bool(m.retain),
-          encodeProperties(m?.properties), m?.expiresAt ?? null, m?.origin ?? null)
-        return
-      }
-      case OpKind.UpdateOutbound:
-        if (!op.cancelled) this.updateOutbound.run(op.row.state, op.row.packetId, bool(op.row.dup), op.row.id)
-        return
-      case OpKind.DeleteOutbound:
-        this.deleteOutbound.run(op.id)
-        return
-      case OpKind.PutInbound:
-        this.putInbound.run(op.clientId, op.packetId)
-        return
-      case OpKind.DeleteInbound:
-        this.deleteInbound.run(op.clientId, op.packetId)
-        return
-      case OpKind.PutRetained: {
-        if (op.cancelled) return
-        const m = op.message
-        this.putRetained.run(m.topic, m.payload, m.qos, encodeProperties(m.properties), m.expiresAt ?? null, m.origin ?? null)
-        return
-      }
-      case OpKind.DeleteRetained:
-        if (!op.cancelled) this.deleteRetained.run(op.topic)
-        return
-    }
+    this.applier.apply(encodeBatch(ops))
   }
 
   loadSessions(): SessionRows {
-    const db = this.db
-    const sessions = (db.prepare('SELECT * FROM sessions').all() as SessionRow[]).map(toSession)
-    const subscriptions = (db.prepare('SELECT * FROM subscriptions').all() as SubscriptionRow[]).map((r) => ({
-      clientId: r.client_id, filter: r.filter, options: toSubscriptionOptions(r),
-    }))
-    const messages = new Map<number, StoredMessage>()
-    for (const r of db.prepare('SELECT * FROM messages').iterate() as IterableIterator<MessageRow>) messages.set(r.id, toMessage(r, r.retain === 1))
-    const outbound: OutboundRow[] = []
-    for (const r of db.prepare('SELECT * FROM outbound ORDER BY id').iterate() as IterableIterator<OutboundDbRow>) {
-      const row: OutboundRow = {
-        id: r.id, clientId: r.client_id, messageId: r.message_id, state: r.state as OutboundState, packetId: r.packet_id,
-        qos: r.qos as QoS, retain: r.retain === 1, dup: r.dup === 1,
-      }
-      if (r.subscription_ids !== null) (row as {subscriptionIds?: number[]}).subscriptionIds = r.subscription_ids.split(',').map(Number)
-      if (r.shared_group !== null) (row as {sharedGroup?: string}).sharedGroup = r.shared_group
-      if (r.topic !== null) row.inline = toMessage({...r, topic: r.topic, payload: r.payload!, qos: r.message_qos!}, r.message_retain === 1)
-      outbound.push(row)
-    }
-    const inbound = (db.prepare('SELECT client_id, packet_id FROM inbound_qos2').all() as Array<{client_id: string; packet_id: number}>)
-      .map((r) => ({clientId: r.client_id, packetId: r.packet_id}))
-    return {sessions, subscriptions, messages, outbound, inbound}
+    return decodeSessionTables(readSessionTables(this.db))
   }
 
   loadRetained(): StoredMessage[] {
-    return (this.db.prepare('SELECT * FROM retained').all() as Array<Omit<MessageRow, 'id' | 'retain'>>).map((r) => toMessage(r, true))
+    return decodeRetainedTable(readRetainedTable(this.db))
   }
 
   close(): void {
@@ -332,93 +226,105 @@ class SqliteBackend implements Backend {
   }
 }
 
-interface SessionRow {
-  client_id: string
-  protocol_version: number
-  username: string | null
-  expiry_interval: number
-  expires_at: number | null
-  will_topic: string | null
-  will_payload: Buffer | null
-  will_qos: number | null
-  will_retain: number | null
-  will_properties: string | null
-  will_publish_at: number | null
-}
+/** What the worker (sqlite-worker.ts) is asked. */
+type WorkerCommand = {cmd: 'commit'; batch: Batch} | {cmd: 'loadSessions' | 'loadRetained' | 'close'}
+export type WorkerRequest = {id: number} & WorkerCommand
+export type WorkerReply = {id: number; result?: unknown; error?: {code?: StoreErrorCode; message: string}}
 
-interface SubscriptionRow {
-  client_id: string
-  filter: string
-  qos: number
-  no_local: number
-  retain_as_published: number
-  retain_handling: number
-  subscription_id: number | null
-}
+/** SQLite in a worker thread: batches go over with their blobs transferred, rows come back raw. */
+class WorkerBackend implements Backend {
+  readonly pipelined = true
+  private waiting: Array<readonly WriteOp[]> = []
+  private group: Promise<void> | undefined
+  private idle: Promise<void> = Promise.resolve()
+  private nextId = 1
+  private readonly pending = new Map<number, {resolve: (v: unknown) => void; reject: (e: Error) => void}>()
+  private dead: Error | undefined
+  private readonly exited: Promise<void>
 
-interface MessageRow {
-  id: number
-  topic: string
-  payload: Buffer
-  qos: number
-  retain: number
-  properties: string | null
-  expires_at: number | null
-  origin: string | null
-}
-
-interface OutboundDbRow {
-  id: number
-  client_id: string
-  message_id: number
-  state: number
-  packet_id: number
-  qos: number
-  retain: number
-  dup: number
-  subscription_ids: string | null
-  shared_group: string | null
-  topic: string | null
-  payload: Buffer | null
-  message_qos: number | null
-  message_retain: number | null
-  properties: string | null
-  expires_at: number | null
-  origin: string | null
-}
-
-function toSession(r: SessionRow): StoredSession {
-  let will: StoredWill | undefined
-  if (r.will_topic !== null) {
-    const properties = decodeProperties(r.will_properties)
-    will = {
-      topic: r.will_topic, payload: r.will_payload ?? Buffer.alloc(0), qos: (r.will_qos ?? 0) as QoS, retain: r.will_retain === 1,
-      ...(properties === undefined ? {} : {properties}),
-      ...(r.will_publish_at === null ? {} : {publishAt: r.will_publish_at}),
+  private constructor(private readonly worker: Worker) {
+    worker.unref()
+    worker.on('message', (reply: WorkerReply) => this.answer(reply))
+    this.exited = new Promise((resolve) => worker.once('exit', () => resolve()))
+    const fail = (error: Error) => {
+      this.dead ??= error
+      for (const p of this.pending.values()) p.reject(this.dead)
+      this.pending.clear()
     }
+    worker.on('error', fail)
+    worker.once('exit', () => fail(new StoreError('failed', 'the database thread stopped')))
   }
-  return {
-    clientId: r.client_id, protocolVersion: r.protocol_version as ProtocolVersion, expiryInterval: r.expiry_interval,
-    ...(r.username === null ? {} : {username: r.username}),
-    ...(r.expires_at === null ? {} : {expiresAt: r.expires_at}),
-    ...(will === undefined ? {} : {will}),
+
+  static async start(file: string, sync: 'full' | 'normal'): Promise<WorkerBackend> {
+    const worker = startWorker({file, sync})
+    const ready = await new Promise<WorkerReply>((resolve, reject) => {
+      worker.once('message', resolve)
+      worker.once('error', reject)
+    })
+    if (ready.error !== undefined) {
+      await worker.terminate()
+      throw ready.error.code === undefined ? new Error(ready.error.message) : new StoreError(ready.error.code, ready.error.message)
+    }
+    return new WorkerBackend(worker)
+  }
+
+  private request(message: WorkerCommand, transfer: ArrayBuffer[] = []): Promise<unknown> {
+    if (this.dead !== undefined) return Promise.reject(this.dead)
+    const id = this.nextId++
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, {resolve, reject})
+      if (this.pending.size === 1) this.worker.ref() // an answer is awaited: keep the process alive for it
+      this.worker.postMessage({...message, id}, transfer)
+    })
+  }
+
+  private answer(reply: WorkerReply): void {
+    const p = this.pending.get(reply.id)
+    if (p === undefined) return
+    this.pending.delete(reply.id)
+    if (this.pending.size === 0) this.worker.unref()
+    if (reply.error === undefined) p.resolve(reply.result)
+    else p.reject(reply.error.code === undefined ? new Error(reply.error.message) : new StoreError(reply.error.code, reply.error.message))
+  }
+
+  /**
+   * Group commit: one batch at a time goes to the database thread; the batches flushed while it is
+   * busy wait and then go together, as one transaction (one fsync).
+   */
+  commit(ops: readonly WriteOp[]): Promise<void> {
+    this.waiting.push(ops)
+    this.group ??= this.idle.then(() => {
+      const groups = this.waiting
+      this.waiting = []
+      this.group = undefined
+      const batch = encodeBatch(groups.length === 1 ? groups[0] : groups.flat())
+      const sent = batch.values.length === 0 ? Promise.resolve() : this.request({cmd: 'commit', batch}, [batch.blobs.buffer as ArrayBuffer])
+      this.idle = sent.then(() => undefined, () => undefined)
+      return sent.then(() => undefined)
+    })
+    return this.group
+  }
+
+  async loadSessions(): Promise<SessionRows> {
+    return decodeSessionTables(await this.request({cmd: 'loadSessions'}) as SessionTables)
+  }
+
+  async loadRetained(): Promise<StoredMessage[]> {
+    return decodeRetainedTable(await this.request({cmd: 'loadRetained'}) as unknown[][])
+  }
+
+  async close(): Promise<void> {
+    if (this.dead === undefined) await this.request({cmd: 'close'}).catch(() => undefined)
+    await this.worker.terminate()
+    await this.exited
   }
 }
 
-function toSubscriptionOptions(r: SubscriptionRow): StoredSubscriptionOptions {
-  return {
-    qos: r.qos as QoS, noLocal: r.no_local === 1, retainAsPublished: r.retain_as_published === 1,
-    retainHandling: r.retain_handling as 0 | 1 | 2,
-    ...(r.subscription_id === null ? {} : {subscriptionId: r.subscription_id}),
-  }
-}
-
-function toMessage(r: Omit<MessageRow, 'id' | 'retain'>, retain: boolean): StoredMessage {
-  const properties = decodeProperties(r.properties)
-  return {
-    topic: r.topic, payload: r.payload, qos: r.qos as QoS, retain,
-    ...(properties === undefined ? {} : {properties}),
-    ...(r.expires_at === null ? {} : {expiresAt: r.expires_at}),
-    ...(r.origin === null ? {} : {origin: r.origin}),
-  }
+/** dist/broker/store/sqlite-worker.js when built; from the TypeScript sources (tests under tsx), through tsx's loader. */
+function startWorker(workerData: {file: string; sync: 'full' | 'normal'}): Worker {
+  const url = new URL(import.meta.url.endsWith('.ts') ? './sqlite-worker.ts' : './sqlite-worker.js', import.meta.url)
+  if (!import.meta.url.endsWith('.ts')) return new Worker(url, {workerData})
+  const tsx = import.meta.resolve('tsx/esm/api')
+  const boot = `import(${JSON.stringify(tsx)}).then(({register}) => { register(); return import(${JSON.stringify(url.href)}) })`
+  return new Worker(boot, {eval: true, workerData})
 }
