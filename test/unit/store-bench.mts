@@ -8,12 +8,13 @@ import {OutboundState, SqliteStore, MemoryStore, type BrokerStore} from '../../s
 
 const total = Number(process.argv[2] ?? 1_000_000)
 const batches = (process.argv[3] ?? '100,1000').split(',').map(Number)
-const syncs = (process.argv[4] ?? 'full,normal').split(',') as Array<'full' | 'normal' | 'memory'>
+const syncs = (process.argv[4] ?? 'full,normal').split(',')
 const payloadSize = Number(process.argv[5] ?? 100)
 
-async function run(sync: 'full' | 'normal' | 'memory', batch: number): Promise<void> {
+async function run(mode: string, batch: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'midge-store-bench-'))
-  const store: BrokerStore = sync === 'memory' ? await MemoryStore.open() : await SqliteStore.open({file: join(dir, 'midge.db'), sync})
+  const [sync, where] = mode.split(':') as ['full' | 'normal' | 'memory', string | undefined]
+  const store: BrokerStore = sync === 'memory' ? await MemoryStore.open() : await SqliteStore.open({file: join(dir, 'midge.db'), sync, thread: where !== 'direct'})
   store.upsertSession({clientId: 'sub', protocolVersion: 5, expiryInterval: 3600})
   await store.flush()
   const payload = Buffer.alloc(payloadSize, 0x61)
@@ -39,7 +40,7 @@ async function run(sync: 'full' | 'normal' | 'memory', batch: number): Promise<v
   const sizes = readdirSync(dir).map((f) => `${f} ${(statSync(join(dir, f)).size / 1024).toFixed(0)} KiB`).join(', ')
   await store.close()
   const after = readdirSync(dir).map((f) => `${f} ${(statSync(join(dir, f)).size / 1024).toFixed(0)} KiB`).join(', ')
-  console.log(`${sync.padEnd(6)} batch ${String(batch).padStart(5)}: ${total} msgs in ${seconds.toFixed(2)} s = ` +
+  console.log(`${mode.padEnd(12)} batch ${String(batch).padStart(5)}: ${total} msgs in ${seconds.toFixed(2)} s = ` +
     `${Math.round(total / seconds).toLocaleString('en')} msg/s (${Math.round(total / batch / seconds)} commits/s); ` +
     `files while open: ${sizes || '-'}; after close: ${after || '-'}`)
   rmSync(dir, {recursive: true, force: true})

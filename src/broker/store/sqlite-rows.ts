@@ -6,9 +6,8 @@ import type {OutboundState, StoredMessage, StoredSession, StoredSubscriptionOpti
 
 /*
  * Batches as SQL parameters, so that they can be applied where the database is (this thread or a
- * worker): a batch is a flat array of statement numbers each followed by its parameters, and one
- * buffer holding every blob (a blob parameter is its offset and length in it, or -1 for NULL).
- * Payload buffers are copied once into the batch buffer, which moves to the worker without a copy.
+ * worker): one buffer of statement numbers each followed by its tagged parameters. Payloads are
+ * copied once into it, and it moves to the worker without a copy (nothing to clone, no garbage).
  */
 
 const STATEMENTS = [
@@ -31,34 +30,97 @@ const STATEMENTS = [
   /* 13 */ 'INSERT OR REPLACE INTO retained (topic, payload, qos, properties, expires_at, origin) VALUES (?,?,?,?,?,?)',
   /* 14 */ 'DELETE FROM retained WHERE topic = ?',
 ]
-/** Parameters of each statement, and which one is a blob (-1: none). */
+/** Parameters of each statement. */
 const PARAMS = [11, 1, 1, 1, 7, 2, 8, 1, 17, 4, 1, 2, 2, 6, 1]
-const BLOB_AT = [6, -1, -1, -1, -1, -1, 2, -1, 11, -1, -1, -1, -1, 1, -1]
 
 export type BatchValue = number | string | null
 
-/** A batch ready to apply: `blobs` is transferable. */
+/** A batch ready to apply: its own ArrayBuffer, transferable to the database thread. */
 export interface Batch {
-  values: BatchValue[]
-  blobs: Uint8Array
+  bytes: Uint8Array
+}
+
+// value tags
+const NULL = 0
+const DOUBLE = 1
+const TEXT = 2
+const BLOB = 3
+const UINT = 4
+
+/**
+ * Writes statement numbers and their parameters into one buffer: after a statement number come
+ * exactly its PARAMS values, each tagged (null, number, text or blob).
+ */
+class BatchWriter {
+  private buf = Buffer.allocUnsafeSlow(64 * 1024)
+  private at = 0
+  private remaining = 0
+
+  push(...values: BatchValue[]): void {
+    for (const x of values) this.value(x)
+  }
+
+  private value(x: BatchValue): void {
+    if (this.remaining === 0) {
+      this.room(1)
+      this.buf[this.at++] = x as number
+      this.remaining = PARAMS[x as number]
+      return
+    }
+    this.remaining--
+    if (x === null) {
+      this.room(1)
+      this.buf[this.at++] = NULL
+    } else if (typeof x === 'number') {
+      this.room(9)
+      if (Number.isInteger(x) && x >= 0 && x <= 0xffff_ffff) {
+        this.buf[this.at++] = UINT
+        this.at = this.buf.writeUInt32LE(x, this.at)
+      } else {
+        this.buf[this.at++] = DOUBLE
+        this.at = this.buf.writeDoubleLE(x, this.at)
+      }
+    } else {
+      this.room(5 + x.length * 3)
+      this.buf[this.at] = TEXT
+      const n = this.buf.write(x, this.at + 5, 'utf8')
+      this.buf.writeUInt32LE(n, this.at + 1)
+      this.at += 5 + n
+    }
+  }
+
+  blob(b: Uint8Array | undefined): void {
+    this.remaining--
+    if (b === undefined) {
+      this.room(1)
+      this.buf[this.at++] = NULL
+      return
+    }
+    this.room(5 + b.length)
+    this.buf[this.at] = BLOB
+    this.buf.writeUInt32LE(b.length, this.at + 1)
+    this.buf.set(b, this.at + 5)
+    this.at += 5 + b.length
+  }
+
+  private room(n: number): void {
+    if (this.at + n <= this.buf.length) return
+    const next = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.at + n))
+    this.buf.copy(next, 0, 0, this.at)
+    this.buf = next
+  }
+
+  finish(): Batch {
+    return {bytes: new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.at)}
+  }
 }
 
 const bool = (b: boolean): number => (b ? 1 : 0)
 
 /** Turns buffered operations (cancelled ones left out) into a batch. */
 export function encodeBatch(ops: readonly WriteOp[]): Batch {
-  const v: BatchValue[] = []
-  const parts: Uint8Array[] = []
-  let size = 0
-  const blob = (b: Uint8Array | undefined): void => {
-    if (b === undefined) {
-      v.push(-1, 0)
-      return
-    }
-    v.push(size, b.length)
-    parts.push(b)
-    size += b.length
-  }
+  const v = new BatchWriter()
+  const blob = (b: Uint8Array | undefined): void => v.blob(b)
   for (const op of ops) {
     switch (op.k) {
       case OpKind.PutSession: {
@@ -127,14 +189,7 @@ export function encodeBatch(ops: readonly WriteOp[]): Batch {
         break
     }
   }
-  // a buffer of its own (never a slice of Node's pool), so that it can be transferred
-  const blobs = new Uint8Array(new ArrayBuffer(size))
-  let at = 0
-  for (const p of parts) {
-    blobs.set(p, at)
-    at += p.length
-  }
-  return {values: v, blobs}
+  return v.finish()
 }
 
 /** Applies batches to a database, each as one transaction, with prepared statements. */
@@ -148,23 +203,30 @@ export class BatchApplier {
   }
 
   apply(batch: Batch): void {
-    if (batch.values.length > 0) this.run(batch)
+    if (batch.bytes.length > 0) this.run(batch)
   }
 
-  private applyAll({values, blobs}: Batch): void {
-    const buf = Buffer.from(blobs.buffer, blobs.byteOffset, blobs.byteLength)
-    for (let i = 0; i < values.length;) {
-      const s = values[i++] as number
+  private applyAll({bytes}: Batch): void {
+    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    for (let i = 0; i < buf.length;) {
+      const s = buf[i++]
       const n = PARAMS[s]
-      const b = BLOB_AT[s]
       const args = new Array<unknown>(n)
       for (let p = 0; p < n; p++) {
-        if (p === b) {
-          const at = values[i++] as number
-          const len = values[i++] as number
-          args[p] = at < 0 ? null : buf.subarray(at, at + len)
+        const tag = buf[i++]
+        if (tag === NULL) {
+          args[p] = null
+        } else if (tag === UINT) {
+          args[p] = buf.readUInt32LE(i)
+          i += 4
+        } else if (tag === DOUBLE) {
+          args[p] = buf.readDoubleLE(i)
+          i += 8
         } else {
-          args[p] = values[i++]
+          const len = buf.readUInt32LE(i)
+          i += 4
+          args[p] = tag === TEXT ? buf.toString('utf8', i, i + len) : buf.subarray(i, i + len)
+          i += len
         }
       }
       this.statements[s].run(...args)

@@ -298,7 +298,7 @@ class WorkerBackend implements Backend {
       this.waiting = []
       this.group = undefined
       const batch = encodeBatch(groups.length === 1 ? groups[0] : groups.flat())
-      const sent = batch.values.length === 0 ? Promise.resolve() : this.request({cmd: 'commit', batch}, [batch.blobs.buffer as ArrayBuffer])
+      const sent = batch.bytes.length === 0 ? Promise.resolve() : this.request({cmd: 'commit', batch}, [batch.bytes.buffer as ArrayBuffer])
       this.idle = sent.then(() => undefined, () => undefined)
       return sent.then(() => undefined)
     })
