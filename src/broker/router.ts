@@ -1,7 +1,7 @@
 import type {QoS} from '../codec/index.js'
 import type {Message} from './message.js'
 import type {Delivery, Session, SubscriptionOptions} from './session.js'
-import {parseSharedFilter} from './topic.js'
+import {parseSharedFilter} from '../codec/topic.js'
 import {TopicTree} from './topic-tree.js'
 
 interface SubEntry {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 import {parseAclFile} from '../../src/broker/auth/acl-file.js'
-import {matches} from '../../src/broker/topic.js'
+import {matches} from '../../src/codec/topic.js'
 
 const FILTERS = ['#', '+', 'a', 'a/b', 'a/+', 'a/#', '+/b', '+/+', '/+', '+/#', 'a/+/c', 'a/b/#', '/#', 'a//b', 'a/', '$SYS/#', '$SYS/+', '+/x/#', 'sport/tennis/+']
 const TOPICS = ['a', 'a/b', 'a/b/c', 'a/', '/a', '/', '//', 'a//b', 'b', 'b/b', 'ab', 'a/bc', 'a/b/', '$SYS', '$SYS/x', '$SYS/x/y', 'x/x/x', 'sport/tennis/player1', 'sport/tennis', 'aa/b']

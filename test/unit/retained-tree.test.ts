@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 
 import {RetainedTree} from '../../src/broker/retained-tree.js'
-import {matches} from '../../src/broker/topic.js'
+import {matches} from '../../src/codec/topic.js'
 
 /** Small seeded PRNG (mulberry32) so a failing random run can be replayed from its seed. */
 function random(seed: number): () => number {

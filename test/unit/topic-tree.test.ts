@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 
-import {matches} from '../../src/broker/topic.js'
+import {matches} from '../../src/codec/topic.js'
 import {TopicTree} from '../../src/broker/topic-tree.js'
 
 /** Small seeded PRNG (mulberry32) so a failing random run can be replayed from its seed. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import {readFileSync} from 'node:fs'
 import {describe, test} from 'node:test'
 
-import {hasWildcard, isValidTopicFilter, isValidTopicName, matches, parseSharedFilter} from '../../src/broker/topic.js'
+import {hasWildcard, isValidTopicFilter, isValidTopicName, matches, parseSharedFilter} from '../../src/codec/topic.js'
 
 // The examples table at the top of topic.ts is the fixture: one row a line, a kind then JSON strings.
 type Kind = 'name' | 'bad-name' | 'filter' | 'bad-filter' | 'share' | 'not-share' | 'match' | 'no-match'
@@ -11,7 +11,7 @@ const ARITY: Record<Kind, number> = {
 }
 
 function fixture(): Record<Kind, string[][]> {
-  const source = readFileSync(new URL('../../src/broker/topic.ts', import.meta.url), 'utf8')
+  const source = readFileSync(new URL('../../src/codec/topic.ts', import.meta.url), 'utf8')
   const header = source.slice(0, source.indexOf('*/'))
   const rows = Object.fromEntries(Object.keys(ARITY).map((k) => [k, []])) as unknown as Record<Kind, string[][]>
   for (const line of header.split('\n')) {

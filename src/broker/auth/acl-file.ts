@@ -1,4 +1,4 @@
-import {isValidTopicFilter, parseSharedFilter} from '../topic.js'
+import {isValidTopicFilter, parseSharedFilter} from '../../codec/topic.js'
 
 /**
  * Mosquitto's ACL file, parsed once and matched per PUBLISH and per delivery. Pure: no files, no clock.

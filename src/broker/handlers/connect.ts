@@ -5,7 +5,7 @@ import {
 } from '../../codec/index.js'
 import {ConnState, type Connection} from '../connection.js'
 import {OutboundAliases} from '../topic-alias.js'
-import {isValidTopicName} from '../topic.js'
+import {isValidTopicName} from '../../codec/topic.js'
 import {isValidUtf8} from '../utf8.js'
 
 const NEVER_EXPIRES = 0xffff_ffff

@@ -1,7 +1,7 @@
 import {MqttError, ProtocolError, ReasonCode, type PublishPacket, type PublishProperties} from '../../codec/index.js'
 import type {Connection} from '../connection.js'
 import type {Message} from '../message.js'
-import {isValidTopicName} from '../topic.js'
+import {isValidTopicName} from '../../codec/topic.js'
 import {isValidUtf8} from '../utf8.js'
 
 /** PUBLISH from a client: checks, authorization, routing, acknowledgement. */

@@ -1,7 +1,7 @@
 import {MqttError, ProtocolError, ReasonCode, reasonName, type QoS, type SubscribePacket, type Subscription} from '../../codec/index.js'
 import type {Connection} from '../connection.js'
 import type {SubscriptionOptions} from '../session.js'
-import {hasWildcard, isValidTopicFilter, parseSharedFilter} from '../topic.js'
+import {hasWildcard, isValidTopicFilter, parseSharedFilter} from '../../codec/topic.js'
 
 /** SUBSCRIBE: validate each filter, authorize, subscribe, SUBACK, then send matching retained messages. */
 export function handleSubscribe(conn: Connection, packet: SubscribePacket): Promise<void> | undefined {
