@@ -12,20 +12,10 @@
  * across a restart.
  */
 import type {ProtocolVersion, PublishProperties, QoS, WillMessage} from '../../codec/index.js'
+import type {Message} from '../message.js'
 
-/** A message as stored: the engine's Message satisfies this shape and can be passed as is. */
-export interface StoredMessage {
-  readonly topic: string
-  readonly payload: Buffer
-  readonly qos: QoS
-  readonly retain: boolean
-  /** v5 properties forwarded to subscribers. */
-  readonly properties?: PublishProperties
-  /** Absolute Message Expiry deadline (ms). */
-  readonly expiresAt?: number
-  /** The client that published it (No Local). */
-  readonly origin?: string
-}
+/** A message as stored: the engine's Message without its cached encodings. */
+export type StoredMessage = Omit<Message, 'encoded'>
 
 export type WillProperties = NonNullable<WillMessage['properties']>
 
