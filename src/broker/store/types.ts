@@ -11,7 +11,7 @@
  * Times are absolute deadlines in ms since the epoch (the engine's clock), so expiry keeps counting
  * across a restart.
  */
-import type {ProtocolVersion, PublishProperties, QoS, WillMessage} from '../../codec/index.js'
+import type {ProtocolVersion, QoS, WillMessage} from '../../codec/index.js'
 import type {Message} from '../message.js'
 
 /** A message as stored: the engine's Message without its cached encodings. */
