@@ -22,6 +22,17 @@ export interface OpsSource {
   extra?(): MetricFamily[]
 }
 
+/** Persistence latency: how long QoS 1/2 acknowledgements waited for their commit (with --persistence). */
+function persistenceFamilies(broker: Broker): MetricFamily[] {
+  const commits = broker.persistence?.commits
+  if (commits === undefined) return []
+  return [
+    {name: 'midge_persistence_commits_total', help: 'Store commits that acknowledgements waited for.', type: 'counter', samples: [{value: commits.count}]},
+    {name: 'midge_persistence_commit_seconds_total', help: 'Seconds acknowledgements waited for store commits, summed (divide by commits for the mean).', type: 'counter', samples: [{value: commits.seconds}]},
+    {name: 'midge_persistence_commit_seconds_max', help: 'The longest wait for a store commit, in seconds.', type: 'gauge', samples: [{value: commits.maxSeconds}]},
+  ]
+}
+
 /** Every family /metrics serves, read from the broker's counters and state at the time of the scrape. */
 export function collectMetrics(source: OpsSource): MetricFamily[] {
   const {broker} = source
@@ -74,6 +85,7 @@ export function collectMetrics(source: OpsSource): MetricFamily[] {
     gauge('midge_retained_messages', 'Retained messages held.', broker.retained.size),
     gauge('midge_subscriptions', 'Subscriptions, shared ones included.', broker.router.size),
     counter('midge_auth_failures_total', 'CONNECTs refused by authentication.', m.authFailures),
+    ...persistenceFamilies(broker),
     ...(source.extra?.() ?? []),
   ]
 }

@@ -104,3 +104,27 @@ describe('/healthz and /metrics', () => {
     assert.equal(await head.text(), '')
   })
 })
+
+test('/metrics: persistence latency when the broker has a store', async () => {
+  const {MemoryStore} = await import('../../src/broker/store/index.js')
+  const store = await MemoryStore.open()
+  const broker = createBroker({store})
+  await broker.restore()
+  const tcp = (await listenerFor(broker, {protocol: 'mqtt', port: 0})).listener
+  const ops = await serveOps({broker, listeners: () => [tcp]}, {port: 0})
+  const a = await tryConnect(`mqtt://127.0.0.1:${tcp.address().port}`, {clientId: 'p-pub', protocolVersion: 5})
+  assert.ok(a.ok)
+  for (let i = 0; i < 3; i++) await a.client.publishAsync('p/x', `m${i}`, {qos: 1})
+  const m = parsePrometheus(await (await fetch(`http://127.0.0.1:${ops.address().port}/metrics`)).text())
+  assert.ok((sample(m, 'midge_persistence_commits_total') ?? 0) >= 1)
+  assert.ok((sample(m, 'midge_persistence_commit_seconds_total') ?? -1) >= 0)
+  assert.ok((sample(m, 'midge_persistence_commit_seconds_max') ?? -1) >= 0)
+  // without a store the families are absent
+  const plain = createBroker()
+  const noStore = parsePrometheus((await import('../../src/broker/metrics-http.js')).renderPrometheus(
+    (await import('../../src/broker/metrics-http.js')).collectMetrics({broker: plain, listeners: () => []})))
+  assert.equal(noStore.has('midge_persistence_commits_total'), false)
+  a.client.end(true)
+  await broker.close()
+  await Promise.all([tcp.close(), ops.close(), store.close()])
+})

@@ -134,10 +134,20 @@ export class Persistence implements SessionJournal {
     if (!this.armed) this.arm()
   }
 
+  /** How long acknowledgements waited for their commit (for /metrics). */
+  readonly commits = {count: 0, seconds: 0, maxSeconds: 0}
+
   private arm(): void {
     this.armed = true
     const count = this.waiting.length
-    this.store.durable().then(() => this.release(count), (error: unknown) => this.failed(error, count))
+    const started = performance.now()
+    this.store.durable().then(() => {
+      const seconds = (performance.now() - started) / 1000
+      this.commits.count++
+      this.commits.seconds += seconds
+      if (seconds > this.commits.maxSeconds) this.commits.maxSeconds = seconds
+      this.release(count)
+    }, (error: unknown) => this.failed(error, count))
   }
 
   private release(count: number): void {
