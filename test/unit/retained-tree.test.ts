@@ -1,33 +1,14 @@
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
+import {prefixCount, random} from '../helpers/random.js'
 
 import {RetainedTree} from '../../src/broker/retained-tree.js'
 import {matches} from '../../src/codec/topic.js'
-
-/** Small seeded PRNG (mulberry32) so a failing random run can be replayed from its seed. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function matching<T>(tree: RetainedTree<T>, filter: string): string[] {
   const out: string[] = []
   tree.forEachMatching(filter, (value, topic) => out.push(`${topic}=${String(value)}`))
   return out.sort()
-}
-
-/** Distinct level prefixes of the topics: the node count of a fully pruned trie. */
-function prefixCount(topics: Iterable<string>): number {
-  const prefixes = new Set<string>()
-  for (const t of topics) {
-    const levels = t.split('/')
-    for (let i = 1; i <= levels.length; i++) prefixes.add(levels.slice(0, i).join('/'))
-  }
-  return prefixes.size
 }
 
 describe('RetainedTree.forEachMatching', () => {

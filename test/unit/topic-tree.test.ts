@@ -1,33 +1,14 @@
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
+import {prefixCount, random} from '../helpers/random.js'
 
 import {matches} from '../../src/codec/topic.js'
 import {TopicTree} from '../../src/broker/topic-tree.js'
-
-/** Small seeded PRNG (mulberry32) so a failing random run can be replayed from its seed. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function visited<T>(tree: TopicTree<T>, topic: string): string[] {
   const out: string[] = []
   tree.forEachMatch(topic, (value, key) => out.push(`${key}=${String(value)}`))
   return out.sort()
-}
-
-/** Distinct level prefixes of the filters: the node count of a fully pruned trie. */
-function prefixCount(filters: Iterable<string>): number {
-  const prefixes = new Set<string>()
-  for (const f of filters) {
-    const levels = f.split('/')
-    for (let i = 1; i <= levels.length; i++) prefixes.add(levels.slice(0, i).join('/'))
-  }
-  return prefixes.size
 }
 
 describe('TopicTree.forEachMatch', () => {
