@@ -4,6 +4,8 @@
 // Unknown options and options midge does not implement are warnings with their line; an invalid value
 // is an error with its line, and every error of the file is reported at once.
 
+import {bool, int, oneToken, parseDuration, text, ValueError} from './conf-values.js'
+
 /** One `listener` (or the default listener of `port`/`bind_address` and the options before any listener). */
 export interface ConfListener {
   /** Where the listener was defined: `FILE:LINE`. */
@@ -100,47 +102,7 @@ interface Ctx {
   warn(message: string): void
 }
 
-// --- values ----------------------------------------------------------------------------------------
-
-class ValueError extends Error {}
-
-function oneToken(args: string): string {
-  const tokens = args.split(/\s+/).filter(Boolean)
-  if (tokens.length === 0) throw new ValueError('a value is required')
-  if (tokens.length > 1) throw new ValueError(`one value expected, got '${args}'`)
-  return tokens[0]
-}
-
-function bool(args: string): boolean {
-  const t = oneToken(args)
-  if (t === 'true') return true
-  if (t === 'false') return false
-  throw new ValueError(`'${t}' is not true or false`)
-}
-
-function int(args: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const t = oneToken(args)
-  if (!/^-?\d+$/.test(t)) throw new ValueError(`'${t}' is not an integer`)
-  const n = Number(t)
-  if (n < min || n > max) throw new ValueError(`${n} is outside ${min}..${max === Number.MAX_SAFE_INTEGER ? '' : max}`)
-  return n
-}
-
-function text(args: string): string {
-  if (args === '') throw new ValueError('a value is required')
-  return args
-}
-
-const DURATION_UNITS: Record<string, number> = {h: 3600, d: 86_400, w: 604_800, m: 2_592_000, y: 31_536_000}
-
-/** `persistent_client_expiration`: a number and h, d, w, m (30 days) or y (365 days); bare seconds as in 2.1. */
-export function parseDuration(value: string): number {
-  const m = /^(\d+)([hdwmy]?)$/.exec(value)
-  if (m === null) throw new ValueError(`'${value}' is not a duration such as 2h, 14d, 1w, 6m or 1y`)
-  const n = Number(m[1]) * (m[2] === '' ? 1 : DURATION_UNITS[m[2]])
-  if (n <= 0) throw new ValueError('the duration must be above 0')
-  return n
-}
+export {parseDuration} from './conf-values.js'
 
 // --- options -----------------------------------------------------------------------------------------
 
