@@ -1,5 +1,5 @@
 import {readFile} from 'node:fs/promises'
-import {writeFileAtomic} from './atomic-write.js'
+import {writeFileAtomic} from '../fs/atomic-write.js'
 import {PasswordFile, type ParseOptions} from './password-file.js'
 
 /**

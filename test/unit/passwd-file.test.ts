@@ -4,7 +4,8 @@ import {chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, sym
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, describe, it} from 'node:test'
-import {PasswordFile, PasswordFileError, PasswordInputError, hashPassword, loadPasswordFile, savePasswordFile, writeFileAtomic} from '../../src/passwd/index.js'
+import {writeFileAtomic} from '../../src/fs/atomic-write.js'
+import {PasswordFile, PasswordFileError, PasswordInputError, hashPassword, loadPasswordFile, savePasswordFile} from '../../src/passwd/index.js'
 
 const cheap = {memory: 64, iterations: 1, parallelism: 1}
 const SEVEN = '$7$101$SD4cFl0FZ60/uI1/$z6CilNVX6ITjYrEyf8K8ulWipjsk0nByEeRLDsi7Hw0nott8a7IM+aHnsTT34ZgE9+GUyoWcjQgkRM7h2uZOow==' // "secret"

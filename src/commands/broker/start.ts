@@ -10,7 +10,7 @@ import {CliError, ExitCode} from '../../cli/exit-codes.js'
 import {createLogger} from '../../cli/logger.js'
 import {aborted, shutdownSignal} from '../../cli/signals.js'
 import type {OpsServer} from '../../broker/metrics-http.js'
-import {writeFileAtomic} from '../../passwd/atomic-write.js'
+import {writeFileAtomic} from '../../fs/atomic-write.js'
 
 export default class BrokerStart extends MidgeCommand {
   static override summary = 'Start an MQTT broker (MQTT 3.1, 3.1.1 and 5.0) on one or more listeners: mqtt, mqtts, ws, wss.'
