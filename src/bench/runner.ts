@@ -11,7 +11,7 @@ import {clockFor, type ClockName} from './clock.js'
 import {LatencyHistogram, type LatencySummary} from './histogram.js'
 import {processCpuSeconds} from './proc.js'
 import {RESULT_SCHEMA, type BenchMode, type BenchResult} from './result.js'
-import type {ClientPlan, ConnectOutcome, Role, ShardPlan, ShardReport} from './shard.js'
+import type {ClientPlan, ConnectOutcome, Role, ShardPlan, ShardReport} from './shard-protocol.js'
 import {inlineShard, workerShard, type ShardHandle} from './shards.js'
 import {SharedStats, Stat} from './stats.js'
 

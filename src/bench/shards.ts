@@ -1,6 +1,7 @@
 // Handles on the shards: worker threads, or (workers: 0) shards in the caller's thread.
 import {Worker} from 'node:worker_threads'
-import {Shard, type ShardCommand, type ShardPlan} from './shard.js'
+import {Shard} from './shard.js'
+import type {ShardCommand, ShardPlan} from './shard-protocol.js'
 
 export interface ShardHandle {
   call<T = unknown>(command: ShardCommand): Promise<T>

@@ -1,6 +1,7 @@
 // The entry of a bench worker thread: one Shard, driven by the runner's commands.
 import {parentPort, workerData} from 'node:worker_threads'
-import {Shard, type ShardCommand, type ShardPlan} from './shard.js'
+import {Shard} from './shard.js'
+import type {ShardCommand, ShardPlan} from './shard-protocol.js'
 
 const shard = new Shard(workerData as ShardPlan)
 parentPort!.on('message', (message: {id: number; command: ShardCommand}) => {
