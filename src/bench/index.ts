@@ -1,5 +1,8 @@
 // midge bench as a library: run a benchmark from a Node program and get the result document.
-export {runBench, planClients, fanout, expand, DEFAULT_CONFIG, type BenchConfig, type BenchStatus, type BenchPhase, type RunHooks} from './runner.js'
+export {runBench} from './runner.js'
+export {DEFAULT_CONFIG, type BenchConfig} from './config.js'
+export {planClients, fanout, expand} from './plan.js'
+export type {BenchStatus, BenchPhase, RunHooks} from './status.js'
 export type {BenchResult, BenchMode, BenchParameters, GateOutcome} from './result.js'
 export {parseGates, parseGate, evaluateGates, parseBaseline, baselineMismatches, primaryRate, metricValue, GATE_METRICS, type Gate} from './gates.js'
 export {formatSummary} from './report.js'

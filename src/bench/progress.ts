@@ -2,7 +2,7 @@
 // terminal (logs, CI), a live line with a progress bar rewritten in place on a terminal.
 import type {Writable} from 'node:stream'
 import {Chalk, type ChalkInstance} from 'chalk'
-import type {BenchStatus} from './runner.js'
+import type {BenchStatus} from './status.js'
 import {formatShort} from './units.js'
 
 export interface ProgressOptions {

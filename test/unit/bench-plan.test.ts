@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
-import {assignShards, DEFAULT_CONFIG, expand, fanout, planClients, type BenchConfig} from '../../src/bench/runner.js'
+import {DEFAULT_CONFIG, type BenchConfig} from '../../src/bench/config.js'
+import {assignShards, expand, fanout, planClients} from '../../src/bench/plan.js'
 import {verdict} from '../../src/cli/bench-run.js'
 import {fakeResult} from './bench-fixtures.js'
 

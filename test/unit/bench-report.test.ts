@@ -3,7 +3,7 @@ import {Writable} from 'node:stream'
 import {describe, test} from 'node:test'
 import {ProgressDisplay, progressBar, statusLine} from '../../src/bench/progress.js'
 import {formatSummary} from '../../src/bench/report.js'
-import type {BenchStatus} from '../../src/bench/runner.js'
+import type {BenchStatus} from '../../src/bench/status.js'
 import {fakeResult} from './bench-fixtures.js'
 
 const status = (over: Partial<BenchStatus> = {}): BenchStatus => ({

@@ -2,7 +2,9 @@
 import assert from 'node:assert/strict'
 import {after, before, describe, test} from 'node:test'
 import {createBroker, type Broker} from '../../src/index.js'
-import {DEFAULT_CONFIG, runBench, type BenchConfig, type BenchStatus} from '../../src/bench/runner.js'
+import {DEFAULT_CONFIG, type BenchConfig} from '../../src/bench/config.js'
+import {runBench} from '../../src/bench/runner.js'
+import type {BenchStatus} from '../../src/bench/status.js'
 
 describe('bench runner (in-process broker)', () => {
   let broker: Broker
