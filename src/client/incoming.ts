@@ -1,0 +1,59 @@
+// The broker's PUBLISHes to us: topic aliases resolved, QoS 1 acknowledged after delivery, QoS 2
+// delivered once (a resend before its PUBREL is not delivered again) and answered with PUBREC, and
+// PUBREL answered with PUBCOMP.
+import {MqttError, ReasonCode, type ProtocolVersion} from '../codec/index.js'
+import type {PacketWriter} from './packet-writer.js'
+import type {Message} from './types.js'
+
+export class IncomingFlows {
+  private readonly qos2 = new Set<number>()
+  private readonly aliases = new Map<number, string>()
+  private onQoS2Drained: (() => void) | undefined
+
+  constructor(private readonly writer: PacketWriter, private readonly protocolVersion: ProtocolVersion,
+    private readonly deliver: (message: Message) => void) {}
+
+  /** QoS 2 flows are waiting for their PUBREL. */
+  get waiting(): boolean {
+    return this.qos2.size > 0
+  }
+
+  onPublish(message: Message): void {
+    const alias = message.properties?.topicAlias
+    if (alias !== undefined) {
+      if (message.topic) this.aliases.set(alias, message.topic)
+      else {
+        const topic = this.aliases.get(alias)
+        if (topic === undefined) throw new MqttError(ReasonCode.TopicAliasInvalid, `unknown topic alias ${alias}`)
+        message.topic = topic
+      }
+    }
+    if (message.qos === 2) {
+      const id = message.messageId!
+      if (!this.qos2.has(id)) {
+        this.qos2.add(id)
+        this.deliver(message)
+      }
+      this.writer.send({cmd: 'pubrec', messageId: id})
+      return
+    }
+    this.deliver(message)
+    if (message.qos === 1) this.writer.send({cmd: 'puback', messageId: message.messageId})
+  }
+
+  onPubrel(id: number): void {
+    const known = this.qos2.delete(id)
+    const reasonCode = known || this.protocolVersion < 5 ? undefined : ReasonCode.PacketIdentifierNotFound
+    this.writer.send({cmd: 'pubcomp', messageId: id, reasonCode})
+    if (this.qos2.size === 0) this.onQoS2Drained?.()
+  }
+
+  /** Resolves when no QoS 2 flow waits for its PUBREL any more, or after `ms`. */
+  async drained(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.onQoS2Drained = resolve
+      setTimeout(resolve, ms).unref()
+    })
+    this.onQoS2Drained = undefined
+  }
+}
