@@ -12,10 +12,11 @@ import {Metrics} from './metrics.js'
 import {DEFAULT_OPTIONS, type BrokerOptions} from './options.js'
 import {RetainedMessages} from './retained.js'
 import {Router, type RouteResult} from './router.js'
-import {Session, type Delivery, type DropReason, type LongTimer, type SubscriptionOptions} from './session.js'
+import {Session, type Delivery, type DropReason, type LongTimer, type SessionHost, type SubscriptionOptions} from './session.js'
 import {Persistence} from './store/persistence.js'
 import {SysTopics} from './sys.js'
 import {realTimers} from './timers.js'
+import {Watchdog} from './watchdog.js'
 
 const NEVER_EXPIRES = 0xffff_ffff
 const MAX_TIMER_MS = 2 ** 31 - 1
@@ -24,7 +25,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1
  * The broker engine: sessions, routing, retained messages, wills and expiry, over any duplex
  * streams. It reads no argv, env or files and writes no console; everything comes in as options.
  */
-export class Broker {
+export class Broker implements SessionHost {
   readonly options: BrokerOptions
   readonly events = new TypedEmitter<BrokerEvents>()
   readonly metrics = new Metrics()
@@ -35,6 +36,8 @@ export class Broker {
   /** Set when a store is given: keeps it in step with sessions and retained messages. */
   readonly persistence: Persistence | undefined
   private readonly connections = new Set<Connection>()
+  /** CONNECT timeouts and keepalives of every connection. */
+  readonly watchdog: Watchdog
   /** The open listeners, in the order they were opened. */
   readonly listeners: Listener[] = []
   /** The $SYS/broker/... topics (options.sysInterval > 0), published from the first listen() on. */
@@ -44,6 +47,7 @@ export class Broker {
   constructor(options: Partial<BrokerOptions> = {}) {
     this.options = {...DEFAULT_OPTIONS, logger: silentLogger, timers: realTimers, auth: {}, ...stripUndefined(options)}
     this.enhancedAuth = new EnhancedAuth(this.options.authenticators ?? [])
+    this.watchdog = new Watchdog(this.options.timers)
     this.persistence = this.options.store === undefined ? undefined : new Persistence(this, this.options.store)
     this.retained.journal = this.persistence
     const {sysInterval, version, timers} = this.options
@@ -61,8 +65,7 @@ export class Broker {
       stream.destroy()
       return conn
     }
-    this.connections.add(conn)
-    stream.once('close', () => this.connections.delete(conn))
+    this.connections.add(conn) // until detach (Connection.close)
     return conn
   }
 
@@ -79,7 +82,7 @@ export class Broker {
   async listen(options: Partial<ListenerSpec> = {}): Promise<AddressInfo> {
     const spec: ListenerSpec = {...options, protocol: options.protocol ?? 'mqtt', host: options.host ?? '127.0.0.1', port: options.port ?? 1883}
     const listener = await openListener(spec, {
-      onStream: (stream, a) => this.handle(stream, a.remoteAddress, {username: a.username, stats: a.listener.stats}),
+      onStream: (stream, a) => this.handle(stream, a.remoteAddress, {username: a.username, listener: a.listener}),
       onClientError: (error, info) => this.events.emit('listenerError', {url: info.listener.url, remoteAddress: info.remoteAddress, error: error.message}),
     })
     if (this.closing) {
@@ -107,6 +110,7 @@ export class Broker {
     for (const conn of this.connections) conn.disconnect(ReasonCode.ServerShuttingDown, 'server shutting down', false)
     await Promise.all(stopped)
     for (const session of this.sessions.values()) this.clearTimers(session)
+    this.watchdog.stop()
     await this.options.store?.flush()
   }
 
@@ -136,10 +140,15 @@ export class Broker {
     }
   }
 
+  /** The broker's clock (options.timers). */
+  now(): number {
+    return this.options.timers.now()
+  }
+
   /** Counts a message that a session could not take. */
   dropped(session: Session | undefined, d: Delivery, reason: DropReason): void {
     this.metrics.dropped[reason] = (this.metrics.dropped[reason] ?? 0) + 1
-    if (reason !== 'offline-qos0' && session !== undefined) {
+    if (reason !== 'offline-qos0' && session !== undefined && this.events.heard('messageDropped')) {
       this.events.emit('messageDropped', {clientId: session.clientId, topic: d.message.topic, reason})
     }
   }
@@ -158,8 +167,9 @@ export class Broker {
       session = undefined
     }
     const present = session !== undefined
+    const client = conn.clientInfo
     if (session === undefined) {
-      session = new Session(clientId, conn.clientInfo, this.options, () => this.options.timers.now(), (s, d, r) => this.dropped(s, d, r))
+      session = new Session(clientId, client, this)
       session.journal = this.persistence
       this.sessions.set(clientId, session)
     } else {
@@ -167,7 +177,7 @@ export class Broker {
       this.clearTimers(session)
       session.pendingWill = undefined
     }
-    session.client = conn.clientInfo
+    session.client = client
     session.expiryInterval = expiry
     session.link = conn
     conn.session = session
@@ -181,7 +191,7 @@ export class Broker {
     m.clientsConnected++
     m.clientsTotal++
     if (m.clientsConnected > m.clientsMaximum) m.clientsMaximum = m.clientsConnected
-    this.events.emit('clientConnected', {...conn.clientInfo, sessionPresent, keepalive, cleanStart})
+    if (this.events.heard('clientConnected')) this.events.emit('clientConnected', {...conn.clientInfo, sessionPresent, keepalive, cleanStart})
   }
 
   /** A connection ended: publish or schedule its will, and end or keep its session. */
@@ -203,7 +213,7 @@ export class Broker {
         this.persistence?.detached(session)
       }
     }
-    this.events.emit('clientDisconnected', {...conn.clientInfo, reason})
+    if (this.events.heard('clientDisconnected')) this.events.emit('clientDisconnected', {...conn.clientInfo, reason})
   }
 
   capSessionExpiry(seconds: number): number {

@@ -5,10 +5,10 @@ import {
 } from '../codec/index.js'
 import type {Broker} from './broker.js'
 import {dispatch} from './handlers/dispatch.js'
-import {Keepalive} from './keepalive.js'
 import {encodeDelivery} from './outbound.js'
 import type {Delivery, Session, SessionLink} from './session.js'
 import type {OutboundAliases} from './topic-alias.js'
+import type {Watched} from './watchdog.js'
 
 /** A connection's one state field [DESIGN 3]: packets are legal or not according to it alone. */
 export const ConnState = {AwaitingConnect: 0, Authenticating: 1, Connected: 2, Closing: 3, Closed: 4} as const
@@ -24,6 +24,11 @@ export interface PeerLimits {
 
 const MAX_PENDING_PACKETS = 1000
 
+/** The protocol's defaults, shared by every client that announces none of its own. */
+const DEFAULT_PEER: PeerLimits = Object.freeze({
+  receiveMaximum: 65_535, maximumPacketSize: Number.MAX_SAFE_INTEGER, topicAliasMaximum: 0, requestProblemInformation: true,
+})
+
 /** What the listener knows of a connection before its CONNECT. */
 export interface ConnectionContext {
   /**
@@ -31,52 +36,81 @@ export interface ConnectionContext {
    * use_subject_as_username): it replaces CONNECT's, and no password is checked (as in Mosquitto).
    */
   username?: string
-  /** Counters of the listener the connection came through. */
-  stats?: {messagesReceived: number; messagesSent: number}
+  /** The listener the connection came through. */
+  listener?: ListenerLink
 }
+
+/** What a connection tells the listener it came through. */
+export interface ListenerLink {
+  readonly stats: {messagesReceived: number; messagesSent: number}
+  /** The connection is over (called once). */
+  released(): void
+}
+
+const CONNECTION = Symbol('midge.connection')
+type OwnedStream = Duplex & {[CONNECTION]?: Connection}
 
 /**
  * One socket (any duplex stream): decodes packets, runs them through dispatch strictly in order
  * (holding later packets while an async step such as authentication runs), batches writes per
  * event-loop turn, and turns every error into the answer the protocol wants.
  */
-export class Connection implements SessionLink {
+export class Connection implements SessionLink, Watched {
   state: ConnState = ConnState.AwaitingConnect
   version: ProtocolVersion = 4
   clientId = ''
   username: string | undefined
   session: Session | undefined
   will: WillMessage | undefined
-  peer: PeerLimits = {receiveMaximum: 65_535, maximumPacketSize: Number.MAX_SAFE_INTEGER, topicAliasMaximum: 0, requestProblemInformation: true}
+  peer: PeerLimits = DEFAULT_PEER
   inboundAliases: Map<number, string> | undefined
   /** Aliases we send (v5, option outboundTopicAliases, client Topic Alias Maximum > 0). */
   outboundAliases: OutboundAliases | undefined
   authMethod: string | undefined
-  readonly keepalive: Keepalive
+  /** A user name the transport vouches for (a client certificate's identity), see ConnectionContext. */
+  readonly certifiedUsername: string | undefined
+  readonly listener: ListenerLink | undefined
   private readonly decoder: PacketDecoder
   private pending: Packet[] | undefined
   private corked = false
   private awaitingFlush = false
-  private connectTimer: unknown
   private closeTimer: NodeJS.Timeout | undefined
   private closedController: AbortController | undefined
+  // the watchdog's view: silence is measured from acceptedAt (CONNECT timeout) or from lastSeen
+  // (keepalive) and may last silenceLimitMs (0: no limit)
+  private readonly acceptedAt: number
+  private lastSeen: number
+  private silenceLimitMs: number
+  private keepaliveOn = false
 
-  constructor(readonly broker: Broker, readonly stream: Duplex, readonly remoteAddress: string | undefined, readonly context: ConnectionContext = {}) {
+  constructor(readonly broker: Broker, readonly stream: Duplex, readonly remoteAddress: string | undefined, context: ConnectionContext = {}) {
     const {options} = broker
+    this.certifiedUsername = context.username
+    this.listener = context.listener
     this.decoder = new PacketDecoder({maxPacketSize: options.maxPacketSize})
-    this.keepalive = new Keepalive(options.timers, () => this.disconnect(ReasonCode.KeepAliveTimeout, 'keepalive timeout'))
-    this.connectTimer = options.timers.setTimeout(() => {
-      if (this.state === ConnState.AwaitingConnect || this.state === ConnState.Authenticating) this.close(false, 'no CONNECT in time')
-    }, options.connectTimeoutMs)
-    stream.on('data', (chunk: Buffer) => this.onData(chunk))
-    stream.on('error', (err: Error) => this.close(true, `socket error: ${err.message}`))
-    stream.on('end', () => this.close(true, 'connection closed by the client'))
-    stream.on('close', () => {
-      this.close(true, 'connection closed')
-      this.state = ConnState.Closed
-      if (this.closeTimer) clearTimeout(this.closeTimer)
-    })
-    stream.on('drain', () => this.session?.pump())
+    this.acceptedAt = this.lastSeen = options.timers.now()
+    this.silenceLimitMs = options.connectTimeoutMs
+    // shared listeners find their connection on the stream: no closures per connection
+    const owned = stream as OwnedStream
+    owned[CONNECTION] = this
+    owned.on('data', Connection.streamData)
+    owned.on('error', Connection.streamError)
+    owned.on('end', Connection.streamEnd)
+    owned.on('close', Connection.streamClose)
+    owned.on('drain', Connection.streamDrain)
+    broker.watchdog.watch(this)
+  }
+
+  private static streamData(this: OwnedStream, chunk: Buffer): void { this[CONNECTION]!.onData(chunk) }
+  private static streamError(this: OwnedStream, err: Error): void { this[CONNECTION]!.close(true, `socket error: ${err.message}`) }
+  private static streamEnd(this: OwnedStream): void { this[CONNECTION]!.close(true, 'connection closed by the client') }
+  private static streamDrain(this: OwnedStream): void { this[CONNECTION]!.session?.pump() }
+  private static streamClose(this: OwnedStream): void {
+    const conn = this[CONNECTION]!
+    conn.close(true, 'connection closed')
+    conn.state = ConnState.Closed
+    if (conn.closeTimer) clearTimeout(conn.closeTimer)
+    conn.listener?.released()
   }
 
   get clientInfo() {
@@ -108,7 +142,7 @@ export class Connection implements SessionLink {
     const m = this.broker.metrics
     m.messagesSent++
     m.publishBytesSent += d.message.payload.length
-    if (this.context.stats !== undefined) this.context.stats.messagesSent++
+    if (this.listener !== undefined) this.listener.stats.messagesSent++
   }
 
   sendPubrel(packetId: number): void {
@@ -118,7 +152,7 @@ export class Connection implements SessionLink {
   // --- input -----------------------------------------------------------------------------------
 
   private onData(chunk: Buffer): void {
-    this.keepalive.touch()
+    this.lastSeen = this.broker.options.timers.now()
     this.broker.metrics.bytesReceived += chunk.length
     try {
       this.decoder.push(chunk, this.onPacket)
@@ -178,10 +212,10 @@ export class Connection implements SessionLink {
       return
     }
     this.awaitingFlush = true
-    this.stream.write(bytes, this.onFlushed)
+    this.stream.write(bytes, () => this.onFlushed())
   }
 
-  private readonly onFlushed = (): void => {
+  private onFlushed(): void {
     this.awaitingFlush = false
     if (this.state === ConnState.Connected) this.session?.pump()
   }
@@ -271,8 +305,32 @@ export class Connection implements SessionLink {
    * password verification can be longer than the timeout.
    */
   connectReceived(): void {
-    this.broker.options.timers.clearTimeout(this.connectTimer)
-    this.connectTimer = undefined // an idle connection keeps no Timeout object
+    this.silenceLimitMs = 0
+    this.broker.watchdog.unwatch(this)
+  }
+
+  /**
+   * Closes the connection after 1.5 times the keepalive of silence [MQTT-3.1.2-24]; 0 turns this
+   * off.
+   */
+  startKeepalive(seconds: number): void {
+    this.keepaliveOn = true
+    this.silenceLimitMs = seconds * 1500
+    this.lastSeen = this.broker.options.timers.now()
+    if (seconds === 0) this.broker.watchdog.unwatch(this)
+    else this.broker.watchdog.watch(this)
+  }
+
+  // --- Watched (the broker's watchdog) ------------------------------------------------------------
+
+  deadline(): number {
+    if (this.silenceLimitMs === 0) return Infinity
+    return (this.keepaliveOn ? this.lastSeen : this.acceptedAt) + this.silenceLimitMs
+  }
+
+  expired(): void {
+    if (this.keepaliveOn) this.disconnect(ReasonCode.KeepAliveTimeout, 'keepalive timeout')
+    else if (this.state === ConnState.AwaitingConnect || this.state === ConnState.Authenticating) this.close(false, 'no CONNECT in time')
   }
 
   /** Closes once: detaches the session (publishing the will when due) and ends the socket. */
@@ -281,11 +339,11 @@ export class Connection implements SessionLink {
     const wasConnected = this.state === ConnState.Connected
     this.state = ConnState.Closing
     this.decoder.stop()
-    this.keepalive.stop()
-    this.broker.options.timers.clearTimeout(this.connectTimer)
+    this.broker.watchdog.unwatch(this)
     this.closedController?.abort()
     this.broker.detach(this, wasConnected, sendWill, reason)
     this.uncork()
+    if (this.stream.destroyed) return // reset or errored: nothing left to end
     this.stream.end()
     // a peer that does not read cannot hold the socket open
     this.closeTimer = setTimeout(() => this.stream.destroy(), 2000)

@@ -25,4 +25,6 @@ export class TypedEmitter<E extends {[K in keyof E]: unknown[]}> extends EventEm
   override once<K extends keyof E & string>(event: K, listener: (...args: E[K]) => void): this { return super.once(event, listener as never) }
   override off<K extends keyof E & string>(event: K, listener: (...args: E[K]) => void): this { return super.off(event, listener as never) }
   override emit<K extends keyof E & string>(event: K, ...args: E[K]): boolean { return super.emit(event, ...args) }
+  /** Whether anyone listens: an event nobody hears need not be built (once per connect and disconnect). */
+  heard<K extends keyof E & string>(event: K): boolean { return this.listenerCount(event) > 0 }
 }

@@ -51,8 +51,7 @@ export class Router {
   /** Adds or replaces a session's subscription [MQTT-3.8.4-3]; returns whether it is new. */
   subscribe(session: Session, filter: string, options: SubscriptionOptions): boolean {
     const share = parseSharedFilter(filter)
-    const isNew = !session.subscriptions.has(filter)
-    session.subscriptions.set(filter, options)
+    const isNew = session.setSubscription(filter, options)
     const entry = {session, options}
     if (share === undefined) {
       this.subs.add(filter, session.clientId, entry)
@@ -70,7 +69,7 @@ export class Router {
   }
 
   unsubscribe(session: Session, filter: string): boolean {
-    if (!session.subscriptions.delete(filter)) return false
+    if (!session.deleteSubscription(filter)) return false
     const share = parseSharedFilter(filter)
     if (share === undefined) return this.subs.remove(filter, session.clientId)
     const group = this.shared.get(share.filter, share.group)

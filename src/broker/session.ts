@@ -47,6 +47,17 @@ export interface SessionLimits {
   maxQueuedBytes: number
 }
 
+/** What every session shares (the broker): its limits, the clock, and where drops are counted. */
+export interface SessionHost {
+  readonly options: SessionLimits
+  now(): number
+  dropped(session: Session, delivery: Delivery, reason: DropReason): void
+}
+
+const NO_SUBSCRIPTIONS: ReadonlyMap<string, SubscriptionOptions> = new Map()
+const NOTHING_IN_FLIGHT: ReadonlyMap<number, InflightEntry> = new Map()
+const NO_IDS: ReadonlySet<number> = new Set()
+
 /** A timer that re-arms itself past setTimeout's limit; `t` is the current handle. */
 export interface LongTimer {
   t: unknown
@@ -76,10 +87,11 @@ export type DropReason = 'queue-full' | 'slow-reader' | 'expired' | 'offline-qos
  */
 export class Session {
   link: SessionLink | undefined
-  readonly subscriptions = new Map<string, SubscriptionOptions>()
-  readonly inflight = new Map<number, InflightEntry>()
-  readonly inboundQos2 = new Set<number>()
-  readonly packetIds = new PacketIdAllocator()
+  // made on first use: an idle client's session holds none of them
+  private subs: Map<string, SubscriptionOptions> | undefined
+  private flights: Map<number, InflightEntry> | undefined
+  private inboundIds: Set<number> | undefined
+  private ids: PacketIdAllocator | undefined
   private queue: Delivery[] = []
   private queueHead = 0
   queuedBytes = 0
@@ -101,12 +113,45 @@ export class Session {
     readonly clientId: string,
     /** Who owns the session (for wills and per-message authorization); updated on every connect. */
     public client: ClientInfo,
-    private readonly limits: SessionLimits,
-    private readonly now: () => number,
-    private readonly onDrop: (session: Session, delivery: Delivery, reason: DropReason) => void,
+    private readonly host: SessionHost,
   ) {}
 
   get queued(): number { return this.queue.length - this.queueHead }
+
+  /** Topic filter -> options (change them through the Router). */
+  get subscriptions(): ReadonlyMap<string, SubscriptionOptions> { return this.subs ?? NO_SUBSCRIPTIONS }
+
+  /** Sets a subscription; true if the filter is new to the session. */
+  setSubscription(filter: string, options: SubscriptionOptions): boolean {
+    const subs = (this.subs ??= new Map())
+    const isNew = !subs.has(filter)
+    subs.set(filter, options)
+    return isNew
+  }
+
+  /** Removes a subscription; false if there was none. */
+  deleteSubscription(filter: string): boolean {
+    return this.subs?.delete(filter) ?? false
+  }
+
+  /** Outbound QoS 1/2 messages by packet id, in the order sent. */
+  get inflight(): ReadonlyMap<number, InflightEntry> { return this.flights ?? NOTHING_IN_FLIGHT }
+
+  /** Inbound QoS 2 packet ids received and not yet released by PUBREL. */
+  get inboundQos2(): ReadonlySet<number> { return this.inboundIds ?? NO_IDS }
+
+  /** Holds an inbound QoS 2 packet id until PUBREL. */
+  holdInbound(packetId: number): void { (this.inboundIds ??= new Set()).add(packetId) }
+
+  /** Releases an inbound QoS 2 packet id; false if it was not held. */
+  releaseInbound(packetId: number): boolean { return this.inboundIds?.delete(packetId) ?? false }
+
+  /** Outbound packet ids. */
+  get packetIds(): PacketIdAllocator { return (this.ids ??= new PacketIdAllocator()) }
+
+  private now(): number { return this.host.now() }
+
+  private onDrop(session: Session, d: Delivery, reason: DropReason): void { this.host.dropped(session, d, reason) }
 
   /**
    * Offers one message to this session: sent now, queued, or dropped (and counted). Returns false only
@@ -142,7 +187,7 @@ export class Session {
   }
 
   private isFull(bytes: number): boolean {
-    const {maxQueuedMessages, maxQueuedBytes} = this.limits
+    const {maxQueuedMessages, maxQueuedBytes} = this.host.options
     return (maxQueuedMessages > 0 && this.queued >= maxQueuedMessages) ||
       (maxQueuedBytes > 0 && this.queuedBytes + bytes > maxQueuedBytes)
   }
@@ -174,7 +219,7 @@ export class Session {
       return this.onDrop(this, d, packetId === undefined ? 'no-packet-id' : 'expired')
     }
     const state = d.qos === 1 ? Flight.WaitPuback : Flight.WaitPubrec
-    this.inflight.set(packetId, {delivery: d, packetId, state})
+    ;(this.flights ??= new Map()).set(packetId, {delivery: d, packetId, state})
     this.journal?.inflight(this, d, packetId, state)
     link.sendPublish(d, packetId, false)
   }
@@ -182,7 +227,7 @@ export class Session {
   /** Puts back a message loaded from a store: queued (no state), or in flight with its packet id. */
   restore(d: Delivery, packetId: number, state: Flight | undefined): void {
     if (state !== undefined && packetId > 0 && this.packetIds.register(packetId)) {
-      this.inflight.set(packetId, {delivery: d, packetId, state})
+      ;(this.flights ??= new Map()).set(packetId, {delivery: d, packetId, state})
       return
     }
     this.queue.push(d)
@@ -221,10 +266,10 @@ export class Session {
 
   /** Completes an outbound flow and frees its packet id; returns the entry if it was known. */
   complete(packetId: number): InflightEntry | undefined {
-    const entry = this.inflight.get(packetId)
+    const entry = this.flights?.get(packetId)
     if (entry === undefined) return undefined
-    this.inflight.delete(packetId)
-    this.packetIds.release(packetId)
+    this.flights!.delete(packetId)
+    this.ids?.release(packetId)
     this.journal?.done(this, entry.delivery)
     return entry
   }
@@ -265,11 +310,11 @@ export class Session {
 
   /** Drops the whole outbound state (clean start, session end). */
   clearOutbound(): void {
-    this.inflight.clear()
-    this.packetIds.clear()
+    this.flights?.clear()
+    this.ids?.clear()
     this.queue = []
     this.queueHead = 0
     this.queuedBytes = 0
-    this.inboundQos2.clear()
+    this.inboundIds?.clear()
   }
 }

@@ -3,6 +3,10 @@ import {MqttError} from './errors.js'
 import type {Packet, ProtocolVersion, PublishProperties, QoS} from './packets.js'
 import {ReasonCode} from './reason-codes.js'
 
+// mqtt-packet otherwise fills a cache of 65,536 two-byte Buffers (~6 MB of heap) the first time it
+// encodes anything; it only writes the rarer packets here, where a small allocation costs nothing
+mqtt.writeToStream.cacheNumbers = false
+
 const optionsByVersion = {
   3: Object.freeze({protocolVersion: 3}),
   4: Object.freeze({protocolVersion: 4}),
@@ -26,6 +30,9 @@ export function encodePacket(packet: Packet, protocolVersion: ProtocolVersion): 
       bytes.writeUInt16BE(ack.messageId, 2)
       return bytes
     }
+  } else if (cmd === 'connack' && protocolVersion !== 5) {
+    const {sessionPresent, returnCode} = packet as {sessionPresent?: boolean; returnCode?: number}
+    if (returnCode !== undefined && returnCode >= 0 && returnCode < 256) return Buffer.from([0x20, 2, sessionPresent ? 1 : 0, returnCode])
   } else if (cmd === 'pingresp') {
     return PINGRESP
   } else if (cmd === 'pingreq') {

@@ -10,7 +10,7 @@ export async function listenerFor(broker: Broker, spec: ListenerSpec): Promise<{
   const listener = await openListener({host: '127.0.0.1', ...spec}, {
     onStream: (stream, a) => {
       accepted.push(a)
-      broker.handle(stream, a.remoteAddress, {username: a.username, stats: a.listener.stats})
+      broker.handle(stream, a.remoteAddress, {username: a.username, listener: a.listener})
     },
     onClientError: (error) => errors.push(error),
   })

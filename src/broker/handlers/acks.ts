@@ -38,7 +38,7 @@ export function handlePubrec(conn: Connection, packet: PubrecPacket): void {
 export function handlePubrel(conn: Connection, packet: PubrelPacket): void {
   const id = packet.messageId!
   const session = conn.session!
-  const known = session.inboundQos2.delete(id)
+  const known = session.releaseInbound(id)
   if (known) session.journal?.inbound(session, id, false)
   // after the release is durable: a client may reuse the id once it has PUBCOMP
   conn.sendAck(conn.version === 5 && !known

@@ -58,7 +58,7 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<
   // (v5 3.1.2.11.10) Authentication Data without an Authentication Method is a protocol error
   if (authMethod === undefined && props?.authenticationData !== undefined) throw new ProtocolError('authentication data without a method')
   // a client certificate's identity is the user name, and the certificate the authentication (Mosquitto)
-  const identity = conn.context.username
+  const identity = conn.certifiedUsername
   if (identity !== undefined) packet = {...packet, username: identity, password: undefined}
   if (authMethod !== undefined) return conn.broker.enhancedAuth.start(conn, packet, clientId, assigned)
   if (identity !== undefined) {
@@ -92,11 +92,14 @@ export function completeConnect(conn: Connection, packet: ConnectPacket, clientI
   const props = packet.properties ?? {}
   conn.clientId = clientId
   conn.username = username
-  conn.peer = {
-    receiveMaximum: props.receiveMaximum ?? 65_535,
-    maximumPacketSize: props.maximumPacketSize ?? Number.MAX_SAFE_INTEGER,
-    topicAliasMaximum: props.topicAliasMaximum ?? 0,
-    requestProblemInformation: props.requestProblemInformation ?? true,
+  if (props.receiveMaximum !== undefined || props.maximumPacketSize !== undefined || props.topicAliasMaximum !== undefined ||
+    props.requestProblemInformation !== undefined) {
+    conn.peer = {
+      receiveMaximum: props.receiveMaximum ?? 65_535,
+      maximumPacketSize: props.maximumPacketSize ?? Number.MAX_SAFE_INTEGER,
+      topicAliasMaximum: props.topicAliasMaximum ?? 0,
+      requestProblemInformation: props.requestProblemInformation ?? true,
+    }
   }
   const connack: ConnackProperties = {...extra}
   let keepalive = packet.keepalive ?? 0
@@ -137,7 +140,7 @@ export function completeConnect(conn: Connection, packet: ConnectPacket, clientI
   } else {
     conn.send({cmd: 'connack', sessionPresent: present, returnCode: 0})
   }
-  conn.keepalive.start(keepalive)
+  conn.startKeepalive(keepalive)
   broker.connected(conn, present, keepalive, cleanStart)
   // [MQTT-4.4.0-1] resume: resend what was in flight, then what waited
   session.resend()

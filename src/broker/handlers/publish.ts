@@ -43,7 +43,7 @@ export function handlePublish(conn: Connection, packet: PublishPacket): Promise<
   }
   m.messagesReceived++
   m.publishBytesReceived += (packet.payload as Buffer).length
-  if (conn.context.stats !== undefined) conn.context.stats.messagesReceived++
+  if (conn.listener !== undefined) conn.listener.stats.messagesReceived++
   const allowed = options.auth.authorizePublish?.(conn.clientInfo, topic, qos, packet.retain) ?? true
   if (typeof allowed === 'object') return allowed.then((ok) => publishAllowed(conn, packet, topic, ok))
   publishAllowed(conn, packet, topic, allowed)
@@ -82,7 +82,7 @@ function acknowledge(conn: Connection, packet: PublishPacket, reasonCode: number
   // [MQTT-4.3.3-8] hold the packet id until PUBREL, unless the message was refused
   if (packet.qos === 2 && reasonCode < 0x80) {
     const session = conn.session!
-    session.inboundQos2.add(messageId!)
+    session.holdInbound(messageId!)
     session.journal?.inbound(session, messageId!, true)
   }
   const cmd = packet.qos === 1 ? 'puback' : 'pubrec'

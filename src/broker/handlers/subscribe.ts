@@ -58,7 +58,7 @@ function subscribeAll(conn: Connection, packet: SubscribePacket, allowed: boolea
   })
   const refused = problems.length > 0 ? conn.problem(problems.join('; ')) : undefined
   conn.sendAck(refused ? {cmd: 'suback', messageId: packet.messageId, granted, properties: refused} : {cmd: 'suback', messageId: packet.messageId, granted})
-  broker.events.emit('subscribe', {clientId: conn.clientId, subscriptions: packet.subscriptions.map((s, i) => ({filter: s.topic, code: granted[i]}))})
+  if (broker.events.heard('subscribe')) broker.events.emit('subscribe', {clientId: conn.clientId, subscriptions: packet.subscriptions.map((s, i) => ({filter: s.topic, code: granted[i]}))})
   for (const {sub, options} of retainedFor) broker.sendRetained(session, sub.topic, options)
   return undefined
 }

@@ -11,7 +11,7 @@ export function handleUnsubscribe(conn: Connection, packet: UnsubscribePacket): 
     session.journal?.subscribed(session, filter, undefined)
     return ReasonCode.Success
   })
-  broker.events.emit('unsubscribe', {clientId: conn.clientId, filters: packet.unsubscriptions})
+  if (broker.events.heard('unsubscribe')) broker.events.emit('unsubscribe', {clientId: conn.clientId, filters: packet.unsubscriptions})
   // [MQTT-3.10.4-4] UNSUBACK even when nothing was subscribed; v5 says so per filter
   conn.sendAck(conn.version === 5
     ? {cmd: 'unsuback', messageId: packet.messageId, granted: codes}

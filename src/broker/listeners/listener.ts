@@ -1,6 +1,7 @@
 import type {AddressInfo, Server, Socket} from 'node:net'
 import type {Duplex} from 'node:stream'
 import {ReasonCode} from '../../codec/index.js'
+import type {ListenerLink} from '../connection.js'
 import {refuseConnection} from './refuse.js'
 
 /** The four transports (Mosquitto: `listener` + `protocol mqtt|websockets` + TLS options). */
@@ -76,11 +77,14 @@ export interface ListenerHandlers {
   onClientError?(error: Error, info: {listener: Listener; remoteAddress?: string}): void
 }
 
+const TRACKED_BY = Symbol('midge.listener')
+type TrackedSocket = Socket & {[TRACKED_BY]?: Listener}
+
 /**
  * One open listener: a server that turns connections into duplex streams for the engine, counts
  * them (and their wire bytes), refuses those beyond maxConnections, and stops accepting on close().
  */
-export class Listener {
+export class Listener implements ListenerLink {
   readonly stats: ListenerStats = {connections: 0, accepted: 0, refused: 0, handshakeFailures: 0, messagesReceived: 0, messagesSent: 0}
   private readonly sockets = new Set<Socket>()
   private closedBytesRead = 0
@@ -140,11 +144,20 @@ export class Listener {
   /** Counts the transport socket's bytes (implementations call it once per socket, as soon as it is accepted). */
   track(socket: Socket): void {
     this.sockets.add(socket)
-    socket.once('close', () => {
-      this.sockets.delete(socket)
-      this.closedBytesRead += socket.bytesRead
-      this.closedBytesWritten += socket.bytesWritten
-    })
+    ;(socket as TrackedSocket)[TRACKED_BY] = this
+    socket.on('close', Listener.untrack) // one shared function, not a closure per socket
+  }
+
+  private static untrack(this: TrackedSocket): void {
+    const listener = this[TRACKED_BY]!
+    listener.sockets.delete(this)
+    listener.closedBytesRead += this.bytesRead
+    listener.closedBytesWritten += this.bytesWritten
+  }
+
+  /** An admitted connection is over (the engine calls it once per connection). */
+  released(): void {
+    this.stats.connections--
   }
 
   /** Hands a connection to the engine, or refuses it when the listener is full (called by implementations). */
@@ -159,9 +172,8 @@ export class Listener {
       refuseConnection(stream, {reasonCode: ReasonCode.QuotaExceeded, reason: `listener full (max_connections ${max})`})
       return
     }
-    this.stats.connections++
+    this.stats.connections++ // until released()
     this.stats.accepted++
-    stream.once('close', () => this.stats.connections--)
     this.handlers.onStream(stream, {remoteAddress, username, listener: this})
   }
 

@@ -192,12 +192,12 @@ export class Persistence implements SessionJournal {
   private restoreSession(state: StoredSessionState, now: number): void {
     const {broker} = this
     const s = state.session
-    const session = new Session(s.clientId, clientInfo(s), broker.options, () => broker.options.timers.now(), (x, d, r) => broker.dropped(x, d, r))
+    const session = new Session(s.clientId, clientInfo(s), broker)
     session.journal = this
     session.expiryInterval = s.expiryInterval
     broker.sessions.set(s.clientId, session)
     for (const [filter, options] of state.subscriptions) broker.router.subscribe(session, filter, {...options})
-    for (const id of state.inboundQos2) session.inboundQos2.add(id)
+    for (const id of state.inboundQos2) session.holdInbound(id)
     for (const o of state.outbound) {
       const d: Delivery = {
         message: o.message, qos: o.qos, retain: o.retain,
