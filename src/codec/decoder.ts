@@ -1,7 +1,7 @@
 import mqtt from 'mqtt-packet'
 import {checkLength, checkPacketId, checkRepeatedProperties, checkStrings} from './checks.js'
 import {MalformedPacketError, MqttError, UnsupportedProtocolError} from './errors.js'
-import {parsePublish, parseShortAck} from './fast-path.js'
+import {parseConnect, parsePublish, parseShortAck} from './fast-path.js'
 import {Framer} from './framer.js'
 import {PacketType, type Packet, type ProtocolVersion} from './packets.js'
 
@@ -68,7 +68,8 @@ export class PacketDecoder {
     if (this.fastPath) {
       const fast = type === PacketType.PUBLISH ? parsePublish(frame, bodyStart, this.version)
         : type >= PacketType.PUBACK && type <= PacketType.PUBCOMP ? parseShortAck(frame, bodyStart, this.version)
-          : type === PacketType.PINGREQ && frame[0] === 0xc0 ? {cmd: 'pingreq'} as Packet : undefined
+          : type === PacketType.PINGREQ && frame[0] === 0xc0 ? {cmd: 'pingreq'} as Packet
+            : type === PacketType.CONNECT && this.connectLevel !== undefined && this.connectLevel < 5 ? parseConnect(frame, bodyStart) : undefined
       if (fast !== undefined) return fast
     }
     // (v5 3.15.2.1) an AUTH with Remaining Length 0 means Success with no properties; mqtt-packet

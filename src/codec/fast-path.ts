@@ -1,6 +1,6 @@
 import {isUtf8} from 'node:buffer'
 import {MalformedPacketError, ProtocolError} from './errors.js'
-import type {Packet, ProtocolVersion, PublishPacket, QoS} from './packets.js'
+import type {ConnectPacket, Packet, ProtocolVersion, PublishPacket, QoS} from './packets.js'
 
 /*
  * Hand-written parsers for the packets on the hot path (PUBLISH without v5 properties, and the
@@ -62,6 +62,60 @@ export function parseShortAck(frame: Buffer, bodyStart: number, version: Protoco
 }
 
 const ACKS = ['puback', 'pubrec', 'pubrel', 'pubcomp'] as const
+
+/**
+ * A CONNECT of MQTT 3.1 or 3.1.1 (its protocol name and level already checked by the decoder), else
+ * undefined (v5, a bridge's level): once per connection, but mqtt-packet's parser costs a stream and a
+ * buffer list to make.
+ */
+export function parseConnect(frame: Buffer, bodyStart: number): ConnectPacket | undefined {
+  if ((frame[0] & 0x0f) !== 0) throw new MalformedPacketError('CONNECT with invalid header flags') // [MQTT-2.2.2-1]
+  let o = bodyStart + 2 + frame.readUInt16BE(bodyStart) // past the protocol name
+  const level = frame[o++]
+  if (level !== 3 && level !== 4) return undefined
+  if (o >= frame.length) throw new MalformedPacketError('CONNECT too short')
+  const flags = frame[o++]
+  if (flags & 0x01) throw new MalformedPacketError('CONNECT reserved flag set') // [MQTT-3.1.2-3]
+  const hasWill = (flags & 0x04) !== 0
+  const willQos = (flags >> 3) & 3
+  const willRetain = (flags & 0x20) !== 0
+  if (!hasWill && (willQos !== 0 || willRetain)) throw new MalformedPacketError('will QoS or retain without a will') // [MQTT-3.1.2-11]
+  if (willQos === 3) throw new MalformedPacketError('will QoS 3') // [MQTT-3.1.2-14]
+  if (o + 2 > frame.length) throw new MalformedPacketError('CONNECT too short')
+  const keepalive = frame.readUInt16BE(o)
+  o += 2
+  const field = {at: o}
+  const packet: ConnectPacket = {
+    cmd: 'connect', length: frame.length - bodyStart,
+    protocolId: level === 3 ? 'MQIsdp' : 'MQTT', protocolVersion: level, clean: (flags & 0x02) !== 0, keepalive,
+    clientId: stringField(frame, field, 'client identifier'),
+  }
+  if (hasWill) {
+    const topic = stringField(frame, field, 'will topic')
+    packet.will = {topic, payload: bytesField(frame, field, 'will payload'), qos: willQos as QoS, retain: willRetain}
+  }
+  if (flags & 0x80) packet.username = stringField(frame, field, 'user name')
+  if (flags & 0x40) packet.password = bytesField(frame, field, 'password')
+  return packet
+}
+
+function bytesField(frame: Buffer, field: {at: number}, what: string): Buffer {
+  const start = field.at + 2
+  if (start > frame.length) throw new MalformedPacketError(`CONNECT too short for its ${what}`)
+  const end = start + frame.readUInt16BE(field.at)
+  if (end > frame.length) throw new MalformedPacketError(`CONNECT too short for its ${what}`)
+  field.at = end
+  return Buffer.from(frame.subarray(start, end)) // a copy: never pin the socket chunk
+}
+
+function stringField(frame: Buffer, field: {at: number}, what: string): string {
+  const start = field.at + 2
+  if (start > frame.length) throw new MalformedPacketError(`CONNECT too short for its ${what}`)
+  const end = start + frame.readUInt16BE(field.at)
+  if (end > frame.length) throw new MalformedPacketError(`CONNECT too short for its ${what}`)
+  field.at = end
+  return readString(frame, start, end)
+}
 
 /** A UTF-8 string field: well-formed [MQTT-1.5.4-1] and without U+0000 [MQTT-1.5.4-2]. */
 function readString(frame: Buffer, start: number, end: number): string {

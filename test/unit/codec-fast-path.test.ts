@@ -72,7 +72,7 @@ for (const version of [4, 5] as const) {
   })
 }
 
-test('hand-written acknowledgements and pings: as mqtt-packet encodes them (v5: the short form for Success, [MQTT-3.4.2-1])', async () => {
+test('hand-written acknowledgements, v3 CONNACK and pings: as mqtt-packet encodes them (v5: the short form for Success, [MQTT-3.4.2-1])', async () => {
   const {encodePacket} = await import('../../src/codec/index.js')
   for (const version of [3, 4, 5] as const) {
     for (const cmd of ['puback', 'pubrec', 'pubrel', 'pubcomp'] as const) {
@@ -94,8 +94,66 @@ test('hand-written acknowledgements and pings: as mqtt-packet encodes them (v5: 
         assert.equal((parsed as {reasonCode?: number}).reasonCode, 0)
       }
     }
+    if (version !== 5) {
+      for (const [sessionPresent, returnCode] of [[false, 0], [true, 0], [false, 5], [false, 1]] as const) {
+        const connack = {cmd: 'connack', sessionPresent, returnCode} as mqtt.Packet
+        assert.deepEqual(encodePacket(connack as Packet, version), mqtt.generate(connack, {protocolVersion: version}), `connack ${returnCode} v${version}`)
+      }
+    }
     for (const cmd of ['pingreq', 'pingresp'] as const) {
       assert.deepEqual(encodePacket({cmd} as Packet, version), mqtt.generate({cmd} as mqtt.Packet, {protocolVersion: version}))
     }
   }
+})
+
+function randomConnect(r: () => number): {packet: mqtt.IConnectPacket; version: 3 | 4} {
+  const version = r() < 0.3 ? 3 : 4
+  const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)]
+  const clean = r() < 0.5
+  // (mqtt-packet writes an empty client id only with clean session on 3.1.1)
+  const ids = ['c', 'client-1', 'ünï', '🐝'.repeat(3), 'x'.repeat(70), ...(clean && version === 4 ? [''] : [])]
+  const packet: mqtt.IConnectPacket = {
+    cmd: 'connect', protocolId: version === 3 ? 'MQIsdp' : 'MQTT', protocolVersion: version,
+    clean, keepalive: Math.floor(r() * 65_536), clientId: pick(ids),
+  }
+  if (r() < 0.4) packet.will = {topic: pick(['w', 'a/b', 'ünï/🐝']), payload: Buffer.alloc(Math.floor(r() * 30), 7), qos: Math.floor(r() * 3) as 0 | 1 | 2, retain: r() < 0.5}
+  if (r() < 0.5) packet.username = pick(['u', '', 'üser'])
+  // (mqtt-packet writes no password without a user name; corrupted flags make such frames)
+  if (packet.username !== undefined && r() < 0.6) packet.password = Buffer.from(pick(['p', '', 'secret!']))
+  return {packet, version}
+}
+
+function connectOutcome(decoder: PacketDecoder, frame: Buffer): {packet?: Record<string, unknown>; error?: string} {
+  try {
+    const p = decoder.decodeFrame(frame) as Packet & Record<string, unknown>
+    const fields = ['cmd', 'protocolId', 'protocolVersion', 'clean', 'keepalive', 'clientId', 'will', 'username', 'password', 'length']
+    return {packet: Object.fromEntries(fields.filter((f) => p[f] !== undefined).map((f) => [f, p[f]]))}
+  } catch (error) {
+    return {error: (error as Error).constructor.name}
+  }
+}
+
+test('fast CONNECT (MQTT 3.1 and 3.1.1) agrees with mqtt-packet on random valid and corrupted frames', () => {
+  const r = rng(4242)
+  let valid = 0
+  let rejected = 0
+  for (let i = 0; i < 20_000; i++) {
+    const {packet, version} = randomConnect(r)
+    const frame = mqtt.generate(packet, {protocolVersion: version})
+    if (i % 2 === 1) {
+      // corrupt the header flags or any byte after the protocol level (the level itself is checked before either parser)
+      const body = headerLength(frame)
+      const levelAt = body + 2 + (version === 3 ? 6 : 4)
+      const at = r() < 0.15 ? 0 : levelAt + 1 + Math.floor(r() * (frame.length - levelAt - 1))
+      if (at < frame.length) frame[at] = at === 0 ? frame[0] ^ (1 << Math.floor(r() * 4)) : Math.floor(r() * 256)
+    }
+    // a decoder per frame, as a broker connection has
+    const a = connectOutcome(new PacketDecoder({maxPacketSize: 1 << 20}), frame)
+    const b = connectOutcome(new PacketDecoder({maxPacketSize: 1 << 20, fastPath: false}), frame)
+    assert.deepEqual(a, b, `frame ${frame.toString('hex')}`)
+    if (a.error) rejected++
+    else valid++
+  }
+  assert.ok(valid > 10_000, `valid ${valid}`)
+  assert.ok(rejected > 1_000, `rejected ${rejected}`)
 })
