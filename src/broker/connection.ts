@@ -6,6 +6,7 @@ import {
 import type {Broker} from './broker.js'
 import {dispatch} from './handlers/dispatch.js'
 import {encodeDelivery} from './outbound.js'
+import type {Message} from './message.js'
 import type {Delivery, Session, SessionLink} from './session.js'
 import type {OutboundAliases} from './topic-alias.js'
 import type {Watched} from './watchdog.js'
@@ -243,12 +244,13 @@ export class Connection implements SessionLink, Watched {
 
   /**
    * Sends an acknowledgement that confirms durable state (PUBACK, PUBREC, PUBCOMP, SUBACK, UNSUBACK):
-   * with persistence on, once the writes made so far are committed, in order with the others.
+   * with persistence on, once the writes made so far are committed, in order with the others; the
+   * PUBACK of a QoS 1 `message` also once every stored delivery of it is acknowledged (AckQueue).
    */
-  sendAck(packet: Packet): void {
+  sendAck(packet: Packet, message?: Message): void {
     const persistence = this.broker.persistence
     if (persistence === undefined) this.send(packet)
-    else persistence.reply(this, packet)
+    else persistence.reply(this, packet, message)
   }
 
   /**

@@ -24,7 +24,7 @@ export interface OpsSource {
 
 /** Persistence latency: how long QoS 1/2 acknowledgements waited for their commit (with --persistence). */
 function persistenceFamilies(broker: Broker): MetricFamily[] {
-  const commits = broker.persistence?.commits
+  const commits = broker.persistence?.acks.commits
   if (commits === undefined) return []
   return [
     {name: 'midge_persistence_commits_total', help: 'Store commits that acknowledgements waited for.', type: 'counter', samples: [{value: commits.count}]},

@@ -68,15 +68,18 @@ function publishAllowed(conn: Connection, packet: PublishPacket, topic: string, 
     origin: conn.clientId,
   }
   const result = {overQuota: 0}
+  // with persistence on, a QoS 1 PUBACK can go before the commit once every stored delivery is acknowledged
+  const acked = packet.qos === 1 ? broker.persistence?.acks : undefined
+  acked?.expect(message)
   const receivers = broker.publish(message, result)
-  if (conn.version !== 5 || receivers > result.overQuota) return acknowledge(conn, packet, ReasonCode.Success)
+  if (conn.version !== 5 || receivers > result.overQuota) return acknowledge(conn, packet, ReasonCode.Success, undefined, message)
   // v5: nobody to send it to (0x10), or every receiver's queue was full (0x97)
-  if (receivers === 0) return acknowledge(conn, packet, ReasonCode.NoMatchingSubscribers)
-  acknowledge(conn, packet, ReasonCode.QuotaExceeded, 'every matching subscriber\'s queue is full')
+  if (receivers === 0) return acknowledge(conn, packet, ReasonCode.NoMatchingSubscribers, undefined, message)
+  acknowledge(conn, packet, ReasonCode.QuotaExceeded, 'every matching subscriber\'s queue is full', message)
 }
 
 /** PUBACK / PUBREC with a reason code (v5), and a reason string for a refusal when the client allows it. */
-function acknowledge(conn: Connection, packet: PublishPacket, reasonCode: number, reason?: string): void {
+function acknowledge(conn: Connection, packet: PublishPacket, reasonCode: number, reason?: string, message?: Message): void {
   if (packet.qos === 0) return
   const messageId = packet.messageId
   // [MQTT-4.3.3-8] hold the packet id until PUBREL, unless the message was refused
@@ -87,9 +90,9 @@ function acknowledge(conn: Connection, packet: PublishPacket, reasonCode: number
   }
   const cmd = packet.qos === 1 ? 'puback' : 'pubrec'
   // sent once the message is durable (persistence on)
-  if (conn.version !== 5 || reasonCode === ReasonCode.Success) return conn.sendAck({cmd, messageId})
+  if (conn.version !== 5 || reasonCode === ReasonCode.Success) return conn.sendAck({cmd, messageId}, message)
   const properties = reasonCode >= 0x80 && reason !== undefined ? conn.problem(reason) : undefined
-  conn.sendAck(properties ? {cmd, messageId, reasonCode, properties} : {cmd, messageId, reasonCode})
+  conn.sendAck(properties ? {cmd, messageId, reasonCode, properties} : {cmd, messageId, reasonCode}, message)
 }
 
 /** Resolves or records an inbound topic alias [MQTT-3.3.2-7..12]. */

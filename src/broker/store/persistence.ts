@@ -1,10 +1,10 @@
 import type {Packet, WillMessage} from '../../codec/index.js'
-import {ReasonCode} from '../../codec/index.js'
 import type {ClientInfo} from '../auth/hooks.js'
 import type {Broker} from '../broker.js'
 import type {Connection} from '../connection.js'
 import type {Message} from '../message.js'
 import {Flight, Session, type Delivery, type SessionJournal, type SubscriptionOptions} from '../session.js'
+import {AckQueue} from './ack-queue.js'
 import {OutboundState, type BrokerStore, type StoredSession, type StoredSessionState, type StoredWill} from './types.js'
 
 const NEVER_EXPIRES = 0xffff_ffff
@@ -23,10 +23,12 @@ export class Persistence implements SessionJournal {
   private readonly ids = new WeakMap<Delivery, number>()
   /** The last record written for each stored session. */
   private readonly records = new Map<string, StoredSession>()
-  private waiting: Array<{conn: Connection; packet: Packet}> = []
-  private armed = false
+  /** Acknowledgements waiting for their commit (or for their message to be delivered). */
+  readonly acks: AckQueue
 
-  constructor(private readonly broker: Broker, readonly store: BrokerStore) {}
+  constructor(private readonly broker: Broker, readonly store: BrokerStore) {
+    this.acks = new AckQueue(store, broker.options.logger)
+  }
 
   private now(): number {
     return this.broker.options.timers.now()
@@ -79,6 +81,7 @@ export class Persistence implements SessionJournal {
 
   queued(session: Session, d: Delivery): void {
     if (session.expiryInterval === 0) return
+    this.acks.stored(d.message, true)
     this.ids.set(d, this.store.enqueue(session.clientId, {
       message: d.message, qos: d.qos, retain: d.retain, state: OutboundState.Queued, packetId: 0, dup: false,
       subscriptionIds: d.subscriptionIds, sharedGroup: d.sharedGroup,
@@ -90,6 +93,7 @@ export class Persistence implements SessionJournal {
     const id = this.ids.get(d)
     if (id !== undefined) return this.store.updateOutbound(id, {state, packetId})
     if (session.expiryInterval === 0) return
+    this.acks.stored(d.message, false)
     this.ids.set(d, this.store.enqueue(session.clientId, {
       message: d.message, qos: d.qos, retain: d.retain, state, packetId, dup: false,
       subscriptionIds: d.subscriptionIds, sharedGroup: d.sharedGroup,
@@ -101,6 +105,7 @@ export class Persistence implements SessionJournal {
     if (id === undefined) return
     this.ids.delete(d)
     this.store.removeOutbound(id)
+    this.acks.delivered(d.message)
   }
 
   subscribed(session: Session, filter: string, options: SubscriptionOptions | undefined): void {
@@ -128,46 +133,9 @@ export class Persistence implements SessionJournal {
 
   // --- acknowledgements ----------------------------------------------------------------------------
 
-  /** Sends an acknowledgement once every write made so far is durable, after those waiting before it. */
-  reply(conn: Connection, packet: Packet): void {
-    this.waiting.push({conn, packet})
-    if (!this.armed) this.arm()
-  }
-
-  /** How long acknowledgements waited for their commit (for /metrics). */
-  readonly commits = {count: 0, seconds: 0, maxSeconds: 0}
-
-  private arm(): void {
-    this.armed = true
-    const count = this.waiting.length
-    const started = performance.now()
-    this.store.durable().then(() => {
-      const seconds = (performance.now() - started) / 1000
-      this.commits.count++
-      this.commits.seconds += seconds
-      if (seconds > this.commits.maxSeconds) this.commits.maxSeconds = seconds
-      this.release(count)
-    }, (error: unknown) => this.failed(error, count))
-  }
-
-  private release(count: number): void {
-    const ready = this.take(count)
-    for (const {conn, packet} of ready) conn.send(packet)
-  }
-
-  private failed(error: unknown, count: number): void {
-    const ready = this.take(count)
-    this.broker.options.logger.error({err: (error as Error)?.message ?? String(error)}, 'persistence failed: acknowledgements withheld')
-    for (const {conn} of ready) conn.disconnect(ReasonCode.UnspecifiedError, 'the broker cannot store messages')
-  }
-
-  private take(count: number): Array<{conn: Connection; packet: Packet}> {
-    let ready = this.waiting
-    if (count === ready.length) this.waiting = []
-    else ready = ready.splice(0, count)
-    this.armed = false
-    if (this.waiting.length > 0) this.arm()
-    return ready
+  /** Sends an acknowledgement once the state it confirms is durable (see AckQueue). */
+  reply(conn: Connection, packet: Packet, message?: Message): void {
+    this.acks.reply(conn, packet, message)
   }
 
   // --- start-up ------------------------------------------------------------------------------------

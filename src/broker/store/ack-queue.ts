@@ -1,0 +1,171 @@
+import type {Packet} from '../../codec/index.js'
+import {ReasonCode} from '../../codec/index.js'
+import type {Connection} from '../connection.js'
+import type {Logger} from '../logger.js'
+import type {Message} from '../message.js'
+import type {BrokerStore} from './types.js'
+
+/** How long a PUBACK may wait for its deliveries' acknowledgements before a commit is started for it. */
+const DELIVERY_GRACE_MS = 2
+
+interface Waiting {
+  seq: number
+  conn: Connection | undefined
+  packet: Packet | undefined
+  /** The writes made before it are committed. */
+  committed: boolean
+  /**
+   * For a QoS 1 PUBLISH that is not retained: the stored deliveries of its message not yet acknowledged
+   * by their receivers. At 0 the message is delivered everywhere it had to be kept, so its PUBACK needs
+   * no commit.
+   */
+  undelivered: number
+  /** A delivery went to a queue (an offline client, a full window): waiting for it would take long. */
+  queued: boolean
+  /** The QoS 1 message whose deliveries are counted, if any. */
+  readonly message: Message | undefined
+}
+
+/**
+ * Holds acknowledgements (PUBACK, PUBREC, PUBCOMP, SUBACK, UNSUBACK) until the state they confirm is
+ * durable, and sends them in the order they were made [MQTT-4.6.0-2]. The writes of one event-loop turn
+ * share one commit (store.durable()), one commit at a time.
+ *
+ * A QoS 1 PUBLISH that every stored receiver has already acknowledged needs no commit: nothing of it is
+ * left to lose. Its PUBACK goes as soon as those before it can, so a publisher whose subscribers keep
+ * up does not wait for the disk (a commit with full sync takes 2-4 ms on the machine measured, which
+ * bounded a window of 100 messages in flight to ~40k msg/s).
+ */
+export class AckQueue {
+  private readonly queue: Waiting[] = []
+  private head = 0
+  private seq = 0
+  private armed = false
+  private graceTimer: NodeJS.Timeout | undefined
+  /** QoS 1 messages being published or waiting for their PUBACK, by message. */
+  private readonly byMessage = new Map<Message, Waiting>()
+  /** How long acknowledgements waited for their commit (for /metrics). */
+  readonly commits = {count: 0, seconds: 0, maxSeconds: 0}
+
+  constructor(private readonly store: BrokerStore, private readonly logger: Logger) {}
+
+  /** A QoS 1 message is about to be routed: its stored deliveries will be counted (see delivered). */
+  expect(message: Message): void {
+    if (message.retain) return // the retained copy must be durable anyway
+    this.byMessage.set(message, {seq: 0, conn: undefined, packet: undefined, committed: false, undelivered: 0, queued: false, message})
+  }
+
+  /**
+   * A delivery of the message was stored (routing, or a shared-subscription hand-off): sent to a
+   * connected client, or queued.
+   */
+  stored(message: Message, queued: boolean): void {
+    const w = this.byMessage.get(message)
+    if (w === undefined) return
+    w.undelivered++
+    if (queued && !w.queued) {
+      w.queued = true
+      if (w.packet !== undefined && !this.armed) this.arm()
+    }
+  }
+
+  /** A stored delivery of the message is acknowledged, dropped or handed on. */
+  delivered(message: Message): void {
+    const w = this.byMessage.get(message)
+    if (w === undefined) return
+    w.undelivered--
+    if (w.undelivered === 0 && w.packet !== undefined) this.drain()
+  }
+
+  /** Sends an acknowledgement once every write made so far is durable, after those waiting before it. */
+  reply(conn: Connection, packet: Packet, message?: Message): void {
+    let w = message === undefined ? undefined : this.byMessage.get(message)
+    if (w === undefined) w = {seq: 0, conn, packet, committed: false, undelivered: 0, queued: false, message: undefined}
+    else {
+      w.conn = conn
+      w.packet = packet
+    }
+    w.seq = ++this.seq
+    this.queue.push(w)
+    if (isDelivered(w)) this.drain()
+    else if (w.message !== undefined && !w.queued) this.armSoon()
+    else if (!this.armed) this.arm()
+  }
+
+  /**
+   * A PUBACK whose message went only to connected clients will most likely be released by their
+   * acknowledgements: the commit starts after a grace period, so that the rows of messages delivered
+   * meanwhile cancel out in the store's buffer and never reach the disk. The timer also flushes that
+   * buffer when nothing needed a commit.
+   */
+  private armSoon(): void {
+    if (this.armed || this.graceTimer !== undefined) return
+    this.graceTimer = setTimeout(() => {
+      this.graceTimer = undefined
+      if (this.armed) return
+      if (this.head < this.queue.length) this.arm()
+      else this.store.durable().catch(() => undefined) // a failure surfaces at the next acknowledgement
+    }, DELIVERY_GRACE_MS)
+    this.graceTimer.unref()
+  }
+
+  private arm(): void {
+    this.armed = true
+    const upTo = this.seq
+    const started = performance.now()
+    this.store.durable().then(() => {
+      const seconds = (performance.now() - started) / 1000
+      this.commits.count++
+      this.commits.seconds += seconds
+      if (seconds > this.commits.maxSeconds) this.commits.maxSeconds = seconds
+      for (let i = this.head; i < this.queue.length && this.queue[i].seq <= upTo; i++) this.queue[i].committed = true
+      this.armed = false
+      this.drain()
+      if (this.head < this.queue.length) this.arm()
+    }, (error: unknown) => this.failed(error, upTo))
+  }
+
+  /** Sends every acknowledgement at the head of the queue that is ready. */
+  private drain(): void {
+    const q = this.queue
+    while (this.head < q.length) {
+      const w = q[this.head]
+      if (!w.committed && !isDelivered(w)) break
+      this.head++
+      this.forget(w)
+      w.conn!.send(w.packet!)
+    }
+    this.compact()
+  }
+
+  private failed(error: unknown, upTo: number): void {
+    this.armed = false
+    this.logger.error({err: (error as Error)?.message ?? String(error)}, 'persistence failed: acknowledgements withheld')
+    const q = this.queue
+    while (this.head < q.length && q[this.head].seq <= upTo) {
+      const w = q[this.head++]
+      this.forget(w)
+      w.conn!.disconnect(ReasonCode.UnspecifiedError, 'the broker cannot store messages')
+    }
+    this.compact()
+    if (this.head < q.length) this.arm()
+  }
+
+  private forget(w: Waiting): void {
+    if (w.message !== undefined) this.byMessage.delete(w.message)
+  }
+
+  private compact(): void {
+    if (this.head === this.queue.length) {
+      this.queue.length = 0
+      this.head = 0
+    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head)
+      this.head = 0
+    }
+  }
+}
+
+function isDelivered(w: Waiting): boolean {
+  return w.message !== undefined && w.undelivered === 0
+}

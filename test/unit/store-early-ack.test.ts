@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict'
+import {describe, test, type TestContext} from 'node:test'
+
+import {createBroker, type Broker} from '../../src/broker/broker.js'
+import {MemoryBacking, MemoryStore} from '../../src/broker/store/index.js'
+import type {ConnectPacket, ProtocolVersion} from '../../src/codec/index.js'
+import {versionName, VERSIONS, Wire} from '../helpers/wire.js'
+
+/*
+ * With persistence on, a QoS 1 PUBACK waits for the commit of the writes it confirms, except when every
+ * stored delivery of the message has already been acknowledged by its receiver: then nothing of it can
+ * be lost and the PUBACK goes at once, in order with the acknowledgements before it.
+ */
+
+/** A broker on a memory store whose commits can be held back. */
+async function gatedBroker(t: TestContext) {
+  const disk = new MemoryBacking()
+  const store = await MemoryStore.open(disk)
+  let holding = false
+  const held: Array<() => void> = []
+  const durable = store.durable.bind(store)
+  store.durable = () => holding ? new Promise<void>((resolve, reject) => { held.push(() => { durable().then(resolve, reject) }) }) : durable()
+  const release = () => {
+    holding = false
+    for (const go of held.splice(0)) go()
+  }
+  const broker = createBroker({store})
+  await broker.restore()
+  t.after(async () => {
+    release()
+    await broker.close()
+    await store.close()
+  })
+  return {broker, disk, hold: () => { holding = true }, release}
+}
+
+const persistent = (v: ProtocolVersion): Partial<ConnectPacket> => v === 5 ? {clean: false, properties: {sessionExpiryInterval: 3600}} : {clean: false}
+
+async function client(broker: Broker, v: ProtocolVersion, clientId: string, subscribeTo?: string): Promise<Wire> {
+  const w = new Wire(broker, v)
+  await w.connect({clientId, ...persistent(v)})
+  if (subscribeTo !== undefined) await w.subscribe(subscribeTo, 1)
+  return w
+}
+
+for (const v of VERSIONS) {
+  describe(`QoS 1 acknowledgements with persistence ${versionName(v)}`, () => {
+    test('a message its stored subscriber has acknowledged is PUBACKed while the commit is still pending', async (t) => {
+      const g = await gatedBroker(t)
+      const sub = await client(g.broker, v, 'sub', 't')
+      const pub = await client(g.broker, v, 'pub')
+      g.hold()
+      pub.publish('t', 'one', 1, {messageId: 7})
+      const p = await sub.expect('publish')
+      await pub.quiet()
+      assert.equal(pub.buffered.length, 0, 'no PUBACK while the delivery is neither acknowledged nor committed')
+      await sub.ack(p)
+      assert.equal((await pub.expect('puback')).messageId, 7)
+      const onDisk = () => [...g.disk.outbound.values()].filter((o) => o.clientId === 'sub').length
+      assert.equal(onDisk(), 0, 'the PUBACK did not wait for the message to reach the disk')
+      g.release()
+      await new Promise((r) => setTimeout(r, 20))
+      await g.broker.persistence!.store.flush()
+      assert.equal(onDisk(), 0, 'delivered before its commit: its row never reaches the disk')
+    })
+
+    test('a message queued for an offline subscriber is PUBACKed only after its commit', async (t) => {
+      const g = await gatedBroker(t)
+      const sub = await client(g.broker, v, 'sub', 't')
+      sub.send({cmd: 'disconnect'})
+      await sub.closed()
+      const pub = await client(g.broker, v, 'pub')
+      g.hold()
+      pub.publish('t', 'one', 1, {messageId: 3})
+      await pub.quiet()
+      assert.equal(pub.buffered.length, 0)
+      g.release()
+      assert.equal((await pub.expect('puback')).messageId, 3)
+      assert.equal([...g.disk.outbound.values()].filter((o) => o.clientId === 'sub').length, 1, 'durable when acknowledged')
+    })
+
+    test('acknowledgements keep their order: a delivered message waits behind one that needs its commit', async (t) => {
+      const g = await gatedBroker(t)
+      const offline = await client(g.broker, v, 'offline', 'slow')
+      offline.send({cmd: 'disconnect'})
+      await offline.closed()
+      const sub = await client(g.broker, v, 'sub', 'fast')
+      const pub = await client(g.broker, v, 'pub')
+      g.hold()
+      pub.publish('slow', 'first', 1, {messageId: 1})
+      pub.publish('fast', 'second', 1, {messageId: 2})
+      await sub.ack(await sub.expect('publish'))
+      await pub.quiet()
+      assert.equal(pub.buffered.length, 0, 'the second PUBACK does not overtake the first')
+      g.release()
+      assert.deepEqual((await pub.take(2)).map((a) => a.messageId), [1, 2])
+    })
+
+    test('a retained message waits for its commit even when delivered', async (t) => {
+      const g = await gatedBroker(t)
+      const sub = await client(g.broker, v, 'sub', 't')
+      const pub = await client(g.broker, v, 'pub')
+      g.hold()
+      pub.publish('t', 'kept', 1, {messageId: 5, retain: true})
+      await sub.ack(await sub.expect('publish'))
+      await pub.quiet()
+      assert.equal(pub.buffered.length, 0)
+      g.release()
+      assert.equal((await pub.expect('puback')).messageId, 5)
+      assert.equal(g.disk.retained.get('t')?.payload.toString(), 'kept')
+    })
+  })
+}
