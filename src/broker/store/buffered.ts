@@ -124,6 +124,7 @@ export class BufferedStore implements BrokerStore {
   private scheduled: Promise<void> | undefined
   private failed: StoreError | undefined
   private closed = false
+  beforeCommit: (() => void) | undefined
 
   protected constructor(private readonly backend: Backend) {}
 
@@ -377,6 +378,7 @@ export class BufferedStore implements BrokerStore {
   // --- commits -------------------------------------------------------------------------------------
 
   flush(): Promise<void> {
+    this.beforeCommit?.()
     if (this.failed !== undefined) return Promise.reject(this.failed)
     if (this.ops.length === 0) return this.tail
     const ops = this.ops
@@ -411,6 +413,7 @@ export class BufferedStore implements BrokerStore {
   }
 
   durable(): Promise<void> {
+    this.beforeCommit?.()
     if (this.failed !== undefined) return Promise.reject(this.failed)
     if (this.ops.length === 0 && this.scheduled === undefined) return this.tail
     this.scheduled ??= new Promise<void>((resolve, reject) => {

@@ -26,8 +26,29 @@ export class Persistence implements SessionJournal {
   /** Acknowledgements waiting for their commit (or for their message to be delivered). */
   readonly acks: AckQueue
 
+  /**
+   * QoS 1/2 deliveries sent to connected clients and not yet handed to the store: most are acknowledged
+   * before the next commit and then never need to be written (see writeDeferred).
+   */
+  private readonly deferred = new Map<Delivery, {session: Session; packetId: number; state: OutboundState}>()
+
   constructor(private readonly broker: Broker, readonly store: BrokerStore) {
     this.acks = new AckQueue(store, broker.options.logger)
+    store.beforeCommit = () => this.writeDeferred()
+  }
+
+  /** Hands the deferred deliveries to the store, in the order they were sent (the store calls it before any commit). */
+  private writeDeferred(): void {
+    if (this.deferred.size === 0) return
+    for (const [d, w] of this.deferred) {
+      // a session that ended meanwhile took its deliveries with it
+      if (this.broker.sessions.get(w.session.clientId) !== w.session || !this.records.has(w.session.clientId)) continue
+      this.ids.set(d, this.store.enqueue(w.session.clientId, {
+        message: d.message, qos: d.qos, retain: d.retain, state: w.state, packetId: w.packetId, dup: false,
+        subscriptionIds: d.subscriptionIds, sharedGroup: d.sharedGroup,
+      }))
+    }
+    this.deferred.clear()
   }
 
   private now(): number {
@@ -93,14 +114,18 @@ export class Persistence implements SessionJournal {
     const id = this.ids.get(d)
     if (id !== undefined) return this.store.updateOutbound(id, {state, packetId})
     if (session.expiryInterval === 0) return
+    const deferred = this.deferred.get(d)
+    if (deferred !== undefined) {
+      deferred.state = state
+      deferred.packetId = packetId
+      return
+    }
     this.acks.stored(d.message, false)
-    this.ids.set(d, this.store.enqueue(session.clientId, {
-      message: d.message, qos: d.qos, retain: d.retain, state, packetId, dup: false,
-      subscriptionIds: d.subscriptionIds, sharedGroup: d.sharedGroup,
-    }))
+    this.deferred.set(d, {session, packetId, state})
   }
 
   done(_session: Session, d: Delivery): void {
+    if (this.deferred.delete(d)) return this.acks.delivered(d.message)
     const id = this.ids.get(d)
     if (id === undefined) return
     this.ids.delete(d)
