@@ -57,6 +57,7 @@ export interface SessionHost {
 const NO_SUBSCRIPTIONS: ReadonlyMap<string, SubscriptionOptions> = new Map()
 const NOTHING_IN_FLIGHT: ReadonlyMap<number, InflightEntry> = new Map()
 const NO_IDS: ReadonlySet<number> = new Set()
+const NO_QUEUE: Delivery[] = []
 
 /** A timer that re-arms itself past setTimeout's limit; `t` is the current handle. */
 export interface LongTimer {
@@ -92,7 +93,7 @@ export class Session {
   private flights: Map<number, InflightEntry> | undefined
   private inboundIds: Set<number> | undefined
   private ids: PacketIdAllocator | undefined
-  private queue: Delivery[] = []
+  private queue: Delivery[] = NO_QUEUE
   private queueHead = 0
   queuedBytes = 0
   /** Seconds the session outlives its connection (0xFFFFFFFF: never expires). */
@@ -151,6 +152,12 @@ export class Session {
 
   private now(): number { return this.host.now() }
 
+  /** The queue, made on the first message (the shared empty one is never written to). */
+  private queueForPush(): Delivery[] {
+    if (this.queue === NO_QUEUE) this.queue = []
+    return this.queue
+  }
+
   private onDrop(session: Session, d: Delivery, reason: DropReason): void { this.host.dropped(session, d, reason) }
 
   /**
@@ -180,7 +187,7 @@ export class Session {
       this.onDrop(this, d, 'queue-full')
       return false
     }
-    this.queue.push(d)
+    this.queueForPush().push(d)
     this.queuedBytes += bytes
     this.journal?.queued(this, d)
     return true
@@ -230,7 +237,7 @@ export class Session {
       ;(this.flights ??= new Map()).set(packetId, {delivery: d, packetId, state})
       return
     }
-    this.queue.push(d)
+    this.queueForPush().push(d)
     this.queuedBytes += messageBytes(d.message)
   }
 
@@ -312,7 +319,7 @@ export class Session {
   clearOutbound(): void {
     this.flights?.clear()
     this.ids?.clear()
-    this.queue = []
+    this.queue = NO_QUEUE
     this.queueHead = 0
     this.queuedBytes = 0
     this.inboundIds?.clear()

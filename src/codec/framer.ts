@@ -5,8 +5,10 @@ import {MalformedPacketError, PacketTooLargeError} from './errors.js'
  * against the maximum packet size as soon as the fixed header is read, before any of the body is
  * buffered, so a hostile peer cannot make us hold an oversized packet.
  */
+const NOTHING: Buffer[] = []
+
 export class Framer {
-  private pending: Buffer[] = []
+  private pending: Buffer[] = NOTHING // a fresh array whenever bytes are held (pendingBytes > 0)
   private pendingBytes = 0
   private needed = 0 // total frame size once known, else 0
 
@@ -25,7 +27,7 @@ export class Framer {
       }
       if (this.pendingBytes < this.needed) return
       buf = Buffer.concat(this.pending, this.pendingBytes)
-      this.pending = []
+      this.pending = NOTHING
       this.pendingBytes = 0
       this.needed = 0
     }
