@@ -17,6 +17,7 @@ import {Persistence} from './store/persistence.js'
 import {SysTopics} from './sys.js'
 import {realTimers} from './timers.js'
 import {Watchdog} from './watchdog.js'
+import {WriteBatch} from './write-batch.js'
 
 const NEVER_EXPIRES = 0xffff_ffff
 const MAX_TIMER_MS = 2 ** 31 - 1
@@ -38,6 +39,8 @@ export class Broker implements SessionHost {
   private readonly connections = new Set<Connection>()
   /** CONNECT timeouts and keepalives of every connection. */
   readonly watchdog: Watchdog
+  /** Connections with writes held until the end of the event-loop iteration. */
+  readonly writes = new WriteBatch()
   /** The open listeners, in the order they were opened. */
   readonly listeners: Listener[] = []
   /** The $SYS/broker/... topics (options.sysInterval > 0), published from the first listen() on. */

@@ -24,6 +24,8 @@ export interface PeerLimits {
 }
 
 const MAX_PENDING_PACKETS = 1000
+/** Held writes past this size are flushed without waiting for the end of the iteration. */
+const FLUSH_AT_BYTES = 8_192
 
 /** The protocol's defaults, shared by every client that announces none of its own. */
 const DEFAULT_PEER: PeerLimits = Object.freeze({
@@ -74,6 +76,7 @@ export class Connection implements SessionLink, Watched {
   private readonly decoder: PacketDecoder
   private pending: Packet[] | undefined
   private corked = false
+  private corkedBytes = 0
   private awaitingFlush = false
   private closeTimer: NodeJS.Timeout | undefined
   private closedController: AbortController | undefined
@@ -193,7 +196,7 @@ export class Connection implements SessionLink, Watched {
   // --- output ----------------------------------------------------------------------------------
 
   /**
-   * Queues bytes; everything written in one event-loop turn goes out in one writev. The write that
+   * Queues bytes; everything written in one event-loop iteration goes out in one writev (WriteBatch). The write that
    * takes the output past maxOutboundBufferBytes (so `writable` turns false) carries a callback that
    * resumes the session's queue once it is flushed: 'drain' alone is not enough, since the stream
    * emits it only past its own high-water mark, which may be above our limit.
@@ -205,11 +208,14 @@ export class Connection implements SessionLink, Watched {
     m.bytesSent += bytes.length
     if (!this.corked) {
       this.corked = true
+      this.corkedBytes = 0
       this.stream.cork()
-      process.nextTick(uncork, this)
+      this.broker.writes.add(this)
     }
     if (this.awaitingFlush || this.stream.writableLength + bytes.length < this.broker.options.maxOutboundBufferBytes) {
       this.stream.write(bytes)
+      // a large batch goes at once: one writev of thousands of small buffers costs more than several
+      if ((this.corkedBytes += bytes.length) >= FLUSH_AT_BYTES) this.uncork()
       return
     }
     this.awaitingFlush = true
@@ -362,8 +368,4 @@ export class Connection implements SessionLink, Watched {
   setMaxPacketSize(bytes: number): void {
     this.decoder.maxPacketSize = bytes
   }
-}
-
-function uncork(conn: Connection): void {
-  conn.uncork()
 }
