@@ -28,8 +28,8 @@ interface Waiting {
 
 /**
  * Holds acknowledgements (PUBACK, PUBREC, PUBCOMP, SUBACK, UNSUBACK) until the state they confirm is
- * durable, and sends them in the order they were made [MQTT-4.6.0-2]. The writes of one event-loop turn
- * share one commit (store.durable()), one commit at a time.
+ * durable, and sends them in the order they were made [MQTT-4.6.0-2]. Commits (store.durable()) run one
+ * at a time and take every write made before they start.
  *
  * A QoS 1 PUBLISH that every stored receiver has already acknowledged needs no commit: nothing of it is
  * left to lose. Its PUBACK goes as soon as those before it can, so a publisher whose subscribers keep
