@@ -137,6 +137,9 @@ export function report(d) {
   lines.push('- `bench conn` opens connections from Node: its connection rate is bounded by the client (about 2-5k/s on this machine,' +
     ' where mqbench in C reaches 10k+), so the conns row compares brokers only where they are slower than that' +
     (idle.length ? '; the mqbench row compares their connect rates.' : ' (`--mqbench` adds mqbench\'s connect rates for every broker).'))
+  lines.push('- The latency tail (p99.9, max) that `midge bench` reports is above mqbench\'s for the same broker: its worker threads share' +
+    ' the two cores with the broker (probably why: a descheduled thread delays the messages it times). Read the tail from' +
+    ' mqbench where the two disagree (see the agreement table).')
   return lines.join('\n') + '\n'
 
   function idleSection() {
