@@ -1,4 +1,5 @@
-import {BufferedStore, OpKind, type Backend, type OutboundRow, type SessionRows, type WriteOp} from './buffered.js'
+import {BufferedStore} from './buffered.js'
+import {OpKind, type Backend, type OutboundRow, type SessionRows, type WriteOp} from './write-ops.js'
 import {StoreError} from './errors.js'
 import type {StoredMessage, StoredSession, StoredSubscriptionOptions} from './types.js'
 

@@ -1,6 +1,6 @@
 import type {Database as Db, Statement} from 'better-sqlite3'
 import type {ProtocolVersion, QoS} from '../../codec/index.js'
-import {OpKind, type OutboundRow, type SessionRows, type WriteOp} from './buffered.js'
+import {OpKind, type OutboundRow, type SessionRows, type WriteOp} from './write-ops.js'
 import {decodeProperties, encodeProperties} from './properties.js'
 import type {OutboundState, StoredMessage, StoredSession, StoredSubscriptionOptions, StoredWill} from './types.js'
 

@@ -2,7 +2,8 @@ import {constants, accessSync, closeSync, openSync, readSync, statSync} from 'no
 import {dirname, resolve} from 'node:path'
 import {Worker} from 'node:worker_threads'
 import Database, {type Database as Db} from 'better-sqlite3'
-import {BufferedStore, type Backend, type SessionRows, type WriteOp} from './buffered.js'
+import {BufferedStore} from './buffered.js'
+import type {Backend, SessionRows, WriteOp} from './write-ops.js'
 import {StoreError, type StoreErrorCode} from './errors.js'
 import {APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION} from './schema.js'
 import {
