@@ -114,6 +114,7 @@ export class Broker implements SessionHost {
     await Promise.all(stopped)
     for (const session of this.sessions.values()) this.clearTimers(session)
     this.watchdog.stop()
+    this.persistence?.writeDeferred()
     await this.options.store?.flush()
   }
 

@@ -111,3 +111,29 @@ for (const v of VERSIONS) {
     })
   })
 }
+
+test('a delivery still in flight when the broker closes is stored and resent after the restart', async (t) => {
+  const disk = new MemoryBacking()
+  const store = await MemoryStore.open(disk)
+  const broker = createBroker({store})
+  await broker.restore()
+  const sub = await client(broker, 5, 'sub', 't')
+  const pub = await client(broker, 5, 'pub')
+  pub.publish('t', 'unacked', 1, {messageId: 1})
+  const first = await sub.expect('publish')
+  assert.equal(first.dup, false)
+  await broker.close() // the subscriber never acknowledged it: nothing committed it before
+  await store.close()
+  const again = await MemoryStore.open(disk)
+  const restarted = createBroker({store: again})
+  t.after(async () => {
+    await restarted.close()
+    await again.close()
+  })
+  await restarted.restore()
+  const w = new Wire(restarted, 5)
+  await w.connect({clientId: 'sub', ...persistent(5)})
+  const resent = await w.expect('publish')
+  assert.equal(resent.payload.toString(), 'unacked')
+  assert.equal(resent.dup, true)
+})

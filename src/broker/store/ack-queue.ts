@@ -47,7 +47,8 @@ export class AckQueue {
   /** How long acknowledgements waited for their commit (for /metrics). */
   readonly commits = {count: 0, seconds: 0, maxSeconds: 0}
 
-  constructor(private readonly store: BrokerStore, private readonly logger: Logger) {}
+  /** beforeCommit: called before every commit is asked for (Persistence hands over the writes it deferred). */
+  constructor(private readonly store: BrokerStore, private readonly logger: Logger, private readonly beforeCommit: () => void = () => {}) {}
 
   /** A QoS 1 message is about to be routed: its stored deliveries will be counted (see delivered). */
   expect(message: Message): void {
@@ -104,7 +105,7 @@ export class AckQueue {
       this.graceTimer = undefined
       if (this.armed) return
       if (this.head < this.queue.length) this.arm()
-      else this.store.durable().catch(() => undefined) // a failure surfaces at the next acknowledgement
+      else this.commitNow().catch(() => undefined) // a failure surfaces at the next acknowledgement
     }, DELIVERY_GRACE_MS)
     this.graceTimer.unref()
   }
@@ -113,7 +114,7 @@ export class AckQueue {
     this.armed = true
     const upTo = this.seq
     const started = performance.now()
-    this.store.durable().then(() => {
+    this.commitNow().then(() => {
       const seconds = (performance.now() - started) / 1000
       this.commits.count++
       this.commits.seconds += seconds
@@ -123,6 +124,11 @@ export class AckQueue {
       this.drain()
       if (this.head < this.queue.length) this.arm()
     }, (error: unknown) => this.failed(error, upTo))
+  }
+
+  private commitNow(): Promise<void> {
+    this.beforeCommit()
+    return this.store.durable()
   }
 
   /** Sends every acknowledgement at the head of the queue that is ready. */

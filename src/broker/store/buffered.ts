@@ -65,7 +65,6 @@ export class BufferedStore implements BrokerStore {
   private scheduled: Promise<void> | undefined
   private failed: StoreError | undefined
   private closed = false
-  beforeCommit: (() => void) | undefined
 
   protected constructor(private readonly backend: Backend) {}
 
@@ -319,7 +318,6 @@ export class BufferedStore implements BrokerStore {
   // --- commits -------------------------------------------------------------------------------------
 
   flush(): Promise<void> {
-    this.beforeCommit?.()
     if (this.failed !== undefined) return Promise.reject(this.failed)
     if (this.ops.length === 0) return this.tail
     const ops = this.ops
@@ -354,7 +352,6 @@ export class BufferedStore implements BrokerStore {
   }
 
   durable(): Promise<void> {
-    this.beforeCommit?.()
     if (this.failed !== undefined) return Promise.reject(this.failed)
     if (this.ops.length === 0 && this.scheduled === undefined) return this.tail
     this.scheduled ??= new Promise<void>((resolve, reject) => {

@@ -33,12 +33,11 @@ export class Persistence implements SessionJournal {
   private readonly deferred = new Map<Delivery, {session: Session; packetId: number; state: OutboundState}>()
 
   constructor(private readonly broker: Broker, readonly store: BrokerStore) {
-    this.acks = new AckQueue(store, broker.options.logger)
-    store.beforeCommit = () => this.writeDeferred()
+    this.acks = new AckQueue(store, broker.options.logger, () => this.writeDeferred())
   }
 
-  /** Hands the deferred deliveries to the store, in the order they were sent (the store calls it before any commit). */
-  private writeDeferred(): void {
+  /** Hands the deferred deliveries to the store, in the order they were sent: before any commit is asked for. */
+  writeDeferred(): void {
     if (this.deferred.size === 0) return
     for (const [d, w] of this.deferred) {
       // a session that ended meanwhile took its deliveries with it

@@ -97,8 +97,6 @@ export interface Transactional {
   durable(): Promise<void>
   /** Flushes (unless `discard`: buffered writes are dropped, as in a crash) and closes. */
   close(options?: {discard?: boolean}): Promise<void>
-  /** Called first by flush() and durable(): the owner hands over writes it deferred. */
-  beforeCommit?: () => void
 }
 
 export interface SessionStore extends Transactional {
