@@ -158,7 +158,7 @@ export class Session {
     return this.queue
   }
 
-  private onDrop(session: Session, d: Delivery, reason: DropReason): void { this.host.dropped(session, d, reason) }
+  private onDrop(d: Delivery, reason: DropReason): void { this.host.dropped(this, d, reason) }
 
   /**
    * Offers one message to this session: sent now, queued, or dropped (and counted). Returns false only
@@ -168,8 +168,8 @@ export class Session {
     const link = this.link
     if (d.qos === 0) {
       // QoS 0 is never queued for offline clients (Mosquitto's queue_qos0_messages false) nor for slow readers
-      if (link === undefined) this.onDrop(this, d, 'offline-qos0')
-      else if (!link.writable) this.onDrop(this, d, 'slow-reader')
+      if (link === undefined) this.onDrop(d, 'offline-qos0')
+      else if (!link.writable) this.onDrop(d, 'slow-reader')
       else link.sendPublish(d, 0, false)
       return true
     }
@@ -184,7 +184,7 @@ export class Session {
     const bytes = messageBytes(d.message)
     // expired messages make room before anything new is refused
     if (this.isFull(bytes) && (this.dropExpired() === 0 || this.isFull(bytes))) {
-      this.onDrop(this, d, 'queue-full')
+      this.onDrop(d, 'queue-full')
       return false
     }
     this.queueForPush().push(d)
@@ -209,7 +209,7 @@ export class Session {
       if (!isExpired(d.message, now)) { kept.push(d); continue }
       this.queuedBytes -= messageBytes(d.message)
       this.journal?.done(this, d)
-      this.onDrop(this, d, 'expired')
+      this.onDrop(d, 'expired')
       dropped++
     }
     if (dropped > 0) {
@@ -223,7 +223,7 @@ export class Session {
     const packetId = isExpired(d.message, this.now()) ? -1 : this.packetIds.allocate()
     if (packetId === undefined || packetId < 0) {
       this.journal?.done(this, d)
-      return this.onDrop(this, d, packetId === undefined ? 'no-packet-id' : 'expired')
+      return this.onDrop(d, packetId === undefined ? 'no-packet-id' : 'expired')
     }
     const state = d.qos === 1 ? Flight.WaitPuback : Flight.WaitPubrec
     ;(this.flights ??= new Map()).set(packetId, {delivery: d, packetId, state})
