@@ -9,6 +9,7 @@ import {readMosquittoConf, resolveBrokerSettings} from '../../cli/broker-setting
 import {CliError, ExitCode} from '../../cli/exit-codes.js'
 import {createLogger} from '../../cli/logger.js'
 import {aborted, shutdownSignal} from '../../cli/signals.js'
+import {capYoungGeneration} from '../../cli/young-generation.js'
 import type {OpsServer} from '../../broker/metrics-http.js'
 import {writeFileAtomic} from '../../fs/atomic-write.js'
 
@@ -59,6 +60,7 @@ connections; a bad file is logged and the previous one stays in force.`
       this.log(`configuration OK: ${n} listener${n === 1 ? '' : 's'} (${settings.listeners.map((l) => `${l.spec.protocol}://${l.spec.host}:${l.spec.port}`).join(', ')})`)
       return
     }
+    const uncapYoungGeneration = capYoungGeneration()
     const store = await openBrokerStore({persistence: settings.persistence, 'persistence-sync': flags['persistence-sync']})
     const hooks = settings.refuseEveryone ? refuseEveryone(auth?.hooks) : auth?.hooks
     const broker = createBroker({...settings.engine, version: this.config.version, logger: log, auth: hooks, store})
@@ -84,6 +86,7 @@ connections; a bad file is logged and the previous one stays in force.`
     } finally {
       stopReloading()
       dispose()
+      uncapYoungGeneration()
       await shutdownWithin(settings.shutdownTimeoutMs, [() => broker.close(), async () => ops?.close(), async () => store?.close()], log)
     }
   }
