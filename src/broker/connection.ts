@@ -200,12 +200,17 @@ export class Connection implements SessionLink, Watched {
    * takes the output past maxOutboundBufferBytes (so `writable` turns false) carries a callback that
    * resumes the session's queue once it is flushed: 'drain' alone is not enough, since the stream
    * emits it only past its own high-water mark, which may be above our limit.
+   * `hold` false: at once, when nothing is held (still in order behind anything that is).
    */
-  write(bytes: Buffer): void {
+  write(bytes: Buffer, hold = true): void {
     if (!this.stream.writable) return
     const m = this.broker.metrics
     m.packetsSent++
     m.bytesSent += bytes.length
+    if (!hold && !this.corked && this.stream.writableLength === 0) {
+      this.stream.write(bytes)
+      return
+    }
     if (!this.corked) {
       this.corked = true
       this.corkedBytes = 0
@@ -236,16 +241,16 @@ export class Connection implements SessionLink, Watched {
   /**
    * Sends a control packet. [MQTT-3.1.2-24] nothing larger than the client's Maximum Packet Size:
    * a reason string and user properties are left out first [MQTT-3.2.2-19] [MQTT-3.14.2-3]; a packet
-   * still too large is not sent.
+   * still too large is not sent. `hold`: as for write().
    */
-  send(packet: Packet): void {
+  send(packet: Packet, hold = true): void {
     let bytes = encodePacket(packet, this.version)
     if (bytes.length > this.peer.maximumPacketSize && 'properties' in packet && packet.properties) {
       const {reasonString: _r, userProperties: _u, ...properties} = packet.properties as {reasonString?: string; userProperties?: unknown}
       bytes = encodePacket({...packet, properties} as Packet, this.version)
     }
     if (bytes.length > this.peer.maximumPacketSize) return
-    this.write(bytes)
+    this.write(bytes, hold)
   }
 
   /**

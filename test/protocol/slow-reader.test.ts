@@ -24,6 +24,32 @@ for (const v of VERSIONS) {
       assert.equal(sub.chunks - before, 1)
     })
 
+    test('a batch past 8 KB goes out without waiting for the end of the turn, in order', async (t) => {
+      const broker = startBroker(t)
+      const sub = new Wire(broker, v)
+      await sub.connect({clientId: 'sub'})
+      await sub.subscribe('t', 0)
+      const pub = new Wire(broker, v)
+      await pub.connect({clientId: 'pub'})
+      const writesBefore = sub.server.writes
+      const burst = Buffer.concat(Array.from({length: 50}, (_, i) =>
+        encodePacket({cmd: 'publish', topic: 't', payload: Buffer.concat([Buffer.from(`${i}:`), KB]), qos: 0, retain: false, dup: false}, v)))
+      pub.sendRaw(burst)
+      for (let i = 0; i < 50; i++) assert.ok((await sub.expect('publish')).payload.toString().startsWith(`${i}:`))
+      const writes = sub.server.writes - writesBefore
+      assert.ok(writes >= 6 && writes <= 8, `50 kB in writes of about 8 kB: ${writes}`)
+    })
+
+    test('the CONNACK is written as soon as the CONNECT is handled, not held to the end of the turn', async (t) => {
+      const broker = startBroker(t)
+      const client = new Wire(broker, v)
+      await new Promise((resolve) => setImmediate(resolve)) // both ends of the stream are flowing
+      client.send({cmd: 'connect', protocolId: v === 3 ? 'MQIsdp' : 'MQTT', protocolVersion: v, clientId: 'c', clean: true, keepalive: 0})
+      // the in-memory stream delivers synchronously: a held CONNACK would only arrive in a later turn
+      assert.deepEqual(client.buffered.map((p) => p.cmd), ['connack'])
+      await client.expect('connack')
+    })
+
     test('QoS 0 to a subscriber that does not read: the output buffer stays bounded and drops are counted', async (t) => {
       const limit = 64 * 1024
       const broker = startBroker(t, {maxOutboundBufferBytes: limit})

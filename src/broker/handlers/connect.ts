@@ -136,10 +136,12 @@ export function completeConnect(conn: Connection, packet: ConnectPacket, clientI
       // [MQTT-3.1.2-28] only when asked for; the client id makes it the client's own
       connack.responseInformation = options.responseInformation.replaceAll('%c', clientId)
     }
-    conn.send({cmd: 'connack', sessionPresent: present, reasonCode: ReasonCode.Success, properties: connack})
+    conn.send({cmd: 'connack', sessionPresent: present, reasonCode: ReasonCode.Success, properties: connack}, false)
   } else {
-    conn.send({cmd: 'connack', sessionPresent: present, returnCode: 0})
+    conn.send({cmd: 'connack', sessionPresent: present, returnCode: 0}, false)
   }
+  // the CONNACK went at once (not held for the end of the iteration): the client waits for it, and there
+  // is nothing to batch it with; what the session resends below is held behind it as usual
   conn.startKeepalive(keepalive)
   broker.connected(conn, present, keepalive, cleanStart)
   // [MQTT-4.4.0-1] resume: resend what was in flight, then what waited
