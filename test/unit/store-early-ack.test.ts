@@ -137,3 +137,27 @@ test('a delivery still in flight when the broker closes is stored and resent aft
   assert.equal(resent.payload.toString(), 'unacked')
   assert.equal(resent.dup, true)
 })
+
+test('a QoS 1 message whose routing fails (a delivery hook throws) is no longer counted for its PUBACK', async (t) => {
+  const store = await MemoryStore.open(new MemoryBacking())
+  const broker = createBroker({store, auth: {authorizeDeliver: (_client, topic) => {
+    if (topic === 'boom') throw new Error('hook failed')
+    return true
+  }}})
+  await broker.restore()
+  t.after(async () => {
+    await broker.close()
+    await store.close()
+  })
+  await client(broker, 5, 'sub', '#')
+  const pub = await client(broker, 5, 'pub')
+  pub.publish('fine', 'x', 1, {messageId: 1})
+  assert.equal((await pub.expect('puback')).messageId, 1)
+  const acks = broker.persistence!.acks
+  assert.equal(acks.tracked, 0)
+  pub.publish('boom', 'x', 1, {messageId: 2})
+  const disconnect = await pub.expect('disconnect')
+  assert.equal(disconnect.reasonCode, 0x80, 'the hook failure is an unspecified error for the publisher')
+  await pub.closed()
+  assert.equal(acks.tracked, 0, 'the failed message left no entry behind')
+})

@@ -71,7 +71,13 @@ function publishAllowed(conn: Connection, packet: PublishPacket, topic: string, 
   // with persistence on, a QoS 1 PUBACK can go before the commit once every stored delivery is acknowledged
   const acked = packet.qos === 1 ? broker.persistence?.acks : undefined
   acked?.expect(message)
-  const receivers = broker.publish(message, result)
+  let receivers: number
+  try {
+    receivers = broker.publish(message, result)
+  } catch (error) {
+    acked?.unroutable(message) // the connection fails; the message is never acknowledged
+    throw error
+  }
   if (conn.version !== 5 || receivers > result.overQuota) return acknowledge(conn, packet, ReasonCode.Success, undefined, message)
   // v5: nobody to send it to (0x10), or every receiver's queue was full (0x97)
   if (receivers === 0) return acknowledge(conn, packet, ReasonCode.NoMatchingSubscribers, undefined, message)

@@ -56,6 +56,17 @@ export class AckQueue {
     this.byMessage.set(message, {seq: 0, conn: undefined, packet: undefined, committed: false, undelivered: 0, queued: false, message})
   }
 
+  /** Routing the message failed (a hook threw): it will never be acknowledged, so stop counting for it. */
+  unroutable(message: Message): void {
+    const w = this.byMessage.get(message)
+    if (w !== undefined && w.packet === undefined) this.byMessage.delete(message)
+  }
+
+  /** How many QoS 1 messages are being counted (routed, not yet acknowledged to their publisher). */
+  get tracked(): number {
+    return this.byMessage.size
+  }
+
   /**
    * A delivery of the message was stored (routing, or a shared-subscription hand-off): sent to a
    * connected client, or queued.
