@@ -21,11 +21,15 @@ const GROW = '--semi-space-growth-factor=2' // V8's default
  * at the cap (no growth) and back to V8's default of 2 below it (V8 shrinks the young generation when
  * the process is idle; it may then grow back up to the cap).
  *
- * Does nothing when the user sized the young generation themselves (a `semi-space` option in
- * NODE_OPTIONS or on node's command line). Returns a function that stops watching.
+ * A growth factor of 1 is below what V8 accepts on the command line, and flags changed at run time are
+ * only safe where they were tried (others, such as --single-threaded-gc, crash V8): so this runs only on
+ * the Node majors it was measured on (V8 reads the flag in one place, SemiSpaceNewSpace::Grow, where 1
+ * means "grow by nothing"). Elsewhere, and when the user sized the young generation themselves (a
+ * `semi-space` option in NODE_OPTIONS or on node's command line), it does nothing.
+ * Returns a function that stops watching.
  */
 export function capYoungGeneration(capBytes = YOUNG_GENERATION_CAP_BYTES): () => void {
-  if (userSized()) return () => {}
+  if (!youngGenerationCapSupported() || userSized()) return () => {}
   let stopped = false
   const check = (): void => {
     const atCap = youngGenerationBytes() >= capBytes
@@ -46,6 +50,13 @@ export function capYoungGeneration(capBytes = YOUNG_GENERATION_CAP_BYTES): () =>
 /** The committed size of V8's new space, in bytes. */
 export function youngGenerationBytes(): number {
   return v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0
+}
+
+/** Node majors whose V8 was checked to take the growth factor at run time (see capYoungGeneration). */
+const CHECKED_NODE_MAJORS = new Set([20])
+
+export function youngGenerationCapSupported(): boolean {
+  return CHECKED_NODE_MAJORS.has(Number(process.versions.node.split('.')[0]))
 }
 
 function userSized(): boolean {

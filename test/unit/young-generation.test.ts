@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
 import {test} from 'node:test'
 import {fileURLToPath} from 'node:url'
-import {capYoungGeneration, youngGenerationBytes} from '../../src/cli/young-generation.js'
+import {capYoungGeneration, youngGenerationBytes, youngGenerationCapSupported} from '../../src/cli/young-generation.js'
 
 const MB = 1024 * 1024
 const V8_MAX = 32 * MB // 2 x the default 16 MB semi-space of 64-bit Node
@@ -22,7 +22,8 @@ test('the young generation stops growing at the cap, and grows again once uncapp
   const keep: object[] = []
   const uncap = capYoungGeneration(cap)
   await burstOfSurvivors(keep, 60)
-  assert.ok(youngGenerationBytes() <= cap, `capped at ${cap}, grew to ${youngGenerationBytes()}`)
+  if (youngGenerationCapSupported()) assert.ok(youngGenerationBytes() <= cap, `capped at ${cap}, grew to ${youngGenerationBytes()}`)
+  else assert.ok(youngGenerationBytes() > cap, `Node ${process.versions.node} is not one the cap was checked on: it must do nothing`)
   uncap()
   await burstOfSurvivors(keep, 60)
   assert.ok(youngGenerationBytes() > cap, `uncapped, stayed at ${youngGenerationBytes()} (cap ${cap})`)
@@ -48,7 +49,7 @@ test('a young generation sized by the user (NODE_OPTIONS) is left alone', () => 
     return JSON.parse(r.stdout) as {start: number; end: number}
   }
   const capped = run('')
-  assert.equal(capped.end, capped.start, 'without the option, the young generation stays at the cap')
+  if (youngGenerationCapSupported()) assert.equal(capped.end, capped.start, 'without the option, the young generation stays at the cap')
   const own = run('--max-semi-space-size=16')
   assert.ok(own.end > own.start, `with the option, V8 grows the young generation as it likes (${own.start} -> ${own.end})`)
 })
