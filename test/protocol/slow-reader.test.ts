@@ -1,23 +1,31 @@
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
-import {encodePacket, type PublishPacket} from '../../src/codec/index.js'
+import type {Broker} from '../../src/broker/broker.js'
+import {encodePacket, type ProtocolVersion, type PublishPacket} from '../../src/codec/index.js'
 import {startBroker, versionName, VERSIONS, Wire} from '../helpers/wire.js'
 
 const KB = Buffer.alloc(1024, 0x61)
 
+/** A subscriber to 't' at QoS 0 and a publisher, both connected. */
+async function subscriberAndPublisher(broker: Broker, v: ProtocolVersion): Promise<{sub: Wire; pub: Wire}> {
+  const sub = new Wire(broker, v)
+  await sub.connect({clientId: 'sub'})
+  await sub.subscribe('t', 0)
+  const pub = new Wire(broker, v)
+  await pub.connect({clientId: 'pub'})
+  return {sub, pub}
+}
+
+const qos0 = (topic: string, payload: Buffer, v: ProtocolVersion): Buffer =>
+  encodePacket({cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false}, v)
+
 for (const v of VERSIONS) {
   describe(`slow readers ${versionName(v)}`, () => {
     test('writes made in one event-loop turn go out as one batch', async (t) => {
-      const broker = startBroker(t)
-      const sub = new Wire(broker, v)
-      await sub.connect({clientId: 'sub'})
-      await sub.subscribe('t', 0)
-      const pub = new Wire(broker, v)
-      await pub.connect({clientId: 'pub'})
+      const {sub, pub} = await subscriberAndPublisher(startBroker(t), v)
       const before = sub.chunks
       const writesBefore = sub.server.writes
-      const burst = Buffer.concat(Array.from({length: 50}, (_, i) =>
-        encodePacket({cmd: 'publish', topic: 't', payload: Buffer.from(String(i)), qos: 0, retain: false, dup: false}, v)))
+      const burst = Buffer.concat(Array.from({length: 50}, (_, i) => qos0('t', Buffer.from(String(i)), v)))
       pub.sendRaw(burst)
       for (let i = 0; i < 50; i++) assert.equal((await sub.expect('publish')).payload.toString(), String(i))
       assert.equal(sub.server.writes - writesBefore, 1, 'one writev for the whole burst')
@@ -25,15 +33,9 @@ for (const v of VERSIONS) {
     })
 
     test('a batch past 8 KB goes out without waiting for the end of the turn, in order', async (t) => {
-      const broker = startBroker(t)
-      const sub = new Wire(broker, v)
-      await sub.connect({clientId: 'sub'})
-      await sub.subscribe('t', 0)
-      const pub = new Wire(broker, v)
-      await pub.connect({clientId: 'pub'})
+      const {sub, pub} = await subscriberAndPublisher(startBroker(t), v)
       const writesBefore = sub.server.writes
-      const burst = Buffer.concat(Array.from({length: 50}, (_, i) =>
-        encodePacket({cmd: 'publish', topic: 't', payload: Buffer.concat([Buffer.from(`${i}:`), KB]), qos: 0, retain: false, dup: false}, v)))
+      const burst = Buffer.concat(Array.from({length: 50}, (_, i) => qos0('t', Buffer.concat([Buffer.from(`${i}:`), KB]), v)))
       pub.sendRaw(burst)
       for (let i = 0; i < 50; i++) assert.ok((await sub.expect('publish')).payload.toString().startsWith(`${i}:`))
       const writes = sub.server.writes - writesBefore
