@@ -150,6 +150,35 @@ test('kill -9 under QoS 1/2 load: every acknowledged message reaches its subscri
   assert.ok(statSync(join(data, 'midge.db')).isFile())
 })
 
+test('kill -9 a second after a QoS 0 retained message and a new persistent session: both survive', async () => {
+  const data = join(dir, 'unacknowledged')
+  const port = await freePort()
+  const url = `mqtt://127.0.0.1:${port}`
+  let broker = await startBroker(port, data)
+  try {
+    // nothing here waits for a commit: no PUBACK, no SUBACK to hold back
+    const pub = await mqtt.connectAsync(url, {clientId: 'pub', reconnectPeriod: 0})
+    await pub.publishAsync('sensor/1', '21.5', {qos: 0, retain: true})
+    await pub.endAsync()
+    const sub = await mqtt.connectAsync(url, options('later', 5, {reconnectPeriod: 0}))
+    await sub.endAsync()
+    await sleep(1000)
+    broker.child.kill('SIGKILL')
+    await broker.result
+    broker = await startBroker(port, data)
+    const check = mqtt.connect(url, options('later', 5, {reconnectPeriod: 0}))
+    const connack = await new Promise<{sessionPresent: boolean}>((resolve) => check.once('connect', resolve))
+    assert.equal(connack.sessionPresent, true, 'the persistent session made just before the crash is still there')
+    const got = new Promise<string>((resolve) => check.on('message', (_topic, payload) => resolve(payload.toString())))
+    await check.subscribeAsync('sensor/#', {qos: 0})
+    assert.equal(await Promise.race([got, sleep(3000).then(() => 'nothing')]), '21.5')
+    await check.endAsync()
+  } finally {
+    broker.child.kill('SIGTERM')
+    await broker.result
+  }
+})
+
 test('--persistence refuses a damaged database (exit 17) and leaves it as it was', async () => {
   const data = join(dir, 'damaged')
   const {mkdirSync, writeFileSync, readFileSync} = await import('node:fs')

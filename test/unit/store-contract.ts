@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import {after, afterEach, beforeEach, describe, test} from 'node:test'
+import {setTimeout as sleep} from 'node:timers/promises'
 
 import {
   OutboundState, StoreError,
@@ -398,6 +399,20 @@ export function runStoreContract(name: string, factory: () => Promise<StoreHarne
       assert.deepEqual(c.outbound.map((o) => [o.message.topic, o.state, o.packetId]), [['kept', OutboundState.Queued, 0]])
       assert.deepEqual(c.inboundQos2, [1])
       assert.deepEqual((await s.loadRetained()).map((m) => m.topic), ['r/kept'])
+    })
+
+    test('writes nobody asks to be durable are committed on their own within a fraction of a second', async () => {
+      let s = await open()
+      s.setRetained(message('r/qos0', 'r', {retain: true, qos: 0}))
+      s.upsertSession(session('c'))
+      assert.ok(s.pending > 0)
+      const deadline = Date.now() + 2000
+      while (s.pending > 0 && Date.now() < deadline) await sleep(20)
+      assert.equal(s.pending, 0, 'committed without a flush() or durable() call')
+      await sleep(100) // the commit that took them finishes
+      s = await reopen({discard: true})
+      assert.deepEqual((await s.loadRetained()).map((m) => m.topic), ['r/qos0'])
+      assert.deepEqual((await s.loadSessions()).map((x) => x.session.clientId), ['c'])
     })
 
     test('durable(): the writes of one turn share one commit, and later writes wait for the next', async () => {

@@ -40,6 +40,8 @@ interface MessageEntry {
 }
 
 const RESOLVED = Promise.resolve()
+/** Writes that nobody asks to be durable (a QoS 0 retained message, a session record) are committed after this long anyway. */
+const AUTO_COMMIT_MS = 100
 
 export class BufferedStore implements BrokerStore {
   private ops: WriteOp[] = []
@@ -65,6 +67,7 @@ export class BufferedStore implements BrokerStore {
   private scheduled: Promise<void> | undefined
   private failed: StoreError | undefined
   private closed = false
+  private autoCommit: NodeJS.Timeout | undefined
 
   protected constructor(private readonly backend: Backend) {}
 
@@ -81,7 +84,7 @@ export class BufferedStore implements BrokerStore {
       if (row.messageId >= this.nextMessageId) this.nextMessageId = row.messageId + 1
       const message = row.inline ?? snap.messages.get(row.messageId)
       if (!this.sessions.has(row.clientId) || message === undefined) {
-        this.ops.push({k: OpKind.DeleteOutbound, id: row.id}) // an orphan: no session, or no message
+        this.add({k: OpKind.DeleteOutbound, id: row.id}) // an orphan: no session, or no message
         continue
       }
       const out: OutEntry = {row, pending: undefined, batch: 0}
@@ -96,13 +99,13 @@ export class BufferedStore implements BrokerStore {
     }
     for (const id of snap.messages.keys()) {
       const entry = this.messages.get(id)
-      if (entry === undefined || entry.inline) this.ops.push({k: OpKind.DeleteMessage, id})
+      if (entry === undefined || entry.inline) this.add({k: OpKind.DeleteMessage, id})
     }
     for (const {clientId, filter} of snap.subscriptions) {
-      if (!this.sessions.has(clientId)) this.ops.push({k: OpKind.DeleteSubscription, clientId, filter})
+      if (!this.sessions.has(clientId)) this.add({k: OpKind.DeleteSubscription, clientId, filter})
     }
     for (const {clientId, packetId} of snap.inbound) {
-      if (!this.sessions.has(clientId)) this.ops.push({k: OpKind.DeleteInbound, clientId, packetId})
+      if (!this.sessions.has(clientId)) this.add({k: OpKind.DeleteInbound, clientId, packetId})
     }
   }
 
@@ -118,7 +121,7 @@ export class BufferedStore implements BrokerStore {
     if (previous !== undefined) previous.cancelled = true
     const op = {k: OpKind.PutSession, cancelled: false, session: copy} as const
     this.pendingSession.set(session.clientId, op)
-    this.ops.push(op)
+    this.add(op)
   }
 
   deleteSession(clientId: string): void {
@@ -130,27 +133,27 @@ export class BufferedStore implements BrokerStore {
     const previous = this.pendingSession.get(clientId)
     if (previous !== undefined) previous.cancelled = true
     this.pendingSession.delete(clientId)
-    this.ops.push({k: OpKind.DeleteSession, clientId})
+    this.add({k: OpKind.DeleteSession, clientId})
   }
 
   addSubscription(clientId: string, filter: string, options: StoredSubscriptionOptions): void {
     this.writable()
-    this.ops.push({k: OpKind.PutSubscription, clientId, filter, options: {...options}})
+    this.add({k: OpKind.PutSubscription, clientId, filter, options: {...options}})
   }
 
   removeSubscription(clientId: string, filter: string): void {
     this.writable()
-    this.ops.push({k: OpKind.DeleteSubscription, clientId, filter})
+    this.add({k: OpKind.DeleteSubscription, clientId, filter})
   }
 
   addInboundQos2(clientId: string, packetId: number): void {
     this.writable()
-    this.ops.push({k: OpKind.PutInbound, clientId, packetId})
+    this.add({k: OpKind.PutInbound, clientId, packetId})
   }
 
   removeInboundQos2(clientId: string, packetId: number): void {
     this.writable()
-    this.ops.push({k: OpKind.DeleteInbound, clientId, packetId})
+    this.add({k: OpKind.DeleteInbound, clientId, packetId})
   }
 
   // --- outbound messages ---------------------------------------------------------------------------
@@ -168,7 +171,7 @@ export class BufferedStore implements BrokerStore {
       this.messages.set(messageId, entry)
       this.messageIds.set(message, messageId)
       this.newMessages.push(entry)
-      this.ops.push(op)
+      this.add(op)
     }
     entry.refs++
     const id = this.nextOutboundId++
@@ -179,7 +182,7 @@ export class BufferedStore implements BrokerStore {
       sharedGroup: record.sharedGroup,
     }
     const op = {k: OpKind.PutOutbound, cancelled: false, row} as const
-    this.ops.push(op)
+    this.add(op)
     const out: OutEntry = {row, pending: op, batch: this.batch}
     entry.owner ??= out
     this.outbound.set(id, out)
@@ -196,7 +199,7 @@ export class BufferedStore implements BrokerStore {
       entry.row = {...entry.row}
       entry.pending = {k: OpKind.UpdateOutbound, cancelled: false, row: entry.row}
       entry.batch = this.batch
-      this.ops.push(entry.pending)
+      this.add(entry.pending)
     }
     const row = entry.row
     if (change.state !== undefined) row.state = change.state
@@ -215,13 +218,13 @@ export class BufferedStore implements BrokerStore {
     const pending = entry.batch === this.batch ? entry.pending : undefined
     if (pending !== undefined) pending.cancelled = true
     // a row first written in this batch never reaches the backend; otherwise it is deleted there
-    if (pending?.k !== OpKind.PutOutbound) this.ops.push({k: OpKind.DeleteOutbound, id})
+    if (pending?.k !== OpKind.PutOutbound) this.add({k: OpKind.DeleteOutbound, id})
     const messageId = entry.row.messageId
     const message = this.messages.get(messageId)!
     if (--message.refs > 0) return
     this.messages.delete(messageId)
     if (message.batch === this.batch && message.pending !== undefined) message.pending.cancelled = true
-    else if (!message.inline) this.ops.push({k: OpKind.DeleteMessage, id: messageId})
+    else if (!message.inline) this.add({k: OpKind.DeleteMessage, id: messageId})
   }
 
   // --- retained ------------------------------------------------------------------------------------
@@ -244,7 +247,7 @@ export class BufferedStore implements BrokerStore {
     const previous = this.pendingRetained.get(topic)
     if (previous !== undefined) previous.cancelled = true
     this.pendingRetained.set(topic, op)
-    this.ops.push(op)
+    this.add(op)
   }
 
   // --- reads ---------------------------------------------------------------------------------------
@@ -322,6 +325,8 @@ export class BufferedStore implements BrokerStore {
     if (this.ops.length === 0) return this.tail
     const ops = this.ops
     this.ops = []
+    clearTimeout(this.autoCommit)
+    this.autoCommit = undefined
     for (const entry of this.newMessages) {
       const owner = entry.owner
       if (entry.pending!.cancelled || entry.refs !== 1 || owner === undefined || this.outbound.get(owner.row.id) !== owner) continue
@@ -371,8 +376,20 @@ export class BufferedStore implements BrokerStore {
       else await this.tail.catch(() => undefined)
     } finally {
       this.closed = true
+      clearTimeout(this.autoCommit)
       await this.backend.close()
     }
+  }
+
+  /** Buffers a row operation, to be committed by the next flush: within AUTO_COMMIT_MS even if nobody asks for one. */
+  private add(op: WriteOp): void {
+    this.ops.push(op)
+    if (this.autoCommit !== undefined) return
+    this.autoCommit = setTimeout(() => {
+      this.autoCommit = undefined
+      if (!this.closed && this.failed === undefined) this.flush().catch(() => undefined) // a failure surfaces at the next durable()
+    }, AUTO_COMMIT_MS)
+    this.autoCommit.unref()
   }
 
   private writable(): void {
