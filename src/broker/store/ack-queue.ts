@@ -10,6 +10,8 @@ const DELIVERY_GRACE_MS = 2
 
 interface Waiting {
   seq: number
+  /** When its acknowledgement was made (performance.now()). */
+  since: number
   conn: Connection | undefined
   packet: Packet | undefined
   /** The writes made before it are committed. */
@@ -41,19 +43,25 @@ export class AckQueue {
   private head = 0
   private seq = 0
   private armed = false
+  /** Acknowledgements that need the disk (not a QoS 1 PUBACK waiting on connected receivers) made while a commit ran. */
+  private promptAfterCommit = false
   private graceTimer: NodeJS.Timeout | undefined
   /** QoS 1 messages being published or waiting for their PUBACK, by message. */
   private readonly byMessage = new Map<Message, Waiting>()
   /** How long acknowledgements waited for their commit (for /metrics). */
   readonly commits = {count: 0, seconds: 0, maxSeconds: 0}
 
-  /** beforeCommit: called before every commit is asked for (Persistence hands over the writes it deferred). */
-  constructor(private readonly store: BrokerStore, private readonly logger: Logger, private readonly beforeCommit: () => void = () => {}) {}
+  /**
+   * beforeCommit: called before every commit is asked for (Persistence hands over the writes it deferred).
+   * graceMs: how long a QoS 1 PUBACK waiting on connected receivers may wait before a commit starts for it.
+   */
+  constructor(private readonly store: BrokerStore, private readonly logger: Logger, private readonly beforeCommit: () => void = () => {},
+    private readonly graceMs = DELIVERY_GRACE_MS) {}
 
   /** A QoS 1 message is about to be routed: its stored deliveries will be counted (see delivered). */
   expect(message: Message): void {
     if (message.retain) return // the retained copy must be durable anyway
-    this.byMessage.set(message, {seq: 0, conn: undefined, packet: undefined, committed: false, undelivered: 0, queued: false, message})
+    this.byMessage.set(message, {seq: 0, since: 0, conn: undefined, packet: undefined, committed: false, undelivered: 0, queued: false, message})
   }
 
   /** Routing the message failed (a hook threw): it will never be acknowledged, so stop counting for it. */
@@ -77,7 +85,7 @@ export class AckQueue {
     w.undelivered++
     if (queued && !w.queued) {
       w.queued = true
-      if (w.packet !== undefined && !this.armed) this.arm()
+      if (w.packet !== undefined) this.commitSoonest()
     }
   }
 
@@ -92,37 +100,49 @@ export class AckQueue {
   /** Sends an acknowledgement once every write made so far is durable, after those waiting before it. */
   reply(conn: Connection, packet: Packet, message?: Message): void {
     let w = message === undefined ? undefined : this.byMessage.get(message)
-    if (w === undefined) w = {seq: 0, conn, packet, committed: false, undelivered: 0, queued: false, message: undefined}
+    if (w === undefined) w = {seq: 0, since: 0, conn, packet, committed: false, undelivered: 0, queued: false, message: undefined}
     else {
       w.conn = conn
       w.packet = packet
     }
     w.seq = ++this.seq
+    w.since = performance.now()
     this.queue.push(w)
     if (isDelivered(w)) this.drain()
     else if (w.message !== undefined && !w.queued) this.armSoon()
-    else if (!this.armed) this.arm()
+    else this.commitSoonest()
+  }
+
+  /** Commits now, or right after the commit that runs (which does not cover what was written since it started). */
+  private commitSoonest(): void {
+    if (this.armed) this.promptAfterCommit = true
+    else this.arm()
   }
 
   /**
    * A PUBACK whose message went only to connected clients will most likely be released by their
-   * acknowledgements: the commit starts after a grace period, so that the rows of messages delivered
-   * meanwhile cancel out in the store's buffer and never reach the disk. The timer also flushes that
-   * buffer when nothing needed a commit.
+   * acknowledgements, and then needs no commit: a commit starts only once the oldest acknowledgement
+   * still waiting has waited graceMs (a receiver that does not keep up). Under a steady flow whose
+   * receivers keep up, no commit runs at all, and deliveries acknowledged meanwhile never reach the store
+   * (other writes the store commits on its own, see BufferedStore).
    */
   private armSoon(): void {
     if (this.armed || this.graceTimer !== undefined) return
-    this.graceTimer = setTimeout(() => {
-      this.graceTimer = undefined
-      if (this.armed) return
-      if (this.head < this.queue.length) this.arm()
-      else this.commitNow().catch(() => undefined) // a failure surfaces at the next acknowledgement
-    }, DELIVERY_GRACE_MS)
+    const oldest = this.head < this.queue.length ? this.queue[this.head].since : performance.now()
+    this.graceTimer = setTimeout(() => this.graceOver(), Math.max(0, oldest + this.graceMs - performance.now()))
     this.graceTimer.unref()
+  }
+
+  private graceOver(): void {
+    this.graceTimer = undefined
+    if (this.armed || this.head === this.queue.length) return
+    if (performance.now() >= this.queue[this.head].since + this.graceMs) this.arm()
+    else this.armSoon()
   }
 
   private arm(): void {
     this.armed = true
+    this.promptAfterCommit = false
     const upTo = this.seq
     const started = performance.now()
     this.commitNow().then(() => {
@@ -133,7 +153,8 @@ export class AckQueue {
       for (let i = this.head; i < this.queue.length && this.queue[i].seq <= upTo; i++) this.queue[i].committed = true
       this.armed = false
       this.drain()
-      if (this.head < this.queue.length) this.arm()
+      if (this.promptAfterCommit) this.arm()
+      else if (this.head < this.queue.length) this.armSoon()
     }, (error: unknown) => this.failed(error, upTo))
   }
 

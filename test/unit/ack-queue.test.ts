@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict'
+import {test} from 'node:test'
+import {setTimeout as sleep} from 'node:timers/promises'
+import type {Connection} from '../../src/broker/connection.js'
+import type {Logger} from '../../src/broker/logger.js'
+import type {Message} from '../../src/broker/message.js'
+import {AckQueue} from '../../src/broker/store/ack-queue.js'
+import type {BrokerStore} from '../../src/broker/store/index.js'
+import type {Packet} from '../../src/codec/index.js'
+
+/*
+ * When the acknowledgement queue asks the store for a commit. A QoS 1 PUBACK whose deliveries went to
+ * connected receivers waits for their acknowledgements, and a commit starts only for one that waited
+ * the grace period; acknowledgements that always need the disk (SUBACK, a PUBACK whose message was
+ * queued) get one at once, or right after the commit that is running.
+ */
+
+const GRACE_MS = 200
+
+/** A store whose commits are counted, and resolve when the test says (or at once). */
+function store(manual = false) {
+  const pending: Array<() => void> = []
+  const s = {
+    commits: 0,
+    durable: () => {
+      s.commits++
+      return manual ? new Promise<void>((resolve) => pending.push(resolve)) : Promise.resolve()
+    },
+    finishCommit: () => pending.shift()?.(),
+  }
+  return s
+}
+
+function connection() {
+  const sent: number[] = []
+  const conn = {send: (p: Packet & {messageId?: number}) => sent.push(p.messageId ?? -1), disconnect: () => undefined}
+  return {conn: conn as unknown as Connection, sent}
+}
+
+const logger = {error: () => undefined} as unknown as Logger
+const message = (i: number): Message => ({topic: `t/${i}`, payload: Buffer.from('x'), qos: 1, retain: false} as Message)
+
+function queue(s: ReturnType<typeof store>): AckQueue {
+  return new AckQueue(s as unknown as BrokerStore, logger, () => undefined, GRACE_MS)
+}
+
+/** A QoS 1 PUBLISH routed to one connected receiver, and its PUBACK made. */
+function publish(q: AckQueue, conn: Connection, id: number): Message {
+  const m = message(id)
+  q.expect(m)
+  q.stored(m, false)
+  q.reply(conn, {cmd: 'puback', messageId: id} as Packet, m)
+  return m
+}
+
+test('a steady flow whose receiver acknowledges within the grace period asks for no commit at all', async () => {
+  const s = store()
+  const q = queue(s)
+  const {conn, sent} = connection()
+  // a message every 2 ms or more, each acknowledged by its receiver 6 ms later: always some waiting, for 3 grace periods
+  const acks: Array<Promise<void>> = []
+  for (let i = 1; i <= 300; i++) {
+    const m = publish(q, conn, i)
+    acks.push(sleep(6).then(() => q.delivered(m)))
+    await sleep(2)
+  }
+  await Promise.all(acks)
+  assert.deepEqual(sent, Array.from({length: 300}, (_, i) => i + 1), 'every PUBACK, in order')
+  assert.equal(s.commits, 0)
+})
+
+test('a PUBACK whose receiver does not acknowledge gets a commit once it has waited the grace period', async () => {
+  const s = store()
+  const q = queue(s)
+  const {conn, sent} = connection()
+  const started = performance.now()
+  publish(q, conn, 1)
+  while (sent.length === 0 && performance.now() - started < 2000) await sleep(1)
+  assert.deepEqual(sent, [1])
+  assert.equal(s.commits, 1)
+  assert.ok(performance.now() - started >= GRACE_MS - 1, 'not before the grace period')
+})
+
+test('an acknowledgement that needs the disk, made while a commit runs, gets the next commit right after it', async () => {
+  const s = store(true)
+  const q = queue(s)
+  const {conn, sent} = connection()
+  q.reply(conn, {cmd: 'suback', messageId: 1} as Packet)
+  assert.equal(s.commits, 1, 'a SUBACK asks for a commit at once')
+  q.reply(conn, {cmd: 'suback', messageId: 2} as Packet)
+  assert.equal(s.commits, 1, 'one commit at a time')
+  s.finishCommit()
+  await sleep(0)
+  assert.deepEqual(sent, [1])
+  assert.equal(s.commits, 2, 'the second SUBACK did not wait for a grace period')
+  s.finishCommit()
+  await sleep(0)
+  assert.deepEqual(sent, [1, 2])
+})
