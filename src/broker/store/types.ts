@@ -4,9 +4,9 @@
  * awaiting PUBREL.
  *
  * Writes are synchronous and only buffered; nothing is durable until a flush commits them, all
- * together, as one transaction. The engine writes as it goes through an event-loop turn and
- * acknowledges a QoS 1/2 PUBLISH once `durable()` resolves: every write of the turn then shares one
- * commit. Reads (load, expiry sweeps) are async so a networked store can implement them.
+ * together, as one transaction (at the latest 100 ms after the first of them, when nobody asked for a
+ * commit earlier). The engine writes as it goes through an event-loop turn and acknowledges a QoS 1/2
+ * PUBLISH once `durable()` resolves: every write of the turn then shares one commit. Reads (load, expiry sweeps) are async so a networked store can implement them.
  *
  * Times are absolute deadlines in ms since the epoch (the engine's clock), so expiry keeps counting
  * across a restart.
