@@ -1,3 +1,4 @@
+import {CommitChain} from './commit-chain.js'
 import {StoreError} from './errors.js'
 import {OpKind, type Backend, type OutboundRow, type SessionRows, type WriteOp} from './write-ops.js'
 import {
@@ -39,9 +40,6 @@ interface MessageEntry {
   inline: boolean
 }
 
-const RESOLVED = Promise.resolve()
-/** Writes that nobody asks to be durable (a QoS 0 retained message, a session record) are committed after this long anyway. */
-const AUTO_COMMIT_MS = 100
 
 export class BufferedStore implements BrokerStore {
   private ops: WriteOp[] = []
@@ -63,13 +61,12 @@ export class BufferedStore implements BrokerStore {
   /** Rows read at open, handed to the first loads (unless something was written since). */
   private initialSessions: SessionRows | undefined
   private initialRetained: StoredMessage[] | undefined
-  private tail: Promise<void> = RESOLVED
-  private scheduled: Promise<void> | undefined
-  private failed: StoreError | undefined
   private closed = false
-  private autoCommit: NodeJS.Timeout | undefined
+  private readonly commits: CommitChain
 
-  protected constructor(private readonly backend: Backend) {}
+  protected constructor(private readonly backend: Backend) {
+    this.commits = new CommitChain(backend, () => this.flush())
+  }
 
   /** Reads the backend once: builds the index and keeps the rows for the first load calls. */
   protected async init(): Promise<void> {
@@ -321,12 +318,10 @@ export class BufferedStore implements BrokerStore {
   // --- commits -------------------------------------------------------------------------------------
 
   flush(): Promise<void> {
-    if (this.failed !== undefined) return Promise.reject(this.failed)
-    if (this.ops.length === 0) return this.tail
+    if (this.commits.failed !== undefined) return Promise.reject(this.commits.failed)
+    if (this.ops.length === 0) return this.commits.settled
     const ops = this.ops
     this.ops = []
-    clearTimeout(this.autoCommit)
-    this.autoCommit = undefined
     for (const entry of this.newMessages) {
       const owner = entry.owner
       if (entry.pending!.cancelled || entry.refs !== 1 || owner === undefined || this.outbound.get(owner.row.id) !== owner) continue
@@ -338,58 +333,30 @@ export class BufferedStore implements BrokerStore {
     this.batch++
     this.pendingSession.clear()
     this.pendingRetained.clear()
-    let run: Promise<unknown>
-    if (this.backend.pipelined) {
-      // handed over at once; resolves in order, after the batches before it
-      const previous = this.tail
-      const committed = Promise.resolve(this.backend.commit(ops))
-      run = previous.then(() => committed)
-    } else {
-      run = this.tail.then(() => this.backend.commit(ops))
-    }
-    const tail = run.then(() => undefined, (error: unknown) => {
-      this.failed ??= error instanceof StoreError ? error : new StoreError('failed', `store commit failed: ${(error as Error)?.message ?? String(error)}`, {cause: error})
-      throw this.failed
-    })
-    tail.catch(() => undefined) // the caller sees the error; no unhandled rejection if it does not wait
-    this.tail = tail
-    return tail
+    return this.commits.commit(ops)
   }
 
   durable(): Promise<void> {
-    if (this.failed !== undefined) return Promise.reject(this.failed)
-    if (this.ops.length === 0 && this.scheduled === undefined) return this.tail
-    this.scheduled ??= new Promise<void>((resolve, reject) => {
-      setImmediate(() => {
-        this.scheduled = undefined
-        this.flush().then(resolve, reject)
-      })
-    })
-    return this.scheduled
+    return this.commits.durable(this.ops.length)
   }
 
   async close(options: {discard?: boolean} = {}): Promise<void> {
     if (this.closed) return
     try {
       if (options.discard) this.ops = []
-      else if (this.failed === undefined) await this.flush()
-      else await this.tail.catch(() => undefined)
+      else if (this.commits.failed === undefined) await this.flush()
+      else await this.commits.settled.catch(() => undefined)
     } finally {
       this.closed = true
-      clearTimeout(this.autoCommit)
+      this.commits.stop()
       await this.backend.close()
     }
   }
 
-  /** Buffers a row operation, to be committed by the next flush: within AUTO_COMMIT_MS even if nobody asks for one. */
+  /** Buffers a row operation, to be committed by the next flush (which comes even if nobody asks for one). */
   private add(op: WriteOp): void {
     this.ops.push(op)
-    if (this.autoCommit !== undefined) return
-    this.autoCommit = setTimeout(() => {
-      this.autoCommit = undefined
-      if (!this.closed && this.failed === undefined) this.flush().catch(() => undefined) // a failure surfaces at the next durable()
-    }, AUTO_COMMIT_MS)
-    this.autoCommit.unref()
+    this.commits.written()
   }
 
   private writable(): void {
