@@ -168,6 +168,7 @@ const OPTIONS: Record<string, {scope: Scope; set: Setter}> = {
   // listeners
   max_connections: {scope: 'listener', set: perListener('maxConnections', (a) => int(a, -1), 'max_connections')},
   max_qos: {scope: 'listener', set: perListener('maxQos', (a) => int(a, 0, 2) as 0 | 1 | 2, 'max_qos')},
+  maximum_qos: {scope: 'listener', set: perListener('maxQos', (a) => int(a, 0, 2) as 0 | 1 | 2, 'maximum_qos')}, // Mosquitto's synonym
   max_topic_alias: {scope: 'listener', set: perListener('maxTopicAlias', (a) => int(a, 0, 65_535), 'max_topic_alias')},
   protocol: {scope: 'listener', set: (args, ctx) => {
     const p = oneToken(args)

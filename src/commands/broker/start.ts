@@ -46,7 +46,8 @@ connections; a bad file is logged and the previous one stays in force.`
     const file = flags.config === undefined ? undefined : await readMosquittoConf(flags.config)
     const settings = resolveBrokerSettings(flags, brokerOptionsFromFlags(flags), file?.config)
     const {auth: authSettings} = settings
-    for (const l of settings.listeners) {
+    // refusing everyone (Mosquitto's allow_anonymous false without a password file) exposes nothing
+    if (!settings.refuseEveryone) for (const l of settings.listeners) {
       checkExposure(l.spec.host ?? '127.0.0.1', authSettings['allow-anonymous'], authSettings['password-file'] !== undefined || l.tls?.requireCertificate === true)
     }
     const log = await createLogger(settings.logLevel, settings.logDest).catch((error: Error) => {
@@ -62,7 +63,7 @@ connections; a bad file is logged and the previous one stays in force.`
       return
     }
     const uncapYoungGeneration = capYoungGeneration()
-    const store = await openBrokerStore({persistence: settings.persistence, 'persistence-sync': flags['persistence-sync']})
+    const store = await openBrokerStore({persistence: settings.persistence, file: settings.persistenceFile, 'persistence-sync': flags['persistence-sync']})
     const hooks = settings.refuseEveryone ? refuseEveryone(auth?.hooks) : auth?.hooks
     const broker = createBroker({...settings.engine, version: this.config.version, logger: log, auth: hooks, store})
     logBrokerEvents(broker, log)
