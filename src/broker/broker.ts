@@ -146,6 +146,18 @@ export class Broker implements SessionHost {
     }
   }
 
+  /** Read access, checked again for a message that waited (SessionHost). A hook that throws denies. */
+  mayDeliver(session: Session, d: Delivery): boolean {
+    const canRead = this.options.auth.authorizeDeliver
+    if (canRead === undefined) return true
+    try {
+      return canRead(session.client, d.message.topic)
+    } catch (error) {
+      this.internalError(error, {clientId: session.clientId, packet: 'publish', during: 'delivery'})
+      return false
+    }
+  }
+
   /**
    * The last line of defence: an exception from the engine's own code (not a client's protocol error)
    * is counted and logged with the client and the packet it was handling; the caller then closes that

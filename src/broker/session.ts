@@ -52,6 +52,12 @@ export interface SessionHost {
   readonly options: SessionLimits
   now(): number
   dropped(session: Session, delivery: Delivery, reason: DropReason): void
+  /**
+   * Whether the session's client may still read a message that waited (queued, or in flight across a
+   * reconnect): read access is checked again when it is sent, as Mosquitto does, so an ACL reload
+   * also covers what was already queued.
+   */
+  mayDeliver(session: Session, delivery: Delivery): boolean
 }
 
 const NO_SUBSCRIPTIONS: ReadonlyMap<string, SubscriptionOptions> = new Map()
@@ -81,7 +87,7 @@ export interface SessionJournal {
 }
 
 export type DropReason = 'queue-full' | 'slow-reader' | 'expired' | 'offline-qos0' | 'too-large' | 'no-packet-id' | 'session-ended' |
-  'delivery-failed'
+  'delivery-failed' | 'not-authorized'
 
 /**
  * What survives reconnects: subscriptions, the outbound inflight window and queue, inbound QoS 2
@@ -250,7 +256,11 @@ export class Session {
       const d = this.queue[this.queueHead]
       this.queue[this.queueHead++] = undefined as unknown as Delivery
       this.queuedBytes -= messageBytes(d.message)
-      this.sendInflight(link, d)
+      if (this.host.mayDeliver(this, d)) this.sendInflight(link, d)
+      else {
+        this.journal?.done(this, d)
+        this.onDrop(d, 'not-authorized')
+      }
     }
     if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.queueHead)
@@ -268,7 +278,11 @@ export class Session {
     if (link === undefined) return
     for (const entry of this.inflight.values()) {
       if (entry.state === Flight.WaitPubcomp) link.sendPubrel(entry.packetId)
-      else link.sendPublish(entry.delivery, entry.packetId, true)
+      else if (this.host.mayDeliver(this, entry.delivery)) link.sendPublish(entry.delivery, entry.packetId, true)
+      else {
+        this.complete(entry.packetId) // the flow ends here: no longer readable
+        this.onDrop(entry.delivery, 'not-authorized')
+      }
     }
   }
 
