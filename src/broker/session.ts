@@ -45,6 +45,8 @@ export interface SessionLink {
 export interface SessionLimits {
   maxQueuedMessages: number
   maxQueuedBytes: number
+  /** Payload bytes in flight (0 = no limit): see BrokerOptions.maxInflightBytes. */
+  maxInflightBytes: number
 }
 
 /** What every session shares (the broker): its limits, the clock, and where drops are counted. */
@@ -103,6 +105,8 @@ export class Session {
   private queue: Delivery[] = NO_QUEUE
   private queueHead = 0
   queuedBytes = 0
+  /** Payload bytes of the outbound QoS 1/2 messages in flight (for maxInflightBytes). */
+  inflightBytes = 0
   /** Seconds the session outlives its connection (0xFFFFFFFF: never expires). */
   expiryInterval = 0
   /** A will waiting for its delay or for the session to end. */
@@ -180,7 +184,7 @@ export class Session {
       else link.sendPublish(d, 0, false)
       return true
     }
-    if (link !== undefined && this.queued === 0 && link.writable && this.inflight.size < link.inflightWindow) {
+    if (link !== undefined && this.queued === 0 && link.writable && this.hasRoomInFlight(link)) {
       this.sendInflight(link, d)
       return true
     }
@@ -226,6 +230,13 @@ export class Session {
     return dropped
   }
 
+  /** The in-flight window (messages, and bytes when limited) has room for one more. */
+  private hasRoomInFlight(link: SessionLink): boolean {
+    if (this.inflight.size >= link.inflightWindow) return false
+    const maxBytes = this.host.options.maxInflightBytes
+    return maxBytes === 0 || this.inflightBytes < maxBytes
+  }
+
   private sendInflight(link: SessionLink, d: Delivery): void {
     const packetId = isExpired(d.message, this.now()) ? -1 : this.packetIds.allocate()
     if (packetId === undefined || packetId < 0) {
@@ -234,6 +245,7 @@ export class Session {
     }
     const state = d.qos === 1 ? Flight.WaitPuback : Flight.WaitPubrec
     ;(this.flights ??= new Map()).set(packetId, {delivery: d, packetId, state})
+    this.inflightBytes += d.message.payload.length
     this.journal?.inflight(this, d, packetId, state)
     link.sendPublish(d, packetId, false)
   }
@@ -242,6 +254,7 @@ export class Session {
   restore(d: Delivery, packetId: number, state: Flight | undefined): void {
     if (state !== undefined && packetId > 0 && this.packetIds.register(packetId)) {
       ;(this.flights ??= new Map()).set(packetId, {delivery: d, packetId, state})
+      this.inflightBytes += d.message.payload.length
       return
     }
     this.queueForPush().push(d)
@@ -252,7 +265,7 @@ export class Session {
   pump(): void {
     const link = this.link
     if (link === undefined) return
-    while (this.queueHead < this.queue.length && link.writable && this.inflight.size < link.inflightWindow) {
+    while (this.queueHead < this.queue.length && link.writable && this.hasRoomInFlight(link)) {
       const d = this.queue[this.queueHead]
       this.queue[this.queueHead++] = undefined as unknown as Delivery
       this.queuedBytes -= messageBytes(d.message)
@@ -291,6 +304,7 @@ export class Session {
     const entry = this.flights?.get(packetId)
     if (entry === undefined) return undefined
     this.flights!.delete(packetId)
+    this.inflightBytes -= entry.delivery.message.payload.length
     this.ids?.release(packetId)
     this.journal?.done(this, entry.delivery)
     return entry
@@ -333,6 +347,7 @@ export class Session {
   /** Drops the whole outbound state (clean start, session end). */
   clearOutbound(): void {
     this.flights?.clear()
+    this.inflightBytes = 0
     this.ids?.clear()
     this.queue = NO_QUEUE
     this.queueHead = 0

@@ -14,6 +14,8 @@ export interface BrokerFlagValues {
   'max-queued-messages'?: number
   'max-queued-bytes'?: number
   'max-inflight-messages'?: number
+  'max-inflight-bytes'?: number
+  'upgrade-outgoing-qos'?: boolean
   'receive-maximum'?: number
   'max-qos'?: number
   'retain-available'?: boolean
@@ -35,6 +37,8 @@ export function brokerOptionsFromFlags(f: BrokerFlagValues): Partial<BrokerOptio
     maxQueuedMessages: f['max-queued-messages'],
     maxQueuedBytes: f['max-queued-bytes'],
     maxInflightMessages: f['max-inflight-messages'],
+    maxInflightBytes: f['max-inflight-bytes'],
+    upgradeOutgoingQos: f['upgrade-outgoing-qos'],
     receiveMaximum: f['receive-maximum'],
     maxQos: f['max-qos'] as QoS | undefined,
     retainAvailable: f['retain-available'],

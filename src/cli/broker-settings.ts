@@ -267,6 +267,8 @@ function engineFromConf(c: MosquittoConfig, notes: string[]): Partial<BrokerOpti
     maxPacketSize: c.maxPacketSize === 0 ? undefined : c.maxPacketSize,
     messageSizeLimit: c.messageSizeLimit,
     maxInflightMessages: c.maxInflightMessages,
+    maxInflightBytes: c.maxInflightBytes,
+    upgradeOutgoingQos: c.upgradeOutgoingQos,
     // Mosquitto announces max_inflight_messages to v5 clients as its Receive Maximum (0: no limit)
     receiveMaximum: c.maxInflightMessages === undefined ? undefined : c.maxInflightMessages || 65_535,
     maxQueuedMessages: c.maxQueuedMessages,

@@ -52,6 +52,8 @@ export interface MosquittoConfig {
   messageSizeLimit?: number
   maxPacketSize?: number
   maxInflightMessages?: number
+  maxInflightBytes?: number
+  upgradeOutgoingQos?: boolean
   maxQueuedMessages?: number
   maxQueuedBytes?: number
   maxKeepalive?: number
@@ -151,6 +153,8 @@ const OPTIONS: Record<string, {scope: Scope; set: Setter}> = {
     return n
   })},
   max_inflight_messages: {scope: 'global', set: global('maxInflightMessages', (a) => int(a, 0, 65_535))},
+  max_inflight_bytes: {scope: 'global', set: global('maxInflightBytes', (a) => int(a, 0))},
+  upgrade_outgoing_qos: {scope: 'global', set: global('upgradeOutgoingQos', bool)},
   max_queued_messages: {scope: 'global', set: global('maxQueuedMessages', (a) => int(a, 0))},
   max_queued_bytes: {scope: 'global', set: global('maxQueuedBytes', (a) => int(a, 0))},
   max_keepalive: {scope: 'global', set: global('maxKeepalive', (a) => int(a, 10, 65_535))},
@@ -207,7 +211,6 @@ const IGNORED: Record<string, string> = {
   clientid_prefixes: 'not implemented',
   dhparamfile: 'Node chooses the key exchange',
   http_dir: 'midge serves no files',
-  max_inflight_bytes: 'not implemented',
   memory_limit: 'not implemented',
   mount_point: 'not implemented',
   pid_file: 'not implemented',
@@ -215,7 +218,6 @@ const IGNORED: Record<string, string> = {
   psk_hint: 'TLS-PSK is not supported',
   queue_qos0_messages: 'QoS 0 messages are never queued for offline clients',
   set_tcp_nodelay: 'Nagle\'s algorithm is always off',
-  upgrade_outgoing_qos: 'not implemented',
   use_username_as_clientid: 'not implemented',
   user: 'midge does not change user: run it as the user it should run as',
   websockets_headers_size: 'not needed',
