@@ -218,6 +218,7 @@ function fromConfListener(l: ConfListener): ListenerSetting {
     // Mosquitto's WebSockets take any path
     ...(l.protocol === 'websockets' ? {path: '*'} : {}),
     ...(l.maxConnections !== undefined && l.maxConnections >= 0 ? {maxConnections: l.maxConnections} : {}),
+    ...(l.mountPoint !== undefined ? {mountPoint: l.mountPoint} : {}),
   }
   return {
     spec,

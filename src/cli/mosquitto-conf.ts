@@ -31,6 +31,8 @@ export interface ConfListener {
   tlsVersion?: 'TLSv1.2' | 'TLSv1.3'
   ciphers?: string
   ciphersTls13?: string
+  /** A topic prefix for this listener's clients (mount_point). */
+  mountPoint?: string
 }
 
 export type LogDest = {kind: 'stderr' | 'stdout' | 'none'} | {kind: 'file'; path: string}
@@ -184,6 +186,11 @@ const OPTIONS: Record<string, {scope: Scope; set: Setter}> = {
     if (d !== 'ipv4' && d !== 'ipv6') throw new ValueError(`socket_domain must be ipv4 or ipv6, not '${d}'`)
     return d
   }, 'socket_domain')},
+  mount_point: {scope: 'listener', set: perListener('mountPoint', (a) => {
+    const m = text(a)
+    if (/[+#]/.test(m)) throw new ValueError(`mount_point must not contain + or # ('${m}')`)
+    return m
+  }, 'mount_point')},
   cafile: {scope: 'listener', set: perListener('cafile', text, 'cafile')},
   capath: {scope: 'listener', set: perListener('capath', text, 'capath')},
   certfile: {scope: 'listener', set: perListener('certfile', text, 'certfile')},
@@ -212,7 +219,6 @@ const IGNORED: Record<string, string> = {
   dhparamfile: 'Node chooses the key exchange',
   http_dir: 'midge serves no files',
   memory_limit: 'not implemented',
-  mount_point: 'not implemented',
   pid_file: 'not implemented',
   psk_file: 'TLS-PSK is not supported',
   psk_hint: 'TLS-PSK is not supported',

@@ -74,6 +74,9 @@ describe('mosquitto.conf', () => {
     assert.equal(config.persistenceFile, 'm.db')
     assert.equal(config.listeners[0].maxQos, 1)
     assert.deepEqual(errorsOf('listener 1883\nmax_qos 1\nmaximum_qos 2\n'), ['test.conf:3: maximum_qos: duplicate maximum_qos value for this listener'])
+    const mounted = parseMosquittoConf('listener 1883\nmount_point site/\nlistener 1884\n').config.listeners
+    assert.deepEqual(mounted.map((l) => l.mountPoint), ['site/', undefined])
+    assert.deepEqual(errorsOf('listener 1883\nmount_point a/#\n'), ['test.conf:2: mount_point: mount_point must not contain + or # (\'a/#\')'])
   })
 
   test('unknown options are warnings with their line numbers; the file still loads', () => {

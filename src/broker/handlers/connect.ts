@@ -4,6 +4,7 @@ import {
   type ConnackProperties, type ConnectPacket,
 } from '../../codec/index.js'
 import {ConnState, type Connection} from '../connection.js'
+import {mountTopic} from '../mount-point.js'
 import {OutboundAliases} from '../topic-alias.js'
 import {isValidTopicName} from '../../codec/topic.js'
 import {isValidUtf8} from '../utf8.js'
@@ -120,7 +121,8 @@ export function completeConnect(conn: Connection, packet: ConnectPacket, clientI
   }
   const cleanStart = packet.clean ?? true
   const {session, present} = broker.attach(conn, clientId, cleanStart, expiry)
-  conn.will = packet.will
+  const mount = conn.listener?.mountPoint
+  conn.will = mount === undefined || packet.will === undefined ? packet.will : {...packet.will, topic: mountTopic(mount, packet.will.topic)}
   // [MQTT-3.3.2-11] aliases to the client only when it accepts them, up to its maximum
   if (v5 && options.outboundTopicAliases && conn.peer.topicAliasMaximum > 0) conn.outboundAliases = new OutboundAliases(conn.peer.topicAliasMaximum)
   conn.state = ConnState.Connected
