@@ -7,6 +7,7 @@ import {logBrokerEvents} from '../../cli/broker-log.js'
 import {announcement, httpUrl, loadAllTls, openListeners, openOps, refuseEveryone, reloadCertificates, shutdownWithin} from '../../cli/broker-serve.js'
 import {readMosquittoConf, resolveBrokerSettings} from '../../cli/broker-settings.js'
 import {guardProcess} from '../../cli/crash-guard.js'
+import {perListenerAuth} from '../../cli/listener-auth.js'
 import {CliError, ExitCode} from '../../cli/exit-codes.js'
 import {createLogger} from '../../cli/logger.js'
 import {aborted, shutdownSignal} from '../../cli/signals.js'
@@ -47,15 +48,17 @@ connections; a bad file is logged and the previous one stays in force.`
     const settings = resolveBrokerSettings(flags, brokerOptionsFromFlags(flags), file?.config)
     const {auth: authSettings} = settings
     // refusing everyone (Mosquitto's allow_anonymous false without a password file) exposes nothing
-    if (!settings.refuseEveryone) for (const l of settings.listeners) {
-      checkExposure(l.spec.host ?? '127.0.0.1', authSettings['allow-anonymous'], authSettings['password-file'] !== undefined || l.tls?.requireCertificate === true)
+    for (const l of settings.listeners) {
+      const a = l.auth ?? {...authSettings, refuseEveryone: settings.refuseEveryone}
+      if (!a.refuseEveryone) checkExposure(l.spec.host ?? '127.0.0.1', a['allow-anonymous'], a['password-file'] !== undefined || l.tls?.requireCertificate === true)
     }
     const log = await createLogger(settings.logLevel, settings.logDest).catch((error: Error) => {
       throw new CliError(`cannot open the log file: ${error.message}`, ExitCode.BrokerStartFailed)
     })
     for (const w of file?.warnings ?? []) log.warn({file: w.file, line: w.line}, w.message)
     for (const note of settings.notes) log.info(note)
-    const auth = await brokerAuthFromFlags(authSettings, log)
+    // per_listener_settings: each listener's own files; otherwise one set for the whole broker
+    const auth = await perListenerAuth(settings.listeners, log) ?? await brokerAuthFromFlags(authSettings, log)
     const tls = await loadAllTls(settings.listeners)
     if (flags['test-config']) {
       const n = settings.listeners.length
