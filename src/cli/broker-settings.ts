@@ -134,7 +134,7 @@ export function resolveBrokerSettings(flags: SettingsFlags, engineFlags: Partial
   const listeners = listenersFromFlags(flags)
   const listenersFromFile = listeners.length === 0 && conf.listeners.length > 0
   if (listeners.length === 0) {
-    listeners.push(...conf.listeners.map((l) => fromConfListener(l, conf.perListenerSettings === true, flags)))
+    listeners.push(...conf.listeners.map((l) => fromConfListener(l, conf, flags)))
   } else if (conf.listeners.length > 0) {
     notes.push(`the listeners given by flags replace the ${conf.listeners.length} of the configuration file`)
   }
@@ -161,6 +161,14 @@ export function resolveBrokerSettings(flags: SettingsFlags, engineFlags: Partial
     notes.push('allow_anonymous is not set: as in Mosquitto 2, clients without a user name are refused')
   }
   const persistence = flags.persistence ?? (conf.persistence ? conf.persistenceLocation ?? '.' : undefined)
+  // when some listener has its own authentication, every listener gets one, so none falls through
+  if (listeners.some((l) => l.auth !== undefined)) {
+    const pw = passwordFile
+    for (const l of listeners) {
+      l.auth ??= {'password-file': pw, 'acl-file': flags['acl-file'] ?? conf.aclFile, 'allow-anonymous': allowAnonymous ?? false,
+        refuseEveryone: allowAnonymous === false && pw === undefined}
+    }
+  }
   const logTypeLevel = logLevelFor(conf.logType)
   const logDest = conf.logDest
   return {
@@ -225,7 +233,7 @@ export function parseListenerUrl(text: string): ListenerSpec {
  * address). With per_listener_settings its authentication and client id options are its own (flags,
  * when given, still apply to every listener), and Mosquitto's default allow_anonymous false holds.
  */
-function fromConfListener(l: ConfListener, perListener: boolean, flags: SettingsFlags): ListenerSetting {
+function fromConfListener(l: ConfListener, conf: MosquittoConfig, flags: SettingsFlags): ListenerSetting {
   const tls = l.certfile !== undefined && l.keyfile !== undefined
   const protocol: ListenerProtocol = l.protocol === 'websockets' ? (tls ? 'wss' : 'ws') : (tls ? 'mqtts' : 'mqtt')
   const spec: Omit<ListenerSpec, 'tls'> = {
@@ -239,12 +247,15 @@ function fromConfListener(l: ConfListener, perListener: boolean, flags: Settings
     id: l.origin,
   }
   let auth: ListenerAuthSetting | undefined
-  if (perListener) {
-    const own = l.security ?? {}
-    if (own.autoIdPrefix !== undefined) spec.autoIdPrefix = own.autoIdPrefix
+  const perListener = conf.perListenerSettings === true
+  // Mosquitto 2.1's listener_* options need no per_listener_settings: the broker-wide files still apply
+  const own = perListener ? l.security ?? {} : {passwordFile: conf.passwordFile, aclFile: conf.aclFile, allowAnonymous: conf.allowAnonymous}
+  const autoIdPrefix = l.autoIdPrefix ?? (perListener ? own.autoIdPrefix : undefined)
+  if (autoIdPrefix !== undefined) spec.autoIdPrefix = autoIdPrefix
+  if (perListener || l.allowAnonymous !== undefined) {
     if (own.allowZeroLengthClientId !== undefined) spec.allowZeroLengthClientId = own.allowZeroLengthClientId
     const passwordFile = flags['password-file'] ?? own.passwordFile
-    const allowAnonymous = flags['allow-anonymous'] ?? own.allowAnonymous ?? false
+    const allowAnonymous = flags['allow-anonymous'] ?? l.allowAnonymous ?? own.allowAnonymous ?? false
     auth = {'password-file': passwordFile, 'acl-file': flags['acl-file'] ?? own.aclFile, 'allow-anonymous': allowAnonymous,
       refuseEveryone: !allowAnonymous && passwordFile === undefined}
   }

@@ -35,6 +35,10 @@ export interface ConfListener {
   mountPoint?: string
   /** With per_listener_settings true: this listener's authentication and client id options. */
   security?: ListenerSecurity
+  /** Mosquitto 2.1's listener_allow_anonymous: overrides allow_anonymous for this listener. */
+  allowAnonymous?: boolean
+  /** Mosquitto 2.1's listener_auto_id_prefix. */
+  autoIdPrefix?: string
 }
 
 /** What per_listener_settings true scopes to a listener (Mosquitto 2.0's list, plugins and PSK aside). */
@@ -206,6 +210,9 @@ const OPTIONS: Record<string, {scope: Scope; set: Setter}> = {
     if (d !== 'ipv4' && d !== 'ipv6') throw new ValueError(`socket_domain must be ipv4 or ipv6, not '${d}'`)
     return d
   }, 'socket_domain')},
+  // Mosquitto 2.1: the listener's own, with or without per_listener_settings
+  listener_allow_anonymous: {scope: 'listener', set: perListener('allowAnonymous', bool, 'listener_allow_anonymous')},
+  listener_auto_id_prefix: {scope: 'listener', set: perListener('autoIdPrefix', text, 'listener_auto_id_prefix')},
   mount_point: {scope: 'listener', set: perListener('mountPoint', (a) => {
     const m = text(a)
     if (/[+#]/.test(m)) throw new ValueError(`mount_point must not contain + or # ('${m}')`)

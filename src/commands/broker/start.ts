@@ -58,7 +58,8 @@ connections; a bad file is logged and the previous one stays in force.`
     for (const w of file?.warnings ?? []) log.warn({file: w.file, line: w.line}, w.message)
     for (const note of settings.notes) log.info(note)
     // per_listener_settings: each listener's own files; otherwise one set for the whole broker
-    const auth = await perListenerAuth(settings.listeners, log) ?? await brokerAuthFromFlags(authSettings, log)
+    const listenerAuth = await perListenerAuth(settings.listeners, log)
+    const auth = listenerAuth ?? await brokerAuthFromFlags(authSettings, log)
     const tls = await loadAllTls(settings.listeners)
     if (flags['test-config']) {
       const n = settings.listeners.length
@@ -67,7 +68,7 @@ connections; a bad file is logged and the previous one stays in force.`
     }
     const uncapYoungGeneration = capYoungGeneration()
     const store = await openBrokerStore({persistence: settings.persistence, file: settings.persistenceFile, 'persistence-sync': flags['persistence-sync']})
-    const hooks = settings.refuseEveryone ? refuseEveryone(auth?.hooks) : auth?.hooks
+    const hooks = listenerAuth?.hooks ?? (settings.refuseEveryone ? refuseEveryone(auth?.hooks) : auth?.hooks)
     const broker = createBroker({...settings.engine, version: this.config.version, logger: log, auth: hooks, store})
     logBrokerEvents(broker, log)
     const unguard = guardProcess(log)
