@@ -12,6 +12,8 @@ export interface MetricFamily {
   samples: Array<{labels?: Record<string, string>; value: number}>
 }
 
+/** The events `broker start` logs through its throttle (src/cli/broker-log.ts). */
+const LOGGED_EVENTS = ['messageDropped', 'clientConnected', 'clientDisconnected', 'connectionRefused', 'listenerError', 'denied']
 const DROP_REASONS: DropReason[] = ['queue-full', 'slow-reader', 'expired', 'offline-qos0', 'too-large', 'no-packet-id']
 
 export interface OpsSource {
@@ -85,6 +87,10 @@ export function collectMetrics(source: OpsSource): MetricFamily[] {
     gauge('midge_retained_messages', 'Retained messages held.', broker.retained.size),
     gauge('midge_subscriptions', 'Subscriptions, shared ones included.', broker.router.size),
     counter('midge_auth_failures_total', 'CONNECTs refused by authentication.', m.authFailures),
+    {
+      name: 'midge_log_lines_suppressed_total', help: 'Events a client caused that the log counted in an aggregated line instead of a line each, by event.', type: 'counter',
+      samples: [...new Set([...LOGGED_EVENTS, ...Object.keys(m.logSuppressed)])].map((event) => ({labels: {event}, value: m.logSuppressed[event] ?? 0})),
+    },
     ...persistenceFamilies(broker),
     ...(source.extra?.() ?? []),
   ]
