@@ -25,7 +25,8 @@ export class Wire {
   private waiters: Array<() => void> = []
   isClosed = false
 
-  constructor(broker: Broker, public version: ProtocolVersion = 4) {
+  /** `remoteAddress`: the address the broker sees (host:port), e.g. to tell clients' addresses apart. */
+  constructor(broker: Broker, public version: ProtocolVersion = 4, remoteAddress = 'test') {
     const [client, server] = duplexPair()
     this.stream = client
     this.server = server
@@ -38,7 +39,7 @@ export class Wire {
     client.on('close', () => { this.isClosed = true; this.wake() })
     client.on('end', () => { this.isClosed = true; this.wake() })
     client.on('error', () => undefined)
-    broker.handle(server, 'test')
+    broker.handle(server, remoteAddress)
   }
 
   private wake(): void {
