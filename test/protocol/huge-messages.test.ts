@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
+import {once} from 'node:events'
 import v8 from 'node:v8'
 import vm from 'node:vm'
 import {Framer} from '../../src/codec/framer.js'
-import {ReasonCode} from '../../src/codec/index.js'
+import WebSocket from 'ws'
+import {encodePacket, ReasonCode} from '../../src/codec/index.js'
 import {frame, startBroker, str, Wire} from '../helpers/wire.js'
 
 v8.setFlagsFromString('--expose-gc')
@@ -57,6 +59,18 @@ describe('huge messages', () => {
     pub.sendRaw(publishOfSize('big', 2_000_001))
     await pub.closed()
     await sub.quiet() // nothing of it was delivered
+  })
+
+  test('a WebSocket message larger than the maximum packet size is not buffered: closed with 1009', async (t) => {
+    const broker = startBroker(t, {maxPacketSize: 10_000})
+    const {port} = await broker.listen({protocol: 'ws', port: 0})
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/mqtt`, ['mqtt'])
+    await once(ws, 'open')
+    ws.send(encodePacket({cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'ws', clean: true, keepalive: 0}, 4))
+    await once(ws, 'message') // CONNACK
+    ws.send(Buffer.alloc(20_000, 0x30)) // one 20 kB WebSocket message
+    const [code] = await once(ws, 'close')
+    assert.equal(code, 1009) // Message Too Big
   })
 
   test('the framer keeps no large buffer alive once a large frame has gone', () => {
