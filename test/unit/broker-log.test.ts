@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 import pino from 'pino'
+import {createFileAuth} from '../../src/broker/auth/file-auth.js'
 import type {Broker} from '../../src/broker/broker.js'
 import {serveOps} from '../../src/broker/metrics-http.js'
 import {BrokerLog} from '../../src/cli/broker-log.js'
@@ -115,6 +116,28 @@ describe('broker log: lines a client can cause are bounded per interval', () => 
     assert.equal(Object.values(reasons).reduce((a, b) => a + b, 0), 290)
     assert.equal(broker.metrics.logSuppressed.clientConnected, 290)
     assert.equal(broker.metrics.logSuppressed.clientDisconnected, 290)
+  })
+
+  test('a password guesser: ten "connection refused" lines an interval from its address, then the counts', async (t) => {
+    const timers = new FakeTimers()
+    const {lines, brokerLog} = capture(timers)
+    const auth = createFileAuth({passwords: {verify: async () => false}, onDenied: brokerLog.denial, maxVerificationsPerAddress: 1000})
+    const broker = startBroker(t, {timers, auth})
+    t.after(() => brokerLog.close())
+    brokerLog.attach(broker)
+    const guesses = Array.from({length: 200}, async (_, i) => {
+      const w = new Wire(broker, 4, `198.51.100.9:${10_000 + i}`)
+      const ack = await w.connect({clientId: `g${i}`, username: 'admin', password: Buffer.from(`guess${i}`)})
+      return ack.returnCode
+    })
+    assert.ok((await Promise.all(guesses)).every((code) => code === 4))
+    const refused = () => lines.filter((l) => l.msg.startsWith('connection refused'))
+    assert.equal(refused().length, 10)
+    timers.advance(INTERVAL)
+    assert.equal(refused().length, 11)
+    assert.deepEqual(refused()[10].counts, {'bad user name or password': 190})
+    assert.equal(broker.metrics.logSuppressed.connectionRefused, 190)
+    assert.equal(broker.metrics.authFailures, 200)
   })
 
   test('the counts are in /metrics and $SYS', async (t) => {
