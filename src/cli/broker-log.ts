@@ -59,8 +59,9 @@ export class BrokerLog {
   attach(broker: Broker): void {
     this.broker = broker
     const {log} = this
-    broker.events.on('messageDropped', (e) => this.drops.event(e.clientId, e.reason, {clientId: e.clientId, topic: e.topic, reason: e.reason}))
     // listening only at the levels logged: the engine builds no event nobody hears
+    if (!log.isLevelEnabled('warn')) return
+    broker.events.on('messageDropped', (e) => this.drops.event(e.clientId, e.reason, {clientId: e.clientId, topic: e.topic, reason: e.reason}))
     if (!log.isLevelEnabled('info')) return
     broker.events.on('listenerError', (e) =>
       this.handshakes.event(remoteHost(e.remoteAddress), e.error, {listener: e.url, address: e.remoteAddress, error: e.error}))
