@@ -45,21 +45,23 @@ const http: AuthPlugin = (options, context) => {
     return answer
   }
 
+  /** The client's address without the port (which changes on every connection and would defeat the cache). */
+  const peer = (address: string | undefined) => address?.replace(/^\[?(.*?)\]?:\d+$/, '$1') ?? null
   const decide = (a: Answer) => (a === 'ignore' ? undefined : a === 'allow')
   const hooks: PluginHooks = {
     async authenticate(req) {
       const password = req.password?.toString('utf8')
-      const body = {action: 'connect', clientid: req.clientId, username: req.username ?? null, password: password ?? null, peer: req.remoteAddress ?? null, protocol: req.protocolVersion}
+      const body = {action: 'connect', clientid: req.clientId, username: req.username ?? null, password: password ?? null, peer: peer(req.remoteAddress), protocol: req.protocolVersion}
       // the password is in the key only as a hash: the cache holds no secrets
-      const key = ['connect', req.clientId, req.username ?? '', password === undefined ? '' : sha256(password), req.remoteAddress ?? ''].join('\0')
+      const key = ['connect', req.clientId, req.username ?? '', password === undefined ? '' : sha256(password), peer(req.remoteAddress) ?? ''].join('\0')
       return decide(await ask(url, body, key))
     },
     async authorizePublish(req) {
-      const body = {action: 'publish', clientid: req.clientId, username: req.username ?? null, peer: req.remoteAddress ?? null, protocol: req.protocolVersion, topic: req.topic, qos: req.qos, retain: req.retain}
+      const body = {action: 'publish', clientid: req.clientId, username: req.username ?? null, peer: peer(req.remoteAddress), protocol: req.protocolVersion, topic: req.topic, qos: req.qos, retain: req.retain}
       return decide(await ask(aclUrl, body, ['publish', req.clientId, req.username ?? '', req.topic, req.qos, req.retain].join('\0')))
     },
     async authorizeSubscribe(req) {
-      const body = {action: 'subscribe', clientid: req.clientId, username: req.username ?? null, peer: req.remoteAddress ?? null, protocol: req.protocolVersion, topic: req.filter, qos: req.qos}
+      const body = {action: 'subscribe', clientid: req.clientId, username: req.username ?? null, peer: peer(req.remoteAddress), protocol: req.protocolVersion, topic: req.filter, qos: req.qos}
       return decide(await ask(aclUrl, body, ['subscribe', req.clientId, req.username ?? '', req.filter, req.qos].join('\0')))
     },
     reload() {
