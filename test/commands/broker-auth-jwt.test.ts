@@ -134,6 +134,32 @@ describe('JWT authentication', () => {
     assert.ok(fetches >= 2)
   })
 
+  test('a JWKS file is re-read on SIGHUP: a key added then works, a key removed is refused; a bad file keeps the old one', async () => {
+    const a = await generateKeyPair('ES256', {extractable: true})
+    const b = await generateKeyPair('ES256', {extractable: true})
+    const jwk = async (k: Key, kid: string) => ({...(await exportJWK(k)), kid, alg: 'ES256'})
+    const file = join(dir, 'jwks.json')
+    writeFileSync(file, JSON.stringify({keys: [await jwk(a.publicKey, 'a')]}))
+    const broker = await start(['--auth-jwt-jwks', file])
+    const log = watchLog(broker)
+    const sign = (key: Key, kid: string) => new SignJWT({sub: 'alice'}).setProtectedHeader({alg: 'ES256', kid}).setExpirationTime('1h').sign(key)
+    const tokenA = await sign(a.privateKey, 'a')
+    const tokenB = await sign(b.privateKey, 'b')
+    assert.equal(typeof (await login(broker, {clientId: 'f1', username: 'alice', password: tokenA})), 'object')
+    assert.equal(await login(broker, {clientId: 'f2', username: 'alice', password: tokenB}), 0x86)
+    writeFileSync(file, JSON.stringify({keys: [await jwk(b.publicKey, 'b')]}))
+    const reloaded = log.line(/plugin midge:jwt reloaded/)
+    broker.child.kill('SIGHUP')
+    await reloaded
+    assert.equal(typeof (await login(broker, {clientId: 'f3', username: 'alice', password: tokenB})), 'object')
+    assert.equal(await login(broker, {clientId: 'f4', username: 'alice', password: tokenA}), 0x86)
+    writeFileSync(file, '{not json')
+    const failed = log.line(/plugin midge:jwt: reload failed/)
+    broker.child.kill('SIGHUP')
+    assert.match(String((await failed).msg), /is not a JWKS/)
+    assert.equal(typeof (await login(broker, {clientId: 'f5', username: 'alice', password: tokenB})), 'object', 'the previous key set stays')
+  })
+
   test('with a password file: JWTs are checked first, other passwords by the file', async () => {
     const file = PasswordFile.empty()
     await file.setPassword('bob', 'builder', {memory: 64, iterations: 1})

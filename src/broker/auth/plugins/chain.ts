@@ -204,7 +204,11 @@ export function createPluginChain(options: PluginChainOptions): PluginChain {
       if (plugins.some((p) => p.hooks.onDisconnect)) broker.events.on('clientDisconnected', (e) => notify('onDisconnect', {...clientOf(e), reason: e.reason} as ClientInfo))
     },
     async reload() {
-      const results = await Promise.all(having('reload').map((p) => call(p, 'reload', () => p.hooks.reload!(), (_v): _v is unknown => true)))
+      const results = await Promise.all(having('reload').map(async (p) => {
+        const o = await call(p, 'reload', () => p.hooks.reload!(), (_v): _v is unknown => true)
+        if (o !== FAILED) logger.info({plugin: p.name}, `plugin ${p.name} reloaded`)
+        return o
+      }))
       return !results.includes(FAILED)
     },
     async stop() {
