@@ -72,6 +72,8 @@ export interface BrokerSettings {
   refuseEveryone: boolean
   /** The persistence folder (--persistence, or persistence true + persistence_location). */
   persistence?: string
+  /** The database's file name in that folder: persistence_file (Mosquitto's meaning), else midge.db. */
+  persistenceFile: string
   logLevel: LogLevel
   logDest?: LogDest[]
   http?: {host: string; port: number}
@@ -82,6 +84,7 @@ export interface BrokerSettings {
 
 export const DEFAULT_SYS_INTERVAL = 10
 export const DEFAULT_SHUTDOWN_TIMEOUT = 10
+export const DEFAULT_PERSISTENCE_FILE = 'midge.db'
 const DEFAULT_PORTS: Partial<Record<ListenerProtocol, number>> = {mqtt: 1883, mqtts: 8883}
 
 /** Reads and parses a mosquitto.conf: unreadable is exit 10, invalid exit 17 (every error with its line). */
@@ -118,6 +121,7 @@ export function resolveBrokerSettings(flags: SettingsFlags, engineFlags: Partial
   const conf: MosquittoConfig = file ?? {listeners: []}
   const notes: string[] = []
   const listeners = listenersFromFlags(flags)
+  const listenersFromFile = listeners.length === 0 && conf.listeners.length > 0
   if (listeners.length === 0) {
     listeners.push(...conf.listeners.map(fromConfListener))
   } else if (conf.listeners.length > 0) {
@@ -138,11 +142,13 @@ export function resolveBrokerSettings(flags: SettingsFlags, engineFlags: Partial
   if (flags['message-size-limit'] !== undefined) engine.messageSizeLimit = flags['message-size-limit']
 
   const passwordFile = flags['password-file'] ?? conf.passwordFile
-  const allowAnonymous = flags['allow-anonymous'] ?? conf.allowAnonymous
-  const persistence = flags.persistence ?? (conf.persistence ? conf.persistenceLocation ?? '.' : undefined)
-  if (flags.persistence === undefined && conf.persistence && conf.persistenceFile !== undefined) {
-    notes.push(`persistence_file ${conf.persistenceFile} is not used: midge keeps its own SQLite file, midge.db, in ${persistence}`)
+  let allowAnonymous = flags['allow-anonymous'] ?? conf.allowAnonymous
+  if (allowAnonymous === undefined && listenersFromFile) {
+    // Mosquitto 2 starts a configured listener with allow_anonymous false unless the file says otherwise
+    allowAnonymous = false
+    notes.push('allow_anonymous is not set: as in Mosquitto 2, clients without a user name are refused')
   }
+  const persistence = flags.persistence ?? (conf.persistence ? conf.persistenceLocation ?? '.' : undefined)
   const logTypeLevel = logLevelFor(conf.logType)
   const logDest = conf.logDest
   return {
@@ -151,6 +157,8 @@ export function resolveBrokerSettings(flags: SettingsFlags, engineFlags: Partial
     auth: {'password-file': passwordFile, 'acl-file': flags['acl-file'] ?? conf.aclFile, 'allow-anonymous': allowAnonymous ?? false},
     refuseEveryone: allowAnonymous === false && passwordFile === undefined,
     persistence,
+    // relative to the persistence folder, as Mosquitto reads it; midge's file is SQLite whatever its name
+    persistenceFile: conf.persistenceFile ?? DEFAULT_PERSISTENCE_FILE,
     logLevel: flags['log-level'] ?? (logDest?.some((d) => d.kind === 'none') && logDest.length === 1 ? 'silent' : logTypeLevel) ?? 'info',
     logDest,
     http: flags['http-port'] === undefined ? undefined : {host: flags['http-host'] ?? '127.0.0.1', port: flags['http-port']},
@@ -210,6 +218,7 @@ function fromConfListener(l: ConfListener): ListenerSetting {
     // Mosquitto's WebSockets take any path
     ...(l.protocol === 'websockets' ? {path: '*'} : {}),
     ...(l.maxConnections !== undefined && l.maxConnections >= 0 ? {maxConnections: l.maxConnections} : {}),
+    ...(l.mountPoint !== undefined ? {mountPoint: l.mountPoint} : {}),
   }
   return {
     spec,
@@ -259,6 +268,10 @@ function engineFromConf(c: MosquittoConfig, notes: string[]): Partial<BrokerOpti
     maxPacketSize: c.maxPacketSize === 0 ? undefined : c.maxPacketSize,
     messageSizeLimit: c.messageSizeLimit,
     maxInflightMessages: c.maxInflightMessages,
+    maxInflightBytes: c.maxInflightBytes,
+    upgradeOutgoingQos: c.upgradeOutgoingQos,
+    // Mosquitto announces max_inflight_messages to v5 clients as its Receive Maximum (0: no limit)
+    receiveMaximum: c.maxInflightMessages === undefined ? undefined : c.maxInflightMessages || 65_535,
     maxQueuedMessages: c.maxQueuedMessages,
     maxQueuedBytes: c.maxQueuedBytes,
     maxKeepalive: c.maxKeepalive,

@@ -32,6 +32,8 @@ export interface ConfListener {
   tlsVersion?: 'TLSv1.2' | 'TLSv1.3'
   ciphers?: string
   ciphersTls13?: string
+  /** A topic prefix for this listener's clients (mount_point). */
+  mountPoint?: string
 }
 
 export type LogDest = {kind: 'stderr' | 'stdout' | 'none'} | {kind: 'file'; path: string}
@@ -53,6 +55,8 @@ export interface MosquittoConfig {
   messageSizeLimit?: number
   maxPacketSize?: number
   maxInflightMessages?: number
+  maxInflightBytes?: number
+  upgradeOutgoingQos?: boolean
   maxQueuedMessages?: number
   maxQueuedBytes?: number
   maxKeepalive?: number
@@ -154,6 +158,8 @@ const OPTIONS: Record<string, {scope: Scope; set: Setter}> = {
     return n
   })},
   max_inflight_messages: {scope: 'global', set: global('maxInflightMessages', (a) => int(a, 0, 65_535))},
+  max_inflight_bytes: {scope: 'global', set: global('maxInflightBytes', (a) => int(a, 0))},
+  upgrade_outgoing_qos: {scope: 'global', set: global('upgradeOutgoingQos', bool)},
   max_queued_messages: {scope: 'global', set: global('maxQueuedMessages', (a) => int(a, 0))},
   max_queued_bytes: {scope: 'global', set: global('maxQueuedBytes', (a) => int(a, 0))},
   max_keepalive: {scope: 'global', set: global('maxKeepalive', (a) => int(a, 10, 65_535))},
@@ -171,6 +177,7 @@ const OPTIONS: Record<string, {scope: Scope; set: Setter}> = {
   // listeners
   max_connections: {scope: 'listener', set: perListener('maxConnections', (a) => int(a, -1), 'max_connections')},
   max_qos: {scope: 'listener', set: perListener('maxQos', (a) => int(a, 0, 2) as 0 | 1 | 2, 'max_qos')},
+  maximum_qos: {scope: 'listener', set: perListener('maxQos', (a) => int(a, 0, 2) as 0 | 1 | 2, 'maximum_qos')}, // Mosquitto's synonym
   max_topic_alias: {scope: 'listener', set: perListener('maxTopicAlias', (a) => int(a, 0, 65_535), 'max_topic_alias')},
   protocol: {scope: 'listener', set: (args, ctx) => {
     const p = oneToken(args)
@@ -182,6 +189,11 @@ const OPTIONS: Record<string, {scope: Scope; set: Setter}> = {
     if (d !== 'ipv4' && d !== 'ipv6') throw new ValueError(`socket_domain must be ipv4 or ipv6, not '${d}'`)
     return d
   }, 'socket_domain')},
+  mount_point: {scope: 'listener', set: perListener('mountPoint', (a) => {
+    const m = text(a)
+    if (/[+#]/.test(m)) throw new ValueError(`mount_point must not contain + or # ('${m}')`)
+    return m
+  }, 'mount_point')},
   cafile: {scope: 'listener', set: perListener('cafile', text, 'cafile')},
   capath: {scope: 'listener', set: perListener('capath', text, 'capath')},
   certfile: {scope: 'listener', set: perListener('certfile', text, 'certfile')},
@@ -209,15 +221,12 @@ const IGNORED: Record<string, string> = {
   clientid_prefixes: 'not implemented',
   dhparamfile: 'Node chooses the key exchange',
   http_dir: 'midge serves no files',
-  max_inflight_bytes: 'not implemented',
   memory_limit: 'not implemented',
-  mount_point: 'not implemented',
   pid_file: 'not implemented',
   psk_file: 'TLS-PSK is not supported',
   psk_hint: 'TLS-PSK is not supported',
   queue_qos0_messages: 'QoS 0 messages are never queued for offline clients',
   set_tcp_nodelay: 'Nagle\'s algorithm is always off',
-  upgrade_outgoing_qos: 'not implemented',
   use_username_as_clientid: 'not implemented',
   user: 'midge does not change user: run it as the user it should run as',
   websockets_headers_size: 'not needed',

@@ -86,7 +86,10 @@ describe('broker settings: flags > env > file > defaults', () => {
     assert.equal(s.engine.messageSizeLimit, 100)
     assert.equal(s.engine.sysInterval, 0)
     assert.equal(s.engine.maxQos, 1)
-    assert.deepEqual(s.notes, ['max_qos differs between listeners: midge applies 1 to all of them'])
+    assert.deepEqual(s.notes, ['max_qos differs between listeners: midge applies 1 to all of them',
+      'allow_anonymous is not set: as in Mosquitto 2, clients without a user name are refused'])
+    assert.equal(s.engine.receiveMaximum, 5) // max_inflight_messages is announced as Receive Maximum, as in Mosquitto
+    assert.equal(resolve({}, 'max_inflight_messages 0\n').engine.receiveMaximum, 65_535)
     assert.equal(resolve({'sys-interval': 3, 'message-size-limit': 9}, 'sys_interval 0\n').engine.sysInterval, 3)
     assert.equal(resolve({'message-size-limit': 9}).engine.messageSizeLimit, 9)
   })
@@ -96,7 +99,9 @@ describe('broker settings: flags > env > file > defaults', () => {
     const s = resolve({}, text)
     assert.deepEqual(s.auth, {'password-file': 'pw', 'acl-file': 'acl', 'allow-anonymous': true})
     assert.equal(s.persistence, '/var/lib/x')
-    assert.deepEqual(s.notes, ['persistence_file m.db is not used: midge keeps its own SQLite file, midge.db, in /var/lib/x'])
+    assert.equal(s.persistenceFile, 'm.db') // relative to persistence_location, as in Mosquitto
+    assert.equal(resolve({}, 'persistence true\n').persistenceFile, 'midge.db')
+    assert.deepEqual(s.notes, [])
     assert.equal(s.logLevel, 'error')
     assert.equal(s.listeners[0].spec.maxConnections, 4)
     const f = resolve({'password-file': 'p2', 'allow-anonymous': false, persistence: '/tmp/p', 'log-level': 'debug', 'max-connections': 9}, text)
@@ -105,6 +110,15 @@ describe('broker settings: flags > env > file > defaults', () => {
     assert.equal(f.logLevel, 'debug')
     assert.equal(f.listeners[0].spec.maxConnections, 9)
     assert.equal(resolve({}, 'log_dest none\n').logLevel, 'silent')
+  })
+
+  test('a configured listener without allow_anonymous refuses anonymous clients, as Mosquitto 2 does', () => {
+    const s = resolve({}, 'port 1883\n')
+    assert.equal(s.auth['allow-anonymous'], false)
+    assert.equal(s.refuseEveryone, true)
+    assert.equal(resolve({}, 'listener 1883\nallow_anonymous true\n').refuseEveryone, false)
+    assert.equal(resolve({'allow-anonymous': true}, 'listener 1883\n').refuseEveryone, false)
+    assert.equal(resolve({port: 1883}, 'listener 1883\n').refuseEveryone, false) // listeners from flags: midge's own default
   })
 
   test('allow_anonymous false without a password file refuses everyone, as in Mosquitto', () => {

@@ -66,6 +66,19 @@ describe('mosquitto.conf', () => {
     assert.deepEqual([...passwords.users()].sort(), ['pub_client', 'roger', 'sub_client'])
   })
 
+  test('Mosquitto options that midge now implements: maximum_qos, upgrade_outgoing_qos, max_inflight_bytes, persistence_file', () => {
+    const {config, warnings} = parseMosquittoConf('upgrade_outgoing_qos true\nmax_inflight_bytes 65536\npersistence_file m.db\nlistener 1883\nmaximum_qos 1\n')
+    assert.deepEqual(warnings, [])
+    assert.equal(config.upgradeOutgoingQos, true)
+    assert.equal(config.maxInflightBytes, 65_536)
+    assert.equal(config.persistenceFile, 'm.db')
+    assert.equal(config.listeners[0].maxQos, 1)
+    assert.deepEqual(errorsOf('listener 1883\nmax_qos 1\nmaximum_qos 2\n'), ['test.conf:3: maximum_qos: duplicate maximum_qos value for this listener'])
+    const mounted = parseMosquittoConf('listener 1883\nmount_point site/\nlistener 1884\n').config.listeners
+    assert.deepEqual(mounted.map((l) => l.mountPoint), ['site/', undefined])
+    assert.deepEqual(errorsOf('listener 1883\nmount_point a/#\n'), ['test.conf:2: mount_point: mount_point must not contain + or # (\'a/#\')'])
+  })
+
   test('unknown options are warnings with their line numbers; the file still loads', () => {
     assert.deepEqual(warningsOf('# a comment\n\nsys_interval 5\nfrobnicate 7\n  \n  retain_avilable false\n'), [
       'test.conf:4: unknown option \'frobnicate\': ignored',

@@ -45,6 +45,8 @@ export interface ListenerSpec {
   maxConnections?: number
   /** Largest WebSocket message accepted (ws, wss), in bytes. */
   maxWebSocketMessage?: number
+  /** Mosquitto's mount_point: this listener's clients publish and subscribe under this topic prefix. */
+  mountPoint?: string
 }
 
 /** Counters of one listener (for /metrics and $SYS). */
@@ -107,6 +109,10 @@ export class Listener implements ListenerLink {
     let n = this.closedBytesWritten
     for (const s of this.sockets) n += s.bytesWritten
     return n
+  }
+
+  get mountPoint(): string | undefined {
+    return this.spec.mountPoint
   }
 
   /** Whether the listener accepts new connections (for /healthz). */

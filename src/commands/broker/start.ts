@@ -7,6 +7,7 @@ import {brokerFlags} from '../../cli/broker-flags.js'
 import {logBrokerEvents} from '../../cli/broker-log.js'
 import {announcement, httpUrl, loadAllTls, openListeners, openOps, refuseEveryone, reloadCertificates, shutdownWithin} from '../../cli/broker-serve.js'
 import {readMosquittoConf, resolveBrokerSettings} from '../../cli/broker-settings.js'
+import {guardProcess} from '../../cli/crash-guard.js'
 import {CliError, ExitCode} from '../../cli/exit-codes.js'
 import {createLogger} from '../../cli/logger.js'
 import {aborted, shutdownSignal} from '../../cli/signals.js'
@@ -52,7 +53,8 @@ connections; a bad file is logged and the previous one stays in force.`
       throw new CliError(`cannot open the log file: ${error.message}`, ExitCode.BrokerStartFailed)
     })
     const plugins = pluginSpecs(flags, file?.config.plugins, log)
-    for (const l of settings.listeners) {
+    // refusing everyone (Mosquitto's allow_anonymous false without a password file) exposes nothing
+    if (!settings.refuseEveryone) for (const l of settings.listeners) {
       checkExposure(l.spec.host ?? '127.0.0.1', authSettings['allow-anonymous'], authSettings['password-file'] !== undefined || l.tls?.requireCertificate === true || plugins.length > 0)
     }
     for (const w of file?.warnings ?? []) log.warn({file: w.file, line: w.line}, w.message)
@@ -68,11 +70,12 @@ connections; a bad file is logged and the previous one stays in force.`
       return
     }
     const uncapYoungGeneration = capYoungGeneration()
-    const store = await openBrokerStore({persistence: settings.persistence, 'persistence-sync': flags['persistence-sync']})
+    const store = await openBrokerStore({persistence: settings.persistence, file: settings.persistenceFile, 'persistence-sync': flags['persistence-sync']})
     const broker = createBroker({...settings.engine, version: this.config.version, logger: log, auth: chain?.hooks ?? fileHooks,
       authenticators: chain?.authenticators, store})
     logBrokerEvents(broker, log)
     chain?.attach(broker)
+    const unguard = guardProcess(log)
     const {signal, dispose} = shutdownSignal()
     let open: Awaited<ReturnType<typeof openListeners>> = []
     const stopReloading = reloadOnHangup(async () => {
@@ -95,6 +98,7 @@ connections; a bad file is logged and the previous one stays in force.`
     } finally {
       stopReloading()
       dispose()
+      unguard()
       uncapYoungGeneration()
       await shutdownWithin(settings.shutdownTimeoutMs, [() => broker.close(), async () => chain?.stop(), async () => ops?.close(), async () => store?.close()], log)
     }
