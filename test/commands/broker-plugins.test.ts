@@ -135,6 +135,13 @@ describe('authentication plugins', () => {
     assert.match(failing.stderr, /failing\.conf:2: plugin .*gone\.mjs: cannot be loaded: no such module/)
   })
 
+  test('a plugin counts as authentication for listening beyond loopback', async () => {
+    const exposed = await runMidge(['broker', 'start', '--test-config', '--host', '0.0.0.0', '--port', '0'])
+    assert.equal(exposed.code, 17)
+    assert.match(exposed.stderr, /refusing to listen on 0\.0\.0\.0 without authentication/)
+    assert.equal((await runMidge(['broker', 'start', '--test-config', '--host', '0.0.0.0', '--port', '0', '--auth-http', 'http://127.0.0.1:9/auth'])).code, 0)
+  })
+
   test('--auth-jwt-audience without a key source is a usage error', async () => {
     const r = await runMidge(['broker', 'start', '--port', '0', '--auth-jwt-audience', 'mqtt'])
     assert.equal(r.code, 2)

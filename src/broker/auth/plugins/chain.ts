@@ -1,9 +1,9 @@
-import {isValidTopicName} from '../../../codec/topic.js'
-import {ReasonCode, type QoS} from '../../../codec/index.js'
+import {ReasonCode} from '../../../codec/index.js'
 import type {Broker} from '../../broker.js'
 import type {AuthExchange, Authenticator, AuthResult} from '../../enhanced-auth.js'
 import type {Logger} from '../../logger.js'
 import type {AuthenticateRequest, AuthHooks, ClientInfo, InterceptedPublish} from '../hooks.js'
+import {describe, isAuthResult, isBoolean, isConnectVerdict, isInterception, isThenable, TimeoutError, withTimeout} from './answers.js'
 import type {PluginHooks} from './types.js'
 
 /** A plugin loaded and set up: its name (for logs) and its hooks. */
@@ -128,7 +128,11 @@ export function createPluginChain(options: PluginChainOptions): PluginChain {
     const next = fallback?.authorizePublish
     hooks.authorizePublish = (client, topic, qos, retain) => {
       const request = {...client, topic, qos, retain}
-      const verdict = (o: Outcome<boolean>) => (o === undefined ? next?.(client, topic, qos, retain) ?? true : o === true)
+      const verdict = (o: Outcome<boolean>) => {
+        if (o === undefined) return next?.(client, topic, qos, retain) ?? true
+        if (o !== true) logger.debug({clientId: client.clientId, username: client.username, topic}, 'publish denied by a plugin')
+        return o === true
+      }
       const o = first(publishers, (p) => call(p, 'authorizePublish', () => p.hooks.authorizePublish!(request), isBoolean))
       return isThenable(o) ? o.then(verdict) : verdict(o)
     }
@@ -139,7 +143,11 @@ export function createPluginChain(options: PluginChainOptions): PluginChain {
     const next = fallback?.authorizeSubscribe
     hooks.authorizeSubscribe = (client, filter, qos) => {
       const request = {...client, filter, qos}
-      const verdict = (o: Outcome<boolean>) => (o === undefined ? next?.(client, filter, qos) ?? true : o === true)
+      const verdict = (o: Outcome<boolean>) => {
+        if (o === undefined) return next?.(client, filter, qos) ?? true
+        if (o !== true) logger.debug({clientId: client.clientId, username: client.username, topic: filter}, 'subscribe denied by a plugin')
+        return o === true
+      }
       const o = first(subscribers, (p) => call(p, 'authorizeSubscribe', () => p.hooks.authorizeSubscribe!(request), isBoolean))
       return isThenable(o) ? o.then(verdict) : verdict(o)
     }
@@ -243,52 +251,4 @@ export function createPluginChain(options: PluginChainOptions): PluginChain {
 
 function clientOf(e: ClientInfo): ClientInfo {
   return {clientId: e.clientId, username: e.username, protocolVersion: e.protocolVersion, remoteAddress: e.remoteAddress}
-}
-
-class TimeoutError extends Error {}
-
-/** Settles like `promise`, or rejects with TimeoutError after `ms`. */
-function withTimeout<T>(promise: PromiseLike<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(message)), ms)
-    timer.unref()
-  })
-  return Promise.race([Promise.resolve(promise), expired]).finally(() => clearTimeout(timer))
-}
-
-function isThenable(v: unknown): v is Promise<unknown> {
-  return typeof (v as {then?: unknown} | null)?.then === 'function'
-}
-
-function isBoolean(v: unknown): v is boolean {
-  return typeof v === 'boolean'
-}
-
-/** true, false, or a CONNACK refusal code (0x80 and above). */
-function isConnectVerdict(v: unknown): v is boolean | number {
-  return typeof v === 'boolean' || (Number.isInteger(v) && (v as number) >= 0x80 && (v as number) <= 0xff)
-}
-
-function isAuthResult(v: unknown): v is AuthResult {
-  const s = (v as AuthResult | null)?.status
-  return s === 'continue' || s === 'success' || s === 'failure'
-}
-
-/** A boolean, or an object changing only topic (a valid name), payload (a Buffer), qos (0-2) and retain. */
-function isInterception(v: unknown): v is boolean | Partial<InterceptedPublish> {
-  if (typeof v === 'boolean') return true
-  if (typeof v !== 'object' || v === null) return false
-  const m = v as Partial<InterceptedPublish>
-  return Object.keys(m).every((k) => ['topic', 'payload', 'qos', 'retain'].includes(k)) &&
-    (m.topic === undefined || (typeof m.topic === 'string' && isValidTopicName(m.topic))) &&
-    (m.payload === undefined || Buffer.isBuffer(m.payload)) &&
-    (m.qos === undefined || [0, 1, 2].includes(m.qos as QoS)) &&
-    (m.retain === undefined || typeof m.retain === 'boolean')
-}
-
-function describe(v: unknown): string {
-  if (typeof v === 'string') return `'${v.slice(0, 40)}'`
-  if (typeof v === 'object') return `an object (${Object.keys(v as object).slice(0, 5).join(', ') || 'empty'})`
-  return String(v)
 }
