@@ -86,7 +86,7 @@ export class Broker implements SessionHost {
   async listen(options: Partial<ListenerSpec> = {}): Promise<AddressInfo> {
     const spec: ListenerSpec = {...options, protocol: options.protocol ?? 'mqtt', host: options.host ?? '127.0.0.1', port: options.port ?? 1883}
     const listener = await openListener(spec, {
-      onStream: (stream, a) => this.handle(stream, a.remoteAddress, {username: a.username, listener: a.listener}),
+      onStream: (stream, a) => this.handle(stream, a.remoteAddress, {username: a.username, certificateSubject: a.certificateSubject, listener: a.listener}),
       onClientError: (error, info) => this.events.emit('listenerError', {url: info.listener.url, remoteAddress: info.remoteAddress, error: error.message}),
     })
     if (this.closing) {

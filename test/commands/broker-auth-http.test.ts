@@ -95,7 +95,7 @@ describe('HTTP authentication', () => {
     assert.equal(await login(broker, {clientId: 'x', username: 'alice', password: 'wrong'}), 0x86)
     assert.equal(await login(broker, {clientId: 'y', username: 'mallory', password: 'wonderland'}), 0x86)
     const connect = service.requests.find((r) => r.clientid === 'alice-1')!
-    assert.deepEqual(connect, {action: 'connect', clientid: 'alice-1', username: 'alice', password: 'wonderland', peer: '127.0.0.1', protocol: 5})
+    assert.deepEqual(connect, {action: 'connect', clientid: 'alice-1', username: 'alice', password: 'wonderland', peer: '127.0.0.1', protocol: 5, cert_subject: null})
 
     const granted = await alice.subscribeAsync(['alice/#', 'public/#', 'bob/#'], {qos: 1}).catch((e: {packet?: {granted?: number[]}}) => e.packet?.granted)
     const codes = Array.isArray(granted) ? granted.map((g) => (typeof g === 'number' ? g : g.qos)) : granted

@@ -10,6 +10,8 @@ export interface ClientInfo {
 
 export interface AuthenticateRequest extends ClientInfo {
   password?: Buffer
+  /** The subject (RFC 2253, e.g. `CN=alice,O=Example`) of the client certificate the TLS handshake verified. */
+  certificateSubject?: string
   /** Aborted if the connection closes before the verdict: a hook can skip costly work nobody waits for. */
   signal?: AbortSignal
 }

@@ -2,7 +2,7 @@
 // a web service whether a client may connect, publish and subscribe, the way EMQX's HTTP auth and
 // mosquitto-go-auth's HTTP backend do.
 //
-//   POST url   {"action":"connect","clientid":"c1","username":"u","password":"p","peer":"10.0.0.7","protocol":5}
+//   POST url   {"action":"connect","clientid":"c1","username":"u","password":"p","peer":"10.0.0.7","protocol":5,"cert_subject":null}
 //   POST url   {"action":"publish","clientid":"c1","username":"u","peer":"10.0.0.7","protocol":5,"topic":"a/b","qos":1,"retain":false}
 //   POST url   {"action":"subscribe",...,"topic":"a/#","qos":1}
 //
@@ -51,9 +51,9 @@ const http: AuthPlugin = (options, context) => {
   const hooks: PluginHooks = {
     async authenticate(req) {
       const password = req.password?.toString('utf8')
-      const body = {action: 'connect', clientid: req.clientId, username: req.username ?? null, password: password ?? null, peer: peer(req.remoteAddress), protocol: req.protocolVersion}
+      const body = {action: 'connect', clientid: req.clientId, username: req.username ?? null, password: password ?? null, peer: peer(req.remoteAddress), protocol: req.protocolVersion, cert_subject: req.certificateSubject ?? null}
       // the password is in the key only as a hash: the cache holds no secrets
-      const key = ['connect', req.clientId, req.username ?? '', password === undefined ? '' : sha256(password), peer(req.remoteAddress) ?? ''].join('\0')
+      const key = ['connect', req.clientId, req.username ?? '', password === undefined ? '' : sha256(password), peer(req.remoteAddress) ?? '', req.certificateSubject ?? ''].join('\0')
       return decide(await ask(url, body, key))
     },
     async authorizePublish(req) {
