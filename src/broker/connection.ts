@@ -49,8 +49,13 @@ export interface ConnectionContext {
 /** What a connection tells the listener it came through. */
 export interface ListenerLink {
   readonly stats: {messagesReceived: number; messagesSent: number}
+  /** Names the listener to hooks (ClientInfo.listener). */
+  readonly id?: string
   /** Mosquitto's mount_point: the topic prefix of this listener's clients (see mount-point.ts). */
   readonly mountPoint?: string
+  /** Mosquitto's per-listener auto_id_prefix and allow_zero_length_clientid (else the broker's). */
+  readonly autoIdPrefix?: string
+  readonly allowZeroLengthClientId?: boolean
   /** The connection is over (called once). */
   released(): void
 }
@@ -125,7 +130,8 @@ export class Connection implements SessionLink, Watched {
   }
 
   get clientInfo() {
-    return {clientId: this.clientId, username: this.username, protocolVersion: this.version, remoteAddress: this.remoteAddress}
+    return {clientId: this.clientId, username: this.username, protocolVersion: this.version, remoteAddress: this.remoteAddress,
+      listener: this.listener?.id}
   }
 
   // --- SessionLink ---------------------------------------------------------------------------

@@ -56,9 +56,20 @@ export interface TlsFiles {
   ciphersTls13?: string
 }
 
+/** A listener's own authentication (per_listener_settings true). */
+export interface ListenerAuthSetting {
+  'password-file'?: string
+  'acl-file'?: string
+  'allow-anonymous': boolean
+  /** allow_anonymous false without a password file: the listener refuses every client, as in Mosquitto. */
+  refuseEveryone: boolean
+}
+
 export interface ListenerSetting {
   spec: Omit<ListenerSpec, 'tls'>
   tls?: TlsFiles
+  /** Its own authentication (per_listener_settings true); otherwise the broker-wide one applies. */
+  auth?: ListenerAuthSetting
   /** Where it was asked for: `--listener`, `--port`, `--ws-port`, `FILE:LINE`. */
   origin: string
 }
@@ -123,7 +134,7 @@ export function resolveBrokerSettings(flags: SettingsFlags, engineFlags: Partial
   const listeners = listenersFromFlags(flags)
   const listenersFromFile = listeners.length === 0 && conf.listeners.length > 0
   if (listeners.length === 0) {
-    listeners.push(...conf.listeners.map(fromConfListener))
+    listeners.push(...conf.listeners.map((l) => fromConfListener(l, conf, flags)))
   } else if (conf.listeners.length > 0) {
     notes.push(`the listeners given by flags replace the ${conf.listeners.length} of the configuration file`)
   }
@@ -143,19 +154,29 @@ export function resolveBrokerSettings(flags: SettingsFlags, engineFlags: Partial
 
   const passwordFile = flags['password-file'] ?? conf.passwordFile
   let allowAnonymous = flags['allow-anonymous'] ?? conf.allowAnonymous
-  if (allowAnonymous === undefined && listenersFromFile) {
+  const perListener = listenersFromFile && conf.perListenerSettings === true
+  if (allowAnonymous === undefined && listenersFromFile && !perListener) {
     // Mosquitto 2 starts a configured listener with allow_anonymous false unless the file says otherwise
     allowAnonymous = false
     notes.push('allow_anonymous is not set: as in Mosquitto 2, clients without a user name are refused')
   }
   const persistence = flags.persistence ?? (conf.persistence ? conf.persistenceLocation ?? '.' : undefined)
+  // when some listener has its own authentication, every listener gets one, so none falls through
+  if (listeners.some((l) => l.auth !== undefined)) {
+    const pw = passwordFile
+    for (const l of listeners) {
+      l.auth ??= {'password-file': pw, 'acl-file': flags['acl-file'] ?? conf.aclFile, 'allow-anonymous': allowAnonymous ?? false,
+        refuseEveryone: allowAnonymous === false && pw === undefined}
+    }
+  }
   const logTypeLevel = logLevelFor(conf.logType)
   const logDest = conf.logDest
   return {
     engine,
     listeners,
     auth: {'password-file': passwordFile, 'acl-file': flags['acl-file'] ?? conf.aclFile, 'allow-anonymous': allowAnonymous ?? false},
-    refuseEveryone: allowAnonymous === false && passwordFile === undefined,
+    // per_listener_settings: each listener decides (ListenerSetting.auth)
+    refuseEveryone: !perListener && allowAnonymous === false && passwordFile === undefined,
     persistence,
     // relative to the persistence folder, as Mosquitto reads it; midge's file is SQLite whatever its name
     persistenceFile: conf.persistenceFile ?? DEFAULT_PERSISTENCE_FILE,
@@ -207,8 +228,12 @@ export function parseListenerUrl(text: string): ListenerSpec {
   return spec
 }
 
-/** A mosquitto.conf listener: no bind address means every IPv4 address (ipv6 socket_domain: every address). */
-function fromConfListener(l: ConfListener): ListenerSetting {
+/**
+ * A mosquitto.conf listener: no bind address means every IPv4 address (ipv6 socket_domain: every
+ * address). With per_listener_settings its authentication and client id options are its own (flags,
+ * when given, still apply to every listener), and Mosquitto's default allow_anonymous false holds.
+ */
+function fromConfListener(l: ConfListener, conf: MosquittoConfig, flags: SettingsFlags): ListenerSetting {
   const tls = l.certfile !== undefined && l.keyfile !== undefined
   const protocol: ListenerProtocol = l.protocol === 'websockets' ? (tls ? 'wss' : 'ws') : (tls ? 'mqtts' : 'mqtt')
   const spec: Omit<ListenerSpec, 'tls'> = {
@@ -219,9 +244,24 @@ function fromConfListener(l: ConfListener): ListenerSetting {
     ...(l.protocol === 'websockets' ? {path: '*'} : {}),
     ...(l.maxConnections !== undefined && l.maxConnections >= 0 ? {maxConnections: l.maxConnections} : {}),
     ...(l.mountPoint !== undefined ? {mountPoint: l.mountPoint} : {}),
+    id: l.origin,
+  }
+  let auth: ListenerAuthSetting | undefined
+  const perListener = conf.perListenerSettings === true
+  // Mosquitto 2.1's listener_* options need no per_listener_settings: the broker-wide files still apply
+  const own = perListener ? l.security ?? {} : {passwordFile: conf.passwordFile, aclFile: conf.aclFile, allowAnonymous: conf.allowAnonymous}
+  const autoIdPrefix = l.autoIdPrefix ?? (perListener ? own.autoIdPrefix : undefined)
+  if (autoIdPrefix !== undefined) spec.autoIdPrefix = autoIdPrefix
+  if (perListener || l.allowAnonymous !== undefined) {
+    if (own.allowZeroLengthClientId !== undefined) spec.allowZeroLengthClientId = own.allowZeroLengthClientId
+    const passwordFile = flags['password-file'] ?? own.passwordFile
+    const allowAnonymous = flags['allow-anonymous'] ?? l.allowAnonymous ?? own.allowAnonymous ?? false
+    auth = {'password-file': passwordFile, 'acl-file': flags['acl-file'] ?? own.aclFile, 'allow-anonymous': allowAnonymous,
+      refuseEveryone: !allowAnonymous && passwordFile === undefined}
   }
   return {
     spec,
+    auth,
     origin: l.origin,
     tls: tls ? {
       certfile: l.certfile!, keyfile: l.keyfile!, cafile: l.cafile, capath: l.capath, crlfile: l.crlfile,

@@ -121,6 +121,30 @@ describe('broker settings: flags > env > file > defaults', () => {
     assert.equal(resolve({port: 1883}, 'listener 1883\n').refuseEveryone, false) // listeners from flags: midge's own default
   })
 
+  test('per_listener_settings true: each listener gets its own authentication and client id settings', () => {
+    const s = resolve({}, 'per_listener_settings true\nlistener 1883 127.0.0.1\nallow_anonymous true\nmount_point m/\nlistener 1884\npassword_file pw\nauto_id_prefix p-\n')
+    assert.equal(s.refuseEveryone, false)
+    assert.deepEqual(s.listeners.map((l) => l.auth), [
+      {'password-file': undefined, 'acl-file': undefined, 'allow-anonymous': true, refuseEveryone: false},
+      {'password-file': 'pw', 'acl-file': undefined, 'allow-anonymous': false, refuseEveryone: false},
+    ])
+    assert.deepEqual(s.listeners.map((l) => [l.spec.id, l.spec.mountPoint, l.spec.autoIdPrefix]),
+      [['mosquitto.conf:2', 'm/', undefined], ['mosquitto.conf:5', undefined, 'p-']])
+    const noFile = resolve({}, 'per_listener_settings true\nlistener 1883\n')
+    assert.equal(noFile.listeners[0].auth?.refuseEveryone, true) // Mosquitto's default: allow_anonymous false
+    assert.equal(resolve({'password-file': 'all'}, 'per_listener_settings true\nlistener 1883\n').listeners[0].auth?.['password-file'], 'all')
+  })
+
+  test('Mosquitto 2.1\'s listener_allow_anonymous and listener_auto_id_prefix, without per_listener_settings', () => {
+    const s = resolve({}, 'password_file pw\nlistener 1883 127.0.0.1\nlistener_allow_anonymous true\nlistener_auto_id_prefix lo-\nlistener 8883\n')
+    assert.deepEqual(s.listeners.map((l) => l.auth), [
+      {'password-file': 'pw', 'acl-file': undefined, 'allow-anonymous': true, refuseEveryone: false},
+      {'password-file': 'pw', 'acl-file': undefined, 'allow-anonymous': false, refuseEveryone: false}, // the broker-wide settings
+    ])
+    assert.deepEqual(s.listeners.map((l) => l.spec.autoIdPrefix), ['lo-', undefined])
+    assert.equal(resolve({}, 'listener 1883\n').listeners[0].auth, undefined) // nothing per listener: one set for the broker
+  })
+
   test('allow_anonymous false without a password file refuses everyone, as in Mosquitto', () => {
     assert.equal(resolve({}, 'allow_anonymous false\n').refuseEveryone, true)
     assert.equal(resolve({'allow-anonymous': false}).refuseEveryone, true)

@@ -30,10 +30,10 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<
   let assigned = false
   if (clientId === '') {
     // v3.1 requires 1-23 characters; [MQTT-3.1.3-8] v3.1.1 allows an empty id only with clean session
-    if (version === 3 || (version === 4 && !packet.clean) || !options.allowZeroLengthClientId) {
+    if (version === 3 || (version === 4 && !packet.clean) || !(conn.listener?.allowZeroLengthClientId ?? options.allowZeroLengthClientId)) {
       return refuse(conn, ReasonCode.ClientIdentifierNotValid, 'empty client id')
     }
-    clientId = options.autoIdPrefix + randomUUID() // [MQTT-3.1.3-6]
+    clientId = (conn.listener?.autoIdPrefix ?? options.autoIdPrefix) + randomUUID() // [MQTT-3.1.3-6]
     assigned = true
   }
   // a v3 client cannot be told to use a lower keepalive: refused with 0x02, as Mosquitto does
@@ -72,7 +72,7 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<
 
   const verdict = options.auth.authenticate?.({
     clientId, username: packet.username, password: packet.password, protocolVersion: version, remoteAddress: conn.remoteAddress,
-    signal: conn.closedSignal, certificateSubject: conn.certificateSubject,
+    signal: conn.closedSignal, listener: conn.listener?.id, certificateSubject: conn.certificateSubject,
   }) ?? true
   if (typeof verdict === 'object') {
     conn.connectReceived()

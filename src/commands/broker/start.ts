@@ -8,6 +8,7 @@ import {logBrokerEvents} from '../../cli/broker-log.js'
 import {announcement, httpUrl, loadAllTls, openListeners, openOps, refuseEveryone, reloadCertificates, shutdownWithin} from '../../cli/broker-serve.js'
 import {readMosquittoConf, resolveBrokerSettings} from '../../cli/broker-settings.js'
 import {guardProcess} from '../../cli/crash-guard.js'
+import {perListenerAuth} from '../../cli/listener-auth.js'
 import {CliError, ExitCode} from '../../cli/exit-codes.js'
 import {createLogger} from '../../cli/logger.js'
 import {aborted, shutdownSignal} from '../../cli/signals.js'
@@ -54,15 +55,19 @@ connections; a bad file is logged and the previous one stays in force.`
     })
     const plugins = pluginSpecs(flags, file?.config.plugins, log)
     // refusing everyone (Mosquitto's allow_anonymous false without a password file) exposes nothing
-    if (!settings.refuseEveryone) for (const l of settings.listeners) {
-      checkExposure(l.spec.host ?? '127.0.0.1', authSettings['allow-anonymous'], authSettings['password-file'] !== undefined || l.tls?.requireCertificate === true || plugins.length > 0)
+    for (const l of settings.listeners) {
+      const a = l.auth ?? {...authSettings, refuseEveryone: settings.refuseEveryone}
+      if (!a.refuseEveryone) checkExposure(l.spec.host ?? '127.0.0.1', a['allow-anonymous'], a['password-file'] !== undefined || l.tls?.requireCertificate === true || plugins.length > 0)
     }
     for (const w of file?.warnings ?? []) log.warn({file: w.file, line: w.line}, w.message)
     for (const note of settings.notes) log.info(note)
-    const auth = await brokerAuthFromFlags(authSettings, log)
-    const fileHooks = settings.refuseEveryone ? refuseEveryone(auth?.hooks) : auth?.hooks
-    const chain = await loadBrokerPlugins(plugins, flags, log,
-      {fallback: fileHooks, passwordFile: authSettings['password-file'] !== undefined, allowAnonymous: authSettings['allow-anonymous']})
+    // per_listener_settings: each listener's own files; otherwise one set for the whole broker
+    const listenerAuth = await perListenerAuth(settings.listeners, log)
+    const auth = listenerAuth ?? await brokerAuthFromFlags(authSettings, log)
+    const fileHooks = listenerAuth?.hooks ?? (settings.refuseEveryone ? refuseEveryone(auth?.hooks) : auth?.hooks)
+    // when no plugin decides a login: the password file (per listener: the listener's own settings), else refused
+    const chain = await loadBrokerPlugins(plugins, flags, log, {fallback: fileHooks,
+      passwordFile: listenerAuth !== undefined || authSettings['password-file'] !== undefined, allowAnonymous: authSettings['allow-anonymous']})
     const tls = await loadAllTls(settings.listeners)
     if (flags['test-config']) {
       const n = settings.listeners.length
