@@ -4,7 +4,7 @@ import {brokerAuthFromFlags, reloadOnHangup} from '../../cli/broker-auth.js'
 import {brokerOptionsFromFlags, checkExposure, openBrokerStore} from '../../cli/broker-config.js'
 import {loadBrokerPlugins, pluginSpecs} from '../../cli/broker-plugins.js'
 import {brokerFlags} from '../../cli/broker-flags.js'
-import {logBrokerEvents} from '../../cli/broker-log.js'
+import {BrokerLog} from '../../cli/broker-log.js'
 import {announcement, httpUrl, loadAllTls, openListeners, openOps, refuseEveryone, reloadCertificates, shutdownWithin} from '../../cli/broker-serve.js'
 import {readMosquittoConf, resolveBrokerSettings} from '../../cli/broker-settings.js'
 import {guardProcess} from '../../cli/crash-guard.js'
@@ -61,9 +61,10 @@ connections; a bad file is logged and the previous one stays in force.`
     }
     for (const w of file?.warnings ?? []) log.warn({file: w.file, line: w.line}, w.message)
     for (const note of settings.notes) log.info(note)
+    const brokerLog = new BrokerLog(log)
     // per_listener_settings: each listener's own files; otherwise one set for the whole broker
-    const listenerAuth = await perListenerAuth(settings.listeners, log)
-    const auth = listenerAuth ?? await brokerAuthFromFlags(authSettings, log)
+    const listenerAuth = await perListenerAuth(settings.listeners, log, brokerLog.denial)
+    const auth = listenerAuth ?? await brokerAuthFromFlags(authSettings, log, brokerLog.denial)
     const fileHooks = listenerAuth?.hooks ?? (settings.refuseEveryone ? refuseEveryone(auth?.hooks) : auth?.hooks)
     // when no plugin decides a login: the password file (per listener: the listener's own settings), else refused
     const chain = await loadBrokerPlugins(plugins, flags, log, {fallback: fileHooks,
@@ -78,7 +79,7 @@ connections; a bad file is logged and the previous one stays in force.`
     const store = await openBrokerStore({persistence: settings.persistence, file: settings.persistenceFile, 'persistence-sync': flags['persistence-sync']})
     const broker = createBroker({...settings.engine, version: this.config.version, logger: log, auth: chain?.hooks ?? fileHooks,
       authenticators: chain?.authenticators, store})
-    logBrokerEvents(broker, log)
+    brokerLog.attach(broker)
     chain?.attach(broker)
     const unguard = guardProcess(log)
     const {signal, dispose} = shutdownSignal()
@@ -106,6 +107,7 @@ connections; a bad file is logged and the previous one stays in force.`
       unguard()
       uncapYoungGeneration()
       await shutdownWithin(settings.shutdownTimeoutMs, [() => broker.close(), async () => chain?.stop(), async () => ops?.close(), async () => store?.close()], log)
+      brokerLog.close()
     }
   }
 }

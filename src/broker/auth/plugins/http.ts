@@ -11,6 +11,7 @@
 // (5xx, no answer in time, connection refused) is a failure, which denies and is logged (fail closed).
 import {createHash} from 'node:crypto'
 import {Agent, request} from 'undici'
+import {remoteHost} from '../../remote-host.js'
 import type {TtlCache} from './cache.js'
 import type {AuthPlugin, PluginHooks} from './types.js'
 
@@ -46,7 +47,7 @@ const http: AuthPlugin = (options, context) => {
   }
 
   /** The client's address without the port (which changes on every connection and would defeat the cache). */
-  const peer = (address: string | undefined) => address?.replace(/^\[?(.*?)\]?:\d+$/, '$1') ?? null
+  const peer = (address: string | undefined) => (address === undefined ? null : remoteHost(address))
   const decide = (a: Answer) => (a === 'ignore' ? undefined : a === 'allow')
   const hooks: PluginHooks = {
     async authenticate(req) {
