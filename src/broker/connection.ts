@@ -40,6 +40,8 @@ export interface ConnectionContext {
    * use_subject_as_username): it replaces CONNECT's, and no password is checked (as in Mosquitto).
    */
   username?: string
+  /** The subject (RFC 2253) of a verified client certificate. */
+  certificateSubject?: string
   /** The listener the connection came through. */
   listener?: ListenerLink
 }
@@ -80,6 +82,7 @@ export class Connection implements SessionLink, Watched {
   authMethod: string | undefined
   /** A user name the transport vouches for (a client certificate's identity), see ConnectionContext. */
   readonly certifiedUsername: string | undefined
+  readonly certificateSubject: string | undefined
   readonly listener: ListenerLink | undefined
   private readonly decoder: PacketDecoder
   private pending: Packet[] | undefined
@@ -100,6 +103,7 @@ export class Connection implements SessionLink, Watched {
   constructor(readonly broker: Broker, readonly stream: Duplex, readonly remoteAddress: string | undefined, context: ConnectionContext = {}) {
     const {options} = broker
     this.certifiedUsername = context.username
+    this.certificateSubject = context.certificateSubject
     this.listener = context.listener
     this.decoder = new PacketDecoder({maxPacketSize: options.maxPacketSize})
     this.acceptedAt = this.lastSeen = options.timers.now()

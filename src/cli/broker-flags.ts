@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 import {LOG_LEVELS} from './logger.js'
+import {pluginFlags} from './plugin-flags.js'
 
 /**
  * The flags of `broker start`; most can also come from a MIDGE_* environment variable. Those a
@@ -54,6 +55,7 @@ export function brokerFlags() {
     'no-subscription-identifiers': Flags.boolean({description: 'Refuse subscription identifiers. e.g. --no-subscription-identifiers'}),
     'no-shared-subscriptions': Flags.boolean({description: 'Refuse shared subscriptions. e.g. --no-shared-subscriptions'}),
     persistence: Flags.string({description: 'Keep sessions, queued and in-flight QoS 1/2 messages and retained messages in DIR/midge.db (SQLite), so they survive a restart or a crash (Mosquitto\'s persistence true + persistence_location). QoS 1/2 PUBLISHes are acknowledged once stored. DIR is created if missing. e.g. --persistence /var/lib/midge', env: 'MIDGE_PERSISTENCE', helpValue: '<dir>'}),
+    ...pluginFlags(),
     'persistence-sync': Flags.option({options: ['full', 'normal'] as const, default: 'full' as const, description: 'full: every commit is on disk before the acknowledgement (survives a power loss); normal: survives a crash of the broker, not of the machine, and is faster. e.g. --persistence-sync normal', env: 'MIDGE_PERSISTENCE_SYNC'})(),
   }
 }

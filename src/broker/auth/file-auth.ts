@@ -66,7 +66,7 @@ export interface FileAuthOptions extends FileAuthState {
 }
 
 /** The engine's hooks over a password file and an ACL, with state that can be swapped (reloads). */
-export interface FileAuth extends Required<AuthHooks> {
+export interface FileAuth extends Required<Omit<AuthHooks, 'interceptPublish'>> {
   /** The password file and ACL in force. */
   readonly state: Readonly<FileAuthState>
   /**
