@@ -1,7 +1,7 @@
 import type {AddressInfo} from 'node:net'
 import type {Duplex} from 'node:stream'
 import {ReasonCode, type QoS, type WillMessage} from '../codec/index.js'
-import type {ClientInfo} from './auth/hooks.js'
+import type {ClientInfo, ControlHandler} from './auth/hooks.js'
 import {Connection, ConnState, type ConnectionContext} from './connection.js'
 import {EnhancedAuth} from './enhanced-auth.js'
 import {TypedEmitter, type BrokerEvents} from './events.js'
@@ -33,6 +33,8 @@ export class Broker implements SessionHost {
   readonly router = new Router((s, m, q, r, ids, g) => this.deliverTo(s, m, q, r, ids, g))
   readonly retained = new RetainedMessages()
   readonly sessions = new Map<string, Session>()
+  /** Handlers of `$CONTROL/...` topics (Dynamic Security's API): those PUBLISHes go to them, never to subscribers. */
+  readonly control = new Map<string, ControlHandler>()
   readonly enhancedAuth: EnhancedAuth
   /** Set when a store is given: keeps it in step with sessions and retained messages. */
   readonly persistence: Persistence | undefined

@@ -37,6 +37,7 @@ export interface SettingsFlags {
   'allow-anonymous'?: boolean
   'password-file'?: string
   'acl-file'?: string
+  dynsec?: string
   'log-level'?: LogLevel
   persistence?: string
 }
@@ -67,7 +68,7 @@ export interface BrokerSettings {
   /** Engine options from the file, overridden by flags (undefined: the engine's default). */
   engine: Partial<BrokerOptions>
   listeners: ListenerSetting[]
-  auth: {'password-file'?: string; 'acl-file'?: string; 'allow-anonymous': boolean}
+  auth: {'password-file'?: string; 'acl-file'?: string; 'allow-anonymous': boolean; dynsec?: string}
   /** allow_anonymous false (file) or --no-allow-anonymous without a password file: Mosquitto then refuses every client. */
   refuseEveryone: boolean
   /** The persistence folder (--persistence, or persistence true + persistence_location). */
@@ -139,6 +140,7 @@ export function resolveBrokerSettings(flags: SettingsFlags, engineFlags: Partial
 
   const passwordFile = flags['password-file'] ?? conf.passwordFile
   const allowAnonymous = flags['allow-anonymous'] ?? conf.allowAnonymous
+  const dynsec = flags.dynsec ?? conf.dynsecFile
   const persistence = flags.persistence ?? (conf.persistence ? conf.persistenceLocation ?? '.' : undefined)
   if (flags.persistence === undefined && conf.persistence && conf.persistenceFile !== undefined) {
     notes.push(`persistence_file ${conf.persistenceFile} is not used: midge keeps its own SQLite file, midge.db, in ${persistence}`)
@@ -148,8 +150,8 @@ export function resolveBrokerSettings(flags: SettingsFlags, engineFlags: Partial
   return {
     engine,
     listeners,
-    auth: {'password-file': passwordFile, 'acl-file': flags['acl-file'] ?? conf.aclFile, 'allow-anonymous': allowAnonymous ?? false},
-    refuseEveryone: allowAnonymous === false && passwordFile === undefined,
+    auth: {'password-file': passwordFile, 'acl-file': flags['acl-file'] ?? conf.aclFile, 'allow-anonymous': allowAnonymous ?? false, dynsec},
+    refuseEveryone: allowAnonymous === false && passwordFile === undefined && dynsec === undefined,
     persistence,
     logLevel: flags['log-level'] ?? (logDest?.some((d) => d.kind === 'none') && logDest.length === 1 ? 'silent' : logTypeLevel) ?? 'info',
     logDest,

@@ -63,6 +63,8 @@ export interface MosquittoConfig {
   logType?: LogType[]
   logTimestamp?: boolean
   connectionMessages?: boolean
+  /** Mosquitto's Dynamic Security plugin (a `plugin` line whose file name has `dynamic_security`): its plugin_opt_config_file. */
+  dynsecFile?: string
 }
 
 export interface ConfDiagnostic {
@@ -275,6 +277,8 @@ export function parseMosquittoConf(source: string, options: ParseOptions = {}): 
   let defaultUsed = false
   let current: ConfListener = defaultListener
   let bridge: string | undefined
+  // the plugin the next plugin_opt_* lines belong to: Dynamic Security (handled here) or another one
+  let plugin: 'dynsec' | 'other' | undefined
 
   const parseText = (input: string, file: string, depth: number): void => {
     const lines = input.split(/\r?\n/)
@@ -314,6 +318,15 @@ export function parseMosquittoConf(source: string, options: ParseOptions = {}): 
           if (depth > 0) throw new ValueError('include_dir inside an included file is not allowed')
           if (options.readDir === undefined) { ctx.warn('include_dir is not supported here: ignored'); continue }
           for (const f of options.readDir(text(args))) parseText(f.text, f.path, depth + 1)
+          continue
+        }
+        if (name === 'plugin' || name === 'auth_plugin' || name === 'global_plugin') {
+          plugin = /dynamic_security[^/]*$/.test(text(args)) ? 'dynsec' : 'other'
+          if (plugin === 'dynsec') continue
+        }
+        if (name === 'plugin_opt_config_file' && plugin === 'dynsec') {
+          if (config.dynsecFile !== undefined) throw new ValueError('duplicate plugin_opt_config_file for the dynamic security plugin')
+          config.dynsecFile = text(args)
           continue
         }
         const option = OPTIONS[name]

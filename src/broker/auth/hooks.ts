@@ -21,11 +21,16 @@ export interface AuthenticateRequest extends ClientInfo {
  * authenticate returns true to accept, or a reason code to refuse with (v5 CONNACK codes; mapped to
  * v3 return codes for v3 clients): 0x86 bad user name or password, 0x87 not authorized, ...
  */
+/** Handles a PUBLISH to a `$CONTROL/...` topic: such messages are never routed to subscribers. */
+export type ControlHandler = (client: ClientInfo, payload: Buffer) => void
+
 export interface AuthHooks {
   authenticate?(req: AuthenticateRequest): boolean | number | Promise<boolean | number>
   authorizePublish?(client: ClientInfo, topic: string, qos: QoS, retain: boolean): boolean | Promise<boolean>
   /** Whether a subscription may be made at all (false: SUBACK 0x87). */
   authorizeSubscribe?(client: ClientInfo, filter: string, qos: QoS): boolean | Promise<boolean>
+  /** Whether an UNSUBSCRIBE of the filter may be done (false: v5 UNSUBACK 0x87, the subscription stays). */
+  authorizeUnsubscribe?(client: ClientInfo, filter: string): boolean
   /** Whether one message may be delivered to a subscriber (checked per message, retained and wills included). */
   authorizeDeliver?(client: ClientInfo, topic: string): boolean
 }

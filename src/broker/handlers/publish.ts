@@ -56,6 +56,11 @@ function publishAllowed(conn: Connection, packet: PublishPacket, topic: string, 
     return acknowledge(conn, packet, conn.version === 5 ? ReasonCode.NotAuthorized : ReasonCode.Success, `not authorized to publish to '${topic}'`)
   }
   const {broker} = conn
+  if (topic.startsWith('$CONTROL/')) {
+    // Mosquitto: $CONTROL messages go to the feature that registered the topic (or nowhere), never to subscribers
+    broker.control.get(topic)?.(conn.clientInfo, packet.payload as Buffer)
+    return acknowledge(conn, packet, ReasonCode.Success)
+  }
   const props = packet.properties
   const expiry = props?.messageExpiryInterval
   const message: Message = {

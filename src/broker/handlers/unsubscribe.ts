@@ -6,7 +6,9 @@ export function handleUnsubscribe(conn: Connection, packet: UnsubscribePacket): 
   if (packet.unsubscriptions.length === 0) throw new ProtocolError('UNSUBSCRIBE without topic filters')
   const {broker} = conn
   const session = conn.session!
+  const mayUnsubscribe = broker.options.auth.authorizeUnsubscribe
   const codes = packet.unsubscriptions.map((filter) => {
+    if (mayUnsubscribe !== undefined && !mayUnsubscribe(conn.clientInfo, filter)) return ReasonCode.NotAuthorized
     if (!broker.router.unsubscribe(session, filter)) return ReasonCode.NoSubscriptionExisted
     session.journal?.subscribed(session, filter, undefined)
     return ReasonCode.Success

@@ -2,6 +2,7 @@ import {createBroker} from '../../broker/broker.js'
 import {MidgeCommand} from '../../cli/base-command.js'
 import {brokerAuthFromFlags, reloadOnHangup} from '../../cli/broker-auth.js'
 import {brokerOptionsFromFlags, checkExposure, openBrokerStore} from '../../cli/broker-config.js'
+import {loadDynsec, withDynsec} from '../../cli/broker-dynsec.js'
 import {brokerFlags} from '../../cli/broker-flags.js'
 import {logBrokerEvents} from '../../cli/broker-log.js'
 import {announcement, httpUrl, loadAllTls, openListeners, openOps, refuseEveryone, reloadCertificates, shutdownWithin} from '../../cli/broker-serve.js'
@@ -46,7 +47,7 @@ connections; a bad file is logged and the previous one stays in force.`
     const settings = resolveBrokerSettings(flags, brokerOptionsFromFlags(flags), file?.config)
     const {auth: authSettings} = settings
     for (const l of settings.listeners) {
-      checkExposure(l.spec.host ?? '127.0.0.1', authSettings['allow-anonymous'], authSettings['password-file'] !== undefined || l.tls?.requireCertificate === true)
+      checkExposure(l.spec.host ?? '127.0.0.1', authSettings['allow-anonymous'], authSettings['password-file'] !== undefined || authSettings.dynsec !== undefined || l.tls?.requireCertificate === true)
     }
     const log = await createLogger(settings.logLevel, settings.logDest).catch((error: Error) => {
       throw new CliError(`cannot open the log file: ${error.message}`, ExitCode.BrokerStartFailed)
@@ -54,6 +55,7 @@ connections; a bad file is logged and the previous one stays in force.`
     for (const w of file?.warnings ?? []) log.warn({file: w.file, line: w.line}, w.message)
     for (const note of settings.notes) log.info(note)
     const auth = await brokerAuthFromFlags(authSettings, log)
+    const dynsec = authSettings.dynsec === undefined ? undefined : await loadDynsec(authSettings.dynsec, log)
     const tls = await loadAllTls(settings.listeners)
     if (flags['test-config']) {
       const n = settings.listeners.length
@@ -62,9 +64,11 @@ connections; a bad file is logged and the previous one stays in force.`
     }
     const uncapYoungGeneration = capYoungGeneration()
     const store = await openBrokerStore({persistence: settings.persistence, 'persistence-sync': flags['persistence-sync']})
-    const hooks = settings.refuseEveryone ? refuseEveryone(auth?.hooks) : auth?.hooks
+    const fileHooks = dynsec ? withDynsec(dynsec, auth?.hooks, authSettings['allow-anonymous'], log) : auth?.hooks
+    const hooks = settings.refuseEveryone ? refuseEveryone(fileHooks) : fileHooks
     const broker = createBroker({...settings.engine, version: this.config.version, logger: log, auth: hooks, store})
     logBrokerEvents(broker, log)
+    dynsec?.attach(broker)
     const {signal, dispose} = shutdownSignal()
     let open: Awaited<ReturnType<typeof openListeners>> = []
     const stopReloading = reloadOnHangup(async () => {
