@@ -150,7 +150,7 @@ export function resolveBrokerSettings(flags: SettingsFlags, engineFlags: Partial
   return {
     engine,
     listeners,
-    auth: {'password-file': passwordFile, 'acl-file': flags['acl-file'] ?? conf.aclFile, 'allow-anonymous': allowAnonymous ?? false, dynsec},
+    auth: {'password-file': passwordFile, 'acl-file': flags['acl-file'] ?? conf.aclFile, 'allow-anonymous': allowAnonymous ?? false, ...(dynsec === undefined ? {} : {dynsec})},
     refuseEveryone: allowAnonymous === false && passwordFile === undefined && dynsec === undefined,
     persistence,
     logLevel: flags['log-level'] ?? (logDest?.some((d) => d.kind === 'none') && logDest.length === 1 ? 'silent' : logTypeLevel) ?? 'info',
