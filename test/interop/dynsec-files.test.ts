@@ -90,6 +90,20 @@ describe('dynamic-security.json written by one broker, read by the other', {skip
     }
   })
 
+  it('a Mosquitto configuration with the plugin line runs unchanged on midge', async () => {
+    const file = join(dir, 'conf.json')
+    initFile(file)
+    const conf = join(dir, 'mosquitto.conf')
+    writeFileSync(conf, `listener 0 127.0.0.1\nallow_anonymous false\nplugin /usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so\nplugin_opt_config_file ${file}\n`)
+    const midge = await startMidgeBroker(['-c', conf])
+    try {
+      await provision(midge.port)
+      await checkLogins(midge.port)
+    } finally {
+      await midge.stop()
+    }
+  })
+
   it('midge replaces the file whole, keeping its mode (no temp file left beside it)', async () => {
     const sub = join(dir, 'atomic')
     mkdirSync(sub)

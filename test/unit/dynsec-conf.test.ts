@@ -1,0 +1,24 @@
+// The mosquitto.conf form of Dynamic Security: a `plugin` line naming the dynamic security library,
+// then its plugin_opt_config_file; options of other plugins stay warnings.
+import assert from 'node:assert/strict'
+import {describe, it} from 'node:test'
+import {MosquittoConfError, parseMosquittoConf} from '../../src/cli/mosquitto-conf.js'
+
+describe('mosquitto.conf: the dynamic security plugin', () => {
+  it('plugin .../mosquitto_dynamic_security.so + plugin_opt_config_file', () => {
+    const {config, warnings} = parseMosquittoConf('listener 1883\nplugin /usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so\nplugin_opt_config_file /etc/mosquitto/dynamic-security.json\n')
+    assert.equal(config.dynsecFile, '/etc/mosquitto/dynamic-security.json')
+    assert.deepEqual(warnings, [])
+  })
+
+  it('another plugin\'s config_file is not taken for it', () => {
+    const {config, warnings} = parseMosquittoConf('plugin /usr/lib/other_plugin.so\nplugin_opt_config_file /x.json\n')
+    assert.equal(config.dynsecFile, undefined)
+    assert.equal(warnings.length, 2)
+  })
+
+  it('two config files for the plugin are an error with the line', () => {
+    assert.throws(() => parseMosquittoConf('plugin ./mosquitto_dynamic_security.so\nplugin_opt_config_file a\nplugin_opt_config_file b\n', {source: 'm.conf'}),
+      (e: unknown) => e instanceof MosquittoConfError && /m\.conf:3: .*duplicate plugin_opt_config_file/.test(e.message))
+  })
+})
