@@ -142,8 +142,20 @@ export class Broker implements SessionHost {
   sendRetained(session: Session, filter: string, options: SubscriptionOptions): void {
     const ids = options.subscriptionId === undefined ? undefined : [options.subscriptionId]
     for (const msg of this.retained.match(filter, this.options.timers.now())) {
+      if (!this.sourceMayPublish(msg)) continue
       this.deliverTo(session, msg, (msg.qos < options.qos ? msg.qos : options.qos) as QoS, true, ids, undefined)
     }
+  }
+
+  /**
+   * Mosquitto's check_retain_source: a retained message goes out only while its publisher may still
+   * write to its topic (a hook answering with a promise is not waited for: allowed).
+   */
+  private sourceMayPublish(msg: Message): boolean {
+    const mayWrite = this.options.auth.authorizePublish
+    if (mayWrite === undefined || msg.origin === undefined || msg.originUsername === undefined) return true
+    const source = {clientId: msg.origin, username: msg.originUsername ?? undefined, protocolVersion: 5 as const}
+    return mayWrite(source, msg.topic, msg.qos, true) !== false
   }
 
   /** The broker's clock (options.timers). */
@@ -184,6 +196,9 @@ export class Broker implements SessionHost {
       session.pendingWill = undefined
     }
     session.client = client
+    // Mosquitto: a resumed session's queued messages are checked again against the (possibly changed) rights
+    const canRead = this.options.auth.authorizeDeliver
+    if (present && canRead !== undefined) session.dropQueued((d) => canRead(client, d.message.topic))
     session.expiryInterval = expiry
     session.link = conn
     conn.session = session
@@ -283,6 +298,7 @@ export class Broker implements SessionHost {
         properties: Object.keys(properties).length > 0 ? properties : undefined,
         expiresAt: expiry === undefined ? undefined : this.options.timers.now() + expiry * 1000,
         origin: client.clientId,
+        originUsername: client.username ?? null,
       })
     }
     const allowed = this.options.auth.authorizePublish?.(client, will.topic, qos, retain) ?? true

@@ -80,7 +80,7 @@ export interface SessionJournal {
   inbound(session: Session, packetId: number, held: boolean): void
 }
 
-export type DropReason = 'queue-full' | 'slow-reader' | 'expired' | 'offline-qos0' | 'too-large' | 'no-packet-id' | 'session-ended'
+export type DropReason = 'queue-full' | 'slow-reader' | 'expired' | 'offline-qos0' | 'too-large' | 'no-packet-id' | 'session-ended' | 'not-authorized'
 
 /**
  * What survives reconnects: subscriptions, the outbound inflight window and queue, inbound QoS 2
@@ -197,6 +197,25 @@ export class Session {
     const {maxQueuedMessages, maxQueuedBytes} = this.host.options
     return (maxQueuedMessages > 0 && this.queued >= maxQueuedMessages) ||
       (maxQueuedBytes > 0 && this.queuedBytes + bytes > maxQueuedBytes)
+  }
+
+  /** Removes the queued messages `keep` refuses (counted as 'not-authorized'); returns how many. */
+  dropQueued(keep: (d: Delivery) => boolean): number {
+    const kept: Delivery[] = []
+    let dropped = 0
+    for (let i = this.queueHead; i < this.queue.length; i++) {
+      const d = this.queue[i]
+      if (keep(d)) { kept.push(d); continue }
+      this.queuedBytes -= messageBytes(d.message)
+      this.journal?.done(this, d)
+      this.onDrop(d, 'not-authorized')
+      dropped++
+    }
+    if (dropped > 0) {
+      this.queue = kept
+      this.queueHead = 0
+    }
+    return dropped
   }
 
   /** Removes the queued messages whose Message Expiry Interval has passed [MQTT-3.3.2-5]; returns how many. */

@@ -41,6 +41,7 @@ function configuration(): DynsecState {
     s.clients.set(username, {username, password: newPassword(password), disabled: false, roles: roles.map(([name, priority]) => ({name, priority})), groups: [], ...extra})
   client(ADMIN.username, ADMIN.password, [['admin', -1]])
   client('writer', 'w-pw', [['high', 9], ['pub', 5], ['low', 1]], {groups: [{name: 'G1', priority: -1}]})
+  client('writer2', 'w2-pw', [['pub', -1]])
   client('reader', 'r-pw', [['sub', -1]])
   client('pinned', 'p-pw', [['sub', -1]], {clientid: 'pinned-id'})
   client('off', 'o-pw', [['sub', -1]], {disabled: true})
@@ -120,6 +121,34 @@ async function observe(url: string, port: number): Promise<Record<string, unknow
     out['disabled client'] = await refusal({username: 'off', password: 'o-pw'})
     out['pinned, other client id'] = await refusal({username: 'pinned', password: 'p-pw', clientId: 'other'})
     out['pinned, its client id'] = await refusal({username: 'pinned', password: 'p-pw', clientId: 'pinned-id'})
+    // a resumed session's queued messages are checked again against the reader's rights
+    const persistent: IClientOptions = {username: 'reader', password: 'r-pw', clientId: 'queued', clean: false, properties: {sessionExpiryInterval: 300}}
+    const first = await connect(persistent)
+    await subscribe(first, 't/#')
+    await first.endAsync()
+    await publish(writer, 't/q1')
+    await publish(writer, 't/q2')
+    assert.equal((await mosquittoCtrl(port, ['addRoleACL', 'sub', 'publishClientReceive', 't/q1', 'deny', '10'])).stderr, '')
+    const queued: string[] = []
+    await new Promise<void>((resolve, reject) => {
+      const c = mqtt.connect(url, {protocolVersion: 5, reconnectPeriod: 0, ...persistent})
+      open.push(c)
+      c.on('message', (topic) => { queued.push(topic); if (topic === 't/q2') resolve() })
+      c.once('error', reject)
+    })
+    out['queued, then delivered on reconnect'] = queued.filter((t) => t.startsWith('t/q'))
+    // a retained message goes out only while its publisher may still publish it (check_retain_source)
+    const writer2 = await connect({username: 'writer2', password: 'w2-pw'})
+    await publish(writer, 't/src', true)
+    await publish(writer2, 't/w2', true)
+    assert.equal((await mosquittoCtrl(port, ['removeClientRole', 'writer', 'pub'])).stderr, '')
+    const third = await connect({username: 'reader', password: 'r-pw', clientId: 'reader-3'})
+    const retained2 = received(third)
+    const end4 = until(third, 't/end4')
+    await subscribe(third, 't/#')
+    await publish(writer2, 't/end4')
+    await end4
+    out['retained after its publisher lost the role'] = retained2.filter((t) => t !== 't/end4').sort()
     // disabling a connected client disconnects it
     const victim = await connect({username: 'reader', password: 'r-pw', clientId: 'victim'})
     const kicked = new Promise<unknown>((resolve) => {
@@ -159,6 +188,11 @@ describe('dynamic security ACLs: midge and Mosquitto on the same file', {skip}, 
   it('both brokers decide alike, and as documented', async () => {
     const ours = await observe(midge.url, midge.port)
     const theirs = await observe(mosquitto.url, mosquitto.port)
+    // one difference, on purpose: Mosquitto documents check_retain_source as on by default, but 2.0.11
+    // never sets it, so it still sends retained messages whose publisher lost the right to publish them
+    const key = 'retained after its publisher lost the role'
+    assert.deepEqual(theirs[key], ['t/r1', 't/src', 't/w2'])
+    theirs[key] = ours[key]
     assert.deepEqual(ours, theirs)
     assert.deepEqual(ours, {
       'publish t/ok': 0, // allowed
@@ -188,6 +222,8 @@ describe('dynamic security ACLs: midge and Mosquitto on the same file', {skip}, 
       'disabled client': 135,
       'pinned, other client id': 135,
       'pinned, its client id': 'accepted',
+      'queued, then delivered on reconnect': ['t/q2'], // t/q1 queued, then denied before the reconnection
+      'retained after its publisher lost the role': ['t/w2'], // t/r1 and t/src were the writer's
       'disabled while connected': 'DISCONNECT 152', // administrative action
       'disabled, login': 135,
     })

@@ -71,6 +71,7 @@ function publishAllowed(conn: Connection, packet: PublishPacket, topic: string, 
     properties: props === undefined ? undefined : forwardable(props),
     expiresAt: expiry === undefined ? undefined : broker.options.timers.now() + expiry * 1000,
     origin: conn.clientId,
+    originUsername: conn.username ?? null,
   }
   const result = {overQuota: 0}
   // with persistence on, a QoS 1 PUBACK can go before the commit once every stored delivery is acknowledged
