@@ -6,6 +6,7 @@ import {connectionOptions, type ConnectionFlagValues} from '../connection.js'
 import {CliError, ExitCode} from '../exit-codes.js'
 import {parseProperties} from '../properties.js'
 import {readPassword} from '../read-password.js'
+import {tracePacket} from '../trace.js'
 import {buildCommand, USAGE} from './dynsec-args.js'
 import {initFile} from './dynsec-init.js'
 import {formatAnswer} from './dynsec-print.js'
@@ -16,6 +17,7 @@ export interface CtrlFlags extends ConnectionFlagValues {
   timeout: number
   'client-password-file'?: string
   property?: string[]
+  debug?: boolean
 }
 
 /** What to print: stdout text, and the exit code's error (thrown). */
@@ -25,6 +27,7 @@ export async function runDynsec(flags: CtrlFlags, args: string[], out: (text: st
   if (sub.toLowerCase() === 'init') return out(await init(flags, rest) + '\n')
   const command = await buildCommand(sub, rest, (username, optional) => newPassword(flags, username, optional))
   const {options} = await connectionOptions(flags, parseProperties(flags.property))
+  if (flags.debug) options.trace = tracePacket
   const client = await connect(options).catch((error: unknown) => { throw toCliError(error) })
   let response: Record<string, unknown>
   try {
