@@ -1,75 +1,20 @@
-// `midge ctrl dynsec`: the provisioning script of the interop tests run with `midge ctrl` against
-// Debian's Mosquitto (with its dynamic security plugin) side by side with mosquitto_ctrl, printing the
-// same; then its own contract against `midge broker start --dynsec`: --json, exit codes, passwords
-// kept off argv, init.
+// `midge ctrl dynsec`'s own contract against `midge broker start --dynsec`: --json, exit codes,
+// passwords kept off argv, init. (ctrl-mosquitto.test.ts runs it against Debian's Mosquitto.)
 import assert from 'node:assert/strict'
 import {mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {runMidge, type RunResult} from '../helpers/cli.js'
-import {ADMIN, dynsecSkip, initFile, mosquittoCtrl, startMosquittoDynsec} from '../helpers/dynsec.js'
-import {SCRIPT} from '../helpers/dynsec-script.js'
+import {ADMIN, dynsecSkip} from '../helpers/dynsec.js'
 import {startMidgeBroker, type MidgeBroker} from '../helpers/midge-broker.js'
-import {freePort, type Mosquitto} from '../helpers/mosquitto.js'
+import {freePort} from '../helpers/mosquitto.js'
 
 const skip = dynsecSkip()
 
 const ctrl = (port: number, args: string[], options: {env?: NodeJS.ProcessEnv; login?: string[]} = {}): Promise<RunResult> =>
   runMidge(['ctrl', '-h', '127.0.0.1', '-p', String(port), ...(options.login ?? ['-u', ADMIN.username]), 'dynsec', ...args],
     {env: {MIDGE_PASSWORD: ADMIN.password, ...options.env}})
-
-describe('midge ctrl manages Debian\'s Mosquitto as mosquitto_ctrl does', {skip}, () => {
-  let dir: string
-  let forTheirs: Mosquitto
-  let forOurs: Mosquitto
-
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'midge-ctrl-'))
-    initFile(join(dir, 'theirs.json'))
-    initFile(join(dir, 'ours.json'))
-    forTheirs = await startMosquittoDynsec(join(dir, 'theirs.json'))
-    forOurs = await startMosquittoDynsec(join(dir, 'ours.json'))
-  })
-
-  after(async () => {
-    await forTheirs?.stop()
-    await forOurs?.stop()
-    if (dir) rmSync(dir, {recursive: true, force: true})
-  })
-
-  it('every step of the script prints what mosquitto_ctrl prints; refusals exit 18 with the broker\'s error', {timeout: 600_000}, async () => {
-    let defaultAccessSet = false
-    for (const [args] of SCRIPT) {
-      const step = `dynsec ${args.join(' ')}`
-      const [theirs, ours] = await Promise.all([mosquittoCtrl(forTheirs.port, args), ctrl(forOurs.port, args)])
-      const refused = /^(\w+): Error: (.*)\n$/.exec(theirs.stderr)
-      if (refused) {
-        assert.equal(ours.code, 18, `${step}: ${ours.stderr}`)
-        assert.equal(ours.stderr, `midge ctrl: ${refused[1]}: ${refused[2]}\n`, step)
-      } else {
-        assert.equal(theirs.stderr, '', step)
-        assert.equal(ours.code, 0, `${step}: ${ours.stderr}`)
-        assert.equal(ours.stderr, '', step)
-      }
-      if (defaultAccessSet && args[0] === 'getDefaultACLAccess') {
-        // mosquitto_ctrl 2.0's setDefaultACLAccess sends a field the plugin ignores; midge ctrl's takes effect
-        assert.match(theirs.stdout, /^publishClientSend {4}: deny$/m)
-        assert.equal(ours.stdout, theirs.stdout.replace(/^publishClientSend {4}: deny$/m, 'publishClientSend    : allow'), step)
-      } else {
-        assert.equal(ours.stdout, theirs.stdout, step)
-      }
-      if (args[0] === 'setDefaultACLAccess') defaultAccessSet = true
-    }
-    const strip = (path: string) => {
-      const tree = JSON.parse(readFileSync(path, 'utf8'))
-      for (const c of tree.clients) { delete c.password; delete c.salt }
-      delete tree.defaultACLAccess.publishClientSend
-      return tree
-    }
-    assert.deepEqual(strip(join(dir, 'ours.json')), strip(join(dir, 'theirs.json')))
-  })
-})
 
 describe('midge ctrl against midge broker start --dynsec', {skip}, () => {
   let dir: string

@@ -75,6 +75,13 @@ describe('dynsec control: hostile fields', () => {
     })
   }
 
+  it('names are only names: clients called "missing" and "invalid" are clients like any other', () => {
+    const state = emptyState()
+    const r = run(state, commands({command: 'createClient', username: 'missing'}, {command: 'createClient', username: 'invalid'}, {command: 'getClient', username: 'missing'}))
+    assert.deepEqual(r.responses.map((x) => x.error), [undefined, undefined, undefined])
+    assert.deepEqual([...state.clients.keys()].sort(), ['invalid', 'missing'])
+  })
+
   it('a refused modifyClient leaves every field as it was', () => {
     const state = emptyState()
     run(state, commands({command: 'createClient', username: 'u', textname: 'before'}))

@@ -7,7 +7,7 @@ import {insertRef, sortedByName, type Client, type Ref} from './types.js'
 /** The user name of a command, validated; undefined after replying with the error. */
 export function nameArg(ctx: CommandContext, command: JsonObject, key: string, label: string): string | undefined {
   const value = getString(command, key)
-  if (value === 'missing' || value === 'invalid') {
+  if (value === undefined) {
     ctx.reply(`Invalid/missing ${key}`)
     return undefined
   }
@@ -76,7 +76,7 @@ const createClient: CommandHandler = (ctx, cmd) => {
 
 const deleteClient: CommandHandler = (ctx, cmd) => {
   const username = getString(cmd, 'username')
-  if (username === 'missing' || username === 'invalid') return ctx.reply('Invalid/missing username')
+  if (username === undefined) return ctx.reply('Invalid/missing username')
   if (!ctx.state.clients.delete(username)) return ctx.reply('Client not found')
   ctx.changed()
   ctx.reply()
@@ -122,7 +122,7 @@ const setClientPassword: CommandHandler = (ctx, cmd) => {
   const username = nameArg(ctx, cmd, 'username', 'Username')
   if (username === undefined) return
   const password = getString(cmd, 'password')
-  if (password === 'missing' || password === 'invalid') return ctx.reply('Invalid/missing password')
+  if (password === undefined) return ctx.reply('Invalid/missing password')
   if (password.length === 0) return ctx.reply('Empty password is not allowed')
   const client = ctx.state.clients.get(username)
   if (client === undefined) return ctx.reply('Client not found')

@@ -72,7 +72,7 @@ export function handleControl(env: ControlEnv, payload: Buffer): ControlOutcome 
     }
     const name = getString(cmd, 'command')
     const correlationData = optionalString(cmd, 'correlationData')
-    if (name === 'missing' || name === 'invalid') {
+    if (name === undefined) {
       responses.push(answer('Unknown command', 'Missing command', undefined, correlationData ?? undefined))
       continue
     }

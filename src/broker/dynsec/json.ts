@@ -26,12 +26,10 @@ export function cString(s: string): string {
   return nul === -1 ? s : s.slice(0, nul)
 }
 
-/** json_get_string: 'missing', 'invalid' (not a string) or the string. */
-export function getString(obj: unknown, name: string): string | 'missing' | 'invalid' {
+/** json_get_string of a required field: the string, or undefined when missing or not a string. */
+export function getString(obj: unknown, name: string): string | undefined {
   const v = item(obj, name)
-  if (v === undefined) return 'missing'
-  if (typeof v !== 'string') return 'invalid'
-  return cString(v)
+  return typeof v === 'string' ? cString(v) : undefined
 }
 
 /** A string field that may be absent: undefined when absent, null when present but not a string. */

@@ -67,7 +67,7 @@ function aclType(cmd: JsonObject): AclType | string {
 
 function aclTopic(cmd: JsonObject): {topic: string} | string {
   const topic = getString(cmd, 'topic')
-  if (topic === 'missing' || topic === 'invalid') return 'Invalid/missing topic'
+  if (topic === undefined) return 'Invalid/missing topic'
   if (!validUtf8(topic)) return 'Topic not valid UTF-8'
   if (!validSubTopic(topic)) return 'Invalid ACL topic'
   return {topic}
