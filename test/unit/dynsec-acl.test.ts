@@ -34,6 +34,36 @@ describe('publish ACL matching', () => {
   })
 })
 
+describe('the index-based matcher against a plain reference', () => {
+  /** The obvious version: split both, compare level by level. */
+  function reference(acl: string, topic: string, w: {clientId: string; username?: string}): boolean {
+    if ((acl[0] === '$') !== (topic[0] === '$')) return false
+    const f = acl.split('/')
+    const t = topic.split('/')
+    for (let i = 0; i < f.length; i++) {
+      if (f[i] === '#') return i === f.length - 1
+      if (i >= t.length) return false
+      if (f[i] === '+') continue
+      const v = f[i] === '%c' ? w.clientId : f[i] === '%u' ? w.username : f[i]
+      if (v === undefined || ((f[i] === '%c' || f[i] === '%u') && (v === '' || /[/+#]/.test(v))) || v !== t[i]) return false
+    }
+    return f.length === t.length
+  }
+  it('agrees on 20,000 random filters and topics', () => {
+    const parts = ['a', 'b', '', '+', '#', '%c', '%u', '$SYS', 'kitchen', 'alice', 'ab']
+    let seed = 42
+    const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n }
+    const plain = parts.filter((p) => !['+', '#', '%c', '%u'].includes(p))
+    const make = (wild: boolean) => Array.from({length: 1 + rnd(4)}, () => wild ? parts[rnd(parts.length)] : plain[rnd(plain.length)]).join('/')
+    for (let i = 0; i < 20_000; i++) {
+      const acl = make(true)
+      const topic = make(false)
+      const w = rnd(2) ? who : {clientId: 'a'}
+      assert.equal(topicMatches(acl, topic, w), reference(acl, topic, w), `${acl} vs ${topic}`)
+    }
+  })
+})
+
 describe('checkAccess: the order of roles, groups and the default', () => {
   const {state} = parseDynsecFile(JSON.stringify({
     defaultACLAccess: {publishClientSend: true, subscribe: false},

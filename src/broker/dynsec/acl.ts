@@ -11,53 +11,61 @@ export interface Who {
   username?: string
 }
 
+// Called for every delivery: no allocation on the way (no arrays, closures or substrings).
 export function checkAccess(state: DynsecState, access: Access, who: Who, topic: string): Verdict {
-  const roleLists: Ref[][] = []
+  let verdict: boolean | undefined
   if (who.username !== undefined) {
     const client = state.clients.get(who.username)
     if (client === undefined) return 'defer'
-    roleLists.push(client.roles)
-    for (const g of client.groups) {
-      const group = state.groups.get(g.name)
-      if (group) roleLists.push(group.roles)
+    verdict = checkRoles(state, client.roles, access, who, topic)
+    for (let i = 0; verdict === undefined && i < client.groups.length; i++) {
+      const group = state.groups.get(client.groups[i].name)
+      if (group) verdict = checkRoles(state, group.roles, access, who, topic)
     }
   } else if (state.anonymousGroup !== undefined) {
     const group = state.groups.get(state.anonymousGroup)
-    if (group) roleLists.push(group.roles)
+    if (group) verdict = checkRoles(state, group.roles, access, who, topic)
   }
-  for (const refs of roleLists) {
-    for (const ref of refs) {
-      const role = state.roles.get(ref.name)
-      if (role === undefined) continue
-      const verdict = checkRole(role, access, who, topic)
-      if (verdict !== undefined) return verdict ? 'allow' : 'deny'
-    }
-  }
+  if (verdict !== undefined) return verdict ? 'allow' : 'deny'
   if (!state.defaultAccess[access]) return 'defer'
   // "We never give fall through access to $CONTROL topics, they must be granted explicitly."
   return topic.startsWith('$CONTROL') ? 'defer' : 'allow'
+}
+
+function checkRoles(state: DynsecState, refs: Ref[], access: Access, who: Who, topic: string): boolean | undefined {
+  for (let i = 0; i < refs.length; i++) {
+    const role = state.roles.get(refs[i].name)
+    if (role === undefined) continue
+    const verdict = checkRole(role, access, who, topic)
+    if (verdict !== undefined) return verdict
+  }
+  return undefined
 }
 
 /** true/false from the first matching ACL of the role, undefined when none matches. */
 function checkRole(role: Role, access: Access, who: Who, topic: string): boolean | undefined {
   switch (access) {
     case 'publishClientSend':
-    case 'publishClientReceive':
-      return first(role.acls[access], (acl) => topicMatches(acl.topic, topic, who))
+    case 'publishClientReceive': {
+      const acls = role.acls[access]
+      for (let i = 0; i < acls.length; i++) if (topicMatches(acls[i].topic, topic, who)) return acls[i].allow
+      return undefined
+    }
     case 'subscribe':
-      return literal(role.acls.subscribeLiteral, topic) ?? first(role.acls.subscribePattern, (acl) => subscriptionMatches(acl.topic, topic, who))
+      return literal(role.acls.subscribeLiteral, topic) ?? pattern(role.acls.subscribePattern, topic, who)
     case 'unsubscribe':
-      return literal(role.acls.unsubscribeLiteral, topic) ?? first(role.acls.unsubscribePattern, (acl) => subscriptionMatches(acl.topic, topic, who))
+      return literal(role.acls.unsubscribeLiteral, topic) ?? pattern(role.acls.unsubscribePattern, topic, who)
   }
 }
 
-function first(acls: AclEntry[], match: (acl: AclEntry) => boolean): boolean | undefined {
-  for (const acl of acls) if (match(acl)) return acl.allow
+function pattern(acls: AclEntry[], sub: string, who: Who): boolean | undefined {
+  for (let i = 0; i < acls.length; i++) if (subscriptionMatches(acls[i].topic, sub, who)) return acls[i].allow
   return undefined
 }
 
 function literal(acls: AclEntry[], topic: string): boolean | undefined {
-  return acls.find((acl) => acl.topic === topic)?.allow
+  for (let i = 0; i < acls.length; i++) if (acls[i].topic === topic) return acls[i].allow
+  return undefined
 }
 
 /**
@@ -71,20 +79,46 @@ function substitute(level: string, who: Who): string | undefined {
   return value
 }
 
-/** mosquitto_topic_matches_sub with patterns: may the ACL filter `acl` cover the topic name? */
+/** mosquitto_topic_matches_sub with patterns: may the ACL filter `acl` cover the topic name? Level by level, by index. */
 export function topicMatches(acl: string, topic: string, who: Who): boolean {
   // a filter and a topic match only if both or neither start with '$'
-  if ((acl.charCodeAt(0) === 0x24) !== (topic.charCodeAt(0) === 0x24)) return false
-  const f = acl.split('/')
-  const t = topic.split('/')
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return i === f.length - 1
-    if (i >= t.length) return false
-    if (f[i] === '+') continue
-    const level = substitute(f[i], who)
-    if (level === undefined || level !== t[i]) return false
+  if ((acl.charCodeAt(0) === DOLLAR) !== (topic.charCodeAt(0) === DOLLAR)) return false
+  let a = 0 // start of the current level of each
+  let t = 0
+  for (;;) {
+    const aEnd = levelEnd(acl, a)
+    const width = aEnd - a
+    if (width === 1 && acl.charCodeAt(a) === HASH) return aEnd === acl.length // any levels, none included
+    if (t > topic.length) return false // the topic has no more levels
+    const tEnd = levelEnd(topic, t)
+    if (width === 1 && acl.charCodeAt(a) === PLUS) {
+      // any one level
+    } else if (width === 2 && acl.charCodeAt(a) === PERCENT && (acl.charCodeAt(a + 1) === 0x63 || acl.charCodeAt(a + 1) === 0x75)) {
+      const value = substitute(acl.charCodeAt(a + 1) === 0x63 ? '%c' : '%u', who)
+      if (value === undefined || !sameRegion(value, 0, value.length, topic, t, tEnd)) return false
+    } else if (!sameRegion(acl, a, aEnd, topic, t, tEnd)) {
+      return false
+    }
+    a = aEnd + 1
+    t = tEnd + 1
+    if (a > acl.length) return t > topic.length
   }
-  return f.length === t.length
+}
+
+const DOLLAR = 0x24
+const HASH = 0x23
+const PLUS = 0x2b
+const PERCENT = 0x25
+
+function levelEnd(s: string, from: number): number {
+  const slash = s.indexOf('/', from)
+  return slash === -1 ? s.length : slash
+}
+
+function sameRegion(x: string, xFrom: number, xEnd: number, y: string, yFrom: number, yEnd: number): boolean {
+  if (xEnd - xFrom !== yEnd - yFrom) return false
+  for (let i = 0; i < xEnd - xFrom; i++) if (x.charCodeAt(xFrom + i) !== y.charCodeAt(yFrom + i)) return false
+  return true
 }
 
 /**
