@@ -69,7 +69,6 @@ describe('midge ctrl against midge broker start --dynsec', {skip}, () => {
       {env: {MIDGE_PASSWORD: ADMIN.password}, input: 'from-stdin\n'})
     assert.equal(d.code, 0, d.stderr)
     for (const [user, password] of [['env-user', 'from-env'], ['file-user', 'from-file'], ['no-pw-user', 'from-stdin']]) {
-      await ctrl(broker.port, ['createRole', 'admin-like']) // harmless if it exists
       // logging in as the user proves the password: it connects, then is refused the $CONTROL subscription (14)
       const r = await ctrl(broker.port, ['listClients'], {login: ['-u', user], env: {MIDGE_PASSWORD: password}})
       assert.equal(r.code, 14, `${user}: ${r.stderr}`)
