@@ -279,6 +279,7 @@ export function parseMosquittoConf(source: string, options: ParseOptions = {}): 
   let bridge: string | undefined
   // the plugin the next plugin_opt_* lines belong to: Dynamic Security (handled here) or another one
   let plugin: 'dynsec' | 'other' | undefined
+  let dynsecLine: ConfDiagnostic | undefined
 
   const parseText = (input: string, file: string, depth: number): void => {
     const lines = input.split(/\r?\n/)
@@ -322,7 +323,7 @@ export function parseMosquittoConf(source: string, options: ParseOptions = {}): 
         }
         if (name === 'plugin' || name === 'auth_plugin' || name === 'global_plugin') {
           plugin = /dynamic_security[^/]*$/.test(text(args)) ? 'dynsec' : 'other'
-          if (plugin === 'dynsec') continue
+          if (plugin === 'dynsec') { dynsecLine ??= {...at, message: ''}; continue }
         }
         if (name === 'plugin_opt_config_file' && plugin === 'dynsec') {
           if (config.dynsecFile !== undefined) throw new ValueError('duplicate plugin_opt_config_file for the dynamic security plugin')
@@ -354,6 +355,9 @@ export function parseMosquittoConf(source: string, options: ParseOptions = {}): 
   }
 
   parseText(source, file0, 0)
+  if (dynsecLine !== undefined && config.dynsecFile === undefined) {
+    warnings.push({...dynsecLine, message: 'the dynamic security plugin has no plugin_opt_config_file: it is not activated (as in Mosquitto)'})
+  }
   if (defaultUsed) config.listeners.unshift(defaultListener)
   for (const l of config.listeners) checkListener(l, errors)
   if (errors.length > 0) throw new MosquittoConfError(errors)

@@ -17,6 +17,12 @@ describe('mosquitto.conf: the dynamic security plugin', () => {
     assert.equal(warnings.length, 2)
   })
 
+  it('the plugin without plugin_opt_config_file is not activated, with a warning on its line', () => {
+    const {config, warnings} = parseMosquittoConf('listener 1883\nplugin /usr/lib/mosquitto_dynamic_security.so\n', {source: 'm.conf'})
+    assert.equal(config.dynsecFile, undefined)
+    assert.deepEqual(warnings, [{file: 'm.conf', line: 2, message: 'the dynamic security plugin has no plugin_opt_config_file: it is not activated (as in Mosquitto)'}])
+  })
+
   it('two config files for the plugin are an error with the line', () => {
     assert.throws(() => parseMosquittoConf('plugin ./mosquitto_dynamic_security.so\nplugin_opt_config_file a\nplugin_opt_config_file b\n', {source: 'm.conf'}),
       (e: unknown) => e instanceof MosquittoConfError && /m\.conf:3: .*duplicate plugin_opt_config_file/.test(e.message))
