@@ -14,6 +14,9 @@ export interface AuthenticateRequest extends ClientInfo {
   signal?: AbortSignal
 }
 
+/** Handles a PUBLISH to a `$CONTROL/...` topic: such messages are never routed to subscribers. */
+export type ControlHandler = (client: ClientInfo, payload: Buffer) => void
+
 /**
  * The authorization hooks an embedder (or the password/ACL files) provides. Each may return a value or
  * a promise; the connection processes its packets strictly in order either way.
@@ -21,9 +24,6 @@ export interface AuthenticateRequest extends ClientInfo {
  * authenticate returns true to accept, or a reason code to refuse with (v5 CONNACK codes; mapped to
  * v3 return codes for v3 clients): 0x86 bad user name or password, 0x87 not authorized, ...
  */
-/** Handles a PUBLISH to a `$CONTROL/...` topic: such messages are never routed to subscribers. */
-export type ControlHandler = (client: ClientInfo, payload: Buffer) => void
-
 export interface AuthHooks {
   authenticate?(req: AuthenticateRequest): boolean | number | Promise<boolean | number>
   authorizePublish?(client: ClientInfo, topic: string, qos: QoS, retain: boolean): boolean | Promise<boolean>
