@@ -1,7 +1,7 @@
 // The dynamic-security.json format of Mosquitto 2.0's plugin: parsed with the plugin's rules (an entry
 // it would skip is skipped, with a warning) and written in the layout the plugin writes, so that each
 // broker reads the other's file.
-import {isObject, item, optionalString, toInt, getBool, getInt, type JsonObject} from './json.js'
+import {isObject, item, optionalString, parseJson, toInt, getBool, getInt, type JsonObject} from './json.js'
 import {
   ACL_TYPES, DEFAULT_ACCESS_TYPES, emptyAcls, emptyState, insertAcl, insertRef, sortedByName,
   type AclEntry, type AclType, type Client, type DynsecState, type Group, type Ref, type Role, type StoredPassword,
@@ -26,7 +26,7 @@ export function parseDynsecFile(text: string): ParsedFile {
   if (text.length === 0) return {state, warnings}
   let tree: unknown
   try {
-    tree = JSON.parse(text)
+    tree = parseJson(text)
   } catch (error) {
     throw new DynsecFileError(`not valid JSON: ${describeJsonError(text, error as Error)}`)
   }

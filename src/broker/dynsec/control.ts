@@ -4,7 +4,7 @@
 import {clientCommands} from './clients.js'
 import type {CommandContext, CommandHandler} from './context.js'
 import {groupCommands} from './groups.js'
-import {getString, isObject, item, optionalString, type JsonObject} from './json.js'
+import {getString, isObject, item, optionalString, parseJson, type JsonObject} from './json.js'
 import {roleCommands} from './roles.js'
 import {DEFAULT_ACCESS_TYPES, type DynsecState} from './types.js'
 
@@ -55,7 +55,7 @@ export function handleControl(env: ControlEnv, payload: Buffer): ControlOutcome 
   }
   let tree: unknown
   try {
-    tree = JSON.parse(payload.toString('utf8'))
+    tree = parseJson(payload.toString('utf8'))
   } catch {
     responses.push({command: 'Unknown command', error: 'Payload not valid JSON'})
     return done()
@@ -65,22 +65,27 @@ export function handleControl(env: ControlEnv, payload: Buffer): ControlOutcome 
     responses.push({command: 'Unknown command', error: 'Invalid/missing commands'})
     return done()
   }
+  // the plugin's correlation_data variable lives across commands: a command without a name, or that is
+  // not an object, is answered with the correlationData of the command before it
+  let correlation: string | undefined
   for (const cmd of commands) {
     if (!isObject(cmd)) {
-      responses.push({command: 'Unknown command', error: 'Command not an object'})
+      responses.push(answer('Unknown command', 'Command not an object', undefined, correlation))
       continue
     }
     const name = getString(cmd, 'command')
-    const correlationData = optionalString(cmd, 'correlationData')
     if (name === undefined) {
-      responses.push(answer('Unknown command', 'Missing command', undefined, correlationData ?? undefined))
+      responses.push(answer('Unknown command', 'Missing command', undefined, correlation))
       continue
     }
-    if (correlationData === null) {
+    const given = optionalString(cmd, 'correlationData')
+    if (given === null) {
       // the plugin stops at this command: later ones are not run
       responses.push({command: name, error: 'Invalid correlationData data type.'})
       break
     }
+    const correlationData = given
+    correlation = given
     const found = BY_LOWER.get(name.toLowerCase())
     if (found === undefined) {
       responses.push(answer(name, 'Unknown command', undefined, correlationData))

@@ -7,6 +7,17 @@ export function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
+/** cJSON_Parse: like JSON.parse, but what follows the first complete value is ignored. */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch (error) {
+    const after = /after JSON at position (\d+)/.exec((error as Error).message)
+    if (after === null) throw error
+    return JSON.parse(text.slice(0, Number(after[1])))
+  }
+}
+
 /** cJSON_GetObjectItem: the first key equal to `name` ignoring ASCII case. */
 export function item(obj: unknown, name: string): unknown {
   if (!isObject(obj)) return undefined
