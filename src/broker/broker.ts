@@ -1,7 +1,7 @@
 import type {AddressInfo} from 'node:net'
 import type {Duplex} from 'node:stream'
 import {ReasonCode, type QoS, type WillMessage} from '../codec/index.js'
-import type {ClientInfo} from './auth/hooks.js'
+import type {ClientInfo, ControlHandler} from './auth/hooks.js'
 import {Connection, ConnState, type ConnectionContext} from './connection.js'
 import {EnhancedAuth} from './enhanced-auth.js'
 import {TypedEmitter, type BrokerEvents} from './events.js'
@@ -33,6 +33,8 @@ export class Broker implements SessionHost {
   readonly router: Router
   readonly retained = new RetainedMessages()
   readonly sessions = new Map<string, Session>()
+  /** Handlers of `$CONTROL/...` topics (Dynamic Security's API): those PUBLISHes go to them, never to subscribers. */
+  readonly control = new Map<string, ControlHandler>()
   readonly enhancedAuth: EnhancedAuth
   /** Set when a store is given: keeps it in step with sessions and retained messages. */
   readonly persistence: Persistence | undefined
@@ -176,8 +178,20 @@ export class Broker implements SessionHost {
   sendRetained(session: Session, filter: string, options: SubscriptionOptions): void {
     const ids = options.subscriptionId === undefined ? undefined : [options.subscriptionId]
     for (const msg of this.retained.match(filter, this.options.timers.now())) {
+      if (!this.sourceMayPublish(msg)) continue
       this.deliverTo(session, msg, this.router.outgoingQos(options.qos, msg.qos), true, ids, undefined)
     }
+  }
+
+  /**
+   * Mosquitto's check_retain_source: a retained message goes out only while its publisher may still
+   * write to its topic (a hook answering with a promise is not waited for: allowed).
+   */
+  private sourceMayPublish(msg: Message): boolean {
+    const mayWrite = this.options.auth.authorizePublish
+    if (mayWrite === undefined || msg.origin === undefined || msg.originUsername === undefined) return true
+    const source = {clientId: msg.origin, username: msg.originUsername ?? undefined, protocolVersion: 5 as const}
+    return mayWrite(source, msg.topic, msg.qos, true) !== false
   }
 
   /** The broker's clock (options.timers). */
@@ -320,6 +334,7 @@ export class Broker implements SessionHost {
           properties: Object.keys(properties).length > 0 ? properties : undefined,
           expiresAt: expiry === undefined ? undefined : this.options.timers.now() + expiry * 1000,
           origin: client.clientId,
+          originUsername: client.username ?? null,
         })
       } catch (error) {
         failed(error)

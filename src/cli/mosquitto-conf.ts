@@ -95,6 +95,8 @@ export interface MosquittoConfig {
   connectionMessages?: boolean
   /** `plugin` lines in order, each with its `plugin_opt_*` options. */
   plugins?: ConfPlugin[]
+  /** Mosquitto's Dynamic Security plugin (a `plugin` line whose file name has `dynamic_security`): its plugin_opt_config_file. */
+  dynsecFile?: string
 }
 
 export interface ConfDiagnostic {
@@ -314,6 +316,9 @@ export function parseMosquittoConf(source: string, options: ParseOptions = {}): 
   let current: ConfListener = defaultListener
   let portSeen = false
   let bridge: string | undefined
+  // the plugin the next plugin_opt_* lines belong to: Dynamic Security (handled here) or another one
+  let plugin: 'dynsec' | 'other' | undefined
+  let dynsecLine: ConfDiagnostic | undefined
   if (/^[ \t]*per_listener_settings[ \t]+true[ \t]*$/m.test(source)) config.perListenerSettings = true
 
   const parseText = (input: string, file: string, depth: number): void => {
@@ -356,6 +361,19 @@ export function parseMosquittoConf(source: string, options: ParseOptions = {}): 
           for (const f of options.readDir(text(args))) parseText(f.text, f.path, depth + 1)
           continue
         }
+        if (name === 'plugin' || name === 'auth_plugin' || name === 'global_plugin') {
+          plugin = /dynamic_security[^/]*$/.test(text(args)) ? 'dynsec' : 'other'
+          if (plugin === 'dynsec') { dynsecLine ??= {...at, message: ''}; continue }
+        }
+        if (name === 'plugin_opt_config_file' && plugin === 'dynsec') {
+          if (config.dynsecFile !== undefined) throw new ValueError('duplicate plugin_opt_config_file for the dynamic security plugin')
+          config.dynsecFile = text(args)
+          continue
+        }
+        if (name.startsWith('plugin_opt_') && plugin === 'dynsec') {
+          ctx.warn(`${name} is not an option of midge's Dynamic Security (plugin_opt_config_file is): ignored`)
+          continue
+        }
         const scoped = config.perListenerSettings ? PER_LISTENER_SECURITY[name] : undefined
         if (scoped !== undefined) {
           if (current === defaultListener && !portSeen) {
@@ -393,6 +411,9 @@ export function parseMosquittoConf(source: string, options: ParseOptions = {}): 
   }
 
   parseText(source, file0, 0)
+  if (dynsecLine !== undefined && config.dynsecFile === undefined) {
+    warnings.push({...dynsecLine, message: 'the dynamic security plugin has no plugin_opt_config_file: it is not activated (as in Mosquitto)'})
+  }
   if (defaultUsed) config.listeners.unshift(defaultListener)
   for (const l of config.listeners) checkListener(l, errors)
   if (errors.length > 0) throw new MosquittoConfError(errors)

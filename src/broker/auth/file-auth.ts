@@ -158,6 +158,10 @@ export function createFileAuth(options: FileAuthOptions = {}): FileAuth {
       return false
     },
 
+    authorizeUnsubscribe(): boolean {
+      return true // Mosquitto's ACL file does not restrict unsubscribing
+    },
+
     authorizeDeliver(client: ClientInfo, topic: string): boolean {
       const {acl} = state
       return acl === undefined || acl.canRead(client.clientId, client.username, topic)

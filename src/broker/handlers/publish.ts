@@ -81,6 +81,11 @@ function intercepted(conn: Connection, packet: PublishPacket, original: Intercep
 
 function route(conn: Connection, packet: PublishPacket, m: InterceptedPublish): void {
   const {broker} = conn
+  if (m.topic.startsWith('$CONTROL/')) {
+    // Mosquitto: $CONTROL messages go to the feature that registered the topic (or nowhere), never to subscribers
+    broker.control.get(m.topic)?.(conn.clientInfo, m.payload)
+    return acknowledge(conn, packet, ReasonCode.Success)
+  }
   const props = packet.properties
   const expiry = props?.messageExpiryInterval
   const message: Message = {
@@ -91,6 +96,7 @@ function route(conn: Connection, packet: PublishPacket, m: InterceptedPublish): 
     properties: props === undefined ? undefined : forwardable(props),
     expiresAt: expiry === undefined ? undefined : broker.options.timers.now() + expiry * 1000,
     origin: conn.clientId,
+    originUsername: conn.username ?? null,
   }
   const result = {overQuota: 0}
   // with persistence on, a QoS 1 PUBACK can go before the commit once every stored delivery is acknowledged

@@ -8,8 +8,10 @@ export function handleUnsubscribe(conn: Connection, packet: UnsubscribePacket): 
   const {broker} = conn
   const session = conn.session!
   const mount = conn.listener?.mountPoint
+  const mayUnsubscribe = broker.options.auth.authorizeUnsubscribe
   const codes = packet.unsubscriptions.map((sent) => {
     const filter = mount === undefined ? sent : mountFilter(mount, sent)
+    if (mayUnsubscribe !== undefined && !mayUnsubscribe(conn.clientInfo, filter)) return ReasonCode.NotAuthorized
     if (!broker.router.unsubscribe(session, filter)) return ReasonCode.NoSubscriptionExisted
     session.journal?.subscribed(session, filter, undefined)
     return ReasonCode.Success

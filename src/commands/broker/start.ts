@@ -3,6 +3,7 @@ import {MidgeCommand} from '../../cli/base-command.js'
 import {brokerAuthFromFlags, reloadOnHangup} from '../../cli/broker-auth.js'
 import {brokerOptionsFromFlags, checkExposure, openBrokerStore} from '../../cli/broker-config.js'
 import {loadBrokerPlugins, pluginSpecs} from '../../cli/broker-plugins.js'
+import {loadDynsec, withDynsec} from '../../cli/broker-dynsec.js'
 import {brokerFlags} from '../../cli/broker-flags.js'
 import {BrokerLog} from '../../cli/broker-log.js'
 import {announcement, httpUrl, loadAllTls, openListeners, openOps, refuseEveryone, reloadCertificates, shutdownWithin} from '../../cli/broker-serve.js'
@@ -53,22 +54,29 @@ connections; a bad file is logged and the previous one stays in force.`
     const log = await createLogger(settings.logLevel, settings.logDest).catch((error: Error) => {
       throw new CliError(`cannot open the log file: ${error.message}`, ExitCode.BrokerStartFailed)
     })
-    const plugins = pluginSpecs(flags, file?.config.plugins, log)
+    const plugins = pluginSpecs(flags, file?.config.plugins)
     // refusing everyone (Mosquitto's allow_anonymous false without a password file) exposes nothing
     for (const l of settings.listeners) {
       const a = l.auth ?? {...authSettings, refuseEveryone: settings.refuseEveryone}
-      if (!a.refuseEveryone) checkExposure(l.spec.host ?? '127.0.0.1', a['allow-anonymous'], a['password-file'] !== undefined || l.tls?.requireCertificate === true || plugins.length > 0)
+      if (!a.refuseEveryone) checkExposure(l.spec.host ?? '127.0.0.1', a['allow-anonymous'], a['password-file'] !== undefined || authSettings.dynsec !== undefined || l.tls?.requireCertificate === true || plugins.length > 0)
     }
     for (const w of file?.warnings ?? []) log.warn({file: w.file, line: w.line}, w.message)
     for (const note of settings.notes) log.info(note)
     const brokerLog = new BrokerLog(log)
     // per_listener_settings: each listener's own files; otherwise one set for the whole broker
     const listenerAuth = await perListenerAuth(settings.listeners, log, brokerLog.denial)
-    const auth = listenerAuth ?? await brokerAuthFromFlags(authSettings, log, brokerLog.denial)
-    const fileHooks = listenerAuth?.hooks ?? (settings.refuseEveryone ? refuseEveryone(auth?.hooks) : auth?.hooks)
-    // when no plugin decides a login: the password file (per listener: the listener's own settings), else refused
+    const fileAuth = listenerAuth === undefined ? await brokerAuthFromFlags(authSettings, log, brokerLog.denial) : undefined
+    const auth = listenerAuth ?? fileAuth
+    const dynsec = authSettings.dynsec === undefined ? undefined : await loadDynsec(authSettings.dynsec, log)
+    if (dynsec !== undefined && listenerAuth !== undefined) {
+      throw new CliError('Dynamic Security cannot be combined with authentication per listener (per_listener_settings, listener_allow_anonymous): it applies to every listener', ExitCode.BrokerStartFailed)
+    }
+    // Dynamic Security first, then the password file and ACL, as in Mosquitto
+    const fileHooks = dynsec !== undefined ? withDynsec(dynsec, fileAuth?.hooks, authSettings['allow-anonymous'], brokerLog.denial)
+      : listenerAuth?.hooks ?? (settings.refuseEveryone ? refuseEveryone(auth?.hooks) : auth?.hooks)
+    // when no plugin decides a login: Dynamic Security and the password file (per listener: the listener's own settings), else refused
     const chain = await loadBrokerPlugins(plugins, flags, log, {fallback: fileHooks,
-      passwordFile: listenerAuth !== undefined || authSettings['password-file'] !== undefined, allowAnonymous: authSettings['allow-anonymous']})
+      passwordFile: listenerAuth !== undefined || dynsec !== undefined || authSettings['password-file'] !== undefined, allowAnonymous: authSettings['allow-anonymous']})
     const tls = await loadAllTls(settings.listeners)
     if (flags['test-config']) {
       const n = settings.listeners.length
@@ -81,6 +89,7 @@ connections; a bad file is logged and the previous one stays in force.`
       authenticators: chain?.authenticators, store})
     brokerLog.attach(broker)
     chain?.attach(broker)
+    dynsec?.attach(broker)
     const unguard = guardProcess(log)
     const {signal, dispose} = shutdownSignal()
     let open: Awaited<ReturnType<typeof openListeners>> = []
