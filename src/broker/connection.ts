@@ -305,14 +305,19 @@ export class Connection implements SessionLink, Watched {
     if (err instanceof UnsupportedProtocolError) {
       // [MQTT-3.1.2-2] answer an unsupported level with CONNACK 0x01, then close; a level above 5 comes
       // from a client newer than v5, which reads a v5 CONNACK: 0x84
-      if (err.protocolLevel > 5) this.write(encodePacket({cmd: 'connack', sessionPresent: false, reasonCode: ReasonCode.UnsupportedProtocolVersion}, 5))
+      if (err.v5Answer) this.write(encodePacket({cmd: 'connack', sessionPresent: false, reasonCode: ReasonCode.UnsupportedProtocolVersion}, 5))
       else this.write(encodePacket({cmd: 'connack', sessionPresent: false, returnCode: V3ConnackCode.UnacceptableProtocolVersion}, 4))
       return this.close(false, err.message)
     }
     if (this.state === ConnState.Connected) return this.disconnect(err.reasonCode, err.message)
     if (this.version === 5 || this.decoder.connectLevel === 5) {
       // [MQTT-3.1.4-1] (v5) a bad CONNECT may be answered with a CONNACK >= 0x80 before the close [MQTT-3.2.2-7]
-      this.write(encodePacket({cmd: 'connack', sessionPresent: false, reasonCode: err.reasonCode, properties: {reasonString: err.message}}, 5))
+      // (encoded as v5 even when the CONNECT failed before its level was applied); within the client's
+      // Maximum Packet Size [MQTT-3.1.2-24], the reason string only if it may have one [MQTT-3.1.2-29]
+      const connack = {cmd: 'connack', sessionPresent: false, reasonCode: err.reasonCode} as const
+      let bytes = encodePacket({...connack, properties: this.peer.requestProblemInformation ? {reasonString: err.message} : {}}, 5)
+      if (bytes.length > this.peer.maximumPacketSize) bytes = encodePacket(connack, 5)
+      if (bytes.length <= this.peer.maximumPacketSize) this.write(bytes)
     }
     this.close(true, err.message)
   }
@@ -346,7 +351,8 @@ export class Connection implements SessionLink, Watched {
     if (this.version === 5 && this.state === ConnState.Connected) {
       // a code DISCONNECT cannot carry would make the client read a malformed packet
       const code = isDisconnectReason(reasonCode) ? reasonCode : ReasonCode.UnspecifiedError
-      this.send({cmd: 'disconnect', reasonCode: code, properties: {reasonString: reason}})
+      // a reason string only for a client that did not set Request Problem Information to 0 (midge's policy: README)
+      this.send({cmd: 'disconnect', reasonCode: code, properties: this.peer.requestProblemInformation ? {reasonString: reason} : {}})
     }
     this.close(sendWill, reason)
   }

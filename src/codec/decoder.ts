@@ -1,5 +1,5 @@
 import mqtt from 'mqtt-packet'
-import {checkLength, checkPacketId, checkStrings} from './checks.js'
+import {checkConsumed, checkLength, checkPacketId, checkStrings, classify} from './checks.js'
 import {MalformedPacketError, MqttError, UnsupportedProtocolError} from './errors.js'
 import {parseConnect, parsePublish, parseShortAck} from './fast-path.js'
 import {Framer} from './framer.js'
@@ -103,6 +103,7 @@ class SlowParser {
   constructor(version: ProtocolVersion) {
     this.parser = mqtt.parser({protocolVersion: version})
     checkStrings(this.parser)
+    checkConsumed(this.parser)
     this.parser.on('packet', (p: Packet) => { this.packet = p })
     this.parser.on('error', (e: Error) => { this.error ??= e })
   }
@@ -122,7 +123,7 @@ class SlowParser {
       const p = this.parser as unknown as {_resetState(): void; _pos: number}
       p._resetState()
       p._pos = 0
-      if (error) throw error instanceof MqttError ? error : new MalformedPacketError(error.message)
+      if (error) throw error instanceof MqttError ? error : classify(error.message)
       throw new MalformedPacketError('incomplete packet')
     }
     return packet
@@ -146,8 +147,9 @@ function checkProtocolLevel(frame: Buffer): number | undefined {
   const levelAt = i + 2 + nameLength
   if (levelAt >= frame.length || (name !== 'MQTT' && name !== 'MQIsdp')) return undefined // malformed, reported by the parser
   const level = frame[levelAt] & 0x7f // the high bit is the bridge flag
-  // [MQTT-3.1.2-2] an unsupported protocol level is answered with CONNACK 0x01 (v3) / 0x84 (v5), then close
-  if (name === 'MQIsdp' ? level !== 3 : level !== 4 && level !== 5) throw new UnsupportedProtocolError(level)
+  // [MQTT-3.1.2-2] an unsupported protocol level is answered with CONNACK 0x01 (v3) / 0x84 (v5), then close;
+  // a client that says MQIsdp speaks 3.x whatever its level, and reads the 3.x form
+  if (name === 'MQIsdp' ? level !== 3 : level !== 4 && level !== 5) throw new UnsupportedProtocolError(level, name)
   return level
 }
 

@@ -26,9 +26,14 @@ export class PacketTooLargeError extends MqttError {
   constructor(size: number, max: number) { super(ReasonCode.PacketTooLarge, `packet of ${size} bytes exceeds the maximum of ${max}`) }
 }
 
-/** CONNECT with a protocol level we do not speak; answered with CONNACK 0x01 (v3) or 0x84 (v5). */
+/**
+ * CONNECT with a protocol level we do not speak; answered with CONNACK 0x01 in the 3.x form, or 0x84 in
+ * the v5 form when `v5Answer` (protocol name MQTT with a level above 5: a client newer than v5).
+ */
 export class UnsupportedProtocolError extends MqttError {
-  constructor(readonly protocolLevel: number) {
-    super(ReasonCode.UnsupportedProtocolVersion, `unsupported protocol level ${protocolLevel}`)
+  readonly v5Answer: boolean
+  constructor(readonly protocolLevel: number, protocolName = 'MQTT') {
+    super(ReasonCode.UnsupportedProtocolVersion, `unsupported protocol level ${protocolLevel} for ${protocolName}`)
+    this.v5Answer = protocolName === 'MQTT' && protocolLevel > 5
   }
 }
