@@ -27,6 +27,15 @@ export function checkLength(type: number, length: number, version: ProtocolVersi
   }
 }
 
+/** The fixed header flags each packet type must have (v5 2.1.3, v3.1.1 2.2.2); PUBLISH has its own. */
+const HEADER_FLAGS = [-1, 0, 0, -1, 0, 0, 2, 0, 2, 0, 2, 0, 0, 0, 0, 0]
+
+/** [MQTT-2.2.2-2] reserved header flags other than the specification's are malformed (PUBLISH is checked apart). */
+export function checkHeaderFlags(first: number): void {
+  const expected = HEADER_FLAGS[first >> 4]
+  if (expected >= 0 && (first & 0x0f) !== expected) throw new MalformedPacketError(`packet type ${first >> 4} with header flags ${first & 0x0f}`)
+}
+
 const WITH_PACKET_ID = new Set(['puback', 'pubrec', 'pubrel', 'pubcomp', 'subscribe', 'suback', 'unsubscribe', 'unsuback'])
 
 /** A packet identifier that is missing (mqtt-packet says -1) is malformed; 0 is a protocol error [MQTT-2.3.1-1]. */

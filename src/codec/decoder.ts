@@ -1,5 +1,5 @@
 import mqtt from 'mqtt-packet'
-import {checkConsumed, checkLength, checkPacketId, checkStrings, classify} from './checks.js'
+import {checkConsumed, checkHeaderFlags, checkLength, checkPacketId, checkStrings, classify} from './checks.js'
 import {MalformedPacketError, MqttError, UnsupportedProtocolError} from './errors.js'
 import {parseConnect, parsePublish, parseShortAck} from './fast-path.js'
 import {Framer} from './framer.js'
@@ -61,6 +61,7 @@ export class PacketDecoder {
     const type = frame[0] >> 4
     if (type === 0) throw new MalformedPacketError('reserved packet type 0')
     if (type === PacketType.CONNECT) this.connectLevel = checkProtocolLevel(frame)
+    checkHeaderFlags(frame[0])
     // [MQTT-3.3.1-2] DUP must be 0 on QoS 0 (Mosquitto also treats it as malformed)
     if (type === PacketType.PUBLISH && (frame[0] & 0x0e) === 0x08) throw new MalformedPacketError('DUP set on a QoS 0 PUBLISH')
     const bodyStart = headerLength(frame)
