@@ -2,6 +2,7 @@ import {MqttError, ProtocolError, ReasonCode, type PublishPacket, type PublishPr
 import type {Connection} from '../connection.js'
 import type {Message} from '../message.js'
 import {isValidTopicName} from '../../codec/topic.js'
+import {isReservedTopic} from '../reserved-topics.js'
 import {isValidUtf8} from '../utf8.js'
 
 /** PUBLISH from a client: checks, authorization, routing, acknowledgement. */
@@ -44,6 +45,8 @@ export function handlePublish(conn: Connection, packet: PublishPacket): Promise<
   m.messagesReceived++
   m.publishBytesReceived += (packet.payload as Buffer).length
   if (conn.listener !== undefined) conn.listener.stats.messagesReceived++
+  // $SYS and $share/ only with an explicit ACL grant, as in Mosquitto (reserved-topics.ts)
+  if (isReservedTopic(topic) && options.auth.grantsReserved?.(conn.clientInfo, topic) !== true) return publishAllowed(conn, packet, topic, false)
   const allowed = options.auth.authorizePublish?.(conn.clientInfo, topic, qos, packet.retain) ?? true
   if (typeof allowed === 'object') return allowed.then((ok) => publishAllowed(conn, packet, topic, ok))
   publishAllowed(conn, packet, topic, allowed)
