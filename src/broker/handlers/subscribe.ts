@@ -16,6 +16,9 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): Prom
     if (subscriptionId === 0) throw new ProtocolError('subscription identifier 0') // (v5 3.8.2.1.2) 1..268435455
   }
   for (const sub of packet.subscriptions) {
+    // [MQTT-4.7.3-1] a topic filter is at least one character long: an empty one breaks the protocol
+    // (the whole SUBSCRIBE, not one refused filter)
+    if (sub.topic === '') throw new ProtocolError('SUBSCRIBE with an empty topic filter')
     // [MQTT-3.8.3-4] No Local on a shared subscription is a protocol error
     if (sub.nl && parseSharedFilter(sub.topic) !== undefined) throw new ProtocolError(`No Local on shared subscription '${sub.topic}'`)
   }
