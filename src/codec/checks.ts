@@ -95,7 +95,7 @@ export function checkConsumed(parser: mqtt.Parser): void {
     packet: {length: number; cmd: string}
     _emitError(e: Error): void
   }
-  for (const name of ['_parseConnect', '_parseConfirmation', '_parseDisconnect', '_parseAuth']) {
+  for (const name of ['_parseConnect', '_parseConnack', '_parseConfirmation', '_parseDisconnect', '_parseAuth']) {
     const parse = p[name] as (this: typeof p) => unknown
     p[name] = function (this: typeof p) {
       const result = parse.call(this)

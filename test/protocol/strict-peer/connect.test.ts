@@ -168,4 +168,15 @@ raw(5, 'Maximum Packet Size 11: the whole CONNACK', '[MQTT-3.1.2-24]', [`> ${v5(
 // v3 has no reason codes: a v5-only refusal is a plain close
 for (const v of V3) raw(v, 'will QoS 2 is fine', '(v3.1.1 3.1.2.6)', [`> ${connect(v, {flags: 0x16, payload: WILL})}`, `< ${CONNACK[v]}`])
 
+// what the broker announces, enforced on the will [MQTT-3.2.2-12] [MQTT-3.2.2-13]; 3.x has no code: closed
+for (const v of ALL) {
+  const willOf = (flags: number) => connect(v, {flags, payload: v === 5 ? [s('c'), '00', s('w'), s('x')] : WILL})
+  rows.push({v, name: 'will QoS 2 above Maximum QoS 1', spec: '[MQTT-3.2.2-12]', raw: true, options: {maxQos: 1},
+    script: [`> ${willOf(0x16)}`, ...violation(v, 0x9b)]})
+  rows.push({v, name: 'will retain when Retain Available is 0', spec: '[MQTT-3.2.2-13]', raw: true, options: {retainAvailable: false},
+    script: [`> ${willOf(0x26)}`, ...violation(v, 0x9a)]})
+  rows.push({v, name: 'will QoS 1 within Maximum QoS 1', spec: '[MQTT-3.2.2-12]', raw: true, options: {maxQos: 1},
+    script: [`> ${willOf(0x0e)}`, v === 5 ? '< 20 .. 00 00 *' : `< ${CONNACK[v]}`]})
+}
+
 table('strict peer: CONNECT', rows)

@@ -42,6 +42,8 @@ for (const v of ALL) {
   else {
     row(v, 'AUTH without an authentication method in CONNECT', '(v5 4.12: AUTH only in enhanced authentication)', ['> f0 00', ...refused(v, 0x82)])
     row(v, 'AUTH with header flags 1', '[MQTT-2.2.2-2]', ['> f1 00', ...refused(v, 0x81)])
+    row(v, 'AUTH with a byte after its properties', '(v5 3.15.2)', ['> f0 03 00 00 00', ...refused(v, 0x81)])
+    row(v, 'AUTH with a property length past the packet', '(v5 2.2.2.1)', ['> f0 02 18 05', ...refused(v, 0x81)])
   }
   // the Remaining Length [MQTT-1.5.5-1] (v5; v3.1.1 2.2.3)
   const rl = v === 5 ? '[MQTT-1.5.5-1]' : '(v3.1.1 2.2.3)'

@@ -104,4 +104,27 @@ const v5rows: Array<[string, string, string[]]> = [
 ]
 for (const [name, spec, script] of v5rows) row(5, `PUBLISH with ${name}`, spec, script)
 
+
+// what the broker announced in CONNACK, enforced [MQTT-3.2.2-11] [MQTT-3.2.2-14] (v5; 3.x: closed)
+const limited: Array<[string, string, Partial<Row['options']>, (v: V) => string, number]> = [
+  ['QoS 2 above Maximum QoS 1', '[MQTT-3.2.2-11]', {maxQos: 1}, (v) => pub(v, 0x34, s('t')), 0x9b],
+  ['QoS 1 above Maximum QoS 0', '[MQTT-3.2.2-11]', {maxQos: 0}, (v) => pub(v, 0x32, s('t')), 0x9b],
+  ['a retained message when Retain Available is 0', '[MQTT-3.2.2-14]', {retainAvailable: false}, (v) => pub(v, 0x31, s('t')), 0x9a],
+  ['a topic alias above our Topic Alias Maximum 2', '[MQTT-3.3.2-10]', {topicAliasMaximum: 2}, () => pub(5, 0x30, s('t'), {props: props('230003')}), 0x94],
+]
+for (const v of ALL) {
+  for (const [name, spec, options, bytes, code] of limited) {
+    if (name.includes('alias') && v !== 5) continue
+    rows.push({v, name: `PUBLISH with ${name}`, spec, options, script: [`> ${bytes(v)}`, ...refused(v, code)]})
+  }
+}
+// [MQTT-3.3.4-9] more QoS 2 PUBLISHes awaiting PUBREL than our Receive Maximum: 0x93
+rows.push({v: 5, name: 'a third QoS 2 PUBLISH with Receive Maximum 2', spec: '[MQTT-3.3.4-9]', options: {receiveMaximum: 2},
+  script: [`> ${pub(5, 0x34, s('t'), {id: '0001'})}`, '< 50 04 0001 10 00', `> ${pub(5, 0x34, s('t'), {id: '0002'})}`, '< 50 04 0002 10 00',
+    `> ${pub(5, 0x34, s('t'), {id: '0003'})}`, ...refused(5, 0x93)]})
+rows.push({v: 5, name: 'QoS 2 PUBLISHes within Receive Maximum 2 once one is released', spec: '[MQTT-3.3.4-9]', options: {receiveMaximum: 2},
+  script: [`> ${pub(5, 0x34, s('t'), {id: '0001'})}`, '< 50 04 0001 10 00', `> ${pub(5, 0x34, s('t'), {id: '0002'})}`, '< 50 04 0002 10 00',
+    '> 62 02 0001', '< 70 02 0001', `> ${pub(5, 0x34, s('t'), {id: '0003'})}`, '< 50 04 0003 10 00']})
+
+table('strict peer: PUBLISH against the announced limits', rows.splice(rows.findIndex((r) => r.options !== undefined)))
 table('strict peer: PUBLISH', rows)
