@@ -130,9 +130,11 @@ function readString(frame: Buffer, start: number, end: number): string {
   let ascii = true
   for (let i = start; i < end; i++) {
     const b = frame[i]
+    if (b >= 0x20 && b < 0x7f) continue // printable ASCII: the common case, two comparisons
     if (b === 0) throw new MalformedPacketError('a string contains U+0000')
-    if (b < 0x20 || b === 0x7f) throw new MalformedPacketError('a string contains a control character or non-character')
-    if (b > 0x7f) { ascii = false; break }
+    if (b < 0x80) throw new MalformedPacketError('a string contains a control character or non-character')
+    ascii = false
+    break
   }
   if (ascii) return frame.toString('latin1', start, end)
   const bytes = frame.subarray(start, end)
