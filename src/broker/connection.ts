@@ -264,7 +264,8 @@ export class Connection implements SessionLink, Watched {
   /**
    * Sends a control packet. [MQTT-3.1.2-24] nothing larger than the client's Maximum Packet Size:
    * a reason string and user properties are left out first [MQTT-3.2.2-19] [MQTT-3.14.2-3]; a packet
-   * still too large is not sent. `hold`: as for write().
+   * still too large is not sent, and the connection is closed rather than leave the client waiting for
+   * an answer that cannot come. `hold`: as for write().
    */
   send(packet: Packet, hold = true): void {
     let bytes = encodePacket(packet, this.version)
@@ -272,7 +273,10 @@ export class Connection implements SessionLink, Watched {
       const {reasonString: _r, userProperties: _u, ...properties} = packet.properties as {reasonString?: string; userProperties?: unknown}
       bytes = encodePacket({...packet, properties} as Packet, this.version)
     }
-    if (bytes.length > this.peer.maximumPacketSize) return
+    if (bytes.length > this.peer.maximumPacketSize) {
+      if (packet.cmd !== 'disconnect') this.close(true, `a ${packet.cmd.toUpperCase()} larger than the client's Maximum Packet Size`)
+      return
+    }
     this.write(bytes, hold)
   }
 

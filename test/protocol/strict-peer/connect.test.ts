@@ -164,6 +164,10 @@ raw(5, 'Maximum Packet Size 8: the CONNACK leaves out the Topic Alias Maximum', 
   [`> ${v5('1700 2700000008')}`, '< 20 06 00 00 03 21 0014'])
 raw(5, 'Maximum Packet Size 5: no CONNACK fits, closed', '[MQTT-3.1.2-24]', [`> ${v5('1700 2700000005')}`, 'close'])
 raw(5, 'Maximum Packet Size 11: the whole CONNACK', '[MQTT-3.1.2-24]', [`> ${v5('1700 270000000b')}`, `< ${CONNACK[5]}`])
+raw(5, 'Maximum Packet Size 11: a SUBACK of 7 bytes fits', '[MQTT-3.1.2-24]',
+  [`> ${v5('1700 270000000b')}`, `< ${CONNACK[5]}`, `> ${f(0x82, '0001', '00', s('a'), '00', s('b'), '00')}`, '< 90 05 0001 00 00 00'])
+raw(5, 'Maximum Packet Size 11: a SUBACK of 12 bytes does not, and the client is not left waiting', '[MQTT-3.1.2-24]',
+  [`> ${v5('1700 270000000b')}`, `< ${CONNACK[5]}`, `> ${f(0x82, '0001', '00', ...Array.from({length: 7}, (_, i) => s(String(i)) + '00'))}`, 'close'])
 
 // v3 has no reason codes: a v5-only refusal is a plain close
 for (const v of V3) raw(v, 'will QoS 2 is fine', '(v3.1.1 3.1.2.6)', [`> ${connect(v, {flags: 0x16, payload: WILL})}`, `< ${CONNACK[v]}`])
