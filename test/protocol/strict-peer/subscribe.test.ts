@@ -51,6 +51,11 @@ for (const v of ALL) {
     row(v, 'SUBSCRIBE with reserved option bit 7', '[MQTT-3-8.3-4]', [`> ${subscribe(v, [[s('a'), '80']])}`, ...refused(v, 0x81)])
   }
   for (const filter of ['a/#/b', 'a#', '#/', 'a+', '+a/b', 'a/++', '$share/g', '$share//a', '$share/g+/a']) {
+    if (v === 3) {
+      row(v, `SUBSCRIBE to the invalid filter '${filter}': closed (3.1 has no failure code)`, '(v3.1 3.9; Mosquitto closes too)',
+        [`> ${subscribe(v, [[s('a'), '01'], [s(filter), '01']])}`, 'close'])
+      continue
+    }
     row(v, `SUBSCRIBE to the invalid filter '${filter}': refused in SUBACK`, v === 5 ? '(v5 3.9.3: 0x8F Topic Filter invalid) [MQTT-4.7.1-1]' : '[MQTT-4.7.1-1] (v3.1.1 3.9.3: 0x80)',
       [`> ${subscribe(v, [[s('a'), '01'], [s(filter), '01']])}`, suback(v, 1, invalid(v))])
   }
@@ -75,6 +80,16 @@ for (const v of ALL) {
     row(v, 'UNSUBSCRIBE with a Subscription Identifier (not an UNSUBSCRIBE property)', '(v5 2.2.2.2)', [`> ${unsubscribe(v, [s('a')], props('0b01'))}`, ...refused(v, 0x81)])
     row(v, 'UNSUBSCRIBE with a property length past the packet', '(v5 2.2.2.1)', [`> ${f(0xa2, '0001', '30', s('a'))}`, ...refused(v, 0x81)])
   }
+}
+
+// a refused subscription (not authorized, wildcards or shared subscriptions off): 0x80 on 3.1.1, its
+// code on v5, and on 3.1, which has no failure code, the QoS on paper with nothing subscribed
+for (const v of ALL) {
+  const refusal = v === 5 ? 0xa2 : v === 4 ? 0x80 : 1
+  rows.push({v, name: 'SUBSCRIBE to a wildcard when wildcards are off', spec: v === 3 ? '(v3.1 3.9: granted QoS only; as Mosquitto)' : '(v3.1.1 3.9.3, v5 3.9.3)',
+    options: {wildcardSubscriptionAvailable: false},
+    script: [`> ${subscribe(v, [[s('a/+'), '01'], [s('a/b'), '01']])}`, suback(v, refusal, 1),
+      `> ${f(0x30, s('a/c'), v === 5 ? '00' : '', '78')}`, `> ${f(0x30, s('a/b'), v === 5 ? '00' : '', '79')}`, `< ${f(0x30, s('a/b'), v === 5 ? '00' : '', '79')}`]})
 }
 
 table('strict peer: SUBSCRIBE and UNSUBSCRIBE', rows)
