@@ -77,6 +77,19 @@ export function checkStrings(parser: mqtt.Parser): void {
  */
 const DISCOURAGED = /[\u0001-\u001f\u007f-\u009f\ufdd0-\ufdef\ufffe\uffff\u{1fffe}\u{1ffff}\u{2fffe}\u{2ffff}\u{3fffe}\u{3ffff}\u{4fffe}\u{4ffff}\u{5fffe}\u{5ffff}\u{6fffe}\u{6ffff}\u{7fffe}\u{7ffff}\u{8fffe}\u{8ffff}\u{9fffe}\u{9ffff}\u{afffe}\u{affff}\u{bfffe}\u{bffff}\u{cfffe}\u{cffff}\u{dfffe}\u{dffff}\u{efffe}\u{effff}\u{ffffe}\u{fffff}\u{10fffe}\u{10ffff}]/u
 
+/** The string with every control character and non-character written as \\uXXXX, for messages. */
+export function escapeDiscouraged(s: string): string {
+  return s.replace(new RegExp(DISCOURAGED.source, 'gu'), (c) => {
+    const cp = c.codePointAt(0)!
+    return cp > 0xffff ? `\\u{${cp.toString(16)}}` : `\\u${cp.toString(16).padStart(4, '0')}`
+  })
+}
+
+/** Whether a string holds a control character or non-character (see DISCOURAGED). */
+export function hasDiscouragedText(s: string): boolean {
+  return DISCOURAGED.test(s)
+}
+
 /** Throws MalformedPacketError for a string with a control character or non-character (see DISCOURAGED). */
 export function checkText(s: string): void {
   if (DISCOURAGED.test(s)) throw new MalformedPacketError('a string contains a control character or non-character')
