@@ -153,6 +153,7 @@ const willRows: Array<[string, string, string, string[], string?]> = [
   ['Payload Format Indicator 1 and a payload that is not UTF-8', '(v5 3.1.3.2.3)', '0101', violation(5, 0x99), s('0xff')],
   ['Content Type with a control character', '(v5 1.5.4; midge closes, like Mosquitto)', '03' + s('0x0a'), malformed(5)],
   ['Response Topic with a wildcard', '(v5 3.1.3.2.5)', '08' + s('r/#'), violation(5)],
+  ['an empty Response Topic', '[MQTT-4.7.3-1] (v5 3.1.3.2.5)', '08' + s(''), violation(5)],
   ['a Session Expiry Interval (not a will property)', '(v5 2.2.2.2)', '1100000001', malformed(5)],
   ['a Topic Alias (not a will property)', '(v5 2.2.2.2)', '230001', malformed(5)],
   ['Correlation Data', '(v5 3.1.3.2.6)', '09 0002 0a00', [`< ${CONNACK[5]}`]],

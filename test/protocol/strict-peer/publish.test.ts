@@ -83,6 +83,7 @@ const v5rows: Array<[string, string, string[]]> = [
   ['a Topic Alias set, then used', '(v5 3.3.2.3.4)', [`> ${p5('230001')}`, '< 40 04 0001 10 00', `> ${p5('230001', {topic: ''}).replace('0001', '0002')}`, '< 40 04 0002 10 00']],
   ['Response Topic with a wildcard', '[MQTT-3.3.2-14]', [`> ${p5('08' + s('r/+'))}`, ...refused(5, 0x82)]],
   ['Response Topic with a control character', '(v5 1.5.4; midge closes, like Mosquitto)', [`> ${p5('08' + s('0x0a'))}`, ...refused(5, 0x81)]],
+  ['an empty Response Topic', '[MQTT-4.7.3-1] (v5 3.3.2.3.5: a topic name)', [`> ${p5('08' + s(''))}`, ...refused(5, 0x82)]],
   ['Response Topic twice', '(v5 3.3.2.3.5)', [`> ${p5('08' + s('r') + '08' + s('r'))}`, ...refused(5, 0x82)]],
   ['Correlation Data twice', '(v5 3.3.2.3.6)', [`> ${p5('09 0001 aa 09 0001 aa')}`, ...refused(5, 0x82)]],
   ['Correlation Data with any bytes', '(v5 3.3.2.3.6: binary)', [`> ${p5('09 0002 000a')}`, '< 40 04 0001 10 00']],
