@@ -106,9 +106,19 @@ class Peer {
   }
 }
 
+/**
+ * The options the rows' expected bytes depend on (the CONNACK's properties, the packet size limit),
+ * pinned so that a change of a default elsewhere does not change every row; a row's own options win.
+ */
+const PINNED: Partial<BrokerOptions> = {
+  maxPacketSize: 268_435_460, receiveMaximum: 20, topicAliasMaximum: 10, maxKeepalive: 65_535, maxQos: 2, retainAvailable: true,
+  wildcardSubscriptionAvailable: true, subscriptionIdentifiersAvailable: true, sharedSubscriptionAvailable: true,
+  allowZeroLengthClientId: true, messageSizeLimit: 0, sysInterval: 0,
+}
+
 /** Runs one row against a fresh broker, in-process. */
 export async function runRow(row: Row): Promise<void> {
-  const broker = createBroker(row.options ?? {})
+  const broker = createBroker({...PINNED, ...row.options})
   // one overall limit per row; nothing in a row waits on time otherwise
   const deadline = Date.now() + 5000
   let peer = new Peer(broker, deadline)
