@@ -28,12 +28,10 @@ export class PacketTooLargeError extends MqttError {
 
 /**
  * CONNECT with a protocol level we do not speak; answered with CONNACK 0x01 in the 3.x form, or 0x84 in
- * the v5 form when `v5Answer` (protocol name MQTT with a level above 5: a client newer than v5).
+ * the v5 form when `v5Answer` (a client newer than v5 that framed its CONNECT as v5 does).
  */
 export class UnsupportedProtocolError extends MqttError {
-  readonly v5Answer: boolean
-  constructor(readonly protocolLevel: number, protocolName = 'MQTT') {
+  constructor(readonly protocolLevel: number, protocolName = 'MQTT', readonly v5Answer = false) {
     super(ReasonCode.UnsupportedProtocolVersion, `unsupported protocol level ${protocolLevel} for ${protocolName}`)
-    this.v5Answer = protocolName === 'MQTT' && protocolLevel > 5
   }
 }

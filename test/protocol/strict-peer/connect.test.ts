@@ -100,13 +100,23 @@ for (const v of ALL) {
       `> ${connect(v)}`, v === 5 ? '< 20 09 00 00 *' : ok])
 }
 
-// protocol levels [MQTT-3.1.2-2]: a 3.x client is answered in the 3.x form, 0x84 only for a level above 5
+// protocol levels [MQTT-3.1.2-2]: a client framing its CONNECT as 3.x is answered in the 3.x form; 0x84
+// only for MQTT above level 5 framed as v5 (a property section after the keep alive)
 for (const [name, level, answer] of [
   ['MQIsdp', 6, '20 02 00 01'], ['MQIsdp', 4, '20 02 00 01'], ['MQIsdp', 5, '20 02 00 01'], ['MQIsdp', 0x85, '20 02 00 01'],
-  ['MQTT', 3, '20 02 00 01'], ['MQTT', 2, '20 02 00 01'], ['MQTT', 0, '20 02 00 01'], ['MQTT', 6, '20 03 00 84 00'], ['MQTT', 0x7f, '20 03 00 84 00'],
+  ['MQTT', 3, '20 02 00 01'], ['MQTT', 2, '20 02 00 01'], ['MQTT', 0, '20 02 00 01'], ['MQTT', 6, '20 02 00 01'], ['MQTT', 0x7f, '20 02 00 01'],
 ] as const) {
-  raw(level === 3 ? 3 : 4, `protocol ${name} level ${level}: CONNACK ${answer}`, '[MQTT-3.1.2-2]',
+  raw(level === 3 ? 3 : 4, `protocol ${name} level ${level}, framed as 3.x: CONNACK ${answer}`, '[MQTT-3.1.2-2]',
     [`> ${f(0x10, s(name), hx(level), '02', '0000', s('c'))}`, `< ${answer}`, 'close'])
+}
+for (const [name, level, answer, flags, payload] of [
+  ['MQTT', 6, '20 03 00 84 00', 0x02, [s('c')]],
+  ['MQTT', 0x7f, '20 03 00 84 00', 0x02, [s('c')]],
+  ['MQTT', 6, '20 03 00 84 00', 0xc6, [s('c'), '00', s('w'), s('x'), s('u'), s('p')]],
+  ['MQIsdp', 6, '20 02 00 01', 0x02, [s('c')]],
+] as const) {
+  raw(5, `protocol ${name} level ${level}, framed as v5 (flags ${hx(flags)}): CONNACK ${answer}`, '[MQTT-3.1.2-2]',
+    [`> ${f(0x10, s(name), hx(level), hx(flags), '0000', '00', ...payload)}`, `< ${answer}`, 'close'])
 }
 
 // client identifiers
