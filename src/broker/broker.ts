@@ -10,6 +10,7 @@ import {silentLogger} from './logger.js'
 import type {Message} from './message.js'
 import {Metrics} from './metrics.js'
 import {DEFAULT_OPTIONS, type BrokerOptions} from './options.js'
+import {isReservedTopic} from './reserved-topics.js'
 import {RetainedMessages} from './retained.js'
 import {Router, type RouteResult} from './router.js'
 import {Session, type Delivery, type DropReason, type LongTimer, type SessionHost, type SubscriptionOptions} from './session.js'
@@ -342,7 +343,9 @@ export class Broker implements SessionHost {
     }
     let allowed: boolean | Promise<boolean>
     try {
-      allowed = this.options.auth.authorizePublish?.(client, will.topic, qos, retain) ?? true
+      // a will into $SYS or $share/ only with an explicit grant, as a PUBLISH (reserved-topics.ts)
+      allowed = isReservedTopic(will.topic) && this.options.auth.grantsReserved?.(client, will.topic) !== true ? false
+        : this.options.auth.authorizePublish?.(client, will.topic, qos, retain) ?? true
     } catch (error) {
       return failed(error) // fail closed: no will
     }

@@ -31,6 +31,12 @@ export type ControlHandler = (client: ClientInfo, payload: Buffer) => void
 export interface AuthHooks {
   authenticate?(req: AuthenticateRequest): boolean | number | Promise<boolean | number>
   authorizePublish?(client: ClientInfo, topic: string, qos: QoS, retain: boolean): boolean | Promise<boolean>
+  /**
+   * Whether an ACL explicitly grants publishing to a topic the broker reserves ($SYS/..., $share/...:
+   * reserved-topics.ts). Without this hook, or when it says false, such publishes are refused (v5
+   * 0x87), whatever authorizePublish says.
+   */
+  grantsReserved?(client: ClientInfo, topic: string): boolean
   /** Whether a subscription may be made at all (false: SUBACK 0x87). */
   authorizeSubscribe?(client: ClientInfo, filter: string, qos: QoS): boolean | Promise<boolean>
   /** Whether an UNSUBSCRIBE of the filter may be done (false: v5 UNSUBACK 0x87, the subscription stays). */

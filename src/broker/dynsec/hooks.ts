@@ -35,6 +35,8 @@ export function dynsecHooks(dynsec: Dynsec, options: DynsecHookOptions = {}): Re
       deny('connect', req, verdict === 'deny' ? 'dynamic security: bad password, disabled client or wrong client id' : 'unknown user name (dynamic security)')
       return ReasonCode.NotAuthorized
     },
+    // $SYS and $share/ topics: only an ACL file rule naming the topic opens them (Dynamic Security does not)
+    grantsReserved: (c, topic) => files?.grantsReserved(c, topic) === true,
     authorizePublish(c, topic, qos, retain) {
       const ok = decide('publishClientSend', c, topic, () => files!.authorizePublish(c, topic, qos, retain))
       if (ok === false) deny('publish', c, 'no publishClientSend access', topic)

@@ -5,6 +5,7 @@ import type {Connection} from '../connection.js'
 import type {Message} from '../message.js'
 import {isValidTopicName} from '../../codec/topic.js'
 import {mountTopic} from '../mount-point.js'
+import {isReservedTopic} from '../reserved-topics.js'
 
 /** PUBLISH from a client: checks, authorization, routing, acknowledgement. */
 export function handlePublish(conn: Connection, packet: PublishPacket): Promise<void> | void {
@@ -48,6 +49,8 @@ export function handlePublish(conn: Connection, packet: PublishPacket): Promise<
   m.messagesReceived++
   m.publishBytesReceived += (packet.payload as Buffer).length
   if (conn.listener !== undefined) conn.listener.stats.messagesReceived++
+  // $SYS and $share/ only with an explicit ACL grant, as in Mosquitto (reserved-topics.ts)
+  if (isReservedTopic(topic) && options.auth.grantsReserved?.(conn.clientInfo, topic) !== true) return publishAllowed(conn, packet, topic, false)
   const allowed = options.auth.authorizePublish?.(conn.clientInfo, topic, qos, packet.retain) ?? true
   if (typeof allowed === 'object') return allowed.then((ok) => publishAllowed(conn, packet, topic, ok))
   publishAllowed(conn, packet, topic, allowed)
