@@ -61,6 +61,8 @@ type OwnedStream = Duplex & {[CONNECTION]?: Connection}
 export class Connection implements SessionLink, Watched {
   state: ConnState = ConnState.AwaitingConnect
   version: ProtocolVersion = 4
+  /** A v3.x CONNECT with the bridge bit (0x80) on its protocol level: every subscription is No Local and Retain As Published, as in Mosquitto. */
+  isBridge = false
   clientId = ''
   username: string | undefined
   session: Session | undefined
