@@ -1,6 +1,7 @@
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import type {Broker} from './broker.js'
+import {bridgeFamilies} from './bridge/metrics.js'
 import type {Listener} from './listeners/listener.js'
 import type {DropReason} from './session.js'
 
@@ -86,6 +87,7 @@ export function collectMetrics(source: OpsSource): MetricFamily[] {
     gauge('midge_subscriptions', 'Subscriptions, shared ones included.', broker.router.size),
     counter('midge_auth_failures_total', 'CONNECTs refused by authentication.', m.authFailures),
     ...persistenceFamilies(broker),
+    ...bridgeFamilies(broker.bridges.all),
     ...(source.extra?.() ?? []),
   ]
 }

@@ -3,6 +3,8 @@ import {MidgeCommand} from '../../cli/base-command.js'
 import {brokerAuthFromFlags, reloadOnHangup} from '../../cli/broker-auth.js'
 import {brokerOptionsFromFlags, checkExposure, openBrokerStore} from '../../cli/broker-config.js'
 import {brokerFlags} from '../../cli/broker-flags.js'
+import {bridgeFlags} from '../../cli/bridge-flags.js'
+import {bridgeSettings} from '../../cli/broker-bridges.js'
 import {logBrokerEvents} from '../../cli/broker-log.js'
 import {announcement, httpUrl, loadAllTls, openListeners, openOps, refuseEveryone, reloadCertificates, shutdownWithin} from '../../cli/broker-serve.js'
 import {readMosquittoConf, resolveBrokerSettings} from '../../cli/broker-settings.js'
@@ -36,9 +38,10 @@ connections; a bad file is logged and the previous one stays in force.`
     {command: '<%= config.bin %> <%= command.id %> --host 0.0.0.0 --password-file passwd --acl-file acl', description: 'Clients log in; topics are restricted (kill -HUP re-reads both files)'},
     {command: '<%= config.bin %> <%= command.id %> --max-qos 1 --no-retain-available --log-level debug', description: 'Announce and enforce limits'},
     {command: '<%= config.bin %> <%= command.id %> --persistence /var/lib/midge', description: 'Sessions, queued QoS 1/2 messages and retained messages survive restarts and kill -9'},
+    {command: 'MIDGE_BRIDGE_PASSWORD=... <%= config.bin %> <%= command.id %> --bridge mqtt://edge@cloud.example:1883 --bridge-topic \'sensors/# out 1\' --persistence /var/lib/midge', description: 'Bridge sensors/# to another broker; QoS 1 messages wait (on disk) while it is down'},
   ]
 
-  static override flags = brokerFlags()
+  static override flags = {...brokerFlags(), ...bridgeFlags()}
 
   async run(): Promise<void> {
     const {flags} = await this.parse(BrokerStart)
@@ -55,9 +58,11 @@ connections; a bad file is logged and the previous one stays in force.`
     for (const note of settings.notes) log.info(note)
     const auth = await brokerAuthFromFlags(authSettings, log)
     const tls = await loadAllTls(settings.listeners)
+    const bridges = await bridgeSettings(file?.config.bridges, flags, process.env)
     if (flags['test-config']) {
       const n = settings.listeners.length
-      this.log(`configuration OK: ${n} listener${n === 1 ? '' : 's'} (${settings.listeners.map((l) => `${l.spec.protocol}://${l.spec.host}:${l.spec.port}`).join(', ')})`)
+      const b = bridges.length === 0 ? '' : `, ${bridges.length} bridge${bridges.length === 1 ? '' : 's'} (${bridges.map((s) => s.input.name).join(', ')})`
+      this.log(`configuration OK: ${n} listener${n === 1 ? '' : 's'} (${settings.listeners.map((l) => `${l.spec.protocol}://${l.spec.host}:${l.spec.port}`).join(', ')})${b}`)
       return
     }
     const uncapYoungGeneration = capYoungGeneration()
@@ -77,6 +82,11 @@ connections; a bad file is logged and the previous one stays in force.`
       await broker.restore()
       open = await openListeners(broker, settings.listeners, tls)
       if (settings.http) ops = await openOps(broker, settings.http)
+      for (const b of bridges) {
+        await broker.addBridge(b.input).catch((error: Error) => {
+          throw new CliError(`${b.origin}: ${error.message}`, ExitCode.BrokerStartFailed)
+        })
+      }
       const lines = open.map(({listener}) => announcement(listener.spec.protocol, listener.address(), listener.url))
       if (ops) lines.push(announcement('http', ops.address(), httpUrl(ops)))
       if (flags['ready-file']) await writeFileAtomic(flags['ready-file'], lines.map((l) => JSON.stringify(l) + '\n').join(''), {mode: 0o644})
