@@ -1,0 +1,133 @@
+// `midge broker start` with bridges as a user writes them: a mosquitto.conf `connection` section
+// (credentials, TLS with a CA made by openssl, the state topic and its will on the remote when midge
+// dies), the short form --bridge with the password from the environment, and bad configurations
+// (exit 17 with the file and line).
+import assert from 'node:assert/strict'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {after, before, describe, it} from 'node:test'
+import mqtt from 'mqtt'
+import {runMidge} from '../helpers/cli.js'
+import {startMidgeBroker, type MidgeBroker} from '../helpers/midge-broker.js'
+import {hasMosquitto, startMosquitto, type Mosquitto} from '../helpers/mosquitto.js'
+
+const skip = hasMosquitto() ? false : 'Debian mosquitto is not installed'
+
+/** The payloads `url` receives on `filter`, and a way to wait for one. */
+async function watch(url: string, filter: string, options: mqtt.IClientOptions = {}) {
+  const c = await mqtt.connectAsync(url, {reconnectPeriod: 0, ...options})
+  const got: Array<{topic: string; payload: string; retain: boolean}> = []
+  c.on('message', (topic, p, packet) => got.push({topic, payload: p.toString(), retain: packet.retain}))
+  await c.subscribeAsync(filter, {qos: 1})
+  const until = async (pred: () => boolean, what: string) => {
+    const deadline = Date.now() + 30_000
+    while (!pred()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(got)}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+  return {c, got, until}
+}
+
+describe('broker start with bridges', {skip}, () => {
+  let dir: string
+  let mosq: Mosquitto
+  const stops: Array<() => Promise<unknown>> = []
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'midge-bridge-cmd-'))
+    mosq = await startMosquitto({users: {edge: 'edge pw'}, tls: true})
+  })
+  after(async () => {
+    for (const s of stops.reverse()) await s().catch(() => undefined)
+    await mosq?.stop()
+    rmSync(dir, {recursive: true, force: true})
+  })
+
+  it('a connection section over TLS with credentials: messages flow, the state is 1 on the remote, and 0 when midge is killed', async () => {
+    const conf = join(dir, 'tls.conf')
+    writeFileSync(conf, [
+      'listener 0 127.0.0.1',
+      'connection cloud',
+      `address 127.0.0.1:${mosq.tlsPort}`,
+      'remote_clientid edge-1',
+      'remote_username edge',
+      'remote_password edge pw',
+      `bridge_cafile ${mosq.caFile}`,
+      'restart_timeout 1',
+      'topic up/# out 1 "" site1/',
+      'topic down/# in 1 "" site1/',
+    ].join('\n') + '\n')
+    const auth = {username: 'edge', password: 'edge pw'}
+    const remote = await watch(mosq.url, '#', auth)
+    stops.push(() => remote.c.endAsync(true))
+    const state = await watch(mosq.url, '$SYS/broker/connection/edge-1/state', auth)
+    stops.push(() => state.c.endAsync(true))
+    const midge: MidgeBroker = await startMidgeBroker(['-c', conf])
+    stops.push(() => midge.stop())
+    await state.until(() => state.got.at(-1)?.payload === '1', 'state 1 on the remote')
+    const local = await watch(midge.url, 'down/#')
+    stops.push(() => local.c.endAsync(true))
+    await local.c.publishAsync('up/temp', '21.5', {qos: 1})
+    await remote.until(() => remote.got.some((m) => m.topic === 'site1/up/temp' && m.payload === '21.5'), 'the message on the remote')
+    await remote.c.publishAsync('site1/down/cmd', 'reboot', {qos: 1})
+    await local.until(() => local.got.some((m) => m.topic === 'down/cmd' && m.payload === 'reboot'), 'the command locally')
+    const result = await midge.stop('SIGKILL')
+    await state.until(() => state.got.at(-1)?.payload === '0', 'the will: state 0 on the remote')
+    assert.match(result.stderr, /bridge connected/)
+  })
+
+  it('--bridge URL --bridge-topic, the password from MIDGE_BRIDGE_PASSWORD; a wrong one is logged and retried', async () => {
+    const remote = await watch(mosq.url, 'short/#', {username: 'edge', password: 'edge pw'})
+    stops.push(() => remote.c.endAsync(true))
+    const midge = await startMidgeBroker(['--bridge', `mqtt://edge@127.0.0.1:${mosq.port}`, '--bridge-topic', 'short/# out 1', '--bridge-name', 'short'],
+      {MIDGE_BRIDGE_PASSWORD: 'edge pw'})
+    stops.push(() => midge.stop())
+    const pub = await mqtt.connectAsync(midge.url, {reconnectPeriod: 0})
+    stops.push(() => pub.endAsync(true))
+    // the bridge may still be connecting: a QoS 1 message waits for it
+    await pub.publishAsync('short/a', 'via flags', {qos: 1})
+    await remote.until(() => remote.got.some((m) => m.payload === 'via flags'), 'the message on the remote')
+
+    const wrong = await startMidgeBroker(['--bridge', `mqtt://edge@127.0.0.1:${mosq.port}`, '--bridge-topic', 'x/#', '--bridge-name', 'wrong'],
+      {MIDGE_BRIDGE_PASSWORD: 'nope'})
+    let stderr = ''
+    wrong.child.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
+    const deadline = Date.now() + 30_000
+    while (!/bridge connection failed.*(not authori[sz]ed|bad user name or password)/i.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    const r = await wrong.stop()
+    assert.match(stderr + r.stderr, /bridge connection failed/)
+    assert.equal(r.code, 0, 'a refused bridge does not stop the broker')
+  })
+
+  it('bad bridge sections: one line each with the file and line number, exit 17', async () => {
+    const conf = join(dir, 'bad.conf')
+    writeFileSync(conf, [
+      'listener 0 127.0.0.1',
+      'connection no-topic',
+      'address 127.0.0.1',
+      'connection bad-direction',
+      'address 127.0.0.1',
+      'topic a/# sideways',
+      'connection bad-address',
+      'address 127.0.0.1:70000',
+      'topic a/#',
+    ].join('\n') + '\n')
+    const r = await runMidge(['broker', 'start', '-c', conf, '--test-config'])
+    assert.equal(r.code, 17, r.stderr)
+    assert.match(r.stderr, new RegExp(`${conf}:6: topic: invalid direction 'sideways'`))
+    assert.match(r.stderr, new RegExp(`${conf}:8: address: invalid port in address '127.0.0.1:70000'`))
+    assert.match(r.stderr, new RegExp(`${conf}:2: bridge no-topic: no topic`))
+    const ok = join(dir, 'ok.conf')
+    writeFileSync(ok, `listener 0 127.0.0.1\nconnection fine\naddress 127.0.0.1:${mosq.port}\ntopic a/# both 2\n`)
+    const good = await runMidge(['broker', 'start', '-c', ok, '--test-config'])
+    assert.equal(good.code, 0, good.stderr)
+    assert.match(good.stdout, /configuration OK: 1 listener \(.*\), 1 bridge \(fine\)/)
+    const unreadable = join(dir, 'ca-missing.conf')
+    writeFileSync(unreadable, `listener 0 127.0.0.1\nconnection c\naddress 127.0.0.1\ntopic a/#\nbridge_cafile ${join(dir, 'nope.crt')}\n`)
+    const missing = await runMidge(['broker', 'start', '-c', unreadable, '--test-config'])
+    assert.equal(missing.code, 17)
+    assert.match(missing.stderr, /ca-missing\.conf:2: bridge c: cannot read the bridge_cafile .*nope\.crt: no such file/)
+  })
+})
