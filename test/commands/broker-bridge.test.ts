@@ -11,6 +11,7 @@ import mqtt from 'mqtt'
 import {runMidge} from '../helpers/cli.js'
 import {startMidgeBroker, type MidgeBroker} from '../helpers/midge-broker.js'
 import {hasMosquitto, startMosquitto, type Mosquitto} from '../helpers/mosquitto.js'
+import {runMosquitto} from '../helpers/mosquitto-process.js'
 
 const skip = hasMosquitto() ? false : 'Debian mosquitto is not installed'
 
@@ -129,5 +130,33 @@ describe('broker start with bridges', {skip}, () => {
     const missing = await runMidge(['broker', 'start', '-c', unreadable, '--test-config'])
     assert.equal(missing.code, 17)
     assert.match(missing.stderr, /ca-missing\.conf:2: bridge c: cannot read the bridge_cafile .*nope\.crt: no such file/)
+  })
+})
+
+describe('broker start --persistence with a bridge whose remote is down', {skip}, () => {
+  it('QoS 1 messages acknowledged while the remote is down survive a kill -9 of midge and go out once it is back', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'midge-bridge-persist-'))
+    const remote = await runMosquitto()
+    await remote.kill('SIGTERM') // down, with a known port
+    const conf = join(dir, 'edge.conf')
+    writeFileSync(conf, `listener 0 127.0.0.1\nconnection cloud\naddress 127.0.0.1:${remote.port}\nrestart_timeout 1\ntopic q/# out 1\n`)
+    const stops: Array<() => Promise<unknown>> = [() => remote.stop(), async () => rmSync(dir, {recursive: true, force: true})]
+    try {
+      const first = await startMidgeBroker(['-c', conf, '--persistence', join(dir, 'db')])
+      stops.push(() => first.stop('SIGKILL'))
+      const pub = await mqtt.connectAsync(first.url, {reconnectPeriod: 0})
+      for (let i = 0; i < 50; i++) await pub.publishAsync('q/x', `p${i}`, {qos: 1})
+      pub.end(true)
+      await first.stop('SIGKILL')
+      await remote.restart()
+      const receiver = await watch(remote.url, 'q/#')
+      stops.push(() => receiver.c.endAsync(true))
+      const second = await startMidgeBroker(['-c', conf, '--persistence', join(dir, 'db')])
+      stops.push(() => second.stop())
+      await receiver.until(() => new Set(receiver.got.map((m) => m.payload)).size === 50, 'the 50 messages')
+      assert.deepEqual([...new Set(receiver.got.map((m) => m.payload))].sort(), Array.from({length: 50}, (_, i) => `p${i}`).sort())
+    } finally {
+      for (const s of stops.reverse()) await s().catch(() => undefined)
+    }
   })
 })
