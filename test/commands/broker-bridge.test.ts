@@ -31,6 +31,17 @@ async function watch(url: string, filter: string, options: mqtt.IClientOptions =
   return {c, got, until}
 }
 
+/** Fails (instead of hanging the file) when `p` does not settle in 30 s. */
+async function within<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const t = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), 30_000) })
+  try {
+    return await Promise.race([p, t])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 describe('broker start with bridges', {skip}, () => {
   let dir: string
   let mosq: Mosquitto
@@ -145,7 +156,7 @@ describe('broker start --persistence with a bridge whose remote is down', {skip}
       const first = await startMidgeBroker(['-c', conf, '--persistence', join(dir, 'db')])
       stops.push(() => first.stop('SIGKILL'))
       const pub = await mqtt.connectAsync(first.url, {reconnectPeriod: 0})
-      for (let i = 0; i < 50; i++) await pub.publishAsync('q/x', `p${i}`, {qos: 1})
+      for (let i = 0; i < 50; i++) await within(pub.publishAsync('q/x', `p${i}`, {qos: 1}), `the PUBACK of p${i}`)
       pub.end(true)
       await first.stop('SIGKILL')
       await remote.restart()

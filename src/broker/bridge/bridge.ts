@@ -97,6 +97,8 @@ export class Bridge {
       properties: {sessionExpiryInterval: c.localCleanSession ? 0 : NEVER_EXPIRES},
     })
     this.local = client
+    this.forward.pauseLocal = () => mine.pause()
+    this.forward.resumeLocal = () => mine.resume()
     client.onMessage((m) => this.forward.fromLocal(m, client))
     void client.closed.then((error) => this.onLocalLost(client, error))
     // No Local: what the bridge publishes locally is not sent back out; Retain As Published keeps the

@@ -19,8 +19,11 @@ export class Forwarder {
   /** Local QoS 1/2 messages not yet acked by the remote and not in flight to it. */
   private held: Array<{message: Message; via: MqttClient}> = []
   private remote: MqttClient | undefined
-  /** QoS 0 to the remote is dropped while its socket buffer is full (set until it drains). */
+  /** The remote's socket buffer is full: the local side is paused until it drains. */
   private remoteFull = false
+  /** Stop and restart reading from the local broker (backpressure: it then queues or drops as for any slow client). */
+  pauseLocal: () => void = () => {}
+  resumeLocal: () => void = () => {}
   /** Called on every message carried (lazy bridges stop after idle_timeout without any). */
   onActivity: () => void = () => {}
   /** Called when a message waits for a remote that is down (lazy bridges start at `threshold`). */
@@ -44,6 +47,10 @@ export class Forwarder {
 
   remoteDown(client: MqttClient): void {
     if (this.remote === client) this.remote = undefined
+    if (this.remoteFull) {
+      this.remoteFull = false
+      this.resumeLocal()
+    }
   }
 
   /** A message from the local broker (out, both). `via`: the local client it came on, for the ack. */
@@ -65,14 +72,14 @@ export class Forwarder {
     const retain = this.config.outgoingRetain && message.retain
     const properties = this.config.protocolVersion === 5 ? passOn(message.properties) : undefined
     if (message.qos === 0) {
-      if (this.remoteFull) {
-        this.stats.dropped++
-        return
-      }
       try {
-        if (!remote.publishQoS0(topic, message.payload, {retain, properties})) {
+        if (!remote.publishQoS0(topic, message.payload, {retain, properties}) && !this.remoteFull) {
           this.remoteFull = true
-          void remote.drained().then(() => { this.remoteFull = false })
+          this.pauseLocal()
+          void remote.drained().then(() => {
+            this.remoteFull = false
+            this.resumeLocal()
+          })
         }
         this.stats.messagesOut++
       } catch {
