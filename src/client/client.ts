@@ -61,6 +61,11 @@ export class MqttClient {
     stream.on('end', () => this.onStreamClose())
   }
 
+  /** Lowers the largest packet we send (the broker's Maximum Packet Size from CONNACK still applies). */
+  limitOutgoingPacketSize(bytes: number): void {
+    if (bytes > 0 && bytes < this.outgoing.maxPacketSize) this.outgoing.maxPacketSize = bytes
+  }
+
   /** Packets in flight (QoS 1/2 publishes awaiting acks). */
   get inflight(): number { return this.window.size }
   /** How many QoS 1/2 publishes may be in flight at once (ours and the broker's Receive Maximum). */

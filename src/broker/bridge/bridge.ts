@@ -138,7 +138,7 @@ export class Bridge {
         host: address.host, port: address.port, scheme: c.tls ? 'mqtts' : 'mqtt', tls: c.tls, localAddress: c.bindAddress,
         protocolVersion: c.protocolVersion, clientId: c.remoteClientId, clean: c.cleanSession, keepalive: c.keepalive,
         username: c.remoteUsername, password: c.remotePassword, will: this.notify.remoteWill(), bridgeMode, manualAck: true,
-        maxPacketSize: c.maxPacketSize || undefined, connectTimeout: 30_000,
+        connectTimeout: 30_000,
         properties: c.protocolVersion === 5 ? {sessionExpiryInterval: c.cleanSession ? 0 : NEVER_EXPIRES} : undefined,
       })
     } catch (error) {
@@ -164,6 +164,7 @@ export class Bridge {
   private onRemoteUp(client: MqttClient): void {
     const c = this.config
     this.remote = client
+    client.limitOutgoingPacketSize(c.maxPacketSize) // bridge_max_packet_size: larger messages are not sent (counted as dropped)
     this.state = 'connected'
     this.stats.connected = 1
     if (this.everConnected) this.stats.reconnects++

@@ -1,0 +1,110 @@
+// start_type once and lazy (threshold, idle_timeout), bridge_max_packet_size and local_username's
+// ACL, with midge on both ends (library API) and mqtt.js clients.
+import assert from 'node:assert/strict'
+import {once} from 'node:events'
+import {after, describe, it} from 'node:test'
+import mqtt from 'mqtt'
+import {createBroker, parseAclFile, type Broker} from '../../src/index.js'
+import {bridgeTopic} from '../../src/broker/bridge/index.js'
+
+async function eventually(check: () => boolean, what: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+describe('bridge start types and limits', () => {
+  const cleanup: Array<() => Promise<unknown>> = []
+  after(async () => {
+    for (const c of cleanup.reverse()) await c().catch(() => undefined)
+  })
+
+  async function midge(options: Parameters<typeof createBroker>[0] = {}): Promise<{broker: Broker; url: string; port: number}> {
+    const broker = createBroker(options)
+    cleanup.push(() => broker.close())
+    const {port} = await broker.listen({port: 0})
+    return {broker, url: `mqtt://127.0.0.1:${port}`, port}
+  }
+
+  async function receiver(url: string, filter: string) {
+    const c = await mqtt.connectAsync(url, {reconnectPeriod: 0})
+    cleanup.push(() => c.endAsync(true))
+    const got: string[] = []
+    c.on('message', (_t, p) => got.push(p.toString()))
+    await c.subscribeAsync(filter, {qos: 1})
+    return got
+  }
+
+  it('once: connected at start, not restarted after the connection is lost', async () => {
+    const remote = await midge()
+    const local = await midge()
+    const bridge = await local.broker.addBridge({name: 'once', startType: 'once', addresses: [{host: '127.0.0.1', port: remote.port}],
+      topics: [bridgeTopic('o/#')], restartTimeout: {base: 1}})
+    await eventually(() => bridge.state === 'connected', 'the connection')
+    const lost = once(local.broker.events, 'bridgeDisconnected')
+    await remote.broker.close()
+    await lost
+    assert.equal(bridge.state, 'stopped', 'no restart is scheduled')
+    assert.equal(bridge.stats.connected, 0)
+  })
+
+  it('lazy: stopped after idle_timeout, started again once `threshold` messages wait', async () => {
+    const remote = await midge()
+    const got = await receiver(remote.url, 'lazy/#')
+    const local = await midge()
+    const bridge = await local.broker.addBridge({name: 'lazy', startType: 'lazy', threshold: 3, idleTimeout: 1,
+      addresses: [{host: '127.0.0.1', port: remote.port}], topics: [bridgeTopic('lazy/#', 'out', 1)], restartTimeout: {base: 1}})
+    await eventually(() => bridge.state === 'connected', 'the first connection (every start type connects at start)')
+    await once(local.broker.events, 'bridgeDisconnected') // idle for idle_timeout
+    assert.equal(bridge.state, 'idle')
+    const pub = await mqtt.connectAsync(local.url, {reconnectPeriod: 0})
+    cleanup.push(() => pub.endAsync(true))
+    await pub.publishAsync('lazy/1', 'one', {qos: 1})
+    await pub.publishAsync('lazy/2', 'two', {qos: 1})
+    await eventually(() => bridge.queued === 2, 'two messages waiting')
+    assert.equal(bridge.state, 'idle', 'below the threshold the bridge stays down')
+    const up = once(local.broker.events, 'bridgeConnected')
+    await pub.publishAsync('lazy/3', 'three', {qos: 1})
+    await up
+    await eventually(() => got.length === 3, 'the three messages on the remote')
+    assert.deepEqual(got, ['one', 'two', 'three'])
+  })
+
+  it('bridge_max_packet_size: a larger message is not sent (counted as dropped), smaller ones are', async () => {
+    const remote = await midge()
+    const got = await receiver(remote.url, 'size/#')
+    const local = await midge()
+    const bridge = await local.broker.addBridge({name: 'size', maxPacketSize: 200, addresses: [{host: '127.0.0.1', port: remote.port}],
+      topics: [bridgeTopic('size/#', 'out', 1)], notifications: false})
+    await eventually(() => bridge.state === 'connected', 'the connection')
+    const pub = await mqtt.connectAsync(local.url, {reconnectPeriod: 0})
+    cleanup.push(() => pub.endAsync(true))
+    await pub.publishAsync('size/big', Buffer.alloc(1000, 'b'), {qos: 1})
+    await pub.publishAsync('size/small', 'small', {qos: 0})
+    await pub.publishAsync('size/big0', Buffer.alloc(1000, 'c'), {qos: 0})
+    await pub.publishAsync('size/marker', 'marker', {qos: 1})
+    await eventually(() => got.includes('marker'), 'the marker')
+    assert.deepEqual(got, ['small', 'marker'])
+    assert.equal(bridge.stats.dropped, 2)
+  })
+
+  it('local_username: the local side of the bridge is subject to the ACL like any client', async () => {
+    const remote = await midge()
+    const got = await receiver(remote.url, '#')
+    const acl = parseAclFile('user bridge\ntopic read allowed/#\n')
+    const local = await midge({auth: {
+      authorizeDeliver: (c, topic) => c.username === 'bridge' ? acl.canRead(c.clientId, c.username, topic) : true,
+    }})
+    const bridge = await local.broker.addBridge({name: 'acl', localUsername: 'bridge', addresses: [{host: '127.0.0.1', port: remote.port}],
+      topics: [bridgeTopic('#', 'out', 1)], notifications: false})
+    await eventually(() => bridge.state === 'connected', 'the connection')
+    const pub = await mqtt.connectAsync(local.url, {reconnectPeriod: 0})
+    cleanup.push(() => pub.endAsync(true))
+    await pub.publishAsync('secret/x', 'no', {qos: 1})
+    await pub.publishAsync('allowed/x', 'yes', {qos: 1})
+    await eventually(() => got.includes('yes'), 'the allowed message')
+    assert.deepEqual(got, ['yes'])
+  })
+})
