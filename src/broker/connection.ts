@@ -39,6 +39,11 @@ export interface ConnectionContext {
    * use_subject_as_username): it replaces CONNECT's, and no password is checked (as in Mosquitto).
    */
   username?: string
+  /**
+   * The broker's own client (a bridge's local side): no password is checked, as Mosquitto does not
+   * authenticate its bridges locally; `username` (local_username) still applies to the ACL.
+   */
+  internal?: boolean
   /** The listener the connection came through. */
   listener?: ListenerLink
 }
@@ -74,6 +79,7 @@ export class Connection implements SessionLink, Watched {
   authMethod: string | undefined
   /** A user name the transport vouches for (a client certificate's identity), see ConnectionContext. */
   readonly certifiedUsername: string | undefined
+  readonly internal: boolean
   readonly listener: ListenerLink | undefined
   private readonly decoder: PacketDecoder
   private pending: Packet[] | undefined
@@ -92,6 +98,7 @@ export class Connection implements SessionLink, Watched {
   constructor(readonly broker: Broker, readonly stream: Duplex, readonly remoteAddress: string | undefined, context: ConnectionContext = {}) {
     const {options} = broker
     this.certifiedUsername = context.username
+    this.internal = context.internal === true
     this.listener = context.listener
     this.decoder = new PacketDecoder({maxPacketSize: options.maxPacketSize})
     this.acceptedAt = this.lastSeen = options.timers.now()

@@ -90,17 +90,20 @@ describe('bridge start types and limits', () => {
     assert.equal(bridge.stats.dropped, 2)
   })
 
-  it('local_username: the local side of the bridge is subject to the ACL like any client', async () => {
+  it('local_username: the bridge\'s local side is not authenticated (as in Mosquitto) but is subject to the ACL', async () => {
     const remote = await midge()
     const got = await receiver(remote.url, '#')
     const acl = parseAclFile('user bridge\ntopic read allowed/#\n')
     const local = await midge({auth: {
+      // clients log in with user names: the publisher below is one; the bridge is not asked
+      authenticate: (req) => req.username === 'publisher' ? true : 0x86,
       authorizeDeliver: (c, topic) => c.username === 'bridge' ? acl.canRead(c.clientId, c.username, topic) : true,
     }})
     const bridge = await local.broker.addBridge({name: 'acl', localUsername: 'bridge', addresses: [{host: '127.0.0.1', port: remote.port}],
       topics: [bridgeTopic('#', 'out', 1)], notifications: false})
     await eventually(() => bridge.state === 'connected', 'the connection')
-    const pub = await mqtt.connectAsync(local.url, {reconnectPeriod: 0})
+    await assert.rejects(mqtt.connectAsync(local.url, {reconnectPeriod: 0}), /bad user name or password|Not authorized|Bad/i)
+    const pub = await mqtt.connectAsync(local.url, {reconnectPeriod: 0, username: 'publisher'})
     cleanup.push(() => pub.endAsync(true))
     await pub.publishAsync('secret/x', 'no', {qos: 1})
     await pub.publishAsync('allowed/x', 'yes', {qos: 1})

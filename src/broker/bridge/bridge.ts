@@ -90,7 +90,8 @@ export class Bridge {
   private async connectLocal(): Promise<void> {
     const c = this.config
     const [mine, theirs] = duplexPair()
-    this.broker.handle(theirs, `bridge:${c.name}`)
+    // trusted like Mosquitto's bridge contexts: not authenticated, but local_username is the ACL's user
+    this.broker.handle(theirs, `bridge:${c.name}`, {internal: true, username: c.localUsername})
     const client = await connect({
       transport: async () => mine, protocolVersion: 5, clientId: c.localClientId, clean: c.localCleanSession,
       keepalive: 0, username: c.localUsername, password: c.localPassword, manualAck: true,

@@ -63,7 +63,7 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<
   const identity = conn.certifiedUsername
   if (identity !== undefined) packet = {...packet, username: identity, password: undefined}
   if (authMethod !== undefined) return conn.broker.enhancedAuth.start(conn, packet, clientId, assigned)
-  if (identity !== undefined) {
+  if (identity !== undefined || conn.internal) {
     completeConnect(conn, packet, clientId, assigned, true)
     return undefined
   }
