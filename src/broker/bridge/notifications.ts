@@ -29,9 +29,12 @@ export class Notifications {
     client.publish(this.config.notificationTopic, '1', {qos: 1, retain: this.config.outgoingRetain}).catch(() => undefined)
   }
 
-  /** Publishes "0" on the remote before a clean disconnect (the will is not sent then). */
+  /** Publishes "0" on the remote before a clean disconnect (the will is not sent then); waits 2 s at most for the ack. */
   async remoteDown(client: MqttClient): Promise<void> {
     if (!this.enabled || this.config.notificationsLocalOnly || !client.connected) return
-    await client.publish(this.config.notificationTopic, '0', {qos: 1, retain: this.config.outgoingRetain}).catch(() => undefined)
+    let timer: NodeJS.Timeout | undefined
+    const sent = client.publish(this.config.notificationTopic, '0', {qos: 1, retain: this.config.outgoingRetain}).catch(() => undefined)
+    await Promise.race([sent, new Promise((resolve) => { timer = setTimeout(resolve, 2000) })])
+    clearTimeout(timer)
   }
 }
