@@ -70,7 +70,9 @@ async function loadBridgeTls(b: ConfBridge): Promise<TlsOptions | undefined> {
   if (t.version === 'tlsv1.3') tls.minVersion = 'TLSv1.3'
   if (t.version === 'tlsv1.2') tls.minVersion = 'TLSv1.2'
   if (t.version === 'tlsv1.1') tls.minVersion = 'TLSv1.1'
-  if (t.ciphers !== undefined) tls.ciphers = t.ciphers
+  // Node takes the TLS 1.2 and 1.3 suites in one list
+  const ciphers = [t.ciphers, t.ciphersTls13].filter((c) => c !== undefined).join(':')
+  if (ciphers !== '') tls.ciphers = ciphers
   return tls
 }
 

@@ -26,7 +26,9 @@ every listener they fit. Anonymous clients are allowed on loopback; another addr
 file, or client certificates) or --allow-anonymous.
 A file that cannot be read or parsed (configuration, certificate, password file, ACL) stops the start: exit 10 for an
 unreadable -c file, 17 otherwise. SIGHUP re-reads the password file, the ACL and the certificates without dropping
-connections; a bad file is logged and the previous one stays in force.`
+connections; a bad file is logged and the previous one stays in force.
+Bridges to other brokers (the connection sections of -c, or --bridge with --bridge-topic) start with the broker and
+reconnect on their own; SIGHUP does not re-read them (as in Mosquitto).`
 
   static override examples = [
     {command: '<%= config.bin %> <%= command.id %>', description: 'A local broker on 127.0.0.1:1883'},
