@@ -111,3 +111,38 @@ describe('bridge start types and limits', () => {
     assert.deepEqual(got, ['yes'])
   })
 })
+
+describe('a bridge whose local connection is taken over', () => {
+  it('reconnects its local side and carries messages both ways again', async () => {
+    const remote = createBroker()
+    const {port: remotePort} = await remote.listen({port: 0})
+    const local = createBroker()
+    const {port} = await local.listen({port: 0})
+    const done: Array<() => Promise<unknown>> = [() => remote.close(), () => local.close()]
+    try {
+      const bridge = await local.addBridge({name: 'takeover', localClientId: 'bridge-local', addresses: [{host: '127.0.0.1', port: remotePort}],
+        topics: [bridgeTopic('tk/#', 'both', 1)], restartTimeout: {base: 1}, notifications: false})
+      await eventually(() => bridge.state === 'connected', 'the connection')
+      const lost = once(local.events, 'bridgeDisconnected')
+      const intruder = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {reconnectPeriod: 0, clientId: 'bridge-local', clean: false})
+      done.push(() => intruder.endAsync(true))
+      await lost // the remote side starts over with the local one
+      await eventually(() => bridge.state === 'connected' && local.sessions.get('bridge-local')?.link !== undefined, 'the bridge back on both sides')
+      const onRemote = await mqtt.connectAsync(`mqtt://127.0.0.1:${remotePort}`, {reconnectPeriod: 0})
+      done.push(() => onRemote.endAsync(true))
+      const gotRemote: string[] = []
+      onRemote.on('message', (_t, p) => gotRemote.push(p.toString()))
+      await onRemote.subscribeAsync('tk/#', {qos: 1})
+      const onLocal = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {reconnectPeriod: 0})
+      done.push(() => onLocal.endAsync(true))
+      const gotLocal: string[] = []
+      onLocal.on('message', (_t, p) => gotLocal.push(p.toString()))
+      await onLocal.subscribeAsync('tk/#', {qos: 1})
+      await onLocal.publishAsync('tk/out', 'out', {qos: 1})
+      await onRemote.publishAsync('tk/in', 'in', {qos: 1})
+      await eventually(() => gotRemote.includes('out') && gotLocal.includes('in'), 'both messages across')
+    } finally {
+      for (const d of done.reverse()) await d().catch(() => undefined)
+    }
+  })
+})

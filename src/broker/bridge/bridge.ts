@@ -113,6 +113,9 @@ export class Bridge {
     this.local = undefined
     if (this.state === 'closed') return
     this.broker.options.logger.warn({bridge: this.config.name, reason: error?.message}, 'bridge lost its local connection')
+    this.forward.localDown(client)
+    // remote messages it had not acked yet would block the remote's window: start that side over too
+    this.remote?.destroy()
     this.reconnectLocal()
   }
 
@@ -129,6 +132,11 @@ export class Bridge {
 
   private async connectRemote(): Promise<void> {
     if (this.state === 'closed' || this.state === 'connecting' || this.state === 'connected') return
+    if (this.local === undefined) {
+      // nothing received from the remote could be passed on (or acked): wait for the local side first
+      this.schedule()
+      return
+    }
     this.state = 'connecting'
     const c = this.config
     const address = this.address

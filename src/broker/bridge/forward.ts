@@ -53,6 +53,11 @@ export class Forwarder {
     }
   }
 
+  /** The local connection is gone: what it gave us unacked is resent by the local session, so it is not kept here. */
+  localDown(client: MqttClient): void {
+    this.held = this.held.filter((h) => h.via !== client)
+  }
+
   /** A message from the local broker (out, both). `via`: the local client it came on, for the ack. */
   fromLocal(message: Message, via: MqttClient): void {
     const remote = this.remote
