@@ -146,3 +146,28 @@ describe('a bridge whose local connection is taken over', () => {
     }
   })
 })
+
+describe('messages waiting for a remote that is down', () => {
+  it('are bounded by the queue limits of the bridge\'s local session, and the drops counted', async () => {
+    const local = createBroker({maxInflightMessages: 2, maxQueuedMessages: 5})
+    const {port} = await local.listen({port: 0})
+    const dead = createBroker()
+    const {port: deadPort} = await dead.listen({port: 0})
+    await dead.close() // a port nobody listens on
+    try {
+      const bridge = await local.addBridge({name: 'bounded', addresses: [{host: '127.0.0.1', port: deadPort}], topics: [bridgeTopic('b/#', 'out', 1)],
+        restartTimeout: {base: 60}, notifications: false})
+      const pub = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {reconnectPeriod: 0})
+      try {
+        for (let i = 0; i < 20; i++) await pub.publishAsync('b/x', `m${i}`, {qos: 1})
+      } finally {
+        await pub.endAsync(true)
+      }
+      await eventually(() => bridge.queued === 7, '2 in flight to the bridge and 5 queued')
+      assert.equal(local.metrics.dropped['queue-full'], 13)
+      assert.equal(bridge.stats.connected, 0)
+    } finally {
+      await local.close()
+    }
+  })
+})
