@@ -4,8 +4,9 @@ import assert from 'node:assert/strict'
 import {once} from 'node:events'
 import {after, describe, it} from 'node:test'
 import mqtt from 'mqtt'
-import {createBroker, parseAclFile, type Broker} from '../../src/index.js'
+import {createBroker, MemoryStore, parseAclFile, type Broker} from '../../src/index.js'
 import {bridgeTopic} from '../../src/broker/bridge/index.js'
+import {MemoryBacking} from '../../src/broker/store/memory.js'
 
 async function eventually(check: () => boolean, what: string, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms
@@ -168,6 +169,30 @@ describe('messages waiting for a remote that is down', () => {
       assert.equal(bridge.stats.connected, 0)
     } finally {
       await local.close()
+    }
+  })
+})
+
+describe('a bridge whose topics changed between two runs (persistent local session)', () => {
+  it('drops the subscriptions of the earlier configuration from its kept session', async () => {
+    const backing = new MemoryBacking()
+    let store = await MemoryStore.open(backing)
+    const input = {name: 'changed', localClientId: 'bridge-changed', addresses: [{host: '127.0.0.1', port: 1}], restartTimeout: {base: 60}, notifications: false}
+    const first = createBroker({store})
+    await first.restore()
+    await first.addBridge({...input, topics: [bridgeTopic('old/#', 'out', 1), bridgeTopic('kept/#', 'out', 1)]})
+    await first.close()
+    await store.close()
+    store = await MemoryStore.open(backing) // as after a restart
+    const second = createBroker({store})
+    await second.restore()
+    try {
+      assert.deepEqual([...second.sessions.get('bridge-changed')!.subscriptions.keys()].sort(), ['kept/#', 'old/#'])
+      await second.addBridge({...input, topics: [bridgeTopic('kept/#', 'out', 1), bridgeTopic('new/#', 'out', 1)]})
+      assert.deepEqual([...second.sessions.get('bridge-changed')!.subscriptions.keys()].sort(), ['kept/#', 'new/#'])
+    } finally {
+      await second.close()
+      await store.close()
     }
   })
 })

@@ -105,6 +105,10 @@ export class Bridge {
     // No Local: what the bridge publishes locally is not sent back out; Retain As Published keeps the
     // flag; Retain Handling 2 here, since retained messages go out on each remote connect (resubscribe)
     const out = c.topics.filter((t) => t.direction !== 'in')
+    // a kept session may hold subscriptions of an earlier configuration: they go (Mosquitto: sub__clean_session)
+    const kept = [...(this.broker.sessions.get(c.localClientId)?.subscriptions.keys() ?? [])]
+    const stale = kept.filter((f) => !out.some((t) => t.localTopic === f))
+    if (stale.length > 0) await client.unsubscribe(stale)
     if (out.length > 0) await client.subscribe(out.map((t) => ({topic: t.localTopic, qos: t.qos, nl: true, rap: true, rh: 2 as const})))
   }
 
