@@ -196,3 +196,31 @@ describe('a bridge whose topics changed between two runs (persistent local sessi
     }
   })
 })
+
+describe('bridge_outgoing_retain false', () => {
+  it('clears the retain flag of what goes to the remote, so the remote keeps no retained copy', async () => {
+    const remote = createBroker()
+    const {port: remotePort} = await remote.listen({port: 0})
+    const local = createBroker()
+    const {port} = await local.listen({port: 0})
+    const done: Array<() => Promise<unknown>> = [() => remote.close(), () => local.close()]
+    try {
+      const bridge = await local.addBridge({name: 'noretain', outgoingRetain: false, addresses: [{host: '127.0.0.1', port: remotePort}],
+        topics: [bridgeTopic('r/#', 'out', 1), bridgeTopic('k/#', 'in', 1)], notifications: false})
+      await eventually(() => bridge.state === 'connected', 'the connection')
+      const sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${remotePort}`, {reconnectPeriod: 0})
+      done.push(() => sub.endAsync(true))
+      const got: string[] = []
+      sub.on('message', (_t, p) => got.push(p.toString()))
+      await sub.subscribeAsync('r/#', {qos: 1})
+      const pub = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {reconnectPeriod: 0})
+      done.push(() => pub.endAsync(true))
+      await pub.publishAsync('r/1', 'kept locally only', {qos: 1, retain: true})
+      await eventually(() => got.includes('kept locally only'), 'the message on the remote')
+      assert.equal(local.retained.match('r/#', Date.now()).length, 1)
+      assert.equal(remote.retained.match('r/#', Date.now()).length, 0)
+    } finally {
+      for (const d of done.reverse()) await d().catch(() => undefined)
+    }
+  })
+})
