@@ -1,6 +1,6 @@
 // No loops: midge bridged to midge both ways on '#' (v3.1.1 with the bridge bit, and v5 with No
 // Local), a real Mosquitto bridging into midge both ways on '#' (its try_private bit: midge must not
-// echo its messages back), and a remote that refuses the bridge bit (the bridge retries without it).
+// echo its messages back), and remotes that refuse the bridge bit or MQTT 5 (the bridge retries without).
 import assert from 'node:assert/strict'
 import {once} from 'node:events'
 import {createServer, connect as netConnect, type Server, type Socket} from 'node:net'
@@ -88,19 +88,18 @@ describe('bridges without loops', {skip}, () => {
     await assertNoLoop(one, two)
   })
 
-  it('a remote that refuses the bridge bit: the bridge connects again without it', async () => {
-    const target = await midge()
+  /** A proxy to `port` that answers a CONNECT whose protocol level `refuse` rejects as a v3.1.1 broker that does not know it would. */
+  async function refusingProxy(port: number, refuse: (level: number) => boolean): Promise<{port: number; levels: number[]}> {
     const levels: number[] = []
-    // a proxy to midge that answers a CONNECT with the bridge bit as a v3.1.1 broker that does not know it would
     const proxy: Server = createServer((socket: Socket) => {
       socket.once('data', (first: Buffer) => {
         const level = first[8] // fixed header (2 bytes here), protocol name length (2), "MQTT" (4)
         levels.push(level)
-        if (level & 0x80) {
+        if (refuse(level)) {
           socket.end(Buffer.from([0x20, 0x02, 0x00, 0x01])) // CONNACK: unacceptable protocol version
           return
         }
-        const upstream = netConnect({host: '127.0.0.1', port: target.port}, () => upstream.write(first))
+        const upstream = netConnect({host: '127.0.0.1', port}, () => upstream.write(first))
         socket.pipe(upstream).pipe(socket)
         socket.on('error', () => upstream.destroy())
         upstream.on('error', () => socket.destroy())
@@ -109,16 +108,27 @@ describe('bridges without loops', {skip}, () => {
     proxy.listen(0, '127.0.0.1')
     await once(proxy, 'listening')
     cleanup.push(() => new Promise((r) => proxy.close(r)))
-    const a = await midge()
-    const bridge = await a.broker.addBridge({name: 'nopriv', addresses: [{host: '127.0.0.1', port: (proxy.address() as {port: number}).port}],
-      restartTimeout: {base: 1}, topics: [bridgeTopic('p/#', 'out', 1)], notifications: false})
-    await eventually(() => bridge.stats.connected === 1, 'the bridge without the bridge bit')
-    assert.deepEqual(levels, [0x84, 0x04])
-    const remote = await counter(target.url, cleanup)
-    await remote.c.subscribeAsync('p/#', {qos: 1})
-    const pub = await mqtt.connectAsync(a.url, {reconnectPeriod: 0})
-    cleanup.push(() => pub.endAsync(true))
-    await pub.publishAsync('p/1', 'through', {qos: 1})
-    await eventually(() => remote.n('through') === 1, 'the message')
-  })
+    return {port: (proxy.address() as {port: number}).port, levels}
+  }
+
+  for (const [what, refuse, protocolVersion, expected] of [
+    ['the bridge bit: the bridge connects again without it', (l: number) => (l & 0x80) !== 0, 4, [0x84, 0x04]],
+    ['MQTT 5: the bridge connects again with 3.1.1 (and the bridge bit)', (l: number) => l === 5, 5, [0x05, 0x84]],
+  ] as const) {
+    it(`a remote that refuses ${what}`, async () => {
+      const target = await midge()
+      const proxy = await refusingProxy(target.port, refuse)
+      const a = await midge()
+      const bridge = await a.broker.addBridge({name: `refused${protocolVersion}`, protocolVersion, addresses: [{host: '127.0.0.1', port: proxy.port}],
+        restartTimeout: {base: 1}, topics: [bridgeTopic('p/#', 'out', 1)], notifications: false})
+      await eventually(() => bridge.stats.connected === 1, 'the bridge connected')
+      assert.deepEqual(proxy.levels, expected)
+      const remote = await counter(target.url, cleanup)
+      await remote.c.subscribeAsync('p/#', {qos: 1})
+      const pub = await mqtt.connectAsync(a.url, {reconnectPeriod: 0})
+      cleanup.push(() => pub.endAsync(true))
+      await pub.publishAsync('p/1', 'through', {qos: 1})
+      await eventually(() => remote.n('through') === 1, 'the message')
+    })
+  }
 })

@@ -31,6 +31,8 @@ export class Bridge {
   private addressIndex = 0
   private delayMs = 0
   private tryPrivateAccepted = true
+  /** bridge_protocol_version, lowered to 3.1.1 when a remote refuses MQTT 5 (as Mosquitto does). */
+  private version: 3 | 4 | 5
   private everConnected = false
   private timer: NodeJS.Timeout | undefined
   private localTimer: NodeJS.Timeout | undefined
@@ -40,6 +42,7 @@ export class Bridge {
   private backToPrimary = false
 
   constructor(private readonly broker: Broker, readonly config: BridgeConfig) {
+    this.version = config.protocolVersion
     this.forward = new Forwarder(config, this.stats)
     this.notify = new Notifications(config)
     this.forward.onActivity = () => { this.lastActivity = Date.now() }
@@ -144,15 +147,16 @@ export class Bridge {
     this.state = 'connecting'
     const c = this.config
     const address = this.address
-    const bridgeMode = c.tryPrivate && this.tryPrivateAccepted && c.protocolVersion !== 5
+    const version = this.version
+    const bridgeMode = c.tryPrivate && this.tryPrivateAccepted && version !== 5
     let client: MqttClient
     try {
       client = await connect({
         host: address.host, port: address.port, scheme: c.tls ? 'mqtts' : 'mqtt', tls: c.tls, localAddress: c.bindAddress,
-        protocolVersion: c.protocolVersion, clientId: c.remoteClientId, clean: c.cleanSession, keepalive: c.keepalive,
+        protocolVersion: version, clientId: c.remoteClientId, clean: c.cleanSession, keepalive: c.keepalive,
         username: c.remoteUsername, password: c.remotePassword, will: this.notify.remoteWill(), bridgeMode, manualAck: true,
         connectTimeout: 30_000,
-        properties: c.protocolVersion === 5 ? {sessionExpiryInterval: c.cleanSession ? 0 : NEVER_EXPIRES} : undefined,
+        properties: version === 5 ? {sessionExpiryInterval: c.cleanSession ? 0 : NEVER_EXPIRES} : undefined,
       })
     } catch (error) {
       if (this.isClosed) return
@@ -161,6 +165,10 @@ export class Bridge {
         // a v3 broker that refuses the bridge bit: retry without it, as Mosquitto does
         this.tryPrivateAccepted = false
         this.broker.options.logger.warn({bridge: c.name, address: describe(address)}, 'bridge: the remote refused try_private; retrying without the bridge bit')
+      } else if (version === 5 && error instanceof ConnectionRefusedError && error.reasonCode === 1) {
+        // a v3.x broker answers an MQTT 5 CONNECT with return code 1 (no v5 reason code is 1)
+        this.version = 4
+        this.broker.options.logger.warn({bridge: c.name, address: describe(address)}, 'bridge: the remote does not support MQTT 5; retrying with 3.1.1')
       } else {
         this.broker.options.logger.warn({bridge: c.name, address: describe(address), reason: (error as Error).message}, 'bridge connection failed')
       }
@@ -189,7 +197,7 @@ export class Bridge {
     void client.closed.then((error) => this.onRemoteLost(client, error))
     this.notify.remoteUp(client)
     this.notify.local(this.local, 1)
-    const v5 = c.protocolVersion === 5
+    const v5 = client.protocolVersion === 5
     const inTopics = c.topics.filter((t) => t.direction !== 'out')
     const outOnly = c.topics.filter((t) => t.direction === 'out')
     const failed = (what: string) => (error: Error) => this.broker.options.logger.warn({bridge: c.name, reason: error.message}, `bridge ${what} failed`)

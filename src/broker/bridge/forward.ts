@@ -75,7 +75,7 @@ export class Forwarder {
     this.onActivity()
     const topic = remoteTopicFor(this.config.topics, message.topic)
     const retain = this.config.outgoingRetain && message.retain
-    const properties = this.config.protocolVersion === 5 ? passOn(message.properties) : undefined
+    const properties = remote.protocolVersion === 5 ? passOn(message.properties) : undefined
     if (message.qos === 0) {
       try {
         if (!remote.publishQoS0(topic, message.payload, {retain, properties}) && !this.remoteFull) {
