@@ -4,7 +4,6 @@
 // address and retry after restart_timeout (constant or jittered backoff); while on a secondary address
 // (round_robin false) probe the primary every 5 s and go back to it once it answers; `once` never
 // retries; `lazy` retries only when `threshold` messages wait, and stops after `idle_timeout` idle.
-import {connect as netConnect} from 'node:net'
 import {connect, ConnectionRefusedError, type MqttClient} from '../../client/index.js'
 import type {Message} from '../../client/index.js'
 import type {Broker} from '../broker.js'
@@ -12,6 +11,7 @@ import {nextRestartDelay, type BridgeAddress, type BridgeConfig} from './config.
 import {Forwarder} from './forward.js'
 import {duplexPair} from './local-link.js'
 import {Notifications} from './notifications.js'
+import {answers, describeAddress as describe, remoteOptions} from './remote.js'
 import {emptyStats, type BridgeStats} from './stats.js'
 
 const NEVER_EXPIRES = 0xffff_ffff
@@ -151,13 +151,7 @@ export class Bridge {
     const bridgeMode = c.tryPrivate && this.tryPrivateAccepted && version !== 5
     let client: MqttClient
     try {
-      client = await connect({
-        host: address.host, port: address.port, scheme: c.tls ? 'mqtts' : 'mqtt', tls: c.tls, localAddress: c.bindAddress,
-        protocolVersion: version, clientId: c.remoteClientId, clean: c.cleanSession, keepalive: c.keepalive,
-        username: c.remoteUsername, password: c.remotePassword, will: this.notify.remoteWill(), bridgeMode, manualAck: true,
-        connectTimeout: 30_000,
-        properties: version === 5 ? {sessionExpiryInterval: c.cleanSession ? 0 : NEVER_EXPIRES} : undefined,
-      })
+      client = await connect(remoteOptions(c, address, version, bridgeMode, this.notify.remoteWill()))
     } catch (error) {
       if (this.isClosed) return
       this.stats.connectFailures++
@@ -271,17 +265,12 @@ export class Bridge {
   private probePrimary(): void {
     const primary = this.config.addresses[0]
     this.probeTimer = setTimeout(() => {
-      const socket = netConnect({host: primary.host, port: primary.port})
-      socket.once('connect', () => {
-        socket.destroy()
+      void answers(primary).then((up) => {
         if (this.state !== 'connected' || this.remote === undefined) return
+        if (!up) return this.probePrimary()
         this.broker.options.logger.info({bridge: this.config.name, address: describe(primary)}, 'bridge: the primary address answers; switching back')
         this.backToPrimary = true
         this.remote.destroy()
-      })
-      socket.once('error', () => {
-        socket.destroy()
-        if (this.state === 'connected') this.probePrimary()
       })
     }, PRIMARY_PROBE_MS)
     this.probeTimer.unref()
@@ -310,8 +299,4 @@ export class Bridge {
     for (const t of [this.timer, this.probeTimer, this.idleTimer]) if (t !== undefined) clearTimeout(t)
     this.timer = this.probeTimer = this.idleTimer = undefined
   }
-}
-
-function describe(a: BridgeAddress): string {
-  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`
 }
