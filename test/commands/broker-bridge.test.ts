@@ -102,6 +102,15 @@ describe('broker start with bridges', {skip}, () => {
     await pub.publishAsync('short/a', 'via flags', {qos: 1})
     await remote.until(() => remote.got.some((m) => m.payload === 'via flags'), 'the message on the remote')
 
+    // mqtts:// with --bridge-cafile (the CA the tests made with openssl)
+    const tls = await startMidgeBroker(['--bridge', `mqtts://edge@127.0.0.1:${mosq.tlsPort}`, '--bridge-cafile', mosq.caFile!,
+      '--bridge-topic', 'short/# out 1 tls/ ""', '--bridge-name', 'short-tls', '--bridge-protocol-version', 'mqttv50'], {MIDGE_BRIDGE_PASSWORD: 'edge pw'})
+    stops.push(() => tls.stop())
+    const tlsPub = await mqtt.connectAsync(tls.url, {reconnectPeriod: 0})
+    stops.push(() => tlsPub.endAsync(true))
+    await tlsPub.publishAsync('tls/short/b', 'via mqtts', {qos: 1})
+    await remote.until(() => remote.got.some((m) => m.topic === 'short/b' && m.payload === 'via mqtts'), 'the message over TLS')
+
     const wrong = await startMidgeBroker(['--bridge', `mqtt://edge@127.0.0.1:${mosq.port}`, '--bridge-topic', 'x/#', '--bridge-name', 'wrong'],
       {MIDGE_BRIDGE_PASSWORD: 'nope'})
     let stderr = ''
