@@ -224,3 +224,35 @@ describe('bridge_outgoing_retain false', () => {
     }
   })
 })
+
+describe('notifications', () => {
+  for (const localOnly of [false, true]) {
+    it(localOnly ? 'notifications_local_only: the state is published locally, not on the remote (nor its will)' : 'the state topic on both brokers, retained', async () => {
+      const remote = createBroker()
+      const {port: remotePort} = await remote.listen({port: 0})
+      const local = createBroker()
+      const {port} = await local.listen({port: 0})
+      const done: Array<() => Promise<unknown>> = [() => remote.close(), () => local.close()]
+      try {
+        const bridge = await local.addBridge({name: 'n', remoteClientId: 'edge-n', notificationsLocalOnly: localOnly,
+          addresses: [{host: '127.0.0.1', port: remotePort}], topics: [bridgeTopic('n/#', 'out', 1)]})
+        await eventually(() => bridge.state === 'connected', 'the connection')
+        const sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${remotePort}`, {reconnectPeriod: 0})
+        done.push(() => sub.endAsync(true))
+        const got: string[] = []
+        sub.on('message', (_t, p) => got.push(p.toString()))
+        await sub.subscribeAsync('n/#', {qos: 1})
+        const pub = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {reconnectPeriod: 0})
+        done.push(() => pub.endAsync(true))
+        await pub.publishAsync('n/1', 'after the state', {qos: 1})
+        // the state went out on the same connection before this message: the remote has it by now, or never
+        await eventually(() => got.includes('after the state'), 'the message')
+        const state = (b: Broker) => b.retained.match('$SYS/broker/connection/edge-n/state', Date.now()).map((m) => m.payload.toString())
+        await eventually(() => state(local).join() === '1', 'the local state 1')
+        assert.deepEqual(state(remote), localOnly ? [] : ['1'])
+      } finally {
+        for (const d of done.reverse()) await d().catch(() => undefined)
+      }
+    })
+  }
+})
