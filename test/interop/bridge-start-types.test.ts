@@ -51,26 +51,25 @@ describe('bridge start types and limits', () => {
     assert.equal(bridge.stats.connected, 0)
   })
 
-  it('lazy: stopped after idle_timeout, started again once `threshold` messages wait', async () => {
+  it('lazy: stopped after idle_timeout, started again once `threshold` messages wait (beyond its in-flight window too)', async () => {
     const remote = await midge()
     const got = await receiver(remote.url, 'lazy/#')
-    const local = await midge()
-    const bridge = await local.broker.addBridge({name: 'lazy', startType: 'lazy', threshold: 3, idleTimeout: 1,
+    const local = await midge({maxInflightMessages: 2})
+    const bridge = await local.broker.addBridge({name: 'lazy', startType: 'lazy', threshold: 5, idleTimeout: 1,
       addresses: [{host: '127.0.0.1', port: remote.port}], topics: [bridgeTopic('lazy/#', 'out', 1)], restartTimeout: {base: 1}})
     await eventually(() => bridge.state === 'connected', 'the first connection (every start type connects at start)')
     await once(local.broker.events, 'bridgeDisconnected') // idle for idle_timeout
     assert.equal(bridge.state, 'idle')
     const pub = await mqtt.connectAsync(local.url, {reconnectPeriod: 0})
     cleanup.push(() => pub.endAsync(true))
-    await pub.publishAsync('lazy/1', 'one', {qos: 1})
-    await pub.publishAsync('lazy/2', 'two', {qos: 1})
-    await eventually(() => bridge.queued === 2, 'two messages waiting')
+    for (let i = 1; i <= 4; i++) await pub.publishAsync(`lazy/${i}`, `m${i}`, {qos: 1})
+    await eventually(() => bridge.queued === 4, 'four messages waiting (2 held by the bridge, 2 queued in its session)')
     assert.equal(bridge.state, 'idle', 'below the threshold the bridge stays down')
     const up = once(local.broker.events, 'bridgeConnected')
-    await pub.publishAsync('lazy/3', 'three', {qos: 1})
+    await pub.publishAsync('lazy/5', 'm5', {qos: 1})
     await up
-    await eventually(() => got.length === 3, 'the three messages on the remote')
-    assert.deepEqual(got, ['one', 'two', 'three'])
+    await eventually(() => got.length === 5, 'the five messages on the remote')
+    assert.deepEqual(got, ['m1', 'm2', 'm3', 'm4', 'm5'])
   })
 
   it('bridge_max_packet_size: a larger message is not sent (counted as dropped), smaller ones are', async () => {

@@ -17,6 +17,7 @@ import {emptyStats, type BridgeStats} from './stats.js'
 const NEVER_EXPIRES = 0xffff_ffff
 const PRIMARY_PROBE_MS = 5000
 const LOCAL_RETRY_MS = 1000
+const THRESHOLD_CHECK_MS = 1000
 
 /** stopped: before start or after a `once` bridge lost its connection; idle: a lazy bridge waiting for its threshold. */
 export type BridgeState = 'stopped' | 'connecting' | 'connected' | 'waiting' | 'idle' | 'closed'
@@ -144,6 +145,7 @@ export class Bridge {
       this.schedule()
       return
     }
+    this.clearTimers()
     this.state = 'connecting'
     const c = this.config
     const address = this.address
@@ -233,11 +235,20 @@ export class Bridge {
       return
     }
     this.addressIndex = (this.addressIndex + 1) % c.addresses.length
-    if (c.startType === 'lazy') {
-      this.state = 'idle'
-      return
-    }
+    if (c.startType === 'lazy') return this.idle()
     this.schedule()
+  }
+
+  /**
+   * A lazy bridge waits until `threshold` messages wait: those it holds (checked as they come) and those
+   * its local session queues beyond its in-flight window (checked every second, as Mosquitto's loop does).
+   */
+  private idle(): void {
+    this.state = 'idle'
+    this.idleTimer = setInterval(() => {
+      if (this.state === 'idle' && this.queued >= this.config.threshold) void this.connectRemote()
+    }, THRESHOLD_CHECK_MS)
+    this.idleTimer.unref()
   }
 
   /** A failed attempt: the next address, after the restart delay (lazy bridges wait for the threshold again). */
@@ -247,6 +258,7 @@ export class Bridge {
       this.state = 'stopped'
       return
     }
+    if (this.config.startType === 'lazy') return this.idle()
     this.schedule()
   }
 
@@ -296,7 +308,7 @@ export class Bridge {
   }
 
   private clearTimers(): void {
-    for (const t of [this.timer, this.probeTimer, this.idleTimer]) if (t !== undefined) clearTimeout(t)
+    for (const t of [this.timer, this.probeTimer, this.idleTimer]) if (t !== undefined) clearTimeout(t) // clears intervals too
     this.timer = this.probeTimer = this.idleTimer = undefined
   }
 }
