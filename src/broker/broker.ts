@@ -120,7 +120,7 @@ export class Broker implements SessionHost {
   /** Stops accepting, tells v5 clients 0x8B, closes every connection and timer. */
   close(): Promise<void> {
     // bridges first, so that they leave cleanly (their local sessions stay)
-    this.closed ??= this.bridges.close().then(() => this.shutdown())
+    this.closed ??= this.bridges.close().catch(() => undefined).then(() => this.shutdown())
     return this.closed
   }
 
