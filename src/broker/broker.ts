@@ -2,6 +2,7 @@ import type {AddressInfo} from 'node:net'
 import type {Duplex} from 'node:stream'
 import {ReasonCode, type QoS, type WillMessage} from '../codec/index.js'
 import type {ClientInfo, ControlHandler} from './auth/hooks.js'
+import {Bridges, type Bridge, type BridgeInput} from './bridge/index.js'
 import {Connection, ConnState, type ConnectionContext} from './connection.js'
 import {EnhancedAuth} from './enhanced-auth.js'
 import {TypedEmitter, type BrokerEvents} from './events.js'
@@ -48,7 +49,10 @@ export class Broker implements SessionHost {
   readonly listeners: Listener[] = []
   /** The $SYS/broker/... topics (options.sysInterval > 0), published from the first listen() on. */
   readonly sys: SysTopics | undefined
+  /** Connections to other brokers (Mosquitto's bridges), each an MQTT client of this broker and of the remote. */
+  readonly bridges = new Bridges(this)
   private closing = false
+  private closed: Promise<void> | undefined
 
   constructor(options: Partial<BrokerOptions> = {}) {
     this.options = {...DEFAULT_OPTIONS, logger: silentLogger, timers: realTimers, auth: {}, ...stripUndefined(options)}
@@ -105,13 +109,28 @@ export class Broker implements SessionHost {
     return address
   }
 
+  /**
+   * Adds a bridge to another broker (Mosquitto's `connection` section; defaults as Mosquitto's). Resolves
+   * once its local side is subscribed; the remote is connected, and reconnected, in the background.
+   */
+  addBridge(input: BridgeInput): Promise<Bridge> {
+    if (this.closing) return Promise.reject(new Error('the broker is closed'))
+    return this.bridges.add(input)
+  }
+
   /** The first listener's address. */
   address(): AddressInfo | undefined {
     return this.listeners[0]?.address()
   }
 
   /** Stops accepting, tells v5 clients 0x8B, closes every connection and timer. */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    // bridges first, so that they leave cleanly (their local sessions stay)
+    this.closed ??= this.bridges.close().catch(() => undefined).then(() => this.shutdown())
+    return this.closed
+  }
+
+  private async shutdown(): Promise<void> {
     if (this.closing) return
     this.closing = true
     this.sys?.stop()

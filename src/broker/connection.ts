@@ -42,6 +42,11 @@ export interface ConnectionContext {
   username?: string
   /** The subject (RFC 2253) of a verified client certificate. */
   certificateSubject?: string
+  /**
+   * The broker's own client (a bridge's local side): no password is checked, as Mosquitto does not
+   * authenticate its bridges locally; `username` (local_username) still applies to the ACL.
+   */
+  internal?: boolean
   /** The listener the connection came through. */
   listener?: ListenerLink
 }
@@ -71,6 +76,8 @@ type OwnedStream = Duplex & {[CONNECTION]?: Connection}
 export class Connection implements SessionLink, Watched {
   state: ConnState = ConnState.AwaitingConnect
   version: ProtocolVersion = 4
+  /** A v3.x CONNECT with the bridge bit (0x80) on its protocol level: every subscription is No Local and Retain As Published, as in Mosquitto. */
+  isBridge = false
   clientId = ''
   username: string | undefined
   session: Session | undefined
@@ -83,6 +90,7 @@ export class Connection implements SessionLink, Watched {
   /** A user name the transport vouches for (a client certificate's identity), see ConnectionContext. */
   readonly certifiedUsername: string | undefined
   readonly certificateSubject: string | undefined
+  readonly internal: boolean
   readonly listener: ListenerLink | undefined
   private readonly decoder: PacketDecoder
   private pending: Packet[] | undefined
@@ -104,6 +112,7 @@ export class Connection implements SessionLink, Watched {
     const {options} = broker
     this.certifiedUsername = context.username
     this.certificateSubject = context.certificateSubject
+    this.internal = context.internal === true
     this.listener = context.listener
     this.decoder = new PacketDecoder({maxPacketSize: options.maxPacketSize})
     this.acceptedAt = this.lastSeen = options.timers.now()
@@ -221,13 +230,14 @@ export class Connection implements SessionLink, Watched {
   private dispatch(packet: Packet): Promise<void> | void {
     try {
       const step = dispatch(this, packet)
-      return step === undefined ? step : step.catch((error: unknown) => this.internal(error, packet))
+      return step === undefined ? step : step.catch((error: unknown) => this.reportAndRethrow(error, packet))
     } catch (error) {
-      this.internal(error, packet)
+      this.reportAndRethrow(error, packet)
     }
   }
 
-  private internal(error: unknown, packet: Packet): never {
+  /** An error that is not a protocol error is the engine's own: reported as such, then answered as any error. */
+  private reportAndRethrow(error: unknown, packet: Packet): never {
     if (!(error instanceof MqttError)) this.broker.internalError(error, {clientId: this.clientId, packet: packet.cmd, during: 'handling a packet'})
     throw error
   }

@@ -20,6 +20,8 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<
   const {options} = conn.broker
   const version = packet.protocolVersion ?? 4
   conn.setVersion(version)
+  // Mosquitto's try_private: a bridge sets 0x80 on a v3.1/v3.1.1 protocol level (v5 bridges use No Local instead)
+  conn.isBridge = packet.bridgeMode === true && version !== 5
   conn.setMaxPacketSize(options.maxPacketSize)
 
   // [MQTT-3.1.2-22] v3.1.1: a password needs a user name
@@ -75,7 +77,7 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<
   const identity = conn.certifiedUsername
   if (identity !== undefined) packet = {...packet, username: identity, password: undefined}
   if (authMethod !== undefined) return conn.broker.enhancedAuth.start(conn, packet, clientId, assigned)
-  if (identity !== undefined) {
+  if (identity !== undefined || conn.internal) {
     completeConnect(conn, packet, clientId, assigned, true)
     return undefined
   }

@@ -57,7 +57,8 @@ function subscribeAll(conn: Connection, packet: SubscribePacket, allowed: boolea
     }
     const qos = Math.min(sub.qos, broker.options.maxQos) as QoS
     const options: SubscriptionOptions = {
-      qos, noLocal: sub.nl ?? false, retainAsPublished: sub.rap ?? false, retainHandling: (sub.rh ?? 0) as 0 | 1 | 2,
+      // a v3 bridge (try_private) neither gets its own messages back nor loses their retain flag
+      qos, noLocal: conn.isBridge || (sub.nl ?? false), retainAsPublished: conn.isBridge || (sub.rap ?? false), retainHandling: (sub.rh ?? 0) as 0 | 1 | 2,
       subscriptionId,
     }
     const isNew = broker.router.subscribe(session, sub.topic, options)

@@ -5,6 +5,8 @@ import {brokerOptionsFromFlags, checkExposure, openBrokerStore} from '../../cli/
 import {loadBrokerPlugins, pluginSpecs} from '../../cli/broker-plugins.js'
 import {loadDynsec, withDynsec} from '../../cli/broker-dynsec.js'
 import {brokerFlags} from '../../cli/broker-flags.js'
+import {bridgeFlags} from '../../cli/bridge-flags.js'
+import {bridgeSettings} from '../../cli/broker-bridges.js'
 import {BrokerLog} from '../../cli/broker-log.js'
 import {announcement, httpUrl, loadAllTls, openListeners, openOps, refuseEveryone, reloadCertificates, shutdownWithin} from '../../cli/broker-serve.js'
 import {readMosquittoConf, resolveBrokerSettings} from '../../cli/broker-settings.js'
@@ -28,7 +30,9 @@ every listener they fit. Anonymous clients are allowed on loopback; another addr
 file, or client certificates) or --allow-anonymous.
 A file that cannot be read or parsed (configuration, certificate, password file, ACL) stops the start: exit 10 for an
 unreadable -c file, 17 otherwise. SIGHUP re-reads the password file, the ACL and the certificates without dropping
-connections; a bad file is logged and the previous one stays in force.`
+connections; a bad file is logged and the previous one stays in force.
+Bridges to other brokers (the connection sections of -c, or --bridge with --bridge-topic) start with the broker and
+reconnect on their own; SIGHUP does not re-read them (as in Mosquitto).`
 
   static override examples = [
     {command: '<%= config.bin %> <%= command.id %>', description: 'A local broker on 127.0.0.1:1883'},
@@ -42,9 +46,10 @@ connections; a bad file is logged and the previous one stays in force.`
     {command: '<%= config.bin %> <%= command.id %> --auth-http http://127.0.0.1:8080/mqtt/auth --plugin ./my-rules.mjs', description: 'An HTTP service decides who may connect, publish and subscribe; a plugin of your own is asked first'},
     {command: '<%= config.bin %> <%= command.id %> --max-qos 1 --no-retain-available --log-level debug', description: 'Announce and enforce limits'},
     {command: '<%= config.bin %> <%= command.id %> --persistence /var/lib/midge', description: 'Sessions, queued QoS 1/2 messages and retained messages survive restarts and kill -9'},
+    {command: 'MIDGE_BRIDGE_PASSWORD=... <%= config.bin %> <%= command.id %> --bridge mqtt://edge@cloud.example:1883 --bridge-topic \'sensors/# out 1\' --persistence /var/lib/midge', description: 'Bridge sensors/# to another broker; QoS 1 messages wait (on disk) while it is down'},
   ]
 
-  static override flags = brokerFlags()
+  static override flags = {...brokerFlags(), ...bridgeFlags()}
 
   async run(): Promise<void> {
     const {flags} = await this.parse(BrokerStart)
@@ -78,9 +83,11 @@ connections; a bad file is logged and the previous one stays in force.`
     const chain = await loadBrokerPlugins(plugins, flags, log, {fallback: fileHooks,
       passwordFile: listenerAuth !== undefined || dynsec !== undefined || authSettings['password-file'] !== undefined, allowAnonymous: authSettings['allow-anonymous']})
     const tls = await loadAllTls(settings.listeners)
+    const bridges = await bridgeSettings(file?.config.bridges, flags, process.env)
     if (flags['test-config']) {
       const n = settings.listeners.length
-      this.log(`configuration OK: ${n} listener${n === 1 ? '' : 's'} (${settings.listeners.map((l) => `${l.spec.protocol}://${l.spec.host}:${l.spec.port}`).join(', ')})`)
+      const b = bridges.length === 0 ? '' : `, ${bridges.length} bridge${bridges.length === 1 ? '' : 's'} (${bridges.map((s) => s.input.name).join(', ')})`
+      this.log(`configuration OK: ${n} listener${n === 1 ? '' : 's'} (${settings.listeners.map((l) => `${l.spec.protocol}://${l.spec.host}:${l.spec.port}`).join(', ')})${b}`)
       return
     }
     const uncapYoungGeneration = capYoungGeneration()
@@ -104,6 +111,11 @@ connections; a bad file is logged and the previous one stays in force.`
       await broker.restore()
       open = await openListeners(broker, settings.listeners, tls)
       if (settings.http) ops = await openOps(broker, settings.http)
+      for (const b of bridges) {
+        await broker.addBridge(b.input).catch((error: Error) => {
+          throw new CliError(`${b.origin}: ${error.message}`, ExitCode.BrokerStartFailed)
+        })
+      }
       const lines = open.map(({listener}) => announcement(listener.spec.protocol, listener.address(), listener.url))
       if (ops) lines.push(announcement('http', ops.address(), httpUrl(ops)))
       if (flags['ready-file']) await writeFileAtomic(flags['ready-file'], lines.map((l) => JSON.stringify(l) + '\n').join(''), {mode: 0o644})
