@@ -48,7 +48,7 @@ Exit codes: 0 all published (QoS 1/2: acknowledged); 1-5 / 128-162 the broker re
   }
 
   async run(): Promise<void> {
-    const {flags} = await this.parse(Pub, withReconnectDefault(this.argv))
+    const {flags} = await this.parse(Pub, withReconnectDefault(this.withOptionsFile('pub', Pub.flags)))
     const backoff = flags.reconnect === undefined ? undefined : parseBackoff(flags.reconnect)
     const props = parseProperties(flags.property)
     const {options, urlTopic} = await connectionOptions(flags, props)

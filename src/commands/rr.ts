@@ -48,7 +48,7 @@ Exit codes: 0 answered; 1-5 / 128-162 the broker refused the connection (its CON
   }
 
   async run(): Promise<void> {
-    const {flags} = await this.parse(Rr)
+    const {flags} = await this.parse(Rr, this.withOptionsFile('rr', Rr.flags))
     const props = parseProperties(flags.property)
     const {options, urlTopic} = await connectionOptions(flags, props)
     const topic = flags.topic ?? urlTopic

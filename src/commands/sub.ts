@@ -37,7 +37,7 @@ Exit codes: 0 done; 1-5 / 128-162 the broker refused the connection (its CONNACK
   static override flags = {...connectionFlags(), ...subFlags()}
 
   async run(): Promise<void> {
-    const {flags} = await this.parse(Sub, withReconnectDefault(this.argv))
+    const {flags} = await this.parse(Sub, withReconnectDefault(this.withOptionsFile('sub', Sub.flags)))
     const backoff = flags.reconnect === undefined ? undefined : parseBackoff(flags.reconnect)
     const props = parseProperties(flags.property)
     const {options, urlTopic} = await connectionOptions(flags, props)
