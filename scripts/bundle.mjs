@@ -48,7 +48,7 @@ function entrySource() {
   return lines.join('\n') + '\n'
 }
 
-// oclif's logger creates a \`debug\` logger per namespace at start-up, and the debug package loads node:tty
+// oclif's logger creates a `debug` logger per namespace at start-up, and the debug package loads node:tty
 // and reads the terminal to pick colours: a few milliseconds per command for output nobody sees unless
 // DEBUG is set. This stand-in loads the real package only then; otherwise a logger does nothing.
 const DEBUG_SHIM = `module.exports = function createDebug(namespace) {

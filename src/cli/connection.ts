@@ -15,6 +15,7 @@ export interface ConnectionFlagValues {
   'connect-timeout': number; 'max-inflight'?: number; 'bind-address'?: string
   'will-topic'?: string; 'will-payload'?: string; 'will-qos'?: number; 'will-retain': boolean
   cafile?: string; capath?: string; cert?: string; key?: string; insecure: boolean; 'tls-version'?: string; ciphers?: string
+  'tls-alpn'?: string; 'tls-use-os-certs'?: boolean
 }
 
 const usage = (message: string) => new CliError(message, ExitCode.Usage)
@@ -38,7 +39,7 @@ export async function connectionOptions(f: ConnectionFlagValues, props: Properti
       throw usage((error as Error).message)
     }
   }
-  const tls = tlsOptions(f)
+  const tls = await tlsOptions(f)
   const scheme = url ? (tls && url.scheme === 'mqtt' ? 'mqtts' : url.scheme) : (tls ? 'mqtts' : 'mqtt')
   const ws = scheme === 'ws' || scheme === 'wss'
   const clientId = f.id ?? (f['id-prefix'] === undefined ? undefined : `${f['id-prefix']}${process.pid}`)
@@ -84,8 +85,8 @@ function readInput(path: string, what: string): Buffer {
   }
 }
 
-function tlsOptions(f: ConnectionFlagValues): TlsOptions | undefined {
-  if (!f.cafile && !f.capath && !f.cert && !f.insecure && !f['tls-version']) return undefined
+async function tlsOptions(f: ConnectionFlagValues): Promise<TlsOptions | undefined> {
+  if (!f.cafile && !f.capath && !f.cert && !f.insecure && !f['tls-version'] && !f['tls-alpn'] && !f['tls-use-os-certs']) return undefined
   const ca: Buffer[] = []
   if (f.cafile) ca.push(readInput(f.cafile, '--cafile'))
   if (f.capath) {
@@ -97,6 +98,8 @@ function tlsOptions(f: ConnectionFlagValues): TlsOptions | undefined {
     }
     for (const name of names) if (/\.(pem|crt)$/.test(name)) ca.push(readInput(join(f.capath, name), '--capath file'))
   }
+  // --tls-use-os-certs with a CA of our own: both (a given `ca` replaces Node's default list)
+  if (f['tls-use-os-certs'] && ca.length > 0) ca.unshift(...(await import('node:tls')).rootCertificates.map((pem) => Buffer.from(pem)))
   const minVersion = f['tls-version'] ? (f['tls-version'].replace('tlsv', 'TLSv') as TlsOptions['minVersion']) : undefined
   return {
     ca: ca.length > 0 ? ca : undefined,
@@ -104,6 +107,7 @@ function tlsOptions(f: ConnectionFlagValues): TlsOptions | undefined {
     key: f.key ? readInput(f.key, '--key') : undefined,
     rejectUnauthorized: !f.insecure,
     minVersion, ciphers: f.ciphers,
+    ALPNProtocols: f['tls-alpn'] === undefined ? undefined : [f['tls-alpn']],
   }
 }
 

@@ -45,6 +45,8 @@ export function connectionFlags() {
     insecure: Flags.boolean({helpGroup: TLS, description: 'Do not verify the server certificate'}),
     'tls-version': Flags.string({helpGroup: TLS, helpValue: 'VERSION', options: ['tlsv1.3', 'tlsv1.2', 'tlsv1.1'], description: 'Lowest TLS version'}),
     ciphers: Flags.string({helpGroup: TLS, helpValue: 'LIST', description: 'OpenSSL cipher list'}),
+    'tls-alpn': Flags.string({helpGroup: TLS, helpValue: 'PROTOCOL', description: 'ALPN protocol to offer in the handshake (e.g. mqtt, for a port shared with other protocols); enables TLS'}),
+    'tls-use-os-certs': Flags.boolean({helpGroup: TLS, description: 'Trust Node\'s default CA certificates (the public CAs) as well as --cafile/--capath; enables TLS'}),
   }
 }
 
