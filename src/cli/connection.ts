@@ -15,7 +15,7 @@ export interface ConnectionFlagValues {
   'connect-timeout': number; 'max-inflight'?: number; 'bind-address'?: string
   'will-topic'?: string; 'will-payload'?: string; 'will-qos'?: number; 'will-retain': boolean
   cafile?: string; capath?: string; cert?: string; key?: string; insecure: boolean; 'tls-version'?: string; ciphers?: string
-  'tls-alpn'?: string; 'tls-use-os-certs'?: boolean
+  'tls-alpn'?: string; 'tls-use-os-certs'?: boolean; psk?: string; 'psk-identity'?: string
 }
 
 const usage = (message: string) => new CliError(message, ExitCode.Usage)
@@ -86,7 +86,8 @@ function readInput(path: string, what: string): Buffer {
 }
 
 async function tlsOptions(f: ConnectionFlagValues): Promise<TlsOptions | undefined> {
-  if (!f.cafile && !f.capath && !f.cert && !f.insecure && !f['tls-version'] && !f['tls-alpn'] && !f['tls-use-os-certs']) return undefined
+  if (!f.cafile && !f.capath && !f.cert && !f.insecure && !f['tls-version'] && !f['tls-alpn'] && !f['tls-use-os-certs'] && !f.psk) return undefined
+  if (f.psk !== undefined) return pskOptions(f)
   const ca: Buffer[] = []
   if (f.cafile) ca.push(readInput(f.cafile, '--cafile'))
   if (f.capath) {
@@ -108,6 +109,19 @@ async function tlsOptions(f: ConnectionFlagValues): Promise<TlsOptions | undefin
     rejectUnauthorized: !f.insecure,
     minVersion, ciphers: f.ciphers,
     ALPNProtocols: f['tls-alpn'] === undefined ? undefined : [f['tls-alpn']],
+  }
+}
+
+/** TLS-PSK (mosquitto's --psk/--psk-identity): the key stands in for certificates, so there is none to check. */
+function pskOptions(f: ConnectionFlagValues): TlsOptions {
+  if (!/^(?:[0-9a-f]{2})+$/i.test(f.psk!)) throw usage(`--psk: '${f.psk}' is not a key in hexadecimal (an even number of 0-9, a-f)`)
+  const psk = Buffer.from(f.psk!, 'hex')
+  const identity = f['psk-identity']!
+  return {
+    pskCallback: () => ({psk, identity}), checkServerIdentity: () => undefined,
+    ciphers: f.ciphers ?? 'PSK', minVersion: f['tls-version'] ? (f['tls-version'].replace('tlsv', 'TLSv') as TlsOptions['minVersion']) : undefined,
+    ALPNProtocols: f['tls-alpn'] === undefined ? undefined : [f['tls-alpn']],
+    cert: f.cert ? readInput(f.cert, '--cert') : undefined, key: f.key ? readInput(f.key, '--key') : undefined,
   }
 }
 

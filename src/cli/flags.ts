@@ -46,6 +46,9 @@ export function connectionFlags() {
     'tls-version': Flags.string({helpGroup: TLS, helpValue: 'VERSION', options: ['tlsv1.3', 'tlsv1.2', 'tlsv1.1'], description: 'Lowest TLS version'}),
     ciphers: Flags.string({helpGroup: TLS, helpValue: 'LIST', description: 'OpenSSL cipher list'}),
     'tls-alpn': Flags.string({helpGroup: TLS, helpValue: 'PROTOCOL', description: 'ALPN protocol to offer in the handshake (e.g. mqtt, for a port shared with other protocols); enables TLS'}),
+    psk: Flags.string({helpGroup: TLS, helpValue: 'HEX', dependsOn: ['psk-identity'], exclusive: ['cafile', 'capath'],
+      description: 'TLS-PSK: the pre-shared key in hexadecimal (no 0x), instead of certificates (visible to `ps`: prefer an options file)'}),
+    'psk-identity': Flags.string({helpGroup: TLS, helpValue: 'IDENTITY', dependsOn: ['psk'], description: 'TLS-PSK: the client identity'}),
     'tls-use-os-certs': Flags.boolean({helpGroup: TLS, description: 'Trust Node\'s default CA certificates (the public CAs) as well as --cafile/--capath; enables TLS'}),
   }
 }

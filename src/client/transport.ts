@@ -24,7 +24,9 @@ export function describeTarget(t: TransportTarget): string {
 
 /** Turns a socket-level failure into a ConnectError with a one-line message. */
 export function connectError(t: TransportTarget, error: Error & {code?: string}): ConnectError {
-  const words = (error.code && errnoWords[error.code]) ?? error.message
+  // OpenSSL's messages are long and end in a newline: its reason alone ("sslv3 alert illegal parameter")
+  const reason = (error as {reason?: string}).reason
+  const words = (error.code && errnoWords[error.code]) ?? (error.code?.startsWith('ERR_SSL') && reason ? `TLS: ${reason}` : error.message.trim())
   return new ConnectError(`cannot connect to ${describeTarget(t)}: ${words}`, error.code, {cause: error})
 }
 
