@@ -129,6 +129,33 @@ for (const b of BROKERS) {
   })
 }
 
+describe('rr refused by the broker', () => {
+  let broker: import('../../src/index.js').Broker
+  let port: number
+  before(async () => {
+    const {createBroker} = await import('../../src/index.js')
+    broker = createBroker({auth: {
+      authorizeSubscribe: (_c, filter) => !filter.startsWith('closed/'),
+      authorizePublish: (_c, topic) => !topic.startsWith('closed/'),
+    }})
+    port = (await broker.listen({host: '127.0.0.1', port: 0})).port
+  })
+  after(async () => { await broker.close() })
+  const conn = () => ['-h', '127.0.0.1', '-p', String(port)]
+
+  it('exit 14 when the subscription to the response topic is refused', async () => {
+    const res = await runMidge(['rr', ...conn(), '-t', 'open/req', '-e', 'closed/replies', '-m', 'x', '-W', '20'])
+    assert.equal(res.code, 14, res.stderr)
+    assert.match(res.stderr, /^midge rr: subscription to 'closed\/replies' refused: .+\n$/)
+  })
+
+  it('exit 13 when the request (QoS 1) is refused', async () => {
+    const res = await runMidge(['rr', ...conn(), '-t', 'closed/req', '-e', 'replies/me', '-m', 'x', '-q', '1', '-W', '20'])
+    assert.equal(res.code, 13, res.stderr)
+    assert.match(res.stderr, /^midge rr: request to 'closed\/req' refused: .+\n$/)
+  })
+})
+
 describe('rr usage', () => {
   for (const [what, args, message] of [
     ['no response topic', ['-t', 'a', '-m', 'x'], /a response topic is needed: -e TOPIC/],
