@@ -42,6 +42,8 @@ Where the time went, and goes (Node 20, \`node --cpu-prof\`, and \`process.cpuUs
   at start-up (now when first needed).
 - What stays is mostly oclif's: its module set-up and Config.load, about 35 ms, are half of what a
   command costs above \`node -e 0\`.
+- Wall time is not all CPU: mosquitto sends a retained message some 40 ms after the SUBACK (strace;
+  \`mosquitto_sub -C 1\` waits for it as long), and \`passwd\` fsyncs the file it writes (atomic write).
 `
 }
 
