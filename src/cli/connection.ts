@@ -15,7 +15,7 @@ export interface ConnectionFlagValues {
   'connect-timeout': number; 'max-inflight'?: number; 'bind-address'?: string
   'will-topic'?: string; 'will-payload'?: string; 'will-qos'?: number; 'will-retain': boolean
   cafile?: string; capath?: string; cert?: string; key?: string; insecure: boolean; 'tls-version'?: string; ciphers?: string
-  'tls-alpn'?: string; 'tls-use-os-certs'?: boolean; psk?: string; 'psk-identity'?: string
+  'tls-alpn'?: string; 'tls-use-os-certs'?: boolean; psk?: string; 'psk-identity'?: string; proxy?: string
 }
 
 const usage = (message: string) => new CliError(message, ExitCode.Usage)
@@ -50,9 +50,10 @@ export async function connectionOptions(f: ConnectionFlagValues, props: Properti
   if (!clean && !clientId && protocolVersion !== 5) throw usage('-c needs a client id (-i)')
   if (expiry === UINT32_MAX && !f.id) throw usage('a session that never expires needs a client id (-i)')
   const username = f.username ?? url?.username
+  const proxy = proxyUrl(f.proxy, ws)
   const options: ClientOptions = {
     scheme, host: f.host ?? url?.host ?? 'localhost', port: f.port ?? url?.port, socketPath: f.unix,
-    wsPath: ws && url && url.path !== '/' ? url.path : undefined, tls, localAddress: f['bind-address'],
+    wsPath: ws && url && url.path !== '/' ? url.path : undefined, tls, localAddress: f['bind-address'], proxy,
     protocolVersion, clientId, clean, keepalive: f.keepalive, username,
     password: await password(f, url, username),
     properties: protocolVersion === 5 && Object.keys(connect).length > 0 ? connect : undefined,
@@ -66,6 +67,20 @@ export async function connectionOptions(f: ConnectionFlagValues, props: Properti
   }
   const urlTopic = url && !ws && url.path.length > 1 ? url.path.slice(1) : undefined
   return {options, urlTopic}
+}
+
+/** --proxy: socks5h://[user[:password]@]host[:port], as mosquitto's clients take it. */
+function proxyUrl(value: string | undefined, ws: boolean): string | undefined {
+  if (value === undefined) return undefined
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw usage(`--proxy: '${value}' is not a URL (socks5h://[user[:password]@]host[:port])`)
+  }
+  if (url.protocol !== 'socks5h:' || !url.hostname) throw usage(`--proxy: '${value}' is not a socks5h:// URL (only SOCKS5 with the proxy resolving names)`)
+  if (ws) throw usage('--proxy works with mqtt:// and mqtts://, not WebSockets')
+  return value
 }
 
 function sessionExpiry(value: string | undefined, version: ProtocolVersion, clean: boolean): number | undefined {

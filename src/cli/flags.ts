@@ -30,6 +30,7 @@ export function connectionFlags() {
       description: 'v5 property of CONNECT, PUBLISH, SUBSCRIBE, UNSUBSCRIBE, DISCONNECT or the will, e.g. -D publish content-type text/plain, -D connect user-property KEY VALUE'}),
     'connect-timeout': Flags.integer({env: 'MIDGE_CONNECT_TIMEOUT', helpGroup: CONNECTION, helpValue: 'SECONDS', min: 1, default: 30, description: 'Seconds to wait for the broker to answer'}),
     'max-inflight': Flags.integer({char: 'M', helpGroup: CONNECTION, helpValue: 'N', min: 1, max: 65_535, description: 'QoS 1/2 messages in flight at once [default: the broker\'s Receive Maximum]'}),
+    proxy: Flags.string({helpGroup: CONNECTION, helpValue: 'URL', description: 'Reach the broker through a SOCKS5 proxy: socks5h://[user[:password]@]host[:port] (default port 1080; the proxy resolves the broker\'s name)'}),
     'bind-address': Flags.string({char: 'A', helpGroup: CONNECTION, helpValue: 'ADDRESS', description: 'Local address to connect from'}),
     nodelay: Flags.boolean({helpGroup: CONNECTION, description: 'Disable Nagle\'s algorithm (always on in midge)', hidden: true}),
     debug: Flags.boolean({char: 'd', description: 'Print every packet sent and received on stderr'}),

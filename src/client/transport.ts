@@ -34,6 +34,11 @@ export function connectError(t: TransportTarget, error: Error & {code?: string})
 export async function openTransport(t: TransportTarget): Promise<Duplex> {
   if (t.scheme === 'ws' || t.scheme === 'wss') return openWebSocket(t)
   if (t.scheme === 'mqtts') return openTls(t)
+  if (t.proxy) {
+    const socket = await openProxied(t)
+    socket.setNoDelay(t.noDelay)
+    return socket
+  }
   if (t.socketPath) {
     const socket = netConnect({path: t.socketPath})
     await settle(t, socket, 'connect')
@@ -73,11 +78,32 @@ async function openTls(t: TransportTarget): Promise<Duplex> {
   const tls = await import('node:tls')
   const servername = isIP(t.host) ? undefined : t.host
   // a plain socket first when it must be bound or is a Unix socket; TLS then runs over it
-  const socket = t.localAddress || t.socketPath ? await openTransport({...t, scheme: 'mqtt'}) as Socket : undefined
+  const socket = t.localAddress || t.socketPath || t.proxy ? await openTransport({...t, scheme: 'mqtt'}) as Socket : undefined
   const secure = tls.connect({host: t.host, port: t.port, servername, socket, ...t.tls})
   await settle(t, secure, 'secureConnect')
   secure.setNoDelay(t.noDelay)
   return secure
+}
+
+/** A TCP connection to the broker through a SOCKS5 proxy, which resolves the broker's name (socks5h). */
+async function openProxied(t: TransportTarget): Promise<Socket> {
+  const url = new URL(t.proxy!)
+  const {SocksClient} = await import('socks') // loaded only for --proxy
+  const connecting = SocksClient.createConnection({
+    proxy: {host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 1080), type: 5,
+      userId: url.username ? decodeURIComponent(url.username) : undefined, password: url.password ? decodeURIComponent(url.password) : undefined},
+    command: 'connect', destination: {host: t.host, port: t.port},
+  })
+  const aborted = new Promise<never>((_resolve, reject) => {
+    if (t.signal?.aborted) reject(abortReason(t.signal))
+    t.signal?.addEventListener('abort', () => reject(abortReason(t.signal)), {once: true})
+  })
+  try {
+    return (await Promise.race([connecting, aborted])).socket
+  } catch (error) {
+    void connecting.then(({socket}) => socket.destroy(), () => undefined)
+    throw connectError(t, new Error(`through the proxy ${url.host}: ${(error as Error).message}`))
+  }
 }
 
 async function openWebSocket(t: TransportTarget): Promise<Duplex> {
