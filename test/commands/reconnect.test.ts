@@ -13,6 +13,16 @@ import mqtt from 'mqtt'
 import {BIN, collect, runMidge, spawnMidge} from '../helpers/cli.js'
 import {freePort, hasMosquitto} from '../helpers/mosquitto.js'
 
+// a --reconnect client keeps trying while its broker is gone: none may outlive this file, even when a
+// test fails or times out before it could stop them
+const children = new Set<ChildProcess>()
+process.once('exit', () => { for (const c of children) c.kill('SIGKILL') })
+function track(child: ChildProcess): ChildProcess {
+  children.add(child)
+  child.once('exit', () => children.delete(child))
+  return child
+}
+
 /** A broker process on a fixed port that can be stopped (SIGTERM, so it saves its state) and started again. */
 interface Restartable { port: number; start(): Promise<void>; stop(): Promise<void>; dispose(): Promise<void> }
 
@@ -100,7 +110,12 @@ for (const b of BROKERS) {
       broker = await b.make()
       await broker.start()
     })
-    after(async () => { await broker.dispose() })
+    const receivers = new Set<mqtt.MqttClient>()
+    after(async () => {
+      for (const r of receivers) r.end(true)
+      for (const c of children) c.kill('SIGKILL')
+      await broker.dispose()
+    })
 
     it('sub -c --reconnect gets every QoS 1 message, including those published while it was away', async () => {
       const id = `rs-${b.name}`
@@ -112,7 +127,7 @@ for (const b of BROKERS) {
       const made = await runMidge(['sub', '-h', '127.0.0.1', '-p', String(broker.port), '-c', '-i', id, '-q', '1', '-t', 'rs/#', '-E'])
       assert.equal(made.code, 0, made.stderr)
       await publish('m1')
-      const sub = spawnMidge(['sub', '-h', '127.0.0.1', '-p', String(broker.port), '-c', '-i', id, '-q', '1', '-t', 'rs/#', '--reconnect=0.1..0.5', '-C', '6'])
+      const sub = track(spawnMidge(['sub', '-h', '127.0.0.1', '-p', String(broker.port), '-c', '-i', id, '-q', '1', '-t', 'rs/#', '--reconnect=0.1..0.5', '-C', '6']))
       const out = watch(sub.stdout!)
       const err = watch(sub.stderr!)
       const result = collect(sub, 120_000)
@@ -138,6 +153,7 @@ for (const b of BROKERS) {
       // the receiver is the mqtt package's client, with a persistent session, reconnecting on its own
       const received: string[] = []
       const receiver = mqtt.connect(`mqtt://127.0.0.1:${broker.port}`, {clientId: `rp-${b.name}`, clean: false, reconnectPeriod: 100, protocolVersion: 4})
+      receivers.add(receiver)
       receiver.on('message', (_t, payload) => received.push(payload.toString()))
       await new Promise<void>((resolve) => receiver.once('connect', () => resolve()))
       await receiver.subscribeAsync('rp/#', {qos: 1})
@@ -147,7 +163,7 @@ for (const b of BROKERS) {
         receiver.on('message', check)
         check()
       })
-      const pub = spawnMidge(['pub', '-h', '127.0.0.1', '-p', String(broker.port), '-t', 'rp/t', '-l', '-q', '1', '--reconnect=0.1..0.5'])
+      const pub = track(spawnMidge(['pub', '-h', '127.0.0.1', '-p', String(broker.port), '-t', 'rp/t', '-l', '-q', '1', '--reconnect=0.1..0.5']))
       const err = watch(pub.stderr!)
       const result = collect(pub, 120_000)
       const lines = (from: number, to: number) => Array.from({length: to - from + 1}, (_, i) => `line ${from + i}\n`).join('')
@@ -171,7 +187,7 @@ for (const b of BROKERS) {
     it('without --reconnect, a lost connection still exits 12', async () => {
       const sub = spawnMidge(['sub', '-h', '127.0.0.1', '-p', String(broker.port), '-t', 'plain/#', '-E'])
       assert.equal((await collect(sub)).code, 0)
-      const live = spawnMidge(['sub', '-h', '127.0.0.1', '-p', String(broker.port), '-t', 'plain/#', '-v'])
+      const live = track(spawnMidge(['sub', '-h', '127.0.0.1', '-p', String(broker.port), '-t', 'plain/#', '-v']))
       const out = watch(live.stdout!)
       const result = collect(live, 60_000)
       const ready = out.until((all) => all.includes('plain/x ready'), 'the first message')
