@@ -393,6 +393,8 @@ if (FROM) {
 }
 
 mkdirSync(dirname(OUT), {recursive: true})
+// sections other scripts write (bench:startup's, between its markers) are kept
+const kept = existsSync(OUT) ? (readFileSync(OUT, 'utf8').match(/<!-- startup:begin -->[\s\S]*<!-- startup:end -->\n/) ?? [''])[0] : ''
 writeFileSync(OUT, report({brokers, results, agreement, idle, scenarios: SCENARIOS, scenarioNames: SCENARIO_NAMES,
-  settings: {quick, rounds: ROUNDS, duration: DURATION, warmup: WARMUP, workers: WORKERS, conns: CONNS, hold: HOLD, started, loadBefore, loadAfter}}))
+  settings: {quick, rounds: ROUNDS, duration: DURATION, warmup: WARMUP, workers: WORKERS, conns: CONNS, hold: HOLD, started, loadBefore, loadAfter}}) + (kept ? `\n${kept}` : ''))
 process.stderr.write(`bench:compare: wrote ${OUT}; raw results in ${rawFile}\n`)

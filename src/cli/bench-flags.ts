@@ -63,6 +63,7 @@ export function benchRunFlags(mode: BenchMode) {
     clock: Flags.string({helpGroup: RUN, options: ['mono', 'wall'], default: 'mono',
       description: 'Timestamps: mono (one host) or wall (bench pub and bench sub on two hosts with synchronised clocks)'}),
     json: Flags.boolean({helpGroup: RUN, description: 'Print the result as one JSON document on stdout (nothing else)'}),
+    out: Flags.string({helpGroup: RUN, helpValue: 'FILE', description: 'Also write the final result, the --json document, to FILE (for CI artifacts and --baseline)'}),
     'fail-if': Flags.string({helpGroup: RUN, multiple: true, helpValue: 'CONDITION',
       description: 'Exit 15 when a condition holds: p99>20ms, rate<50k, loss>0, loss>0.1%, errors>0, rate<0.9x (against --baseline)'}),
     baseline: Flags.string({helpGroup: RUN, helpValue: 'FILE', description: 'An earlier --json result: fail below --baseline-ratio of its throughput'}),

@@ -7,11 +7,14 @@ import {
   baselineMismatches, evaluateGates, formatCount, formatSummary, parseBaseline, parseGate, parseGates, primaryRate,
   ProgressDisplay, runBench, startEmbeddedBroker, type BenchConfig, type BenchResult, type Gate,
 } from '../bench/index.js'
+import {writeFileAtomic} from '../fs/atomic-write.js'
 import {CliError, ExitCode} from './exit-codes.js'
 import {shutdownSignal} from './signals.js'
 
 export interface BenchRunOptions {
   json: boolean
+  /** --out: the --json document, also written to this file. */
+  out?: string
   quiet: boolean
   color: boolean
   failIf: string[]
@@ -78,6 +81,11 @@ export async function runBenchCommand(config: BenchConfig, o: BenchRunOptions): 
   const {exitCode, failure} = verdict(result)
   result.exitCode = exitCode
   result.failure = failure
+  if (o.out) {
+    await writeFileAtomic(o.out, JSON.stringify(result, null, 2) + '\n').catch((error: NodeJS.ErrnoException) => {
+      throw new CliError(`--out: cannot write '${o.out}': ${error.code ?? error.message}`, ExitCode.Failure)
+    })
+  }
   process.stdout.write(o.json ? JSON.stringify(result, null, 2) + '\n' : formatSummary(result, {color: color && Boolean(process.stdout.isTTY)}))
   if (exitCode !== ExitCode.Success) throw new CliError(failure!, exitCode)
 }
@@ -118,8 +126,8 @@ function topReasons(counts: Record<string, number>): string {
 }
 
 /** The run options from the parsed flags. */
-export function benchRunOptions(f: {json: boolean; quiet: boolean; color: boolean; 'fail-if'?: string[]; baseline?: string; 'baseline-ratio': number; embedded: boolean}, root: string): BenchRunOptions {
-  return {json: f.json, quiet: f.quiet, color: f.color, failIf: f['fail-if'] ?? [], baseline: f.baseline, baselineRatio: f['baseline-ratio'], embedded: f.embedded, root}
+export function benchRunOptions(f: {json: boolean; out?: string; quiet: boolean; color: boolean; 'fail-if'?: string[]; baseline?: string; 'baseline-ratio': number; embedded: boolean}, root: string): BenchRunOptions {
+  return {json: f.json, out: f.out, quiet: f.quiet, color: f.color, failIf: f['fail-if'] ?? [], baseline: f.baseline, baselineRatio: f['baseline-ratio'], embedded: f.embedded, root}
 }
 
 export const BENCH_EXIT_CODES = `Exit codes: 0 done, every gate passed; 1-5 / 128-162 every failed connection was refused with this CONNACK code; 2 bad usage; 10 unreadable --baseline; 11 connections failed (unreachable, timed out, refused for several reasons); 12 connections lost during the run; 13 publishes refused (PUBACK reason >= 0x80); 14 subscriptions refused; 15 a --fail-if condition or the baseline failed, or nothing was delivered; 17 the --embedded broker did not start. The summary (or --json) is printed first in every case; Ctrl-C prints the summary so far.`

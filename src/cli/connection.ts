@@ -15,6 +15,7 @@ export interface ConnectionFlagValues {
   'connect-timeout': number; 'max-inflight'?: number; 'bind-address'?: string
   'will-topic'?: string; 'will-payload'?: string; 'will-qos'?: number; 'will-retain': boolean
   cafile?: string; capath?: string; cert?: string; key?: string; insecure: boolean; 'tls-version'?: string; ciphers?: string
+  'tls-alpn'?: string; 'tls-use-os-certs'?: boolean; psk?: string; 'psk-identity'?: string; proxy?: string
 }
 
 const usage = (message: string) => new CliError(message, ExitCode.Usage)
@@ -38,7 +39,7 @@ export async function connectionOptions(f: ConnectionFlagValues, props: Properti
       throw usage((error as Error).message)
     }
   }
-  const tls = tlsOptions(f)
+  const tls = await tlsOptions(f)
   const scheme = url ? (tls && url.scheme === 'mqtt' ? 'mqtts' : url.scheme) : (tls ? 'mqtts' : 'mqtt')
   const ws = scheme === 'ws' || scheme === 'wss'
   const clientId = f.id ?? (f['id-prefix'] === undefined ? undefined : `${f['id-prefix']}${process.pid}`)
@@ -54,9 +55,10 @@ export async function connectionOptions(f: ConnectionFlagValues, props: Properti
     const invalid = text === undefined ? undefined : validateIdentity(text)
     if (invalid) throw usage(`invalid ${what} ${shown(text!)}: it ${invalid}`)
   }
+  const proxy = proxyUrl(f.proxy, ws)
   const options: ClientOptions = {
     scheme, host: f.host ?? url?.host ?? 'localhost', port: f.port ?? url?.port, socketPath: f.unix,
-    wsPath: ws && url && url.path !== '/' ? url.path : undefined, tls, localAddress: f['bind-address'],
+    wsPath: ws && url && url.path !== '/' ? url.path : undefined, tls, localAddress: f['bind-address'], proxy,
     protocolVersion, clientId, clean, keepalive: f.keepalive, username,
     password: await password(f, url, username),
     properties: protocolVersion === 5 && Object.keys(connect).length > 0 ? connect : undefined,
@@ -70,6 +72,20 @@ export async function connectionOptions(f: ConnectionFlagValues, props: Properti
   }
   const urlTopic = url && !ws && url.path.length > 1 ? url.path.slice(1) : undefined
   return {options, urlTopic}
+}
+
+/** --proxy: socks5h://[user[:password]@]host[:port], as mosquitto's clients take it. */
+function proxyUrl(value: string | undefined, ws: boolean): string | undefined {
+  if (value === undefined) return undefined
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw usage(`--proxy: '${value}' is not a URL (socks5h://[user[:password]@]host[:port])`)
+  }
+  if (url.protocol !== 'socks5h:' || !url.hostname) throw usage(`--proxy: '${value}' is not a socks5h:// URL (only SOCKS5 with the proxy resolving names)`)
+  if (ws) throw usage('--proxy works with mqtt:// and mqtts://, not WebSockets')
+  return value
 }
 
 function sessionExpiry(value: string | undefined, version: ProtocolVersion, clean: boolean): number | undefined {
@@ -89,8 +105,9 @@ function readInput(path: string, what: string): Buffer {
   }
 }
 
-function tlsOptions(f: ConnectionFlagValues): TlsOptions | undefined {
-  if (!f.cafile && !f.capath && !f.cert && !f.insecure && !f['tls-version']) return undefined
+async function tlsOptions(f: ConnectionFlagValues): Promise<TlsOptions | undefined> {
+  if (!f.cafile && !f.capath && !f.cert && !f.insecure && !f['tls-version'] && !f['tls-alpn'] && !f['tls-use-os-certs'] && !f.psk) return undefined
+  if (f.psk !== undefined) return pskOptions(f)
   const ca: Buffer[] = []
   if (f.cafile) ca.push(readInput(f.cafile, '--cafile'))
   if (f.capath) {
@@ -102,6 +119,8 @@ function tlsOptions(f: ConnectionFlagValues): TlsOptions | undefined {
     }
     for (const name of names) if (/\.(pem|crt)$/.test(name)) ca.push(readInput(join(f.capath, name), '--capath file'))
   }
+  // --tls-use-os-certs with a CA of our own: both (a given `ca` replaces Node's default list)
+  if (f['tls-use-os-certs'] && ca.length > 0) ca.unshift(...(await import('node:tls')).rootCertificates.map((pem) => Buffer.from(pem)))
   const minVersion = f['tls-version'] ? (f['tls-version'].replace('tlsv', 'TLSv') as TlsOptions['minVersion']) : undefined
   return {
     ca: ca.length > 0 ? ca : undefined,
@@ -109,6 +128,20 @@ function tlsOptions(f: ConnectionFlagValues): TlsOptions | undefined {
     key: f.key ? readInput(f.key, '--key') : undefined,
     rejectUnauthorized: !f.insecure,
     minVersion, ciphers: f.ciphers,
+    ALPNProtocols: f['tls-alpn'] === undefined ? undefined : [f['tls-alpn']],
+  }
+}
+
+/** TLS-PSK (mosquitto's --psk/--psk-identity): the key stands in for certificates, so there is none to check. */
+function pskOptions(f: ConnectionFlagValues): TlsOptions {
+  if (!/^(?:[0-9a-f]{2})+$/i.test(f.psk!)) throw usage(`--psk: '${f.psk}' is not a key in hexadecimal (an even number of 0-9, a-f)`)
+  const psk = Buffer.from(f.psk!, 'hex')
+  const identity = f['psk-identity']!
+  return {
+    pskCallback: () => ({psk, identity}), checkServerIdentity: () => undefined,
+    ciphers: f.ciphers ?? 'PSK', minVersion: f['tls-version'] ? (f['tls-version'].replace('tlsv', 'TLSv') as TlsOptions['minVersion']) : undefined,
+    ALPNProtocols: f['tls-alpn'] === undefined ? undefined : [f['tls-alpn']],
+    cert: f.cert ? readInput(f.cert, '--cert') : undefined, key: f.key ? readInput(f.key, '--key') : undefined,
   }
 }
 

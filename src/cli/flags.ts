@@ -30,6 +30,7 @@ export function connectionFlags() {
       description: 'v5 property of CONNECT, PUBLISH, SUBSCRIBE, UNSUBSCRIBE, DISCONNECT or the will, e.g. -D publish content-type text/plain, -D connect user-property KEY VALUE'}),
     'connect-timeout': Flags.integer({env: 'MIDGE_CONNECT_TIMEOUT', helpGroup: CONNECTION, helpValue: 'SECONDS', min: 1, default: 30, description: 'Seconds to wait for the broker to answer'}),
     'max-inflight': Flags.integer({char: 'M', helpGroup: CONNECTION, helpValue: 'N', min: 1, max: 65_535, description: 'QoS 1/2 messages in flight at once [default: the broker\'s Receive Maximum]'}),
+    proxy: Flags.string({helpGroup: CONNECTION, helpValue: 'URL', description: 'Reach the broker through a SOCKS5 proxy: socks5h://[user[:password]@]host[:port] (default port 1080; the proxy resolves the broker\'s name)'}),
     'bind-address': Flags.string({char: 'A', helpGroup: CONNECTION, helpValue: 'ADDRESS', description: 'Local address to connect from'}),
     nodelay: Flags.boolean({helpGroup: CONNECTION, description: 'Disable Nagle\'s algorithm (always on in midge)', hidden: true}),
     debug: Flags.boolean({char: 'd', description: 'Print every packet sent and received on stderr'}),
@@ -45,6 +46,11 @@ export function connectionFlags() {
     insecure: Flags.boolean({helpGroup: TLS, description: 'Do not verify the server certificate'}),
     'tls-version': Flags.string({helpGroup: TLS, helpValue: 'VERSION', options: ['tlsv1.3', 'tlsv1.2', 'tlsv1.1'], description: 'Lowest TLS version'}),
     ciphers: Flags.string({helpGroup: TLS, helpValue: 'LIST', description: 'OpenSSL cipher list'}),
+    'tls-alpn': Flags.string({helpGroup: TLS, helpValue: 'PROTOCOL', description: 'ALPN protocol to offer in the handshake (e.g. mqtt, for a port shared with other protocols); enables TLS'}),
+    psk: Flags.string({helpGroup: TLS, helpValue: 'HEX', dependsOn: ['psk-identity'], exclusive: ['cafile', 'capath'],
+      description: 'TLS-PSK: the pre-shared key in hexadecimal (no 0x), instead of certificates (visible to `ps`: prefer an options file)'}),
+    'psk-identity': Flags.string({helpGroup: TLS, helpValue: 'IDENTITY', dependsOn: ['psk'], description: 'TLS-PSK: the client identity'}),
+    'tls-use-os-certs': Flags.boolean({helpGroup: TLS, description: 'Trust Node\'s default CA certificates (the public CAs) as well as --cafile/--capath; enables TLS'}),
   }
 }
 

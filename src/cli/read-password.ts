@@ -1,6 +1,5 @@
 import {readFile} from 'node:fs/promises'
 import {createInterface} from 'node:readline'
-import {password as promptPassword} from '@inquirer/prompts'
 import {PasswordInputError} from '../passwd/errors.js'
 import {CliError, ExitCode} from './exit-codes.js'
 
@@ -31,6 +30,7 @@ async function ask(confirm: boolean, input: NodeJS.ReadStream): Promise<string> 
   const context = {input, output: process.stderr}
   const validate = (value: string) => value.length > 0 || 'The password must not be empty.'
   try {
+    const {password: promptPassword} = await import('@inquirer/prompts') // only on a terminal: loaded then
     const first = await promptPassword({message: 'Password:', mask: '*', validate}, context)
     if (!confirm) return first
     const second = await promptPassword({message: 'Reenter password:', mask: '*'}, context)

@@ -31,6 +31,7 @@ export function subFlags() {
     'retain-as-published': Flags.boolean({description: 'v5: keep the retain flag as published'}),
     'retain-handling': Flags.integer({min: 0, max: 2, default: 0, helpValue: '0|1|2', description: 'v5: 0 send retained messages, 1 only for new subscriptions, 2 never'}),
     'no-local': Flags.boolean({description: 'v5: do not receive our own publishes'}),
+    reconnect: Flags.string({helpValue: 'BACKOFF', description: 'After a lost connection, connect again (resubscribing; with -c the session resumes) instead of exiting 12. BACKOFF: MIN..MAX seconds, doubling (default 0.5..30, also what a bare --reconnect means), or SECONDS; a value goes after "="'}),
     'partial-ok': Flags.boolean({description: 'Exit 14 only if every subscription is refused (warn about the others)'}),
     verbose: Flags.boolean({char: 'v', helpGroup: OUTPUT, description: 'Print "topic payload"'}),
     'no-eol': Flags.boolean({char: 'N', helpGroup: OUTPUT, description: 'No end of line after each message'}),

@@ -6,6 +6,7 @@ import {ExitCode} from './exit-codes.js'
 import type {Expectations} from './expectations.js'
 import type {Printer} from './format/printer.js'
 import type {PropertySet} from './properties.js'
+import type {Reconnect} from './reconnect.js'
 
 export interface Outcome { code: number; message?: string }
 
@@ -27,6 +28,8 @@ export interface SubscriberSettings {
   partialOk: boolean
   timeoutSeconds?: number
   warn: (line: string) => void
+  /** --reconnect: a lost connection is replaced (subscriptions made again unless the session resumed). */
+  reconnect?: Reconnect
 }
 
 export class Subscriber {
@@ -36,7 +39,7 @@ export class Subscriber {
   private readonly done = new Promise<Outcome>((r) => { this.resolve = r })
   private readonly cleanups: Array<Promise<unknown>> = []
 
-  constructor(private readonly client: MqttClient, private readonly printer: Printer,
+  constructor(public client: MqttClient, private readonly printer: Printer,
     private readonly expect: Expectations, private readonly s: SubscriberSettings) {}
 
   /** Runs until the end; the caller disconnects afterwards. */
@@ -45,9 +48,9 @@ export class Subscriber {
     const onAbort = () => this.finish(this.ending('', ExitCode.Success))
     signal.addEventListener('abort', onAbort, {once: true})
     const timer = this.s.timeoutSeconds === undefined ? undefined : setTimeout(() => this.finish(this.ending(` within ${this.s.timeoutSeconds}s`, ExitCode.Timeout, 'timed out')), this.s.timeoutSeconds * 1000)
-    void this.client.closed.then((e) => this.finish({code: ExitCode.ConnectionLost, message: e?.message ?? 'connection closed'}))
+    this.watch(this.client)
     try {
-      await this.subscribe()
+      await this.subscribe().catch((error: Error) => { if (!this.s.reconnect) throw error }) // a loss while subscribing: watch() goes on
       const outcome = await this.done
       await Promise.allSettled(this.cleanups)
       return outcome
@@ -55,6 +58,26 @@ export class Subscriber {
       clearTimeout(timer)
       signal.removeEventListener('abort', onAbort)
     }
+  }
+
+  /** When `client` goes: the end (ConnectionLost), or with --reconnect a new client, subscribed again. */
+  private watch(client: MqttClient): void {
+    void client.closed.then(async (e) => {
+      if (this.finished) return
+      if (!this.s.reconnect) return this.finish({code: ExitCode.ConnectionLost, message: e?.message ?? 'connection closed'})
+      let next: MqttClient | undefined
+      try {
+        next = await this.s.reconnect(e)
+      } catch (error) {
+        const code = (error as {exitCode?: number}).exitCode ?? ExitCode.ConnectionLost
+        return this.finish({code, message: (error as Error).message})
+      }
+      if (next === undefined || this.finished) return next?.destroy()
+      this.client = next
+      next.onMessage(this.onMessage)
+      this.watch(next)
+      if (!next.connack.sessionPresent) await this.subscribe().catch(() => undefined) // lost again: watch() retries
+    })
   }
 
   private async subscribe(): Promise<void> {

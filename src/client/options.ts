@@ -16,6 +16,8 @@ export interface TransportTarget {
   tls?: TlsOptions
   /** Local address to bind the outgoing socket to. */
   localAddress?: string
+  /** socks5h://[user[:password]@]host[:port]: reach the broker through this SOCKS5 proxy (it resolves the name). */
+  proxy?: string
   /** Disable Nagle's algorithm (default true). */
   noDelay: boolean
   signal?: AbortSignal
@@ -42,6 +44,8 @@ export interface ClientOptions {
   wsPath?: string
   tls?: TlsOptions
   localAddress?: string
+  /** socks5h://[user[:password]@]host[:port] (mqtt:// and mqtts:// only). */
+  proxy?: string
   noDelay?: boolean
   /** Replaces the built-in transports. */
   transport?: TransportFactory
@@ -126,6 +130,7 @@ export function transportTarget(options: ClientOptions): TransportTarget {
     wsPath,
     tls: options.tls,
     localAddress: options.localAddress,
+    proxy: options.proxy,
     noDelay: options.noDelay ?? true,
     signal: options.signal,
   }

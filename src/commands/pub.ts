@@ -8,6 +8,7 @@ import {connectionFlags, qosFlag, retainFlag, topicFlag} from '../cli/flags.js'
 import {parseProperties} from '../cli/properties.js'
 import {messageSource, type OutMessage} from '../cli/pub-source.js'
 import {Publisher} from '../cli/publisher.js'
+import {parseBackoff, reconnector, withReconnectDefault} from '../cli/reconnect.js'
 import {tracePacket} from '../cli/trace.js'
 
 const SOURCES = ['message', 'file', 'stdin-file', 'stdin-line', 'null-message', 'stdin-json']
@@ -16,6 +17,8 @@ const others = (name: string) => SOURCES.filter((s) => s !== name)
 export default class Pub extends ClientCommand {
   static override summary = 'Publish messages (mosquitto_pub\'s flags, with exit codes for scripts)'
   static override description = `Publishes one message (-m, -f, -s, -n), one per stdin line (-l), or NDJSON messages from stdin (--stdin-json, the schema \`sub --json\` prints: topic, payload, encoding, qos, retain, properties), all on one connection, in order. MQTT v5 by default.
+
+--reconnect[=BACKOFF] keeps a long stream going across lost connections: unacknowledged QoS 1/2 messages are published again (at least once), each reconnect is logged on stderr.
 
 Exit codes: 0 all published (QoS 1/2: acknowledged); 1-5 / 128-162 the broker refused the connection (its CONNACK code); 2 bad usage or input; 10 unreadable file; 11 broker unreachable; 12 connection lost; 13 a publish was refused (PUBACK/PUBREC reason >= 0x80).`
 
@@ -41,25 +44,32 @@ Exit codes: 0 all published (QoS 1/2: acknowledged); 1-5 / 128-162 the broker re
     retain: retainFlag('Retain the message'),
     repeat: Flags.integer({min: 1, default: 1, helpValue: 'N', description: 'Publish the message this many times'}),
     'repeat-delay': Flags.custom<number>({parse: async (s) => seconds(s)})({default: 0, helpValue: 'SECONDS', description: 'Wait between repeats'}),
+    reconnect: Flags.string({helpValue: 'BACKOFF', description: 'After a lost connection, connect again and publish again every QoS 1/2 message not yet acknowledged, instead of exiting 12 (for -l and --stdin-json streams). BACKOFF: MIN..MAX seconds, doubling (default 0.5..30, also what a bare --reconnect means), or SECONDS; a value goes after "="'}),
   }
 
   async run(): Promise<void> {
-    const {flags} = await this.parse(Pub)
+    const {flags} = await this.parse(Pub, withReconnectDefault(this.withOptionsFile('pub', Pub.flags)))
+    const backoff = flags.reconnect === undefined ? undefined : parseBackoff(flags.reconnect)
     const props = parseProperties(flags.property)
     const {options, urlTopic} = await connectionOptions(flags, props)
     const source = await messageSource(flags, flags.topic ?? urlTopic, props.publish)
     if (flags.debug) options.trace = tracePacket
     const client = await connect(options).catch((error: unknown) => { throw toCliError(error) })
-    const publisher = new Publisher(client)
+    const warn = (line: string) => flags.quiet || process.stderr.write(`midge pub: ${line}\n`)
+    const publisher = new Publisher(client, backoff && reconnector(options, backoff, client, warn))
     let failure: unknown
     try {
-      await Promise.race([send(publisher, source), lost(client)])
-      await Promise.race([publisher.flush(), lost(client)])
+      if (backoff) { // a lost connection is the publisher's to replace
+        await send(publisher, source)
+        await publisher.flush()
+      } else {
+        await Promise.race([send(publisher, source), lost(client)])
+        await Promise.race([publisher.flush(), lost(client)])
+      }
     } catch (error) {
       failure = error
     }
-    if (client.connected) await client.disconnect({properties: props.disconnect})
-    else client.destroy()
+    await publisher.close(props.disconnect)
     if (failure) throw toCliError(failure)
     const refusal = publisher.describeRefusal()
     if (refusal) throw new CliError(refusal, ExitCode.PublishRefused)

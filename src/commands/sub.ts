@@ -7,6 +7,7 @@ import {Expectations} from '../cli/expectations.js'
 import {connectionFlags} from '../cli/flags.js'
 import {Printer} from '../cli/format/printer.js'
 import {parseProperties} from '../cli/properties.js'
+import {parseBackoff, reconnector, withReconnectDefault} from '../cli/reconnect.js'
 import {shutdownSignal} from '../cli/signals.js'
 import {subFlags, subscriptionTopics} from '../cli/sub-flags.js'
 import {Subscriber} from '../cli/subscriber.js'
@@ -17,6 +18,8 @@ export default class Sub extends ClientCommand {
   static override description = `Prints each message's payload (-v: "topic payload"; -F: mosquitto_sub's format language; --json: one JSON object per line). MQTT v5 by default. Runs until -C messages arrived, -W seconds passed, or SIGINT/SIGTERM.
 
 Assertions (exit 15 with one line saying what came instead): --expect-count N, --expect-payload (repeatable, in order), --expect-match REGEX, --expect-retained / --no-expect-retained; each waits for its messages (-W bounds the wait). --expect-none -W S passes when nothing arrives for S seconds.
+
+--reconnect[=BACKOFF] keeps running across lost connections (each reconnect is logged on stderr); without it a lost connection exits 12.
 
 Exit codes: 0 done; 1-5 / 128-162 the broker refused the connection (its CONNACK code); 2 bad usage; 10 unreadable file; 11 broker unreachable; 12 connection lost; 14 a subscription was refused (with --partial-ok: all of them); 15 an expectation failed; 27 -W ran out.`
 
@@ -34,7 +37,8 @@ Exit codes: 0 done; 1-5 / 128-162 the broker refused the connection (its CONNACK
   static override flags = {...connectionFlags(), ...subFlags()}
 
   async run(): Promise<void> {
-    const {flags} = await this.parse(Sub)
+    const {flags} = await this.parse(Sub, withReconnectDefault(this.withOptionsFile('sub', Sub.flags)))
+    const backoff = flags.reconnect === undefined ? undefined : parseBackoff(flags.reconnect)
     const props = parseProperties(flags.property)
     const {options, urlTopic} = await connectionOptions(flags, props)
     const {topics, unsubscribe, filterOut} = subscriptionTopics(flags, urlTopic)
@@ -49,23 +53,24 @@ Exit codes: 0 done; 1-5 / 128-162 the broker refused the connection (its CONNACK
     if (flags.debug) options.trace = tracePacket
     const shutdown = shutdownSignal()
     const client = await connect(options).catch((error: unknown) => { shutdown.dispose(); throw toCliError(error) })
+    const warn = (line: string) => flags.quiet || process.stderr.write(`midge sub: ${line}\n`)
     const subscriber = new Subscriber(client, printer, expect, {
       topics, unsubscribe, filterOut, qos: flags.qos as 0 | 1 | 2,
       subscription: {nl: flags['no-local'], rap: flags['retain-as-published'], rh: flags['retain-handling'] as 0 | 1 | 2},
       subscribeProperties: props.subscribe, unsubscribeProperties: props.unsubscribe,
       skipRetained: flags['skip-retained'], retainedOnly: flags['retained-only'], removeRetained: flags['remove-retained'],
       count: flags.count, exitAfterSubscribe: flags['exit-after-subscribe'], partialOk: flags['partial-ok'],
-      timeoutSeconds: flags.timeout, warn: (line) => flags.quiet || process.stderr.write(`midge sub: ${line}\n`),
+      timeoutSeconds: flags.timeout, warn, reconnect: backoff && reconnector(options, backoff, client, warn, shutdown.signal),
     })
     const closedPipe = new AbortController() // the reader went away (`sub | head -1`): stop quietly
     const onStdoutError = (error: NodeJS.ErrnoException) => closedPipe.abort(error)
     process.stdout.on('error', onStdoutError)
     try {
       const outcome = await subscriber.run(AbortSignal.any([shutdown.signal, closedPipe.signal])).catch((error: unknown) => { throw toCliError(error) })
-      if (client.connected) await client.disconnect({properties: props.disconnect})
+      if (subscriber.client.connected) await subscriber.client.disconnect({properties: props.disconnect})
       if (outcome.code !== ExitCode.Success) throw new CliError(outcome.message ?? 'failed', outcome.code)
     } finally {
-      client.destroy()
+      subscriber.client.destroy()
       shutdown.dispose()
       process.stdout.off('error', onStdoutError)
     }

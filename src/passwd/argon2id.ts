@@ -1,5 +1,4 @@
 import {timingSafeEqual} from 'node:crypto'
-import {argon2id as ARGON2ID, hash as argon2Hash} from 'argon2'
 import {decodeBase64} from './base64.js'
 import {ARGON2ID_DEFAULTS, ARGON2ID_HASH_BYTES, ARGON2ID_SALT_BYTES} from './defaults.js'
 import {PasswordFileError} from './errors.js'
@@ -62,8 +61,13 @@ export async function verifyArgon2id(stored: Argon2idHash, password: string | Bu
   return timingSafeEqual(actual, stored.hash)
 }
 
-function rawArgon2id(password: string | Buffer, salt: Buffer, {memory, iterations, parallelism}: Argon2idParameters, hashLength: number): Promise<Buffer> {
-  return argon2Hash(password, {type: ARGON2ID, memoryCost: memory, timeCost: iterations, parallelism, hashLength, salt, raw: true})
+// the native binding is loaded at the first argon2id hash, not with the module: a pbkdf2 file, or a
+// command that never hashes, does not pay for it at start-up
+let binding: Promise<typeof import('argon2')> | undefined
+
+async function rawArgon2id(password: string | Buffer, salt: Buffer, {memory, iterations, parallelism}: Argon2idParameters, hashLength: number): Promise<Buffer> {
+  const {argon2id, hash} = await (binding ??= import('argon2'))
+  return hash(password, {type: argon2id, memoryCost: memory, timeCost: iterations, parallelism, hashLength, salt, raw: true})
 }
 
 function unpadded(bytes: Buffer): string {

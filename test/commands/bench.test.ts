@@ -2,7 +2,7 @@
 // Debian's mosquitto where a case needs a broker that refuses or drops). Small runs; assertions on
 // exit codes, counts and the shape of the output, never on timings.
 import assert from 'node:assert/strict'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
@@ -148,6 +148,25 @@ describe('bench against a midge broker in its own process', () => {
     assert.equal(typeof doc.cpu.broker.pid, 'number')
     assert.throws(() => process.kill(doc.cpu.broker.pid, 0), 'the embedded broker is gone')
   })
+
+  test('--out FILE: the --json document in a file, the summary on stdout; an unwritable FILE exits 1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'midge-bench-out-'))
+    try {
+      const file = join(dir, 'result.json')
+      const r = await runMidge(['bench', '--embedded', ...SMALL, '--out', file])
+      assert.equal(r.code, 0, r.stderr)
+      assert.throws(() => JSON.parse(r.stdout) as unknown, 'stdout is the summary for people')
+      const doc = json(readFileSync(file, 'utf8'))
+      assert.equal(doc.messages.received, 400)
+      assert.equal(doc.exitCode, 0)
+      const bad = await runMidge(['bench', '--embedded', ...SMALL, '--out', join(dir, 'missing', 'result.json')])
+      assert.equal(bad.code, 1, bad.stderr)
+      assert.match(bad.stderr, /^midge bench: --out: cannot write '.+result\.json': ENOENT\n$/)
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
+  })
+
 })
 
 describe('bench failures', () => {

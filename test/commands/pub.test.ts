@@ -338,22 +338,3 @@ describe('pub over unix socket, TLS and WebSocket', {skip: !hasMosquitto()}, () 
     assert.match(res.stderr, /^midge pub: cannot connect to localhost:\d+: .+\n$/)
   })
 })
-
-describe('fast start', () => {
-  // an ESM resolve hook that prints every module loaded; pub and sub must not pull in the broker, bench,
-  // passwd, the logger, the prompt library or ws (those load lazily, only when used)
-  const hook = `data:text/javascript,${encodeURIComponent(`import {register} from 'node:module'
-register('data:text/javascript,' + encodeURIComponent('export async function resolve(s, c, next) { const r = await next(s, c); process.stderr.write("LOADED " + r.url + "\\\\n"); return r }'))`)}`
-  for (const command of ['pub', 'sub']) {
-    it(`${command} loads no broker, bench or passwd code`, async () => {
-      const port = String(await freePort()) // a real run up to the failed connection (help would not load the command)
-      const args = [command, '-h', '127.0.0.1', '-p', port, '-t', 't', ...(command === 'pub' ? ['-m', 'x'] : [])]
-      const r = spawnSync(process.execPath, ['--import', hook, BIN, ...args], {encoding: 'utf8'})
-      assert.equal(r.status, 11, r.stderr)
-      const loaded = r.stderr.split('\n').filter((l) => l.startsWith('LOADED ')).map((l) => l.slice(7))
-      assert.ok(loaded.some((u) => u.endsWith(`/dist/commands/${command}.js`)), 'the command was loaded')
-      const heavy = loaded.filter((u) => /\/dist\/(broker|bench|passwd)\/|\/node_modules\/(pino|pino-pretty|@inquirer|ws|chalk|argon2|better-sqlite3|hdr-histogram-js)\//.test(u))
-      assert.deepEqual(heavy, [])
-    })
-  }
-})

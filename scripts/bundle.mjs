@@ -1,0 +1,136 @@
+// Bundles the CLI for a fast start (see README, "Start-up time"): src/cli/main.ts and every command
+// under src/commands (found by walking the folder, so a new command needs no change here) become one
+// CommonJS file, dist/bundle/midge.cjs, with @oclif/core, mqtt-packet and our own modules inside.
+// Resolving and compiling some five hundred files was most of a command's start-up time; one file is
+// read once, and its compiled code is cached by V8 (src/cli/compile-cache.ts).
+//
+// The file exports COMMANDS, oclif's "explicit" command discovery: one getter per command id, so a
+// command's modules are evaluated only when that command runs. Packages with native code, workers or
+// files of their own (better-sqlite3, argon2, pino, ws, ...) stay outside and load from node_modules
+// when used: only the packages in BUNDLED are inlined. A module of ours that finds files next to
+// itself through import.meta.url (the SQLite and bench workers) gets the URL of its tsc-built twin in
+// dist/, so those files are found as before.
+import {build} from 'esbuild'
+import {readdirSync, readFileSync, rmSync} from 'node:fs'
+import {join, relative, sep} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const src = join(root, 'src')
+const outfile = join(root, 'dist', 'bundle', 'midge.cjs')
+
+/** npm packages compiled into the bundle (with everything they import); our other dependencies stay external. */
+const BUNDLED = new Set(['@oclif/core', 'mqtt-packet'])
+/** What oclif loads only to run TypeScript sources in development (bin/dev.js): never in the bundle. */
+const DEVELOPMENT = new Set(['typescript', 'source-map-support', 'ts-node', 'tsx'])
+
+/** The command files as oclif's default pattern finds them (no .d.ts, tests, specs or helpers). */
+function commandFiles(dir) {
+  return readdirSync(dir, {withFileTypes: true}).flatMap((e) => {
+    const path = join(dir, e.name)
+    if (e.isDirectory()) return commandFiles(path)
+    return /\.ts$/.test(e.name) && !/\.(d|test|spec|helpers)\.ts$/.test(e.name) ? [path] : []
+  })
+}
+
+/** src/commands/broker/start.ts -> broker:start, src/commands/bench/index.ts -> bench (oclif's ids). */
+function commandId(file) {
+  const parts = relative(join(src, 'commands'), file).replace(/\.ts$/, '').split(sep)
+  if (parts.at(-1) === 'index') parts.pop()
+  return parts.join(':')
+}
+
+function entrySource() {
+  const lines = [`export {run} from ${JSON.stringify(join(src, 'cli', 'main.ts'))}`, 'export const COMMANDS = {}']
+  for (const file of commandFiles(join(src, 'commands')).sort()) {
+    lines.push(`Object.defineProperty(COMMANDS, ${JSON.stringify(commandId(file))}, {enumerable: true, get: () => require(${JSON.stringify(file)}).default})`)
+  }
+  return lines.join('\n') + '\n'
+}
+
+// oclif's logger creates a `debug` logger per namespace at start-up, and the debug package loads node:tty
+// and reads the terminal to pick colours: a few milliseconds per command for output nobody sees unless
+// DEBUG is set. This stand-in loads the real package only then; otherwise a logger does nothing.
+const DEBUG_SHIM = `module.exports = function createDebug(namespace) {
+  if (process.env.DEBUG) return require('debug')(namespace)
+  const log = () => {}
+  return Object.assign(log, {enabled: false, namespace, extend: (sub, delimiter = ':') => createDebug(namespace + delimiter + sub)})
+}
+`
+
+// Changes to oclif that keep its behaviour and save start-up time on every command.
+const PATCHES = [{
+  file: join('@oclif', 'core', 'lib', 'config', 'plugin.js'),
+  why: 'a plugin\'s commands are sorted with localeCompare, whose first call sets up ICU\'s collator: 10 ms or more; ' +
+    'command ids are ASCII, where code-unit order is the same, and help sorts again for display',
+  from: '.sort((a, b) => a.id.localeCompare(b.id));',
+  to: '.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));',
+}]
+
+const packageName = (specifier) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/')
+const direct = new Set(Object.keys(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).dependencies))
+
+const plugin = {
+  name: 'midge-bundle',
+  setup(b) {
+    b.onResolve({filter: /^midge:entry$/}, () => ({path: 'entry', namespace: 'midge'}))
+    b.onLoad({filter: /.*/, namespace: 'midge'}, () => ({contents: entrySource(), loader: 'js', resolveDir: root}))
+    b.onResolve({filter: /^debug$/}, (args) => args.namespace === 'midge-debug' ? undefined : {path: 'debug', namespace: 'midge-debug'})
+    b.onLoad({filter: /.*/, namespace: 'midge-debug'}, () => ({contents: DEBUG_SHIM, loader: 'js', resolveDir: join(root, 'node_modules', '@oclif', 'core')}))
+    b.onResolve({filter: /^[^./]/}, (args) => {
+      if (args.path.startsWith('node:')) return {external: true}
+      const name = packageName(args.path)
+      if (DEVELOPMENT.has(name)) return {external: true}
+      // our direct dependencies other than BUNDLED stay require()s of node_modules (what the BUNDLED
+      // packages import themselves is inlined with them)
+      if (args.importer.startsWith(src) && direct.has(name) && !BUNDLED.has(name)) return {external: true}
+      return undefined
+    })
+    // import() of files found at run time (oclif's ESM plugins such as plugin-help's commands, lilconfig's
+    // config files): import() of a string literal is bundled by esbuild instead
+    b.onLoad({filter: /[\\/]node_modules[\\/].*\.[cm]?js$/}, (args) => {
+      let contents = readFileSync(args.path, 'utf8')
+      const patch = PATCHES.find((p) => args.path.endsWith(p.file))
+      if (patch) {
+        if (!contents.includes(patch.from)) console.warn(`bundle: ${patch.file} changed, not patched (${patch.why})`)
+        contents = contents.replace(patch.from, patch.to)
+      }
+      if (!patch && !contents.includes('await import(')) return undefined
+      return {contents: contents.replace(/\bawait import\((?!['"])/g, 'await __midgeImport('), loader: 'js'}
+    })
+    b.onLoad({filter: /\.ts$/}, (args) => {
+      if (!args.path.startsWith(src)) return undefined
+      // import() of what stays outside the bundle (ws, pino-pretty, node:tls, ...); ours is bundled
+      let contents = readFileSync(args.path, 'utf8').replace(/(?<![\w$.])(?<!typeof )import\((?=['"][^'".])/g, '__midgeImport(')
+      // import.meta.url of a bundled module would be the bundle's; give it its dist/ twin's instead
+      if (contents.includes('import.meta')) {
+        const twin = relative(join(root, 'dist', 'bundle'), join(root, 'dist', relative(src, args.path))).replace(/\.ts$/, '.js').split(sep).join('/')
+        contents = contents
+          .replaceAll('import.meta.url', `require("node:url").pathToFileURL(require("node:path").join(__dirname, ${JSON.stringify(twin)})).href`)
+          .replaceAll('import.meta.resolve(', 'require.resolve(')
+      }
+      return {contents, loader: 'ts'}
+    })
+  },
+}
+
+rmSync(join(root, 'dist', 'bundle'), {recursive: true, force: true})
+await build({
+  entryPoints: ['midge:entry'],
+  outfile,
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  minifySyntax: true,
+  minifyWhitespace: true,
+  legalComments: 'none',
+  // oclif checks at load that Node satisfies its own engines (>=18), with semver, which costs a few
+  // milliseconds; midge's engines (>=20) are stricter, so the check is skipped while the bundle loads
+  // dynamic import() inside a vm.Script needs a Node flag, so the bundle's go through the loader's own
+  // (src/cli/compile-cache.ts); under plain require() (scripts/manifest.mjs) they are ordinary import()s
+  banner: {js: 'const __midgeImport = typeof __midgeDynamicImport === "function" ? __midgeDynamicImport : (s) => import(s); const __midgeEngineCheck = process.env.OCLIF_DISABLE_ENGINE_WARNING; process.env.OCLIF_DISABLE_ENGINE_WARNING = "1";'},
+  footer: {js: 'if (__midgeEngineCheck === undefined) delete process.env.OCLIF_DISABLE_ENGINE_WARNING; else process.env.OCLIF_DISABLE_ENGINE_WARNING = __midgeEngineCheck;'},
+  logLevel: 'warning',
+  plugins: [plugin],
+})

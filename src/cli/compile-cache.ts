@@ -1,0 +1,81 @@
+// Loads the CLI bundle (dist/bundle/midge.cjs) with V8's code cache, so that a command does not
+// compile the same megabyte of JavaScript on every start. Node 20 has no module compile cache
+// (module.enableCompileCache came in 22.1, and is turned on here where it exists, for the modules
+// outside the bundle), so the bundle is compiled through vm.Script with the cached data of an earlier
+// run, and the cache is (re)written at exit when there was none or V8 rejected it.
+//
+// One cache per command (`pub`, `sub`, `broker start`, ...), made after the command ran, so that it
+// holds the functions that command compiled. Caches live in the user's cache folder ($XDG_CACHE_HOME
+// or ~/.cache, then midge/compile-cache, mode 0700: cached code is code), are named for the Node
+// version and the bundle's size and time (V8 itself checks little more than the source's length), are
+// written atomically, and replace the command's caches of other builds. NODE_DISABLE_COMPILE_CACHE=1
+// turns caching off.
+import {mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import Module, {createRequire} from 'node:module'
+import {homedir} from 'node:os'
+import {basename, dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {Script} from 'node:vm'
+
+interface NodeModule { exports: unknown; filename: string; paths: string[]; loaded: boolean; require(id: string): unknown }
+interface ModuleStatics {
+  new (id: string, parent?: unknown): NodeModule
+  _cache: Record<string, NodeModule>
+  _nodeModulePaths(dir: string): string[]
+  enableCompileCache?: () => unknown
+}
+
+export function loadBundle<T>(url: URL, argv = process.argv.slice(2)): T {
+  const file = fileURLToPath(url)
+  const M = Module as unknown as ModuleStatics
+  if (process.env.NODE_DISABLE_COMPILE_CACHE) return createRequire(file)(file) as T
+  M.enableCompileCache?.() // Node >= 22.1: Node's own cache, for the modules outside the bundle
+  const source = readFileSync(file, 'utf8')
+  const cacheFile = cachePath(file, argv)
+  let cachedData: Buffer | undefined
+  if (cacheFile) {
+    try {
+      cachedData = readFileSync(cacheFile)
+    } catch {
+      // no cache yet
+    }
+  }
+  const script = new Script(`(function (exports, require, module, __filename, __dirname, __midgeDynamicImport) {${source}\n})`, {filename: file, cachedData})
+  const mod = new M(file)
+  mod.filename = file
+  mod.paths = M._nodeModulePaths(dirname(file))
+  M._cache[file] = mod // oclif require()s the bundle for its commands: the same instance
+  if (cacheFile && (cachedData === undefined || script.cachedDataRejected)) process.once('exit', () => writeCache(cacheFile, script))
+  const wrapper = script.runInThisContext() as (...args: unknown[]) => void
+  // the bundle's import() calls (of packages outside it) made from here, an ES module: a vm.Script
+  // cannot make them itself without a Node flag; bare names resolve to the same node_modules
+  wrapper.call(mod.exports, mod.exports, createRequire(file), mod, file, dirname(file), (specifier: string) => import(specifier))
+  mod.loaded = true
+  return mod.exports as T
+}
+
+/** The cache for this bundle build, Node version and command, or undefined when there is no home. */
+function cachePath(file: string, argv: string[]): string | undefined {
+  const base = process.env.XDG_CACHE_HOME || (homedir() ? join(homedir(), '.cache') : undefined)
+  if (!base) return undefined
+  const {size, mtimeMs} = statSync(file)
+  const words = argv.slice(0, 2)
+  const end = words.findIndex((a) => !/^[a-z][\w-]*$/.test(a))
+  const command = words.slice(0, end === -1 ? 2 : end).join('-') || 'midge'
+  const help = argv.includes('--help') ? '-help' : ''
+  return join(base, 'midge', 'compile-cache', `${process.version}-${process.arch}-${size}-${Math.floor(mtimeMs)}~${command}${help}.cache`)
+}
+
+function writeCache(cacheFile: string, script: Script): void {
+  try {
+    mkdirSync(dirname(cacheFile), {recursive: true, mode: 0o700})
+    const temp = `${cacheFile}.${process.pid}.tmp`
+    writeFileSync(temp, script.createCachedData(), {mode: 0o600})
+    renameSync(temp, cacheFile)
+    const name = basename(cacheFile)
+    const command = name.slice(name.indexOf('~'))
+    for (const old of readdirSync(dirname(cacheFile))) if (old !== name && old.endsWith(command)) rmSync(join(dirname(cacheFile), old), {force: true})
+  } catch {
+    // a read-only or full disk: run without a cache
+  }
+}

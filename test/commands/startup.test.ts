@@ -1,0 +1,110 @@
+// The fast start of the built CLI (scripts/bundle.mjs, src/cli/compile-cache.ts): a command loads the
+// one bundled file and nothing of what it does not use, V8's code cache is written, used, and replaced
+// when it is not valid, and every command under src/commands is in the bundle.
+import assert from 'node:assert/strict'
+import {spawnSync} from 'node:child_process'
+import {mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join, relative, sep} from 'node:path'
+import {after, before, describe, it} from 'node:test'
+import {connect, type Message, type MqttClient} from '../../src/client/index.js'
+import {createBroker, type Broker} from '../../src/index.js'
+import {BIN, ROOT, runMidge} from '../helpers/cli.js'
+import {freePort} from '../helpers/mosquitto.js'
+
+// prints every ES module resolved and, at exit, every CommonJS module loaded
+const hook = `data:text/javascript,${encodeURIComponent(`import {register, createRequire} from 'node:module'
+register('data:text/javascript,' + encodeURIComponent('export async function resolve(s, c, next) { const r = await next(s, c); process.stderr.write("LOADED " + r.url + "\\\\n"); return r }'))
+const require = createRequire(process.cwd() + '/')
+process.on('exit', () => { for (const f of Object.keys(require.cache)) process.stderr.write("LOADED " + f + "\\n") })`)}`
+
+describe('fast start', () => {
+  for (const command of ['pub', 'sub']) {
+    it(`${command} loads the bundle and none of the packages it does not use`, async () => {
+      const port = String(await freePort()) // a real run up to the refused connection
+      const args = [command, '-h', '127.0.0.1', '-p', port, '-t', 't', ...(command === 'pub' ? ['-m', 'x'] : [])]
+      const r = spawnSync(process.execPath, ['--import', hook, BIN, ...args], {encoding: 'utf8'})
+      assert.equal(r.status, 11, r.stderr)
+      const loaded = r.stderr.split('\n').filter((l) => l.startsWith('LOADED ')).map((l) => l.slice(7).replace(/^file:\/\//, ''))
+      const code = loaded.filter((f) => !f.startsWith('node:') && !f.startsWith('data:') && !f.endsWith('.json'))
+      assert.ok(code.includes(join(ROOT, 'dist', 'bundle', 'midge.cjs')), 'the bundle was loaded')
+      assert.deepEqual(code.filter((f) => f.includes(`${sep}node_modules${sep}`)), [], 'nothing from node_modules')
+      assert.deepEqual([...new Set(code.map((f) => relative(ROOT, f)))].sort(), ['bin/run.js', 'dist/bundle/midge.cjs', 'dist/cli/compile-cache.js'])
+    })
+  }
+
+  it('every command under src/commands is in the bundle and answers --help', async () => {
+    const walk = (dir: string): string[] => readdirSync(dir, {withFileTypes: true})
+      .flatMap((e) => e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [])
+    const commandsDir = join(ROOT, 'src', 'commands')
+    const ids = walk(commandsDir).map((f) => relative(commandsDir, f).replace(/\.ts$/, '').split(sep).filter((p, i, a) => !(p === 'index' && i === a.length - 1)).join(':'))
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, unknown>}
+    assert.deepEqual(Object.keys(manifest.commands).sort(), [...ids].sort())
+    for (const id of ids) {
+      const res = await runMidge([...id.split(':'), '--help'])
+      assert.equal(res.code, 0, `${id}: ${res.stderr}`)
+      assert.match(res.stdout, /USAGE/)
+      assert.equal(res.stderr, '', `${id} --help printed on stderr`)
+    }
+  })
+})
+
+describe('compile cache', () => {
+  let broker: Broker
+  let port: number
+  let watcher: MqttClient
+  const received: Message[] = []
+  let cacheHome: string
+  const cacheDir = () => join(cacheHome, 'midge', 'compile-cache')
+  const pubCaches = () => readdirSync(cacheDir()).filter((f) => f.endsWith('~pub.cache'))
+
+  before(async () => {
+    broker = createBroker()
+    port = (await broker.listen({host: '127.0.0.1', port: 0})).port
+    watcher = await connect({host: '127.0.0.1', port})
+    watcher.onMessage((m) => received.push(m))
+    await watcher.subscribe([{topic: 'cc/#', qos: 0}])
+    cacheHome = mkdtempSync(join(tmpdir(), 'midge-cache-'))
+  })
+  after(async () => {
+    await watcher.disconnect()
+    await broker.close()
+    rmSync(cacheHome, {recursive: true, force: true})
+  })
+
+  async function publish(payload: string, env: NodeJS.ProcessEnv = {}) {
+    const res = await runMidge(['pub', '-h', '127.0.0.1', '-p', String(port), '-t', 'cc/t', '-m', payload, '-q', '1'], {env: {XDG_CACHE_HOME: cacheHome, ...env}})
+    assert.equal(res.code, 0, res.stderr)
+    assert.equal(res.stderr, '')
+    // the QoS 1 publish was acknowledged before pub exited; a round trip puts its delivery behind us
+    await watcher.unsubscribe(['cc/none'])
+    assert.ok(received.some((m) => m.payload.toString() === payload), `${payload} delivered`)
+  }
+
+  it('is written after the first run, private to the user, and used by the next', async () => {
+    await publish('first')
+    const [name] = pubCaches()
+    assert.ok(name, 'a cache for pub was written')
+    assert.equal(statSync(cacheDir()).mode & 0o777, 0o700)
+    assert.equal(statSync(join(cacheDir(), name)).mode & 0o777, 0o600)
+    const before = statSync(join(cacheDir(), name)).mtimeMs
+    await publish('second')
+    assert.deepEqual(pubCaches(), [name])
+    assert.equal(statSync(join(cacheDir(), name)).mtimeMs, before, 'an accepted cache is not rewritten')
+  })
+
+  it('a cache V8 rejects (corrupt, another build) is ignored and replaced', async () => {
+    const [name] = pubCaches()
+    writeFileSync(join(cacheDir(), name), Buffer.alloc(4096, 7))
+    await publish('after corruption')
+    const rewritten = readFileSync(join(cacheDir(), name))
+    assert.notDeepEqual(rewritten, Buffer.alloc(4096, 7))
+    await publish('with the new cache')
+  })
+
+  it('NODE_DISABLE_COMPILE_CACHE turns it off', async () => {
+    rmSync(cacheDir(), {recursive: true, force: true})
+    await publish('uncached', {NODE_DISABLE_COMPILE_CACHE: '1'})
+    assert.throws(() => readdirSync(cacheDir()), /ENOENT/)
+  })
+})
