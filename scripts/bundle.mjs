@@ -101,7 +101,8 @@ const plugin = {
     b.onLoad({filter: /\.ts$/}, (args) => {
       if (!args.path.startsWith(src)) return undefined
       // import() of what stays outside the bundle (ws, pino-pretty, node:tls, ...); ours is bundled
-      let contents = readFileSync(args.path, 'utf8').replace(/(?<![\w$.])(?<!typeof )import\((?=['"][^'".])/g, '__midgeImport(')
+      // (and of a path known only at run time, such as an authentication plugin's)
+      let contents = readFileSync(args.path, 'utf8').replace(/(?<![\w$.])(?<!typeof )import\((?!['"]\.)(?=\S)/g, '__midgeImport(')
       // import.meta.url of a bundled module would be the bundle's; give it its dist/ twin's instead
       if (contents.includes('import.meta')) {
         const twin = relative(join(root, 'dist', 'bundle'), join(root, 'dist', relative(src, args.path))).replace(/\.ts$/, '.js').split(sep).join('/')

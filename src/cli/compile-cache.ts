@@ -15,7 +15,7 @@ import Module, {createRequire} from 'node:module'
 import {homedir} from 'node:os'
 import {basename, dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {Script} from 'node:vm'
+import {constants as vmConstants, Script} from 'node:vm'
 
 interface NodeModule { exports: unknown; filename: string; paths: string[]; loaded: boolean; require(id: string): unknown }
 interface ModuleStatics {
@@ -40,7 +40,11 @@ export function loadBundle<T>(url: URL, argv = process.argv.slice(2)): T {
       // no cache yet
     }
   }
-  const script = new Script(`(function (exports, require, module, __filename, __dirname, __midgeDynamicImport) {${source}\n})`, {filename: file, cachedData})
+  // an import() the bundler could not route through __midgeDynamicImport (a plugin's path, known only at
+  // run time) goes to Node's own loader, where this Node has the option (20.19+, 21.7+)
+  const importModuleDynamically = (vmConstants as unknown as {USE_MAIN_CONTEXT_DEFAULT_LOADER?: symbol} | undefined)?.USE_MAIN_CONTEXT_DEFAULT_LOADER
+  const script = new Script(`(function (exports, require, module, __filename, __dirname, __midgeDynamicImport) {${source}\n})`,
+    {filename: file, cachedData, ...(importModuleDynamically === undefined ? {} : {importModuleDynamically: importModuleDynamically as never})})
   const mod = new M(file)
   mod.filename = file
   mod.paths = M._nodeModulePaths(dirname(file))

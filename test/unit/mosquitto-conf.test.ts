@@ -168,13 +168,18 @@ describe('mosquitto.conf', () => {
   })
 
   test('known Mosquitto options midge does not implement are named as such', () => {
-    assert.deepEqual(warningsOf('auth_plugin /usr/lib/x.so\nauth_opt_foo bar\nmemory_limit 0\nlog_dest syslog\ntls_version tlsv1.1\n').map((w) => w.replace(/:.*?: /, ': ')), [
-      'test.conf: auth_plugin is not supported by midge and is ignored: plugins are not supported',
-      'test.conf: auth_opt_foo is not supported by midge and is ignored: plugins are not supported',
+    assert.deepEqual(warningsOf('plugin_load x /usr/lib/x.so\nmemory_limit 0\nlog_dest syslog\ntls_version tlsv1.1\n').map((w) => w.replace(/:.*?: /, ': ')), [
+      'test.conf: plugin_load is not supported by midge and is ignored: use plugin lines',
       'test.conf: memory_limit is not supported by midge and is ignored: not implemented',
       'test.conf: log_dest syslog is not supported (stderr, stdout, file or none)',
       'test.conf: tls_version tlsv1.1 is not supported: TLS 1.2 is the lowest version midge accepts',
     ])
+  })
+
+  test('auth_plugin and global_plugin load a plugin like plugin, with auth_opt_ like plugin_opt_', () => {
+    const {config, warnings} = parseMosquittoConf('auth_plugin ./a.mjs\nauth_opt_x 1\nglobal_plugin ./b.mjs\nplugin_opt_y 2\n')
+    assert.deepEqual(warnings, [])
+    assert.deepEqual(config.plugins?.map((p) => [p.module, p.options]), [['./a.mjs', {x: '1'}], ['./b.mjs', {y: '2'}]])
   })
 
   test('include_dir reads the files it is given, with their own names in diagnostics', () => {
