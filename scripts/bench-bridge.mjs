@@ -47,7 +47,7 @@ const dir = mkdtempSync(join(tmpdir(), 'midge-bench-bridge-'))
 const children = []
 process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); rmSync(dir, {recursive: true, force: true}) })
 
-async function start(what, command, argv) {
+async function start(command, argv) {
   const child = spawn(command, argv, {stdio: ['ignore', 'ignore', 'pipe'], cwd: dir})
   let err = ''
   child.stderr.on('data', (d) => { err += d })
@@ -60,7 +60,7 @@ async function mosquitto(name, lines) {
   const conf = join(dir, `${name}.conf`)
   writeFileSync(conf, [`user ${userInfo().username}`, `listener ${port} 127.0.0.1`, 'allow_anonymous true',
     'max_inflight_messages 100', 'max_queued_messages 0', ...lines].join('\n') + '\n')
-  const p = await start(name, 'mosquitto', ['-c', conf])
+  const p = await start('mosquitto', ['-c', conf])
   await waitPort(port, p.child, name)
   return {port, ...p}
 }
@@ -69,7 +69,7 @@ async function midgeEdge(bridgeLines) {
   const port = await freePort()
   const conf = join(dir, 'midge-edge.conf')
   writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'max_inflight_messages 100', 'max_queued_messages 0', ...bridgeLines].join('\n') + '\n')
-  const p = await start('midge', process.execPath, [join(ROOT, 'bin/run.js'), 'broker', 'start', '-c', conf, '--log-level', 'warn'])
+  const p = await start(process.execPath, [join(ROOT, 'bin/run.js'), 'broker', 'start', '-c', conf, '--log-level', 'warn'])
   await waitPort(port, p.child, 'midge')
   return {port, ...p}
 }

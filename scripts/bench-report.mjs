@@ -69,7 +69,7 @@ export function report(d) {
       const mem = cell(s, 'midge', 'rate')
       const disk = cell(s, PERSIST, 'rate')
       lines.push(`| ${persistTitle} | ${names.map((n) => n === 'midge' ? `${fmt(mem)} msg/s in memory, ${fmt(disk)} msg/s persistent` : 'not run').join(' | ')} |` +
-        ` ${others.map((o, i) => i === 0 ? `persistent ÷ in memory ${ratio(disk, mem)}` : '').join(' | ')} |`)
+        ` ${others.map((_o, i) => i === 0 ? `persistent ÷ in memory ${ratio(disk, mem)}` : '').join(' | ')} |`)
     } else if (sc.latency) {
       const p99 = (n) => cell(s, n, 'p99')
       lines.push(`| ${sc.title} (p50 / p99) | ${names.map((n) => `${us(cell(s, n, 'p50'))} / ${us(p99(n))}`).join(' | ')} | ${others.map((o) => `p99 ${ratio(p99('midge'), p99(o))}`).join(' | ')} |`)

@@ -60,6 +60,7 @@ export class ControlDecoder {
   }
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: each waiter's caller knows what its packet's answer is (CONNACK code, SUBACK)
 type Waiter = {cmd: 'connack' | 'suback'; resolve: (p: any) => void; reject: (e: Error) => void}
 
 export class BenchConnection {

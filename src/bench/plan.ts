@@ -59,8 +59,8 @@ export function assignShards(clients: ClientPlan[], shards: number): ClientPlan[
   if (shards >= 2 && subs.length > 0 && pubs.length > 0) {
     const subShards = Math.min(subs.length, Math.ceil(shards / 2))
     const pubShards = shards - subShards
-    subs.forEach((c, i) => out[i % subShards].push(c))
-    pubs.forEach((c, i) => out[subShards + (i % pubShards)].push(c))
+    subs.forEach((c, i) => { out[i % subShards].push(c) })
+    pubs.forEach((c, i) => { out[subShards + (i % pubShards)].push(c) })
     return out
   }
   const counters: Record<Role, number> = {pub: 0, sub: 0, idle: 0}

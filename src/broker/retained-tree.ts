@@ -85,7 +85,7 @@ export class RetainedTree<T> {
       const [node, start] = item
       if (start === CONSUMED || start === SUBTREE) {
         if (node.topic !== undefined) visit(node.value as T, node.topic)
-        if (start === SUBTREE) node.children?.forEach((child) => work.push([child, SUBTREE]))
+        if (start === SUBTREE) node.children?.forEach((child) => { work.push([child, SUBTREE]) })
         continue
       }
       const end = filter.indexOf('/', start)

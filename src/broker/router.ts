@@ -18,9 +18,7 @@ interface SharedGroup {
 }
 
 /** Delivers to one session; false when the session's quota (a full queue) refused the message. */
-export interface RouteTarget {
-  (session: Session, message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, sharedGroup: string | undefined): boolean
-}
+export type RouteTarget = (session: Session, message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, sharedGroup: string | undefined) => boolean
 
 /** What routing one message came to, for the publisher's acknowledgement. */
 export interface RouteResult {

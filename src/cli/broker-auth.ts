@@ -6,7 +6,7 @@ import {AclFileError, parseAclFile, type Acl} from '../broker/auth/acl-file.js'
 import {createFileAuth, disconnectClients, type AuthDenial, type FileAuth} from '../broker/auth/file-auth.js'
 import type {ClientInfo} from '../broker/auth/hooks.js'
 import type {Broker} from '../broker/broker.js'
-import {loadPasswordFile, PasswordFile, PasswordFileError} from '../passwd/index.js'
+import {loadPasswordFile, type PasswordFile, PasswordFileError} from '../passwd/index.js'
 import {CliError, ExitCode} from './exit-codes.js'
 
 export interface AuthFlagValues {

@@ -48,7 +48,7 @@ export class OutgoingFlows {
 
   onPubrec(id: number, reasonCode: number, reasonString?: string): void {
     const entry = this.window.get(id)
-    if (!entry || entry.qos !== 2) {
+    if (entry?.qos !== 2) {
       const code = this.protocolVersion === 5 ? ReasonCode.PacketIdentifierNotFound : undefined
       this.writer.send({cmd: 'pubrel', messageId: id, reasonCode: code})
       return

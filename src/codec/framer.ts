@@ -15,6 +15,7 @@ export class Framer {
   constructor(public maxPacketSize: number) {}
 
   /** Calls onFrame for every complete frame in order. Throws MalformedPacketError / PacketTooLargeError. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: onFrame returns false to stop, or nothing
   push(chunk: Buffer, onFrame: (frame: Buffer) => boolean | void): void {
     let buf = chunk
     if (this.pendingBytes > 0) {

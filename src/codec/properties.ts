@@ -15,7 +15,7 @@ import {PacketType} from './packets.js'
  *   0, flags other than 0 or 1) are Protocol Errors.
  */
 
-const enum Kind { Byte, Two, Four, VarInt, String, Binary, Pair }
+enum Kind { Byte, Two, Four, VarInt, String, Binary, Pair }
 
 /** Where a property may appear: the packet types, and the will properties of a CONNECT. */
 const WILL = 16

@@ -39,7 +39,10 @@ export class PasswordFile {
         throw new PasswordFileError(`${options.source ?? 'line'}${options.source ? ':' : ' '}${number}: ${reason}`, number)
       }
       const raw = row.endsWith('\r') ? row.slice(0, -1) : row
-      if (raw.trim() === '' || raw.trimStart().startsWith('#')) return void lines.push({kind: 'other', raw})
+      if (raw.trim() === '' || raw.trimStart().startsWith('#')) {
+        lines.push({kind: 'other', raw})
+        return
+      }
       const colon = raw.indexOf(':')
       if (colon < 0) fail('malformed line (expected user:hash)')
       const user = raw.slice(0, colon).trim()

@@ -8,7 +8,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {collect, runMidge} from '../helpers/cli.js'
-import {ADMIN, dynsecSkip, initFile, mosquittoCtrl, startMosquittoDynsec} from '../helpers/dynsec.js'
+import {dynsecSkip, initFile, mosquittoCtrl, startMosquittoDynsec} from '../helpers/dynsec.js'
 import {startMidgeBroker} from '../helpers/midge-broker.js'
 
 const skip = dynsecSkip()

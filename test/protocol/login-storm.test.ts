@@ -57,9 +57,9 @@ describe('login storms', () => {
     const auth = createFileAuth({passwords: {verify}, maxConcurrentVerifications: 1, maxVerificationsPerAddress: 3})
     const broker = startBroker(t, {auth})
     const a = Array.from({length: 5}, (_, i) => new Wire(broker, 4, `10.0.0.1:${1000 + i}`))
-    a.forEach((w, i) => login(w, `a${i}`, `a${i}`, 'p'))
+    a.forEach((w, i) => { login(w, `a${i}`, `a${i}`, 'p') })
     const b = [0, 1].map((i) => new Wire(broker, 5, `10.0.0.2:${2000 + i}`))
-    b.forEach((w, i) => login(w, `b${i}`, `b${i}`, 'p'))
+    b.forEach((w, i) => { login(w, `b${i}`, `b${i}`, 'p') })
     // a3 and a4 are past the bound for 10.0.0.1: refused at once (v3.1.1: 5), never verified
     assert.equal(connackCode(await a[3].expect('connack')), 5)
     assert.equal(connackCode(await a[4].expect('connack')), 5)

@@ -41,7 +41,7 @@ describe('bench status and summary', () => {
     const live = new ProgressDisplay(tty.out, {tty: true, color: false, columns: 60})
     live.update(status())
     live.done()
-    assert.match(tty.text(), /^\r\x1b\[2K██████████░░░░░░░░░░  50% 6\/12s  \[  4s\] measuring/)
+    assert.match(tty.text(), /^\r\x1b\[2K██████████░░░░░░░░░░ {2}50% 6\/12s {2}\[ {2}4s\] measuring/)
     assert.ok(tty.text().split('\r\x1b[2K')[1].length <= 59, 'cut to the terminal width')
     assert.ok(tty.text().endsWith('\r\x1b[2K'))
   })

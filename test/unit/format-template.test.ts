@@ -82,7 +82,10 @@ describe('%j and %J (cJSON)', () => {
     assert.ok(parseJson(Buffer.from('['.repeat(1000) + ']'.repeat(1000))))
     assert.equal(parseJson(Buffer.from('['.repeat(1001) + ']'.repeat(1001))), undefined)
   })
-  const numbers: Array<[number, string]> = [[1, '1'], [-0, '-0'], [2.5, '2.5'], [1e20, '1e+20'], [0.1, '0.1'], [1e400, 'null'],
+  const numbers: Array<[number, string]> = [[1, '1'], [-0, '-0'], [2.5, '2.5'], [1e20, '1e+20'], [0.1, '0.1'],
+    // biome-ignore lint/correctness/noPrecisionLoss: a literal beyond the largest double is what is tested
+    [1e400, 'null'],
+    // biome-ignore lint/correctness/noPrecisionLoss: literals that doubles cannot hold exactly are what is tested
     [1.23456789012345678, '1.2345678901234567'], [12_345_678_901_234_567_890, '1.2345678901234567e+19'], [0.000001, '1e-06'], [1.5e-7, '1.5e-07'],
     [123_456_789_012_345, '123456789012345'], [1_234_567_890_123_456, '1234567890123456'], [0.0001, '0.0001'], [100, '100']]
   for (const [n, s] of numbers) it(`number ${n} -> ${s}`, () => assert.equal(formatNumber(n), s))

@@ -15,7 +15,7 @@ describe('RetainedTree.forEachMatching', () => {
   const topics = ['sport', 'sport/tennis', 'sport/tennis/player1', 'sport/', '/finance', 'finance', '$SYS',
     '$SYS/broker', 'a//b', 'a/x/b', 'a/$x']
   const tree = new RetainedTree<number>()
-  topics.forEach((t, i) => tree.set(t, i))
+  topics.forEach((t, i) => { tree.set(t, i) })
   const cases: Array<[string, string[]]> = [
     ['#', ['sport', 'sport/tennis', 'sport/tennis/player1', 'sport/', '/finance', 'finance', 'a//b', 'a/x/b', 'a/$x']],
     ['sport/#', ['sport', 'sport/tennis', 'sport/tennis/player1', 'sport/']],

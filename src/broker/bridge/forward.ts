@@ -61,7 +61,7 @@ export class Forwarder {
   /** A message from the local broker (out, both). `via`: the local client it came on, for the ack. */
   fromLocal(message: Message, via: MqttClient): void {
     const remote = this.remote
-    if (remote !== undefined && remote.connected) return this.send(message, via, remote)
+    if (remote?.connected) return this.send(message, via, remote)
     if (message.qos === 0) {
       this.stats.dropped++
       this.waitingQoS0++

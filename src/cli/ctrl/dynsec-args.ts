@@ -5,10 +5,8 @@ import {CliError, ExitCode} from '../exit-codes.js'
 
 type Json = Record<string, unknown>
 
-export interface PasswordAsk {
-  /** The new password for `username` when the command line has none; undefined: none given (createClient only). */
-  (username: string, optional: boolean): Promise<string | undefined>
-}
+/** The new password for `username` when the command line has none; undefined: none given (createClient only). */
+export type PasswordAsk = (username: string, optional: boolean) => Promise<string | undefined>
 
 const ACL_TYPES = ['publishClientSend', 'publishClientReceive', 'subscribeLiteral', 'subscribePattern', 'unsubscribeLiteral', 'unsubscribePattern']
 const DEFAULT_TYPES = ['publishClientSend', 'publishClientReceive', 'subscribe', 'unsubscribe']

@@ -58,9 +58,9 @@ function list(items: unknown, key: string): string {
 }
 
 function roles(lines: string[], list: unknown, width: number): void {
-  arr(list).forEach((r, i) => lines.push(`${(i === 0 ? 'Roles:' : '').padEnd(width)} ${obj(r).rolename}${prio(obj(r).priority)}`))
+  arr(list).forEach((r, i) => { lines.push(`${(i === 0 ? 'Roles:' : '').padEnd(width)} ${obj(r).rolename}${prio(obj(r).priority)}`) })
 }
 
 function refs(lines: string[], list: unknown, key: string, first: string, next: string, withPriority: boolean): void {
-  arr(list).forEach((r, i) => lines.push(`${i === 0 ? first : next}${obj(r)[key]}${withPriority ? prio(obj(r).priority) : ''}`))
+  arr(list).forEach((r, i) => { lines.push(`${i === 0 ? first : next}${obj(r)[key]}${withPriority ? prio(obj(r).priority) : ''}`) })
 }

@@ -8,7 +8,7 @@ const row = (v: V, name: string, spec: string, script: string[]) => rows.push({v
 
 /** SUBSCRIBE (packet id 1) with [filter field hex, options hex] pairs; v5 with the given properties. */
 const subscribe = (v: V, entries: Array<[string, string]>, p = '00', id = '0001') =>
-  f(0x82, id, v === 5 ? p : '', ...entries.flatMap(([filter, options]) => [filter, options]))
+  f(0x82, id, v === 5 ? p : '', ...entries.flat())
 const unsubscribe = (v: V, filters: string[], p = '00', id = '0001') => f(0xa2, id, v === 5 ? p : '', ...filters)
 /** SUBACK for packet id 1 with these codes (v5: with an empty property section). */
 const suback = (v: V, ...codes: number[]) => `< ${f(0x90, '0001', v === 5 ? '00' : '', ...codes.map((c) => c.toString(16).padStart(2, '0')))}`

@@ -12,6 +12,7 @@ type Awaitable<T> = T | Promise<T>
  * "No opinion": undefined (or null, or no return at all) passes the question to the next plugin,
  * then to the password file and ACL file.
  */
+// biome-ignore lint/suspicious/noConfusingVoidType: a hook that returns nothing abstains
 export type Abstain = undefined | null | void
 
 /** A PUBLISH (or a will) to authorize: who sends it, where, how. */
