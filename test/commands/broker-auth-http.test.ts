@@ -13,7 +13,11 @@ import {after, describe, test} from 'node:test'
 import mqtt, {type IClientOptions} from 'mqtt'
 import {watchLog} from '../helpers/broker-log.js'
 import {startMidgeBroker, type MidgeBroker} from '../helpers/midge-broker.js'
+import {connected as connectedAs, login as loginAs} from '../helpers/mqtt-login.js'
 import {freePort} from '../helpers/mosquitto.js'
+
+const login = (broker: MidgeBroker, options: IClientOptions) => loginAs(broker, {protocolVersion: 5, ...options})
+const connected = (broker: MidgeBroker, options: IClientOptions) => connectedAs(broker, {protocolVersion: 5, ...options})
 
 const dir = mkdtempSync(join(tmpdir(), 'midge-auth-http-'))
 after(() => rmSync(dir, {recursive: true, force: true}))
@@ -58,23 +62,7 @@ const rules: Handler = (b, res) => {
   answer(res, 200, {result: 'deny'})
 }
 
-async function login(broker: MidgeBroker, options: IClientOptions): Promise<mqtt.MqttClient | number> {
-  try {
-    const client = await mqtt.connectAsync(broker.url, {reconnectPeriod: 0, connectTimeout: 20_000, protocolVersion: 5, ...options})
-    after(() => client.end(true))
-    return client
-  } catch (error) {
-    const code = (error as {code?: number}).code
-    if (typeof code !== 'number') throw error
-    return code
-  }
-}
 
-async function connected(broker: MidgeBroker, options: IClientOptions): Promise<mqtt.MqttClient> {
-  const c = await login(broker, options)
-  assert.equal(typeof c, 'object', `refused with ${String(c)}`)
-  return c as mqtt.MqttClient
-}
 
 async function start(args: string[]): Promise<MidgeBroker> {
   const broker = await startMidgeBroker(args)

@@ -15,6 +15,10 @@ import mqtt, {type IClientOptions} from 'mqtt'
 import {PasswordFile} from '../../src/passwd/index.js'
 import {watchLog} from '../helpers/broker-log.js'
 import {startMidgeBroker, type MidgeBroker} from '../helpers/midge-broker.js'
+import {connected as connectedAs, login as loginAs} from '../helpers/mqtt-login.js'
+
+const login = (broker: MidgeBroker, options: IClientOptions) => loginAs(broker, {protocolVersion: 5, ...options})
+const connected = (broker: MidgeBroker, options: IClientOptions) => connectedAs(broker, {protocolVersion: 5, ...options})
 
 const dir = mkdtempSync(join(tmpdir(), 'midge-auth-jwt-'))
 after(() => rmSync(dir, {recursive: true, force: true}))
@@ -30,23 +34,7 @@ function hmac(claims: JWTPayload, key: Uint8Array = secret, header: {alg: string
 }
 const good = (claims: JWTPayload = {}) => hmac({sub: 'alice', aud: 'mqtt', iss: 'https://idp.test/', exp: now() + 3600, ...claims})
 
-async function login(broker: MidgeBroker, options: IClientOptions): Promise<mqtt.MqttClient | number> {
-  try {
-    const client = await mqtt.connectAsync(broker.url, {reconnectPeriod: 0, connectTimeout: 20_000, protocolVersion: 5, ...options})
-    after(() => client.end(true))
-    return client
-  } catch (error) {
-    const code = (error as {code?: number}).code
-    if (typeof code !== 'number') throw error
-    return code
-  }
-}
 
-async function connected(broker: MidgeBroker, options: IClientOptions): Promise<mqtt.MqttClient> {
-  const c = await login(broker, options)
-  assert.equal(typeof c, 'object', `refused with ${String(c)}`)
-  return c as mqtt.MqttClient
-}
 
 async function start(args: string[], env: NodeJS.ProcessEnv = {}): Promise<MidgeBroker> {
   const broker = await startMidgeBroker(args, env)

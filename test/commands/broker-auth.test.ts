@@ -5,10 +5,11 @@ import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, describe, test} from 'node:test'
-import mqtt, {type IClientOptions} from 'mqtt'
+import type mqtt from 'mqtt'
 import {PasswordFile} from '../../src/passwd/index.js'
 import {runMidge} from '../helpers/cli.js'
 import {startMidgeBroker, type MidgeBroker} from '../helpers/midge-broker.js'
+import {connected, login} from '../helpers/mqtt-login.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'midge-broker-auth-'))
 after(() => rmSync(dir, {recursive: true, force: true}))
@@ -30,22 +31,7 @@ async function passwords(users: Record<string, string>): Promise<string> {
 const ALICE = await passwords({alice: 'secret', bob: 'hunter2'})
 const ACL = 'topic read public/#\nuser alice\ntopic alice/#\nuser bob\ntopic read alice/#\n'
 
-/** Connects, or returns the CONNACK code of the refusal. */
-async function login(broker: MidgeBroker, options: IClientOptions = {}): Promise<mqtt.MqttClient | number> {
-  try {
-    return await mqtt.connectAsync(broker.url, {reconnectPeriod: 0, connectTimeout: 5000, ...options})
-  } catch (error) {
-    const code = (error as {code?: number}).code
-    if (typeof code !== 'number') throw error
-    return code
-  }
-}
 
-async function connected(broker: MidgeBroker, options: IClientOptions): Promise<mqtt.MqttClient> {
-  const c = await login(broker, options)
-  assert.equal(typeof c, 'object', `refused with ${String(c)}`)
-  return c as mqtt.MqttClient
-}
 
 /** The SUBACK's codes (mqtt.js rejects a SUBACK holding any refusal, with the packet attached). */
 function subscribe(client: mqtt.MqttClient, filters: string[], qos: 0 | 1 = 0): Promise<number[]> {

@@ -11,6 +11,9 @@ import mqtt, {type IClientOptions} from 'mqtt'
 import {watchLog} from '../helpers/broker-log.js'
 import {runMidge} from '../helpers/cli.js'
 import {startMidgeBroker, type MidgeBroker} from '../helpers/midge-broker.js'
+import {login as loginAs} from '../helpers/mqtt-login.js'
+
+const login = (broker: MidgeBroker, options: IClientOptions) => loginAs(broker, {protocolVersion: 5, ...options})
 
 const dir = mkdtempSync(join(tmpdir(), 'midge-plugins-'))
 after(() => rmSync(dir, {recursive: true, force: true}))
@@ -35,17 +38,6 @@ const OPTIONS = plugin('options.mjs', `export default (options, context) => {
 }
 `)
 
-async function login(broker: MidgeBroker, options: IClientOptions): Promise<mqtt.MqttClient | number> {
-  try {
-    const client = await mqtt.connectAsync(broker.url, {reconnectPeriod: 0, connectTimeout: 20_000, protocolVersion: 5, ...options})
-    after(() => client.end(true))
-    return client
-  } catch (error) {
-    const code = (error as {code?: number}).code
-    if (typeof code !== 'number') throw error
-    return code
-  }
-}
 
 async function start(args: string[]): Promise<MidgeBroker> {
   const broker = await startMidgeBroker(args)

@@ -1,11 +1,14 @@
-// The bridge's connection to its own broker: an in-memory pair of streams, one end served by
-// broker.handle() like any socket, the other used by the bridge's MQTT client. So the bridge's local
-// side is an ordinary client of the broker: its session (kept across restarts with persistence),
-// queue limits, ACLs (local_username) and No Local all apply as for any client.
 import {Duplex} from 'node:stream'
 
-/** Two cross-wired duplex streams; a side that does not read pushes back on its peer's writes. */
-export function duplexPair(): [Duplex, Duplex] {
+/**
+ * Two cross-wired in-memory duplex streams (node:stream's duplexPair arrived only in Node 22). Like a
+ * socket, a side that does not read pushes back: its peer's write callback waits until it reads, so
+ * the writer's writableLength grows and write() returns false. A bridge's connection to its own broker
+ * is one (one end served by broker.handle() like any socket, the other its MQTT client's), so the
+ * bridge's local side is an ordinary client: its session, queue limits, ACLs and No Local apply; tests
+ * use it for a socket without a socket.
+ */
+export function duplexPair(): [Side, Side] {
   const a = new Side()
   const b = new Side()
   a.other = b
@@ -13,8 +16,10 @@ export function duplexPair(): [Duplex, Duplex] {
   return [a, b]
 }
 
-class Side extends Duplex {
+export class Side extends Duplex {
   other!: Side
+  /** How many times the writer handed this side bytes (_write or one batched _writev). */
+  writes = 0
   private waiting: (() => void) | undefined
   constructor() { super({allowHalfOpen: false}) }
   override _read(): void {
@@ -26,6 +31,7 @@ class Side extends Duplex {
     this._write(chunks.length === 1 ? chunks[0].chunk : Buffer.concat(chunks.map((c) => c.chunk)), 'buffer' as BufferEncoding, cb)
   }
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.writes++
     if (this.other.destroyed) return cb()
     if (this.other.push(chunk)) cb()
     else this.other.waiting = () => cb()
