@@ -83,12 +83,15 @@ export async function minimize(setup: BrokerSetup, scripts: ConnectionScript[], 
     }
     log(`minimise: ${current.length} connections after ${replays} replays`)
   }
-  // packets, in the connections left (never the CONNECT alone: the first packet stays)
+  // packets, in the connections left, in chunks as above (the CONNECT, first, stays)
   for (let c = 0; c < current.length && replays < maxReplays; c++) {
-    for (let i = current[c].packets.length - 1; i >= 1 && replays < maxReplays; i--) {
-      const packets = current[c].packets.filter((_p, j) => j !== i)
-      const candidate = current.map((s, k) => k === c ? {...s, packets} : s)
-      if (await fails(candidate)) current = candidate
+    for (let chunk = Math.ceil((current[c].packets.length - 1) / 2); chunk >= 1 && replays < maxReplays; chunk = chunk === 1 ? 0 : Math.ceil(chunk / 2)) {
+      for (let start = 1; start < current[c].packets.length && replays < maxReplays;) {
+        const packets = [...current[c].packets.slice(0, start), ...current[c].packets.slice(start + chunk)]
+        const candidate = current.map((s, k) => k === c ? {...s, packets} : s)
+        if (await fails(candidate)) current = candidate
+        else start += chunk
+      }
     }
   }
   log(`minimise: ${current.length} connections, ${current.reduce((n, s) => n + s.packets.length, 0)} packets after ${replays} replays`)

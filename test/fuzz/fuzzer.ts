@@ -86,7 +86,7 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzSummary> {
         const finding: Finding = {kind, detail: f.detail, seed: o.seed, batch: batches, setup: {persistence: o.persistence, auth: o.auth}, connections: fromScripts(scripts)}
         if (o.minimize && (kind === 'crash' || kind === 'engine-error')) {
           o.log(`batch ${batches}: minimising the ${kind}`)
-          const small = await minimize(finding.setup, toScripts(finding), kind, 40, o.log)
+          const small = await minimize(finding.setup, toScripts(finding), kind, 80, o.log)
           if (small) Object.assign(finding, {connections: fromScripts(small), minimized: true})
           else finding.detail += '\n(did not reproduce on a fresh broker: the whole batch is saved)'
         }
