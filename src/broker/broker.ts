@@ -129,11 +129,32 @@ export class Broker implements SessionHost {
     return this.router.route(message, result)
   }
 
-  /** Hands a message to one session; false when the session's quota refused it. */
+  /**
+   * Hands a message to one session; false when the session's quota refused it. A hook or session that
+   * throws costs this one delivery (counted as 'delivery-failed', logged), never the others.
+   */
   private deliverTo(session: Session, message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, sharedGroup: string | undefined): boolean {
-    const canRead = this.options.auth.authorizeDeliver
-    if (canRead !== undefined && !canRead(session.client, message.topic)) return true
-    return session.deliver({message, qos, retain, subscriptionIds, sharedGroup})
+    const d: Delivery = {message, qos, retain, subscriptionIds, sharedGroup}
+    try {
+      const canRead = this.options.auth.authorizeDeliver
+      if (canRead !== undefined && !canRead(session.client, message.topic)) return true
+      return session.deliver(d)
+    } catch (error) {
+      this.internalError(error, {clientId: session.clientId, packet: 'publish', during: 'delivery'})
+      this.dropped(session, d, 'delivery-failed')
+      return true
+    }
+  }
+
+  /**
+   * The last line of defence: an exception from the engine's own code (not a client's protocol error)
+   * is counted and logged with the client and the packet it was handling; the caller then closes that
+   * client's connection or drops that delivery, and the broker serves everyone else.
+   */
+  internalError(error: unknown, context: {clientId?: string; packet?: string; during: string}): void {
+    this.metrics.internalErrors++
+    const err = error instanceof Error ? (error.stack ?? error.message) : String(error)
+    this.options.logger.error({...context, err}, 'internal error')
   }
 
   /** Sends the retained messages matching a new subscription, with retain set [MQTT-3.3.1-8]. */
@@ -270,20 +291,31 @@ export class Broker implements SessionHost {
     })
   }
 
+  /** Publishes a will now (if the publish ACL allows it). Never throws: it runs while a connection closes. */
   publishWill(client: ClientInfo, will: WillMessage): void {
     const qos = (will.qos ?? 0) as QoS
     const retain = will.retain ?? false
+    const failed = (error: unknown) => this.internalError(error, {clientId: client.clientId, packet: 'will', during: 'will publication'})
     const send = (ok: boolean) => {
       if (!ok || this.closing) return
       const {willDelayInterval: _d, messageExpiryInterval: expiry, ...properties} = will.properties ?? {}
-      this.publish({
-        topic: will.topic, payload: Buffer.isBuffer(will.payload) ? will.payload : Buffer.from(will.payload), qos, retain,
-        properties: Object.keys(properties).length > 0 ? properties : undefined,
-        expiresAt: expiry === undefined ? undefined : this.options.timers.now() + expiry * 1000,
-        origin: client.clientId,
-      })
+      try {
+        this.publish({
+          topic: will.topic, payload: Buffer.isBuffer(will.payload) ? will.payload : Buffer.from(will.payload), qos, retain,
+          properties: Object.keys(properties).length > 0 ? properties : undefined,
+          expiresAt: expiry === undefined ? undefined : this.options.timers.now() + expiry * 1000,
+          origin: client.clientId,
+        })
+      } catch (error) {
+        failed(error)
+      }
     }
-    const allowed = this.options.auth.authorizePublish?.(client, will.topic, qos, retain) ?? true
+    let allowed: boolean | Promise<boolean>
+    try {
+      allowed = this.options.auth.authorizePublish?.(client, will.topic, qos, retain) ?? true
+    } catch (error) {
+      return failed(error) // fail closed: no will
+    }
     if (typeof allowed === 'object') void allowed.then(send, () => undefined)
     else send(allowed)
   }
@@ -295,8 +327,12 @@ export class Broker implements SessionHost {
     const handle: LongTimer = {t: undefined}
     const arm = (): void => {
       handle.t = timers.setTimeout(() => {
-        if (deadline - timers.now() > 0) arm()
-        else fn()
+        if (deadline - timers.now() > 0) return arm()
+        try {
+          fn()
+        } catch (error) {
+          this.internalError(error, {during: 'a session timer'})
+        }
       }, Math.min(Math.max(deadline - timers.now(), 0), MAX_TIMER_MS))
     }
     arm()

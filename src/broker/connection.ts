@@ -106,12 +106,12 @@ export class Connection implements SessionLink, Watched {
   }
 
   private static streamData(this: OwnedStream, chunk: Buffer): void { this[CONNECTION]!.onData(chunk) }
-  private static streamError(this: OwnedStream, err: Error): void { this[CONNECTION]!.close(true, `socket error: ${err.message}`) }
-  private static streamEnd(this: OwnedStream): void { this[CONNECTION]!.close(true, 'connection closed by the client') }
+  private static streamError(this: OwnedStream, err: Error): void { this[CONNECTION]!.closeSafely(`socket error: ${err.message}`) }
+  private static streamEnd(this: OwnedStream): void { this[CONNECTION]!.closeSafely('connection closed by the client') }
   private static streamDrain(this: OwnedStream): void { this[CONNECTION]!.session?.pump() }
   private static streamClose(this: OwnedStream): void {
     const conn = this[CONNECTION]!
-    conn.close(true, 'connection closed')
+    conn.closeSafely('connection closed')
     conn.state = ConnState.Closed
     if (conn.closeTimer) clearTimeout(conn.closeTimer)
     conn.listener?.released()
@@ -134,19 +134,27 @@ export class Connection implements SessionLink, Watched {
 
   sendPublish(d: Delivery, packetId: number, dup: boolean): void {
     const alias = this.outboundAliases?.lookup(d.message.topic)
-    const bytes = encodeDelivery(d, this.version, packetId, dup, this.broker.options.timers.now(), alias)
-    // [MQTT-3.1.2-25] never send a packet larger than the client's Maximum Packet Size: drop it for this client
-    if (bytes.length > this.peer.maximumPacketSize) {
-      this.broker.dropped(this.session, d, 'too-large')
-      if (packetId !== 0) this.session?.complete(packetId)
-      return
+    let bytes: Buffer
+    try {
+      bytes = encodeDelivery(d, this.version, packetId, dup, this.broker.options.timers.now(), alias)
+    } catch (error) {
+      // a message that cannot be encoded for this client costs this delivery only, never the session's state
+      this.broker.internalError(error, {clientId: this.clientId, packet: 'publish', during: 'encoding a delivery'})
+      return this.undeliverable(d, packetId, 'delivery-failed')
     }
+    // [MQTT-3.1.2-25] never send a packet larger than the client's Maximum Packet Size: drop it for this client
+    if (bytes.length > this.peer.maximumPacketSize) return this.undeliverable(d, packetId, 'too-large')
     if (alias !== undefined && !alias.known) this.outboundAliases!.commit(d.message.topic, alias.alias)
     this.write(bytes)
     const m = this.broker.metrics
     m.messagesSent++
     m.publishBytesSent += d.message.payload.length
     if (this.listener !== undefined) this.listener.stats.messagesSent++
+  }
+
+  private undeliverable(d: Delivery, packetId: number, reason: 'too-large' | 'delivery-failed'): void {
+    this.broker.dropped(this.session, d, reason)
+    if (packetId !== 0) this.session?.complete(packetId)
   }
 
   sendPubrel(packetId: number): void {
@@ -161,7 +169,7 @@ export class Connection implements SessionLink, Watched {
     try {
       this.decoder.push(chunk, this.onPacket)
     } catch (error) {
-      this.fail(error)
+      this.failSafely(error)
     }
   }
 
@@ -172,8 +180,23 @@ export class Connection implements SessionLink, Watched {
       if (this.pending.length >= MAX_PENDING_PACKETS) this.stream.pause()
       return
     }
-    const step = dispatch(this, packet)
+    const step = this.dispatch(packet)
     if (step) void this.drainAfter(step)
+  }
+
+  /** Runs a packet's handler; an exception that is not a protocol error is the engine's own, and logged as such. */
+  private dispatch(packet: Packet): Promise<void> | void {
+    try {
+      const step = dispatch(this, packet)
+      return step === undefined ? step : step.catch((error: unknown) => this.internal(error, packet))
+    } catch (error) {
+      this.internal(error, packet)
+    }
+  }
+
+  private internal(error: unknown, packet: Packet): never {
+    if (!(error instanceof MqttError)) this.broker.internalError(error, {clientId: this.clientId, packet: packet.cmd, during: 'handling a packet'})
+    throw error
   }
 
   /** Holds later packets until an async step finishes, then processes them in order. */
@@ -182,11 +205,11 @@ export class Connection implements SessionLink, Watched {
     try {
       await step
       while (pending.length > 0 && this.state < ConnState.Closing) {
-        const next = dispatch(this, pending.shift()!)
+        const next = this.dispatch(pending.shift()!)
         if (next) await next
       }
     } catch (error) {
-      this.fail(error)
+      this.failSafely(error)
     } finally {
       this.pending = undefined
       if (this.stream.isPaused()) this.stream.resume()
@@ -294,6 +317,29 @@ export class Connection implements SessionLink, Watched {
     this.close(true, err.message)
   }
 
+  /**
+   * fail(), for the stream's own callbacks: whatever goes wrong while answering or closing (an engine
+   * bug) is logged, and the connection is destroyed instead of the exception reaching the event loop.
+   */
+  private failSafely(error: unknown): void {
+    try {
+      this.fail(error)
+    } catch (inner) {
+      this.broker.internalError(inner, {clientId: this.clientId, during: 'closing after an error'})
+      this.stream.destroy()
+    }
+  }
+
+  /** close() from the stream's callbacks (end, error, close), contained like failSafely. */
+  private closeSafely(reason: string): void {
+    try {
+      this.close(true, reason)
+    } catch (error) {
+      this.broker.internalError(error, {clientId: this.clientId, during: 'closing'})
+      this.stream.destroy()
+    }
+  }
+
   /** Server-initiated disconnect: a v5 client is told why (DISCONNECT with reason code and string). */
   disconnect(reasonCode: number, reason: string, sendWill = true): void {
     if (this.state >= ConnState.Closing) return
@@ -342,8 +388,13 @@ export class Connection implements SessionLink, Watched {
   }
 
   expired(): void {
-    if (this.keepaliveOn) this.disconnect(ReasonCode.KeepAliveTimeout, 'keepalive timeout')
-    else if (this.state === ConnState.AwaitingConnect || this.state === ConnState.Authenticating) this.close(false, 'no CONNECT in time')
+    try {
+      if (this.keepaliveOn) this.disconnect(ReasonCode.KeepAliveTimeout, 'keepalive timeout')
+      else if (this.state === ConnState.AwaitingConnect || this.state === ConnState.Authenticating) this.close(false, 'no CONNECT in time')
+    } catch (error) {
+      this.broker.internalError(error, {clientId: this.clientId, during: 'closing a silent connection'})
+      this.stream.destroy()
+    }
   }
 
   /** Closes once: detaches the session (publishing the will when due) and ends the socket. */

@@ -12,7 +12,7 @@ export interface MetricFamily {
   samples: Array<{labels?: Record<string, string>; value: number}>
 }
 
-const DROP_REASONS: DropReason[] = ['queue-full', 'slow-reader', 'expired', 'offline-qos0', 'too-large', 'no-packet-id']
+const DROP_REASONS: DropReason[] = ['queue-full', 'slow-reader', 'expired', 'offline-qos0', 'too-large', 'no-packet-id', 'delivery-failed']
 
 export interface OpsSource {
   broker: Broker
@@ -85,6 +85,7 @@ export function collectMetrics(source: OpsSource): MetricFamily[] {
     gauge('midge_retained_messages', 'Retained messages held.', broker.retained.size),
     gauge('midge_subscriptions', 'Subscriptions, shared ones included.', broker.router.size),
     counter('midge_auth_failures_total', 'CONNECTs refused by authentication.', m.authFailures),
+    counter('midge_internal_errors_total', 'Exceptions in the broker\'s own code, each contained to one connection or delivery.', m.internalErrors),
     ...persistenceFamilies(broker),
     ...(source.extra?.() ?? []),
   ]

@@ -21,6 +21,8 @@ export class Metrics {
   publishBytesReceived = 0
   publishBytesSent = 0
   authFailures = 0
+  /** Exceptions from the engine's own code, caught by its last line of defence (Broker.internalError). */
+  internalErrors = 0
   readonly dropped: Record<string, number> = Object.create(null)
 
   get droppedTotal(): number {

@@ -84,36 +84,42 @@ export class Router {
     for (const filter of [...session.subscriptions.keys()]) this.unsubscribe(session, filter)
   }
 
-  /** Routes a message to every matching session; returns how many sessions it was offered to. */
+  /**
+   * Routes a message to every matching session; returns how many sessions it was offered to. The
+   * per-message scratch state (hits, shared hits, the current message) is cleared whatever happens,
+   * so an exception while routing one message can never leak into the routing of the next.
+   */
   route(msg: Message, result?: RouteResult): number {
     this.current = msg
     this.gen++
     const hits = this.hits
-    this.subs.forEachMatch(msg.topic, this.visitSub)
-    let count = hits.length
-    for (let i = 0; i < hits.length; i++) {
-      const s = hits[i]
-      const qos = (s.matchQos < msg.qos ? s.matchQos : msg.qos) as QoS
-      // [MQTT-3.3.1-9] / v5 Retain As Published: a live message is forwarded with retain 0 unless asked
-      if (!this.target(s, msg, qos, s.matchRetainAsPublished && msg.retain, s.matchSubIds, undefined) && result) result.overQuota++
-      hits[i] = undefined as unknown as Session
-    }
-    hits.length = 0
-    if (this.sharedSize > 0) {
-      const groups = this.sharedHits
-      this.shared.forEachMatch(msg.topic, this.visitShared)
-      for (const group of groups) {
-        const member = pickMember(group)
-        if (member === undefined) continue
-        count++
-        const o = member.options
-        const ids = o.subscriptionId === undefined ? undefined : [o.subscriptionId]
-        if (!this.target(member.session, msg, (o.qos < msg.qos ? o.qos : msg.qos) as QoS, o.retainAsPublished && msg.retain, ids, group.key) && result) result.overQuota++
+    const groups = this.sharedHits
+    try {
+      this.subs.forEachMatch(msg.topic, this.visitSub)
+      let count = hits.length
+      for (let i = 0; i < hits.length; i++) {
+        const s = hits[i]
+        const qos = (s.matchQos < msg.qos ? s.matchQos : msg.qos) as QoS
+        // [MQTT-3.3.1-9] / v5 Retain As Published: a live message is forwarded with retain 0 unless asked
+        if (!this.target(s, msg, qos, s.matchRetainAsPublished && msg.retain, s.matchSubIds, undefined) && result) result.overQuota++
       }
+      if (this.sharedSize > 0) {
+        this.shared.forEachMatch(msg.topic, this.visitShared)
+        for (const group of groups) {
+          const member = pickMember(group)
+          if (member === undefined) continue
+          count++
+          const o = member.options
+          const ids = o.subscriptionId === undefined ? undefined : [o.subscriptionId]
+          if (!this.target(member.session, msg, (o.qos < msg.qos ? o.qos : msg.qos) as QoS, o.retainAsPublished && msg.retain, ids, group.key) && result) result.overQuota++
+        }
+      }
+      return count
+    } finally {
+      hits.length = 0
       groups.length = 0
+      this.current = undefined
     }
-    this.current = undefined
-    return count
   }
 
   /**

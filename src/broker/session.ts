@@ -80,7 +80,8 @@ export interface SessionJournal {
   inbound(session: Session, packetId: number, held: boolean): void
 }
 
-export type DropReason = 'queue-full' | 'slow-reader' | 'expired' | 'offline-qos0' | 'too-large' | 'no-packet-id' | 'session-ended'
+export type DropReason = 'queue-full' | 'slow-reader' | 'expired' | 'offline-qos0' | 'too-large' | 'no-packet-id' | 'session-ended' |
+  'delivery-failed'
 
 /**
  * What survives reconnects: subscriptions, the outbound inflight window and queue, inbound QoS 2

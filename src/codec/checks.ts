@@ -38,44 +38,15 @@ export function checkPacketId(packet: Packet): void {
 }
 
 /**
- * (v5 2.2.2.2) a property other than User Property (and a Subscription Identifier in a
- * PUBLISH to a client) appears at most once; mqtt-packet turns repeats into arrays.
- */
-export function checkRepeatedProperties(packet: Packet): void {
-  const check = (props: Record<string, unknown> | undefined) => {
-    if (props === undefined) return
-    for (const key in props) {
-      if (key === 'userProperties' || (key === 'subscriptionIdentifier' && packet.cmd === 'publish')) continue
-      if (Array.isArray(props[key])) throw new ProtocolError(`property ${key} appears more than once`)
-    }
-  }
-  check((packet as {properties?: Record<string, unknown>}).properties)
-  if (packet.cmd === 'connect') check(packet.will?.properties as Record<string, unknown> | undefined)
-}
-
-
-/**
  * Makes the parser refuse strings that are not well-formed UTF-8 [MQTT-1.5.3-1] (v5 [MQTT-1.5.4-1]) or
- * that contain U+0000 [MQTT-1.5.3-2] (v5 [MQTT-1.5.4-2]), which mqtt-packet would decode with U+FFFD,
- * and flag properties other than 0 or 1. It wraps mqtt-packet 9's readers on this parser instance
- * only; test/protocol/malformed.test.ts fails if a new mqtt-packet stops calling them.
+ * that contain U+0000 [MQTT-1.5.3-2] (v5 [MQTT-1.5.4-2]), which mqtt-packet would decode with U+FFFD.
+ * It wraps mqtt-packet 9's string reader on this parser instance only; test/protocol/malformed.test.ts fails if a new mqtt-packet stops calling them.
  */
 export function checkStrings(parser: mqtt.Parser): void {
   const p = parser as unknown as {
     _parseString(): string | null
-    _parseByType(type: string): unknown
     _pos: number
-    _list: {slice(start: number, end: number): Buffer; readUInt8(offset: number): number; length: number}
-    _emitError(e: Error): void
-  }
-  // (v5 2.2.2.2) one-byte flag properties (Payload Format Indicator, Request Problem / Response
-  // Information, Maximum QoS, ... Available) are 0 or 1; mqtt-packet reads any other value as true
-  const parseByType = p._parseByType
-  p._parseByType = function (this: typeof p, type: string) {
-    if (type === 'byte' && this._pos < this._list.length && this._list.readUInt8(this._pos) > 1) {
-      throw new ProtocolError(`a flag property of value ${this._list.readUInt8(this._pos)}`)
-    }
-    return parseByType.call(this, type)
+    _list: {slice(start: number, end: number): Buffer}
   }
   const parseString = p._parseString
   p._parseString = function (this: typeof p) {

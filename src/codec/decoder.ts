@@ -1,8 +1,9 @@
 import mqtt from 'mqtt-packet'
-import {checkLength, checkPacketId, checkRepeatedProperties, checkStrings} from './checks.js'
+import {checkLength, checkPacketId, checkStrings} from './checks.js'
 import {MalformedPacketError, MqttError, UnsupportedProtocolError} from './errors.js'
 import {parseConnect, parsePublish, parseShortAck} from './fast-path.js'
 import {Framer} from './framer.js'
+import {checkProperties} from './properties.js'
 import {PacketType, type Packet, type ProtocolVersion} from './packets.js'
 
 export interface DecoderOptions {
@@ -75,6 +76,8 @@ export class PacketDecoder {
     // (v5 3.15.2.1) an AUTH with Remaining Length 0 means Success with no properties; mqtt-packet
     // cannot parse that short form
     if (type === PacketType.AUTH && bodyLength === 0 && this.version === 5) return {cmd: 'auth', reasonCode: 0} as Packet
+    // (v5 2.2.2.2) every property checked against the packet type before mqtt-packet reads any
+    if (type === PacketType.CONNECT ? this.connectLevel === 5 : this.version === 5) checkProperties(frame, bodyStart)
     const parser = this.slowParser ?? new SlowParser(this.version)
     const packet = parser.parse(frame)
     // keep the parser only for what comes often (v5 PUBLISH with properties); one-off packets
@@ -82,7 +85,6 @@ export class PacketDecoder {
     this.slowParser = packet.cmd === 'publish' ? parser : undefined
     // [MQTT-3.1.2-12] (v5) [MQTT-3.1.2-14] (v3.1.1) a Will QoS of 3 is malformed
     if (packet.cmd === 'connect' && packet.will && (packet.will.qos ?? 0) > 2) throw new MalformedPacketError('will QoS 3')
-    if (this.version === 5) checkRepeatedProperties(packet)
     checkPacketId(packet)
     copyBuffers(packet)
     return packet

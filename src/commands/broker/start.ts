@@ -6,6 +6,7 @@ import {brokerFlags} from '../../cli/broker-flags.js'
 import {logBrokerEvents} from '../../cli/broker-log.js'
 import {announcement, httpUrl, loadAllTls, openListeners, openOps, refuseEveryone, reloadCertificates, shutdownWithin} from '../../cli/broker-serve.js'
 import {readMosquittoConf, resolveBrokerSettings} from '../../cli/broker-settings.js'
+import {guardProcess} from '../../cli/crash-guard.js'
 import {CliError, ExitCode} from '../../cli/exit-codes.js'
 import {createLogger} from '../../cli/logger.js'
 import {aborted, shutdownSignal} from '../../cli/signals.js'
@@ -65,6 +66,7 @@ connections; a bad file is logged and the previous one stays in force.`
     const hooks = settings.refuseEveryone ? refuseEveryone(auth?.hooks) : auth?.hooks
     const broker = createBroker({...settings.engine, version: this.config.version, logger: log, auth: hooks, store})
     logBrokerEvents(broker, log)
+    const unguard = guardProcess(log)
     const {signal, dispose} = shutdownSignal()
     let open: Awaited<ReturnType<typeof openListeners>> = []
     const stopReloading = reloadOnHangup(async () => {
@@ -86,6 +88,7 @@ connections; a bad file is logged and the previous one stays in force.`
     } finally {
       stopReloading()
       dispose()
+      unguard()
       uncapYoungGeneration()
       await shutdownWithin(settings.shutdownTimeoutMs, [() => broker.close(), async () => ops?.close(), async () => store?.close()], log)
     }
