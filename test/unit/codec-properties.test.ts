@@ -111,3 +111,11 @@ for (const version of VERSIONS) {
     }), {numRuns: RUNS * 2, seed: 1414 * version})
   })
 }
+
+test('found by the property above: a v5 PUBLISH that ends before its property length is malformed on both paths', () => {
+  // QoS 2 PUBLISH to a four-byte topic, packet id 1, then nothing (the property length is missing)
+  const frame = Buffer.from('34080004f09080800001', 'hex')
+  for (const fastPath of [true, false]) assert.deepEqual(outcome(5, fastPath, frame), {error: 'MalformedPacketError'})
+  // v3.1.1 has no property length: the same bytes are a valid PUBLISH there
+  assert.equal(outcome(4, true, frame).packet?.topic, '\u{10000}')
+})
