@@ -8,10 +8,20 @@ export interface BatchResult {
   lingering: number
   /** Connections refused or reset before the script was written (the broker was gone, or full). */
   failed: number
+  /** Connections whose CONNECT was accepted (the broker's first bytes were a CONNACK with code 0). */
+  accepted: number
 }
 
-function runOne(port: number, script: ConnectionScript, lingerMs: number): Promise<'ok' | 'lingering' | 'failed'> {
+/** A CONNACK with return/reason code 0 at the start of what the broker sent. */
+function accepted(first: Buffer | undefined): boolean {
+  return first !== undefined && first.length >= 4 && first[0] === 0x20 && first[3] === 0
+}
+
+type Outcome = {end: 'ok' | 'lingering' | 'failed'; accepted: boolean}
+
+function runOne(port: number, script: ConnectionScript, lingerMs: number): Promise<Outcome> {
   return new Promise((resolve) => {
+    let first: Buffer | undefined
     let written = false
     let outcome: 'ok' | 'lingering' | 'failed' | undefined
     const socket: Socket = connect({port, host: '127.0.0.1'})
@@ -19,12 +29,24 @@ function runOne(port: number, script: ConnectionScript, lingerMs: number): Promi
     socket.on('error', () => { if (!written) outcome ??= 'failed' })
     socket.on('close', () => {
       clearTimeout(timer)
-      resolve(outcome ?? 'ok')
+      resolve({end: outcome ?? 'ok', accepted: accepted(first)})
     })
-    socket.resume() // what the broker answers is read and dropped
-    socket.once('connect', () => {
-      socket.write(Buffer.concat(script.packets), () => {
-        written = true
+    // what the broker answers is read and dropped, but for the start of its first chunk
+    socket.on('data', (d: Buffer) => { first ??= d.subarray(0, 4) })
+    let leave = () => undefined as void
+    // A client leaves after the broker's first answer (or 2 s without one): packets pipelined behind
+    // a CONNECT whose authentication is pending wait for it, and a FIN before the CONNACK would end
+    // the connection with them unread. A client that waits sends nothing after its CONNECT until then.
+    let answered = false
+    let waited: NodeJS.Timeout | undefined
+    const [connectPacket, ...rest] = script.packets
+    const pipelined = script.pipelined !== false
+    let onAnswer = () => leave()
+    socket.on('data', () => { if (!answered) { answered = true; clearTimeout(waited); onAnswer() } })
+    const finish = () => {
+      written = true
+      leave = () => {
+        leave = () => undefined
         if (script.close === 'destroy') {
           socket.destroy()
           return
@@ -32,12 +54,29 @@ function runOne(port: number, script: ConnectionScript, lingerMs: number): Promi
         socket.end()
         // the broker closes its side on our FIN; a connection still open after the allowance is counted
         timer = setTimeout(() => { outcome = 'lingering'; socket.destroy() }, lingerMs)
-      })
+      }
+      if (answered || !pipelined) leave()
+      else waited = setTimeout(() => leave(), 1_000)
+    }
+    socket.once('connect', () => {
+      if (pipelined) {
+        socket.write(Buffer.concat(script.packets), finish)
+        return
+      }
+      socket.write(connectPacket)
+      const sendRest = () => { onAnswer = () => undefined; if (!socket.destroyed) socket.write(Buffer.concat(rest), finish) }
+      onAnswer = sendRest
+      waited = setTimeout(sendRest, 1_000)
     })
+    socket.on('close', () => clearTimeout(waited))
   })
 }
 
 export async function runBatch(port: number, scripts: ConnectionScript[], lingerMs = 30_000): Promise<BatchResult> {
   const outcomes = await Promise.all(scripts.map((s) => runOne(port, s, lingerMs)))
-  return {lingering: outcomes.filter((o) => o === 'lingering').length, failed: outcomes.filter((o) => o === 'failed').length}
+  return {
+    lingering: outcomes.filter((o) => o.end === 'lingering').length,
+    failed: outcomes.filter((o) => o.end === 'failed').length,
+    accepted: outcomes.filter((o) => o.accepted).length,
+  }
 }

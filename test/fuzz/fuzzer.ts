@@ -35,6 +35,8 @@ export interface FuzzSummary {
   failures: Record<string, number>
   crashes: number
   lingering: number
+  /** Connections whose CONNECT the broker accepted. */
+  accepted: number
   restarts: number
   retainedSeen: number
   subscriberMessages: number
@@ -57,8 +59,8 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzSummary> {
   let connections = 0
   let batches = 0
   let lingering = 0
+  let accepted = 0
   let maxRss = before.rss
-  let subscriberMessages = 0
   let lastLog = 0
   o.log(`fuzz: seed ${o.seed}, ${o.packets} packets, ${o.connections} connections a batch${o.persistence ? ', --persistence' : ''}${o.auth ? ', auth' : ''}; broker pid ${target.broker.child.pid} on port ${target.port}; RSS ${mb(before.rss)}, ${before.fds} fds`)
   try {
@@ -73,6 +75,7 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzSummary> {
       batches++
       const result = await runBatch(target.port, scripts)
       lingering += result.lingering
+      accepted += result.accepted
       const found = await target.check()
       maxRss = Math.max(maxRss, target.health().rss)
       for (const f of found) {
@@ -95,7 +98,6 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzSummary> {
         o.log(`batch ${batches}: saved ${file}`)
       }
       if (found.length > 0) await target.repair()
-      subscriberMessages = target.observers.received
       if (Date.now() - lastLog > 10_000 || packets >= o.packets) {
         lastLog = Date.now()
         const h = target.health()
@@ -104,8 +106,8 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzSummary> {
     }
     return {
       seed: o.seed, setup: {persistence: o.persistence, auth: o.auth}, packets, connections, batches,
-      seconds: (Date.now() - started) / 1000, failures, crashes: failures.crash ?? 0, lingering,
-      restarts: target.restarts, retainedSeen: target.retainedSeen, subscriberMessages, before, after: target.health(), maxRss, saved,
+      seconds: (Date.now() - started) / 1000, failures, crashes: failures.crash ?? 0, lingering, accepted,
+      restarts: target.restarts, retainedSeen: target.retainedSeen, subscriberMessages: target.received(), before, after: target.health(), maxRss, saved,
       mutations: Object.fromEntries([...counts].sort((a, b) => b[1] - a[1])),
     }
   } finally {

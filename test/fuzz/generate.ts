@@ -23,6 +23,8 @@ export interface ConnectionScript {
   packets: Buffer[]
   /** How the client leaves once everything is written: half-close, or reset without a word. */
   close: 'end' | 'destroy'
+  /** Everything written at once (default), or the CONNECT alone and the rest after the broker's first answer. */
+  pipelined?: boolean
 }
 
 export interface GenerateOptions {
@@ -107,5 +109,5 @@ export function generateConnection(r: Rand, o: GenerateOptions): ConnectionScrip
     }
   }
   if (r.chance(0.05)) packets.push(c.bytes) // a second CONNECT
-  return {version, packets, close: r.chance(0.7) ? 'end' : 'destroy'}
+  return {version, packets, close: r.chance(0.7) ? 'end' : 'destroy', pipelined: r.chance(0.5)}
 }

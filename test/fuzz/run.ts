@@ -15,7 +15,7 @@ function main(): Promise<number> | number {
       seed: {type: 'string'},
       persistence: {type: 'boolean', default: false},
       auth: {type: 'boolean', default: false},
-      connections: {type: 'string', default: '50'},
+      connections: {type: 'string', default: '100'},
       'mutation-rate': {type: 'string', default: '0.3'},
       findings: {type: 'string', default: FINDINGS_DIR},
       'no-minimize': {type: 'boolean', default: false},
@@ -49,6 +49,7 @@ function main(): Promise<number> | number {
     if (values.json) console.log(JSON.stringify(s))
     else {
       console.log(`seed ${s.seed}${s.setup.persistence ? ' --persistence' : ''}${s.setup.auth ? ' --auth' : ''}: ${s.packets} packets over ${s.connections} connections in ${s.batches} batches, ${s.seconds.toFixed(0)} s`)
+      console.log(`connections accepted ${s.accepted}, messages to the subscribers ${s.subscriberMessages}, retained messages to fresh subscribers ${s.retainedSeen}`)
       console.log(`crashes ${s.crashes}, failures ${JSON.stringify(s.failures)}, broker restarts ${s.restarts}, lingering connections ${s.lingering}`)
       console.log(`RSS ${mb(s.before.rss)} -> ${mb(s.after.rss)} (max ${mb(s.maxRss)}), fds ${s.before.fds} -> ${s.after.fds}`)
       for (const f of s.saved) console.log(`finding: ${f}`)

@@ -25,6 +25,8 @@ export class Target {
   baseline: Health = {rss: 0, fds: 0}
   restarts = 0
   retainedSeen = 0
+  /** Messages the subscribers of replaced Observers had received. */
+  private receivedBefore = 0
 
   private constructor(readonly files: BrokerFiles, private readonly memoryLimit: number) {}
 
@@ -43,6 +45,9 @@ export class Target {
   }
 
   get port(): number { return this.broker.port }
+
+  /** Messages delivered to the subscribers so far. */
+  received(): number { return this.receivedBefore + this.observers.received }
 
   health(): Health {
     return this.broker.alive ? {rss: this.broker.rss(), fds: this.broker.fds()} : {rss: 0, fds: 0}
@@ -86,6 +91,7 @@ export class Target {
 
   /** Brings back what a failure broke: the broker (same files, so persistence carries over) and the subscribers. */
   async repair(): Promise<void> {
+    this.receivedBefore += this.observers.received
     if (!this.broker.alive) {
       await this.observers.stop()
       await this.broker.stop()
