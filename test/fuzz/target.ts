@@ -28,12 +28,16 @@ export class Target {
   /** Messages the subscribers of replaced Observers had received. */
   private receivedBefore = 0
 
-  private constructor(readonly files: BrokerFiles, private readonly memoryLimit: number) {}
+  private memoryLimit = 0
 
-  static async start(setup: BrokerSetup, memoryLimit = 1024 * 1024 * 1024): Promise<Target> {
-    const t = new Target(await BrokerFiles.create(setup), memoryLimit)
+  private constructor(readonly files: BrokerFiles) {}
+
+  /** memoryAllowance: how far above its level after start-up the broker's RSS may be after a batch. */
+  static async start(setup: BrokerSetup, memoryAllowance = 256 * 1024 * 1024): Promise<Target> {
+    const t = new Target(await BrokerFiles.create(setup))
     await t.boot()
     t.baseline = t.health()
+    t.memoryLimit = t.baseline.rss + memoryAllowance
     return t
   }
 
