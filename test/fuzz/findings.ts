@@ -64,11 +64,15 @@ export async function replay(setup: BrokerSetup, scripts: ConnectionScript[]): P
 
 /**
  * Drops connections (halves, then one by one), then packets within the connections left, keeping
- * each cut while a replay still fails with the same kind. Bounded by maxReplays (each starts a broker).
+ * each cut while a replay still fails with the same kind. Bounded by maxReplays (each starts a broker)
+ * and by maxSeconds.
  */
-export async function minimize(setup: BrokerSetup, scripts: ConnectionScript[], kind: string, maxReplays = 40, log: (s: string) => void = () => undefined): Promise<ConnectionScript[] | undefined> {
+export async function minimize(setup: BrokerSetup, scripts: ConnectionScript[], kind: string, maxReplays = 40, log: (s: string) => void = () => undefined, maxSeconds = 300): Promise<ConnectionScript[] | undefined> {
   let replays = 0
+  const deadline = Date.now() + maxSeconds * 1000
   const fails = async (candidate: ConnectionScript[]) => {
+    // out of time: no more replays (the loops below stop on the count)
+    if (Date.now() > deadline) maxReplays = replays
     replays++
     return (await replay(setup, candidate)).some((f) => f.kind === kind)
   }

@@ -98,7 +98,8 @@ const STRUCT: Record<string, StructMutator> = {
     const f = propsField(m)
     if (m.type !== TYPE.PUBLISH || !f) return false
     f.list.push(prop(0x23, r.pick([0, 11, 100, 65_535, r.between(1, 10)])))
-    if (r.chance(0.5)) fieldsOf(m, 'str')[0].b = Buffer.alloc(0) // alias only, perhaps never set
+    const topic = fieldsOf(m, 'str')[0]
+    if (topic && r.chance(0.5)) topic.b = Buffer.alloc(0) // alias only, perhaps never set
     return true
   },
   'subscription-id': (r, m) => {
