@@ -11,7 +11,7 @@ const SEED = 20_261_202
 
 test(`a short fuzz run (seed ${SEED}, 5,000 packets): the broker stays up, the side client's QoS 1 round trip and every subscriber keep working`, async () => {
   const lines: string[] = []
-  const s = await fuzz({seed: SEED, packets: 5000, connections: 100, mutationRate: 0.3, persistence: false, auth: false,
+  const s = await fuzz({seed: SEED, packets: 5000, connections: 100, mutationRate: 0.3, restartEvery: 0, persistence: false, auth: false,
     minimize: false, savePerKind: 0, log: (l) => lines.push(l)})
   assert.equal(s.crashes, 0, lines.join('\n'))
   assert.deepEqual(s.failures, {}, lines.join('\n'))
@@ -25,12 +25,14 @@ test(`a short fuzz run (seed ${SEED}, 5,000 packets): the broker stays up, the s
   }
 })
 
-test('a short fuzz run with --persistence and authentication (2,000 packets)', async () => {
+test('a short fuzz run with --persistence (restarted after every batch) and authentication (2,000 packets)', async () => {
   const lines: string[] = []
-  const s = await fuzz({seed: SEED + 1, packets: 2000, connections: 100, mutationRate: 0.3, persistence: true, auth: true,
+  const s = await fuzz({seed: SEED + 1, packets: 2000, connections: 100, mutationRate: 0.3, restartEvery: 1, persistence: true, auth: true,
     minimize: false, savePerKind: 0, log: (l) => lines.push(l)})
   assert.deepEqual(s.failures, {}, lines.join('\n'))
   assert.ok(s.accepted > 0, `accepted ${s.accepted}`)
+  // the broker was restarted on its store after the first batch, and passed the checks again
+  assert.ok(s.plannedRestarts >= 1, `planned restarts ${s.plannedRestarts}`)
 })
 
 for (const {file, finding} of loadFindings()) {

@@ -19,6 +19,8 @@ export interface FuzzOptions extends BrokerSetup {
   findingsDir?: string
   /** Minimise crashes before saving them (each step starts a broker). */
   minimize: boolean
+  /** Restart the broker (SIGTERM, then start on the same files) every this many batches; 0: never. */
+  restartEvery: number
   /** At most this many findings of one kind are saved per run (the rest are counted). */
   savePerKind: number
   log: (line: string) => void
@@ -38,6 +40,8 @@ export interface FuzzSummary {
   /** Connections whose CONNECT the broker accepted. */
   accepted: number
   restarts: number
+  /** Restarts of --restart-every, each followed by the checks. */
+  plannedRestarts: number
   retainedSeen: number
   subscriberMessages: number
   before: Health
@@ -60,6 +64,7 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzSummary> {
   let batches = 0
   let lingering = 0
   let accepted = 0
+  let plannedRestarts = 0
   let maxRss = before.rss
   let lastLog = 0
   o.log(`fuzz: seed ${o.seed}, ${o.packets} packets, ${o.connections} connections a batch${o.persistence ? ', --persistence' : ''}${o.auth ? ', auth' : ''}; broker pid ${target.broker.child.pid} on port ${target.port}; RSS ${mb(before.rss)}, ${before.fds} fds`)
@@ -77,6 +82,11 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzSummary> {
       lingering += result.lingering
       accepted += result.accepted
       const found = await target.check()
+      if (found.length === 0 && o.restartEvery > 0 && batches % o.restartEvery === 0) {
+        plannedRestarts++
+        found.push(...await target.restart())
+        if (found.length === 0) found.push(...await target.check())
+      }
       maxRss = Math.max(maxRss, target.health().rss)
       for (const f of found) {
         failures[f.kind] = (failures[f.kind] ?? 0) + 1
@@ -107,7 +117,7 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzSummary> {
     return {
       seed: o.seed, setup: {persistence: o.persistence, auth: o.auth}, packets, connections, batches,
       seconds: (Date.now() - started) / 1000, failures, crashes: failures.crash ?? 0, lingering, accepted,
-      restarts: target.restarts, retainedSeen: target.retainedSeen, subscriberMessages: target.received(), before, after: target.health(), maxRss, saved,
+      restarts: target.restarts, plannedRestarts, retainedSeen: target.retainedSeen, subscriberMessages: target.received(), before, after: target.health(), maxRss, saved,
       mutations: Object.fromEntries([...counts].sort((a, b) => b[1] - a[1])),
     }
   } finally {

@@ -23,6 +23,7 @@ export class Target {
   observers!: Observers
   /** Level right after start-up, with the subscribers connected. */
   baseline: Health = {rss: 0, fds: 0}
+  /** Restarts after a crash. */
   restarts = 0
   retainedSeen = 0
   /** Messages the subscribers of replaced Observers had received. */
@@ -106,6 +107,25 @@ export class Target {
       this.observers = new Observers(this.broker.port, this.files.credentials)
       await this.observers.start()
     }
+  }
+
+  /**
+   * Stops the broker (SIGTERM) and starts it again on the same files, so that what --persistence
+   * stored is restored (a poisoned retained message or session would show in the next checks).
+   * A broker that does not come back is a failure.
+   */
+  async restart(): Promise<Failure[]> {
+    this.receivedBefore += this.observers.received
+    await this.observers.stop()
+    await this.broker.stop()
+    const {code, signal} = this.broker.exited ?? {code: null, signal: null}
+    if (code !== 0) return [{kind: 'restart', detail: `broker exited ${code} (${signal}) on SIGTERM\n${this.broker.stderrTail.slice(-8000)}`}]
+    try {
+      await this.boot()
+    } catch (error) {
+      return [{kind: 'restart', detail: `broker did not come back: ${(error as Error).message}`}]
+    }
+    return []
   }
 
   async stop(): Promise<void> {
