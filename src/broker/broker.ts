@@ -30,7 +30,7 @@ export class Broker implements SessionHost {
   readonly options: BrokerOptions
   readonly events = new TypedEmitter<BrokerEvents>()
   readonly metrics = new Metrics()
-  readonly router = new Router((s, m, q, r, ids, g) => this.deliverTo(s, m, q, r, ids, g))
+  readonly router: Router
   readonly retained = new RetainedMessages()
   readonly sessions = new Map<string, Session>()
   readonly enhancedAuth: EnhancedAuth
@@ -49,6 +49,7 @@ export class Broker implements SessionHost {
 
   constructor(options: Partial<BrokerOptions> = {}) {
     this.options = {...DEFAULT_OPTIONS, logger: silentLogger, timers: realTimers, auth: {}, ...stripUndefined(options)}
+    this.router = new Router((s, m, q, r, ids, g) => this.deliverTo(s, m, q, r, ids, g), this.options.upgradeOutgoingQos)
     this.enhancedAuth = new EnhancedAuth(this.options.authenticators ?? [])
     this.watchdog = new Watchdog(this.options.timers)
     this.persistence = this.options.store === undefined ? undefined : new Persistence(this, this.options.store)
@@ -146,6 +147,18 @@ export class Broker implements SessionHost {
     }
   }
 
+  /** Read access, checked again for a message that waited (SessionHost). A hook that throws denies. */
+  mayDeliver(session: Session, d: Delivery): boolean {
+    const canRead = this.options.auth.authorizeDeliver
+    if (canRead === undefined) return true
+    try {
+      return canRead(session.client, d.message.topic)
+    } catch (error) {
+      this.internalError(error, {clientId: session.clientId, packet: 'publish', during: 'delivery'})
+      return false
+    }
+  }
+
   /**
    * The last line of defence: an exception from the engine's own code (not a client's protocol error)
    * is counted and logged with the client and the packet it was handling; the caller then closes that
@@ -161,7 +174,7 @@ export class Broker implements SessionHost {
   sendRetained(session: Session, filter: string, options: SubscriptionOptions): void {
     const ids = options.subscriptionId === undefined ? undefined : [options.subscriptionId]
     for (const msg of this.retained.match(filter, this.options.timers.now())) {
-      this.deliverTo(session, msg, (msg.qos < options.qos ? msg.qos : options.qos) as QoS, true, ids, undefined)
+      this.deliverTo(session, msg, this.router.outgoingQos(options.qos, msg.qos), true, ids, undefined)
     }
   }
 

@@ -5,9 +5,10 @@ import {
 } from '../codec/index.js'
 import type {Broker} from './broker.js'
 import {dispatch} from './handlers/dispatch.js'
+import {unmountTopic} from './mount-point.js'
 import {encodeDelivery} from './outbound.js'
 import type {Message} from './message.js'
-import type {Delivery, Session, SessionLink} from './session.js'
+import type {Delivery, DropReason, Session, SessionLink} from './session.js'
 import type {OutboundAliases} from './topic-alias.js'
 import type {Watched} from './watchdog.js'
 
@@ -46,6 +47,13 @@ export interface ConnectionContext {
 /** What a connection tells the listener it came through. */
 export interface ListenerLink {
   readonly stats: {messagesReceived: number; messagesSent: number}
+  /** Names the listener to hooks (ClientInfo.listener). */
+  readonly id?: string
+  /** Mosquitto's mount_point: the topic prefix of this listener's clients (see mount-point.ts). */
+  readonly mountPoint?: string
+  /** Mosquitto's per-listener auto_id_prefix and allow_zero_length_clientid (else the broker's). */
+  readonly autoIdPrefix?: string
+  readonly allowZeroLengthClientId?: boolean
   /** The connection is over (called once). */
   released(): void
 }
@@ -118,7 +126,8 @@ export class Connection implements SessionLink, Watched {
   }
 
   get clientInfo() {
-    return {clientId: this.clientId, username: this.username, protocolVersion: this.version, remoteAddress: this.remoteAddress}
+    return {clientId: this.clientId, username: this.username, protocolVersion: this.version, remoteAddress: this.remoteAddress,
+      listener: this.listener?.id}
   }
 
   // --- SessionLink ---------------------------------------------------------------------------
@@ -133,6 +142,13 @@ export class Connection implements SessionLink, Watched {
   }
 
   sendPublish(d: Delivery, packetId: number, dup: boolean): void {
+    const mount = this.listener?.mountPoint
+    if (mount !== undefined) {
+      const topic = unmountTopic(mount, d.message.topic)
+      // outside the mount point (a session resumed from another listener): never sent, as in Mosquitto
+      if (topic === undefined) return this.undeliverable(d, packetId, 'not-authorized')
+      d = {...d, message: {...d.message, topic, encoded: undefined}} // encoded for this client alone
+    }
     const alias = this.outboundAliases?.lookup(d.message.topic)
     let bytes: Buffer
     try {
@@ -152,7 +168,7 @@ export class Connection implements SessionLink, Watched {
     if (this.listener !== undefined) this.listener.stats.messagesSent++
   }
 
-  private undeliverable(d: Delivery, packetId: number, reason: 'too-large' | 'delivery-failed'): void {
+  private undeliverable(d: Delivery, packetId: number, reason: DropReason): void {
     this.broker.dropped(this.session, d, reason)
     if (packetId !== 0) this.session?.complete(packetId)
   }

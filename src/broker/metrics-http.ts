@@ -12,7 +12,7 @@ export interface MetricFamily {
   samples: Array<{labels?: Record<string, string>; value: number}>
 }
 
-const DROP_REASONS: DropReason[] = ['queue-full', 'slow-reader', 'expired', 'offline-qos0', 'too-large', 'no-packet-id', 'delivery-failed']
+const DROP_REASONS: DropReason[] = ['queue-full', 'slow-reader', 'expired', 'offline-qos0', 'too-large', 'no-packet-id', 'delivery-failed', 'not-authorized']
 
 export interface OpsSource {
   broker: Broker

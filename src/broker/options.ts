@@ -16,6 +16,13 @@ export interface BrokerOptions {
   maxQueuedBytes: number
   /** Outbound QoS 1/2 messages in flight per client (Mosquitto: max_inflight_messages), further capped by a v5 client's Receive Maximum. */
   maxInflightMessages: number
+  /**
+   * Bytes of outbound QoS 1/2 payload in flight per client: another message is sent while fewer are
+   * (so one larger message still goes, alone). 0 = no limit (Mosquitto: max_inflight_bytes).
+   */
+  maxInflightBytes: number
+  /** Deliver at the subscription's QoS even when the message's is lower (Mosquitto: upgrade_outgoing_qos; not MQTT-compliant). */
+  upgradeOutgoingQos: boolean
   /** Inbound QoS 2 messages a client may have unreleased: announced as Receive Maximum to v5 clients. */
   receiveMaximum: number
   maxQos: QoS
@@ -71,6 +78,8 @@ export const DEFAULT_OPTIONS: Readonly<Omit<BrokerOptions, 'logger' | 'timers' |
   maxQueuedMessages: 1000,
   maxQueuedBytes: 0,
   maxInflightMessages: 20,
+  maxInflightBytes: 0,
+  upgradeOutgoingQos: false,
   receiveMaximum: 20,
   maxQos: 2,
   retainAvailable: true,

@@ -43,7 +43,16 @@ export class Router {
   private readonly visitShared = (group: SharedGroup) => this.collectShared(group)
   private sharedHits: SharedGroup[] = []
 
-  constructor(private readonly target: RouteTarget) {}
+  /**
+   * @param upgradeQos deliver at the subscription's QoS even when the message's is lower (Mosquitto's
+   *   upgrade_outgoing_qos); otherwise at the lower of the two [MQTT-3.8.4-8]
+   */
+  constructor(private readonly target: RouteTarget, private readonly upgradeQos = false) {}
+
+  /** The QoS a message goes out with through a subscription of QoS `granted`. */
+  outgoingQos(granted: QoS, published: QoS): QoS {
+    return this.upgradeQos || granted < published ? granted : published
+  }
 
   get size(): number { return this.subs.size + this.sharedSize }
   private sharedSize = 0
@@ -99,7 +108,7 @@ export class Router {
       let count = hits.length
       for (let i = 0; i < hits.length; i++) {
         const s = hits[i]
-        const qos = (s.matchQos < msg.qos ? s.matchQos : msg.qos) as QoS
+        const qos = this.outgoingQos(s.matchQos, msg.qos)
         // [MQTT-3.3.1-9] / v5 Retain As Published: a live message is forwarded with retain 0 unless asked
         if (!this.target(s, msg, qos, s.matchRetainAsPublished && msg.retain, s.matchSubIds, undefined) && result) result.overQuota++
       }
@@ -111,7 +120,7 @@ export class Router {
           count++
           const o = member.options
           const ids = o.subscriptionId === undefined ? undefined : [o.subscriptionId]
-          if (!this.target(member.session, msg, (o.qos < msg.qos ? o.qos : msg.qos) as QoS, o.retainAsPublished && msg.retain, ids, group.key) && result) result.overQuota++
+          if (!this.target(member.session, msg, this.outgoingQos(o.qos, msg.qos), o.retainAsPublished && msg.retain, ids, group.key) && result) result.overQuota++
         }
       }
       return count
@@ -140,7 +149,7 @@ export class Router {
     const o = member.options
     const msg = d.message
     const ids = o.subscriptionId === undefined ? undefined : [o.subscriptionId]
-    return this.target(member.session, msg, (o.qos < msg.qos ? o.qos : msg.qos) as QoS, o.retainAsPublished && msg.retain, ids, group.key)
+    return this.target(member.session, msg, this.outgoingQos(o.qos, msg.qos), o.retainAsPublished && msg.retain, ids, group.key)
   }
 
   /** Matching sessions without routing (used to tell "no matching subscribers", 0x10). */

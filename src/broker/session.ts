@@ -45,6 +45,8 @@ export interface SessionLink {
 export interface SessionLimits {
   maxQueuedMessages: number
   maxQueuedBytes: number
+  /** Payload bytes in flight (0 = no limit): see BrokerOptions.maxInflightBytes. */
+  maxInflightBytes: number
 }
 
 /** What every session shares (the broker): its limits, the clock, and where drops are counted. */
@@ -52,6 +54,12 @@ export interface SessionHost {
   readonly options: SessionLimits
   now(): number
   dropped(session: Session, delivery: Delivery, reason: DropReason): void
+  /**
+   * Whether the session's client may still read a message that waited (queued, or in flight across a
+   * reconnect): read access is checked again when it is sent, as Mosquitto does, so an ACL reload
+   * also covers what was already queued.
+   */
+  mayDeliver(session: Session, delivery: Delivery): boolean
 }
 
 const NO_SUBSCRIPTIONS: ReadonlyMap<string, SubscriptionOptions> = new Map()
@@ -81,7 +89,7 @@ export interface SessionJournal {
 }
 
 export type DropReason = 'queue-full' | 'slow-reader' | 'expired' | 'offline-qos0' | 'too-large' | 'no-packet-id' | 'session-ended' |
-  'delivery-failed'
+  'delivery-failed' | 'not-authorized'
 
 /**
  * What survives reconnects: subscriptions, the outbound inflight window and queue, inbound QoS 2
@@ -97,6 +105,8 @@ export class Session {
   private queue: Delivery[] = NO_QUEUE
   private queueHead = 0
   queuedBytes = 0
+  /** Payload bytes of the outbound QoS 1/2 messages in flight (for maxInflightBytes). */
+  inflightBytes = 0
   /** Seconds the session outlives its connection (0xFFFFFFFF: never expires). */
   expiryInterval = 0
   /** A will waiting for its delay or for the session to end. */
@@ -174,7 +184,7 @@ export class Session {
       else link.sendPublish(d, 0, false)
       return true
     }
-    if (link !== undefined && this.queued === 0 && link.writable && this.inflight.size < link.inflightWindow) {
+    if (link !== undefined && this.queued === 0 && link.writable && this.hasRoomInFlight(link)) {
       this.sendInflight(link, d)
       return true
     }
@@ -220,6 +230,13 @@ export class Session {
     return dropped
   }
 
+  /** The in-flight window (messages, and bytes when limited) has room for one more. */
+  private hasRoomInFlight(link: SessionLink): boolean {
+    if (this.inflight.size >= link.inflightWindow) return false
+    const maxBytes = this.host.options.maxInflightBytes
+    return maxBytes === 0 || this.inflightBytes < maxBytes
+  }
+
   private sendInflight(link: SessionLink, d: Delivery): void {
     const packetId = isExpired(d.message, this.now()) ? -1 : this.packetIds.allocate()
     if (packetId === undefined || packetId < 0) {
@@ -228,6 +245,7 @@ export class Session {
     }
     const state = d.qos === 1 ? Flight.WaitPuback : Flight.WaitPubrec
     ;(this.flights ??= new Map()).set(packetId, {delivery: d, packetId, state})
+    this.inflightBytes += d.message.payload.length
     this.journal?.inflight(this, d, packetId, state)
     link.sendPublish(d, packetId, false)
   }
@@ -236,6 +254,7 @@ export class Session {
   restore(d: Delivery, packetId: number, state: Flight | undefined): void {
     if (state !== undefined && packetId > 0 && this.packetIds.register(packetId)) {
       ;(this.flights ??= new Map()).set(packetId, {delivery: d, packetId, state})
+      this.inflightBytes += d.message.payload.length
       return
     }
     this.queueForPush().push(d)
@@ -246,11 +265,15 @@ export class Session {
   pump(): void {
     const link = this.link
     if (link === undefined) return
-    while (this.queueHead < this.queue.length && link.writable && this.inflight.size < link.inflightWindow) {
+    while (this.queueHead < this.queue.length && link.writable && this.hasRoomInFlight(link)) {
       const d = this.queue[this.queueHead]
       this.queue[this.queueHead++] = undefined as unknown as Delivery
       this.queuedBytes -= messageBytes(d.message)
-      this.sendInflight(link, d)
+      if (this.host.mayDeliver(this, d)) this.sendInflight(link, d)
+      else {
+        this.journal?.done(this, d)
+        this.onDrop(d, 'not-authorized')
+      }
     }
     if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.queueHead)
@@ -268,7 +291,11 @@ export class Session {
     if (link === undefined) return
     for (const entry of this.inflight.values()) {
       if (entry.state === Flight.WaitPubcomp) link.sendPubrel(entry.packetId)
-      else link.sendPublish(entry.delivery, entry.packetId, true)
+      else if (this.host.mayDeliver(this, entry.delivery)) link.sendPublish(entry.delivery, entry.packetId, true)
+      else {
+        this.complete(entry.packetId) // the flow ends here: no longer readable
+        this.onDrop(entry.delivery, 'not-authorized')
+      }
     }
   }
 
@@ -277,6 +304,7 @@ export class Session {
     const entry = this.flights?.get(packetId)
     if (entry === undefined) return undefined
     this.flights!.delete(packetId)
+    this.inflightBytes -= entry.delivery.message.payload.length
     this.ids?.release(packetId)
     this.journal?.done(this, entry.delivery)
     return entry
@@ -319,6 +347,7 @@ export class Session {
   /** Drops the whole outbound state (clean start, session end). */
   clearOutbound(): void {
     this.flights?.clear()
+    this.inflightBytes = 0
     this.ids?.clear()
     this.queue = NO_QUEUE
     this.queueHead = 0

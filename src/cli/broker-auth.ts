@@ -4,6 +4,7 @@ import {readFile} from 'node:fs/promises'
 import type {Logger} from 'pino'
 import {AclFileError, parseAclFile, type Acl} from '../broker/auth/acl-file.js'
 import {createFileAuth, disconnectClients, type AuthDenial, type FileAuth} from '../broker/auth/file-auth.js'
+import type {ClientInfo} from '../broker/auth/hooks.js'
 import type {Broker} from '../broker/broker.js'
 import {loadPasswordFile, PasswordFile, PasswordFileError} from '../passwd/index.js'
 import {CliError, ExitCode} from './exit-codes.js'
@@ -12,6 +13,8 @@ export interface AuthFlagValues {
   'password-file'?: string
   'acl-file'?: string
   'allow-anonymous': boolean
+  /** The files are one listener's (per_listener_settings): a reload disconnects only that listener's clients. */
+  listener?: string
 }
 
 /** A password file and an ACL, read and parsed. */
@@ -46,7 +49,9 @@ export async function brokerAuthFromFlags(flags: AuthFlagValues, log: Logger): P
     async reload(broker: Broker) {
       try {
         const next = await loadAuthFiles(paths)
-        const lockedOut = hooks.update(next)
+        const changed = hooks.update(next)
+        const {listener} = flags
+        const lockedOut = listener === undefined ? changed : (c: ClientInfo) => c.listener === listener && changed(c)
         logLoaded(log, paths, next, 'reloaded')
         const count = disconnectClients(broker, lockedOut, 'user removed or password changed')
         if (count > 0) log.info({clients: count}, `disconnected ${count} client${count === 1 ? '' : 's'} whose user was removed or whose password changed`)

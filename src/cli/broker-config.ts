@@ -14,6 +14,8 @@ export interface BrokerFlagValues {
   'max-queued-messages'?: number
   'max-queued-bytes'?: number
   'max-inflight-messages'?: number
+  'max-inflight-bytes'?: number
+  'upgrade-outgoing-qos'?: boolean
   'receive-maximum'?: number
   'max-qos'?: number
   'retain-available'?: boolean
@@ -35,6 +37,8 @@ export function brokerOptionsFromFlags(f: BrokerFlagValues): Partial<BrokerOptio
     maxQueuedMessages: f['max-queued-messages'],
     maxQueuedBytes: f['max-queued-bytes'],
     maxInflightMessages: f['max-inflight-messages'],
+    maxInflightBytes: f['max-inflight-bytes'],
+    upgradeOutgoingQos: f['upgrade-outgoing-qos'],
     receiveMaximum: f['receive-maximum'],
     maxQos: f['max-qos'] as QoS | undefined,
     retainAvailable: f['retain-available'],
@@ -51,10 +55,11 @@ export function brokerOptionsFromFlags(f: BrokerFlagValues): Partial<BrokerOptio
 }
 
 /**
- * Opens the store of --persistence (DIR/midge.db, DIR created if missing), or nothing. A damaged,
- * foreign, newer or unwritable database stops the start (exit 17); the file is never overwritten.
+ * Opens the store of --persistence (DIR/FILE, FILE midge.db unless persistence_file names another; DIR
+ * created if missing), or nothing. A damaged, foreign (Mosquitto's own mosquitto.db among them), newer
+ * or unwritable database stops the start (exit 17); the file is never overwritten.
  */
-export async function openBrokerStore(f: {persistence?: string; 'persistence-sync'?: 'full' | 'normal'}): Promise<SqliteStore | undefined> {
+export async function openBrokerStore(f: {persistence?: string; file?: string; 'persistence-sync'?: 'full' | 'normal'}): Promise<SqliteStore | undefined> {
   const dir = f.persistence
   if (dir === undefined) return undefined
   try {
@@ -63,7 +68,7 @@ export async function openBrokerStore(f: {persistence?: string; 'persistence-syn
     throw new CliError(`cannot create the persistence folder ${dir}: ${(error as Error).message}`, ExitCode.BrokerStartFailed)
   }
   try {
-    return await SqliteStore.open({file: join(dir, 'midge.db'), sync: f['persistence-sync']})
+    return await SqliteStore.open({file: join(dir, f.file ?? 'midge.db'), sync: f['persistence-sync']})
   } catch (error) {
     if (error instanceof StoreError) throw new CliError(error.message, ExitCode.BrokerStartFailed)
     throw error

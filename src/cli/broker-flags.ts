@@ -39,6 +39,8 @@ export function brokerFlags() {
     'max-queued-messages': Flags.integer({description: 'Messages queued per session while it is offline or busy (0 = no limit). Default 1000. e.g. --max-queued-messages 10000', min: 0}),
     'max-queued-bytes': Flags.integer({description: 'Bytes queued per session (0 = no limit). Default 0. e.g. --max-queued-bytes 10485760', min: 0}),
     'max-inflight-messages': Flags.integer({description: 'Outbound QoS 1/2 messages in flight per client. Default 20. e.g. --max-inflight-messages 1', min: 0, max: 65_535}),
+    'max-inflight-bytes': Flags.integer({description: 'Payload bytes of outbound QoS 1/2 messages in flight per client: another is sent while fewer are in flight, so a larger message still goes, alone. 0 = no limit (default; Mosquitto: max_inflight_bytes). e.g. --max-inflight-bytes 65536', min: 0}),
+    'upgrade-outgoing-qos': Flags.boolean({description: 'Deliver at the subscription\'s QoS even when the message was published at a lower one (Mosquitto: upgrade_outgoing_qos; not MQTT-compliant). e.g. --upgrade-outgoing-qos', allowNo: true}),
     'receive-maximum': Flags.integer({description: 'Inbound QoS 2 messages in flight per v5 client (announced). Default 20. e.g. --receive-maximum 100', min: 1, max: 65_535}),
     'max-qos': Flags.integer({description: 'Highest QoS accepted (announced to v5 clients). Default 2. e.g. --max-qos 1', min: 0, max: 2}),
     'retain-available': Flags.boolean({description: 'Accept retained messages (--no-retain-available refuses them). e.g. --no-retain-available', allowNo: true}),

@@ -56,9 +56,20 @@ export interface TlsFiles {
   ciphersTls13?: string
 }
 
+/** A listener's own authentication (per_listener_settings true). */
+export interface ListenerAuthSetting {
+  'password-file'?: string
+  'acl-file'?: string
+  'allow-anonymous': boolean
+  /** allow_anonymous false without a password file: the listener refuses every client, as in Mosquitto. */
+  refuseEveryone: boolean
+}
+
 export interface ListenerSetting {
   spec: Omit<ListenerSpec, 'tls'>
   tls?: TlsFiles
+  /** Its own authentication (per_listener_settings true); otherwise the broker-wide one applies. */
+  auth?: ListenerAuthSetting
   /** Where it was asked for: `--listener`, `--port`, `--ws-port`, `FILE:LINE`. */
   origin: string
 }
@@ -72,6 +83,8 @@ export interface BrokerSettings {
   refuseEveryone: boolean
   /** The persistence folder (--persistence, or persistence true + persistence_location). */
   persistence?: string
+  /** The database's file name in that folder: persistence_file (Mosquitto's meaning), else midge.db. */
+  persistenceFile: string
   logLevel: LogLevel
   logDest?: LogDest[]
   http?: {host: string; port: number}
@@ -82,6 +95,7 @@ export interface BrokerSettings {
 
 export const DEFAULT_SYS_INTERVAL = 10
 export const DEFAULT_SHUTDOWN_TIMEOUT = 10
+export const DEFAULT_PERSISTENCE_FILE = 'midge.db'
 const DEFAULT_PORTS: Partial<Record<ListenerProtocol, number>> = {mqtt: 1883, mqtts: 8883}
 
 /** Reads and parses a mosquitto.conf: unreadable is exit 10, invalid exit 17 (every error with its line). */
@@ -118,8 +132,9 @@ export function resolveBrokerSettings(flags: SettingsFlags, engineFlags: Partial
   const conf: MosquittoConfig = file ?? {listeners: []}
   const notes: string[] = []
   const listeners = listenersFromFlags(flags)
+  const listenersFromFile = listeners.length === 0 && conf.listeners.length > 0
   if (listeners.length === 0) {
-    listeners.push(...conf.listeners.map(fromConfListener))
+    listeners.push(...conf.listeners.map((l) => fromConfListener(l, conf, flags)))
   } else if (conf.listeners.length > 0) {
     notes.push(`the listeners given by flags replace the ${conf.listeners.length} of the configuration file`)
   }
@@ -138,10 +153,21 @@ export function resolveBrokerSettings(flags: SettingsFlags, engineFlags: Partial
   if (flags['message-size-limit'] !== undefined) engine.messageSizeLimit = flags['message-size-limit']
 
   const passwordFile = flags['password-file'] ?? conf.passwordFile
-  const allowAnonymous = flags['allow-anonymous'] ?? conf.allowAnonymous
+  let allowAnonymous = flags['allow-anonymous'] ?? conf.allowAnonymous
+  const perListener = listenersFromFile && conf.perListenerSettings === true
+  if (allowAnonymous === undefined && listenersFromFile && !perListener) {
+    // Mosquitto 2 starts a configured listener with allow_anonymous false unless the file says otherwise
+    allowAnonymous = false
+    notes.push('allow_anonymous is not set: as in Mosquitto 2, clients without a user name are refused')
+  }
   const persistence = flags.persistence ?? (conf.persistence ? conf.persistenceLocation ?? '.' : undefined)
-  if (flags.persistence === undefined && conf.persistence && conf.persistenceFile !== undefined) {
-    notes.push(`persistence_file ${conf.persistenceFile} is not used: midge keeps its own SQLite file, midge.db, in ${persistence}`)
+  // when some listener has its own authentication, every listener gets one, so none falls through
+  if (listeners.some((l) => l.auth !== undefined)) {
+    const pw = passwordFile
+    for (const l of listeners) {
+      l.auth ??= {'password-file': pw, 'acl-file': flags['acl-file'] ?? conf.aclFile, 'allow-anonymous': allowAnonymous ?? false,
+        refuseEveryone: allowAnonymous === false && pw === undefined}
+    }
   }
   const logTypeLevel = logLevelFor(conf.logType)
   const logDest = conf.logDest
@@ -149,8 +175,11 @@ export function resolveBrokerSettings(flags: SettingsFlags, engineFlags: Partial
     engine,
     listeners,
     auth: {'password-file': passwordFile, 'acl-file': flags['acl-file'] ?? conf.aclFile, 'allow-anonymous': allowAnonymous ?? false},
-    refuseEveryone: allowAnonymous === false && passwordFile === undefined,
+    // per_listener_settings: each listener decides (ListenerSetting.auth)
+    refuseEveryone: !perListener && allowAnonymous === false && passwordFile === undefined,
     persistence,
+    // relative to the persistence folder, as Mosquitto reads it; midge's file is SQLite whatever its name
+    persistenceFile: conf.persistenceFile ?? DEFAULT_PERSISTENCE_FILE,
     logLevel: flags['log-level'] ?? (logDest?.some((d) => d.kind === 'none') && logDest.length === 1 ? 'silent' : logTypeLevel) ?? 'info',
     logDest,
     http: flags['http-port'] === undefined ? undefined : {host: flags['http-host'] ?? '127.0.0.1', port: flags['http-port']},
@@ -199,8 +228,12 @@ export function parseListenerUrl(text: string): ListenerSpec {
   return spec
 }
 
-/** A mosquitto.conf listener: no bind address means every IPv4 address (ipv6 socket_domain: every address). */
-function fromConfListener(l: ConfListener): ListenerSetting {
+/**
+ * A mosquitto.conf listener: no bind address means every IPv4 address (ipv6 socket_domain: every
+ * address). With per_listener_settings its authentication and client id options are its own (flags,
+ * when given, still apply to every listener), and Mosquitto's default allow_anonymous false holds.
+ */
+function fromConfListener(l: ConfListener, conf: MosquittoConfig, flags: SettingsFlags): ListenerSetting {
   const tls = l.certfile !== undefined && l.keyfile !== undefined
   const protocol: ListenerProtocol = l.protocol === 'websockets' ? (tls ? 'wss' : 'ws') : (tls ? 'mqtts' : 'mqtt')
   const spec: Omit<ListenerSpec, 'tls'> = {
@@ -210,9 +243,25 @@ function fromConfListener(l: ConfListener): ListenerSetting {
     // Mosquitto's WebSockets take any path
     ...(l.protocol === 'websockets' ? {path: '*'} : {}),
     ...(l.maxConnections !== undefined && l.maxConnections >= 0 ? {maxConnections: l.maxConnections} : {}),
+    ...(l.mountPoint !== undefined ? {mountPoint: l.mountPoint} : {}),
+    id: l.origin,
+  }
+  let auth: ListenerAuthSetting | undefined
+  const perListener = conf.perListenerSettings === true
+  // Mosquitto 2.1's listener_* options need no per_listener_settings: the broker-wide files still apply
+  const own = perListener ? l.security ?? {} : {passwordFile: conf.passwordFile, aclFile: conf.aclFile, allowAnonymous: conf.allowAnonymous}
+  const autoIdPrefix = l.autoIdPrefix ?? (perListener ? own.autoIdPrefix : undefined)
+  if (autoIdPrefix !== undefined) spec.autoIdPrefix = autoIdPrefix
+  if (perListener || l.allowAnonymous !== undefined) {
+    if (own.allowZeroLengthClientId !== undefined) spec.allowZeroLengthClientId = own.allowZeroLengthClientId
+    const passwordFile = flags['password-file'] ?? own.passwordFile
+    const allowAnonymous = flags['allow-anonymous'] ?? l.allowAnonymous ?? own.allowAnonymous ?? false
+    auth = {'password-file': passwordFile, 'acl-file': flags['acl-file'] ?? own.aclFile, 'allow-anonymous': allowAnonymous,
+      refuseEveryone: !allowAnonymous && passwordFile === undefined}
   }
   return {
     spec,
+    auth,
     origin: l.origin,
     tls: tls ? {
       certfile: l.certfile!, keyfile: l.keyfile!, cafile: l.cafile, capath: l.capath, crlfile: l.crlfile,
@@ -259,6 +308,10 @@ function engineFromConf(c: MosquittoConfig, notes: string[]): Partial<BrokerOpti
     maxPacketSize: c.maxPacketSize === 0 ? undefined : c.maxPacketSize,
     messageSizeLimit: c.messageSizeLimit,
     maxInflightMessages: c.maxInflightMessages,
+    maxInflightBytes: c.maxInflightBytes,
+    upgradeOutgoingQos: c.upgradeOutgoingQos,
+    // Mosquitto announces max_inflight_messages to v5 clients as its Receive Maximum (0: no limit)
+    receiveMaximum: c.maxInflightMessages === undefined ? undefined : c.maxInflightMessages || 65_535,
     maxQueuedMessages: c.maxQueuedMessages,
     maxQueuedBytes: c.maxQueuedBytes,
     maxKeepalive: c.maxKeepalive,

@@ -31,6 +31,31 @@ export interface ConfListener {
   tlsVersion?: 'TLSv1.2' | 'TLSv1.3'
   ciphers?: string
   ciphersTls13?: string
+  /** A topic prefix for this listener's clients (mount_point). */
+  mountPoint?: string
+  /** With per_listener_settings true: this listener's authentication and client id options. */
+  security?: ListenerSecurity
+  /** Mosquitto 2.1's listener_allow_anonymous: overrides allow_anonymous for this listener. */
+  allowAnonymous?: boolean
+  /** Mosquitto 2.1's listener_auto_id_prefix. */
+  autoIdPrefix?: string
+}
+
+/** What per_listener_settings true scopes to a listener (Mosquitto 2.0's list, plugins and PSK aside). */
+export interface ListenerSecurity {
+  passwordFile?: string
+  aclFile?: string
+  allowAnonymous?: boolean
+  allowZeroLengthClientId?: boolean
+  autoIdPrefix?: string
+}
+
+const PER_LISTENER_SECURITY: Record<string, {key: keyof ListenerSecurity; parse: (args: string) => string | boolean}> = {
+  password_file: {key: 'passwordFile', parse: text},
+  acl_file: {key: 'aclFile', parse: text},
+  allow_anonymous: {key: 'allowAnonymous', parse: bool},
+  allow_zero_length_clientid: {key: 'allowZeroLengthClientId', parse: bool},
+  auto_id_prefix: {key: 'autoIdPrefix', parse: text},
 }
 
 export type LogDest = {kind: 'stderr' | 'stdout' | 'none'} | {kind: 'file'; path: string}
@@ -40,6 +65,8 @@ export type LogType = (typeof LOG_TYPES)[number]
 /** The options midge takes from a mosquitto.conf; absent fields were not in the file. */
 export interface MosquittoConfig {
   listeners: ConfListener[]
+  /** per_listener_settings true: authentication and client id options are each listener's (ConfListener.security). */
+  perListenerSettings?: boolean
   allowAnonymous?: boolean
   passwordFile?: string
   aclFile?: string
@@ -52,6 +79,8 @@ export interface MosquittoConfig {
   messageSizeLimit?: number
   maxPacketSize?: number
   maxInflightMessages?: number
+  maxInflightBytes?: number
+  upgradeOutgoingQos?: boolean
   maxQueuedMessages?: number
   maxQueuedBytes?: number
   maxKeepalive?: number
@@ -133,9 +162,8 @@ const OPTIONS: Record<string, {scope: Scope; set: Setter}> = {
   acl_file: {scope: 'global', set: once('aclFile', text, 'acl_file')},
   allow_zero_length_clientid: {scope: 'global', set: global('allowZeroLengthClientId', bool)},
   auto_id_prefix: {scope: 'global', set: global('autoIdPrefix', text)},
-  per_listener_settings: {scope: 'global', set: (args) => {
-    if (bool(args)) throw new ValueError('per_listener_settings true is not supported: midge applies authentication and ACLs to every listener')
-  }},
+  // read before the rest of the file (parseMosquittoConf), as Mosquitto does: it decides where the others go
+  per_listener_settings: {scope: 'global', set: (args) => { bool(args) }},
   // persistence
   persistence: {scope: 'global', set: global('persistence', bool)},
   persistence_location: {scope: 'global', set: global('persistenceLocation', text)},
@@ -151,6 +179,8 @@ const OPTIONS: Record<string, {scope: Scope; set: Setter}> = {
     return n
   })},
   max_inflight_messages: {scope: 'global', set: global('maxInflightMessages', (a) => int(a, 0, 65_535))},
+  max_inflight_bytes: {scope: 'global', set: global('maxInflightBytes', (a) => int(a, 0))},
+  upgrade_outgoing_qos: {scope: 'global', set: global('upgradeOutgoingQos', bool)},
   max_queued_messages: {scope: 'global', set: global('maxQueuedMessages', (a) => int(a, 0))},
   max_queued_bytes: {scope: 'global', set: global('maxQueuedBytes', (a) => int(a, 0))},
   max_keepalive: {scope: 'global', set: global('maxKeepalive', (a) => int(a, 10, 65_535))},
@@ -168,6 +198,7 @@ const OPTIONS: Record<string, {scope: Scope; set: Setter}> = {
   // listeners
   max_connections: {scope: 'listener', set: perListener('maxConnections', (a) => int(a, -1), 'max_connections')},
   max_qos: {scope: 'listener', set: perListener('maxQos', (a) => int(a, 0, 2) as 0 | 1 | 2, 'max_qos')},
+  maximum_qos: {scope: 'listener', set: perListener('maxQos', (a) => int(a, 0, 2) as 0 | 1 | 2, 'maximum_qos')}, // Mosquitto's synonym
   max_topic_alias: {scope: 'listener', set: perListener('maxTopicAlias', (a) => int(a, 0, 65_535), 'max_topic_alias')},
   protocol: {scope: 'listener', set: (args, ctx) => {
     const p = oneToken(args)
@@ -179,6 +210,14 @@ const OPTIONS: Record<string, {scope: Scope; set: Setter}> = {
     if (d !== 'ipv4' && d !== 'ipv6') throw new ValueError(`socket_domain must be ipv4 or ipv6, not '${d}'`)
     return d
   }, 'socket_domain')},
+  // Mosquitto 2.1: the listener's own, with or without per_listener_settings
+  listener_allow_anonymous: {scope: 'listener', set: perListener('allowAnonymous', bool, 'listener_allow_anonymous')},
+  listener_auto_id_prefix: {scope: 'listener', set: perListener('autoIdPrefix', text, 'listener_auto_id_prefix')},
+  mount_point: {scope: 'listener', set: perListener('mountPoint', (a) => {
+    const m = text(a)
+    if (/[+#]/.test(m)) throw new ValueError(`mount_point must not contain + or # ('${m}')`)
+    return m
+  }, 'mount_point')},
   cafile: {scope: 'listener', set: perListener('cafile', text, 'cafile')},
   capath: {scope: 'listener', set: perListener('capath', text, 'capath')},
   certfile: {scope: 'listener', set: perListener('certfile', text, 'certfile')},
@@ -206,15 +245,12 @@ const IGNORED: Record<string, string> = {
   clientid_prefixes: 'not implemented',
   dhparamfile: 'Node chooses the key exchange',
   http_dir: 'midge serves no files',
-  max_inflight_bytes: 'not implemented',
   memory_limit: 'not implemented',
-  mount_point: 'not implemented',
   pid_file: 'not implemented',
   psk_file: 'TLS-PSK is not supported',
   psk_hint: 'TLS-PSK is not supported',
   queue_qos0_messages: 'QoS 0 messages are never queued for offline clients',
   set_tcp_nodelay: 'Nagle\'s algorithm is always off',
-  upgrade_outgoing_qos: 'not implemented',
   use_username_as_clientid: 'not implemented',
   user: 'midge does not change user: run it as the user it should run as',
   websockets_headers_size: 'not needed',
@@ -274,7 +310,9 @@ export function parseMosquittoConf(source: string, options: ParseOptions = {}): 
   const defaultListener: ConfListener = {origin: `${file0}:1`, port: 1883, protocol: 'mqtt'}
   let defaultUsed = false
   let current: ConfListener = defaultListener
+  let portSeen = false
   let bridge: string | undefined
+  if (/^[ \t]*per_listener_settings[ \t]+true[ \t]*$/m.test(source)) config.perListenerSettings = true
 
   const parseText = (input: string, file: string, depth: number): void => {
     const lines = input.split(/\r?\n/)
@@ -301,7 +339,7 @@ export function parseMosquittoConf(source: string, options: ParseOptions = {}): 
           ctx.warn(`${name} is deprecated in Mosquitto 2: use a listener line`)
           if (name === 'port') defaultListener.port = int(args, 1, 65_535)
           else defaultListener.host = oneToken(args)
-          defaultUsed = true
+          defaultUsed = portSeen = true
           continue
         }
         if (name === 'connection') {
@@ -314,6 +352,16 @@ export function parseMosquittoConf(source: string, options: ParseOptions = {}): 
           if (depth > 0) throw new ValueError('include_dir inside an included file is not allowed')
           if (options.readDir === undefined) { ctx.warn('include_dir is not supported here: ignored'); continue }
           for (const f of options.readDir(text(args))) parseText(f.text, f.path, depth + 1)
+          continue
+        }
+        const scoped = config.perListenerSettings ? PER_LISTENER_SECURITY[name] : undefined
+        if (scoped !== undefined) {
+          if (current === defaultListener && !portSeen) {
+            throw new ValueError(`with per_listener_settings true, ${name} belongs to a listener: put it after a listener (or port) line`)
+          }
+          const security = (current.security ??= {})
+          if (security[scoped.key] !== undefined && (name === 'password_file' || name === 'acl_file')) throw new ValueError(`duplicate ${name} value for this listener`)
+          ;(security as Record<string, unknown>)[scoped.key] = scoped.parse(args)
           continue
         }
         const option = OPTIONS[name]

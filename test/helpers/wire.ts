@@ -1,6 +1,7 @@
 import {setTimeout as sleep} from 'node:timers/promises'
 import type {TestContext} from 'node:test'
 import {createBroker, type Broker} from '../../src/broker/broker.js'
+import type {ConnectionContext} from '../../src/broker/connection.js'
 import type {BrokerOptions} from '../../src/broker/options.js'
 import {
   encodePacket, PacketDecoder, type ConnackPacket, type ConnectPacket, type Packet, type ProtocolVersion,
@@ -25,7 +26,8 @@ export class Wire {
   private waiters: Array<() => void> = []
   isClosed = false
 
-  constructor(broker: Broker, public version: ProtocolVersion = 4) {
+  /** `context`: what a listener would tell the engine (its link, a certificate's user name). */
+  constructor(broker: Broker, public version: ProtocolVersion = 4, context?: ConnectionContext) {
     const [client, server] = duplexPair()
     this.stream = client
     this.server = server
@@ -38,7 +40,7 @@ export class Wire {
     client.on('close', () => { this.isClosed = true; this.wake() })
     client.on('end', () => { this.isClosed = true; this.wake() })
     client.on('error', () => undefined)
-    broker.handle(server, 'test')
+    broker.handle(server, 'test', context)
   }
 
   private wake(): void {

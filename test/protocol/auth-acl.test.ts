@@ -277,3 +277,57 @@ describe('ACL without a password file', () => {
     }
   })
 })
+
+describe('a client no ACL rule applies to (Mosquitto\'s behaviour)', () => {
+  for (const v of VERSIONS) {
+    test(`${versionName(v)}: its SUBSCRIBE is granted and nothing is delivered to it`, async (t) => {
+      const auth = createFileAuth({acl: acl('user alice\ntopic readwrite #\n')})
+      const broker = startBroker(t, {auth})
+      const carol = new Wire(broker, v)
+      assert.equal(connackCode(await carol.connect({clientId: 'carol', username: 'carol'})), 0)
+      assert.deepEqual((await carol.subscribe(['x/#', '#'], 1)).granted, [1, 1])
+      const alice = new Wire(broker, v)
+      assert.equal(connackCode(await alice.connect({clientId: 'alice', username: 'alice'})), 0)
+      await alice.subscribe('x/#', 1)
+      alice.publish('x/1', 'secret', 1, {messageId: 1})
+      const answers = await alice.take(2) // her PUBACK and her own copy, in either order
+      const copy = answers.find((p) => p.cmd === 'publish')
+      assert.ok(copy !== undefined && answers.some((p) => p.cmd === 'puback')) // the message was routed
+      await alice.ack(copy as PublishPacket)
+      await carol.quiet()
+    })
+  }
+})
+
+describe('read access is checked again when a message that waited is sent (as Mosquitto does)', () => {
+  for (const v of VERSIONS) {
+    test(`${versionName(v)}: after an ACL reload, queued and in-flight messages on a revoked topic are not delivered on resume`, async (t) => {
+      const readable = 'user sub\ntopic read x/#\ntopic read ok/#\nuser pub\ntopic write #\n'
+      const auth = createFileAuth({acl: acl(readable)})
+      const broker = startBroker(t, {auth})
+      const session = v === 5 ? {clean: false, properties: {sessionExpiryInterval: 300}} : {clean: false}
+      const sub = new Wire(broker, v)
+      await sub.connect({clientId: 'sub', username: 'sub', ...session})
+      await sub.subscribe(['x/#', 'ok/#'], 1)
+      const pub = new Wire(broker, v)
+      await pub.connect({clientId: 'pub', username: 'pub'})
+      pub.publish('x/inflight', 'a', 1, {messageId: 1})
+      await pub.expect('puback')
+      assert.equal((await sub.expect('publish')).topic, 'x/inflight') // received, never acknowledged
+      sub.end()
+      await sub.closed()
+      for (const [i, topic] of ['x/queued', 'ok/queued'].entries()) {
+        pub.publish(topic, 'b', 1, {messageId: 2 + i})
+        await pub.expect('puback')
+      }
+      auth.update({acl: acl('user sub\ntopic read ok/#\nuser pub\ntopic write #\n')})
+      const back = new Wire(broker, v)
+      await back.connect({clientId: 'sub', username: 'sub', ...session})
+      const p = await back.expect('publish')
+      assert.equal(p.topic, 'ok/queued') // the only one still readable
+      await back.ack(p)
+      await back.quiet()
+      assert.equal(broker.metrics.dropped['not-authorized'], 2)
+    })
+  }
+})

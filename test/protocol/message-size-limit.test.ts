@@ -24,5 +24,18 @@ for (const v of VERSIONS) {
       await sub.quiet()
       assert.equal(broker.metrics.messagesReceived, 1)
     })
+
+    test('a will above the limit is refused like an oversized PUBLISH (v5 CONNACK 0x95, v3 closed); one at the limit is accepted', async (t) => {
+      const broker = startBroker(t, {messageSizeLimit: 4})
+      const big = new Wire(broker, v)
+      big.send({cmd: 'connect', protocolId: 'MQTT', protocolVersion: v, clientId: 'big', clean: true, keepalive: 0,
+        will: {topic: 'w', payload: Buffer.from('12345'), qos: 0, retain: false}})
+      if (v === 5) assert.equal((await big.expect('connack')).reasonCode, ReasonCode.PacketTooLarge)
+      await big.closed()
+      assert.equal(broker.sessions.has('big'), false)
+      const ok = new Wire(broker, v)
+      const connack = await ok.connect({clientId: 'ok', will: {topic: 'w', payload: Buffer.from('1234'), qos: 0, retain: false}})
+      assert.equal(connack.reasonCode ?? connack.returnCode, 0)
+    })
   })
 }

@@ -218,6 +218,16 @@ pattern read home/%u/+
     assert.equal(split.canEverRead('c', ANON, 'a/b/+'), true)
   })
 
+  it('grants every filter to a client no rule applies to (it then receives nothing), as Mosquitto does', () => {
+    const only = parseAclFile('user alice\ntopic read a/#\n')
+    assert.equal(only.canEverRead('c', 'bob', 'x/#'), true) // bob: no block, no pattern
+    assert.equal(only.canRead('c', 'bob', 'x/1'), false)
+    assert.equal(only.canEverRead('c', 'alice', 'x/#'), false) // alice has rules: a filter she can never read is refused
+    const withPattern = parseAclFile('user alice\ntopic read a/#\npattern read u/%u/#\n')
+    assert.equal(withPattern.canEverRead('c', ANON, 'x/#'), true) // a %u pattern never applies to an anonymous client
+    assert.equal(withPattern.canEverRead('c', 'bob', 'x/#'), false) // but it does to bob
+  })
+
   it('applies a deny pattern to grants from patterns but not to the user\'s own block', () => {
     const mixed = parseAclFile('pattern deny x/#\npattern read x/%c/#\nuser bob\ntopic read x/bob\n')
     assert.equal(mixed.canEverRead('c', 'alice', 'x/c/#'), false)

@@ -86,7 +86,10 @@ describe('broker settings: flags > env > file > defaults', () => {
     assert.equal(s.engine.messageSizeLimit, 100)
     assert.equal(s.engine.sysInterval, 0)
     assert.equal(s.engine.maxQos, 1)
-    assert.deepEqual(s.notes, ['max_qos differs between listeners: midge applies 1 to all of them'])
+    assert.deepEqual(s.notes, ['max_qos differs between listeners: midge applies 1 to all of them',
+      'allow_anonymous is not set: as in Mosquitto 2, clients without a user name are refused'])
+    assert.equal(s.engine.receiveMaximum, 5) // max_inflight_messages is announced as Receive Maximum, as in Mosquitto
+    assert.equal(resolve({}, 'max_inflight_messages 0\n').engine.receiveMaximum, 65_535)
     assert.equal(resolve({'sys-interval': 3, 'message-size-limit': 9}, 'sys_interval 0\n').engine.sysInterval, 3)
     assert.equal(resolve({'message-size-limit': 9}).engine.messageSizeLimit, 9)
   })
@@ -96,7 +99,9 @@ describe('broker settings: flags > env > file > defaults', () => {
     const s = resolve({}, text)
     assert.deepEqual(s.auth, {'password-file': 'pw', 'acl-file': 'acl', 'allow-anonymous': true})
     assert.equal(s.persistence, '/var/lib/x')
-    assert.deepEqual(s.notes, ['persistence_file m.db is not used: midge keeps its own SQLite file, midge.db, in /var/lib/x'])
+    assert.equal(s.persistenceFile, 'm.db') // relative to persistence_location, as in Mosquitto
+    assert.equal(resolve({}, 'persistence true\n').persistenceFile, 'midge.db')
+    assert.deepEqual(s.notes, [])
     assert.equal(s.logLevel, 'error')
     assert.equal(s.listeners[0].spec.maxConnections, 4)
     const f = resolve({'password-file': 'p2', 'allow-anonymous': false, persistence: '/tmp/p', 'log-level': 'debug', 'max-connections': 9}, text)
@@ -105,6 +110,39 @@ describe('broker settings: flags > env > file > defaults', () => {
     assert.equal(f.logLevel, 'debug')
     assert.equal(f.listeners[0].spec.maxConnections, 9)
     assert.equal(resolve({}, 'log_dest none\n').logLevel, 'silent')
+  })
+
+  test('a configured listener without allow_anonymous refuses anonymous clients, as Mosquitto 2 does', () => {
+    const s = resolve({}, 'port 1883\n')
+    assert.equal(s.auth['allow-anonymous'], false)
+    assert.equal(s.refuseEveryone, true)
+    assert.equal(resolve({}, 'listener 1883\nallow_anonymous true\n').refuseEveryone, false)
+    assert.equal(resolve({'allow-anonymous': true}, 'listener 1883\n').refuseEveryone, false)
+    assert.equal(resolve({port: 1883}, 'listener 1883\n').refuseEveryone, false) // listeners from flags: midge's own default
+  })
+
+  test('per_listener_settings true: each listener gets its own authentication and client id settings', () => {
+    const s = resolve({}, 'per_listener_settings true\nlistener 1883 127.0.0.1\nallow_anonymous true\nmount_point m/\nlistener 1884\npassword_file pw\nauto_id_prefix p-\n')
+    assert.equal(s.refuseEveryone, false)
+    assert.deepEqual(s.listeners.map((l) => l.auth), [
+      {'password-file': undefined, 'acl-file': undefined, 'allow-anonymous': true, refuseEveryone: false},
+      {'password-file': 'pw', 'acl-file': undefined, 'allow-anonymous': false, refuseEveryone: false},
+    ])
+    assert.deepEqual(s.listeners.map((l) => [l.spec.id, l.spec.mountPoint, l.spec.autoIdPrefix]),
+      [['mosquitto.conf:2', 'm/', undefined], ['mosquitto.conf:5', undefined, 'p-']])
+    const noFile = resolve({}, 'per_listener_settings true\nlistener 1883\n')
+    assert.equal(noFile.listeners[0].auth?.refuseEveryone, true) // Mosquitto's default: allow_anonymous false
+    assert.equal(resolve({'password-file': 'all'}, 'per_listener_settings true\nlistener 1883\n').listeners[0].auth?.['password-file'], 'all')
+  })
+
+  test('Mosquitto 2.1\'s listener_allow_anonymous and listener_auto_id_prefix, without per_listener_settings', () => {
+    const s = resolve({}, 'password_file pw\nlistener 1883 127.0.0.1\nlistener_allow_anonymous true\nlistener_auto_id_prefix lo-\nlistener 8883\n')
+    assert.deepEqual(s.listeners.map((l) => l.auth), [
+      {'password-file': 'pw', 'acl-file': undefined, 'allow-anonymous': true, refuseEveryone: false},
+      {'password-file': 'pw', 'acl-file': undefined, 'allow-anonymous': false, refuseEveryone: false}, // the broker-wide settings
+    ])
+    assert.deepEqual(s.listeners.map((l) => l.spec.autoIdPrefix), ['lo-', undefined])
+    assert.equal(resolve({}, 'listener 1883\n').listeners[0].auth, undefined) // nothing per listener: one set for the broker
   })
 
   test('allow_anonymous false without a password file refuses everyone, as in Mosquitto', () => {

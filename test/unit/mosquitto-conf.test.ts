@@ -66,6 +66,19 @@ describe('mosquitto.conf', () => {
     assert.deepEqual([...passwords.users()].sort(), ['pub_client', 'roger', 'sub_client'])
   })
 
+  test('Mosquitto options that midge now implements: maximum_qos, upgrade_outgoing_qos, max_inflight_bytes, persistence_file', () => {
+    const {config, warnings} = parseMosquittoConf('upgrade_outgoing_qos true\nmax_inflight_bytes 65536\npersistence_file m.db\nlistener 1883\nmaximum_qos 1\n')
+    assert.deepEqual(warnings, [])
+    assert.equal(config.upgradeOutgoingQos, true)
+    assert.equal(config.maxInflightBytes, 65_536)
+    assert.equal(config.persistenceFile, 'm.db')
+    assert.equal(config.listeners[0].maxQos, 1)
+    assert.deepEqual(errorsOf('listener 1883\nmax_qos 1\nmaximum_qos 2\n'), ['test.conf:3: maximum_qos: duplicate maximum_qos value for this listener'])
+    const mounted = parseMosquittoConf('listener 1883\nmount_point site/\nlistener 1884\n').config.listeners
+    assert.deepEqual(mounted.map((l) => l.mountPoint), ['site/', undefined])
+    assert.deepEqual(errorsOf('listener 1883\nmount_point a/#\n'), ['test.conf:2: mount_point: mount_point must not contain + or # (\'a/#\')'])
+  })
+
   test('unknown options are warnings with their line numbers; the file still loads', () => {
     assert.deepEqual(warningsOf('# a comment\n\nsys_interval 5\nfrobnicate 7\n  \n  retain_avilable false\n'), [
       'test.conf:4: unknown option \'frobnicate\': ignored',
@@ -89,7 +102,7 @@ describe('mosquitto.conf', () => {
       'require_certificate true', // 12
       'password_file /a', // 13
       'password_file /b', // 14
-      'per_listener_settings true', // 15
+      'per_listener_settings maybe', // 15
     ].join('\n')), [
       'test.conf:1: allow_anonymous: \'yes\' is not true or false',
       'test.conf:2: max_inflight_messages: -3 is outside 0..65535',
@@ -102,10 +115,30 @@ describe('mosquitto.conf', () => {
       'test.conf:10: protocol: protocol must be mqtt or websockets, not \'mqtt-sn\'',
       'test.conf:11: tls_version: tls_version must be tlsv1.3, tlsv1.2 or tlsv1.1, not \'sslv3\'',
       'test.conf:14: password_file: duplicate password_file value',
-      'test.conf:15: per_listener_settings: per_listener_settings true is not supported: midge applies authentication and ACLs to every listener',
+      'test.conf:15: per_listener_settings: \'maybe\' is not true or false',
       'test.conf:9: listener 8883: cafile, capath and require_certificate need certfile and keyfile',
       'test.conf:9: listener 8883: require_certificate needs cafile or capath',
     ])
+  })
+
+  test('per_listener_settings true: authentication and client id options belong to the listener before them', () => {
+    const {config} = parseMosquittoConf([
+      'listener 1883 127.0.0.1', 'allow_anonymous true', 'auto_id_prefix open-',
+      'listener 8883', 'password_file /etc/pw', 'acl_file /etc/acl', 'allow_zero_length_clientid false',
+      'per_listener_settings true', // read first, wherever it stands, as Mosquitto does
+    ].join('\n'))
+    assert.equal(config.perListenerSettings, true)
+    assert.deepEqual(config.listeners.map((l) => l.security), [
+      {allowAnonymous: true, autoIdPrefix: 'open-'},
+      {passwordFile: '/etc/pw', aclFile: '/etc/acl', allowZeroLengthClientId: false},
+    ])
+    assert.equal(config.passwordFile, undefined)
+    assert.deepEqual(errorsOf('per_listener_settings true\nacl_file /a\nlistener 1883\n'),
+      ['test.conf:2: acl_file: with per_listener_settings true, acl_file belongs to a listener: put it after a listener (or port) line'])
+    assert.deepEqual(errorsOf('per_listener_settings true\nlistener 1883\npassword_file /a\npassword_file /b\n'),
+      ['test.conf:4: password_file: duplicate password_file value for this listener'])
+    // with port, the options before any listener line are the default listener's
+    assert.deepEqual(parseMosquittoConf('per_listener_settings true\nport 1884\nallow_anonymous true\n').config.listeners[0].security, {allowAnonymous: true})
   })
 
   test('TLS settings are checked per listener', () => {

@@ -28,7 +28,8 @@ export interface Acl {
    * Could any topic matched by the subscription `filter` ever be readable by this client? False means
    * the subscription is useless (v5: SUBACK 0x87). Errs towards true: a topic region closed only by
    * several deny rules together still counts as readable; delivery is filtered per message anyway.
-   * A shared filter (`$share/group/filter`) is judged by its filter.
+   * A shared filter (`$share/group/filter`) is judged by its filter. A client that no rule applies to
+   * gets true (Mosquitto grants its subscriptions and delivers nothing).
    */
   canEverRead(clientId: string, username: string | undefined, filter: string): boolean
 }
@@ -133,6 +134,9 @@ class AclMatcher implements Acl {
     const subscription = (parseSharedFilter(filter)?.filter ?? filter).split('/')
     const own = this.ownRules(username)
     const patterns = this.substitutedPatterns(clientId, username)
+    // a client with no rule at all is granted any subscription and receives nothing, as in Mosquitto:
+    // its clients expect the SUBACK, and the answer then says nothing about the ACL
+    if (own.length === 0 && patterns.length === 0) return true
     const ownDenies = own.filter((r) => r.access === 'deny').map((r) => r.levels)
     const allDenies = [...ownDenies, ...patterns.filter((r) => r.access === 'deny').map((r) => r.levels)]
     const open = (rules: readonly Rule[], denies: ReadonlyArray<readonly string[]>) => rules.some((rule) => {

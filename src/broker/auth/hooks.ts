@@ -6,6 +6,8 @@ export interface ClientInfo {
   username?: string
   protocolVersion: 3 | 4 | 5
   remoteAddress?: string
+  /** The id of the listener it came through (ListenerSpec.id), for settings per listener. */
+  listener?: string
 }
 
 export interface AuthenticateRequest extends ClientInfo {

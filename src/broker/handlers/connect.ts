@@ -4,6 +4,7 @@ import {
   type ConnackProperties, type ConnectPacket,
 } from '../../codec/index.js'
 import {ConnState, type Connection} from '../connection.js'
+import {mountTopic} from '../mount-point.js'
 import {OutboundAliases} from '../topic-alias.js'
 import {isValidTopicName} from '../../codec/topic.js'
 import {isValidUtf8} from '../utf8.js'
@@ -12,7 +13,7 @@ const NEVER_EXPIRES = 0xffff_ffff
 
 /** Refusals that v3 has no return code for: a v3 client is just disconnected. */
 const V5_ONLY_REFUSALS = new Set<number>([ReasonCode.TopicNameInvalid, ReasonCode.QoSNotSupported,
-  ReasonCode.RetainNotSupported, ReasonCode.PayloadFormatInvalid])
+  ReasonCode.RetainNotSupported, ReasonCode.PayloadFormatInvalid, ReasonCode.PacketTooLarge])
 
 /** CONNECT: validate, authenticate (possibly async), attach the session, answer CONNACK. */
 export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<void> | undefined {
@@ -29,10 +30,10 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<
   let assigned = false
   if (clientId === '') {
     // v3.1 requires 1-23 characters; [MQTT-3.1.3-8] v3.1.1 allows an empty id only with clean session
-    if (version === 3 || (version === 4 && !packet.clean) || !options.allowZeroLengthClientId) {
+    if (version === 3 || (version === 4 && !packet.clean) || !(conn.listener?.allowZeroLengthClientId ?? options.allowZeroLengthClientId)) {
       return refuse(conn, ReasonCode.ClientIdentifierNotValid, 'empty client id')
     }
-    clientId = options.autoIdPrefix + randomUUID() // [MQTT-3.1.3-6]
+    clientId = (conn.listener?.autoIdPrefix ?? options.autoIdPrefix) + randomUUID() // [MQTT-3.1.3-6]
     assigned = true
   }
   // a v3 client cannot be told to use a lower keepalive: refused with 0x02, as Mosquitto does
@@ -49,6 +50,9 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<
     const responseTopic = will.properties?.responseTopic
     if (responseTopic !== undefined && !isValidTopicName(responseTopic)) throw new ProtocolError('invalid will response topic') // (v5 3.1.3.2.5) a topic name
     if ((will.qos ?? 0) > options.maxQos) return refuse(conn, ReasonCode.QoSNotSupported, 'will QoS above the maximum') // [MQTT-3.2.2-12]
+    // Mosquitto's message_size_limit covers wills too: refused like an oversized PUBLISH
+    const limit = options.messageSizeLimit
+    if (limit > 0 && (will.payload as Buffer).length > limit) return refuse(conn, ReasonCode.PacketTooLarge, `will payload above the limit of ${limit} bytes`)
     if (will.retain && !options.retainAvailable) return refuse(conn, ReasonCode.RetainNotSupported, 'retain not available') // [MQTT-3.2.2-13]
     if (will.properties?.payloadFormatIndicator && !isValidUtf8(will.payload as Buffer)) {
       return refuse(conn, ReasonCode.PayloadFormatInvalid, 'will payload is not UTF-8')
@@ -68,7 +72,7 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<
 
   const verdict = options.auth.authenticate?.({
     clientId, username: packet.username, password: packet.password, protocolVersion: version, remoteAddress: conn.remoteAddress,
-    signal: conn.closedSignal,
+    signal: conn.closedSignal, listener: conn.listener?.id,
   }) ?? true
   if (typeof verdict === 'object') {
     conn.connectReceived()
@@ -117,7 +121,8 @@ export function completeConnect(conn: Connection, packet: ConnectPacket, clientI
   }
   const cleanStart = packet.clean ?? true
   const {session, present} = broker.attach(conn, clientId, cleanStart, expiry)
-  conn.will = packet.will
+  const mount = conn.listener?.mountPoint
+  conn.will = mount === undefined || packet.will === undefined ? packet.will : {...packet.will, topic: mountTopic(mount, packet.will.topic)}
   // [MQTT-3.3.2-11] aliases to the client only when it accepts them, up to its maximum
   if (v5 && options.outboundTopicAliases && conn.peer.topicAliasMaximum > 0) conn.outboundAliases = new OutboundAliases(conn.peer.topicAliasMaximum)
   conn.state = ConnState.Connected

@@ -2,6 +2,7 @@ import {MqttError, ProtocolError, ReasonCode, type PublishPacket, type PublishPr
 import type {Connection} from '../connection.js'
 import type {Message} from '../message.js'
 import {isValidTopicName} from '../../codec/topic.js'
+import {mountTopic} from '../mount-point.js'
 import {isValidUtf8} from '../utf8.js'
 
 /** PUBLISH from a client: checks, authorization, routing, acknowledgement. */
@@ -18,9 +19,11 @@ export function handlePublish(conn: Connection, packet: PublishPacket): Promise<
   if (conn.version === 5 && packet.topic === '' && props?.topicAlias === undefined) throw new ProtocolError('empty topic name without a topic alias')
   // [MQTT-3.3.2-14] a Response Topic is a topic name: no wildcards
   if (props?.responseTopic !== undefined && !isValidTopicName(props.responseTopic)) throw new ProtocolError(`invalid response topic '${props.responseTopic}'`)
-  const topic = props?.topicAlias === undefined ? packet.topic : resolveAlias(conn, packet.topic, props.topicAlias)
+  const sent = props?.topicAlias === undefined ? packet.topic : resolveAlias(conn, packet.topic, props.topicAlias)
   // [MQTT-3.3.2-2] no wildcards in a topic name; [MQTT-4.7.3-1] not empty
-  if (!isValidTopicName(topic)) throw new MqttError(ReasonCode.TopicNameInvalid, `invalid topic name '${topic}'`)
+  if (!isValidTopicName(sent)) throw new MqttError(ReasonCode.TopicNameInvalid, `invalid topic name '${sent}'`)
+  const mount = conn.listener?.mountPoint
+  const topic = mount === undefined ? sent : mountTopic(mount, sent)
   if (qos === 2 && conn.session!.inboundQos2.has(packet.messageId!)) {
     // [MQTT-4.3.3-9] a resent QoS 2 PUBLISH is acknowledged again but not delivered twice
     conn.sendAck({cmd: 'pubrec', messageId: packet.messageId})

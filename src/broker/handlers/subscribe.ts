@@ -2,6 +2,7 @@ import {MqttError, ProtocolError, ReasonCode, reasonName, type QoS, type Subscri
 import type {Connection} from '../connection.js'
 import type {SubscriptionOptions} from '../session.js'
 import {hasWildcard, isValidTopicFilter, parseSharedFilter} from '../../codec/topic.js'
+import {mountFilter} from '../mount-point.js'
 
 /** SUBSCRIBE: validate each filter, authorize, subscribe, SUBACK, then send matching retained messages. */
 export function handleSubscribe(conn: Connection, packet: SubscribePacket): Promise<void> | undefined {
@@ -18,6 +19,11 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): Prom
   for (const sub of packet.subscriptions) {
     // [MQTT-3.8.3-4] No Local on a shared subscription is a protocol error
     if (sub.nl && parseSharedFilter(sub.topic) !== undefined) throw new ProtocolError(`No Local on shared subscription '${sub.topic}'`)
+  }
+  const mount = conn.listener?.mountPoint
+  // a mount point prefixes every valid filter; an invalid one is refused as it was sent
+  if (mount !== undefined) {
+    packet = {...packet, subscriptions: packet.subscriptions.map((s) => isValidTopicFilter(s.topic) ? {...s, topic: mountFilter(mount, s.topic)} : s)}
   }
   const hook = options.auth.authorizeSubscribe
   if (hook === undefined) return subscribeAll(conn, packet, undefined)

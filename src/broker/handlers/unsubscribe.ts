@@ -1,12 +1,15 @@
 import {ProtocolError, ReasonCode, type UnsubscribePacket} from '../../codec/index.js'
 import type {Connection} from '../connection.js'
+import {mountFilter} from '../mount-point.js'
 
 export function handleUnsubscribe(conn: Connection, packet: UnsubscribePacket): void {
   // [MQTT-3.10.3-2] at least one filter; none is a protocol error
   if (packet.unsubscriptions.length === 0) throw new ProtocolError('UNSUBSCRIBE without topic filters')
   const {broker} = conn
   const session = conn.session!
-  const codes = packet.unsubscriptions.map((filter) => {
+  const mount = conn.listener?.mountPoint
+  const codes = packet.unsubscriptions.map((sent) => {
+    const filter = mount === undefined ? sent : mountFilter(mount, sent)
     if (!broker.router.unsubscribe(session, filter)) return ReasonCode.NoSubscriptionExisted
     session.journal?.subscribed(session, filter, undefined)
     return ReasonCode.Success

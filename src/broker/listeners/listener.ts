@@ -45,6 +45,14 @@ export interface ListenerSpec {
   maxConnections?: number
   /** Largest WebSocket message accepted (ws, wss), in bytes. */
   maxWebSocketMessage?: number
+  /** Mosquitto's mount_point: this listener's clients publish and subscribe under this topic prefix. */
+  mountPoint?: string
+  /** Names the listener to the auth hooks (ClientInfo.listener), e.g. its place in a configuration file. */
+  id?: string
+  /** Prefix of the client ids this listener assigns (Mosquitto's per-listener auto_id_prefix). */
+  autoIdPrefix?: string
+  /** Whether this listener accepts an empty client id (Mosquitto's per-listener allow_zero_length_clientid). */
+  allowZeroLengthClientId?: boolean
 }
 
 /** Counters of one listener (for /metrics and $SYS). */
@@ -108,6 +116,11 @@ export class Listener implements ListenerLink {
     for (const s of this.sockets) n += s.bytesWritten
     return n
   }
+
+  get mountPoint(): string | undefined { return this.spec.mountPoint }
+  get id(): string | undefined { return this.spec.id }
+  get autoIdPrefix(): string | undefined { return this.spec.autoIdPrefix }
+  get allowZeroLengthClientId(): boolean | undefined { return this.spec.allowZeroLengthClientId }
 
   /** Whether the listener accepts new connections (for /healthz). */
   get accepting(): boolean {

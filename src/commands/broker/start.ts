@@ -7,6 +7,7 @@ import {logBrokerEvents} from '../../cli/broker-log.js'
 import {announcement, httpUrl, loadAllTls, openListeners, openOps, refuseEveryone, reloadCertificates, shutdownWithin} from '../../cli/broker-serve.js'
 import {readMosquittoConf, resolveBrokerSettings} from '../../cli/broker-settings.js'
 import {guardProcess} from '../../cli/crash-guard.js'
+import {perListenerAuth} from '../../cli/listener-auth.js'
 import {CliError, ExitCode} from '../../cli/exit-codes.js'
 import {createLogger} from '../../cli/logger.js'
 import {aborted, shutdownSignal} from '../../cli/signals.js'
@@ -46,15 +47,19 @@ connections; a bad file is logged and the previous one stays in force.`
     const file = flags.config === undefined ? undefined : await readMosquittoConf(flags.config)
     const settings = resolveBrokerSettings(flags, brokerOptionsFromFlags(flags), file?.config)
     const {auth: authSettings} = settings
+    // refusing everyone (Mosquitto's allow_anonymous false without a password file) exposes nothing
     for (const l of settings.listeners) {
-      checkExposure(l.spec.host ?? '127.0.0.1', authSettings['allow-anonymous'], authSettings['password-file'] !== undefined || l.tls?.requireCertificate === true)
+      const a = l.auth ?? {...authSettings, refuseEveryone: settings.refuseEveryone}
+      if (!a.refuseEveryone) checkExposure(l.spec.host ?? '127.0.0.1', a['allow-anonymous'], a['password-file'] !== undefined || l.tls?.requireCertificate === true)
     }
     const log = await createLogger(settings.logLevel, settings.logDest).catch((error: Error) => {
       throw new CliError(`cannot open the log file: ${error.message}`, ExitCode.BrokerStartFailed)
     })
     for (const w of file?.warnings ?? []) log.warn({file: w.file, line: w.line}, w.message)
     for (const note of settings.notes) log.info(note)
-    const auth = await brokerAuthFromFlags(authSettings, log)
+    // per_listener_settings: each listener's own files; otherwise one set for the whole broker
+    const listenerAuth = await perListenerAuth(settings.listeners, log)
+    const auth = listenerAuth ?? await brokerAuthFromFlags(authSettings, log)
     const tls = await loadAllTls(settings.listeners)
     if (flags['test-config']) {
       const n = settings.listeners.length
@@ -62,8 +67,8 @@ connections; a bad file is logged and the previous one stays in force.`
       return
     }
     const uncapYoungGeneration = capYoungGeneration()
-    const store = await openBrokerStore({persistence: settings.persistence, 'persistence-sync': flags['persistence-sync']})
-    const hooks = settings.refuseEveryone ? refuseEveryone(auth?.hooks) : auth?.hooks
+    const store = await openBrokerStore({persistence: settings.persistence, file: settings.persistenceFile, 'persistence-sync': flags['persistence-sync']})
+    const hooks = listenerAuth?.hooks ?? (settings.refuseEveryone ? refuseEveryone(auth?.hooks) : auth?.hooks)
     const broker = createBroker({...settings.engine, version: this.config.version, logger: log, auth: hooks, store})
     logBrokerEvents(broker, log)
     const unguard = guardProcess(log)
