@@ -7,9 +7,11 @@ import {once} from 'node:events'
 import mqtt, {type IClientOptions, type MqttClient} from 'mqtt'
 import type {Credentials} from './generate.js'
 
-const SUBSCRIBERS: Array<{name: string; version: 3 | 4 | 5; filter: string; qos: 0 | 1 | 2; subscriptionId?: number}> = [
+const SUBSCRIBERS: Array<{name: string; version: 3 | 4 | 5; filter: string; qos: 0 | 1 | 2; subscriptionId?: number; properties?: IClientOptions['properties']}> = [
   {name: 'v3.1.1 on #', version: 4, filter: '#', qos: 2},
   {name: 'v5 on #', version: 5, filter: '#', qos: 1},
+  // what the broker must hold back or leave out for this one: packets over 2 kB, more than 2 in flight
+  {name: 'v5 on # (Maximum Packet Size 2048, Receive Maximum 2)', version: 5, filter: '#', qos: 2, properties: {maximumPacketSize: 2048, receiveMaximum: 2}},
   {name: 'v3.1.1 on x/#', version: 4, filter: 'x/#', qos: 1},
   {name: 'v5 on x/# (subscription id)', version: 5, filter: 'x/#', qos: 2, subscriptionId: 7},
   {name: 'v3.1 on fz/#', version: 3, filter: 'fz/#', qos: 0},
@@ -59,7 +61,7 @@ export class Observers {
   async start(): Promise<void> {
     this.stopping = false
     for (const s of SUBSCRIBERS) {
-      const client = mqtt.connect(`mqtt://127.0.0.1:${this.port}`, options(s.version, this.credentials))
+      const client = mqtt.connect(`mqtt://127.0.0.1:${this.port}`, {...options(s.version, this.credentials), ...(s.properties ? {properties: s.properties} : {})})
       this.clients.push(client)
       await connected(client)
       client.on('message', () => { this.received++ })
