@@ -18,10 +18,6 @@ export interface Message {
   encoded?: (EncodedPublish | undefined)[]
 }
 
-export function createMessage(fields: Omit<Message, 'encoded'>): Message {
-  return {...fields}
-}
-
 /** The cached encoding of a message for one (version, qos, retain) shape, with no per-receiver properties. */
 export function sharedEncoding(msg: Message, version: ProtocolVersion, qos: QoS, retain: boolean): EncodedPublish {
   const slot = (version === 5 ? 6 : 0) + qos * 2 + (retain ? 1 : 0)

@@ -152,14 +152,6 @@ export class Router {
     return this.target(member.session, msg, this.outgoingQos(o.qos, msg.qos), o.retainAsPublished && msg.retain, ids, group.key)
   }
 
-  /** Matching sessions without routing (used to tell "no matching subscribers", 0x10). */
-  hasSubscribers(topic: string): boolean {
-    let found = false
-    this.subs.forEachMatch(topic, () => { found = true })
-    if (!found && this.sharedSize > 0) this.shared.forEachMatch(topic, () => { found = true })
-    return found
-  }
-
   private collect(entry: SubEntry): void {
     const s = entry.session
     const o = entry.options

@@ -12,6 +12,11 @@ export interface Delivery {
   readonly subscriptionIds?: number[]
   /** The shared subscription (`$share/{group}/{filter}`) it was sent through, if any: for redelivery to another member. */
   readonly sharedGroup?: string
+  /**
+   * The packet id a queued QoS 1/2 message was given when it was queued (as Mosquitto does), kept
+   * through a restart and used when it is sent.
+   */
+  packetId?: number
 }
 
 /** Where an outbound QoS 1/2 message is in its flow. */
@@ -198,10 +203,16 @@ export class Session {
       this.onDrop(d, 'queue-full')
       return false
     }
+    if (d.qos > 0) d.packetId = this.packetIds.allocate() // none left: one is taken when it is sent
     this.queueForPush().push(d)
     this.queuedBytes += bytes
     this.journal?.queued(this, d)
     return true
+  }
+
+  /** A queued delivery leaves without being sent: its packet id is free again. */
+  private unqueued(d: Delivery): void {
+    if (d.packetId !== undefined) this.ids?.release(d.packetId)
   }
 
   private isFull(bytes: number): boolean {
@@ -219,6 +230,7 @@ export class Session {
       const d = this.queue[i]
       if (!isExpired(d.message, now)) { kept.push(d); continue }
       this.queuedBytes -= messageBytes(d.message)
+      this.unqueued(d)
       this.journal?.done(this, d)
       this.onDrop(d, 'expired')
       dropped++
@@ -238,7 +250,9 @@ export class Session {
   }
 
   private sendInflight(link: SessionLink, d: Delivery): void {
-    const packetId = isExpired(d.message, this.now()) ? -1 : this.packetIds.allocate()
+    const expired = isExpired(d.message, this.now())
+    if (expired) this.unqueued(d)
+    const packetId = expired ? -1 : d.packetId ?? this.packetIds.allocate()
     if (packetId === undefined || packetId < 0) {
       this.journal?.done(this, d)
       return this.onDrop(d, packetId === undefined ? 'no-packet-id' : 'expired')
@@ -257,6 +271,8 @@ export class Session {
       this.inflightBytes += d.message.payload.length
       return
     }
+    // a queued message keeps the id it was given, unless another restored message holds it
+    if (state === undefined && packetId > 0 && this.packetIds.register(packetId)) d.packetId = packetId
     this.queueForPush().push(d)
     this.queuedBytes += messageBytes(d.message)
   }
@@ -271,6 +287,7 @@ export class Session {
       this.queuedBytes -= messageBytes(d.message)
       if (this.host.mayDeliver(this, d)) this.sendInflight(link, d)
       else {
+        this.unqueued(d)
         this.journal?.done(this, d)
         this.onDrop(d, 'not-authorized')
       }
@@ -327,6 +344,7 @@ export class Session {
       if (d.sharedGroup !== undefined && offer(d)) {
         kept ??= this.queue.slice(this.queueHead, i)
         this.queuedBytes -= messageBytes(d.message)
+        this.unqueued(d)
         this.journal?.done(this, d)
       } else {
         kept?.push(d)

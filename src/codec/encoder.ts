@@ -3,9 +3,6 @@ import {MqttError} from './errors.js'
 import type {Packet, ProtocolVersion, PublishProperties, QoS} from './packets.js'
 import {ReasonCode} from './reason-codes.js'
 
-// mqtt-packet otherwise fills a cache of 65,536 two-byte Buffers (~6 MB of heap) the first time it
-// encodes anything; it only writes the rarer packets here, where a small allocation costs nothing
-mqtt.writeToStream.cacheNumbers = false
 
 const optionsByVersion = {
   3: Object.freeze({protocolVersion: 3}),
@@ -38,10 +35,26 @@ export function encodePacket(packet: Packet, protocolVersion: ProtocolVersion): 
   } else if (cmd === 'pingreq') {
     return PINGREQ
   }
+  return generateUncached(packet, protocolVersion)
+}
+
+/**
+ * mqtt-packet's generate, without its number cache: it would otherwise fill a cache of 65,536 two-byte
+ * Buffers (~6 MB of heap) the first time it encodes anything, and it only writes the rarer packets
+ * here, where a small allocation costs nothing. The switch is mqtt-packet's module-wide setting, so it
+ * is turned off for this synchronous call only: an embedder's own mqtt-packet (mqtt.js, say) keeps its
+ * default.
+ */
+function generateUncached(packet: Packet, protocolVersion: ProtocolVersion): Buffer {
+  const writer = mqtt.writeToStream
+  const cached = writer.cacheNumbers
+  if (cached) writer.cacheNumbers = false
   try {
     return mqtt.generate(packet, optionsByVersion[protocolVersion])
   } catch (error) {
     throw new MqttError(ReasonCode.ImplementationSpecificError, `cannot encode ${packet.cmd}: ${(error as Error).message}`)
+  } finally {
+    if (cached) writer.cacheNumbers = true
   }
 }
 

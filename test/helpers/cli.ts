@@ -1,4 +1,4 @@
-import {spawn, type ChildProcess, type SpawnOptions} from 'node:child_process'
+import {spawn, spawnSync, type ChildProcess, type SpawnOptions} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -14,9 +14,21 @@ export function runMidge(args: string[], options: SpawnOptions & {input?: string
   return collect(child, options.timeoutMs ?? 30_000)
 }
 
-/** Starts the built `midge` binary with piped stdio. */
+/** Starts the built `midge` binary with piped stdio; it never outlives the test process (see orphanSafe). */
 export function spawnMidge(args: string[], options: SpawnOptions = {}): ChildProcess {
-  return spawn(process.execPath, [BIN, ...args], {stdio: 'pipe', ...options, env: {...process.env, NO_COLOR: '1', ...options.env}})
+  const [command, commandArgs] = orphanSafe(process.execPath, [BIN, ...args])
+  return spawn(command, commandArgs, {stdio: 'pipe', ...options, env: {...process.env, NO_COLOR: '1', ...options.env}})
+}
+
+const HAS_SETPRIV = spawnSync('setpriv', ['--help'], {stdio: 'ignore'}).error === undefined
+
+/**
+ * A command line whose process gets SIGKILL when the test process dies, however it dies (a runner's
+ * timeout, a crash), so no broker started by a test outlives it: util-linux's setpriv sets the
+ * parent-death signal and then execs the command (same pid, same signals). Without setpriv, as is.
+ */
+export function orphanSafe(command: string, args: string[]): [string, string[]] {
+  return HAS_SETPRIV ? ['setpriv', ['--pdeathsig', 'KILL', command, ...args]] : [command, args]
 }
 
 /** Waits for a child to exit (killing it after timeoutMs) and returns what it printed. */

@@ -8,6 +8,7 @@ import {createServer, connect as netConnect} from 'node:net'
 import {tmpdir, userInfo} from 'node:os'
 import {join} from 'node:path'
 import {once} from 'node:events'
+import {orphanSafe} from './cli.js'
 
 export interface MosquittoOptions {
   /** user -> password; anonymous access is then refused. */
@@ -77,7 +78,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     lines.push(`listener ${tlsPort} 127.0.0.1`, `cafile ${caFile}`, `certfile ${join(dir, 'server.crt')}`, `keyfile ${join(dir, 'server.key')}`)
   }
   writeFileSync(join(dir, 'mosquitto.conf'), lines.join('\n') + '\n')
-  const child = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], {stdio: ['ignore', 'pipe', 'pipe']})
+  const child = spawn(...orphanSafe('mosquitto', ['-c', join(dir, 'mosquitto.conf')]), {stdio: ['ignore', 'pipe', 'pipe']})
   // never outlive the test process, even when a test fails before stop() or the runner is killed
   const reap = () => { child.kill('SIGKILL'); rmSync(dir, {recursive: true, force: true}) }
   process.once('exit', reap)

@@ -7,7 +7,7 @@ import {connect} from 'node:net'
 import {tmpdir, userInfo} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
-import {collect, runMidge} from '../helpers/cli.js'
+import {collect, orphanSafe, runMidge} from '../helpers/cli.js'
 import {freePort} from '../helpers/mosquitto.js'
 
 const installed = (command: string) => spawnSync(command, ['--help'], {stdio: 'ignore'}).error === undefined
@@ -30,7 +30,7 @@ describe('midge passwd --hash pbkdf2 with the real mosquitto broker', {skip}, ()
     // run as ourselves: as root, mosquitto would switch to a user that cannot read the temp folder
     const config = ['per_listener_settings false', `user ${userInfo().username}`, `listener ${port} 127.0.0.1`, 'allow_anonymous false', `password_file ${file}`]
     writeFileSync(join(dir, 'mosquitto.conf'), `${config.join('\n')}\n`)
-    broker = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], {stdio: ['ignore', 'pipe', 'pipe']})
+    broker = spawn(...orphanSafe('mosquitto', ['-c', join(dir, 'mosquitto.conf')]), {stdio: ['ignore', 'pipe', 'pipe']})
     broker.stdout!.setEncoding('utf8').on('data', (d: string) => { log += d })
     broker.stderr!.setEncoding('utf8').on('data', (d: string) => { log += d })
     await listening(port, broker, () => log)

@@ -80,6 +80,33 @@ for (const v of VERSIONS) {
       assert.equal((await again.expect('publish')).payload.toString(), 'after')
     })
 
+    test('a queued message keeps the packet id it was given when queued, across a restart (as Mosquitto does)', async (t) => {
+      const disk = new MemoryBacking()
+      const a = await boot(t, disk)
+      const sub = await resume(a, v, 'sub', false)
+      await sub.subscribe('t', 1)
+      const pub = new Wire(a, v)
+      await pub.connect({clientId: 'pub'})
+      // five delivered and acknowledged while connected: the session's ids have moved on to 6
+      for (let i = 1; i <= 5; i++) {
+        pub.publish('t', `live${i}`, 1, {messageId: i})
+        await pub.expect('puback')
+        await sub.ack(await sub.expect('publish'))
+      }
+      sub.send({cmd: 'disconnect'})
+      await sub.closed()
+      for (let i = 6; i <= 7; i++) {
+        pub.publish('t', `queued${i}`, 1, {messageId: i})
+        await pub.expect('puback')
+      }
+      const b = await boot(t, copy(disk))
+      const again = await resume(b, v, 'sub')
+      const got = [await again.expect('publish'), await again.expect('publish')]
+      assert.deepEqual(got.map((p) => [p.payload.toString(), p.messageId]), [['queued6', 6], ['queued7', 7]])
+      for (const p of got) await again.ack(p)
+      await again.quiet()
+    })
+
     test('a PUBACK is sent only once the message is in the store', async (t) => {
       const disk = new MemoryBacking()
       const a = await boot(t, disk)

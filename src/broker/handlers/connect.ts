@@ -1,3 +1,4 @@
+import {isUtf8} from 'node:buffer'
 import {randomUUID} from 'node:crypto'
 import {
   ProtocolError, ReasonCode, toV3ConnackCode,
@@ -7,7 +8,6 @@ import {ConnState, type Connection} from '../connection.js'
 import {mountTopic} from '../mount-point.js'
 import {OutboundAliases} from '../topic-alias.js'
 import {isValidTopicName} from '../../codec/topic.js'
-import {isValidUtf8} from '../utf8.js'
 
 const NEVER_EXPIRES = 0xffff_ffff
 
@@ -54,7 +54,7 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<
     const limit = options.messageSizeLimit
     if (limit > 0 && (will.payload as Buffer).length > limit) return refuse(conn, ReasonCode.PacketTooLarge, `will payload above the limit of ${limit} bytes`)
     if (will.retain && !options.retainAvailable) return refuse(conn, ReasonCode.RetainNotSupported, 'retain not available') // [MQTT-3.2.2-13]
-    if (will.properties?.payloadFormatIndicator && !isValidUtf8(will.payload as Buffer)) {
+    if (will.properties?.payloadFormatIndicator && !isUtf8(will.payload as Buffer)) {
       return refuse(conn, ReasonCode.PayloadFormatInvalid, 'will payload is not UTF-8')
     }
   }

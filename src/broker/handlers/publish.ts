@@ -1,9 +1,9 @@
+import {isUtf8} from 'node:buffer'
 import {MqttError, ProtocolError, ReasonCode, type PublishPacket, type PublishProperties} from '../../codec/index.js'
 import type {Connection} from '../connection.js'
 import type {Message} from '../message.js'
 import {isValidTopicName} from '../../codec/topic.js'
 import {mountTopic} from '../mount-point.js'
-import {isValidUtf8} from '../utf8.js'
 
 /** PUBLISH from a client: checks, authorization, routing, acknowledgement. */
 export function handlePublish(conn: Connection, packet: PublishPacket): Promise<void> | void {
@@ -33,7 +33,7 @@ export function handlePublish(conn: Connection, packet: PublishPacket): Promise<
     // [MQTT-3.3.4-9] more unacknowledged QoS 2 messages than our Receive Maximum
     throw new MqttError(ReasonCode.ReceiveMaximumExceeded, `more than ${options.receiveMaximum} QoS 2 messages in flight`)
   }
-  if (props?.payloadFormatIndicator && !isValidUtf8(packet.payload as Buffer)) {
+  if (props?.payloadFormatIndicator && !isUtf8(packet.payload as Buffer)) {
     if (qos === 0) throw new MqttError(ReasonCode.PayloadFormatInvalid, 'payload is not valid UTF-8')
     return acknowledge(conn, packet, ReasonCode.PayloadFormatInvalid, 'payload is not valid UTF-8') // [MQTT-3.3.2-4]
   }

@@ -103,7 +103,7 @@ export class Persistence implements SessionJournal {
     if (session.expiryInterval === 0) return
     this.acks.stored(d.message, true)
     this.ids.set(d, this.store.enqueue(session.clientId, {
-      message: d.message, qos: d.qos, retain: d.retain, state: OutboundState.Queued, packetId: 0, dup: false,
+      message: d.message, qos: d.qos, retain: d.retain, state: OutboundState.Queued, packetId: d.packetId ?? 0, dup: false,
       subscriptionIds: d.subscriptionIds, sharedGroup: d.sharedGroup,
     }))
   }
