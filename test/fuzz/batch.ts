@@ -59,17 +59,36 @@ function runOne(port: number, script: ConnectionScript, lingerMs: number): Promi
       else waited = setTimeout(() => leave(), 1_000)
     }
     socket.once('connect', () => {
+      socket.setNoDelay(true)
       if (pipelined) {
-        socket.write(Buffer.concat(script.packets), finish)
+        writeSplit(socket, Buffer.concat(script.packets), script.splits, finish)
         return
       }
       socket.write(connectPacket)
-      const sendRest = () => { onAnswer = () => undefined; if (!socket.destroyed) socket.write(Buffer.concat(rest), finish) }
+      const sendRest = () => { onAnswer = () => undefined; if (!socket.destroyed) writeSplit(socket, Buffer.concat(rest), script.splits, finish) }
       onAnswer = sendRest
       waited = setTimeout(sendRest, 1_000)
     })
     socket.on('close', () => clearTimeout(waited))
   })
+}
+
+/**
+ * Writes bytes in pieces cut at the given offsets (each piece after the previous one was handed to
+ * the kernel, with Nagle off, so the broker's framer sees headers and bodies split across reads).
+ */
+function writeSplit(socket: Socket, bytes: Buffer, splits: number[] | undefined, done: () => void): void {
+  const cuts = (splits ?? []).filter((c) => c > 0 && c < bytes.length)
+  let from = 0
+  const next = (): void => {
+    if (socket.destroyed) return
+    const to = cuts.length > 0 ? cuts.shift()! : bytes.length
+    const piece = bytes.subarray(from, to)
+    from = to
+    if (from >= bytes.length) socket.write(piece, done)
+    else socket.write(piece, () => setImmediate(next))
+  }
+  next()
 }
 
 export async function runBatch(port: number, scripts: ConnectionScript[], lingerMs = 30_000): Promise<BatchResult> {

@@ -17,18 +17,18 @@ export interface Finding {
   batch: number
   setup: BrokerSetup
   /** The connections of the batch, each sent at once over its own socket, all of them concurrently. */
-  connections: Array<{version: number; close: 'end' | 'destroy'; pipelined?: boolean; packets: string[]}>
+  connections: Array<{version: number; close: 'end' | 'destroy'; pipelined?: boolean; splits?: number[]; packets: string[]}>
   /** Set by hand once the cause is known: what it was and which commit fixed it. */
   diagnosis?: string
   minimized?: boolean
 }
 
 export function toScripts(f: Finding): ConnectionScript[] {
-  return f.connections.map((c) => ({version: c.version as 3 | 4 | 5, close: c.close, pipelined: c.pipelined, packets: c.packets.map((h) => Buffer.from(h, 'hex'))}))
+  return f.connections.map((c) => ({version: c.version as 3 | 4 | 5, close: c.close, pipelined: c.pipelined, splits: c.splits, packets: c.packets.map((h) => Buffer.from(h, 'hex'))}))
 }
 
 export function fromScripts(scripts: ConnectionScript[]): Finding['connections'] {
-  return scripts.map((s) => ({version: s.version, close: s.close, pipelined: s.pipelined, packets: s.packets.map((p) => p.toString('hex'))}))
+  return scripts.map((s) => ({version: s.version, close: s.close, pipelined: s.pipelined, ...(s.splits ? {splits: s.splits} : {}), packets: s.packets.map((p) => p.toString('hex'))}))
 }
 
 export function saveFinding(dir: string, f: Finding): string {

@@ -25,6 +25,8 @@ export interface ConnectionScript {
   close: 'end' | 'destroy'
   /** Everything written at once (default), or the CONNECT alone and the rest after the broker's first answer. */
   pipelined?: boolean
+  /** Offsets at which what is written is cut into separate writes (ascending). */
+  splits?: number[]
 }
 
 export interface GenerateOptions {
@@ -112,5 +114,8 @@ export function generateConnection(r: Rand, o: GenerateOptions): ConnectionScrip
     }
   }
   if (r.chance(0.05)) packets.push(c.bytes) // a second CONNECT
-  return {version, packets, close: r.chance(0.7) ? 'end' : 'destroy', pipelined: r.chance(0.5)}
+  // a third of the clients write in pieces: inside a fixed header, a remaining length or a body
+  const total = packets.reduce((n, p) => n + p.length, 0)
+  const splits = r.chance(0.33) ? [...new Set(Array.from({length: r.between(1, 6)}, () => r.between(1, Math.max(1, total - 1))))].sort((a, b) => a - b) : undefined
+  return {version, packets, close: r.chance(0.7) ? 'end' : 'destroy', pipelined: r.chance(0.5), ...(splits ? {splits} : {})}
 }
