@@ -9,7 +9,8 @@ import {fileURLToPath} from 'node:url'
 import {PasswordFile, savePasswordFile} from '../../src/passwd/index.js'
 import type {Credentials} from './generate.js'
 
-const BIN = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
+/** The midge binary under test: this tree's, or another build's (MIDGE_FUZZ_BIN=/path/to/bin/run.js). */
+const BIN = process.env.MIDGE_FUZZ_BIN ?? fileURLToPath(new URL('../../bin/run.js', import.meta.url))
 
 export interface BrokerSetup {
   persistence: boolean
