@@ -84,9 +84,11 @@ export class Broker implements SessionHost {
    * then `broker.listeners.at(-1)`.
    */
   async listen(options: Partial<ListenerSpec> = {}): Promise<AddressInfo> {
-    const spec: ListenerSpec = {...options, protocol: options.protocol ?? 'mqtt', host: options.host ?? '127.0.0.1', port: options.port ?? 1883}
+    const spec: ListenerSpec = {...options, protocol: options.protocol ?? 'mqtt', host: options.host ?? '127.0.0.1', port: options.port ?? 1883,
+      // a WebSocket message is buffered whole before any packet in it is read: no larger than a packet
+      maxWebSocketMessage: options.maxWebSocketMessage ?? this.options.maxPacketSize}
     const listener = await openListener(spec, {
-      onStream: (stream, a) => this.handle(stream, a.remoteAddress, {username: a.username, listener: a.listener}),
+      onStream: (stream, a) => this.handle(stream, a.remoteAddress, {username: a.username, certificateSubject: a.certificateSubject, listener: a.listener}),
       onClientError: (error, info) => this.events.emit('listenerError', {url: info.listener.url, remoteAddress: info.remoteAddress, error: error.message}),
     })
     if (this.closing) {

@@ -12,6 +12,8 @@ export interface MetricFamily {
   samples: Array<{labels?: Record<string, string>; value: number}>
 }
 
+/** The events `broker start` logs through its throttle (src/cli/broker-log.ts). */
+const LOGGED_EVENTS = ['messageDropped', 'clientConnected', 'clientDisconnected', 'connectionRefused', 'listenerError', 'denied']
 const DROP_REASONS: DropReason[] = ['queue-full', 'slow-reader', 'expired', 'offline-qos0', 'too-large', 'no-packet-id', 'delivery-failed', 'not-authorized']
 
 export interface OpsSource {
@@ -86,6 +88,10 @@ export function collectMetrics(source: OpsSource): MetricFamily[] {
     gauge('midge_subscriptions', 'Subscriptions, shared ones included.', broker.router.size),
     counter('midge_auth_failures_total', 'CONNECTs refused by authentication.', m.authFailures),
     counter('midge_internal_errors_total', 'Exceptions in the broker\'s own code, each contained to one connection or delivery.', m.internalErrors),
+    {
+      name: 'midge_log_lines_suppressed_total', help: 'Events a client caused that the log counted in an aggregated line instead of a line each, by event.', type: 'counter',
+      samples: [...new Set([...LOGGED_EVENTS, ...Object.keys(m.logSuppressed)])].map((event) => ({labels: {event}, value: m.logSuppressed[event] ?? 0})),
+    },
     ...persistenceFamilies(broker),
     ...(source.extra?.() ?? []),
   ]

@@ -24,6 +24,17 @@ export class Metrics {
   /** Exceptions from the engine's own code, caught by its last line of defence (Broker.internalError). */
   internalErrors = 0
   readonly dropped: Record<string, number> = Object.create(null)
+  /**
+   * Log lines left out by the CLI's log throttle, by event (messageDropped, clientConnected, ...):
+   * events a client caused that were counted in an aggregated line instead of a line each.
+   */
+  readonly logSuppressed: Record<string, number> = Object.create(null)
+
+  get logSuppressedTotal(): number {
+    let n = 0
+    for (const k in this.logSuppressed) n += this.logSuppressed[k]
+    return n
+  }
 
   get droppedTotal(): number {
     let n = 0

@@ -7,7 +7,10 @@ import type {BrokerStore} from './store/types.js'
 
 /** Everything the engine can be told. The CLI resolves flags/env/file into one of these. */
 export interface BrokerOptions {
-  /** Largest packet accepted, fixed header included (Mosquitto: max_packet_size / message_size_limit). */
+  /**
+   * Largest packet accepted, fixed header included (Mosquitto: max_packet_size). Default 2,000,000 as
+   * in Mosquitto 2.1; PROTOCOL_MAX_PACKET_SIZE for no limit beyond the protocol's.
+   */
   maxPacketSize: number
   /** Close sockets that have not sent CONNECT within this many ms. */
   connectTimeoutMs: number
@@ -71,9 +74,13 @@ export interface BrokerOptions {
   store?: BrokerStore
 }
 
+/** The largest packet MQTT can express (a maxPacketSize of this: no limit beyond the protocol's). */
+export const PROTOCOL_MAX_PACKET_SIZE = 268_435_460
+
 /** Defaults follow Mosquitto 2's wherever Mosquitto has one. */
 export const DEFAULT_OPTIONS: Readonly<Omit<BrokerOptions, 'logger' | 'timers' | 'auth'>> = Object.freeze({
-  maxPacketSize: 268_435_460, // the largest MQTT packet: no limit beyond the protocol's
+  // Mosquitto 2.1's default: one client cannot make the broker hold hundreds of megabytes per packet
+  maxPacketSize: 2_000_000,
   connectTimeoutMs: 10_000,
   maxQueuedMessages: 1000,
   maxQueuedBytes: 0,

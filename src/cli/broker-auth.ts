@@ -36,13 +36,13 @@ export interface BrokerAuth {
  * The hooks for the flags, or undefined when neither file is given. A file that cannot be read or
  * parsed refuses the start: CliError (exit 17) naming the file and line.
  */
-export async function brokerAuthFromFlags(flags: AuthFlagValues, log: Logger): Promise<BrokerAuth | undefined> {
+export async function brokerAuthFromFlags(flags: AuthFlagValues, log: Logger, onDenied: (d: AuthDenial) => void = (d) => logDenial(log, d)): Promise<BrokerAuth | undefined> {
   const paths = {passwordFile: flags['password-file'], aclFile: flags['acl-file']}
   if (paths.passwordFile === undefined && paths.aclFile === undefined) return undefined
   const files = await loadAuthFiles(paths).catch((error: unknown) => {
     throw new CliError(describeLoadError(error), ExitCode.BrokerStartFailed)
   })
-  const hooks = createFileAuth({...files, allowAnonymous: flags['allow-anonymous'], onDenied: (d) => logDenial(log, d)})
+  const hooks = createFileAuth({...files, allowAnonymous: flags['allow-anonymous'], onDenied})
   logLoaded(log, paths, files, 'authentication')
   return {
     hooks,

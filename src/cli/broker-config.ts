@@ -1,6 +1,6 @@
 import {mkdir} from 'node:fs/promises'
 import {join} from 'node:path'
-import type {BrokerOptions} from '../broker/options.js'
+import {PROTOCOL_MAX_PACKET_SIZE, type BrokerOptions} from '../broker/options.js'
 import {SqliteStore, StoreError} from '../broker/store/index.js'
 import type {QoS} from '../codec/index.js'
 import {CliError, ExitCode} from './exit-codes.js'
@@ -33,7 +33,7 @@ export interface BrokerFlagValues {
 /** Engine options from flags; unset flags leave the engine's (Mosquitto-like) defaults. */
 export function brokerOptionsFromFlags(f: BrokerFlagValues): Partial<BrokerOptions> {
   return {
-    maxPacketSize: f['max-packet-size'],
+    maxPacketSize: packetSize(f['max-packet-size']),
     maxQueuedMessages: f['max-queued-messages'],
     maxQueuedBytes: f['max-queued-bytes'],
     maxInflightMessages: f['max-inflight-messages'],
@@ -52,6 +52,13 @@ export function brokerOptionsFromFlags(f: BrokerFlagValues): Partial<BrokerOptio
     subscriptionIdentifiersAvailable: f['no-subscription-identifiers'] ? false : undefined,
     sharedSubscriptionAvailable: f['no-shared-subscriptions'] ? false : undefined,
   }
+}
+
+/** --max-packet-size: 0 is no limit beyond the protocol's; below 20 bytes no client could work. */
+function packetSize(n: number | undefined): number | undefined {
+  if (n === 0) return PROTOCOL_MAX_PACKET_SIZE
+  if (n !== undefined && n < 20) throw new CliError(`--max-packet-size ${n} is below the minimum of 20 (0: no limit)`, ExitCode.Usage)
+  return n
 }
 
 /**

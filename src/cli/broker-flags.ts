@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 import {LOG_LEVELS} from './logger.js'
+import {pluginFlags} from './plugin-flags.js'
 
 /**
  * The flags of `broker start`; most can also come from a MIDGE_* environment variable. Those a
@@ -34,7 +35,7 @@ export function brokerFlags() {
     'acl-file': Flags.string({description: 'Topic access rules in Mosquitto\'s acl_file format (topic/user/pattern lines). Re-read on SIGHUP. e.g. --acl-file /etc/midge/acl', helpValue: '<file>'}),
     'allow-anonymous': Flags.boolean({description: 'Accept clients without a user name (Mosquitto\'s allow_anonymous true). With --password-file they are refused unless this is given; without one, binding to a non-loopback address needs it. --no-allow-anonymous without a password file refuses every client, as Mosquitto does. e.g. --host 0.0.0.0 --allow-anonymous', env: 'MIDGE_ALLOW_ANONYMOUS', allowNo: true}),
     'log-level': Flags.option({options: LOG_LEVELS, description: 'Log verbosity (logs go to stderr; default info, or what the file\'s log_type asks). e.g. --log-level debug', env: 'MIDGE_LOG_LEVEL'})(),
-    'max-packet-size': Flags.integer({description: 'Largest packet accepted, in bytes (announced to v5 clients). e.g. --max-packet-size 1048576', min: 20, env: 'MIDGE_MAX_PACKET_SIZE'}),
+    'max-packet-size': Flags.integer({description: 'Largest packet accepted, in bytes (announced to v5 clients; a larger one closes the connection, v5 0x95). Default 2000000, as in Mosquitto 2.1; 0: no limit beyond the protocol\'s. e.g. --max-packet-size 1048576', min: 0, env: 'MIDGE_MAX_PACKET_SIZE'}),
     'message-size-limit': Flags.integer({description: 'Largest PUBLISH payload accepted, in bytes; larger ones are dropped (v5 QoS 1/2: 0x83). 0: no limit (default; Mosquitto: message_size_limit). e.g. --message-size-limit 262144', min: 0, env: 'MIDGE_MESSAGE_SIZE_LIMIT'}),
     'max-queued-messages': Flags.integer({description: 'Messages queued per session while it is offline or busy (0 = no limit). Default 1000. e.g. --max-queued-messages 10000', min: 0}),
     'max-queued-bytes': Flags.integer({description: 'Bytes queued per session (0 = no limit). Default 0. e.g. --max-queued-bytes 10485760', min: 0}),
@@ -54,6 +55,7 @@ export function brokerFlags() {
     'no-subscription-identifiers': Flags.boolean({description: 'Refuse subscription identifiers. e.g. --no-subscription-identifiers'}),
     'no-shared-subscriptions': Flags.boolean({description: 'Refuse shared subscriptions. e.g. --no-shared-subscriptions'}),
     persistence: Flags.string({description: 'Keep sessions, queued and in-flight QoS 1/2 messages and retained messages in DIR/midge.db (SQLite), so they survive a restart or a crash (Mosquitto\'s persistence true + persistence_location). QoS 1/2 PUBLISHes are acknowledged once stored. DIR is created if missing. e.g. --persistence /var/lib/midge', env: 'MIDGE_PERSISTENCE', helpValue: '<dir>'}),
+    ...pluginFlags(),
     'persistence-sync': Flags.option({options: ['full', 'normal'] as const, default: 'full' as const, description: 'full: every commit is on disk before the acknowledgement (survives a power loss); normal: survives a crash of the broker, not of the machine, and is faster. e.g. --persistence-sync normal', env: 'MIDGE_PERSISTENCE_SYNC'})(),
   }
 }

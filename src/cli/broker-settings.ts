@@ -7,7 +7,7 @@ import {readdir, readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import type {ListenerProtocol, ListenerSpec, TlsOptions} from '../broker/listeners/index.js'
 import {checkTlsOptions} from '../broker/listeners/tls.js'
-import type {BrokerOptions} from '../broker/options.js'
+import {PROTOCOL_MAX_PACKET_SIZE, type BrokerOptions} from '../broker/options.js'
 import type {QoS} from '../codec/index.js'
 import {CliError, ExitCode} from './exit-codes.js'
 import type {LogLevel} from './logger.js'
@@ -305,7 +305,7 @@ function engineFromConf(c: MosquittoConfig, notes: string[]): Partial<BrokerOpti
     return min
   }
   return stripUndefined({
-    maxPacketSize: c.maxPacketSize === 0 ? undefined : c.maxPacketSize,
+    maxPacketSize: c.maxPacketSize === 0 ? PROTOCOL_MAX_PACKET_SIZE : c.maxPacketSize, // 0: no limit
     messageSizeLimit: c.messageSizeLimit,
     maxInflightMessages: c.maxInflightMessages,
     maxInflightBytes: c.maxInflightBytes,

@@ -2,6 +2,7 @@
 // and allow_anonymous, as in Mosquitto 2.0. One set of engine hooks dispatches on the listener a
 // client came through (ClientInfo.listener); SIGHUP re-reads every listener's files.
 import type {Logger} from 'pino'
+import type {AuthDenial} from '../broker/auth/file-auth.js'
 import type {AuthHooks, ClientInfo} from '../broker/auth/hooks.js'
 import type {Broker} from '../broker/broker.js'
 import {brokerAuthFromFlags, type BrokerAuth} from './broker-auth.js'
@@ -18,12 +19,12 @@ export interface ListenerAuth {
  * when none does. A client of any other listener (none, when every listener has its own) is let
  * through by these hooks.
  */
-export async function perListenerAuth(listeners: readonly ListenerSetting[], log: Logger): Promise<ListenerAuth | undefined> {
+export async function perListenerAuth(listeners: readonly ListenerSetting[], log: Logger, onDenied?: (d: AuthDenial) => void): Promise<ListenerAuth | undefined> {
   const byListener = new Map<string, AuthHooks>()
   const reloadable: BrokerAuth[] = []
   for (const l of listeners) {
     if (l.auth === undefined || l.spec.id === undefined) continue
-    const files = await brokerAuthFromFlags({...l.auth, listener: l.spec.id}, log.child({listener: l.origin}))
+    const files = await brokerAuthFromFlags({...l.auth, listener: l.spec.id}, log.child({listener: l.origin}), onDenied)
     if (files !== undefined) reloadable.push(files)
     byListener.set(l.spec.id, l.auth.refuseEveryone ? refuseEveryone(files?.hooks) : files?.hooks ?? {})
   }

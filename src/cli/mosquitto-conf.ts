@@ -4,6 +4,7 @@
 // Unknown options and options midge does not implement are warnings with their line; an invalid value
 // is an error with its line, and every error of the file is reported at once.
 
+import {addConfPlugin, addConfPluginOption, type ConfPlugin} from './conf-plugins.js'
 import {bool, int, oneToken, parseDuration, text, ValueError} from './conf-values.js'
 
 /** One `listener` (or the default listener of `port`/`bind_address` and the options before any listener). */
@@ -92,6 +93,8 @@ export interface MosquittoConfig {
   logType?: LogType[]
   logTimestamp?: boolean
   connectionMessages?: boolean
+  /** `plugin` lines in order, each with its `plugin_opt_*` options. */
+  plugins?: ConfPlugin[]
 }
 
 export interface ConfDiagnostic {
@@ -258,7 +261,6 @@ const IGNORED: Record<string, string> = {
   log_facility: 'syslog is not supported',
   log_timestamp_format: 'the log format is pino\'s',
   auth_plugin: 'plugins are not supported',
-  plugin: 'plugins are not supported',
   global_plugin: 'plugins are not supported',
   allow_duplicate_messages: 'duplicates are always delivered',
   tls_engine: 'not supported',
@@ -370,7 +372,9 @@ export function parseMosquittoConf(source: string, options: ParseOptions = {}): 
           option.set(args, ctx)
           continue
         }
-        if (name in IGNORED || name.startsWith('plugin_opt_') || name.startsWith('auth_opt_')) {
+        if (name === 'plugin') { addConfPlugin(config.plugins ??= [], args, `${file}:${i + 1}`); continue }
+        if (name.startsWith('plugin_opt_')) { addConfPluginOption(config.plugins ??= [], name.slice(11), args); continue }
+        if (name in IGNORED || name.startsWith('auth_opt_')) {
           const why = IGNORED[name] ?? 'plugins are not supported'
           ctx.warn(`${name} is not supported by midge and is ignored${why ? `: ${why}` : ''}`)
           continue

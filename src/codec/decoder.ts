@@ -38,6 +38,9 @@ export class PacketDecoder {
 
   set maxPacketSize(n: number) { this.framer.maxPacketSize = n }
 
+  /** Bytes of a packet started and not complete yet (0: between packets). */
+  get heldBytes(): number { return this.framer.heldBytes }
+
   /** The version packets are parsed with (learned from CONNECT, or set for a client). */
   set protocolVersion(v: ProtocolVersion) {
     this.version = v

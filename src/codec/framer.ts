@@ -35,7 +35,10 @@ export class Framer {
     while (offset < buf.length) {
       const size = this.frameSize(buf, offset)
       if (size === 0 || offset + size > buf.length) {
-        const rest = buf.subarray(offset)
+        // the start of the next frame, copied when it is a small part of a large buffer (a long frame
+        // just completed, or a big chunk): a view would keep all of that memory alive while it waits
+        const view = buf.subarray(offset)
+        const rest = view.length <= buf.length >>> 1 ? Buffer.from(view) : view
         this.pending = [rest]
         this.pendingBytes = rest.length
         this.needed = size
@@ -45,6 +48,16 @@ export class Framer {
       offset += size
       if (onFrame(frame) === false) return
     }
+  }
+
+  /** Bytes of a frame started and not complete yet (0: between frames). */
+  get heldBytes(): number { return this.pendingBytes }
+
+  /** Memory the held bytes keep alive (the buffers they live in), for tests and diagnostics. */
+  get retainedBytes(): number {
+    let n = 0
+    for (const b of this.pending) n += b.buffer.byteLength
+    return n
   }
 
   /** Total size of the frame starting at offset, or 0 if its fixed header is not complete yet. */

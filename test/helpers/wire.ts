@@ -26,8 +26,11 @@ export class Wire {
   private waiters: Array<() => void> = []
   isClosed = false
 
-  /** `context`: what a listener would tell the engine (its link, a certificate's user name). */
-  constructor(broker: Broker, public version: ProtocolVersion = 4, context?: ConnectionContext) {
+  /**
+   * `remoteAddress`: the address the broker sees (host:port), e.g. to tell clients' addresses apart;
+   * `context`: what a listener would tell the engine (its link, a certificate's user name).
+   */
+  constructor(broker: Broker, public version: ProtocolVersion = 4, remoteAddress = 'test', context?: ConnectionContext) {
     const [client, server] = duplexPair()
     this.stream = client
     this.server = server
@@ -40,7 +43,7 @@ export class Wire {
     client.on('close', () => { this.isClosed = true; this.wake() })
     client.on('end', () => { this.isClosed = true; this.wake() })
     client.on('error', () => undefined)
-    broker.handle(server, 'test', context)
+    broker.handle(server, remoteAddress, context)
   }
 
   private wake(): void {

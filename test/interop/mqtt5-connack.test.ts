@@ -5,10 +5,10 @@ import {ReasonCode} from '../../src/index.js'
 import {connack, fixture, nextEvent} from './mqtt5-helpers.js'
 
 describe('mqtt.js v5: CONNACK properties', () => {
-  test('Mosquitto\'s defaults: Receive Maximum 20, Topic Alias Maximum 10', async (t) => {
+  test('Mosquitto 2.1\'s defaults: Receive Maximum 20, Topic Alias Maximum 10, Maximum Packet Size 2,000,000', async (t) => {
     const f = await fixture(t)
     const c = await f.client({clientId: 'c'})
-    assert.deepEqual({...connack(c).properties}, {receiveMaximum: 20, topicAliasMaximum: 10})
+    assert.deepEqual({...connack(c).properties}, {receiveMaximum: 20, topicAliasMaximum: 10, maximumPacketSize: 2_000_000})
   })
 
   test('configured limits are announced, with Server Keep Alive and the assigned client id', async (t) => {

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 import {encodePacket, encodePublish, PacketDecoder, type Packet, type ProtocolVersion, type QoS} from '../../src/codec/index.js'
+import {PROTOCOL_MAX_PACKET_SIZE} from '../../src/broker/options.js'
 import {startBroker, versionName, VERSIONS, Wire} from '../helpers/wire.js'
 
 for (const v of VERSIONS) {
   describe(`codec edges ${versionName(v)}`, () => {
     test('remaining lengths at every varint boundary, both directions', async (t) => {
-      const broker = startBroker(t)
+      const broker = startBroker(t, {maxPacketSize: PROTOCOL_MAX_PACKET_SIZE})
       const w = new Wire(broker, v)
       await w.connect()
       await w.subscribe('t', 1)

@@ -14,10 +14,10 @@ for (const v of VERSIONS) {
       const outside = new Wire(broker, v)
       await outside.connect({clientId: 'outside'})
       await outside.subscribe('#', 0)
-      const a = new Wire(broker, v, {listener: site('site-a/')})
+      const a = new Wire(broker, v, 'test', {listener: site('site-a/')})
       await a.connect({clientId: 'a'})
       await a.subscribe(['t/#', '$share/g/s/#'], 0)
-      const b = new Wire(broker, v, {listener: site('site-b/')})
+      const b = new Wire(broker, v, 'test', {listener: site('site-b/')})
       await b.connect({clientId: 'b'})
       await b.subscribe('#', 0)
 
@@ -41,14 +41,14 @@ for (const v of VERSIONS) {
 
     test('retained messages and wills live under the prefix', async (t) => {
       const broker = startBroker(t)
-      const a = new Wire(broker, v, {listener: site('m/')})
+      const a = new Wire(broker, v, 'test', {listener: site('m/')})
       await a.connect({clientId: 'a', will: {topic: 'will', payload: Buffer.from('bye'), qos: 0, retain: true}})
       a.publish('kept', 'k', 1, {messageId: 1, retain: true})
       await a.expect('puback')
       assert.deepEqual([...broker.retained.entries()].map((m) => m.topic), ['m/kept'])
       a.sendRaw('00 00') // dies: the will goes out
       await a.closed()
-      const later = new Wire(broker, v, {listener: site('m/')})
+      const later = new Wire(broker, v, 'test', {listener: site('m/')})
       await later.connect({clientId: 'later'})
       await later.subscribe('#', 0)
       const got = (await later.take(2)).map((p) => p.cmd === 'publish' ? p.topic : p.cmd).sort()

@@ -4,11 +4,11 @@ import {ReasonCode} from '../../src/codec/index.js'
 import {startBroker, Wire} from '../helpers/wire.js'
 
 describe('v5 CONNACK properties reflect the configuration', () => {
-  test('defaults are Mosquitto\'s: Receive Maximum 20, Topic Alias Maximum 10, nothing else announced', async (t) => {
+  test('defaults are Mosquitto 2.1\'s: Receive Maximum 20, Topic Alias Maximum 10, Maximum Packet Size 2,000,000, nothing else announced', async (t) => {
     const broker = startBroker(t)
     const w = new Wire(broker, 5)
     const ack = await w.connect()
-    assert.deepEqual({...ack.properties}, {receiveMaximum: 20, topicAliasMaximum: 10})
+    assert.deepEqual({...ack.properties}, {receiveMaximum: 20, topicAliasMaximum: 10, maximumPacketSize: 2_000_000})
   })
 
   test('every limit is announced when configured', async (t) => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
+import {PROTOCOL_MAX_PACKET_SIZE} from '../../src/broker/options.js'
 import {ReasonCode} from '../../src/codec/index.js'
 import {startBroker, Wire} from '../helpers/wire.js'
 
@@ -13,7 +14,7 @@ describe('v5 Maximum Packet Size', () => {
   })
 
   test('no limit beyond the protocol\'s: nothing announced', async (t) => {
-    const broker = startBroker(t)
+    const broker = startBroker(t, {maxPacketSize: PROTOCOL_MAX_PACKET_SIZE})
     const w = new Wire(broker, 5)
     assert.equal((await w.connect()).properties?.maximumPacketSize, undefined)
   })

@@ -82,7 +82,7 @@ describe('broker settings: flags > env > file > defaults', () => {
       {maxInflightMessages: 7, maxQueuedMessages: undefined})
     assert.equal(s.engine.maxInflightMessages, 7)
     assert.equal(s.engine.maxQueuedMessages, 50)
-    assert.equal(s.engine.maxPacketSize, undefined)
+    assert.equal(s.engine.maxPacketSize, 268_435_460, 'max_packet_size 0: no limit beyond the protocol\'s')
     assert.equal(s.engine.messageSizeLimit, 100)
     assert.equal(s.engine.sysInterval, 0)
     assert.equal(s.engine.maxQos, 1)

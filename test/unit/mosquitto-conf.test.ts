@@ -167,9 +167,9 @@ describe('mosquitto.conf', () => {
   })
 
   test('known Mosquitto options midge does not implement are named as such', () => {
-    assert.deepEqual(warningsOf('plugin /usr/lib/x.so\nplugin_opt_foo bar\nmemory_limit 0\nlog_dest syslog\ntls_version tlsv1.1\n').map((w) => w.replace(/:.*?: /, ': ')), [
-      'test.conf: plugin is not supported by midge and is ignored: plugins are not supported',
-      'test.conf: plugin_opt_foo is not supported by midge and is ignored: plugins are not supported',
+    assert.deepEqual(warningsOf('auth_plugin /usr/lib/x.so\nauth_opt_foo bar\nmemory_limit 0\nlog_dest syslog\ntls_version tlsv1.1\n').map((w) => w.replace(/:.*?: /, ': ')), [
+      'test.conf: auth_plugin is not supported by midge and is ignored: plugins are not supported',
+      'test.conf: auth_opt_foo is not supported by midge and is ignored: plugins are not supported',
       'test.conf: memory_limit is not supported by midge and is ignored: not implemented',
       'test.conf: log_dest syslog is not supported (stderr, stdout, file or none)',
       'test.conf: tls_version tlsv1.1 is not supported: TLS 1.2 is the lowest version midge accepts',

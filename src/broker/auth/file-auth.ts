@@ -4,6 +4,7 @@ import type {Broker} from '../broker.js'
 import {Connection, ConnState} from '../connection.js'
 import type {Acl} from './acl-file.js'
 import type {AuthenticateRequest, AuthHooks, ClientInfo} from './hooks.js'
+import {remoteHost} from '../remote-host.js'
 import {Limiter} from './limiter.js'
 
 /**
@@ -53,12 +54,19 @@ export interface FileAuthOptions extends FileAuthState {
    * busy" (v3: 3 "server unavailable") and can come back later. Default 10,000.
    */
   maxQueuedVerifications?: number
+  /**
+   * CONNECTs from one address (IP, without the port) that may be verifying or waiting at once; beyond
+   * it a client is refused at once with 0x87 "not authorized" (v3: 5), as a password guesser should be,
+   * and costs no verification. Addresses take turns for the verification slots, so a login storm from
+   * one address does not hold up a login from another. Default 16.
+   */
+  maxVerificationsPerAddress?: number
   /** Called on each refused CONNECT, PUBLISH and SUBSCRIBE (not on per-message delivery filtering). */
   onDenied?: (denial: AuthDenial) => void
 }
 
 /** The engine's hooks over a password file and an ACL, with state that can be swapped (reloads). */
-export interface FileAuth extends Required<AuthHooks> {
+export interface FileAuth extends Required<Omit<AuthHooks, 'interceptPublish'>> {
   /** The password file and ACL in force. */
   readonly state: Readonly<FileAuthState>
   /**
@@ -85,6 +93,7 @@ export function createFileAuth(options: FileAuthOptions = {}): FileAuth {
   const allowAnonymous = options.allowAnonymous ?? false
   const limiter = new Limiter(options.maxConcurrentVerifications ?? defaultConcurrency())
   const maxQueued = options.maxQueuedVerifications ?? 10_000
+  const maxPerAddress = options.maxVerificationsPerAddress ?? 16
   const onDenied = options.onDenied
   const deny = (action: AuthDenial['action'], client: ClientInfo, reason: string, topic?: string): void => {
     onDenied?.({action, clientId: client.clientId, username: client.username, remoteAddress: client.remoteAddress, topic, reason})
@@ -125,9 +134,11 @@ export function createFileAuth(options: FileAuthOptions = {}): FileAuth {
       // Mosquitto: a user name without a password is refused like a wrong password (nothing is learnt)
       if (req.password === undefined) return refuse(req, ReasonCode.BadUserNameOrPassword, 'no password')
       if (limiter.queued >= maxQueued) return refuse(req, ReasonCode.ServerBusy, `more than ${maxQueued} logins waiting`)
+      const address = remoteHost(req.remoteAddress)
+      if (limiter.pending(address) >= maxPerAddress) return refuse(req, ReasonCode.NotAuthorized, `more than ${maxPerAddress} logins waiting from this address`)
       const {username, password, signal} = req
       // a client that left while waiting for its turn costs no verification
-      return limiter.run(() => signal?.aborted ? GONE : passwords.verify(username, password)).then(
+      return limiter.run(() => signal?.aborted ? GONE : passwords.verify(username, password), address).then(
         (ok) => ok === GONE ? ReasonCode.UnspecifiedError : ok ? true : refuse(req, ReasonCode.BadUserNameOrPassword, 'bad user name or password'),
         () => refuse(req, ReasonCode.ServerUnavailable, 'password verification failed'),
       )

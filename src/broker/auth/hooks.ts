@@ -12,6 +12,8 @@ export interface ClientInfo {
 
 export interface AuthenticateRequest extends ClientInfo {
   password?: Buffer
+  /** The subject (RFC 2253, e.g. `CN=alice,O=Example`) of the client certificate the TLS handshake verified. */
+  certificateSubject?: string
   /** Aborted if the connection closes before the verdict: a hook can skip costly work nobody waits for. */
   signal?: AbortSignal
 }
@@ -30,4 +32,17 @@ export interface AuthHooks {
   authorizeSubscribe?(client: ClientInfo, filter: string, qos: QoS): boolean | Promise<boolean>
   /** Whether one message may be delivered to a subscriber (checked per message, retained and wills included). */
   authorizeDeliver?(client: ClientInfo, topic: string): boolean
+  /**
+   * Sees each authorized PUBLISH from a client before it is routed: false rejects it (v5 PUBACK/PUBREC
+   * 0x87, v3 dropped), an object is the message routed instead, true lets it through unchanged.
+   */
+  interceptPublish?(client: ClientInfo, message: InterceptedPublish): boolean | InterceptedPublish | Promise<boolean | InterceptedPublish>
+}
+
+/** The parts of a PUBLISH an interceptPublish hook may change. */
+export interface InterceptedPublish {
+  topic: string
+  payload: Buffer
+  qos: QoS
+  retain: boolean
 }

@@ -72,7 +72,7 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<
 
   const verdict = options.auth.authenticate?.({
     clientId, username: packet.username, password: packet.password, protocolVersion: version, remoteAddress: conn.remoteAddress,
-    signal: conn.closedSignal, listener: conn.listener?.id,
+    signal: conn.closedSignal, listener: conn.listener?.id, certificateSubject: conn.certificateSubject,
   }) ?? true
   if (typeof verdict === 'object') {
     conn.connectReceived()

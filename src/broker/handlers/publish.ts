@@ -1,5 +1,6 @@
 import {isUtf8} from 'node:buffer'
-import {MqttError, ProtocolError, ReasonCode, type PublishPacket, type PublishProperties} from '../../codec/index.js'
+import {MqttError, ProtocolError, ReasonCode, type PublishPacket, type PublishProperties, type QoS} from '../../codec/index.js'
+import type {InterceptedPublish} from '../auth/hooks.js'
 import type {Connection} from '../connection.js'
 import type {Message} from '../message.js'
 import {isValidTopicName} from '../../codec/topic.js'
@@ -53,19 +54,40 @@ export function handlePublish(conn: Connection, packet: PublishPacket): Promise<
   return undefined
 }
 
-function publishAllowed(conn: Connection, packet: PublishPacket, topic: string, ok: boolean): void {
+function publishAllowed(conn: Connection, packet: PublishPacket, topic: string, ok: boolean): Promise<void> | void {
   if (!ok) {
     // v5: PUBACK/PUBREC 0x87; v3: the message is dropped silently (and still acknowledged)
     return acknowledge(conn, packet, conn.version === 5 ? ReasonCode.NotAuthorized : ReasonCode.Success, `not authorized to publish to '${topic}'`)
   }
+  const original: InterceptedPublish = {topic, payload: packet.payload as Buffer, qos: packet.qos, retain: packet.retain}
+  const intercept = conn.broker.options.auth.interceptPublish
+  if (intercept === undefined) return route(conn, packet, original)
+  const verdict = intercept(conn.clientInfo, original)
+  if (verdict instanceof Promise) return verdict.then((v) => intercepted(conn, packet, original, v))
+  intercepted(conn, packet, original, verdict)
+}
+
+/** An interceptPublish hook's answer: rejected, routed as it came, or routed as the hook rewrote it. */
+function intercepted(conn: Connection, packet: PublishPacket, original: InterceptedPublish, verdict: boolean | InterceptedPublish): void {
+  const v5 = conn.version === 5
+  if (verdict === false) return acknowledge(conn, packet, v5 ? ReasonCode.NotAuthorized : ReasonCode.Success, 'message rejected by the broker')
+  if (verdict === true) return route(conn, packet, original)
+  if (!isValidTopicName(verdict.topic)) {
+    return acknowledge(conn, packet, v5 ? ReasonCode.ImplementationSpecificError : ReasonCode.Success, 'message rewritten to an invalid topic')
+  }
+  const {options} = conn.broker
+  route(conn, packet, {...verdict, qos: Math.min(verdict.qos, options.maxQos) as QoS, retain: verdict.retain && options.retainAvailable})
+}
+
+function route(conn: Connection, packet: PublishPacket, m: InterceptedPublish): void {
   const {broker} = conn
   const props = packet.properties
   const expiry = props?.messageExpiryInterval
   const message: Message = {
-    topic,
-    payload: packet.payload as Buffer,
-    qos: packet.qos,
-    retain: packet.retain,
+    topic: m.topic,
+    payload: m.payload,
+    qos: m.qos,
+    retain: m.retain,
     properties: props === undefined ? undefined : forwardable(props),
     expiresAt: expiry === undefined ? undefined : broker.options.timers.now() + expiry * 1000,
     origin: conn.clientId,

@@ -75,6 +75,8 @@ export interface Accepted {
   remoteAddress?: string
   /** The user name a client certificate gives (use_identity_as_username / use_subject_as_username). */
   username?: string
+  /** The subject (RFC 2253) of a verified client certificate, for authentication plugins. */
+  certificateSubject?: string
   listener: Listener
 }
 
@@ -174,7 +176,7 @@ export class Listener implements ListenerLink {
   }
 
   /** Hands a connection to the engine, or refuses it when the listener is full (called by implementations). */
-  admit(stream: Duplex, remoteAddress: string | undefined, username?: string): void {
+  admit(stream: Duplex, remoteAddress: string | undefined, username?: string, certificateSubject?: string): void {
     const max = this.spec.maxConnections
     if (this.closing) {
       stream.destroy()
@@ -187,7 +189,7 @@ export class Listener implements ListenerLink {
     }
     this.stats.connections++ // until released()
     this.stats.accepted++
-    this.handlers.onStream(stream, {remoteAddress, username, listener: this})
+    this.handlers.onStream(stream, {remoteAddress, username, certificateSubject, listener: this})
   }
 
   protected clientError(error: Error, remoteAddress: string | undefined): void {

@@ -66,6 +66,13 @@ export function certificateUsername(socket: TLSSocket, tls: TlsOptions): string 
   return cn === undefined ? null : unescapeRfc2253(cn.slice(3))
 }
 
+/** The subject (RFC 2253) of a client certificate the handshake verified; undefined without one. */
+export function certificateSubject(socket: TLSSocket): string | undefined {
+  if (!socket.authorized) return undefined
+  const cert = socket.getPeerX509Certificate()
+  return cert === undefined ? undefined : rfc2253(cert.subject)
+}
+
 /** Node prints a subject one RDN a line, values escaped per RFC 2253, in certificate order; RFC 2253 reverses it. */
 export function rfc2253(subject: string): string {
   return subject.split('\n').filter((l) => l !== '').reverse().join(',')
@@ -125,5 +132,5 @@ export function admitTls(listener: Listener, socket: TLSSocket, tls: TlsOptions)
     refuseConnection(socket, {reasonCode: ReasonCode.NotAuthorized, reason: 'the client certificate has no common name', v3ReturnCode: V3ConnackCode.NotAuthorized})
     return
   }
-  listener.admit(socket, address, username)
+  listener.admit(socket, address, username, certificateSubject(socket))
 }

@@ -6,7 +6,7 @@ import {WebSocketServer, createWebSocketStream, type WebSocket} from 'ws'
 import {ReasonCode, V3ConnackCode} from '../../codec/index.js'
 import {Listener, listenOn, peerAddress, type ListenerHandlers, type ListenerSpec, type TlsOptions} from './listener.js'
 import {refuseConnection} from './refuse.js'
-import {certificateUsername, checkTlsReload, handshakeError, secureContextOptions, serverTlsOptions} from './tls.js'
+import {certificateSubject, certificateUsername, checkTlsReload, handshakeError, secureContextOptions, serverTlsOptions} from './tls.js'
 
 /** The subprotocols MQTT over WebSockets is spoken under (v3.1 clients use the older name). */
 const SUBPROTOCOLS = ['mqtt', 'mqttv3.1']
@@ -74,7 +74,7 @@ class WebSocketListener extends Listener {
       refuseConnection(stream, {reasonCode: ReasonCode.NotAuthorized, reason: 'the client certificate has no common name', v3ReturnCode: V3ConnackCode.NotAuthorized})
       return
     }
-    this.admit(stream, address, username)
+    this.admit(stream, address, username, this.tls === undefined ? undefined : certificateSubject(req.socket as TLSSocket))
   }
 
   override setTls(tls: TlsOptions): void {

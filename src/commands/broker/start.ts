@@ -2,8 +2,9 @@ import {createBroker} from '../../broker/broker.js'
 import {MidgeCommand} from '../../cli/base-command.js'
 import {brokerAuthFromFlags, reloadOnHangup} from '../../cli/broker-auth.js'
 import {brokerOptionsFromFlags, checkExposure, openBrokerStore} from '../../cli/broker-config.js'
+import {loadBrokerPlugins, pluginSpecs} from '../../cli/broker-plugins.js'
 import {brokerFlags} from '../../cli/broker-flags.js'
-import {logBrokerEvents} from '../../cli/broker-log.js'
+import {BrokerLog} from '../../cli/broker-log.js'
 import {announcement, httpUrl, loadAllTls, openListeners, openOps, refuseEveryone, reloadCertificates, shutdownWithin} from '../../cli/broker-serve.js'
 import {readMosquittoConf, resolveBrokerSettings} from '../../cli/broker-settings.js'
 import {guardProcess} from '../../cli/crash-guard.js'
@@ -36,6 +37,8 @@ connections; a bad file is logged and the previous one stays in force.`
     {command: '<%= config.bin %> <%= command.id %> --listener mqtts://0.0.0.0:8883 --cert server.crt --key server.key --cafile ca.crt --require-certificate --use-identity-as-username', description: 'Mutual TLS: clients log in with certificates, whose CN is the user name for the ACL'},
     {command: '<%= config.bin %> <%= command.id %> --port 1883 --ws-port 8080 --http-port 9100', description: 'MQTT on 1883, MQTT over WebSockets on ws://127.0.0.1:8080/mqtt, /healthz and /metrics on 9100'},
     {command: '<%= config.bin %> <%= command.id %> --host 0.0.0.0 --password-file passwd --acl-file acl', description: 'Clients log in; topics are restricted (kill -HUP re-reads both files)'},
+    {command: 'MIDGE_AUTH_JWT_SECRET=... <%= config.bin %> <%= command.id %> --host 0.0.0.0 --auth-jwt-audience mqtt', description: 'Clients log in with a JWT as password; its acl claim lists their topics'},
+    {command: '<%= config.bin %> <%= command.id %> --auth-http http://127.0.0.1:8080/mqtt/auth --plugin ./my-rules.mjs', description: 'An HTTP service decides who may connect, publish and subscribe; a plugin of your own is asked first'},
     {command: '<%= config.bin %> <%= command.id %> --max-qos 1 --no-retain-available --log-level debug', description: 'Announce and enforce limits'},
     {command: '<%= config.bin %> <%= command.id %> --persistence /var/lib/midge', description: 'Sessions, queued QoS 1/2 messages and retained messages survive restarts and kill -9'},
   ]
@@ -47,19 +50,25 @@ connections; a bad file is logged and the previous one stays in force.`
     const file = flags.config === undefined ? undefined : await readMosquittoConf(flags.config)
     const settings = resolveBrokerSettings(flags, brokerOptionsFromFlags(flags), file?.config)
     const {auth: authSettings} = settings
-    // refusing everyone (Mosquitto's allow_anonymous false without a password file) exposes nothing
-    for (const l of settings.listeners) {
-      const a = l.auth ?? {...authSettings, refuseEveryone: settings.refuseEveryone}
-      if (!a.refuseEveryone) checkExposure(l.spec.host ?? '127.0.0.1', a['allow-anonymous'], a['password-file'] !== undefined || l.tls?.requireCertificate === true)
-    }
     const log = await createLogger(settings.logLevel, settings.logDest).catch((error: Error) => {
       throw new CliError(`cannot open the log file: ${error.message}`, ExitCode.BrokerStartFailed)
     })
+    const plugins = pluginSpecs(flags, file?.config.plugins, log)
+    // refusing everyone (Mosquitto's allow_anonymous false without a password file) exposes nothing
+    for (const l of settings.listeners) {
+      const a = l.auth ?? {...authSettings, refuseEveryone: settings.refuseEveryone}
+      if (!a.refuseEveryone) checkExposure(l.spec.host ?? '127.0.0.1', a['allow-anonymous'], a['password-file'] !== undefined || l.tls?.requireCertificate === true || plugins.length > 0)
+    }
     for (const w of file?.warnings ?? []) log.warn({file: w.file, line: w.line}, w.message)
     for (const note of settings.notes) log.info(note)
+    const brokerLog = new BrokerLog(log)
     // per_listener_settings: each listener's own files; otherwise one set for the whole broker
-    const listenerAuth = await perListenerAuth(settings.listeners, log)
-    const auth = listenerAuth ?? await brokerAuthFromFlags(authSettings, log)
+    const listenerAuth = await perListenerAuth(settings.listeners, log, brokerLog.denial)
+    const auth = listenerAuth ?? await brokerAuthFromFlags(authSettings, log, brokerLog.denial)
+    const fileHooks = listenerAuth?.hooks ?? (settings.refuseEveryone ? refuseEveryone(auth?.hooks) : auth?.hooks)
+    // when no plugin decides a login: the password file (per listener: the listener's own settings), else refused
+    const chain = await loadBrokerPlugins(plugins, flags, log, {fallback: fileHooks,
+      passwordFile: listenerAuth !== undefined || authSettings['password-file'] !== undefined, allowAnonymous: authSettings['allow-anonymous']})
     const tls = await loadAllTls(settings.listeners)
     if (flags['test-config']) {
       const n = settings.listeners.length
@@ -68,15 +77,17 @@ connections; a bad file is logged and the previous one stays in force.`
     }
     const uncapYoungGeneration = capYoungGeneration()
     const store = await openBrokerStore({persistence: settings.persistence, file: settings.persistenceFile, 'persistence-sync': flags['persistence-sync']})
-    const hooks = listenerAuth?.hooks ?? (settings.refuseEveryone ? refuseEveryone(auth?.hooks) : auth?.hooks)
-    const broker = createBroker({...settings.engine, version: this.config.version, logger: log, auth: hooks, store})
-    logBrokerEvents(broker, log)
+    const broker = createBroker({...settings.engine, version: this.config.version, logger: log, auth: chain?.hooks ?? fileHooks,
+      authenticators: chain?.authenticators, store})
+    brokerLog.attach(broker)
+    chain?.attach(broker)
     const unguard = guardProcess(log)
     const {signal, dispose} = shutdownSignal()
     let open: Awaited<ReturnType<typeof openListeners>> = []
     const stopReloading = reloadOnHangup(async () => {
       if (auth) await auth.reload(broker)
-      else log.info('no password or ACL file to reload')
+      else if (!chain) log.info('no password or ACL file to reload')
+      await chain?.reload()
       await reloadCertificates(open, log)
     }, log)
     let ops: OpsServer | undefined
@@ -95,7 +106,8 @@ connections; a bad file is logged and the previous one stays in force.`
       dispose()
       unguard()
       uncapYoungGeneration()
-      await shutdownWithin(settings.shutdownTimeoutMs, [() => broker.close(), async () => ops?.close(), async () => store?.close()], log)
+      await shutdownWithin(settings.shutdownTimeoutMs, [() => broker.close(), async () => chain?.stop(), async () => ops?.close(), async () => store?.close()], log)
+      brokerLog.close()
     }
   }
 }
