@@ -201,7 +201,7 @@ const BYTES: Record<string, ByteMutator> = {
     return Buffer.concat([b.subarray(0, 1), len, body])
   },
   'overlong-length': (_r, b) => {
-    // a remaining length in more bytes than needed (allowed? [MQTT-1.5.5-1] says minimum bytes SHOULD)
+    // a remaining length in more bytes than needed ([MQTT-1.5.5-1]: the minimum number of bytes)
     const body = b.subarray(headerLength(b))
     const n = body.length
     return Buffer.concat([b.subarray(0, 1), Buffer.from([(n & 0x7f) | 0x80, (n >> 7) & 0x7f]), body])
