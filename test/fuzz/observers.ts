@@ -72,14 +72,64 @@ export class Observers {
       if (granted[0].qos > 2) throw new Error(`${s.name}: subscription refused (0x${granted[0].qos.toString(16)})`)
     }
     if (hasMosquittoSub()) {
-      const args = ['-V', '5', '-p', String(this.port), '-h', '127.0.0.1', '-t', '#', '-q', '1', '-i', uniqueId('obs-mosq'), '-k', '600']
+      // -d: its packet log (and the payloads, -F %t: only topics) is kept, so that a failure says what came last
+      const args = ['-V', '5', '-p', String(this.port), '-h', '127.0.0.1', '-t', '#', '-q', '1', '-i', uniqueId('obs-mosq'), '-k', '600', '-d', '-F', '%t']
       if (this.credentials) args.push('-u', this.credentials.username, '-P', this.credentials.password)
-      const child = spawn('mosquitto_sub', args, {stdio: ['ignore', 'ignore', 'pipe']})
+      // (stdbuf: line-buffered, or its output waits in a 4 kB stdio buffer)
+      const child = spawn('stdbuf', ['-oL', 'mosquitto_sub', ...args], {stdio: ['ignore', 'pipe', 'pipe']})
       let err = ''
+      let out = ''
       child.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-2000) })
-      child.on('exit', (code) => { if (!this.stopping) this.problems.push(`mosquitto_sub -V 5 on #: exited ${code}: ${err.trim()}`) })
+      // libmosquitto reconnects after what it takes for a malformed packet: a second CONNECT is a problem
+      let connects = 0
+      child.stdout!.on('data', (d: Buffer) => {
+        const text = d.toString()
+        out = (out + text).slice(-3000)
+        this.mosquittoOut = (this.mosquittoOut + text).slice(-20_000)
+        for (const _m of text.matchAll(/sending CONNECT/g)) {
+          if (++connects === 2 && !this.stopping) this.problems.push(`mosquitto_sub -V 5 on #: lost its connection and reconnected\nits last output:\n${out}`)
+        }
+        for (const w of this.mosquittoWaiters) w()
+      })
+      child.on('exit', (code) => { if (!this.stopping) this.problems.push(`mosquitto_sub -V 5 on #: exited ${code}: ${err.trim()}\nits last output:\n${out}`) })
       this.mosquitto = child
-      // its subscription is in place once a message published after it arrives: the side client checks that
+      await this.mosquittoSaw(/received SUBACK/, 60_000).catch((error: Error) => this.problems.push(`mosquitto_sub -V 5 on #: ${error.message}`))
+    }
+  }
+
+  private mosquittoOut = ''
+  private mosquittoWaiters: Array<() => void> = []
+
+  /** Resolves once mosquitto_sub has printed a line matching re (since the last call). */
+  private mosquittoSaw(re: RegExp, ms: number): Promise<void> {
+    return withTimeout(new Promise<void>((resolve) => {
+      const check = () => {
+        if (!re.test(this.mosquittoOut)) return
+        this.mosquittoOut = ''
+        this.mosquittoWaiters = this.mosquittoWaiters.filter((w) => w !== check)
+        resolve()
+      }
+      this.mosquittoWaiters.push(check)
+      check()
+    }), ms, `no ${re.source} from mosquitto_sub`)
+  }
+
+  /**
+   * A QoS 1 message published after mosquitto_sub subscribed must reach it: a subscriber stuck in a
+   * reconnect loop (a retained message it takes for malformed, delivered first each time) never gets it.
+   */
+  async mosquittoRoundTrip(ms = 60_000): Promise<void> {
+    if (!this.mosquitto || this.mosquitto.exitCode !== null) return
+    const topic = `side/${uniqueId('mosq')}`
+    const client = mqtt.connect(`mqtt://127.0.0.1:${this.port}`, options(5, this.credentials))
+    try {
+      await withTimeout(connected(client), ms, 'side client CONNECT')
+      await withTimeout(client.publishAsync(topic, 'marker', {qos: 1}), ms, 'side client PUBACK')
+      await this.mosquittoSaw(new RegExp(topic), ms)
+    } catch (error) {
+      this.problems.push(`mosquitto_sub -V 5 on #: did not get a message published after its subscription: ${(error as Error).message}`)
+    } finally {
+      await client.endAsync(true).catch(() => undefined)
     }
   }
 

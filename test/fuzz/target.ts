@@ -72,6 +72,7 @@ export class Target {
     } catch (error) {
       failures.push({kind: 'retained', detail: (error as Error).message})
     }
+    await this.observers.mosquittoRoundTrip()
     for (const p of this.observers.take()) failures.push({kind: 'subscriber', detail: p})
     const errors = this.broker.errors.splice(0)
     if (errors.length > 0) failures.push({kind: 'engine-error', detail: errors.slice(0, 20).join('\n')})
