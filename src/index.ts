@@ -32,3 +32,7 @@ export type {ClientOptions, Message as ClientMessage, PublishOptions, SubscribeR
 export {runBench, parseGates, evaluateGates, type BenchConfig, type BenchResult, type RunHooks} from './bench/index.js'
 export {MemoryStore, SqliteStore, StoreError} from './broker/store/index.js'
 export type {SqliteStoreOptions} from './broker/store/index.js'
+export {Dynsec, dynsecHooks, parseDynsecFile, serializeDynsec, DynsecFileError, CONTROL_TOPIC, RESPONSE_TOPIC} from './broker/dynsec/index.js'
+export type {DynsecOptions, DynsecHookOptions, DynsecState} from './broker/dynsec/index.js'
+export {Bridge, bridgeTopic, parseTopicLine, BridgeTopicError} from './broker/bridge/index.js'
+export type {BridgeInput, BridgeConfig, BridgeTopic, BridgeDirection, BridgeAddress, BridgeStats, BridgeState} from './broker/bridge/index.js'

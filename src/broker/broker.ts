@@ -1,7 +1,8 @@
 import type {AddressInfo} from 'node:net'
 import type {Duplex} from 'node:stream'
 import {ReasonCode, type QoS, type WillMessage} from '../codec/index.js'
-import type {ClientInfo} from './auth/hooks.js'
+import type {ClientInfo, ControlHandler} from './auth/hooks.js'
+import {Bridges, type Bridge, type BridgeInput} from './bridge/index.js'
 import {Connection, ConnState, type ConnectionContext} from './connection.js'
 import {EnhancedAuth} from './enhanced-auth.js'
 import {TypedEmitter, type BrokerEvents} from './events.js'
@@ -10,6 +11,7 @@ import {silentLogger} from './logger.js'
 import type {Message} from './message.js'
 import {Metrics} from './metrics.js'
 import {DEFAULT_OPTIONS, type BrokerOptions} from './options.js'
+import {isReservedTopic} from './reserved-topics.js'
 import {RetainedMessages} from './retained.js'
 import {Router, type RouteResult} from './router.js'
 import {Session, type Delivery, type DropReason, type LongTimer, type SessionHost, type SubscriptionOptions} from './session.js'
@@ -33,6 +35,8 @@ export class Broker implements SessionHost {
   readonly router: Router
   readonly retained = new RetainedMessages()
   readonly sessions = new Map<string, Session>()
+  /** Handlers of `$CONTROL/...` topics (Dynamic Security's API): those PUBLISHes go to them, never to subscribers. */
+  readonly control = new Map<string, ControlHandler>()
   readonly enhancedAuth: EnhancedAuth
   /** Set when a store is given: keeps it in step with sessions and retained messages. */
   readonly persistence: Persistence | undefined
@@ -45,7 +49,10 @@ export class Broker implements SessionHost {
   readonly listeners: Listener[] = []
   /** The $SYS/broker/... topics (options.sysInterval > 0), published from the first listen() on. */
   readonly sys: SysTopics | undefined
+  /** Connections to other brokers (Mosquitto's bridges), each an MQTT client of this broker and of the remote. */
+  readonly bridges = new Bridges(this)
   private closing = false
+  private closed: Promise<void> | undefined
 
   constructor(options: Partial<BrokerOptions> = {}) {
     this.options = {...DEFAULT_OPTIONS, logger: silentLogger, timers: realTimers, auth: {}, ...stripUndefined(options)}
@@ -102,13 +109,28 @@ export class Broker implements SessionHost {
     return address
   }
 
+  /**
+   * Adds a bridge to another broker (Mosquitto's `connection` section; defaults as Mosquitto's). Resolves
+   * once its local side is subscribed; the remote is connected, and reconnected, in the background.
+   */
+  addBridge(input: BridgeInput): Promise<Bridge> {
+    if (this.closing) return Promise.reject(new Error('the broker is closed'))
+    return this.bridges.add(input)
+  }
+
   /** The first listener's address. */
   address(): AddressInfo | undefined {
     return this.listeners[0]?.address()
   }
 
   /** Stops accepting, tells v5 clients 0x8B, closes every connection and timer. */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    // bridges first, so that they leave cleanly (their local sessions stay)
+    this.closed ??= this.bridges.close().catch(() => undefined).then(() => this.shutdown())
+    return this.closed
+  }
+
+  private async shutdown(): Promise<void> {
     if (this.closing) return
     this.closing = true
     this.sys?.stop()
@@ -176,8 +198,20 @@ export class Broker implements SessionHost {
   sendRetained(session: Session, filter: string, options: SubscriptionOptions): void {
     const ids = options.subscriptionId === undefined ? undefined : [options.subscriptionId]
     for (const msg of this.retained.match(filter, this.options.timers.now())) {
+      if (!this.sourceMayPublish(msg)) continue
       this.deliverTo(session, msg, this.router.outgoingQos(options.qos, msg.qos), true, ids, undefined)
     }
+  }
+
+  /**
+   * Mosquitto's check_retain_source: a retained message goes out only while its publisher may still
+   * write to its topic (a hook answering with a promise is not waited for: allowed).
+   */
+  private sourceMayPublish(msg: Message): boolean {
+    const mayWrite = this.options.auth.authorizePublish
+    if (mayWrite === undefined || msg.origin === undefined || msg.originUsername === undefined) return true
+    const source = {clientId: msg.origin, username: msg.originUsername ?? undefined, protocolVersion: 5 as const}
+    return mayWrite(source, msg.topic, msg.qos, true) !== false
   }
 
   /** The broker's clock (options.timers). */
@@ -320,6 +354,7 @@ export class Broker implements SessionHost {
           properties: Object.keys(properties).length > 0 ? properties : undefined,
           expiresAt: expiry === undefined ? undefined : this.options.timers.now() + expiry * 1000,
           origin: client.clientId,
+          originUsername: client.username ?? null,
         })
       } catch (error) {
         failed(error)
@@ -327,7 +362,9 @@ export class Broker implements SessionHost {
     }
     let allowed: boolean | Promise<boolean>
     try {
-      allowed = this.options.auth.authorizePublish?.(client, will.topic, qos, retain) ?? true
+      // a will into $SYS or $share/ only with an explicit grant, as a PUBLISH (reserved-topics.ts)
+      allowed = isReservedTopic(will.topic) && this.options.auth.grantsReserved?.(client, will.topic) !== true ? false
+        : this.options.auth.authorizePublish?.(client, will.topic, qos, retain) ?? true
     } catch (error) {
       return failed(error) // fail closed: no will
     }

@@ -42,6 +42,11 @@ export interface ConnectionContext {
   username?: string
   /** The subject (RFC 2253) of a verified client certificate. */
   certificateSubject?: string
+  /**
+   * The broker's own client (a bridge's local side): no password is checked, as Mosquitto does not
+   * authenticate its bridges locally; `username` (local_username) still applies to the ACL.
+   */
+  internal?: boolean
   /** The listener the connection came through. */
   listener?: ListenerLink
 }
@@ -71,6 +76,8 @@ type OwnedStream = Duplex & {[CONNECTION]?: Connection}
 export class Connection implements SessionLink, Watched {
   state: ConnState = ConnState.AwaitingConnect
   version: ProtocolVersion = 4
+  /** A v3.x CONNECT with the bridge bit (0x80) on its protocol level: every subscription is No Local and Retain As Published, as in Mosquitto. */
+  isBridge = false
   clientId = ''
   username: string | undefined
   session: Session | undefined
@@ -83,6 +90,7 @@ export class Connection implements SessionLink, Watched {
   /** A user name the transport vouches for (a client certificate's identity), see ConnectionContext. */
   readonly certifiedUsername: string | undefined
   readonly certificateSubject: string | undefined
+  readonly internal: boolean
   readonly listener: ListenerLink | undefined
   private readonly decoder: PacketDecoder
   private pending: Packet[] | undefined
@@ -104,6 +112,7 @@ export class Connection implements SessionLink, Watched {
     const {options} = broker
     this.certifiedUsername = context.username
     this.certificateSubject = context.certificateSubject
+    this.internal = context.internal === true
     this.listener = context.listener
     this.decoder = new PacketDecoder({maxPacketSize: options.maxPacketSize})
     this.acceptedAt = this.lastSeen = options.timers.now()
@@ -221,13 +230,14 @@ export class Connection implements SessionLink, Watched {
   private dispatch(packet: Packet): Promise<void> | void {
     try {
       const step = dispatch(this, packet)
-      return step === undefined ? step : step.catch((error: unknown) => this.internal(error, packet))
+      return step === undefined ? step : step.catch((error: unknown) => this.reportAndRethrow(error, packet))
     } catch (error) {
-      this.internal(error, packet)
+      this.reportAndRethrow(error, packet)
     }
   }
 
-  private internal(error: unknown, packet: Packet): never {
+  /** An error that is not a protocol error is the engine's own: reported as such, then answered as any error. */
+  private reportAndRethrow(error: unknown, packet: Packet): never {
     if (!(error instanceof MqttError)) this.broker.internalError(error, {clientId: this.clientId, packet: packet.cmd, during: 'handling a packet'})
     throw error
   }
@@ -297,7 +307,8 @@ export class Connection implements SessionLink, Watched {
   /**
    * Sends a control packet. [MQTT-3.1.2-24] nothing larger than the client's Maximum Packet Size:
    * a reason string and user properties are left out first [MQTT-3.2.2-19] [MQTT-3.14.2-3]; a packet
-   * still too large is not sent. `hold`: as for write().
+   * still too large is not sent, and the connection is closed rather than leave the client waiting for
+   * an answer that cannot come. `hold`: as for write().
    */
   send(packet: Packet, hold = true): void {
     let bytes = encodePacket(boundReasonString(packet), this.version)
@@ -305,7 +316,10 @@ export class Connection implements SessionLink, Watched {
       const {reasonString: _r, userProperties: _u, ...properties} = packet.properties as {reasonString?: string; userProperties?: unknown}
       bytes = encodePacket({...packet, properties} as Packet, this.version)
     }
-    if (bytes.length > this.peer.maximumPacketSize) return
+    if (bytes.length > this.peer.maximumPacketSize) {
+      if (packet.cmd !== 'disconnect') this.close(true, `a ${packet.cmd.toUpperCase()} larger than the client's Maximum Packet Size`)
+      return
+    }
     this.write(bytes, hold)
   }
 
@@ -338,14 +352,19 @@ export class Connection implements SessionLink, Watched {
     if (err instanceof UnsupportedProtocolError) {
       // [MQTT-3.1.2-2] answer an unsupported level with CONNACK 0x01, then close; a level above 5 comes
       // from a client newer than v5, which reads a v5 CONNACK: 0x84
-      if (err.protocolLevel > 5) this.write(encodePacket({cmd: 'connack', sessionPresent: false, reasonCode: ReasonCode.UnsupportedProtocolVersion}, 5))
+      if (err.v5Answer) this.write(encodePacket({cmd: 'connack', sessionPresent: false, reasonCode: ReasonCode.UnsupportedProtocolVersion}, 5))
       else this.write(encodePacket({cmd: 'connack', sessionPresent: false, returnCode: V3ConnackCode.UnacceptableProtocolVersion}, 4))
       return this.close(false, err.message)
     }
     if (this.state === ConnState.Connected) return this.disconnect(err.reasonCode, err.message)
     if (this.version === 5 || this.decoder.connectLevel === 5) {
       // [MQTT-3.1.4-1] (v5) a bad CONNECT may be answered with a CONNACK >= 0x80 before the close [MQTT-3.2.2-7]
-      this.write(encodePacket({cmd: 'connack', sessionPresent: false, reasonCode: err.reasonCode, properties: {reasonString: err.message}}, 5))
+      // (encoded as v5 even when the CONNECT failed before its level was applied); within the client's
+      // Maximum Packet Size [MQTT-3.1.2-24], the reason string only if it may have one [MQTT-3.1.2-29]
+      const connack = {cmd: 'connack', sessionPresent: false, reasonCode: err.reasonCode} as const
+      let bytes = encodePacket({...connack, properties: this.peer.requestProblemInformation ? {reasonString: err.message} : {}}, 5)
+      if (bytes.length > this.peer.maximumPacketSize) bytes = encodePacket(connack, 5)
+      if (bytes.length <= this.peer.maximumPacketSize) this.write(bytes)
     }
     this.close(true, err.message)
   }
@@ -379,7 +398,8 @@ export class Connection implements SessionLink, Watched {
     if (this.version === 5 && this.state === ConnState.Connected) {
       // a code DISCONNECT cannot carry would make the client read a malformed packet
       const code = isDisconnectReason(reasonCode) ? reasonCode : ReasonCode.UnspecifiedError
-      this.send({cmd: 'disconnect', reasonCode: code, properties: {reasonString: reason}})
+      // a reason string only for a client that did not set Request Problem Information to 0 (midge's policy: README)
+      this.send({cmd: 'disconnect', reasonCode: code, properties: this.peer.requestProblemInformation ? {reasonString: reason} : {}})
     }
     this.close(sendWill, reason)
   }

@@ -17,6 +17,10 @@ export interface BrokerEvents {
   listening: [{protocol: string; host: string; port: number; url: string}]
   /** A connection failed before reaching the engine (TLS handshake, bad client certificate). */
   listenerError: [{url: string; remoteAddress?: string; error: string}]
+  /** A bridge connected to its remote broker (address: host:port). */
+  bridgeConnected: [{name: string; address: string}]
+  /** A bridge's remote connection ended (or an attempt failed: see the log). */
+  bridgeDisconnected: [{name: string; address: string; reason: string}]
 }
 
 /** A typed EventEmitter. */

@@ -15,6 +15,11 @@ export interface Message {
   readonly expiresAt?: number
   /** The client that published it (for No Local), if any. */
   readonly origin?: string
+  /**
+   * The publisher's user name (null: none), for re-checking its write access when a retained message is
+   * sent later (Mosquitto's check_retain_source). Undefined when not known (restored from a store): not checked.
+   */
+  readonly originUsername?: string | null
   encoded?: (EncodedPublish | undefined)[]
 }
 

@@ -1,6 +1,7 @@
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import type {Broker} from './broker.js'
+import {bridgeFamilies} from './bridge/metrics.js'
 import type {Listener} from './listeners/listener.js'
 import type {DropReason} from './session.js'
 
@@ -93,6 +94,7 @@ export function collectMetrics(source: OpsSource): MetricFamily[] {
       samples: [...new Set([...LOGGED_EVENTS, ...Object.keys(m.logSuppressed)])].map((event) => ({labels: {event}, value: m.logSuppressed[event] ?? 0})),
     },
     ...persistenceFamilies(broker),
+    ...bridgeFamilies(broker.bridges.all),
     ...(source.extra?.() ?? []),
   ]
 }

@@ -5,7 +5,7 @@ import type {Logger} from 'pino'
 import type {AuthHooks} from '../broker/auth/hooks.js'
 import {createPluginChain, type PluginChain} from '../broker/auth/plugins/chain.js'
 import {loadPlugins, PluginLoadError, type PluginSpec} from '../broker/auth/plugins/loader.js'
-import {isDynamicSecurity, type ConfPlugin} from './conf-plugins.js'
+import type {ConfPlugin} from './conf-plugins.js'
 import {CliError, ExitCode} from './exit-codes.js'
 
 export const DEFAULT_PLUGIN_TIMEOUT_MS = 5000
@@ -25,14 +25,11 @@ export interface PluginFlagValues {
 /**
  * The plugins to load, in the order they are asked: the configuration file's `plugin` lines, then
  * --plugin in order, then the JWT backend (--auth-jwt-*), then the HTTP backend (--auth-http).
- * Dynamic Security lines are left to its own support.
  */
-export function pluginSpecs(flags: PluginFlagValues, conf: readonly ConfPlugin[] = [], log?: Logger): PluginSpec[] {
+export function pluginSpecs(flags: PluginFlagValues, conf: readonly ConfPlugin[] = []): PluginSpec[] {
   const specs: PluginSpec[] = []
-  for (const p of conf) {
-    if (isDynamicSecurity(p.module)) log?.warn({plugin: p.module}, `${p.origin}: Dynamic Security is not supported by this build: ignored`)
-    else specs.push({module: p.module, options: p.options, origin: p.origin})
-  }
+  // Dynamic Security's plugin lines never get here: the configuration reader takes them (config.dynsecFile)
+  for (const p of conf) specs.push({module: p.module, options: p.options, origin: p.origin})
   const options = Object.fromEntries((flags['plugin-opt'] ?? []).map((o) => {
     const eq = o.indexOf('=')
     if (eq <= 0) throw new CliError(`--plugin-opt ${o}: expected NAME=VALUE`, ExitCode.Usage)

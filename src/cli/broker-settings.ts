@@ -37,6 +37,7 @@ export interface SettingsFlags {
   'allow-anonymous'?: boolean
   'password-file'?: string
   'acl-file'?: string
+  dynsec?: string
   'log-level'?: LogLevel
   persistence?: string
 }
@@ -78,7 +79,7 @@ export interface BrokerSettings {
   /** Engine options from the file, overridden by flags (undefined: the engine's default). */
   engine: Partial<BrokerOptions>
   listeners: ListenerSetting[]
-  auth: {'password-file'?: string; 'acl-file'?: string; 'allow-anonymous': boolean}
+  auth: {'password-file'?: string; 'acl-file'?: string; 'allow-anonymous': boolean; dynsec?: string}
   /** allow_anonymous false (file) or --no-allow-anonymous without a password file: Mosquitto then refuses every client. */
   refuseEveryone: boolean
   /** The persistence folder (--persistence, or persistence true + persistence_location). */
@@ -160,6 +161,7 @@ export function resolveBrokerSettings(flags: SettingsFlags, engineFlags: Partial
     allowAnonymous = false
     notes.push('allow_anonymous is not set: as in Mosquitto 2, clients without a user name are refused')
   }
+  const dynsec = flags.dynsec ?? conf.dynsecFile
   const persistence = flags.persistence ?? (conf.persistence ? conf.persistenceLocation ?? '.' : undefined)
   // when some listener has its own authentication, every listener gets one, so none falls through
   if (listeners.some((l) => l.auth !== undefined)) {
@@ -174,9 +176,9 @@ export function resolveBrokerSettings(flags: SettingsFlags, engineFlags: Partial
   return {
     engine,
     listeners,
-    auth: {'password-file': passwordFile, 'acl-file': flags['acl-file'] ?? conf.aclFile, 'allow-anonymous': allowAnonymous ?? false},
-    // per_listener_settings: each listener decides (ListenerSetting.auth)
-    refuseEveryone: !perListener && allowAnonymous === false && passwordFile === undefined,
+    auth: {'password-file': passwordFile, 'acl-file': flags['acl-file'] ?? conf.aclFile, 'allow-anonymous': allowAnonymous ?? false, ...(dynsec === undefined ? {} : {dynsec})},
+    // per_listener_settings: each listener decides (ListenerSetting.auth); Dynamic Security decides itself
+    refuseEveryone: !perListener && allowAnonymous === false && passwordFile === undefined && dynsec === undefined,
     persistence,
     // relative to the persistence folder, as Mosquitto reads it; midge's file is SQLite whatever its name
     persistenceFile: conf.persistenceFile ?? DEFAULT_PERSISTENCE_FILE,

@@ -3,7 +3,7 @@
 import {readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import type {ConnectionOptions as TlsOptions} from 'node:tls'
-import {parseBrokerUrl, validateTopicName, type ClientOptions, type ParsedUrl} from '../client/index.js'
+import {parseBrokerUrl, shown, validateIdentity, validateTopicName, type ClientOptions, type ParsedUrl} from '../client/index.js'
 import type {ConnectProperties, ProtocolVersion, QoS} from '../codec/index.js'
 import {CliError, ExitCode} from './exit-codes.js'
 import type {Properties} from './properties.js'
@@ -49,6 +49,11 @@ export async function connectionOptions(f: ConnectionFlagValues, props: Properti
   if (!clean && !clientId && protocolVersion !== 5) throw usage('-c needs a client id (-i)')
   if (expiry === UINT32_MAX && !f.id) throw usage('a session that never expires needs a client id (-i)')
   const username = f.username ?? url?.username
+  // brokers close the connection for these (README, strict protocol handling): say so before connecting
+  for (const [what, text] of [['client id', clientId], ['user name', username]] as const) {
+    const invalid = text === undefined ? undefined : validateIdentity(text)
+    if (invalid) throw usage(`invalid ${what} ${shown(text!)}: it ${invalid}`)
+  }
   const options: ClientOptions = {
     scheme, host: f.host ?? url?.host ?? 'localhost', port: f.port ?? url?.port, socketPath: f.unix,
     wsPath: ws && url && url.path !== '/' ? url.path : undefined, tls, localAddress: f['bind-address'],
@@ -59,7 +64,7 @@ export async function connectionOptions(f: ConnectionFlagValues, props: Properti
   }
   if (f['will-topic'] !== undefined) {
     const invalid = validateTopicName(f['will-topic'])
-    if (invalid) throw usage(`invalid will topic '${f['will-topic']}': ${invalid}`)
+    if (invalid) throw usage(`invalid will topic ${shown(f['will-topic'])}: ${invalid}`)
     options.will = {topic: f['will-topic'], payload: f['will-payload'] ?? '', qos: (f['will-qos'] ?? 0) as QoS,
       retain: f['will-retain'], properties: props.will}
   }

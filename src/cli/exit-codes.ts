@@ -24,6 +24,8 @@ export const ExitCode = {
   PasswordMismatch: 16,
   /** The broker could not start (port in use, bad configuration, unusable storage). */
   BrokerStartFailed: 17,
+  /** `ctrl`: the broker answered the command with an error (printed on stderr). */
+  CommandRefused: 18,
   /** -W: the time limit ran out (mosquitto_sub's code). */
   Timeout: 27,
 } as const

@@ -36,6 +36,7 @@ export async function perListenerAuth(listeners: readonly ListenerSetting[], log
       authorizePublish: (client, topic, qos, retain) => of(client)?.authorizePublish?.(client, topic, qos, retain) ?? true,
       authorizeSubscribe: (client, filter, qos) => of(client)?.authorizeSubscribe?.(client, filter, qos) ?? true,
       authorizeDeliver: (client, topic) => of(client)?.authorizeDeliver?.(client, topic) ?? true,
+      grantsReserved: (client, topic) => of(client)?.grantsReserved?.(client, topic) === true,
     },
     async reload(broker) {
       const results = await Promise.all(reloadable.map((a) => a.reload(broker)))

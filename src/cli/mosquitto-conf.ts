@@ -5,7 +5,11 @@
 // is an error with its line, and every error of the file is reported at once.
 
 import {addConfPlugin, addConfPluginOption, type ConfPlugin} from './conf-plugins.js'
+import {hostname} from 'node:os'
 import {bool, int, oneToken, parseDuration, text, ValueError} from './conf-values.js'
+import {BRIDGE_SETTERS, BridgeOptionWarning, bridgeProblems, isBridgeOption, newConfBridge, type ConfBridge} from './mosquitto-bridge.js'
+
+export type {ConfBridge} from './mosquitto-bridge.js'
 
 /** One `listener` (or the default listener of `port`/`bind_address` and the options before any listener). */
 export interface ConfListener {
@@ -95,6 +99,10 @@ export interface MosquittoConfig {
   connectionMessages?: boolean
   /** `plugin` lines in order, each with its `plugin_opt_*` options. */
   plugins?: ConfPlugin[]
+  /** Mosquitto's Dynamic Security plugin (a `plugin` line whose file name has `dynamic_security`): its plugin_opt_config_file. */
+  dynsecFile?: string
+  /** The `connection` sections, in order (see mosquitto-bridge.ts). */
+  bridges?: ConfBridge[]
 }
 
 export interface ConfDiagnostic {
@@ -268,18 +276,6 @@ const IGNORED: Record<string, string> = {
   tls_engine_kpass_sha1: 'not supported',
 }
 
-/** Options of a bridge section (after `connection NAME`), all skipped with the one warning on `connection`. */
-const BRIDGE_OPTIONS = new Set([
-  'address', 'addresses', 'topic', 'round_robin', 'remote_username', 'remote_password', 'remote_clientid', 'local_username',
-  'local_password', 'local_clientid', 'cleansession', 'local_cleansession', 'keepalive_interval', 'start_type', 'restart_timeout',
-  'idle_timeout', 'threshold', 'try_private', 'notifications', 'notification_topic', 'notifications_local_only',
-  'bridge_protocol_version', 'bridge_attempt_unsubscribe', 'bridge_outgoing_retain', 'bridge_max_packet_size', 'bridge_bind_address',
-  'bridge_cafile', 'bridge_capath', 'bridge_certfile', 'bridge_keyfile', 'bridge_insecure', 'bridge_alpn', 'bridge_tls_version',
-  'bridge_require_ocsp', 'bridge_identity', 'bridge_psk', 'bridge_receive_maximum', 'bridge_session_expiry_interval',
-  'bridge_max_topic_alias', 'bridge_tcp_keepalive', 'bridge_tcp_user_timeout', 'bridge_reload_type', 'bridge_tls_use_os_certs',
-  'bridge_ciphers', 'bridge_ciphers_tls1.3',
-])
-
 function logDest(args: string): LogDest {
   const [kind, ...rest] = args.split(/\s+/)
   const path = rest.join(' ')
@@ -313,8 +309,12 @@ export function parseMosquittoConf(source: string, options: ParseOptions = {}): 
   let defaultUsed = false
   let current: ConfListener = defaultListener
   let portSeen = false
-  let bridge: string | undefined
+  // the plugin the next plugin_opt_* lines belong to: Dynamic Security (handled here) or another one
+  let plugin: 'dynsec' | 'other' | undefined
+  let dynsecLine: ConfDiagnostic | undefined
   if (/^[ \t]*per_listener_settings[ \t]+true[ \t]*$/m.test(source)) config.perListenerSettings = true
+  // as in Mosquitto, a bridge section runs until the next `connection` (a `listener` line does not end it)
+  let bridge: ConfBridge | undefined
 
   const parseText = (input: string, file: string, depth: number): void => {
     const lines = input.split(/\r?\n/)
@@ -332,7 +332,6 @@ export function parseMosquittoConf(source: string, options: ParseOptions = {}): 
       }
       try {
         if (name === 'listener') {
-          bridge = undefined
           current = newListener(args, `${file}:${i + 1}`)
           config.listeners.push(current)
           continue
@@ -345,15 +344,32 @@ export function parseMosquittoConf(source: string, options: ParseOptions = {}): 
           continue
         }
         if (name === 'connection') {
-          bridge = text(args)
-          ctx.warn(`bridges are not supported: connection '${bridge}' and its options are ignored`)
+          bridge = newConfBridge(args, `${file}:${i + 1}`, config.bridges ?? [])
+          ;(config.bridges ??= []).push(bridge)
           continue
         }
-        if (bridge !== undefined && BRIDGE_OPTIONS.has(name)) continue
+        const bridgeSetter = BRIDGE_SETTERS[name]
+        if (bridge !== undefined && bridgeSetter !== undefined) {
+          bridgeSetter(args, bridge)
+          continue
+        }
         if (name === 'include_dir') {
           if (depth > 0) throw new ValueError('include_dir inside an included file is not allowed')
           if (options.readDir === undefined) { ctx.warn('include_dir is not supported here: ignored'); continue }
           for (const f of options.readDir(text(args))) parseText(f.text, f.path, depth + 1)
+          continue
+        }
+        if (name === 'plugin' || name === 'auth_plugin' || name === 'global_plugin') {
+          plugin = /dynamic_security[^/]*$/.test(text(args)) ? 'dynsec' : 'other'
+          if (plugin === 'dynsec') { dynsecLine ??= {...at, message: ''}; continue }
+        }
+        if (name === 'plugin_opt_config_file' && plugin === 'dynsec') {
+          if (config.dynsecFile !== undefined) throw new ValueError('duplicate plugin_opt_config_file for the dynamic security plugin')
+          config.dynsecFile = text(args)
+          continue
+        }
+        if (name.startsWith('plugin_opt_') && plugin === 'dynsec') {
+          ctx.warn(`${name} is not an option of midge's Dynamic Security (plugin_opt_config_file is): ignored`)
           continue
         }
         const scoped = config.perListenerSettings ? PER_LISTENER_SECURITY[name] : undefined
@@ -379,13 +395,14 @@ export function parseMosquittoConf(source: string, options: ParseOptions = {}): 
           ctx.warn(`${name} is not supported by midge and is ignored${why ? `: ${why}` : ''}`)
           continue
         }
-        if (BRIDGE_OPTIONS.has(name)) {
-          ctx.warn(`${name} is a bridge option outside a connection section: ignored`)
+        if (bridge !== undefined && name.startsWith('bridge_')) {
+          ctx.warn(`${name} is not supported by midge and is ignored (bridge ${bridge.name})`)
           continue
         }
+        if (isBridgeOption(name)) throw new ValueError('a bridge option outside a bridge: it belongs after a `connection NAME` line')
         ctx.warn(`unknown option '${name}': ignored`)
       } catch (error) {
-        if (error instanceof UnsupportedValue) ctx.warn(error.message)
+        if (error instanceof UnsupportedValue || error instanceof BridgeOptionWarning) ctx.warn(error.message)
         else if (error instanceof ValueError) ctx.error(`${name}: ${error.message}`)
         else throw error
       }
@@ -393,8 +410,15 @@ export function parseMosquittoConf(source: string, options: ParseOptions = {}): 
   }
 
   parseText(source, file0, 0)
+  if (dynsecLine !== undefined && config.dynsecFile === undefined) {
+    warnings.push({...dynsecLine, message: 'the dynamic security plugin has no plugin_opt_config_file: it is not activated (as in Mosquitto)'})
+  }
   if (defaultUsed) config.listeners.unshift(defaultListener)
   for (const l of config.listeners) checkListener(l, errors)
+  for (const b of config.bridges ?? []) {
+    const [file, line] = splitOrigin(b.origin)
+    for (const message of bridgeProblems(b, config.bridges!, hostname())) errors.push({file, line, message})
+  }
   if (errors.length > 0) throw new MosquittoConfError(errors)
   return {config, warnings}
 }

@@ -2,7 +2,7 @@
 // messages (--stdin-json). Files and -s are read before connecting, so their errors come first.
 import {readFile} from 'node:fs/promises'
 import {setTimeout as sleep} from 'node:timers/promises'
-import {validateTopicName} from '../client/index.js'
+import {shown, validateTopicName} from '../client/index.js'
 import type {PublishProperties, QoS} from '../codec/index.js'
 import {CliError, ExitCode} from './exit-codes.js'
 import {fromJsonLine} from './format/ndjson.js'
@@ -17,7 +17,7 @@ export interface SourceFlags {
 
 export function checkTopic(topic: string): string {
   const invalid = validateTopicName(topic)
-  if (invalid) throw new CliError(`invalid topic '${topic}': ${invalid}`, ExitCode.Usage)
+  if (invalid) throw new CliError(`invalid topic ${shown(topic)}: ${invalid}`, ExitCode.Usage)
   return topic
 }
 

@@ -1,6 +1,6 @@
 // The flags of `sub` beyond the connection: mosquitto_sub's, plus JSON output and assertions.
 import {Flags} from '@oclif/core'
-import {validateTopicFilter} from '../client/index.js'
+import {shown, validateTopicFilter} from '../client/index.js'
 import {CliError, ExitCode} from './exit-codes.js'
 import {qosFlag, topicsFlag} from './flags.js'
 
@@ -59,7 +59,7 @@ export function subscriptionTopics(f: {topic?: string[]; unsubscribe?: string[];
   for (const [flag, list] of [['-t', topics], ['-U', unsubscribe], ['-T', filterOut]] as const) {
     for (const filter of list) {
       const invalid = validateTopicFilter(filter)
-      if (invalid) throw new CliError(`invalid topic filter '${filter}' (${flag}): ${invalid}`, ExitCode.Usage)
+      if (invalid) throw new CliError(`invalid topic filter ${shown(filter)} (${flag}): ${invalid}`, ExitCode.Usage)
     }
   }
   return {topics, unsubscribe, filterOut}

@@ -41,14 +41,14 @@ export class MqttClient {
   private readonly trace: PacketTrace | undefined
 
   constructor(private readonly stream: Duplex, readonly protocolVersion: ProtocolVersion,
-    options: {clientId: string; maxInflight: number; maxPacketSize: number; trace?: PacketTrace}) {
+    options: {clientId: string; maxInflight: number; maxPacketSize: number; trace?: PacketTrace; manualAck?: boolean}) {
     this.clientId = options.clientId
     this.trace = options.trace
     this.writer = new PacketWriter(stream, protocolVersion, options.trace)
     this.keepalive = new Keepalive(this.writer, (error) => this.lose(error))
     this.window = new InflightWindow(options.maxInflight)
     this.inbox = new Inbox(stream)
-    this.incoming = new IncomingFlows(this.writer, protocolVersion, (message) => this.inbox.deliver(message))
+    this.incoming = new IncomingFlows(this.writer, protocolVersion, (message) => this.inbox.deliver(message), options.manualAck)
     this.outgoing = new OutgoingFlows(this.writer, this.window, protocolVersion, () => this.state === 'connected')
     this.decoder = new PacketDecoder({maxPacketSize: options.maxPacketSize, protocolVersion})
     this.closed = new Promise((resolve) => { this.resolveClosed = resolve })
@@ -59,6 +59,11 @@ export class MqttClient {
     })
     stream.on('close', () => this.onStreamClose())
     stream.on('end', () => this.onStreamClose())
+  }
+
+  /** Lowers the largest packet we send (the broker's Maximum Packet Size from CONNACK still applies). */
+  limitOutgoingPacketSize(bytes: number): void {
+    if (bytes > 0 && bytes < this.outgoing.maxPacketSize) this.outgoing.maxPacketSize = bytes
   }
 
   /** Packets in flight (QoS 1/2 publishes awaiting acks). */
@@ -146,6 +151,14 @@ export class MqttClient {
         const granted = (p as UnsubackPacket).granted
         return v5 && granted?.length ? granted : topics.map(() => ReasonCode.Success)
       })
+  }
+
+  /**
+   * With the manualAck option: acknowledges a received QoS 1/2 message (PUBACK, or PUBREC) once the
+   * caller is done with it. Nothing is sent when the connection it came on is over.
+   */
+  ack(message: Message): void {
+    if (this.state === 'connected' || this.state === 'closing') this.incoming.ack(message)
   }
 
   /** Delivers every message to `handler` (synchronously, in order), starting with any that arrived before. */

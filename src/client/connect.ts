@@ -24,6 +24,7 @@ export async function connect(options: ClientOptions = {}): Promise<MqttClient> 
       maxInflight: options.maxInflight ?? 65_535,
       maxPacketSize: options.properties?.maximumPacketSize ?? options.maxPacketSize ?? PROTOCOL_MAX_PACKET_SIZE,
       trace: options.trace,
+      manualAck: options.manualAck,
     })
     let connack
     try {
@@ -59,6 +60,7 @@ export function connectPacket(options: ClientOptions): ConnectPacket {
     clientId,
     keepalive: options.keepalive ?? 60,
   }
+  if (options.bridgeMode && version !== 5) packet.bridgeMode = true
   if (username !== undefined) packet.username = username
   if (password !== undefined) packet.password = typeof password === 'string' ? Buffer.from(password) : password
   if (options.will) {

@@ -6,12 +6,13 @@ import type {PacketWriter} from './packet-writer.js'
 import type {Message} from './types.js'
 
 export class IncomingFlows {
-  private readonly qos2 = new Set<number>()
+  /** QoS 2 packet ids between PUBLISH and PUBREL: true once PUBREC was sent (manual acks: after ack()). */
+  private readonly qos2 = new Map<number, boolean>()
   private readonly aliases = new Map<number, string>()
   private onQoS2Drained: (() => void) | undefined
 
   constructor(private readonly writer: PacketWriter, private readonly protocolVersion: ProtocolVersion,
-    private readonly deliver: (message: Message) => void) {}
+    private readonly deliver: (message: Message) => void, private readonly manualAck = false) {}
 
   /** QoS 2 flows are waiting for their PUBREL. */
   get waiting(): boolean {
@@ -30,15 +31,27 @@ export class IncomingFlows {
     }
     if (message.qos === 2) {
       const id = message.messageId!
-      if (!this.qos2.has(id)) {
-        this.qos2.add(id)
+      const recd = this.qos2.get(id)
+      if (recd === undefined) {
+        this.qos2.set(id, !this.manualAck)
         this.deliver(message)
+        if (!this.manualAck) this.writer.send({cmd: 'pubrec', messageId: id})
+      } else if (recd) {
+        this.writer.send({cmd: 'pubrec', messageId: id}) // a resend before PUBREL: not delivered again
       }
-      this.writer.send({cmd: 'pubrec', messageId: id})
       return
     }
     this.deliver(message)
+    if (message.qos === 1 && !this.manualAck) this.writer.send({cmd: 'puback', messageId: message.messageId})
+  }
+
+  /** Manual acks: the message has been dealt with; QoS 1 gets its PUBACK, QoS 2 its PUBREC. */
+  ack(message: Message): void {
     if (message.qos === 1) this.writer.send({cmd: 'puback', messageId: message.messageId})
+    else if (message.qos === 2 && this.qos2.get(message.messageId!) === false) {
+      this.qos2.set(message.messageId!, true)
+      this.writer.send({cmd: 'pubrec', messageId: message.messageId})
+    }
   }
 
   onPubrel(id: number): void {

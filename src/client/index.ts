@@ -7,4 +7,4 @@ export {ConnectError, ConnectionRefusedError, ConnectionLostError, ClientClosedE
 export {parseBrokerUrl, transportTarget, DEFAULT_PORTS, type ClientOptions, type WillOptions, type TransportFactory,
   type TransportTarget, type Scheme, type ParsedUrl, type PacketTrace} from './options.js'
 export {openTransport, describeTarget} from './transport.js'
-export {validateTopicName, validateTopicFilter, topicMatches} from './topic.js'
+export {shown, validateIdentity, validateTopicName, validateTopicFilter, topicMatches} from './topic.js'

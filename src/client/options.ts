@@ -65,6 +65,13 @@ export interface ClientOptions {
   maxPacketSize?: number
   /** Aborts connecting. */
   signal?: AbortSignal
+  /** Received QoS 1/2 messages are acknowledged only by client.ack(message) (a bridge acks once it passed them on). */
+  manualAck?: boolean
+  /**
+   * Sets the bridge bit (0x80) of the protocol level in CONNECT, as Mosquitto's try_private does, so a
+   * broker that knows it treats us as a bridge (no echo of our own messages, retain as published).
+   */
+  bridgeMode?: boolean
   /** Called with every packet sent and received (for -d); costs nothing when unset. */
   trace?: PacketTrace
 }

@@ -1,5 +1,5 @@
 import mqtt from 'mqtt-packet'
-import {checkLength, checkPacketId, checkStrings} from './checks.js'
+import {checkConsumed, checkHeaderFlags, checkLength, checkPacketId, checkStrings, classify} from './checks.js'
 import {MalformedPacketError, MqttError, UnsupportedProtocolError} from './errors.js'
 import {parseConnect, parsePublish, parseShortAck} from './fast-path.js'
 import {Framer} from './framer.js'
@@ -64,6 +64,7 @@ export class PacketDecoder {
     const type = frame[0] >> 4
     if (type === 0) throw new MalformedPacketError('reserved packet type 0')
     if (type === PacketType.CONNECT) this.connectLevel = checkProtocolLevel(frame)
+    checkHeaderFlags(frame[0])
     // [MQTT-3.3.1-2] DUP must be 0 on QoS 0 (Mosquitto also treats it as malformed)
     if (type === PacketType.PUBLISH && (frame[0] & 0x0e) === 0x08) throw new MalformedPacketError('DUP set on a QoS 0 PUBLISH')
     const bodyStart = headerLength(frame)
@@ -106,6 +107,7 @@ class SlowParser {
   constructor(version: ProtocolVersion) {
     this.parser = mqtt.parser({protocolVersion: version})
     checkStrings(this.parser)
+    checkConsumed(this.parser)
     this.parser.on('packet', (p: Packet) => { this.packet = p })
     this.parser.on('error', (e: Error) => { this.error ??= e })
   }
@@ -125,7 +127,7 @@ class SlowParser {
       const p = this.parser as unknown as {_resetState(): void; _pos: number}
       p._resetState()
       p._pos = 0
-      if (error) throw error instanceof MqttError ? error : new MalformedPacketError(error.message)
+      if (error) throw error instanceof MqttError ? error : classify(error.message)
       throw new MalformedPacketError('incomplete packet')
     }
     return packet
@@ -149,9 +151,40 @@ function checkProtocolLevel(frame: Buffer): number | undefined {
   const levelAt = i + 2 + nameLength
   if (levelAt >= frame.length || (name !== 'MQTT' && name !== 'MQIsdp')) return undefined // malformed, reported by the parser
   const level = frame[levelAt] & 0x7f // the high bit is the bridge flag
-  // [MQTT-3.1.2-2] an unsupported protocol level is answered with CONNACK 0x01 (v3) / 0x84 (v5), then close
-  if (name === 'MQIsdp' ? level !== 3 : level !== 4 && level !== 5) throw new UnsupportedProtocolError(level)
+  // [MQTT-3.1.2-2] an unsupported protocol level is answered with CONNACK 0x01 (v3) / 0x84 (v5), then close;
+  // a client that says MQIsdp speaks 3.x whatever its level, and reads the 3.x form; a level above 5 is
+  // answered in the v5 form only if the CONNECT is framed as v5's (with property sections)
+  if (name === 'MQIsdp' ? level !== 3 : level !== 4 && level !== 5) {
+    throw new UnsupportedProtocolError(level, name, name === 'MQTT' && level > 5 && framedAsV5(frame, levelAt + 1))
+  }
   return level
+}
+
+/** Whether a CONNECT's fields, from its connect flags at `o`, read exactly to its end the way v5 lays them out. */
+function framedAsV5(frame: Buffer, o: number): boolean {
+  const flags = frame[o]
+  o += 3 // flags, keep alive
+  const section = (): boolean => {
+    let length = 0
+    for (let i = 0, shift = 1; ; i++, shift *= 128) {
+      if (i === 4 || o >= frame.length) return false
+      const b = frame[o++]
+      length += (b & 0x7f) * shift
+      if ((b & 0x80) === 0) break
+    }
+    o += length
+    return o <= frame.length
+  }
+  const field = (): boolean => {
+    if (o + 2 > frame.length) return false
+    o += 2 + frame.readUInt16BE(o)
+    return o <= frame.length
+  }
+  if (!section() || !field()) return false // properties, client id
+  if (flags & 0x04 && !(section() && field() && field())) return false // will properties, topic, payload
+  if (flags & 0x80 && !field()) return false
+  if (flags & 0x40 && !field()) return false
+  return o === frame.length
 }
 
 function copyBuffers(packet: Packet): void {

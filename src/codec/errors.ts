@@ -26,9 +26,12 @@ export class PacketTooLargeError extends MqttError {
   constructor(size: number, max: number) { super(ReasonCode.PacketTooLarge, `packet of ${size} bytes exceeds the maximum of ${max}`) }
 }
 
-/** CONNECT with a protocol level we do not speak; answered with CONNACK 0x01 (v3) or 0x84 (v5). */
+/**
+ * CONNECT with a protocol level we do not speak; answered with CONNACK 0x01 in the 3.x form, or 0x84 in
+ * the v5 form when `v5Answer` (a client newer than v5 that framed its CONNECT as v5 does).
+ */
 export class UnsupportedProtocolError extends MqttError {
-  constructor(readonly protocolLevel: number) {
-    super(ReasonCode.UnsupportedProtocolVersion, `unsupported protocol level ${protocolLevel}`)
+  constructor(readonly protocolLevel: number, protocolName = 'MQTT', readonly v5Answer = false) {
+    super(ReasonCode.UnsupportedProtocolVersion, `unsupported protocol level ${protocolLevel} for ${protocolName}`)
   }
 }

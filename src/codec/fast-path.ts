@@ -1,4 +1,5 @@
 import {isUtf8} from 'node:buffer'
+import {checkText} from './checks.js'
 import {MalformedPacketError, ProtocolError} from './errors.js'
 import type {ConnectPacket, Packet, ProtocolVersion, PublishPacket, QoS} from './packets.js'
 
@@ -79,7 +80,9 @@ export function parseConnect(frame: Buffer, bodyStart: number): ConnectPacket | 
   const hasWill = (flags & 0x04) !== 0
   const willQos = (flags >> 3) & 3
   const willRetain = (flags & 0x20) !== 0
-  if (!hasWill && (willQos !== 0 || willRetain)) throw new MalformedPacketError('will QoS or retain without a will') // [MQTT-3.1.2-11]
+  // v3.1.1 [MQTT-3.1.2-13] [MQTT-3.1.2-15]: parsed, but against a rule (a Protocol Error, as in v5 and mqtt-packet's path)
+  if (!hasWill && willQos !== 0) throw new ProtocolError('will QoS without a will')
+  if (!hasWill && willRetain) throw new ProtocolError('will retain without a will')
   if (willQos === 3) throw new MalformedPacketError('will QoS 3') // [MQTT-3.1.2-14]
   if (o + 2 > frame.length) throw new MalformedPacketError('CONNECT too short')
   const keepalive = frame.readUInt16BE(o)
@@ -96,6 +99,8 @@ export function parseConnect(frame: Buffer, bodyStart: number): ConnectPacket | 
   }
   if (flags & 0x80) packet.username = stringField(frame, field, 'user name')
   if (flags & 0x40) packet.password = bytesField(frame, field, 'password')
+  // (v3.1.1 3.1.3) the fields present are those the flags announce: anything after them is malformed
+  if (field.at !== frame.length) throw new MalformedPacketError(`${frame.length - field.at} bytes left over after the last field of CONNECT`)
   return packet
 }
 
@@ -117,17 +122,25 @@ function stringField(frame: Buffer, field: {at: number}, what: string): string {
   return readString(frame, start, end)
 }
 
-/** A UTF-8 string field: well-formed [MQTT-1.5.4-1] and without U+0000 [MQTT-1.5.4-2]. */
+/**
+ * A UTF-8 string field: well-formed [MQTT-1.5.4-1], without U+0000 [MQTT-1.5.4-2], and without
+ * control characters or non-characters (checkText: midge's policy, as Mosquitto's).
+ */
 function readString(frame: Buffer, start: number, end: number): string {
   let ascii = true
   for (let i = start; i < end; i++) {
     const b = frame[i]
+    if (b >= 0x20 && b < 0x7f) continue // printable ASCII: the common case, two comparisons
     if (b === 0) throw new MalformedPacketError('a string contains U+0000')
-    if (b > 0x7f) { ascii = false; break }
+    if (b < 0x80) throw new MalformedPacketError('a string contains a control character or non-character')
+    ascii = false
+    break
   }
   if (ascii) return frame.toString('latin1', start, end)
   const bytes = frame.subarray(start, end)
   if (!isUtf8(bytes)) throw new MalformedPacketError('a string is not well-formed UTF-8')
   if (bytes.includes(0)) throw new MalformedPacketError('a string contains U+0000')
-  return frame.toString('utf8', start, end)
+  const s = frame.toString('utf8', start, end)
+  checkText(s)
+  return s
 }

@@ -69,13 +69,15 @@ export class Framer {
       const byte = buf[offset + i]
       value += (byte & 0x7f) * multiplier
       if ((byte & 0x80) === 0) {
+        // [MQTT-1.5.5-1] the fewest bytes that hold the value: a last byte of 0 after the first is padding
+        if (byte === 0 && i > 1) throw new MalformedPacketError('remaining length not in its shortest form')
         const size = 1 + i + value
         if (size > this.maxPacketSize) throw new PacketTooLargeError(size, this.maxPacketSize)
         return size
       }
       multiplier *= 128
     }
-    // [MQTT-1.5.5-1] a Variable Byte Integer is at most four bytes
+    // (v5 1.5.5, v3.1.1 2.2.3) a Variable Byte Integer is at most four bytes
     throw new MalformedPacketError('remaining length longer than 4 bytes')
   }
 }

@@ -6,7 +6,8 @@ export type QoS = mp.QoS
 export type ProtocolVersion = 3 | 4 | 5
 export type UserProperties = mp.UserProperties
 export type Packet = mp.Packet
-export type ConnectPacket = mp.IConnectPacket
+/** `bridgeMode`: the protocol level's 0x80 bit (Mosquitto's try_private), read and written by mqtt-packet. */
+export type ConnectPacket = mp.IConnectPacket & {bridgeMode?: boolean}
 export type ConnackPacket = mp.IConnackPacket
 export type PublishPacket = mp.IPublishPacket
 export type PubackPacket = mp.IPubackPacket

@@ -186,7 +186,9 @@ export function checkProperties(frame: Buffer, bodyStart: number): void {
       if (o + 2 < end) checkSection(frame, o + 2, type)
       return
     case T.SUBSCRIBE: case T.SUBACK: case T.UNSUBSCRIBE: case T.UNSUBACK:
-      if (o + 2 < end) checkSection(frame, o + 2, type)
+      // (v5 3.8.2, 3.9.2, 3.10.2, 3.11.2) the property length follows the packet id, always
+      if (o + 2 >= end) throw new MalformedPacketError(`${PACKET_NAMES[type]} without its property length`)
+      checkSection(frame, o + 2, type)
       return
     case T.DISCONNECT: case T.AUTH:
       if (o + 1 < end) checkSection(frame, o + 1, type)

@@ -11,6 +11,7 @@ import {connect as tlsConnect} from 'node:tls'
 import {after, before, describe, test} from 'node:test'
 import type {MqttClient} from 'mqtt'
 import {brokerFlags} from '../../src/cli/broker-flags.js'
+import {bridgeFlags} from '../../src/cli/bridge-flags.js'
 import {PasswordFile} from '../../src/passwd/index.js'
 import {makeTestPki, type TestPki} from '../helpers/certs.js'
 import {collect, runMidge, spawnMidge, type RunResult} from '../helpers/cli.js'
@@ -304,8 +305,8 @@ describe('broker start --test-config', () => {
     const warnings = ok.stderr.trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.level === 40).map((l) => `${l.line}: ${l.msg}`)
     assert.deepEqual(warnings.filter((w) => /^\d/.test(w)), [
       '194: user is not supported by midge and is ignored: midge does not change user: run it as the user it should run as',
-      '670: bridges are not supported: connection \'example-bridge\' and its options are ignored',
     ])
+    assert.match(ok.stdout, /1 bridge \(example-bridge\)/) // the example's connection section is a bridge now
   })
 
   test('invalid values: exit 17 with every error and its line; an unreadable file: exit 10', async () => {
@@ -327,7 +328,7 @@ describe('broker start --test-config', () => {
 test('--help documents every flag with an example', async () => {
   const r = await runMidge(['broker', 'start', '--help'])
   assert.equal(r.code, 0)
-  for (const [name, flag] of Object.entries(brokerFlags())) {
+  for (const [name, flag] of Object.entries({...brokerFlags(), ...bridgeFlags()})) {
     assert.ok(r.stdout.includes(`--${name}`), `--${name} in --help`)
     assert.match(String((flag as {description?: string}).description), /e\.g\. /, `--${name} has an example`)
   }

@@ -209,6 +209,11 @@ for (const target of BROKERS) {
       ['bad --stdin-json line', ['--stdin-json'], /stdin line 2: not JSON/],
       ['bad URL', ['-L', 'http://x/y', '-m', 'x'], /unsupported URL scheme/],
       ['-c without -i on v3', ['-t', 'a', '-m', 'x', '-c', '-V', '311'], /-c needs a client id/],
+      // brokers close the connection for control characters (issue #16): shown escaped, never raw
+      ['a topic with a line feed', ['-t', 'a\nb', '-m', 'x'], /invalid topic "a\\u000ab": a topic cannot contain control characters/],
+      ['a client id with ESC', ['-t', 'a', '-m', 'x', '-i', 'a\u001b[2Jb'], /invalid client id "a\\u001b\[2Jb"/],
+      ['a user name with a tab', ['-t', 'a', '-m', 'x', '-u', 'bo\tb'], /invalid user name "bo\\u0009b"/],
+      ['a will topic with U+0085', ['-t', 'a', '-m', 'x', '--will-topic', 'w\u0085'], /invalid will topic "w\\u0085"/],
     ]
     for (const [name, args, message] of usage) {
       it(`exit 2 (usage), one line: ${name}`, async () => {

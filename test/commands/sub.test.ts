@@ -286,6 +286,7 @@ describe('sub usage errors (exit 2, one line)', () => {
     ['no topic', [], /a topic is needed/],
     ['invalid filter', ['-t', 'a/#/b'], /invalid topic filter 'a\/#\/b' \(-t\)/],
     ['invalid -T', ['-t', 'a', '-T', 'x+'], /\(-T\)/],
+    ['a filter with ESC', ['-t', 'a/\u001b[31m'], /invalid topic filter "a\/\\u001b\[31m" \(-t\): a topic filter cannot contain control characters/],
     ['bad -F', ['-t', 'a', '-F', '%z'], /^midge sub: -F: Invalid format specifier 'z'\.\n$/],
     ['-F with --json', ['-t', 'a', '-F', '%t', '--json'], /cannot also be provided/],
     ['-R with --retained-only', ['-t', 'a', '-R', '--retained-only'], /cannot also be provided/],

@@ -30,7 +30,7 @@ pattern readwrite users/%u/#
 `
 
 const passwords = PasswordFile.empty()
-for (const user of ['alice', 'bob', 'admin']) await passwords.setPassword(user, `${user}-pw`, {memory: 64, iterations: 1})
+for (const user of ['alice', 'bob', 'admin', 'ops']) await passwords.setPassword(user, `${user}-pw`, {memory: 64, iterations: 1})
 
 const REFUSED = 0x87
 
@@ -250,6 +250,20 @@ for (const v of VERSIONS) {
       assert.equal((await admin.expect('publish')).topic, 'shared/last')
       await anon.subscribe('#', 0)
       await anon.quiet()
+    })
+
+    test('$SYS and $share/ topics: writable only where a rule names them, even for a user with `#`', async (t) => {
+      // issue #16: Mosquitto refuses them (acl__check_dollar); midge lets an explicit ACL rule through
+      const {as} = setup(t, `${ACL}\nuser ops\ntopic write $SYS/custom/#\ntopic read $SYS/#\n`)
+      const ops = await as('ops')
+      await ops.subscribe('$SYS/#', 1)
+      const admin = await as('admin')
+      assert.equal(await publish(admin, '$SYS/broker/uptime', 'forged'), v === 5 ? REFUSED : 0)
+      assert.equal(await publish(admin, '$share/g/t'), v === 5 ? REFUSED : 0)
+      // delivered back to ops (publish() checks that copy) since a rule names $SYS/custom
+      assert.equal(await publish(ops, '$SYS/custom/x', 'ok'), 0)
+      assert.equal(await publish(ops, '$SYS/broker/uptime', 'forged'), v === 5 ? REFUSED : 0)
+      await ops.quiet()
     })
 
     test('update() puts a new ACL in force for existing subscriptions and new publishes', async (t) => {

@@ -33,11 +33,15 @@ describe('v5 flow control', () => {
     await w.subscribe('t', 2)
     const pub = new Wire(broker, 5)
     await pub.connect({clientId: 'pub'})
+    // QoS 2 deliveries (answering a QoS 1 delivery with PUBREC is a Protocol Error: strict-peer/acks)
     for (let i = 0; i < 3; i++) {
-      pub.publish('t', String(i), 1, {messageId: i + 1})
-      await pub.expect('puback')
+      pub.publish('t', String(i), 2, {messageId: i + 1})
+      await pub.expect('pubrec')
+      pub.send({cmd: 'pubrel', messageId: i + 1})
+      await pub.expect('pubcomp')
     }
     const first = await w.expect('publish')
+    assert.equal(first.qos, 2)
     w.send({cmd: 'pubrec', messageId: first.messageId})
     await w.expect('pubrel')
     await w.quiet()

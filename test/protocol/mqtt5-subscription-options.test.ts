@@ -65,12 +65,12 @@ describe('v5 subscription options', () => {
     await w.quiet()
   })
 
-  test('Retain Handling 3 is malformed', async (t) => {
+  test('Retain Handling 3 is a Protocol Error (v5 3.8.3.1)', async (t) => {
     const broker = startBroker(t)
     const w = new Wire(broker, 5)
     await w.connect()
     w.sendRaw(frame(0x82, Buffer.concat([hex('0001 00'), str('a'), hex('30')])))
-    assert.equal((await w.expect('disconnect')).reasonCode, ReasonCode.MalformedPacket)
+    assert.equal((await w.expect('disconnect')).reasonCode, ReasonCode.ProtocolError)
   })
 
   test('[MQTT-3.3.4-3] a Subscription Identifier comes with every message the subscription matched', async (t) => {

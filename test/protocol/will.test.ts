@@ -24,6 +24,22 @@ for (const v of VERSIONS) {
       return {broker, watch, c}
     }
 
+    test('a will into $SYS is not published; a bridge state notification is (issue #16, as Mosquitto)', async (t) => {
+      const broker = startBroker(t)
+      const watch = new Wire(broker, v)
+      await watch.connect({clientId: 'watcher'})
+      await watch.subscribe('$SYS/#', 0)
+      for (const [id, topic] of [['forger', '$SYS/broker/uptime'], ['sharer', '$share/g/t'], ['bridge', '$SYS/broker/connection/b/state']]) {
+        const c = new Wire(broker, v)
+        await c.connect({clientId: id, ...will({topic})})
+        c.end()
+        await c.closed()
+      }
+      const p = await watch.expect('publish')
+      assert.deepEqual([p.topic, p.payload.toString()], ['$SYS/broker/connection/b/state', 'gone'])
+      await watch.quiet()
+    })
+
     test('[MQTT-3.1.2-8] published when the connection closes without DISCONNECT', async (t) => {
       const {watch, c} = await setup(t)
       c.end()

@@ -41,7 +41,10 @@ describe('mosquitto.conf', () => {
         requireCertificate: true, useIdentityAsUsername: true,
       },
     ])
-    const {listeners: _, ...rest} = config
+    const {listeners: _, bridges, ...rest} = config
+    assert.deepEqual(bridges?.map((b) => [b.origin, b.name, b.addresses, b.topics.map((t) => [t.localTopic, t.direction, t.qos])]), [
+      ['mosquitto.conf:670', 'example-bridge', [{host: '127.0.0.1', port: 1884}], [['sensors/#', 'both', 0]]],
+    ])
     assert.deepEqual(rest, {
       maxInflightMessages: 10, maxKeepalive: 300, maxPacketSize: 1_048_576, maxQueuedBytes: 1_000_000, maxQueuedMessages: 500,
       messageSizeLimit: 262_144, persistentClientExpiration: 14 * 86_400, sysInterval: 5,
@@ -51,7 +54,6 @@ describe('mosquitto.conf', () => {
     })
     assert.deepEqual(warnings.map((w) => `${w.line}: ${w.message}`), [
       '194: user is not supported by midge and is ignored: midge does not change user: run it as the user it should run as',
-      '670: bridges are not supported: connection \'example-bridge\' and its options are ignored',
     ])
     assert.equal(logLevelFor(config.logType), 'info')
   })
@@ -159,10 +161,9 @@ describe('mosquitto.conf', () => {
     assert.deepEqual(parseMosquittoConf('sys_interval 3\n').config.listeners, [])
   })
 
-  test('bridge sections are skipped with one warning; bridge options elsewhere warn', () => {
-    assert.deepEqual(warningsOf('connection b1\naddress 10.0.0.1\ntopic # both 2\nbridge_cafile x\nremote_username u\nlistener 1883\naddress 10.0.0.2\n'), [
-      'test.conf:1: bridges are not supported: connection \'b1\' and its options are ignored',
-      'test.conf:7: address is a bridge option outside a connection section: ignored',
+  test('bridge options before any connection line are errors, as in Mosquitto (see mosquitto-bridge.test.ts)', () => {
+    assert.deepEqual(errorsOf('sys_interval 5\naddress 10.0.0.2\n'), [
+      'test.conf:2: address: a bridge option outside a bridge: it belongs after a `connection NAME` line',
     ])
   })
 

@@ -151,11 +151,20 @@ export function createFileAuth(options: FileAuthOptions = {}): FileAuth {
       return false
     },
 
+    grantsReserved(client: ClientInfo, topic: string): boolean {
+      // explicit by construction: no rule starting with a wildcard matches a '$' topic [MQTT-4.7.2-1]
+      return state.acl?.canWrite(client.clientId, client.username, topic) ?? false
+    },
+
     authorizeSubscribe(client: ClientInfo, filter: string, _qos: QoS): boolean {
       const {acl} = state
       if (acl === undefined || acl.canEverRead(client.clientId, client.username, filter)) return true
       deny('subscribe', client, 'no read access to any topic of the filter', filter)
       return false
+    },
+
+    authorizeUnsubscribe(): boolean {
+      return true // Mosquitto's ACL file does not restrict unsubscribing
     },
 
     authorizeDeliver(client: ClientInfo, topic: string): boolean {

@@ -18,6 +18,9 @@ export interface AuthenticateRequest extends ClientInfo {
   signal?: AbortSignal
 }
 
+/** Handles a PUBLISH to a `$CONTROL/...` topic: such messages are never routed to subscribers. */
+export type ControlHandler = (client: ClientInfo, payload: Buffer) => void
+
 /**
  * The authorization hooks an embedder (or the password/ACL files) provides. Each may return a value or
  * a promise; the connection processes its packets strictly in order either way.
@@ -28,8 +31,16 @@ export interface AuthenticateRequest extends ClientInfo {
 export interface AuthHooks {
   authenticate?(req: AuthenticateRequest): boolean | number | Promise<boolean | number>
   authorizePublish?(client: ClientInfo, topic: string, qos: QoS, retain: boolean): boolean | Promise<boolean>
+  /**
+   * Whether an ACL explicitly grants publishing to a topic the broker reserves ($SYS/..., $share/...:
+   * reserved-topics.ts). Without this hook, or when it says false, such publishes are refused (v5
+   * 0x87), whatever authorizePublish says.
+   */
+  grantsReserved?(client: ClientInfo, topic: string): boolean
   /** Whether a subscription may be made at all (false: SUBACK 0x87). */
   authorizeSubscribe?(client: ClientInfo, filter: string, qos: QoS): boolean | Promise<boolean>
+  /** Whether an UNSUBSCRIBE of the filter may be done (false: v5 UNSUBACK 0x87, the subscription stays). */
+  authorizeUnsubscribe?(client: ClientInfo, filter: string): boolean
   /** Whether one message may be delivered to a subscriber (checked per message, retained and wills included). */
   authorizeDeliver?(client: ClientInfo, topic: string): boolean
   /**

@@ -1,15 +1,27 @@
-import {ReasonCode, type PubackPacket, type PubcompPacket, type PubrecPacket, type PubrelPacket} from '../../codec/index.js'
+import {ProtocolError, ReasonCode, type PubackPacket, type PubcompPacket, type PubrecPacket, type PubrelPacket} from '../../codec/index.js'
 import type {Connection} from '../connection.js'
-import {Flight} from '../session.js'
+import {Flight, type Session} from '../session.js'
 
-// Acknowledgements are looked up by packet id; they may arrive in any order.
+// Acknowledgements are looked up by packet id; they may arrive in any order. One for an id not in
+// flight is ignored (PUBACK, PUBCOMP) or answered so the client can finish (PUBREC, PUBREL), as in
+// Mosquitto; one of the wrong kind for the message in flight under that id (PUBREC or PUBCOMP for QoS 1,
+// PUBACK for QoS 2, PUBCOMP before PUBREC) is inconsistent with the state: a Protocol Error (v5 1.2,
+// 4.3.2, 4.3.3), which Mosquitto answers the same way (db__message_delete_outgoing).
+
+const FLOW = ['', 'a QoS 1 message awaiting PUBACK', 'a QoS 2 message awaiting PUBREC', 'a QoS 2 message awaiting PUBCOMP']
+
+function wrongKind(cmd: string, id: number, state: Flight): never {
+  throw new ProtocolError(`${cmd} for packet id ${id}, which is ${FLOW[state]}`)
+}
 
 /** PUBACK ends an outbound QoS 1 flow. */
 export function handlePuback(conn: Connection, packet: PubackPacket): void {
   const session = conn.session!
-  if (session.inflight.get(packet.messageId!)?.state !== Flight.WaitPuback) return // unknown id: ignored
-  session.complete(packet.messageId!)
-  session.pump()
+  const id = packet.messageId!
+  const state = session.inflight.get(id)?.state
+  if (state === undefined) return // unknown id: ignored
+  if (state !== Flight.WaitPuback) wrongKind('PUBACK', id, state)
+  finish(session, id)
 }
 
 /** PUBREC moves an outbound QoS 2 flow to PUBREL, or ends it when the client refused the message (>= 0x80). */
@@ -24,11 +36,9 @@ export function handlePubrec(conn: Connection, packet: PubrecPacket): void {
       : {cmd: 'pubrel', messageId: id})
     return
   }
-  if ((packet.reasonCode ?? 0) >= 0x80) {
-    session.complete(id)
-    session.pump()
-    return
-  }
+  if (entry.state === Flight.WaitPuback) wrongKind('PUBREC', id, entry.state)
+  if ((packet.reasonCode ?? 0) >= 0x80) return finish(session, id)
+  // a PUBREC again (WaitPubcomp) is answered with PUBREL again
   entry.state = Flight.WaitPubcomp
   session.journal?.inflight(session, entry.delivery, id, Flight.WaitPubcomp)
   conn.sendPubrel(id)
@@ -49,7 +59,14 @@ export function handlePubrel(conn: Connection, packet: PubrelPacket): void {
 /** PUBCOMP ends an outbound QoS 2 flow. */
 export function handlePubcomp(conn: Connection, packet: PubcompPacket): void {
   const session = conn.session!
-  if (session.inflight.get(packet.messageId!)?.state !== Flight.WaitPubcomp) return
-  session.complete(packet.messageId!)
+  const id = packet.messageId!
+  const state = session.inflight.get(id)?.state
+  if (state === undefined) return // unknown id: ignored
+  if (state !== Flight.WaitPubcomp) wrongKind('PUBCOMP', id, state)
+  finish(session, id)
+}
+
+function finish(session: Session, id: number): void {
+  session.complete(id)
   session.pump()
 }

@@ -1,7 +1,7 @@
 import {isUtf8} from 'node:buffer'
 import {randomUUID} from 'node:crypto'
 import {
-  ProtocolError, ReasonCode, toV3ConnackCode,
+  encodePacket, ProtocolError, ReasonCode, toV3ConnackCode,
   type ConnackProperties, type ConnectPacket,
 } from '../../codec/index.js'
 import {ConnState, type Connection} from '../connection.js'
@@ -20,6 +20,8 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<
   const {options} = conn.broker
   const version = packet.protocolVersion ?? 4
   conn.setVersion(version)
+  // Mosquitto's try_private: a bridge sets 0x80 on a v3.1/v3.1.1 protocol level (v5 bridges use No Local instead)
+  conn.isBridge = packet.bridgeMode === true && version !== 5
   conn.setMaxPacketSize(options.maxPacketSize)
 
   // [MQTT-3.1.2-22] v3.1.1: a password needs a user name
@@ -43,6 +45,16 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<
   const props = packet.properties
   if (props?.receiveMaximum === 0) throw new ProtocolError('receive maximum of 0') // (v5 3.1.2.11.3) value 0 is a protocol error
   if (props?.maximumPacketSize === 0) throw new ProtocolError('maximum packet size of 0')
+  // what the client announced applies to every answer from now on, a refusing CONNACK included
+  if (props !== undefined && (props.receiveMaximum !== undefined || props.maximumPacketSize !== undefined ||
+    props.topicAliasMaximum !== undefined || props.requestProblemInformation !== undefined)) {
+    conn.peer = {
+      receiveMaximum: props.receiveMaximum ?? 65_535,
+      maximumPacketSize: props.maximumPacketSize ?? Number.MAX_SAFE_INTEGER,
+      topicAliasMaximum: props.topicAliasMaximum ?? 0,
+      requestProblemInformation: props.requestProblemInformation ?? true,
+    }
+  }
 
   const will = packet.will
   if (will) {
@@ -65,7 +77,7 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<
   const identity = conn.certifiedUsername
   if (identity !== undefined) packet = {...packet, username: identity, password: undefined}
   if (authMethod !== undefined) return conn.broker.enhancedAuth.start(conn, packet, clientId, assigned)
-  if (identity !== undefined) {
+  if (identity !== undefined || conn.internal) {
     completeConnect(conn, packet, clientId, assigned, true)
     return undefined
   }
@@ -96,15 +108,6 @@ export function completeConnect(conn: Connection, packet: ConnectPacket, clientI
   const props = packet.properties ?? {}
   conn.clientId = clientId
   conn.username = username
-  if (props.receiveMaximum !== undefined || props.maximumPacketSize !== undefined || props.topicAliasMaximum !== undefined ||
-    props.requestProblemInformation !== undefined) {
-    conn.peer = {
-      receiveMaximum: props.receiveMaximum ?? 65_535,
-      maximumPacketSize: props.maximumPacketSize ?? Number.MAX_SAFE_INTEGER,
-      topicAliasMaximum: props.topicAliasMaximum ?? 0,
-      requestProblemInformation: props.requestProblemInformation ?? true,
-    }
-  }
   const connack: ConnackProperties = {...extra}
   let keepalive = packet.keepalive ?? 0
   if (v5 && exceedsMaxKeepalive(keepalive, options.maxKeepalive)) {
@@ -119,14 +122,7 @@ export function completeConnect(conn: Connection, packet: ConnectPacket, clientI
   } else {
     expiry = packet.clean ? 0 : options.persistentClientExpiration ?? NEVER_EXPIRES
   }
-  const cleanStart = packet.clean ?? true
-  const {session, present} = broker.attach(conn, clientId, cleanStart, expiry)
-  const mount = conn.listener?.mountPoint
-  conn.will = mount === undefined || packet.will === undefined ? packet.will : {...packet.will, topic: mountTopic(mount, packet.will.topic)}
-  // [MQTT-3.3.2-11] aliases to the client only when it accepts them, up to its maximum
-  if (v5 && options.outboundTopicAliases && conn.peer.topicAliasMaximum > 0) conn.outboundAliases = new OutboundAliases(conn.peer.topicAliasMaximum)
-  conn.state = ConnState.Connected
-  conn.connectReceived() // the CONNECT timeout is over
+  let properties: ConnackProperties | undefined
   if (v5) {
     if (assigned) connack.assignedClientIdentifier = clientId
     if (options.receiveMaximum < 65_535) connack.receiveMaximum = options.receiveMaximum
@@ -141,10 +137,20 @@ export function completeConnect(conn: Connection, packet: ConnectPacket, clientI
       // [MQTT-3.1.2-28] only when asked for; the client id makes it the client's own
       connack.responseInformation = options.responseInformation.replaceAll('%c', clientId)
     }
-    conn.send({cmd: 'connack', sessionPresent: present, reasonCode: ReasonCode.Success, properties: connack}, false)
-  } else {
-    conn.send({cmd: 'connack', sessionPresent: present, returnCode: 0}, false)
+    properties = fitConnack(conn, ReasonCode.Success, connack)
+    if (properties === undefined) return conn.close(false, 'no CONNACK fits the client\'s Maximum Packet Size')
   }
+  const cleanStart = packet.clean ?? true
+  const {session, present} = broker.attach(conn, clientId, cleanStart, expiry)
+  const mount = conn.listener?.mountPoint
+  conn.will = mount === undefined || packet.will === undefined ? packet.will : {...packet.will, topic: mountTopic(mount, packet.will.topic)}
+  // [MQTT-3.3.2-11] aliases to the client only when it accepts them, up to its maximum
+  if (v5 && options.outboundTopicAliases && conn.peer.topicAliasMaximum > 0) conn.outboundAliases = new OutboundAliases(conn.peer.topicAliasMaximum)
+  conn.state = ConnState.Connected
+  conn.connectReceived() // the CONNECT timeout is over
+  if (v5) conn.send({cmd: 'connack', sessionPresent: present, reasonCode: ReasonCode.Success, properties}, false)
+  // (v3.1 3.2) the first byte of a 3.1 CONNACK is reserved: no session present flag
+  else conn.send({cmd: 'connack', sessionPresent: conn.version === 3 ? false : present, returnCode: 0}, false)
   // the CONNACK went at once (not held for the end of the iteration): the client waits for it, and there
   // is nothing to batch it with; what the session resends below is held behind it as usual
   conn.startKeepalive(keepalive)
@@ -159,10 +165,37 @@ function exceedsMaxKeepalive(keepalive: number, max: number): boolean {
   return keepalive > max || (keepalive === 0 && max < 65_535)
 }
 
-/** Refuses a CONNECT with a CONNACK carrying the reason (v3: the closest return code), then closes. */
+/**
+ * The CONNACK properties that fit the client's Maximum Packet Size [MQTT-3.1.2-24], or undefined if
+ * none do. What the client can do without goes first: the Reason String and User Properties
+ * [MQTT-3.2.2-19] [MQTT-3.2.2-20], then Response Information and Server Reference, then the Topic Alias
+ * Maximum (absent means 0: the client sends no aliases). What changes the client's duties (Receive
+ * Maximum, Maximum QoS, Server Keep Alive, an assigned client id, ...) is never dropped.
+ */
+function fitConnack(conn: Connection, reasonCode: number, properties: ConnackProperties): ConnackProperties | undefined {
+  const max = conn.peer.maximumPacketSize
+  const fits = (p: ConnackProperties) => encodePacket({cmd: 'connack', sessionPresent: false, reasonCode, properties: p}, 5).length <= max
+  if (max >= 268_435_460 || fits(properties)) return properties
+  const rest: Record<string, unknown> = {...properties}
+  for (const optional of OPTIONAL_CONNACK_PROPERTIES) {
+    if (!(optional in rest)) continue
+    delete rest[optional]
+    if (fits(rest)) return rest
+  }
+  return undefined
+}
+
+const OPTIONAL_CONNACK_PROPERTIES = ['reasonString', 'userProperties', 'responseInformation', 'serverReference', 'topicAliasMaximum']
+
+/**
+ * Refuses a CONNECT with a CONNACK carrying the reason (v3: the closest return code), then closes. A v5
+ * client gets a reason string unless it set Request Problem Information to 0, and nothing at all when
+ * no CONNACK fits its Maximum Packet Size.
+ */
 export function refuse(conn: Connection, reasonCode: number, reason: string): undefined {
   if (conn.version === 5) {
-    conn.send({cmd: 'connack', sessionPresent: false, reasonCode, properties: {reasonString: reason}})
+    const properties = fitConnack(conn, reasonCode, conn.peer.requestProblemInformation ? {reasonString: reason} : {})
+    if (properties !== undefined) conn.send({cmd: 'connack', sessionPresent: false, reasonCode, properties})
   } else if (!V5_ONLY_REFUSALS.has(reasonCode)) {
     conn.send({cmd: 'connack', sessionPresent: false, returnCode: toV3ConnackCode(reasonCode)})
   }

@@ -20,7 +20,9 @@ export function dispatch(conn: Connection, packet: Packet): Promise<void> | void
       if (packet.cmd !== 'connect') throw new ProtocolError(`expected CONNECT, got ${packet.cmd.toUpperCase()}`)
       return handleConnect(conn, packet)
     case ConnState.Authenticating:
-      // (v5 §4.12) during enhanced authentication only AUTH may be sent
+      // [MQTT-3.1.2-30] during enhanced authentication only AUTH or DISCONNECT may be sent; a DISCONNECT
+      // ends it quietly (no session was attached, no will applies yet)
+      if (packet.cmd === 'disconnect') return conn.close(false, 'client disconnected during authentication')
       if (packet.cmd !== 'auth') throw new ProtocolError(`expected AUTH during authentication, got ${packet.cmd.toUpperCase()}`)
       return handleAuth(conn, packet)
     case ConnState.Connected:

@@ -5,6 +5,7 @@ import type {Connection} from '../connection.js'
 import type {Message} from '../message.js'
 import {isValidTopicName} from '../../codec/topic.js'
 import {mountTopic} from '../mount-point.js'
+import {isReservedTopic} from '../reserved-topics.js'
 
 /** PUBLISH from a client: checks, authorization, routing, acknowledgement. */
 export function handlePublish(conn: Connection, packet: PublishPacket): Promise<void> | void {
@@ -48,6 +49,8 @@ export function handlePublish(conn: Connection, packet: PublishPacket): Promise<
   m.messagesReceived++
   m.publishBytesReceived += (packet.payload as Buffer).length
   if (conn.listener !== undefined) conn.listener.stats.messagesReceived++
+  // $SYS and $share/ only with an explicit ACL grant, as in Mosquitto (reserved-topics.ts)
+  if (isReservedTopic(topic) && options.auth.grantsReserved?.(conn.clientInfo, topic) !== true) return publishAllowed(conn, packet, topic, false)
   const allowed = options.auth.authorizePublish?.(conn.clientInfo, topic, qos, packet.retain) ?? true
   if (typeof allowed === 'object') return allowed.then((ok) => publishAllowed(conn, packet, topic, ok))
   publishAllowed(conn, packet, topic, allowed)
@@ -81,6 +84,11 @@ function intercepted(conn: Connection, packet: PublishPacket, original: Intercep
 
 function route(conn: Connection, packet: PublishPacket, m: InterceptedPublish): void {
   const {broker} = conn
+  if (m.topic.startsWith('$CONTROL/')) {
+    // Mosquitto: $CONTROL messages go to the feature that registered the topic (or nowhere), never to subscribers
+    broker.control.get(m.topic)?.(conn.clientInfo, m.payload)
+    return acknowledge(conn, packet, ReasonCode.Success)
+  }
   const props = packet.properties
   const expiry = props?.messageExpiryInterval
   const message: Message = {
@@ -91,6 +99,7 @@ function route(conn: Connection, packet: PublishPacket, m: InterceptedPublish): 
     properties: props === undefined ? undefined : forwardable(props),
     expiresAt: expiry === undefined ? undefined : broker.options.timers.now() + expiry * 1000,
     origin: conn.clientId,
+    originUsername: conn.username ?? null,
   }
   const result = {overQuota: 0}
   // with persistence on, a QoS 1 PUBACK can go before the commit once every stored delivery is acknowledged

@@ -17,6 +17,11 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): Prom
     if (subscriptionId === 0) throw new ProtocolError('subscription identifier 0') // (v5 3.8.2.1.2) 1..268435455
   }
   for (const sub of packet.subscriptions) {
+    // [MQTT-4.7.3-1] a topic filter is at least one character long: an empty one breaks the protocol
+    // (the whole SUBSCRIBE, not one refused filter)
+    if (sub.topic === '') throw new ProtocolError('SUBSCRIBE with an empty topic filter')
+    // (v3.1 3.9) a 3.1 SUBACK has no failure code: an invalid filter closes the connection, as in Mosquitto
+    if (conn.version === 3 && !isValidTopicFilter(sub.topic)) throw new ProtocolError(`invalid topic filter '${sub.topic}'`)
     // [MQTT-3.8.3-4] No Local on a shared subscription is a protocol error
     if (sub.nl && parseSharedFilter(sub.topic) !== undefined) throw new ProtocolError(`No Local on shared subscription '${sub.topic}'`)
   }
@@ -45,12 +50,15 @@ function subscribeAll(conn: Connection, packet: SubscribePacket, allowed: boolea
     const code = check(conn, sub, allowed?.[i] ?? true)
     if (code !== undefined) {
       problems.push(`'${sub.topic}': ${reasonName(code)}`)
-      granted.push(conn.version === 5 ? code : 0x80) // v3 has one failure code
+      // v3.1.1 has one failure code; 3.1 none, so a 3.1 client is granted its QoS on paper and nothing is
+      // subscribed (as Mosquitto does)
+      granted.push(conn.version === 5 ? code : conn.version === 4 ? 0x80 : Math.min(sub.qos, broker.options.maxQos))
       return
     }
     const qos = Math.min(sub.qos, broker.options.maxQos) as QoS
     const options: SubscriptionOptions = {
-      qos, noLocal: sub.nl ?? false, retainAsPublished: sub.rap ?? false, retainHandling: (sub.rh ?? 0) as 0 | 1 | 2,
+      // a v3 bridge (try_private) neither gets its own messages back nor loses their retain flag
+      qos, noLocal: conn.isBridge || (sub.nl ?? false), retainAsPublished: conn.isBridge || (sub.rap ?? false), retainHandling: (sub.rh ?? 0) as 0 | 1 | 2,
       subscriptionId,
     }
     const isNew = broker.router.subscribe(session, sub.topic, options)

@@ -32,7 +32,12 @@ export function refuseConnection(stream: Duplex, refusal: Refusal): void {
     clearTimeout(timer)
     if (packet?.cmd === 'connect') {
       if (packet.protocolVersion === 5) {
-        stream.write(encodePacket({cmd: 'connack', sessionPresent: false, reasonCode: refusal.reasonCode, properties: {reasonString: refusal.reason}}, 5))
+        // the reason string only if the client wants problem information [MQTT-3.1.2-29] and it fits [MQTT-3.1.2-24]
+        const {requestProblemInformation, maximumPacketSize} = packet.properties ?? {}
+        const connack = {cmd: 'connack', sessionPresent: false, reasonCode: refusal.reasonCode} as const
+        let bytes = encodePacket(requestProblemInformation === false ? connack : {...connack, properties: {reasonString: refusal.reason}}, 5)
+        if (bytes.length > (maximumPacketSize ?? Infinity)) bytes = encodePacket(connack, 5)
+        if (bytes.length <= (maximumPacketSize ?? Infinity)) stream.write(bytes)
       } else if (refusal.v3ReturnCode !== undefined) {
         stream.write(encodePacket({cmd: 'connack', sessionPresent: false, returnCode: refusal.v3ReturnCode}, 4))
       }

@@ -3,7 +3,10 @@ import {MidgeCommand} from '../../cli/base-command.js'
 import {brokerAuthFromFlags, reloadOnHangup} from '../../cli/broker-auth.js'
 import {brokerOptionsFromFlags, checkExposure, openBrokerStore} from '../../cli/broker-config.js'
 import {loadBrokerPlugins, pluginSpecs} from '../../cli/broker-plugins.js'
+import {loadDynsec, withDynsec} from '../../cli/broker-dynsec.js'
 import {brokerFlags} from '../../cli/broker-flags.js'
+import {bridgeFlags} from '../../cli/bridge-flags.js'
+import {bridgeSettings} from '../../cli/broker-bridges.js'
 import {BrokerLog} from '../../cli/broker-log.js'
 import {announcement, httpUrl, loadAllTls, openListeners, openOps, refuseEveryone, reloadCertificates, shutdownWithin} from '../../cli/broker-serve.js'
 import {readMosquittoConf, resolveBrokerSettings} from '../../cli/broker-settings.js'
@@ -27,7 +30,9 @@ every listener they fit. Anonymous clients are allowed on loopback; another addr
 file, or client certificates) or --allow-anonymous.
 A file that cannot be read or parsed (configuration, certificate, password file, ACL) stops the start: exit 10 for an
 unreadable -c file, 17 otherwise. SIGHUP re-reads the password file, the ACL and the certificates without dropping
-connections; a bad file is logged and the previous one stays in force.`
+connections; a bad file is logged and the previous one stays in force.
+Bridges to other brokers (the connection sections of -c, or --bridge with --bridge-topic) start with the broker and
+reconnect on their own; SIGHUP does not re-read them (as in Mosquitto).`
 
   static override examples = [
     {command: '<%= config.bin %> <%= command.id %>', description: 'A local broker on 127.0.0.1:1883'},
@@ -41,9 +46,10 @@ connections; a bad file is logged and the previous one stays in force.`
     {command: '<%= config.bin %> <%= command.id %> --auth-http http://127.0.0.1:8080/mqtt/auth --plugin ./my-rules.mjs', description: 'An HTTP service decides who may connect, publish and subscribe; a plugin of your own is asked first'},
     {command: '<%= config.bin %> <%= command.id %> --max-qos 1 --no-retain-available --log-level debug', description: 'Announce and enforce limits'},
     {command: '<%= config.bin %> <%= command.id %> --persistence /var/lib/midge', description: 'Sessions, queued QoS 1/2 messages and retained messages survive restarts and kill -9'},
+    {command: 'MIDGE_BRIDGE_PASSWORD=... <%= config.bin %> <%= command.id %> --bridge mqtt://edge@cloud.example:1883 --bridge-topic \'sensors/# out 1\' --persistence /var/lib/midge', description: 'Bridge sensors/# to another broker; QoS 1 messages wait (on disk) while it is down'},
   ]
 
-  static override flags = brokerFlags()
+  static override flags = {...brokerFlags(), ...bridgeFlags()}
 
   async run(): Promise<void> {
     const {flags} = await this.parse(BrokerStart)
@@ -53,26 +59,35 @@ connections; a bad file is logged and the previous one stays in force.`
     const log = await createLogger(settings.logLevel, settings.logDest).catch((error: Error) => {
       throw new CliError(`cannot open the log file: ${error.message}`, ExitCode.BrokerStartFailed)
     })
-    const plugins = pluginSpecs(flags, file?.config.plugins, log)
+    const plugins = pluginSpecs(flags, file?.config.plugins)
     // refusing everyone (Mosquitto's allow_anonymous false without a password file) exposes nothing
     for (const l of settings.listeners) {
       const a = l.auth ?? {...authSettings, refuseEveryone: settings.refuseEveryone}
-      if (!a.refuseEveryone) checkExposure(l.spec.host ?? '127.0.0.1', a['allow-anonymous'], a['password-file'] !== undefined || l.tls?.requireCertificate === true || plugins.length > 0)
+      if (!a.refuseEveryone) checkExposure(l.spec.host ?? '127.0.0.1', a['allow-anonymous'], a['password-file'] !== undefined || authSettings.dynsec !== undefined || l.tls?.requireCertificate === true || plugins.length > 0)
     }
     for (const w of file?.warnings ?? []) log.warn({file: w.file, line: w.line}, w.message)
     for (const note of settings.notes) log.info(note)
     const brokerLog = new BrokerLog(log)
     // per_listener_settings: each listener's own files; otherwise one set for the whole broker
     const listenerAuth = await perListenerAuth(settings.listeners, log, brokerLog.denial)
-    const auth = listenerAuth ?? await brokerAuthFromFlags(authSettings, log, brokerLog.denial)
-    const fileHooks = listenerAuth?.hooks ?? (settings.refuseEveryone ? refuseEveryone(auth?.hooks) : auth?.hooks)
-    // when no plugin decides a login: the password file (per listener: the listener's own settings), else refused
+    const fileAuth = listenerAuth === undefined ? await brokerAuthFromFlags(authSettings, log, brokerLog.denial) : undefined
+    const auth = listenerAuth ?? fileAuth
+    const dynsec = authSettings.dynsec === undefined ? undefined : await loadDynsec(authSettings.dynsec, log)
+    if (dynsec !== undefined && listenerAuth !== undefined) {
+      throw new CliError('Dynamic Security cannot be combined with authentication per listener (per_listener_settings, listener_allow_anonymous): it applies to every listener', ExitCode.BrokerStartFailed)
+    }
+    // Dynamic Security first, then the password file and ACL, as in Mosquitto
+    const fileHooks = dynsec !== undefined ? withDynsec(dynsec, fileAuth?.hooks, authSettings['allow-anonymous'], brokerLog.denial)
+      : listenerAuth?.hooks ?? (settings.refuseEveryone ? refuseEveryone(auth?.hooks) : auth?.hooks)
+    // when no plugin decides a login: Dynamic Security and the password file (per listener: the listener's own settings), else refused
     const chain = await loadBrokerPlugins(plugins, flags, log, {fallback: fileHooks,
-      passwordFile: listenerAuth !== undefined || authSettings['password-file'] !== undefined, allowAnonymous: authSettings['allow-anonymous']})
+      passwordFile: listenerAuth !== undefined || dynsec !== undefined || authSettings['password-file'] !== undefined, allowAnonymous: authSettings['allow-anonymous']})
     const tls = await loadAllTls(settings.listeners)
+    const bridges = await bridgeSettings(file?.config.bridges, flags, process.env)
     if (flags['test-config']) {
       const n = settings.listeners.length
-      this.log(`configuration OK: ${n} listener${n === 1 ? '' : 's'} (${settings.listeners.map((l) => `${l.spec.protocol}://${l.spec.host}:${l.spec.port}`).join(', ')})`)
+      const b = bridges.length === 0 ? '' : `, ${bridges.length} bridge${bridges.length === 1 ? '' : 's'} (${bridges.map((s) => s.input.name).join(', ')})`
+      this.log(`configuration OK: ${n} listener${n === 1 ? '' : 's'} (${settings.listeners.map((l) => `${l.spec.protocol}://${l.spec.host}:${l.spec.port}`).join(', ')})${b}`)
       return
     }
     const uncapYoungGeneration = capYoungGeneration()
@@ -81,6 +96,7 @@ connections; a bad file is logged and the previous one stays in force.`
       authenticators: chain?.authenticators, store})
     brokerLog.attach(broker)
     chain?.attach(broker)
+    dynsec?.attach(broker)
     const unguard = guardProcess(log)
     const {signal, dispose} = shutdownSignal()
     let open: Awaited<ReturnType<typeof openListeners>> = []
@@ -95,6 +111,11 @@ connections; a bad file is logged and the previous one stays in force.`
       await broker.restore()
       open = await openListeners(broker, settings.listeners, tls)
       if (settings.http) ops = await openOps(broker, settings.http)
+      for (const b of bridges) {
+        await broker.addBridge(b.input).catch((error: Error) => {
+          throw new CliError(`${b.origin}: ${error.message}`, ExitCode.BrokerStartFailed)
+        })
+      }
       const lines = open.map(({listener}) => announcement(listener.spec.protocol, listener.address(), listener.url))
       if (ops) lines.push(announcement('http', ops.address(), httpUrl(ops)))
       if (flags['ready-file']) await writeFileAtomic(flags['ready-file'], lines.map((l) => JSON.stringify(l) + '\n').join(''), {mode: 0o644})
