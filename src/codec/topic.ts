@@ -156,8 +156,7 @@ export function hasWildcard(filter: string): boolean {
 
 /**
  * Non-empty [MQTT-4.7.3-1], no U+0000 [MQTT-4.7.3-2] [MQTT-1.5.4-2], no lone surrogate (it would not
- * encode as well-formed UTF-8) [MQTT-1.5.4-1], no control character (U+0001-U+001F, U+007F-U+009F) or
- * non-character (U+FDD0-U+FDEF, U+xFFFE, U+xFFFF) (v5 1.5.4), and at most 65535 bytes of UTF-8 [MQTT-4.7.3-3].
+ * encode as well-formed UTF-8) [MQTT-1.5.4-1], and at most 65535 bytes of UTF-8 [MQTT-4.7.3-3].
  */
 function isWellFormed(s: string): boolean {
   if (s.length === 0 || s.length > MAX_BYTES) return false // a UTF-16 unit is at least one byte
@@ -165,17 +164,12 @@ function isWellFormed(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i)
     if (c === 0) return false
-    // (v5 1.5.4) control characters and non-characters SHOULD NOT appear, and a receiver MAY treat them
-    // as malformed: libmosquitto clients do, and drop the connection for good on every reconnect when
-    // such a topic is retained (found by the fuzzer); Mosquitto refuses them too
-    if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || (c >= 0xfdd0 && c <= 0xfdef) || c >= 0xfffe) return false
     if (c < 0x80) bytes += 1
     else if (c < 0x800) bytes += 2
     else if (c < 0xd800 || c > 0xdfff) bytes += 3
     else {
       const low = s.charCodeAt(i + 1) // NaN past the end
       if (c > 0xdbff || !(low >= 0xdc00 && low <= 0xdfff)) return false
-      if ((low & 0x3fe) === 0x3fe && (c & 0x3f) === 0x3f) return false // U+1FFFE, U+1FFFF, ... U+10FFFF: non-characters
       bytes += 4
       i++
     }
