@@ -12,6 +12,16 @@ import type {Credentials} from './generate.js'
 /** The midge binary under test: this tree's, or another build's (MIDGE_FUZZ_BIN=/path/to/bin/run.js). */
 const BIN = process.env.MIDGE_FUZZ_BIN ?? fileURLToPath(new URL('../../bin/run.js', import.meta.url))
 
+/** Children that must not outlive the fuzzer (a broker, a mosquitto_sub), killed when it exits. */
+const children = new Set<ChildProcess>()
+process.once('exit', () => { for (const c of children) c.kill('SIGKILL') })
+
+export function killOnExit(child: ChildProcess): ChildProcess {
+  children.add(child)
+  child.once('exit', () => children.delete(child))
+  return child
+}
+
 export interface BrokerSetup {
   persistence: boolean
   auth: boolean
@@ -63,8 +73,8 @@ export class BrokerProcess {
   }
 
   static async start(files: BrokerFiles): Promise<BrokerProcess> {
-    const child = spawn(process.execPath, [BIN, 'broker', 'start', '--port', '0', '--json', '--log-level', 'error', ...files.args()],
-      {stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, NO_COLOR: '1'}})
+    const child = killOnExit(spawn(process.execPath, [BIN, 'broker', 'start', '--port', '0', '--json', '--log-level', 'error', ...files.args()],
+      {stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, NO_COLOR: '1'}}))
     let out = ''
     let err = ''
     const onErr = (d: Buffer) => { err += d.toString() }

@@ -61,4 +61,6 @@ function main(): Promise<number> | number {
   })
 }
 
+// interrupted: exit, which kills the broker and the subscribers started (broker-process.ts)
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130))
 process.exitCode = await main()
