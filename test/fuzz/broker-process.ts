@@ -74,7 +74,8 @@ export class BrokerProcess {
 
   static async start(files: BrokerFiles): Promise<BrokerProcess> {
     const child = killOnExit(spawn(process.execPath, [BIN, 'broker', 'start', '--port', '0', '--json', '--log-level', 'error', ...files.args()],
-      {stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, NO_COLOR: '1'}}))
+      // MIDGE_FUZZ_NODE_OPTIONS: node options for the broker only (e.g. --max-old-space-size=96 to tell a leak from a lazy GC)
+      {stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, NO_COLOR: '1', ...(process.env.MIDGE_FUZZ_NODE_OPTIONS ? {NODE_OPTIONS: process.env.MIDGE_FUZZ_NODE_OPTIONS} : {})}}))
     let out = ''
     let err = ''
     const onErr = (d: Buffer) => { err += d.toString() }
