@@ -171,7 +171,10 @@ export function checkProperties(frame: Buffer, bodyStart: number): void {
     case T.PUBLISH: {
       if (o + 2 > end) return
       o += 2 + frame.readUInt16BE(o) + (((frame[0] >> 1) & 3) > 0 ? 2 : 0)
-      if (o >= end) return
+      // the property length is not optional in a v5 PUBLISH (v5 3.3.2.3); mqtt-packet reads none as
+      // none, the fast path as malformed (found by test/unit/codec-properties.test.ts)
+      if (o === end) throw new MalformedPacketError('PUBLISH without its property length')
+      if (o > end) return
       checkSection(frame, o, T.PUBLISH)
       return
     }
