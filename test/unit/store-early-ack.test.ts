@@ -161,3 +161,22 @@ test('a QoS 1 message whose delivery fails (a delivery hook throws) is acknowled
   assert.equal(broker.metrics.dropped['delivery-failed'], 1)
   assert.equal(acks.tracked, 0, 'the failed message left no entry behind')
 })
+
+test('a held acknowledgement that cannot be sent costs that connection only, not the acknowledgements behind it', async (t) => {
+  const {broker, hold, release} = await gatedBroker(t)
+  const sub = await client(broker, 5, 'sub', 't')
+  sub.end() // offline: what it is sent waits for the disk, and so does the PUBACK
+  await sub.closed()
+  const bad = await client(broker, 5, 'bad')
+  const good = await client(broker, 5, 'good')
+  const link = broker.sessions.get('bad')!.link as unknown as {send(p: unknown): void}
+  link.send = () => { throw new Error('engine bug') }
+  hold()
+  bad.publish('t', 'x', 1, {messageId: 1})
+  good.publish('t', 'y', 1, {messageId: 2})
+  await good.quiet() // both are now waiting for the commit
+  release()
+  assert.equal((await good.expect('puback')).messageId, 2)
+  await bad.closed()
+  assert.equal(broker.metrics.internalErrors, 1)
+})

@@ -171,7 +171,7 @@ export class AckQueue {
       if (!w.committed && !isDelivered(w)) break
       this.head++
       this.forget(w)
-      w.conn!.send(w.packet!)
+      sendContained(w.conn!, w.packet!)
     }
     this.compact()
   }
@@ -206,4 +206,18 @@ export class AckQueue {
 
 function isDelivered(w: Waiting): boolean {
   return w.message !== undefined && w.undelivered === 0
+}
+
+/**
+ * Sends a held acknowledgement. The drain runs from a commit's promise, so an exception here (an
+ * engine bug) would be an unhandled rejection and stall the acknowledgements behind it: it costs that
+ * connection instead, reported as the engine's own failure.
+ */
+function sendContained(conn: Connection, packet: Packet): void {
+  try {
+    conn.send(packet)
+  } catch (error) {
+    conn.broker.internalError(error, {clientId: conn.clientId, packet: packet.cmd, during: 'sending a held acknowledgement'})
+    conn.stream.destroy()
+  }
 }
