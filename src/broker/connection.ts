@@ -11,59 +11,16 @@ import type {Message} from './message.js'
 import type {Delivery, DropReason, Session, SessionLink} from './session.js'
 import type {OutboundAliases} from './topic-alias.js'
 import type {Watched} from './watchdog.js'
+import {ConnState, DEFAULT_PEER, type PeerLimits} from './conn-state.js'
+import type {ConnectionContext, ListenerLink} from './listeners/link.js'
+import {boundReasonString} from './reason-string.js'
 
-/** A connection's one state field [DESIGN 3]: packets are legal or not according to it alone. */
-export const ConnState = {AwaitingConnect: 0, Authenticating: 1, Connected: 2, Closing: 3, Closed: 4} as const
-export type ConnState = (typeof ConnState)[keyof typeof ConnState]
-
-/** What the client announced about itself (v5 CONNECT properties; protocol defaults otherwise). */
-export interface PeerLimits {
-  receiveMaximum: number
-  maximumPacketSize: number
-  topicAliasMaximum: number
-  requestProblemInformation: boolean
-}
+export {ConnState, type PeerLimits} from './conn-state.js'
+export type {ConnectionContext, ListenerLink} from './listeners/link.js'
 
 const MAX_PENDING_PACKETS = 1000
 /** Held writes past this size are flushed without waiting for the end of the iteration. */
 const FLUSH_AT_BYTES = 8_192
-
-/** The protocol's defaults, shared by every client that announces none of its own. */
-const DEFAULT_PEER: PeerLimits = Object.freeze({
-  receiveMaximum: 65_535, maximumPacketSize: Number.MAX_SAFE_INTEGER, topicAliasMaximum: 0, requestProblemInformation: true,
-})
-
-/** What the listener knows of a connection before its CONNECT. */
-export interface ConnectionContext {
-  /**
-   * The user name a verified client certificate gives (use_identity_as_username /
-   * use_subject_as_username): it replaces CONNECT's, and no password is checked (as in Mosquitto).
-   */
-  username?: string
-  /** The subject (RFC 2253) of a verified client certificate. */
-  certificateSubject?: string
-  /**
-   * The broker's own client (a bridge's local side): no password is checked, as Mosquitto does not
-   * authenticate its bridges locally; `username` (local_username) still applies to the ACL.
-   */
-  internal?: boolean
-  /** The listener the connection came through. */
-  listener?: ListenerLink
-}
-
-/** What a connection tells the listener it came through. */
-export interface ListenerLink {
-  readonly stats: {messagesReceived: number; messagesSent: number}
-  /** Names the listener to hooks (ClientInfo.listener). */
-  readonly id?: string
-  /** Mosquitto's mount_point: the topic prefix of this listener's clients (see mount-point.ts). */
-  readonly mountPoint?: string
-  /** Mosquitto's per-listener auto_id_prefix and allow_zero_length_clientid (else the broker's). */
-  readonly autoIdPrefix?: string
-  readonly allowZeroLengthClientId?: boolean
-  /** The connection is over (called once). */
-  released(): void
-}
 
 const CONNECTION = Symbol('midge.connection')
 type OwnedStream = Duplex & {[CONNECTION]?: Connection}
@@ -477,20 +434,4 @@ export class Connection implements SessionLink, Watched {
   setMaxPacketSize(bytes: number): void {
     this.decoder.maxPacketSize = bytes
   }
-}
-
-/** Longest reason string sent, in code points: reasons quote client input (a topic can be 65,535 bytes). */
-const MAX_REASON = 256
-
-/**
- * A packet whose reason string is at most MAX_REASON code points (cut with an ellipsis): a reason
- * quoting a 65,535-byte topic could not be encoded at all (found by the fuzzer: "cannot encode pubrec").
- */
-function boundReasonString(packet: Packet): Packet {
-  const properties = (packet as {properties?: {reasonString?: string}}).properties
-  const reason = properties?.reasonString
-  if (reason === undefined || reason.length <= MAX_REASON) return packet
-  const points = Array.from(reason)
-  if (points.length <= MAX_REASON) return packet
-  return {...packet, properties: {...properties, reasonString: `${points.slice(0, MAX_REASON - 1).join('')}…`}} as Packet
 }

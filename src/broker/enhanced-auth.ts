@@ -1,6 +1,7 @@
 import {isDisconnectReason, ProtocolError, ReasonCode, type AuthPacket, type ConnectPacket} from '../codec/index.js'
 import type {ClientInfo} from './auth/hooks.js'
-import {ConnState, type Connection} from './connection.js'
+import {ConnState} from './conn-state.js'
+import type {Connection} from './connection.js'
 import {completeConnect, refuse} from './handlers/connect.js'
 
 /** Who an authentication exchange is for. */

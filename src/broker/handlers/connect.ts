@@ -4,7 +4,8 @@ import {
   encodePacket, ProtocolError, ReasonCode, toV3ConnackCode,
   type ConnackProperties, type ConnectPacket,
 } from '../../codec/index.js'
-import {ConnState, type Connection} from '../connection.js'
+import {ConnState} from '../conn-state.js'
+import type {Connection} from '../connection.js'
 import {mountTopic} from '../mount-point.js'
 import {OutboundAliases} from '../topic-alias.js'
 import {isValidTopicName} from '../../codec/topic.js'

@@ -1,5 +1,6 @@
 import {ProtocolError, type Packet} from '../../codec/index.js'
-import {ConnState, type Connection} from '../connection.js'
+import {ConnState} from '../conn-state.js'
+import type {Connection} from '../connection.js'
 import {handlePuback, handlePubcomp, handlePubrec, handlePubrel} from './acks.js'
 import {handleAuth} from './auth.js'
 import {handleConnect} from './connect.js'
