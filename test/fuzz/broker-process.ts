@@ -7,6 +7,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {PasswordFile, savePasswordFile} from '../../src/passwd/index.js'
+import {orphanSafe} from '../helpers/cli.js'
 import type {Credentials} from './generate.js'
 
 /** The midge binary under test: this tree's, or another build's (MIDGE_FUZZ_BIN=/path/to/bin/run.js). */
@@ -73,7 +74,7 @@ export class BrokerProcess {
   }
 
   static async start(files: BrokerFiles): Promise<BrokerProcess> {
-    const child = killOnExit(spawn(process.execPath, [BIN, 'broker', 'start', '--port', '0', '--json', '--log-level', 'error', ...files.args()],
+    const child = killOnExit(spawn(...orphanSafe(process.execPath, [BIN, 'broker', 'start', '--port', '0', '--json', '--log-level', 'error', ...files.args()]),
       // MIDGE_FUZZ_NODE_OPTIONS: node options for the broker only (e.g. --max-old-space-size=96 to tell a leak from a lazy GC)
       {stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, NO_COLOR: '1', ...(process.env.MIDGE_FUZZ_NODE_OPTIONS ? {NODE_OPTIONS: process.env.MIDGE_FUZZ_NODE_OPTIONS} : {})}}))
     let out = ''

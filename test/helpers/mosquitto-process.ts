@@ -7,6 +7,7 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {connect as netConnect} from 'node:net'
 import {tmpdir, userInfo} from 'node:os'
 import {join} from 'node:path'
+import {orphanSafe} from './cli.js'
 import {freePort} from './mosquitto.js'
 
 export interface MosquittoProcess {
@@ -33,7 +34,8 @@ export async function runMosquitto(config: (dir: string) => string[] = () => [],
   const reap = () => { child?.kill('SIGKILL'); rmSync(dir, {recursive: true, force: true}) }
   process.once('exit', reap)
   const start = async () => {
-    const c = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], {stdio: ['ignore', 'pipe', 'pipe'], cwd: dir})
+    // never outlives the test process, however it dies (setpriv --pdeathsig: see cli.ts)
+    const c = spawn(...orphanSafe('mosquitto', ['-c', join(dir, 'mosquitto.conf')]), {stdio: ['ignore', 'pipe', 'pipe'], cwd: dir})
     child = c
     c.stdout!.setEncoding('utf8').on('data', (d: string) => { log += d })
     c.stderr!.setEncoding('utf8').on('data', (d: string) => { log += d })
