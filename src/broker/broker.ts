@@ -12,6 +12,8 @@ import type {Message} from './message.js'
 import {Metrics} from './metrics.js'
 import {DEFAULT_OPTIONS, type BrokerOptions} from './options.js'
 import {isReservedTopic} from './reserved-topics.js'
+import {longTimer} from './long-timer.js'
+import {willMessage} from './will.js'
 import {RetainedMessages} from './retained.js'
 import {Router, type RouteResult} from './router.js'
 import {Session, type Delivery, type DropReason, type LongTimer, type SessionHost, type SubscriptionOptions} from './session.js'
@@ -22,7 +24,6 @@ import {Watchdog} from './watchdog.js'
 import {WriteBatch} from './write-batch.js'
 
 const NEVER_EXPIRES = 0xffff_ffff
-const MAX_TIMER_MS = 2 ** 31 - 1
 
 /**
  * The broker engine: sessions, routing, retained messages, wills and expiry, over any duplex
@@ -347,15 +348,8 @@ export class Broker implements SessionHost {
     const failed = (error: unknown) => this.internalError(error, {clientId: client.clientId, packet: 'will', during: 'will publication'})
     const send = (ok: boolean) => {
       if (!ok || this.closing) return
-      const {willDelayInterval: _d, messageExpiryInterval: expiry, ...properties} = will.properties ?? {}
       try {
-        this.publish({
-          topic: will.topic, payload: Buffer.isBuffer(will.payload) ? will.payload : Buffer.from(will.payload), qos, retain,
-          properties: Object.keys(properties).length > 0 ? properties : undefined,
-          expiresAt: expiry === undefined ? undefined : this.options.timers.now() + expiry * 1000,
-          origin: client.clientId,
-          originUsername: client.username ?? null,
-        })
+        this.publish(willMessage(client, will, this.options.timers.now()))
       } catch (error) {
         failed(error)
       }
@@ -372,23 +366,9 @@ export class Broker implements SessionHost {
     else send(allowed)
   }
 
-  /** A timer that may be longer than setTimeout allows (session expiry can be 136 years). */
+  /** A timer that may be longer than setTimeout allows (long-timer.ts); what it runs cannot throw into the event loop. */
   private later(ms: number, fn: () => void): LongTimer {
-    const {timers} = this.options
-    const deadline = timers.now() + ms
-    const handle: LongTimer = {t: undefined}
-    const arm = (): void => {
-      handle.t = timers.setTimeout(() => {
-        if (deadline - timers.now() > 0) return arm()
-        try {
-          fn()
-        } catch (error) {
-          this.internalError(error, {during: 'a session timer'})
-        }
-      }, Math.min(Math.max(deadline - timers.now(), 0), MAX_TIMER_MS))
-    }
-    arm()
-    return handle
+    return longTimer(this.options.timers, ms, fn, (error) => this.internalError(error, {during: 'a session timer'}))
   }
 
   get connectionCount(): number {
