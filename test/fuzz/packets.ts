@@ -3,6 +3,10 @@
 // frame around it. Written by hand, not with mqtt-packet, because the point is to write packets that
 // no encoder would: duplicated, disallowed, unknown or cut-off properties, bad strings, reserved bits.
 
+import {varint} from '../helpers/varint.js'
+
+export {varint}
+
 export type Version = 3 | 4 | 5
 
 /** How a property value is written (v5 2.2.2.2). */
@@ -63,17 +67,6 @@ export function u32(n: number): Buffer {
   const b = Buffer.alloc(4)
   b.writeUInt32BE(n >>> 0)
   return b
-}
-
-export function varint(n: number): Buffer {
-  const out: number[] = []
-  do {
-    let byte = n % 128
-    n = Math.floor(n / 128)
-    if (n > 0) byte |= 0x80
-    out.push(byte)
-  } while (n > 0)
-  return Buffer.from(out)
 }
 
 export function lengthPrefixed(b: Buffer): Buffer {

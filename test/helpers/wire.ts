@@ -8,6 +8,7 @@ import {
   type PublishPacket, type QoS, type SubackPacket, type Subscription, type UnsubackPacket,
 } from '../../src/codec/index.js'
 import {duplexPair, type Side} from './duplex-pair.js'
+import {varint} from './varint.js'
 
 type ByCmd<C extends Packet['cmd']> = Extract<Packet, {cmd: C}>
 
@@ -196,15 +197,7 @@ export function hex(s: string): Buffer {
 /** A frame with the given first byte around body bytes (remaining length encoded for you). */
 export function frame(first: number, body: Buffer | string): Buffer {
   const b = typeof body === 'string' ? hex(body) : body
-  const len: number[] = []
-  let n = b.length
-  do {
-    let byte = n % 128
-    n = Math.floor(n / 128)
-    if (n > 0) byte |= 0x80
-    len.push(byte)
-  } while (n > 0)
-  return Buffer.concat([Buffer.from([first, ...len]), b])
+  return Buffer.concat([Buffer.from([first]), varint(b.length), b])
 }
 
 /** An MQTT UTF-8 string field: two length bytes, then the bytes. */

@@ -6,6 +6,7 @@ import fc from 'fast-check'
 import mqtt from 'mqtt-packet'
 import {encodePacket, PacketDecoder, type ProtocolVersion} from '../../src/codec/index.js'
 import {packet} from '../helpers/packet-arbitraries.js'
+import {varint} from '../helpers/varint.js'
 
 const RUNS = 2000
 const VERSIONS: ProtocolVersion[] = [3, 4, 5]
@@ -60,16 +61,6 @@ function outcome(version: ProtocolVersion, fastPath: boolean, frame: Buffer): {p
   }
 }
 
-function varint(n: number): Buffer {
-  const out: number[] = []
-  do {
-    let byte = n % 128
-    n = Math.floor(n / 128)
-    if (n > 0) byte |= 0x80
-    out.push(byte)
-  } while (n > 0)
-  return Buffer.from(out)
-}
 
 /** A whole frame (the framer's job is done): a first byte of the fast path's types, any body. */
 const anyFrame = fc.tuple(
