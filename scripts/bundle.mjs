@@ -1,8 +1,8 @@
-// Bundles the CLI for a fast start (see README, "Start-up time"): src/cli/main.ts and every command
+// Bundles the CLI for a fast start (see README, "Start-up time"): src/cli/common/main.ts and every command
 // under src/commands (found by walking the folder, so a new command needs no change here) become one
 // CommonJS file, dist/bundle/midge.cjs, with @oclif/core, mqtt-packet and our own modules inside.
 // Resolving and compiling some five hundred files was most of a command's start-up time; one file is
-// read once, and its compiled code is cached by V8 (src/cli/compile-cache.ts).
+// read once, and its compiled code is cached by V8 (src/cli/common/compile-cache.ts).
 //
 // The file exports COMMANDS, oclif's "explicit" command discovery: one getter per command id, so a
 // command's modules are evaluated only when that command runs. Packages with native code, workers or
@@ -41,7 +41,7 @@ function commandId(file) {
 }
 
 function entrySource() {
-  const lines = [`export {run} from ${JSON.stringify(join(src, 'cli', 'main.ts'))}`, 'export const COMMANDS = {}']
+  const lines = [`export {run} from ${JSON.stringify(join(src, 'cli', 'common', 'main.ts'))}`, 'export const COMMANDS = {}']
   for (const file of commandFiles(join(src, 'commands')).sort()) {
     lines.push(`Object.defineProperty(COMMANDS, ${JSON.stringify(commandId(file))}, {enumerable: true, get: () => require(${JSON.stringify(file)}).default})`)
   }
@@ -129,7 +129,7 @@ await build({
   // oclif checks at load that Node satisfies its own engines (>=18), with semver, which costs a few
   // milliseconds; midge's engines (>=20) are stricter, so the check is skipped while the bundle loads
   // dynamic import() inside a vm.Script needs a Node flag, so the bundle's go through the loader's own
-  // (src/cli/compile-cache.ts); under plain require() (scripts/manifest.mjs) they are ordinary import()s
+  // (src/cli/common/compile-cache.ts); under plain require() (scripts/manifest.mjs) they are ordinary import()s
   banner: {js: 'const __midgeImport = typeof __midgeDynamicImport === "function" ? __midgeDynamicImport : (s) => import(s); const __midgeEngineCheck = process.env.OCLIF_DISABLE_ENGINE_WARNING; process.env.OCLIF_DISABLE_ENGINE_WARNING = "1";'},
   footer: {js: 'if (__midgeEngineCheck === undefined) delete process.env.OCLIF_DISABLE_ENGINE_WARNING; else process.env.OCLIF_DISABLE_ENGINE_WARNING = __midgeEngineCheck;'},
   logLevel: 'warning',

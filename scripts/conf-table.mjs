@@ -2,8 +2,8 @@
 // cannot drift (test/unit/conf-options-table.test.ts fails when the README is stale).
 // Usage: npm run build && node scripts/conf-table.mjs
 import {readFileSync, writeFileSync} from 'node:fs'
-import {renderConfTable} from '../dist/cli/conf-options.js'
-import {BRIDGE_SETTERS} from '../dist/cli/mosquitto-bridge.js'
+import {renderConfTable} from '../dist/cli/broker/conf-options.js'
+import {BRIDGE_SETTERS} from '../dist/cli/broker/mosquitto-bridge.js'
 
 const BEGIN = '<!-- conf-options:begin (node scripts/conf-table.mjs) -->\n'
 const END = '<!-- conf-options:end -->'

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
-import {MidgeCommand} from '../cli/base-command.js'
-import {CliError, ExitCode} from '../cli/exit-codes.js'
-import {readPassword} from '../cli/read-password.js'
+import {MidgeCommand} from '../cli/common/base-command.js'
+import {CliError, ExitCode} from '../cli/common/exit-codes.js'
+import {readPassword} from '../cli/passwd/read-password.js'
 import {ARGON2ID_DEFAULTS, PBKDF2_DEFAULTS, PasswordFile, PasswordFileError, PasswordInputError,
   loadPasswordFile, savePasswordFile, validateUsername, type HashOptions} from '../passwd/index.js'
 

@@ -1,4 +1,4 @@
-// The fast start of the built CLI (scripts/bundle.mjs, src/cli/compile-cache.ts): a command loads the
+// The fast start of the built CLI (scripts/bundle.mjs, src/cli/common/compile-cache.ts): a command loads the
 // one bundled file and nothing of what it does not use, V8's code cache is written, used, and replaced
 // when it is not valid, and every command under src/commands is in the bundle.
 import assert from 'node:assert/strict'
@@ -29,7 +29,7 @@ describe('fast start', () => {
       const code = loaded.filter((f) => !f.startsWith('node:') && !f.startsWith('data:') && !f.endsWith('.json'))
       assert.ok(code.includes(join(ROOT, 'dist', 'bundle', 'midge.cjs')), 'the bundle was loaded')
       assert.deepEqual(code.filter((f) => f.includes(`${sep}node_modules${sep}`)), [], 'nothing from node_modules')
-      assert.deepEqual([...new Set(code.map((f) => relative(ROOT, f)))].sort(), ['bin/run.js', 'dist/bundle/midge.cjs', 'dist/cli/compile-cache.js'])
+      assert.deepEqual([...new Set(code.map((f) => relative(ROOT, f)))].sort(), ['bin/run.js', 'dist/bundle/midge.cjs', 'dist/cli/common/compile-cache.js'])
     })
   }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 import {DEFAULT_CONFIG, type BenchConfig} from '../../src/bench/config.js'
 import {assignShards, expand, fanout, planClients} from '../../src/bench/plan.js'
-import {verdict} from '../../src/cli/bench-run.js'
+import {verdict} from '../../src/cli/bench/run.js'
 import {fakeResult} from './bench-fixtures.js'
 
 const config = (over: Partial<BenchConfig>): BenchConfig => ({...DEFAULT_CONFIG, mode: 'e2e', client: {}, brokerUrl: 'mqtt://x', ...over})

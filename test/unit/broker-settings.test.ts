@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
-import {parseListenerUrl, resolveBrokerSettings, type SettingsFlags} from '../../src/cli/broker-settings.js'
-import {CliError} from '../../src/cli/exit-codes.js'
-import {parseMosquittoConf} from '../../src/cli/mosquitto-conf.js'
+import {parseListenerUrl, resolveBrokerSettings, type SettingsFlags} from '../../src/cli/broker/settings.js'
+import {CliError} from '../../src/cli/common/exit-codes.js'
+import {parseMosquittoConf} from '../../src/cli/broker/mosquitto-conf.js'
 
 const conf = (text: string) => parseMosquittoConf(text).config
 const resolve = (flags: SettingsFlags, text?: string, engine = {}) => resolveBrokerSettings(flags, engine, text === undefined ? undefined : conf(text))

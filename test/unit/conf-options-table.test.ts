@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict'
 import {readFileSync} from 'node:fs'
 import {test} from 'node:test'
-import {confOptionTable, MOSQUITTO_OPTIONS, renderConfTable} from '../../src/cli/conf-options.js'
-import {BRIDGE_SETTERS} from '../../src/cli/mosquitto-bridge.js'
-import {parseMosquittoConf} from '../../src/cli/mosquitto-conf.js'
+import {confOptionTable, MOSQUITTO_OPTIONS, renderConfTable} from '../../src/cli/broker/conf-options.js'
+import {BRIDGE_SETTERS} from '../../src/cli/broker/mosquitto-bridge.js'
+import {parseMosquittoConf} from '../../src/cli/broker/mosquitto-conf.js'
 import {ROOT} from '../helpers/cli.js'
 
 const registries = {bridge: Object.keys(BRIDGE_SETTERS)}

@@ -1,4 +1,4 @@
-// broker start's process-wide last line of defence (src/cli/crash-guard.ts), in a child process so
+// broker start's process-wide last line of defence (src/cli/broker/crash-guard.ts), in a child process so
 // that its uncaught exceptions are real ones.
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
@@ -8,7 +8,7 @@ import {collect, ROOT} from '../helpers/cli.js'
 function run(body: string) {
   const script = `
     import pino from 'pino'
-    import {guardProcess} from './src/cli/crash-guard.ts'
+    import {guardProcess} from './src/cli/broker/crash-guard.ts'
     import {StoreError} from './src/broker/store/index.ts'
     const log = pino(pino.destination({dest: 2, sync: true}))
     guardProcess(log)

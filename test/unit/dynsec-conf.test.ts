@@ -2,7 +2,7 @@
 // then its plugin_opt_config_file; options of other plugins stay warnings.
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
-import {MosquittoConfError, parseMosquittoConf} from '../../src/cli/mosquitto-conf.js'
+import {MosquittoConfError, parseMosquittoConf} from '../../src/cli/broker/mosquitto-conf.js'
 
 describe('mosquitto.conf: the dynamic security plugin', () => {
   it('plugin .../mosquitto_dynamic_security.so + plugin_opt_config_file', () => {

@@ -1,7 +1,7 @@
 // The NDJSON schema of `sub --json`, read back by `pub --stdin-json`.
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
-import {fromJsonLine, toJsonLine} from '../../src/cli/format/ndjson.js'
+import {fromJsonLine, toJsonLine} from '../../src/cli/common/format/ndjson.js'
 
 const at = new Date('2024-01-02T03:04:05.678Z')
 

@@ -2,11 +2,11 @@
 // mosquitto_sub 2.0.11 and glibc's strftime (see test/interop/pubsub-format.test.ts for the live comparison).
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
-import {formatNumber, parseJson, printJson} from '../../src/cli/format/cjson.js'
-import type {FormatMessage, Timestamp} from '../../src/cli/format/message.js'
-import {Printer} from '../../src/cli/format/printer.js'
-import {strftime1} from '../../src/cli/format/strftime.js'
-import {checkFormat, Template} from '../../src/cli/format/template.js'
+import {formatNumber, parseJson, printJson} from '../../src/cli/common/format/cjson.js'
+import type {FormatMessage, Timestamp} from '../../src/cli/common/format/message.js'
+import {Printer} from '../../src/cli/common/format/printer.js'
+import {strftime1} from '../../src/cli/common/format/strftime.js'
+import {checkFormat, Template} from '../../src/cli/common/format/template.js'
 
 process.env.TZ = 'UTC'
 

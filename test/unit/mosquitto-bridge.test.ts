@@ -2,7 +2,7 @@
 // Mosquitto refuses refused with the file and line.
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
-import {MosquittoConfError, parseMosquittoConf} from '../../src/cli/mosquitto-conf.js'
+import {MosquittoConfError, parseMosquittoConf} from '../../src/cli/broker/mosquitto-conf.js'
 
 function errorsOf(text: string): string[] {
   try {

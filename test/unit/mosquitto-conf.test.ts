@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import {existsSync, readFileSync} from 'node:fs'
 import {describe, test} from 'node:test'
 import {parseAclFile} from '../../src/broker/auth/acl-file.js'
-import {logLevelFor, MosquittoConfError, parseDuration, parseMosquittoConf} from '../../src/cli/mosquitto-conf.js'
+import {logLevelFor, MosquittoConfError, parseDuration, parseMosquittoConf} from '../../src/cli/broker/mosquitto-conf.js'
 import {PasswordFile} from '../../src/passwd/index.js'
 
 const FIXTURES = new URL('../fixtures/mosquitto/', import.meta.url)

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
 import {test} from 'node:test'
 import {fileURLToPath} from 'node:url'
-import {capYoungGeneration, youngGenerationBytes, youngGenerationCapSupported} from '../../src/cli/young-generation.js'
+import {capYoungGeneration, youngGenerationBytes, youngGenerationCapSupported} from '../../src/cli/broker/young-generation.js'
 
 const MB = 1024 * 1024
 const V8_MAX = 32 * MB // 2 x the default 16 MB semi-space of 64-bit Node
@@ -31,7 +31,7 @@ test('the young generation stops growing at the cap, and grows again once uncapp
 })
 
 test('a young generation sized by the user (NODE_OPTIONS) is left alone', () => {
-  const module = fileURLToPath(new URL('../../src/cli/young-generation.ts', import.meta.url))
+  const module = fileURLToPath(new URL('../../src/cli/broker/young-generation.ts', import.meta.url))
   const script = `
     const {capYoungGeneration, youngGenerationBytes} = await import(${JSON.stringify(module)})
     const start = youngGenerationBytes()

@@ -1,7 +1,7 @@
 // `midge ctrl dynsec <command> ...`: mosquitto_ctrl's dynsec subcommands and arguments, turned into the
 // JSON command the plugin's API takes (apps/mosquitto_ctrl/dynsec*.c, Mosquitto 2.0). Argument order
 // and optional parts are mosquitto_ctrl's, so that a provisioning script runs unchanged.
-import {CliError, ExitCode} from '../exit-codes.js'
+import {CliError, ExitCode} from '../common/exit-codes.js'
 
 type Json = Record<string, unknown>
 

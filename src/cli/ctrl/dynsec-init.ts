@@ -5,7 +5,7 @@ import {access} from 'node:fs/promises'
 import {newPassword, serializeDynsec} from '../../broker/dynsec/index.js'
 import {emptyAcls, emptyState, type AclType} from '../../broker/dynsec/types.js'
 import {writeFileAtomic} from '../../fs/atomic-write.js'
-import {CliError, ExitCode} from '../exit-codes.js'
+import {CliError, ExitCode} from '../common/exit-codes.js'
 
 const ADMIN_ACLS: Array<[AclType, string]> = [
   ['publishClientSend', '$CONTROL/dynamic-security/#'], ['publishClientReceive', '$CONTROL/dynamic-security/#'],

@@ -1,11 +1,11 @@
 // `midge ctrl dynsec ...` once the command line is split: init works on a file; every other command is
 // one request to $CONTROL/dynamic-security/v1, answered as mosquitto_ctrl prints it (or --json).
 import {connect} from '../../client/index.js'
-import {toCliError} from '../client-errors.js'
-import {connectionOptions, type ConnectionFlagValues} from '../connection.js'
-import {CliError, ExitCode} from '../exit-codes.js'
-import {parseProperties} from '../properties.js'
-import {tracePacket} from '../trace.js'
+import {toCliError} from '../common/client-errors.js'
+import {connectionOptions, type ConnectionFlagValues} from '../common/connection.js'
+import {CliError, ExitCode} from '../common/exit-codes.js'
+import {parseProperties} from '../common/properties.js'
+import {tracePacket} from '../common/trace.js'
 import {buildCommand, USAGE} from './dynsec-args.js'
 import {formatAnswer} from './dynsec-print.js'
 import {controlRequest} from './request.js'
@@ -47,7 +47,7 @@ async function init(flags: CtrlFlags, args: string[]): Promise<string> {
   if (args.length < 2 || args.length > 3) throw new CliError('usage: dynsec init <new-config-file> <admin-username> [admin-password]', ExitCode.Usage)
   const [file, admin, argvPassword] = args
   // loaded only here: the prompt library and the broker's dynsec module cost every other command start-up time
-  const {readPassword} = await import('../read-password.js')
+  const {readPassword} = await import('../passwd/read-password.js')
   const {initFile} = await import('./dynsec-init.js')
   const password = await readPassword({argv: argvPassword, file: flags['password-file'], env: process.env.MIDGE_PASSWORD, confirm: true})
     .catch(passwordError)
@@ -63,7 +63,7 @@ async function newPassword(flags: CtrlFlags, username: string, optional: boolean
   const env = process.env.MIDGE_CLIENT_PASSWORD
   if (optional && file === undefined && env === undefined && !process.stdin.isTTY) return undefined
   if (process.stdin.isTTY && file === undefined && env === undefined) process.stderr.write(`New password for ${username}${optional ? ' (empty: none, the client cannot log in)' : ''}:\n`)
-  const {readPassword} = await import('../read-password.js')
+  const {readPassword} = await import('../passwd/read-password.js')
   const password = await readPassword({file, env, confirm: true}).catch(passwordError)
   return optional && password === '' ? undefined : password
 }

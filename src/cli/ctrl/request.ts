@@ -2,7 +2,7 @@
 // response topic, publish the request (QoS 1), wait for the first answer naming our command.
 import type {MqttClient} from '../../client/index.js'
 import {reasonName} from '../../codec/index.js'
-import {CliError, ExitCode} from '../exit-codes.js'
+import {CliError, ExitCode} from '../common/exit-codes.js'
 
 export interface ControlRequest {
   requestTopic: string

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
-import {benchConfig, benchConnectionFlags, benchRunFlags} from '../../cli/bench-flags.js'
-import {BENCH_EXIT_CODES, benchRunOptions, runBenchCommand} from '../../cli/bench-run.js'
-import {ClientCommand} from '../../cli/client-command.js'
+import {benchConfig, benchConnectionFlags, benchRunFlags} from '../../cli/bench/flags.js'
+import {BENCH_EXIT_CODES, benchRunOptions, runBenchCommand} from '../../cli/bench/run.js'
+import {ClientCommand} from '../../cli/common/client-command.js'
 
 export default class BenchConn extends ClientCommand {
   static override summary = 'Open -c idle connections at a rate (-R, -i) or concurrency; connect rate, time-to-CONNACK percentiles, failures by reason'

@@ -1,6 +1,6 @@
-import {benchConfig, benchConnectionFlags, benchEndToEndFlags, benchPublisherFlags, benchRunFlags, benchWarmupFlag} from '../../cli/bench-flags.js'
-import {BENCH_EXIT_CODES, benchRunOptions, runBenchCommand} from '../../cli/bench-run.js'
-import {ClientCommand} from '../../cli/client-command.js'
+import {benchConfig, benchConnectionFlags, benchEndToEndFlags, benchPublisherFlags, benchRunFlags, benchWarmupFlag} from '../../cli/bench/flags.js'
+import {BENCH_EXIT_CODES, benchRunOptions, runBenchCommand} from '../../cli/bench/run.js'
+import {ClientCommand} from '../../cli/common/client-command.js'
 
 export default class Bench extends ClientCommand {
   static override summary = 'Benchmark a broker end to end: publishers to subscribers, with throughput, latency, loss and CI gates'

@@ -1,6 +1,6 @@
-import {benchConfig, benchConnectionFlags, benchPublisherFlags, benchRunFlags, benchWarmupFlag} from '../../cli/bench-flags.js'
-import {BENCH_EXIT_CODES, benchRunOptions, runBenchCommand} from '../../cli/bench-run.js'
-import {ClientCommand} from '../../cli/client-command.js'
+import {benchConfig, benchConnectionFlags, benchPublisherFlags, benchRunFlags, benchWarmupFlag} from '../../cli/bench/flags.js'
+import {BENCH_EXIT_CODES, benchRunOptions, runBenchCommand} from '../../cli/bench/run.js'
+import {ClientCommand} from '../../cli/common/client-command.js'
 
 export default class BenchPub extends ClientCommand {
   static override summary = 'Publish load: -c publishers, as fast as the broker takes or at --rate; publish-to-ack latency at QoS 1/2'

@@ -1,6 +1,6 @@
-import {benchConfig, benchConnectionFlags, benchRunFlags, benchSubscriberFlags, benchWarmupFlag} from '../../cli/bench-flags.js'
-import {BENCH_EXIT_CODES, benchRunOptions, runBenchCommand} from '../../cli/bench-run.js'
-import {ClientCommand} from '../../cli/client-command.js'
+import {benchConfig, benchConnectionFlags, benchRunFlags, benchSubscriberFlags, benchWarmupFlag} from '../../cli/bench/flags.js'
+import {BENCH_EXIT_CODES, benchRunOptions, runBenchCommand} from '../../cli/bench/run.js'
+import {ClientCommand} from '../../cli/common/client-command.js'
 
 export default class BenchSub extends ClientCommand {
   static override summary = 'Subscribe load: -c subscribers; delivered rate, sequence gaps, duplicates, reordering and latency of bench pub\'s messages'

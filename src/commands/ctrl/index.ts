@@ -1,9 +1,9 @@
 import {Flags} from '@oclif/core'
-import {ClientCommand} from '../../cli/client-command.js'
+import {ClientCommand} from '../../cli/common/client-command.js'
 import {splitCtrlArgv} from '../../cli/ctrl/argv.js'
 import {runDynsec} from '../../cli/ctrl/dynsec-run.js'
-import {CliError, ExitCode} from '../../cli/exit-codes.js'
-import {connectionFlags} from '../../cli/flags.js'
+import {CliError, ExitCode} from '../../cli/common/exit-codes.js'
+import {connectionFlags} from '../../cli/common/flags.js'
 
 export default class Ctrl extends ClientCommand {
   static override summary = 'Manage a broker\'s Dynamic Security at run time (mosquitto_ctrl dynsec\'s commands, for midge and Mosquitto)'

@@ -1,0 +1,133 @@
+// What every bench command does once its flags are parsed: start the embedded broker if asked, run
+// with a status display on stderr, evaluate the gates and the baseline, print the summary (or the
+// JSON document) on stdout, and turn the outcome into the exit-code contract.
+import {readFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {
+  baselineMismatches, evaluateGates, formatCount, formatSummary, parseBaseline, parseGate, parseGates, primaryRate,
+  ProgressDisplay, runBench, startEmbeddedBroker, type BenchConfig, type BenchResult, type Gate,
+} from '../../bench/index.js'
+import {writeFileAtomic} from '../../fs/atomic-write.js'
+import {CliError, ExitCode} from '../common/exit-codes.js'
+import {shutdownSignal} from '../common/signals.js'
+
+export interface BenchRunOptions {
+  json: boolean
+  /** --out: the --json document, also written to this file. */
+  out?: string
+  quiet: boolean
+  color: boolean
+  failIf: string[]
+  baseline?: string
+  baselineRatio: number
+  embedded: boolean
+  /** The CLI's root folder (bin/run.js starts the embedded broker). */
+  root: string
+}
+
+export async function runBenchCommand(config: BenchConfig, o: BenchRunOptions): Promise<void> {
+  let gates: Gate[]
+  try {
+    gates = parseGates(o.failIf)
+  } catch (error) {
+    throw new CliError(`--fail-if ${(error as Error).message}`, ExitCode.Usage)
+  }
+  let baseline: BenchResult | undefined
+  if (o.baseline) {
+    const text = await readFile(o.baseline, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      throw new CliError(`cannot read --baseline '${o.baseline}': ${error.code ?? error.message}`, ExitCode.InputFile)
+    })
+    try {
+      baseline = parseBaseline(text, o.baseline)
+    } catch (error) {
+      throw new CliError((error as Error).message, ExitCode.InputFile)
+    }
+    if (!gates.some((g) => g.unit === 'baseline')) gates.push(parseGate(`rate<${o.baselineRatio}x`))
+  } else if (gates.some((g) => g.unit === 'baseline')) {
+    throw new CliError('--fail-if: a condition relative to the baseline (0.9x) needs --baseline FILE', ExitCode.Usage)
+  }
+  if (config.payloadSize < 20 && config.mode !== 'conn' && config.mode !== 'sub' && !o.quiet) {
+    process.stderr.write('midge bench: payloads under 20 bytes carry no sequence number or timestamp: loss is counted, latency is not measured\n')
+  }
+
+  const color = o.color && !process.env.NO_COLOR
+  const stop = shutdownSignal()
+  let embedded
+  if (o.embedded) {
+    embedded = await startEmbeddedBroker([process.execPath, join(o.root, 'bin', 'run.js'), 'broker', 'start'])
+      .catch((error: Error) => { stop.dispose(); throw new CliError(error.message, ExitCode.BrokerStartFailed) })
+    config.client = {...config.client, scheme: 'mqtt', host: embedded.host, port: embedded.port, socketPath: undefined, url: undefined}
+    config.brokerUrl = embedded.url
+    config.brokerPid ??= embedded.pid
+    config.embedded = true
+  }
+  const display = o.quiet ? undefined : new ProgressDisplay(process.stderr, {tty: Boolean(process.stderr.isTTY), color: color && Boolean(process.stderr.isTTY), columns: process.stderr.columns})
+  let result: BenchResult
+  try {
+    result = await runBench(config, {signal: stop.signal, onStatus: (s) => display?.update(s)})
+  } finally {
+    display?.done()
+    stop.dispose()
+    await embedded?.stop()
+  }
+
+  result.gates = evaluateGates(gates, result, baseline)
+  if (baseline && o.baseline) {
+    const base = primaryRate(baseline)
+    result.baseline = {file: o.baseline, rate: base, ratio: base > 0 ? Math.round((primaryRate(result) / base) * 1000) / 1000 : 0}
+    const differences = baselineMismatches(result, baseline)
+    if (differences.length && !o.quiet) process.stderr.write(`midge bench: the baseline was measured differently (${differences.join(', ')})\n`)
+  }
+  const {exitCode, failure} = verdict(result)
+  result.exitCode = exitCode
+  result.failure = failure
+  if (o.out) {
+    await writeFileAtomic(o.out, JSON.stringify(result, null, 2) + '\n').catch((error: NodeJS.ErrnoException) => {
+      throw new CliError(`--out: cannot write '${o.out}': ${error.code ?? error.message}`, ExitCode.Failure)
+    })
+  }
+  process.stdout.write(o.json ? JSON.stringify(result, null, 2) + '\n' : formatSummary(result, {color: color && Boolean(process.stdout.isTTY)}))
+  if (exitCode !== ExitCode.Success) throw new CliError(failure!, exitCode)
+}
+
+/**
+ * The exit code of a finished run and, when not 0, the one line that says why. Failures of the run
+ * itself come first (connections, lost connections, refusals, nothing delivered), then the gates.
+ */
+export function verdict(r: BenchResult): {exitCode: number; failure: string | null} {
+  const k = r.connections
+  if (k.failed > 0) {
+    const codes = Object.entries(k.connackCodes)
+    const refusedOnly = codes.length === 1 && Number(codes[0][1]) === k.failed
+    return {exitCode: refusedOnly ? Number(codes[0][0]) : ExitCode.ConnectFailed,
+      failure: `${formatCount(k.failed)} of ${formatCount(k.attempted)} connections to ${r.broker.url} failed: ${topReasons(k.failures)}`}
+  }
+  if (k.lost > 0) return {exitCode: ExitCode.ConnectionLost, failure: `${formatCount(k.lost)} connections were lost during the run: ${topReasons(k.failures)}`}
+  const subscribeErrors = Object.entries(r.errors).filter(([reason]) => reason.startsWith('SUBACK') || reason.startsWith('subscribe'))
+  if (subscribeErrors.length) return {exitCode: ExitCode.SubscribeRefused, failure: `subscriptions failed: ${topReasons(Object.fromEntries(subscribeErrors))}`}
+  const m = r.messages
+  if (m.refused > 0) return {exitCode: ExitCode.PublishRefused, failure: `the broker refused ${formatCount(m.refused)} publishes: ${topReasons(r.errors)}`}
+  if (r.mode === 'e2e' && m.expected > 0 && m.received === 0) {
+    return {exitCode: ExitCode.AssertionFailed, failure: `no message was delivered: ${formatCount(m.sent)} published, ${formatCount(m.expected)} deliveries expected, none received`}
+  }
+  if (r.mode === 'e2e' && m.sent === 0 && !r.interrupted) return {exitCode: ExitCode.AssertionFailed, failure: 'nothing was published'}
+  if (r.mode === 'pub' && m.unacked > 0 && m.acked === 0 && r.parameters.qos > 0) {
+    return {exitCode: ExitCode.AssertionFailed, failure: `no publish was acknowledged: ${formatCount(m.unacked)} unacknowledged`}
+  }
+  const failed = r.gates.filter((g) => !g.passed)
+  if (failed.length) return {exitCode: ExitCode.AssertionFailed, failure: failed.map((g) => g.message).join('; ')}
+  return {exitCode: ExitCode.Success, failure: null}
+}
+
+function topReasons(counts: Record<string, number>): string {
+  const entries = Object.entries(counts).sort((a, b) => b[1] - a[1])
+  const shown = entries.slice(0, 3).map(([reason, n]) => `${formatCount(n)} × ${reason}`)
+  return shown.join(', ') + (entries.length > 3 ? `, and ${entries.length - 3} more` : '')
+}
+
+/** The run options from the parsed flags. */
+export function benchRunOptions(f: {json: boolean; out?: string; quiet: boolean; color: boolean; 'fail-if'?: string[]; baseline?: string; 'baseline-ratio': number; embedded: boolean}, root: string): BenchRunOptions {
+  return {json: f.json, out: f.out, quiet: f.quiet, color: f.color, failIf: f['fail-if'] ?? [], baseline: f.baseline, baselineRatio: f['baseline-ratio'], embedded: f.embedded, root}
+}
+
+export const BENCH_EXIT_CODES = `Exit codes: 0 done, every gate passed; 1-5 / 128-162 every failed connection was refused with this CONNACK code; 2 bad usage; 10 unreadable --baseline; 11 connections failed (unreachable, timed out, refused for several reasons); 12 connections lost during the run; 13 publishes refused (PUBACK reason >= 0x80); 14 subscriptions refused; 15 a --fail-if condition or the baseline failed, or nothing was delivered; 17 the --embedded broker did not start. The summary (or --json) is printed first in every case; Ctrl-C prints the summary so far.`
