@@ -13,7 +13,7 @@ export interface MetricFamily {
   samples: Array<{labels?: Record<string, string>; value: number}>
 }
 
-/** The events `broker start` logs through its throttle (src/cli/broker-log.ts). */
+/** The events `broker start` logs through its throttle (src/cli/broker/log.ts). */
 const LOGGED_EVENTS = ['messageDropped', 'clientConnected', 'clientDisconnected', 'connectionRefused', 'listenerError', 'denied']
 const DROP_REASONS: DropReason[] = ['queue-full', 'slow-reader', 'expired', 'offline-qos0', 'too-large', 'no-packet-id', 'delivery-failed', 'not-authorized']
 

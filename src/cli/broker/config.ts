@@ -5,7 +5,7 @@ import {SqliteStore, StoreError} from '../../broker/store/index.js'
 import type {QoS} from '../../codec/index.js'
 import {CliError, ExitCode} from '../common/exit-codes.js'
 
-/** The parsed flags of `broker start` (see broker-flags.ts). */
+/** The parsed flags of `broker start` (see cli/broker/flags.ts). */
 export interface BrokerFlagValues {
   host?: string
   port?: number

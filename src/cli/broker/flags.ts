@@ -5,7 +5,7 @@ import {pluginFlags} from './plugin-flags.js'
 /**
  * The flags of `broker start`; most can also come from a MIDGE_* environment variable. Those a
  * mosquitto.conf can also set have no default here: the defaults apply after the file
- * (broker-settings.ts).
+ * (settings.ts).
  */
 export function brokerFlags() {
   return {

@@ -1,7 +1,7 @@
 // The bridge section of a mosquitto.conf (`connection NAME` and the options after it), read as
 // Mosquitto 2.0 reads it (src/conf.c): every option with its meaning, the old aliases (clientid,
 // username, password), and the checks Mosquitto makes before starting (an address, a topic, unique
-// names and local client ids). Pure: TLS files are only named here; broker-bridges.ts reads them.
+// names and local client ids). Pure: TLS files are only named here; cli/broker/bridges.ts reads them.
 import {BridgeTopicError, parseTopicLine, type BridgeAddress, type BridgeInput, type BridgeTopic} from '../../broker/bridge/index.js'
 import {bool, int, oneToken, text, ValueError} from './conf-values.js'
 

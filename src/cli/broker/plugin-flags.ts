@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 
-/** The authentication plugin flags of `broker start` (see broker-plugins.ts for what they load, and in which order). */
+/** The authentication plugin flags of `broker start` (see cli/broker/plugins.ts for what they load, and in which order). */
 export function pluginFlags() {
   return {
     plugin: Flags.string({description: 'Load an authentication plugin: a JavaScript ES module (a path, or a package name) whose default export is (options, context) => hooks, or midge:http / midge:jwt. Repeatable: plugins are asked in order, the first to decide wins, then the password file and ACL. e.g. --plugin ./only-ok.mjs', multiple: true, helpValue: '<module>'}),

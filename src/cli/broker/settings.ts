@@ -13,7 +13,7 @@ import {CliError, ExitCode} from '../common/exit-codes.js'
 import type {LogLevel} from '../common/logger.js'
 import {logLevelFor, MosquittoConfError, parseMosquittoConf, type ConfDiagnostic, type ConfListener, type LogDest, type MosquittoConfig} from './mosquitto-conf.js'
 
-/** The flags this module reads (see broker-flags.ts); undefined: not given on the command line nor in the environment. */
+/** The flags this module reads (see cli/broker/flags.ts); undefined: not given on the command line nor in the environment. */
 export interface SettingsFlags {
   host?: string
   port?: number
