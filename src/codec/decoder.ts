@@ -2,7 +2,7 @@ import mqtt from 'mqtt-packet'
 import {checkConsumed, checkHeaderFlags, checkLength, checkPacketId, checkStrings, classify} from './checks.js'
 import {MalformedPacketError, MqttError, UnsupportedProtocolError} from './errors.js'
 import {parseConnect, parsePublish, parseShortAck} from './fast-path.js'
-import {Framer} from './framer.js'
+import {FrameScanner} from './frame-scanner.js'
 import {checkProperties} from './properties.js'
 import {PacketType, type Packet, type ProtocolVersion} from './packets.js'
 
@@ -22,7 +22,7 @@ export interface DecoderOptions {
  * Buffers in the packets it returns are copies: they never pin the socket chunk.
  */
 export class PacketDecoder {
-  private readonly framer: Framer
+  private readonly framer: FrameScanner
   private slowParser: SlowParser | undefined
   private stopped = false
   private version: ProtocolVersion
@@ -31,7 +31,7 @@ export class PacketDecoder {
   connectLevel: number | undefined
 
   constructor(options: DecoderOptions) {
-    this.framer = new Framer(options.maxPacketSize)
+    this.framer = new FrameScanner(options.maxPacketSize)
     this.version = options.protocolVersion ?? 4
     this.fastPath = options.fastPath ?? true
   }
@@ -53,8 +53,8 @@ export class PacketDecoder {
   /** Decodes every complete packet in chunk, in order. Throws an MqttError on bad input. */
   push(chunk: Buffer, onPacket: (packet: Packet) => void): void {
     if (this.stopped) return
-    this.framer.push(chunk, (frame) => {
-      onPacket(this.decodeFrame(frame))
+    this.framer.push(chunk, (buf, start, _bodyStart, end) => {
+      onPacket(this.decodeFrame(buf.subarray(start, end)))
       return !this.stopped
     })
   }

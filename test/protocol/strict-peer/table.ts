@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 import {createBroker} from '../../../src/broker/broker.js'
 import type {BrokerOptions} from '../../../src/broker/options.js'
-import {Framer} from '../../../src/codec/framer.js'
+import {FrameScanner} from '../../../src/codec/frame-scanner.js'
 import {duplexPair} from '../../helpers/duplex-pair.js'
 
 /**
@@ -71,9 +71,9 @@ class Peer {
   constructor(broker: ReturnType<typeof createBroker>, private readonly deadline: number) {
     const [client, server] = duplexPair()
     this.client = client
-    const framer = new Framer(Number.MAX_SAFE_INTEGER)
+    const framer = new FrameScanner(Number.MAX_SAFE_INTEGER)
     client.on('data', (chunk: Buffer) => {
-      framer.push(chunk, (frame) => { this.frames.push(Buffer.from(frame)) })
+      framer.push(chunk, (buf, start, _body, end) => { this.frames.push(Buffer.from(buf.subarray(start, end))) })
       this.wake?.()
     })
     const onClose = () => { this.closed = true; this.wake?.() }
