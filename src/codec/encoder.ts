@@ -1,7 +1,7 @@
 import mqtt from 'mqtt-packet'
 import {MqttError} from './errors.js'
 import type {Packet, ProtocolVersion, PublishProperties, QoS} from './packets.js'
-import {AckByte, PINGREQ_BYTES, SHORT_ACK_SIZE, writeShortAck} from './in-place.js'
+import {AckByte, fixedHeaderLength, PINGREQ_BYTES, SHORT_ACK_SIZE, writeShortAck} from './in-place.js'
 import {ReasonCode} from './reason-codes.js'
 
 
@@ -81,7 +81,7 @@ export function encodePublish(msg: PublishShape, protocolVersion: ProtocolVersio
   if (msg.properties && protocolVersion === 5 && hasAny(msg.properties)) {
     const bytes = encodePacket({cmd: 'publish', topic: msg.topic, payload: msg.payload, qos: msg.qos, retain: msg.retain,
       dup: msg.dup ?? false, messageId: msg.qos > 0 ? 1 : undefined, properties: msg.properties}, protocolVersion)
-    return {bytes, packetIdOffset: idBytes ? headerLength(bytes) + 2 + topicLength : -1}
+    return {bytes, packetIdOffset: idBytes ? fixedHeaderLength(bytes) + 2 + topicLength : -1}
   }
   const propsBytes = protocolVersion === 5 ? 1 : 0
   const remaining = 2 + topicLength + idBytes + propsBytes + msg.payload.length
@@ -102,12 +102,6 @@ export function encodePublish(msg: PublishShape, protocolVersion: ProtocolVersio
 function hasAny(o: object): boolean {
   for (const k in o) if ((o as Record<string, unknown>)[k] !== undefined) return true
   return false
-}
-
-function headerLength(bytes: Buffer): number {
-  let i = 1
-  while (bytes[i] & 0x80) i++
-  return i + 1
 }
 
 function varintLength(n: number): number {

@@ -13,6 +13,13 @@ import type {ProtocolVersion} from './packets.js'
 export const AckByte = {puback: 0x40, pubrec: 0x50, pubrel: 0x62, pubcomp: 0x70} as const
 export type AckByte = (typeof AckByte)[keyof typeof AckByte]
 
+/** Bytes of a whole frame's fixed header (its first byte and Remaining Length): where its body starts. */
+export function fixedHeaderLength(frame: Buffer): number {
+  let i = 1
+  while (i < 4 && ((frame[i] ?? 0) & 0x80)) i++
+  return i + 1
+}
+
 /** Size of an acknowledgement with only a packet id (reason Success, no properties; any version). */
 export const SHORT_ACK_SIZE = 4
 
