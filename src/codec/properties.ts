@@ -72,7 +72,7 @@ const PACKET_NAMES = ['', 'CONNECT', 'CONNACK', 'PUBLISH', 'PUBACK', 'PUBREC', '
   'UNSUBSCRIBE', 'UNSUBACK', 'PINGREQ', 'PINGRESP', 'DISCONNECT', 'AUTH', 'will']
 
 /** A Variable Byte Integer at `at`: its value and where it ends; malformed past `end` or over four bytes. */
-export function readVarInt(buf: Buffer, at: number, end: number): {value: number; next: number} {
+function readVarInt(buf: Buffer, at: number, end: number): {value: number; next: number} {
   let value = 0
   let multiplier = 1
   for (let i = 0; i < 4; i++) {

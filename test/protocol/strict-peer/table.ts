@@ -199,11 +199,5 @@ export function refused(v: 3 | 4 | 5, code: number): string[] {
   return v === 5 ? [disconnect(code), 'close'] : ['close']
 }
 
-/** The v5 CONNACK refusing a CONNECT with this reason code (no properties), or for v3 just a close. */
-export function connackRefused(v: 3 | 4 | 5, code: number): string[] {
-  return v === 5 ? [`< 20 03 00 ${code.toString(16).padStart(2, '0')} 00`, 'close'] : ['close']
-}
-
 export const V3: Array<3 | 4 | 5> = [3, 4]
 export const ALL: Array<3 | 4 | 5> = [3, 4, 5]
-export const MODERN: Array<3 | 4 | 5> = [4, 5]
