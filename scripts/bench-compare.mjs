@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run bench:compare [-- --quick] [--rounds N] [--duration S] [--warmup S] [--conns N] [--hold S] [--workers N]
 //                           [--brokers midge,aedes,mosquitto] [--scenarios fanin,fanout100,...] [--out FILE]
-//                           [--mqbench PATH] [--from RESULTS.jsonl]
+//                           [--mqbench PATH | --no-mqbench] [--no-install] [--from RESULTS.jsonl]
 //
 // Runs the same scenarios with `midge bench` (the built binary) against midge, Aedes and Mosquitto,
 // each broker in its own process on a free loopback port, interleaved (every round runs each broker
@@ -10,7 +10,12 @@
 // 100-byte payloads; then qos1-stored, QoS 1 on persistent MQTT 5 sessions against midge in memory and
 // an extra midge with --persistence (midge-persist, in no other scenario). Raw results (one JSON line
 // per run) go to a temporary file, named at the end.
-// With --mqbench (../shared/perf's neutral C generator, built), every round also runs mqbench against
+// Peers are found or installed by scripts/bench-peers.mjs: mosquitto (apt-get install as root unless
+// --no-install), Aedes (a devDependency), mqbench (optional: --mqbench PATH, else built with make from
+// $MIDGE_PERF_DIR or ../shared/perf when its source is there; --no-mqbench leaves it out).
+// The report replaces what is between <!-- compare:begin --> and <!-- compare:end --> in the output
+// file; the sections other scripts write (auth plugins, bridges, start-up time) are left as they are.
+// With mqbench (../shared/perf's neutral C generator), every round also runs mqbench against
 // Mosquitto, and the report shows how close `midge bench` and mqbench measure the same broker; in the
 // conns scenario mqbench connects to every broker, since `bench conn` is bounded by Node, not the broker.
 // --from rewrites the report from an earlier run's raw results, without running anything.
@@ -22,10 +27,13 @@ import {availableParallelism, loadavg, tmpdir, userInfo} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {PERSIST, fmt, report, us} from './bench-report.mjs'
+import {findMosquitto, findMqbench, hasAedes} from './bench-peers.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 let BIN = join(ROOT, 'bin', 'run.js')
 const TEMP_DIRS = [] // removed at the end, and on SIGINT/SIGTERM
+const BEGIN = '<!-- compare:begin -->'
+const END = '<!-- compare:end -->'
 
 function tempDir(prefix) {
   const dir = mkdtempSync(join(tmpdir(), prefix))
@@ -69,7 +77,8 @@ const HOLD = Number(opt('hold', SAVED.hold ?? (quick ? 1 : 5)))
 const WORKERS = Number(opt('workers', SAVED.workers ?? availableParallelism()))
 const OUT = opt('out', join(ROOT, 'docs', 'benchmarks.md'))
 const BROKERS = opt('brokers', 'midge,aedes,mosquitto').split(',')
-const MQBENCH = opt('mqbench', undefined)
+const MQBENCH = FROM || argv.includes('--no-mqbench') ? undefined : findMqbench(ROOT, opt('mqbench', undefined))
+const INSTALL = !argv.includes('--no-install')
 const SCENARIO_NAMES = opt('scenarios', SAVED.scenarios ?? 'conns,fanin,fanout100,fanout1000,qos1,latency,qos1-stored').split(',')
 
 const LOAD = ['-s', '100', '--duration', String(DURATION), '--warmup', String(WARMUP), '--workers', String(WORKERS), '--json']
@@ -162,21 +171,23 @@ const STARTERS = {
     return STARTERS.midge(['--persistence', tempDir('bench-compare-persistence-')])
   },
   async aedes() {
+    if (!hasAedes(ROOT)) return undefined
     return startJsonListener(process.execPath, [join(ROOT, 'scripts', 'bench-aedes-server.mjs'), '0'])
   },
   async mosquitto() {
-    if (spawnSync('mosquitto', ['-h'], {stdio: 'ignore'}).error) return undefined
+    const mosquitto = findMosquitto({install: INSTALL})
+    if (!mosquitto) return undefined
     const dir = tempDir('bench-compare-mosquitto-')
     const port = await freePort()
     // ../shared/perf/brokers/mosquitto.conf, on a free port (and as ourselves, so that it can read the folder)
     writeFileSync(join(dir, 'mosquitto.conf'), [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false',
       'max_queued_messages 0', 'max_inflight_messages 1000', 'max_connections -1', 'log_dest stderr', 'log_type error', 'log_type warning',
       `user ${userInfo().username}`, ''].join('\n'))
-    const child = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], {stdio: ['ignore', 'ignore', 'pipe']})
+    const child = spawn(mosquitto, ['-c', join(dir, 'mosquitto.conf')], {stdio: ['ignore', 'ignore', 'pipe']})
     let log = ''
     child.stderr.setEncoding('utf8').on('data', (d) => { log = (log + d).slice(-4000) })
     await waitForPort(port, child)
-    const version = (spawnSync('mosquitto', ['-h'], {encoding: 'utf8'}).stdout.match(/version (\S+)/) ?? [])[1] ?? '?'
+    const version = (spawnSync(mosquitto, ['-h'], {encoding: 'utf8'}).stdout.match(/version (\S+)/) ?? [])[1] ?? '?'
     return {child, port, version, log: () => log}
   },
 }
@@ -393,8 +404,18 @@ if (FROM) {
 }
 
 mkdirSync(dirname(OUT), {recursive: true})
-// sections other scripts write (bench:startup's, between its markers) are kept
-const kept = existsSync(OUT) ? (readFileSync(OUT, 'utf8').match(/<!-- startup:begin -->[\s\S]*<!-- startup:end -->\n/) ?? [''])[0] : ''
-writeFileSync(OUT, report({brokers, results, agreement, idle, scenarios: SCENARIOS, scenarioNames: SCENARIO_NAMES,
-  settings: {quick, rounds: ROUNDS, duration: DURATION, warmup: WARMUP, workers: WORKERS, conns: CONNS, hold: HOLD, started, loadBefore, loadAfter}}) + (kept ? `\n${kept}` : ''))
+const section = `${BEGIN}\n${report({brokers, results, agreement, idle, scenarios: SCENARIOS, scenarioNames: SCENARIO_NAMES,
+  settings: {quick, rounds: ROUNDS, duration: DURATION, warmup: WARMUP, workers: WORKERS, conns: CONNS, hold: HOLD, started, loadBefore, loadAfter}}).trimEnd()}\n${END}\n`
+writeFileSync(OUT, between(existsSync(OUT) ? readFileSync(OUT, 'utf8') : '', section))
 process.stderr.write(`bench:compare: wrote ${OUT}; raw results in ${rawFile}\n`)
+
+/**
+ * The document with `section` between the compare markers: in place of what was between them, or at
+ * the top when there are none (the rest of the document, other scripts' sections, stays as it is).
+ */
+function between(text, section) {
+  const start = text.indexOf(BEGIN)
+  const end = text.indexOf(END)
+  if (start >= 0 && end > start) return text.slice(0, start) + section + text.slice(end + END.length).replace(/^\n/, '')
+  return text.trim() ? `${section}\n${text}` : section
+}

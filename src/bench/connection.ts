@@ -1,13 +1,17 @@
 // The load generator's own connection: the transports and CONNECT of src/client (openTransport,
-// connectPacket), but a receive path made for load. PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP and
-// PINGRESP are read in place from the socket chunk (no packet objects, no copies, no promises);
-// acknowledgements for a whole chunk go out in one write. Only the rare control packets (CONNACK,
-// SUBACK) go through the codec's decoder.
+// connectPacket), but a receive path made for load. The codec's FrameScanner splits the socket
+// chunks into frames in place (bounded by the maximum packet size, nothing copied but a frame that
+// spans chunks); PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP and PINGRESP are read in place with the
+// codec's in-place readers (no packet objects, no promises), and the acknowledgements for a whole
+// chunk are written by the codec's writeShortAck into one buffer and go out in one write. Only the
+// rare control packets (CONNACK, SUBACK) go through the codec's decoder.
 import type {Duplex} from 'node:stream'
 import {connect as netConnect, type Socket} from 'node:net'
 import {connectPacket, describeTarget, openTransport, transportTarget, type ClientOptions, type TransportTarget} from '../client/index.js'
+import {PROTOCOL_MAX_PACKET_SIZE} from '../client/options.js'
 import {
-  encodePacket, PacketDecoder, reasonName, v3ConnackName,
+  AckByte, ackPacketId, ackReasonCode, DISCONNECT_BYTES, disconnectReasonCode, encodePacket, FrameScanner,
+  PacketDecoder, PacketTooLargeError, PacketType, PINGREQ_BYTES, PublishView, reasonName, SHORT_ACK_SIZE, v3ConnackName, writeShortAck,
   type Packet, type ProtocolVersion, type QoS, type SubackPacket,
 } from '../codec/index.js'
 
@@ -70,13 +74,15 @@ export class BenchConnection {
   /** Set by every write; the keepalive tick clears it and pings when nothing was written. */
   wrote = false
   private state: 'connecting' | 'open' | 'closing' | 'closed' = 'connecting'
-  private carry: Buffer | undefined
+  private readonly frames: FrameScanner
+  private readonly publish = new PublishView()
   private acks = Buffer.allocUnsafe(4096)
   private ackLength = 0
   private waiter: Waiter | undefined
   private lostReason: string | undefined
 
-  private constructor(readonly stream: Duplex, readonly version: ProtocolVersion, private readonly control: ControlDecoder) {
+  private constructor(readonly stream: Duplex, readonly version: ProtocolVersion, private readonly control: ControlDecoder, maxPacketSize: number) {
+    this.frames = new FrameScanner(maxPacketSize)
     stream.on('data', this.onData)
     stream.on('error', (e: Error) => this.ended(`connection lost: ${errnoReason(e)}`))
     stream.on('close', () => this.ended('connection closed by the broker'))
@@ -112,7 +118,7 @@ export class BenchConnection {
         throw new BenchError(`connect: ${reason}`, `cannot connect to ${describeTarget(target)}: ${reason}`)
       }
       phase = 'connack'
-      const c = new BenchConnection(stream, version, control)
+      const c = new BenchConnection(stream, version, control, options.properties?.maximumPacketSize ?? options.maxPacketSize ?? PROTOCOL_MAX_PACKET_SIZE)
       cancel = (reason) => c.ended(reason)
       if (why) c.ended(why)
       c.write(encodePacket(connectPacket(options), version))
@@ -160,7 +166,7 @@ export class BenchConnection {
   }
 
   ping(): void {
-    if (this.state === 'open' && !this.wrote) this.stream.write(PINGREQ)
+    if (this.state === 'open' && !this.wrote) this.stream.write(PINGREQ_BYTES)
     this.wrote = false
   }
 
@@ -175,7 +181,7 @@ export class BenchConnection {
       this.state = 'closed'
       return
     }
-    if (wasOpen && !this.stream.destroyed) this.stream.end(DISCONNECT)
+    if (wasOpen && !this.stream.destroyed) this.stream.end(DISCONNECT_BYTES)
     if (this.stream.destroyed) return
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => { this.stream.destroy(); resolve() }, 1000)
@@ -216,92 +222,59 @@ export class BenchConnection {
   // ---- inbound: frames read in place ----
 
   private readonly onData = (chunk: Buffer) => {
-    let buf = chunk
-    if (this.carry) {
-      buf = Buffer.concat([this.carry, chunk])
-      this.carry = undefined
+    try {
+      this.frames.push(chunk, this.onFrame)
+    } catch (error) {
+      const what = error instanceof PacketTooLargeError ? 'oversized' : 'malformed'
+      return this.protocolError(`${what} packet from the broker: ${(error as Error).message}`)
     }
-    const n = buf.length
-    let p = 0
-    while (p + 2 <= n) {
-      let length = 0
-      let multiplier = 1
-      let i = p + 1
-      let complete = false
-      while (i < n) {
-        const b = buf[i++]
-        length += (b & 0x7f) * multiplier
-        if ((b & 0x80) === 0) { complete = true; break }
-        if (i - p > 4) return this.protocolError('malformed remaining length')
-        multiplier *= 128
-      }
-      if (!complete) break
-      const end = i + length
-      if (end > n) break
-      const first = buf[p]
-      switch (first >> 4) {
-        case 3: this.onPublish(first, buf, i, end); break
-        case 4: // PUBACK
-        case 7: // PUBCOMP
-          this.handlers.onAck(buf.readUInt16BE(i), length > 2 ? buf[i + 2] : 0)
-          break
-        case 5: { // PUBREC
-          const id = buf.readUInt16BE(i)
-          const code = length > 2 ? buf[i + 2] : 0
-          if (code >= 0x80) this.handlers.onAck(id, code)
-          else this.queueAck(0x62, id)
-          break
-        }
-        case 6: this.queueAck(0x70, buf.readUInt16BE(i)); break // PUBREL -> PUBCOMP
-        case 13: break // PINGRESP
-        case 14: { // DISCONNECT
-          const code = length > 0 ? buf[i] : 0
-          this.lostReason = `disconnected by the broker: ${code === 0 ? 'normal disconnection' : `${reasonName(code)} (0x${code.toString(16)})`}`
-          this.flushAcks()
-          this.ended(this.lostReason)
-          return
-        }
-        case 2: // CONNACK: v3 is two bytes; v5 has properties (Receive Maximum), decoded by the codec
-          if (this.version !== 5 && this.waiter?.cmd === 'connack') {
-            const waiter = this.waiter
-            this.waiter = undefined
-            waiter.resolve({code: buf[i + 1]})
-          } else {
-            this.onControl(buf.subarray(p, end))
-          }
-          break
-        default: this.onControl(buf.subarray(p, end))
-      }
-      if (this.state === 'closed') return
-      p = end
-    }
-    if (p < n) this.carry = Buffer.from(buf.subarray(p))
+    if (this.state === 'closed') return
     this.flushAcks()
     this.handlers.onChunk()
   }
 
-  private onPublish(first: number, buf: Buffer, start: number, end: number): void {
-    const qos = (first >> 1) & 3
-    let pos = start + 2 + buf.readUInt16BE(start)
-    let id = 0
-    if (qos > 0) {
-      id = buf.readUInt16BE(pos)
-      pos += 2
+  /** One whole frame, buf[start, end), its body from body; false stops reading (the connection ended). */
+  private readonly onFrame = (buf: Buffer, start: number, body: number, end: number): boolean => {
+    switch ((buf[start] as number) >> 4) {
+      case PacketType.PUBLISH: {
+        const view = this.publish.read(buf, start, body, end, this.version)
+        this.handlers.onPublish(buf, view.payloadStart, end)
+        if (view.qos === 1) this.queueAck(AckByte.puback, view.packetId)
+        else if (view.qos === 2) this.queueAck(AckByte.pubrec, view.packetId)
+        break
+      }
+      case PacketType.PUBACK:
+      case PacketType.PUBCOMP:
+        this.handlers.onAck(ackPacketId(buf, body, end), ackReasonCode(buf, body, end))
+        break
+      case PacketType.PUBREC: {
+        const id = ackPacketId(buf, body, end)
+        const code = ackReasonCode(buf, body, end)
+        if (code >= 0x80) this.handlers.onAck(id, code)
+        else this.queueAck(AckByte.pubrel, id)
+        break
+      }
+      case PacketType.PUBREL: this.queueAck(AckByte.pubcomp, ackPacketId(buf, body, end)); break
+      case PacketType.PINGRESP: break
+      case PacketType.DISCONNECT: {
+        const code = disconnectReasonCode(buf, body, end)
+        this.lostReason = `disconnected by the broker: ${code === 0 ? 'normal disconnection' : `${reasonName(code)} (0x${code.toString(16)})`}`
+        this.flushAcks()
+        this.ended(this.lostReason)
+        return false
+      }
+      case PacketType.CONNACK: // v3 is two bytes; v5 has properties (Receive Maximum), decoded by the codec
+        if (this.version !== 5 && this.waiter?.cmd === 'connack' && end - body === 2) {
+          const waiter = this.waiter
+          this.waiter = undefined
+          waiter.resolve({code: buf[body + 1]})
+        } else {
+          this.onControl(buf.subarray(start, end))
+        }
+        break
+      default: this.onControl(buf.subarray(start, end))
     }
-    if (this.version === 5) {
-      let length = 0
-      let multiplier = 1
-      let b
-      do {
-        b = buf[pos++]
-        length += (b & 0x7f) * multiplier
-        multiplier *= 128
-      } while (b & 0x80)
-      pos += length
-    }
-    this.handlers.onPublish(buf, pos, end)
-    if (qos === 1) this.queueAck(0x40, id)
-    else if (qos === 2) this.queueAck(0x50, id)
+    return this.state !== 'closed'
   }
 
   private onControl(frame: Buffer): void {
@@ -325,19 +298,13 @@ export class BenchConnection {
     this.ended(`connection lost: ${message}`)
   }
 
-  private queueAck(first: number, id: number): void {
-    if (this.ackLength + 4 > this.acks.length) {
+  private queueAck(first: AckByte, id: number): void {
+    if (this.ackLength + SHORT_ACK_SIZE > this.acks.length) {
       const bigger = Buffer.allocUnsafe(this.acks.length * 2)
       this.acks.copy(bigger, 0, 0, this.ackLength)
       this.acks = bigger
     }
-    const a = this.acks
-    const o = this.ackLength
-    a[o] = first
-    a[o + 1] = 2
-    a[o + 2] = id >> 8
-    a[o + 3] = id & 0xff
-    this.ackLength = o + 4
+    this.ackLength = writeShortAck(this.acks, this.ackLength, first, id)
   }
 
   private flushAcks(): void {
@@ -370,6 +337,3 @@ function abortable(onCancel: (cancel: (reason: string) => void) => void): AbortS
   onCancel((reason) => controller.abort(new Error(reason)))
   return controller.signal
 }
-
-const PINGREQ = Buffer.from([0xc0, 0x00])
-const DISCONNECT = Buffer.from([0xe0, 0x00])

@@ -1,7 +1,7 @@
 import type {Duplex} from 'node:stream'
 import {
   encodePacket, isDisconnectReason, MqttError, PacketDecoder, ReasonCode, UnsupportedProtocolError, V3ConnackCode,
-  type Packet, type ProtocolVersion, type WillMessage,
+  type InboundAliases, type Packet, type ProtocolVersion, type WillMessage,
 } from '../codec/index.js'
 import type {Broker} from './broker.js'
 import {dispatch} from './handlers/dispatch.js'
@@ -40,7 +40,7 @@ export class Connection implements SessionLink, Watched {
   session: Session | undefined
   will: WillMessage | undefined
   peer: PeerLimits = DEFAULT_PEER
-  inboundAliases: Map<number, string> | undefined
+  inboundAliases: InboundAliases | undefined
   /** Aliases we send (v5, option outboundTopicAliases, client Topic Alias Maximum > 0). */
   outboundAliases: OutboundAliases | undefined
   authMethod: string | undefined

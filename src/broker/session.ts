@@ -1,7 +1,6 @@
-import type {QoS, WillMessage} from '../codec/index.js'
+import {PacketIdAllocator, type QoS, type WillMessage} from '../codec/index.js'
 import type {ClientInfo} from './auth/hooks.js'
 import {isExpired, messageBytes, type Message} from './message.js'
-import {PacketIdAllocator} from './packet-ids.js'
 
 /** One message on its way to one session, at the QoS and retain flag it is delivered with. */
 export interface Delivery {

@@ -1,14 +1,14 @@
 // The broker's PUBLISHes to us: topic aliases resolved, QoS 1 acknowledged after delivery, QoS 2
 // delivered once (a resend before its PUBREL is not delivered again) and answered with PUBREC, and
 // PUBREL answered with PUBCOMP.
-import {MqttError, ReasonCode, type ProtocolVersion} from '../codec/index.js'
+import {InboundAliases, ReasonCode, type ProtocolVersion} from '../codec/index.js'
 import type {PacketWriter} from './packet-writer.js'
 import type {Message} from './types.js'
 
 export class IncomingFlows {
   /** QoS 2 packet ids between PUBLISH and PUBREL: true once PUBREC was sent (manual acks: after ack()). */
   private readonly qos2 = new Map<number, boolean>()
-  private readonly aliases = new Map<number, string>()
+  private aliases: InboundAliases | undefined
   private onQoS2Drained: (() => void) | undefined
 
   constructor(private readonly writer: PacketWriter, private readonly protocolVersion: ProtocolVersion,
@@ -21,14 +21,8 @@ export class IncomingFlows {
 
   onPublish(message: Message): void {
     const alias = message.properties?.topicAlias
-    if (alias !== undefined) {
-      if (message.topic) this.aliases.set(alias, message.topic)
-      else {
-        const topic = this.aliases.get(alias)
-        if (topic === undefined) throw new MqttError(ReasonCode.TopicAliasInvalid, `unknown topic alias ${alias}`)
-        message.topic = topic
-      }
-    }
+    // any alias 1..65535: the broker is trusted to keep to the Topic Alias Maximum of our CONNECT
+    if (alias !== undefined) message.topic = (this.aliases ??= new InboundAliases(65_535)).resolve(message.topic, alias)
     if (message.qos === 2) {
       const id = message.messageId!
       const recd = this.qos2.get(id)

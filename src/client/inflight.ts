@@ -1,4 +1,4 @@
-import {ProtocolError, type SubackPacket, type UnsubackPacket} from '../codec/index.js'
+import {PacketIdAllocator, ProtocolError, type SubackPacket, type UnsubackPacket} from '../codec/index.js'
 
 /** What a QoS 1/2 publish resolves with: the broker's reason code (PUBACK, or PUBREC/PUBCOMP for QoS 2). */
 export interface PublishAck {
@@ -32,7 +32,7 @@ export class InflightWindow {
   private readonly requests = new Map<number, Request>()
   private readonly waiters: Array<() => void> = []
   private waiterHead = 0
-  private nextId = 1
+  private readonly ids = new PacketIdAllocator()
   private reserved = 0
 
   constructor(public limit: number) {}
@@ -75,18 +75,16 @@ export class InflightWindow {
 
   takeRequest(id: number): Request | undefined {
     const request = this.requests.get(id)
-    this.requests.delete(id)
+    if (request) {
+      this.requests.delete(id)
+      this.ids.release(id)
+    }
     return request
   }
 
   private freeId(): number {
-    let id = this.nextId
-    let tries = 0
-    while (this.pending.has(id) || this.requests.has(id)) {
-      id = id === 65_535 ? 1 : id + 1
-      if (++tries > 65_535) throw new Error('no free packet id')
-    }
-    this.nextId = id === 65_535 ? 1 : id + 1
+    const id = this.ids.allocate()
+    if (id === undefined) throw new Error('no free packet id')
     return id
   }
 
@@ -97,6 +95,7 @@ export class InflightWindow {
     const entry = this.pending.get(id)
     if (!entry) throw new ProtocolError(`ack for unknown packet id ${id}`)
     this.pending.delete(id)
+    this.ids.release(id)
     entry.resolve(ack)
     this.wake()
   }
@@ -107,6 +106,7 @@ export class InflightWindow {
     for (const request of this.requests.values()) request.reject(error)
     this.pending.clear()
     this.requests.clear()
+    this.ids.clear()
     // waiters go on to publish and find the client closed
     while (this.waiterHead < this.waiters.length) this.waiters[this.waiterHead++]()
     this.waiters.length = 0

@@ -32,7 +32,7 @@ const HEADER_FLAGS = [-1, 0, 0, -1, 0, 0, 2, 0, 2, 0, 2, 0, 0, 0, 0, 0]
 
 /** [MQTT-2.2.2-2] reserved header flags other than the specification's are malformed (PUBLISH is checked apart). */
 export function checkHeaderFlags(first: number): void {
-  const expected = HEADER_FLAGS[first >> 4]
+  const expected = HEADER_FLAGS[first >> 4] ?? -1 // first is a byte: always one of the 16
   if (expected >= 0 && (first & 0x0f) !== expected) throw new MalformedPacketError(`packet type ${first >> 4} with header flags ${first & 0x0f}`)
 }
 

@@ -2,7 +2,8 @@ import mqtt from 'mqtt-packet'
 import {checkConsumed, checkHeaderFlags, checkLength, checkPacketId, checkStrings, classify} from './checks.js'
 import {MalformedPacketError, MqttError, UnsupportedProtocolError} from './errors.js'
 import {parseConnect, parsePublish, parseShortAck} from './fast-path.js'
-import {Framer} from './framer.js'
+import {FrameScanner} from './frame-scanner.js'
+import {fixedHeaderLength} from './in-place.js'
 import {checkProperties} from './properties.js'
 import {PacketType, type Packet, type ProtocolVersion} from './packets.js'
 
@@ -22,7 +23,7 @@ export interface DecoderOptions {
  * Buffers in the packets it returns are copies: they never pin the socket chunk.
  */
 export class PacketDecoder {
-  private readonly framer: Framer
+  private readonly framer: FrameScanner
   private slowParser: SlowParser | undefined
   private stopped = false
   private version: ProtocolVersion
@@ -31,7 +32,7 @@ export class PacketDecoder {
   connectLevel: number | undefined
 
   constructor(options: DecoderOptions) {
-    this.framer = new Framer(options.maxPacketSize)
+    this.framer = new FrameScanner(options.maxPacketSize)
     this.version = options.protocolVersion ?? 4
     this.fastPath = options.fastPath ?? true
   }
@@ -53,21 +54,23 @@ export class PacketDecoder {
   /** Decodes every complete packet in chunk, in order. Throws an MqttError on bad input. */
   push(chunk: Buffer, onPacket: (packet: Packet) => void): void {
     if (this.stopped) return
-    this.framer.push(chunk, (frame) => {
-      onPacket(this.decodeFrame(frame))
+    this.framer.push(chunk, (buf, start, _bodyStart, end) => {
+      onPacket(this.decodeFrame(buf.subarray(start, end)))
       return !this.stopped
     })
   }
 
   /** Parses one whole frame. */
   decodeFrame(frame: Buffer): Packet {
-    const type = frame[0] >> 4
+    if (frame.length < 2) throw new MalformedPacketError('a packet shorter than its fixed header')
+    const first = frame[0]!
+    const type = first >> 4
     if (type === 0) throw new MalformedPacketError('reserved packet type 0')
     if (type === PacketType.CONNECT) this.connectLevel = checkProtocolLevel(frame)
-    checkHeaderFlags(frame[0])
+    checkHeaderFlags(first)
     // [MQTT-3.3.1-2] DUP must be 0 on QoS 0 (Mosquitto also treats it as malformed)
-    if (type === PacketType.PUBLISH && (frame[0] & 0x0e) === 0x08) throw new MalformedPacketError('DUP set on a QoS 0 PUBLISH')
-    const bodyStart = headerLength(frame)
+    if (type === PacketType.PUBLISH && (first & 0x0e) === 0x08) throw new MalformedPacketError('DUP set on a QoS 0 PUBLISH')
+    const bodyStart = fixedHeaderLength(frame)
     const bodyLength = frame.length - bodyStart
     checkLength(type, bodyLength, this.version)
     if (this.fastPath) {
@@ -134,23 +137,17 @@ class SlowParser {
   }
 }
 
-function headerLength(frame: Buffer): number {
-  let i = 1
-  while (frame[i] & 0x80) i++
-  return i + 1
-}
-
 /** The protocol level of a CONNECT frame (undefined if it cannot be read); throws for an unsupported one. */
 function checkProtocolLevel(frame: Buffer): number | undefined {
   let i = 1
-  while (i < frame.length && frame[i] & 0x80) i++
+  while (i < frame.length && frame[i]! & 0x80) i++
   i++ // past the remaining length
   if (i + 2 > frame.length) return undefined // too short: mqtt-packet reports it as malformed
   const nameLength = frame.readUInt16BE(i)
   const name = frame.toString('latin1', i + 2, i + 2 + nameLength)
   const levelAt = i + 2 + nameLength
   if (levelAt >= frame.length || (name !== 'MQTT' && name !== 'MQIsdp')) return undefined // malformed, reported by the parser
-  const level = frame[levelAt] & 0x7f // the high bit is the bridge flag
+  const level = frame[levelAt]! & 0x7f // the high bit is the bridge flag
   // [MQTT-3.1.2-2] an unsupported protocol level is answered with CONNACK 0x01 (v3) / 0x84 (v5), then close;
   // a client that says MQIsdp speaks 3.x whatever its level, and reads the 3.x form; a level above 5 is
   // answered in the v5 form only if the CONNECT is framed as v5's (with property sections)
@@ -162,13 +159,13 @@ function checkProtocolLevel(frame: Buffer): number | undefined {
 
 /** Whether a CONNECT's fields, from its connect flags at `o`, read exactly to its end the way v5 lays them out. */
 function framedAsV5(frame: Buffer, o: number): boolean {
-  const flags = frame[o]
+  const flags = frame[o] ?? 0
   o += 3 // flags, keep alive
   const section = (): boolean => {
     let length = 0
     for (let i = 0, shift = 1; ; i++, shift *= 128) {
       if (i === 4 || o >= frame.length) return false
-      const b = frame[o++]
+      const b = frame[o++]!
       length += (b & 0x7f) * shift
       if ((b & 0x80) === 0) break
     }

@@ -1,6 +1,7 @@
 import mqtt from 'mqtt-packet'
 import {MqttError} from './errors.js'
 import type {Packet, ProtocolVersion, PublishProperties, QoS} from './packets.js'
+import {AckByte, fixedHeaderLength, PINGREQ_BYTES, SHORT_ACK_SIZE, writeShortAck} from './in-place.js'
 import {ReasonCode} from './reason-codes.js'
 
 
@@ -10,9 +11,7 @@ const optionsByVersion = {
   5: Object.freeze({protocolVersion: 5}),
 } as const
 
-const ACK_TYPES = {puback: 0x40, pubrec: 0x50, pubrel: 0x62, pubcomp: 0x70} as const
 const PINGRESP = Buffer.from([0xd0, 0x00])
-const PINGREQ = Buffer.from([0xc0, 0x00])
 
 /** Encodes any packet for the given protocol version. Throws an MqttError if the packet cannot be encoded. */
 export function encodePacket(packet: Packet, protocolVersion: ProtocolVersion): Buffer {
@@ -21,10 +20,8 @@ export function encodePacket(packet: Packet, protocolVersion: ProtocolVersion): 
   if (cmd === 'puback' || cmd === 'pubrec' || cmd === 'pubrel' || cmd === 'pubcomp') {
     const ack = packet as {messageId?: number; reasonCode?: number; properties?: object}
     if (!ack.reasonCode && ack.properties === undefined && ack.messageId !== undefined && ack.messageId > 0 && ack.messageId < 65_536) {
-      const bytes = Buffer.allocUnsafe(4)
-      bytes[0] = ACK_TYPES[cmd]
-      bytes[1] = 2
-      bytes.writeUInt16BE(ack.messageId, 2)
+      const bytes = Buffer.allocUnsafe(SHORT_ACK_SIZE)
+      writeShortAck(bytes, 0, AckByte[cmd], ack.messageId)
       return bytes
     }
   } else if (cmd === 'connack' && protocolVersion !== 5) {
@@ -33,7 +30,7 @@ export function encodePacket(packet: Packet, protocolVersion: ProtocolVersion): 
   } else if (cmd === 'pingresp') {
     return PINGRESP
   } else if (cmd === 'pingreq') {
-    return PINGREQ
+    return PINGREQ_BYTES
   }
   return generateUncached(packet, protocolVersion)
 }
@@ -84,7 +81,7 @@ export function encodePublish(msg: PublishShape, protocolVersion: ProtocolVersio
   if (msg.properties && protocolVersion === 5 && hasAny(msg.properties)) {
     const bytes = encodePacket({cmd: 'publish', topic: msg.topic, payload: msg.payload, qos: msg.qos, retain: msg.retain,
       dup: msg.dup ?? false, messageId: msg.qos > 0 ? 1 : undefined, properties: msg.properties}, protocolVersion)
-    return {bytes, packetIdOffset: idBytes ? headerLength(bytes) + 2 + topicLength : -1}
+    return {bytes, packetIdOffset: idBytes ? fixedHeaderLength(bytes) + 2 + topicLength : -1}
   }
   const propsBytes = protocolVersion === 5 ? 1 : 0
   const remaining = 2 + topicLength + idBytes + propsBytes + msg.payload.length
@@ -105,12 +102,6 @@ export function encodePublish(msg: PublishShape, protocolVersion: ProtocolVersio
 function hasAny(o: object): boolean {
   for (const k in o) if ((o as Record<string, unknown>)[k] !== undefined) return true
   return false
-}
-
-function headerLength(bytes: Buffer): number {
-  let i = 1
-  while (bytes[i] & 0x80) i++
-  return i + 1
 }
 
 function varintLength(n: number): number {

@@ -12,7 +12,7 @@ import type {ConnectPacket, Packet, ProtocolVersion, PublishPacket, QoS} from '.
 
 /** A PUBLISH frame, or undefined when it carries v5 properties (left to mqtt-packet). */
 export function parsePublish(frame: Buffer, bodyStart: number, version: ProtocolVersion): PublishPacket | undefined {
-  const flags = frame[0]
+  const flags = frame[0]! // a whole frame (the decoder's): at least its two-byte fixed header
   const qos = (flags >> 1) & 3
   if (qos === 3) throw new MalformedPacketError('PUBLISH with both QoS bits set') // [MQTT-3.3.1-4]
   let o = bodyStart
@@ -51,10 +51,11 @@ export function parsePublish(frame: Buffer, bodyStart: number, version: Protocol
 /** PUBACK/PUBREC/PUBREL/PUBCOMP with only a packet id (any version), else undefined. */
 export function parseShortAck(frame: Buffer, bodyStart: number, version: ProtocolVersion): Packet | undefined {
   if (frame.length - bodyStart !== 2) return undefined
-  const type = frame[0] >> 4
-  const cmd = ACKS[type - 4]
+  const first = frame[0]!
+  const cmd = ACKS[(first >> 4) - 4]
+  if (cmd === undefined) return undefined
   // [MQTT-2.2.2-1] reserved flag bits: 0010 for PUBREL, 0000 for the others
-  if ((frame[0] & 0x0f) !== (cmd === 'pubrel' ? 2 : 0)) throw new MalformedPacketError(`${cmd.toUpperCase()} with invalid header flags`)
+  if ((first & 0x0f) !== (cmd === 'pubrel' ? 2 : 0)) throw new MalformedPacketError(`${cmd.toUpperCase()} with invalid header flags`)
   const messageId = frame.readUInt16BE(bodyStart)
   if (messageId === 0) throw new ProtocolError(`${cmd.toUpperCase()} with packet identifier 0`)
   const packet = {cmd, messageId, length: 2} as Packet & {reasonCode?: number}
@@ -70,12 +71,12 @@ const ACKS = ['puback', 'pubrec', 'pubrel', 'pubcomp'] as const
  * buffer list to make.
  */
 export function parseConnect(frame: Buffer, bodyStart: number): ConnectPacket | undefined {
-  if ((frame[0] & 0x0f) !== 0) throw new MalformedPacketError('CONNECT with invalid header flags') // [MQTT-2.2.2-1]
+  if ((frame[0]! & 0x0f) !== 0) throw new MalformedPacketError('CONNECT with invalid header flags') // [MQTT-2.2.2-1]
   let o = bodyStart + 2 + frame.readUInt16BE(bodyStart) // past the protocol name
   const level = frame[o++]
   if (level !== 3 && level !== 4) return undefined
   if (o >= frame.length) throw new MalformedPacketError('CONNECT too short')
-  const flags = frame[o++]
+  const flags = frame[o++]!
   if (flags & 0x01) throw new MalformedPacketError('CONNECT reserved flag set') // [MQTT-3.1.2-3]
   const hasWill = (flags & 0x04) !== 0
   const willQos = (flags >> 3) & 3
@@ -129,7 +130,7 @@ function stringField(frame: Buffer, field: {at: number}, what: string): string {
 function readString(frame: Buffer, start: number, end: number): string {
   let ascii = true
   for (let i = start; i < end; i++) {
-    const b = frame[i]
+    const b = frame[i]!
     if (b >= 0x20 && b < 0x7f) continue // printable ASCII: the common case, two comparisons
     if (b === 0) throw new MalformedPacketError('a string contains U+0000')
     if (b < 0x80) throw new MalformedPacketError('a string contains a control character or non-character')

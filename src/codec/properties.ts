@@ -72,12 +72,12 @@ const PACKET_NAMES = ['', 'CONNECT', 'CONNACK', 'PUBLISH', 'PUBACK', 'PUBREC', '
   'UNSUBSCRIBE', 'UNSUBACK', 'PINGREQ', 'PINGRESP', 'DISCONNECT', 'AUTH', 'will']
 
 /** A Variable Byte Integer at `at`: its value and where it ends; malformed past `end` or over four bytes. */
-export function readVarInt(buf: Buffer, at: number, end: number): {value: number; next: number} {
+function readVarInt(buf: Buffer, at: number, end: number): {value: number; next: number} {
   let value = 0
   let multiplier = 1
   for (let i = 0; i < 4; i++) {
     if (at + i >= end) throw new MalformedPacketError('a variable byte integer runs past its field')
-    const byte = buf[at + i]
+    const byte = buf[at + i]!
     value += (byte & 0x7f) * multiplier
     if ((byte & 0x80) === 0) return {value, next: at + i + 1}
     multiplier *= 128
@@ -96,7 +96,7 @@ function checkSection(frame: Buffer, at: number, where: number): number {
   let seen = 0 // identifiers are below 0x2b: one bit each
   let o = start
   while (o < end) {
-    const id = frame[o++]
+    const id = frame[o++]!
     const rule = RULES.get(id)
     if (rule === undefined || (rule.where & (1 << where)) === 0) {
       throw new MalformedPacketError(rule === undefined ? `unknown property 0x${id.toString(16).padStart(2, '0')}`
@@ -132,7 +132,7 @@ function checkValue(frame: Buffer, o: number, end: number, rule: PropertyRule): 
       return lengthPrefixed(frame, lengthPrefixed(frame, o, end, rule), end, rule)
   }
   if (o + size > end) throw new MalformedPacketError(`the property ${rule.name} runs past the properties`)
-  value = size === 1 ? frame[o] : size === 2 ? frame.readUInt16BE(o) : frame.readUInt32BE(o)
+  value = size === 1 ? frame[o]! : size === 2 ? frame.readUInt16BE(o) : frame.readUInt32BE(o)
   if (rule.flag && value > 1) throw new ProtocolError(`the property ${rule.name} is ${value}, not 0 or 1`)
   if (rule.nonZero && value === 0) throw new ProtocolError(`the property ${rule.name} is 0`)
   return o + size
@@ -151,7 +151,7 @@ function lengthPrefixed(frame: Buffer, o: number, end: number, rule: PropertyRul
  * them as malformed.
  */
 export function checkProperties(frame: Buffer, bodyStart: number): void {
-  const type = frame[0] >> 4
+  const type = frame[0]! >> 4
   const end = frame.length
   let o = bodyStart
   switch (type) {
@@ -159,7 +159,7 @@ export function checkProperties(frame: Buffer, bodyStart: number): void {
       if (o + 2 > end) return
       o += 2 + frame.readUInt16BE(o) // protocol name
       if (o + 4 > end) return
-      const flags = frame[o + 1]
+      const flags = frame[o + 1]!
       o = checkSection(frame, o + 4, T.CONNECT) // past level, flags, keep alive
       if ((flags & 0x04) === 0) return
       if (o + 2 > end) return
@@ -170,7 +170,7 @@ export function checkProperties(frame: Buffer, bodyStart: number): void {
     }
     case T.PUBLISH: {
       if (o + 2 > end) return
-      o += 2 + frame.readUInt16BE(o) + (((frame[0] >> 1) & 3) > 0 ? 2 : 0)
+      o += 2 + frame.readUInt16BE(o) + (((frame[0]! >> 1) & 3) > 0 ? 2 : 0)
       // the property length is not optional in a v5 PUBLISH (v5 3.3.2.3); mqtt-packet reads none as
       // none, the fast path as malformed (found by test/unit/codec-properties.test.ts)
       if (o === end) throw new MalformedPacketError('PUBLISH without its property length')

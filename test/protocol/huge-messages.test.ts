@@ -3,9 +3,8 @@ import {describe, test} from 'node:test'
 import {once} from 'node:events'
 import v8 from 'node:v8'
 import vm from 'node:vm'
-import {Framer} from '../../src/codec/framer.js'
 import WebSocket from 'ws'
-import {encodePacket, ReasonCode} from '../../src/codec/index.js'
+import {encodePacket, FrameScanner, ReasonCode} from '../../src/codec/index.js'
 import {varint} from '../helpers/varint.js'
 import {frame, startBroker, str, Wire} from '../helpers/wire.js'
 
@@ -75,16 +74,16 @@ describe('huge messages', () => {
   })
 
   test('the framer keeps no large buffer alive once a large frame has gone', () => {
-    const framer = new Framer(4_000_000)
+    const framer = new FrameScanner(4_000_000)
     const big = publishOfSize('t', 1_500_000)
     const frames: number[] = []
     // the frame arrives in pieces, the last one carrying the first byte of the next packet (PINGREQ)
-    framer.push(big.subarray(0, 700_000), (f) => { frames.push(f.length) })
-    framer.push(Buffer.concat([big.subarray(700_000), Buffer.from([0xc0])]), (f) => { frames.push(f.length) })
+    framer.push(big.subarray(0, 700_000), (_buf, start, _body, end) => { frames.push(end - start) })
+    framer.push(Buffer.concat([big.subarray(700_000), Buffer.from([0xc0])]), (_buf, start, _body, end) => { frames.push(end - start) })
     assert.deepEqual(frames, [1_500_000])
     assert.equal(framer.heldBytes, 1)
     assert.ok(framer.retainedBytes < 65_536, `the one held byte keeps ${framer.retainedBytes} bytes alive`)
-    framer.push(Buffer.from([0x00]), (f) => { frames.push(f.length) })
+    framer.push(Buffer.from([0x00]), (_buf, start, _body, end) => { frames.push(end - start) })
     assert.deepEqual(frames, [1_500_000, 2])
     assert.equal(framer.heldBytes, 0)
     assert.equal(framer.retainedBytes, 0)

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 
-import {PacketIdAllocator} from '../../src/broker/packet-ids.js'
+import {PacketIdAllocator} from '../../src/codec/index.js'
+import {InflightWindow} from '../../src/client/inflight.js'
 
 describe('PacketIdAllocator', () => {
   test('allocates 1, 2, 3 ... round-robin and wraps from 65535 to 1', () => {
@@ -79,5 +80,39 @@ describe('PacketIdAllocator', () => {
     }
     assert.equal(ids.inUse, model.size)
     assert.ok(model.size > 1000, 'the window grew enough to wrap around ids still in use')
+  })
+})
+
+describe('the client\'s InflightWindow takes its ids from the same allocator', () => {
+  const noop = () => undefined
+  const pending = () => ({qos: 1 as const, released: false, resolve: noop, reject: noop})
+  const request = () => ({cmd: 'subscribe' as const, resolve: noop, reject: noop})
+
+  test('publishes and SUBSCRIBEs share one id space; a settled id is not handed out again at once', () => {
+    const window = new InflightWindow(10)
+    assert.equal(window.acquire(), undefined)
+    const a = window.add(pending())
+    const b = window.addRequest(request())
+    assert.deepEqual([a, b], [1, 2])
+    window.settle(a, {reasonCode: 0})
+    assert.ok(window.takeRequest(b))
+    assert.equal(window.takeRequest(b), undefined, 'taken once')
+    assert.equal(window.addRequest(request()), 3, 'continues after the last id rather than reusing 1 or 2')
+  })
+
+  test('an id in use is skipped after wrapping; failAll frees them all', () => {
+    const window = new InflightWindow(65_535)
+    assert.equal(window.acquire(), undefined)
+    const held = window.add(pending()) // 1, kept in flight
+    for (let i = 2; i <= 65_535; i++) {
+      const id = window.addRequest(request())
+      assert.equal(id, i)
+      window.takeRequest(id)
+    }
+    assert.equal(window.addRequest(request()), 2, 'wraps to 1, which is in use, so 2')
+    assert.equal(held, 1)
+    window.failAll(new Error('gone'))
+    assert.equal(window.size, 0)
+    assert.equal(window.addRequest(request()), 3)
   })
 })

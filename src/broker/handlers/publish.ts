@@ -1,5 +1,5 @@
 import {isUtf8} from 'node:buffer'
-import {MqttError, ProtocolError, ReasonCode, type PublishPacket, type PublishProperties, type QoS} from '../../codec/index.js'
+import {InboundAliases, MqttError, ProtocolError, ReasonCode, type PublishPacket, type PublishProperties, type QoS} from '../../codec/index.js'
 import type {InterceptedPublish} from '../auth/hooks.js'
 import type {Connection} from '../connection.js'
 import type {Message} from '../message.js'
@@ -135,18 +135,9 @@ function acknowledge(conn: Connection, packet: PublishPacket, reasonCode: number
   conn.sendAck(properties ? {cmd, messageId, reasonCode, properties} : {cmd, messageId, reasonCode}, message)
 }
 
-/** Resolves or records an inbound topic alias [MQTT-3.3.2-7..12]. */
+/** Resolves or records an inbound topic alias [MQTT-3.3.2-7..12] (the table is made on first use). */
 function resolveAlias(conn: Connection, topic: string, alias: number): string {
-  const max = conn.broker.options.topicAliasMaximum
-  if (alias === 0 || alias > max) throw new MqttError(ReasonCode.TopicAliasInvalid, `topic alias ${alias} is outside 1..${max}`)
-  const aliases = (conn.inboundAliases ??= new Map())
-  if (topic !== '') {
-    aliases.set(alias, topic)
-    return topic
-  }
-  const known = aliases.get(alias)
-  if (known === undefined) throw new ProtocolError(`unknown topic alias ${alias}`)
-  return known
+  return (conn.inboundAliases ??= new InboundAliases(conn.broker.options.topicAliasMaximum)).resolve(topic, alias)
 }
 
 /** The properties a subscriber receives: everything but the alias, subscription ids and expiry (sent as remaining time). */

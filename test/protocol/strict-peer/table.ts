@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 import {createBroker} from '../../../src/broker/broker.js'
 import type {BrokerOptions} from '../../../src/broker/options.js'
-import {Framer} from '../../../src/codec/framer.js'
+import {FrameScanner} from '../../../src/codec/frame-scanner.js'
 import {duplexPair} from '../../helpers/duplex-pair.js'
 
 /**
@@ -71,9 +71,9 @@ class Peer {
   constructor(broker: ReturnType<typeof createBroker>, private readonly deadline: number) {
     const [client, server] = duplexPair()
     this.client = client
-    const framer = new Framer(Number.MAX_SAFE_INTEGER)
+    const framer = new FrameScanner(Number.MAX_SAFE_INTEGER)
     client.on('data', (chunk: Buffer) => {
-      framer.push(chunk, (frame) => { this.frames.push(Buffer.from(frame)) })
+      framer.push(chunk, (buf, start, _body, end) => { this.frames.push(Buffer.from(buf.subarray(start, end))) })
       this.wake?.()
     })
     const onClose = () => { this.closed = true; this.wake?.() }
@@ -199,11 +199,5 @@ export function refused(v: 3 | 4 | 5, code: number): string[] {
   return v === 5 ? [disconnect(code), 'close'] : ['close']
 }
 
-/** The v5 CONNACK refusing a CONNECT with this reason code (no properties), or for v3 just a close. */
-export function connackRefused(v: 3 | 4 | 5, code: number): string[] {
-  return v === 5 ? [`< 20 03 00 ${code.toString(16).padStart(2, '0')} 00`, 'close'] : ['close']
-}
-
 export const V3: Array<3 | 4 | 5> = [3, 4]
 export const ALL: Array<3 | 4 | 5> = [3, 4, 5]
-export const MODERN: Array<3 | 4 | 5> = [4, 5]
