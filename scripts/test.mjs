@@ -4,7 +4,8 @@
 // A file that runs longer than TEST_FILE_TIMEOUT_MS (default 120 s) is killed and counts as failed.
 // Usage: npm test [-- FILTER...]  (a filter keeps only the files whose path contains it)
 import {spawn} from 'node:child_process'
-import {readdirSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, readdirSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 function find(dir) {
@@ -17,15 +18,22 @@ const files = find('test').filter((f) => filters.length === 0 || filters.some((x
 const concurrency = Math.max(1, Number(process.env.TEST_CONCURRENCY ?? '2'))
 const fileTimeoutMs = Number(process.env.TEST_FILE_TIMEOUT_MS ?? '120000')
 const SLOW_S = 20
+// GNU time, when there, also reports each file's CPU seconds (its processes and theirs): on a shared,
+// busy machine the wall-clock time says more about the neighbours than about the file
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined
+const timesDir = mkdtempSync(join(tmpdir(), 'midge-test-times-'))
+process.on('exit', () => rmSync(timesDir, {recursive: true, force: true}))
+let fileNo = 0
 
 const children = new Set()
 
 /** Runs one file; resolves with its outcome once it has exited. */
 function runFile(file) {
   const started = performance.now()
-  const child = spawn(process.execPath,
-    ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-timeout=${fileTimeoutMs}`, file],
-    {stdio: ['ignore', 'pipe', 'pipe'], detached: true})
+  const command = [process.execPath, '--import', 'tsx', '--test', '--test-reporter=spec', `--test-timeout=${fileTimeoutMs}`, file]
+  const timeFile = join(timesDir, `${++fileNo}.txt`)
+  const [exe, ...args] = TIME ? [TIME, '-f', '%U %S', '-o', timeFile, ...command] : command
+  const child = spawn(exe, args, {stdio: ['ignore', 'pipe', 'pipe'], detached: true})
   const chunks = []
   child.stdout.on('data', (d) => chunks.push(d))
   child.stderr.on('data', (d) => chunks.push(d))
@@ -40,10 +48,22 @@ function runFile(file) {
       clearTimeout(timer)
       children.delete(child)
       const seconds = (performance.now() - started) / 1000
-      resolve({file, seconds, ok: code === 0 && !timedOut, code, signal, timedOut, output: Buffer.concat(chunks)})
+      resolve({file, seconds, cpu: cpuSeconds(timeFile), ok: code === 0 && !timedOut, code, signal, timedOut, output: Buffer.concat(chunks)})
     })
   })
 }
+
+/** user + system seconds from GNU time's output file, if any. */
+function cpuSeconds(timeFile) {
+  try {
+    const [user, system] = readFileSync(timeFile, 'utf8').trim().split('\n').at(-1).split(' ').map(Number)
+    return Number.isFinite(user + system) ? user + system : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const cpu = (r) => (r.cpu === undefined ? '' : `, ${r.cpu.toFixed(1)} s CPU`)
 
 const queue = [...files]
 const results = []
@@ -54,7 +74,7 @@ async function worker() {
     results.push(r)
     process.stdout.write(r.output)
     const how = r.ok ? 'ok' : r.timedOut ? `KILLED after ${fileTimeoutMs / 1000} s` : `FAILED (exit ${r.code ?? r.signal})`
-    process.stdout.write(`# file ${r.file}: ${how}, ${r.seconds.toFixed(1)} s [${results.length}/${files.length}]\n\n`)
+    process.stdout.write(`# file ${r.file}: ${how}, ${r.seconds.toFixed(1)} s${cpu(r)} [${results.length}/${files.length}]\n\n`)
   }
 }
 
@@ -74,7 +94,7 @@ const byTime = [...results].sort((a, b) => b.seconds - a.seconds)
 const shown = process.env.TEST_TIMES === 'all' ? byTime : byTime.filter((r) => r.seconds >= SLOW_S)
 if (shown.length > 0) {
   console.log(process.env.TEST_TIMES === 'all' ? '# time per file:' : `# files that took ${SLOW_S} s or more:`)
-  for (const r of shown) console.log(`#   ${r.seconds.toFixed(1).padStart(6)} s  ${r.file}`)
+  for (const r of shown) console.log(`#   ${r.seconds.toFixed(1).padStart(6)} s${r.cpu === undefined ? '' : ` ${r.cpu.toFixed(1).padStart(6)} s CPU`}  ${r.file}`)
 }
 const failed = results.filter((r) => !r.ok)
 console.log(`# ${files.length} files, ${files.length - failed.length} passed, ${failed.length} failed, ${wall.toFixed(0)} s (concurrency ${concurrency})`)

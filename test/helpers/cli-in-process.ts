@@ -21,18 +21,26 @@ const load = (): Bundle => (bundle ??= createRequire(import.meta.url)(`${ROOT}di
 class Capture extends Writable {
   text = ''
   readonly isTTY = false
-  constructor() {
+  constructor(private readonly onText?: (text: string) => void) {
     super({decodeStrings: false})
   }
   override _write(chunk: string | Buffer, _encoding: BufferEncoding, done: () => void): void {
-    this.text += typeof chunk === 'string' ? chunk : chunk.toString('utf8')
+    const text = typeof chunk === 'string' ? chunk : chunk.toString('utf8')
+    this.text += text
+    this.onText?.(text)
     done()
   }
 }
 
 let queue: Promise<unknown> = Promise.resolve()
 
-export interface InProcessOptions { input?: string | Buffer; env?: NodeJS.ProcessEnv; cwd?: string }
+export interface InProcessOptions {
+  input?: string | Buffer
+  env?: NodeJS.ProcessEnv
+  cwd?: string
+  /** Called with each piece of stderr as it is written (to wait for a line while the command runs). */
+  onStderr?: (text: string) => void
+}
 
 /** Runs `midge ...args` in this process and returns what runMidge would: exit code, stdout, stderr. */
 export function runMidgeInProcess(args: string[], options: InProcessOptions = {}): Promise<RunResult> {
@@ -44,7 +52,7 @@ export function runMidgeInProcess(args: string[], options: InProcessOptions = {}
 async function runNow(args: string[], options: InProcessOptions): Promise<RunResult> {
   const {run} = load()
   const stdout = new Capture()
-  const stderr = new Capture()
+  const stderr = new Capture(options.onStderr)
   const stdin = new PassThrough()
   stdin.end(options.input ?? '')
   const saved = {
