@@ -54,7 +54,7 @@ export class Connection implements SessionLink, Watched {
   private corked = false
   private corkedBytes = 0
   private awaitingFlush = false
-  private closeTimer: NodeJS.Timeout | undefined
+  private closeTimer: unknown
   private closedController: AbortController | undefined
   // the watchdog's view: silence is measured from acceptedAt (CONNECT timeout) or from lastSeen
   // (keepalive) and may last silenceLimitMs (0: no limit)
@@ -93,7 +93,7 @@ export class Connection implements SessionLink, Watched {
     const conn = this[CONNECTION]!
     conn.closeSafely('connection closed')
     conn.state = ConnState.Closed
-    if (conn.closeTimer) clearTimeout(conn.closeTimer)
+    if (conn.closeTimer !== undefined) conn.broker.options.timers.clearTimeout(conn.closeTimer)
     conn.listener?.released()
   }
 
@@ -420,8 +420,7 @@ export class Connection implements SessionLink, Watched {
     if (this.stream.destroyed) return // reset or errored: nothing left to end
     this.stream.end()
     // a peer that does not read cannot hold the socket open
-    this.closeTimer = setTimeout(() => this.stream.destroy(), 2000)
-    this.closeTimer.unref()
+    this.closeTimer = this.broker.options.timers.setTimeout(() => this.stream.destroy(), 2000)
   }
 
   /** Learns the protocol version from CONNECT; packets are parsed and encoded with it from now on. */

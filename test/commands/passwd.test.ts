@@ -1,5 +1,6 @@
-// `midge passwd` through the built binary: every mode, every error (exit code and one stderr line),
-// file modes and atomic replacement.
+// `midge passwd`: every mode, every error (exit code and one stderr line), file modes and atomic
+// replacement. Most cases run the command in this process (cli-in-process.ts); those marked "(binary)"
+// run the built binary, as users do: creating and verifying, stdin, an error's exit code, --help.
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
 import {chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
@@ -7,6 +8,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {BIN, ROOT, collect, runMidge, type RunResult} from '../helpers/cli.js'
+import {runMidgeInProcess} from '../helpers/cli-in-process.js'
 
 const SEVEN = '$7$101$SD4cFl0FZ60/uI1/$z6CilNVX6ITjYrEyf8K8ulWipjsk0nByEeRLDsi7Hw0nott8a7IM+aHnsTT34ZgE9+GUyoWcjQgkRM7h2uZOow==' // "secret"
 const ExitCode = {Failure: 1, Usage: 2, InputFile: 10, PasswordMismatch: 16}
@@ -22,7 +24,8 @@ const fresh = (content?: string, mode?: number): string => {
   if (mode !== undefined) chmodSync(path, mode)
   return path
 }
-const passwd = (args: string[], options: {input?: string; env?: NodeJS.ProcessEnv} = {}) => runMidge(['passwd', ...args], {cwd: dir, ...options})
+const passwd = (args: string[], options: {input?: string; env?: NodeJS.ProcessEnv} = {}) => runMidgeInProcess(['passwd', ...args], {cwd: dir, ...options})
+const binary = (args: string[], options: {input?: string; env?: NodeJS.ProcessEnv} = {}) => runMidge(['passwd', ...args], {cwd: dir, ...options})
 const verify = async (file: string, user: string, password: string) => (await passwd(['--verify', '-b', file, user, password])).code
 
 function ok(result: RunResult): void {
@@ -38,12 +41,13 @@ function failed(result: RunResult, code: number, message: RegExp): void {
 }
 
 describe('setting passwords', () => {
-  it('-c -b creates a 0600 file with an argon2id line that verifies', async () => {
+  it('-c -b creates a 0600 file with an argon2id line that verifies (binary)', async () => {
     const file = fresh()
-    ok(await passwd(['-c', '-b', file, 'alice', 's3cret']))
+    ok(await binary(['-c', '-b', file, 'alice', 's3cret']))
     assert.equal(statSync(file).mode & 0o777, 0o600)
     assert.match(readFileSync(file, 'utf8'), /^alice:\$argon2id\$v=19\$m=19456,t=2,p=1\$[^\n]+\n$/)
-    assert.equal(await verify(file, 'alice', 's3cret'), 0)
+    assert.equal((await binary(['--verify', '-b', file, 'alice', 's3cret'])).code, 0)
+    failed(await binary(['--verify', '-b', file, 'alice', 'wrong']), ExitCode.PasswordMismatch, /password does not match for user "alice"/)
   })
 
   it('-c overwrites an existing file', async () => {
@@ -67,11 +71,11 @@ describe('setting passwords', () => {
     assert.equal(await verify(file, 'bob', 'secret'), 0)
   })
 
-  it('reads one line of stdin when stdin is not a terminal', async () => {
+  it('reads one line of stdin when stdin is not a terminal (binary)', async () => {
     const file = fresh()
-    ok(await passwd(['-c', file, 'alice'], {input: 'from stdin\nignored second line\n'}))
+    ok(await binary(['-c', file, 'alice'], {input: 'from stdin\nignored second line\n'}))
     assert.equal(await verify(file, 'alice', 'from stdin'), 0)
-    ok(await passwd([file, 'bob'], {input: 'crlf\r\n'}))
+    ok(await binary([file, 'bob'], {input: 'crlf\r\n'}))
     assert.equal(await verify(file, 'bob', 'crlf'), 0)
   })
 
@@ -102,8 +106,8 @@ describe('setting passwords', () => {
     assert.equal(await verify(file, 'alice', 'pw'), 0)
   })
 
-  it('-c - writes the file to stdout and nothing to disk', async () => {
-    const result = await passwd(['-c', '-b', '-', 'alice', 'pw'])
+  it('-c - writes the file to stdout and nothing to disk (binary)', async () => {
+    const result = await binary(['-c', '-b', '-', 'alice', 'pw'])
     assert.equal(result.code, 0)
     assert.match(result.stdout, /^alice:\$argon2id\$[^\n]+\n$/)
     assert.equal(existsSync(join(dir, '-')), false)
@@ -185,9 +189,9 @@ describe('errors: one line, the documented code, the file untouched', () => {
     failed(await passwd(['-b', '-', 'bob', 'pw']), ExitCode.Usage, /needs -c/)
   })
 
-  it('a missing file without -c', async () => {
+  it('a missing file without -c (binary)', async () => {
     const file = join(dir, 'missing.pw')
-    failed(await passwd(['-b', file, 'bob', 'pw']), ExitCode.InputFile, /cannot open .*missing\.pw: no such file or directory/)
+    failed(await binary(['-b', file, 'bob', 'pw']), ExitCode.InputFile, /cannot open .*missing\.pw: no such file or directory/)
     assert.equal(existsSync(file), false)
   })
 
@@ -228,7 +232,7 @@ describe('errors: one line, the documented code, the file untouched', () => {
 })
 
 describe('--help', () => {
-  it('shows Mosquitto\'s usage lines, the defaults, the exit codes and examples', async () => {
+  it('shows Mosquitto\'s usage lines, the defaults, the exit codes and examples (binary)', async () => {
     const result = await runMidge(['passwd', '--help'])
     assert.equal(result.code, 0)
     for (const text of ['passwd [-c] -b FILE USER PASSWORD', 'passwd -D FILE USER', 'passwd -U FILE', 'passwd --verify FILE USER',

@@ -6,6 +6,7 @@ import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
+import {random, testSeed} from '../helpers/random.js'
 import {after, test} from 'node:test'
 import mqtt, {type IClientOptions, type MqttClient} from 'mqtt'
 import {collect, spawnMidge, type RunResult} from '../helpers/cli.js'
@@ -85,8 +86,15 @@ test('kill -9 under QoS 1/2 load: every acknowledged message reaches its subscri
 
   const acked = new Set<string>()
   const retainedAcked = new Map<string, number>()
+  const seed = testSeed(0xdead) // how many acknowledgements each round waits for before the kill
+  const rnd = random(seed)
+  t.diagnostic(`seed ${seed} (TEST_SEED replays it)`)
   try {
     for (let round = 0; round < 3; round++) {
+      // the kill comes after a (seeded) random number of new acknowledgements, not after a time
+      const killAfter = acked.size + 100 + Math.floor(rnd() * 900)
+      let reached: () => void = () => {}
+      const enough = new Promise<void>((resolve) => { reached = resolve })
       // several publishers, v3.1.1 and v5, QoS 1 and 2, each keeping up to 50 messages in flight
       const publishers = await Promise.all([0, 1, 2].map((i) => mqtt.connectAsync(url, {
         clientId: `pub-${round}-${i}`, protocolVersion: i === 1 ? 4 : 5, reconnectPeriod: 0, connectTimeout: 5000,
@@ -103,15 +111,17 @@ test('kill -9 under QoS 1/2 load: every acknowledged message reaches its subscri
           const topic = retained ? `retained/p${i}` : `load/p${i}`
           const p = client.publishAsync(topic, retained ? String(round * 1_000_000 + n) : id, {qos: n % 2 === 0 ? 1 : 2, retain: retained})
             .then(() => {
-              if (!retained) acked.add(id)
-              else retainedAcked.set(topic, Math.max(retainedAcked.get(topic) ?? -1, round * 1_000_000 + n))
+              if (!retained) {
+                acked.add(id)
+                if (acked.size >= killAfter) reached()
+              } else retainedAcked.set(topic, Math.max(retainedAcked.get(topic) ?? -1, round * 1_000_000 + n))
             }, () => undefined)
             .finally(() => inflight.delete(p))
           inflight.add(p)
           if (inflight.size >= 50) await Promise.race(inflight)
         }
       })
-      await sleep(300 + Math.floor(Math.random() * 1200))
+      await Promise.race([enough, broker.result.then(() => { throw new Error(`round ${round}: the broker exited under load`) })])
       const before = acked.size
       broker.child.kill('SIGKILL')
       const result = await broker.result
@@ -119,8 +129,8 @@ test('kill -9 under QoS 1/2 load: every acknowledged message reaches its subscri
       stop = true
       // QoS 1/2 publishes still in flight stay pending in mqtt.js until its client ends
       for (const c of publishers) c.end(true)
-      await Promise.race([Promise.all(loops), sleep(5000)])
-      assert.ok(before > 0, `round ${round}: messages were acknowledged before the crash`)
+      await Promise.race([Promise.all(loops), sleep(5000, undefined, {ref: false})])
+      assert.ok(before >= killAfter, `seed ${seed} round ${round}: messages were acknowledged before the crash`)
 
       broker = await startBroker(port, data)
       // every acknowledged message reaches every subscriber, once it has reconnected
@@ -128,15 +138,18 @@ test('kill -9 under QoS 1/2 load: every acknowledged message reaches its subscri
       const deadline = Date.now() + 60_000
       const missing = () => SUBSCRIBERS.map((s) => [...acked].filter((id) => !received.get(s.clientId)!.has(id)).length)
       while (missing().some((n) => n > 0) && Date.now() < deadline) await sleep(100)
-      assert.deepEqual(missing(), SUBSCRIBERS.map(() => 0), `round ${round}: acknowledged messages missing after the restart (${acked.size} acknowledged)`)
+      assert.deepEqual(missing(), SUBSCRIBERS.map(() => 0), `seed ${seed} round ${round}: acknowledged messages missing after the restart (${acked.size} acknowledged)`)
       await Promise.all(collecting.map((c) => c.endAsync()))
       t.diagnostic(`round ${round}: ${acked.size} messages acknowledged so far, all received by ${SUBSCRIBERS.length} subscribers`)
 
       const check = await mqtt.connectAsync(url, {clientId: `check-${round}`, reconnectPeriod: 0})
       const retained = new Map<string, number>()
       check.on('message', (topic, payload, packet) => { if (packet.retain) retained.set(topic, Number(payload.toString())) })
+      // a barrier instead of a wait: the retained messages are sent at SUBSCRIBE, before a later publish
+      const marker = new Promise<void>((resolve) => check.on('message', (topic) => { if (topic === 'retained/~marker') resolve() }))
       await check.subscribeAsync('retained/#', {qos: 1})
-      await sleep(300)
+      await check.publishAsync('retained/~marker', 'm', {qos: 1})
+      await marker
       await check.endAsync()
       for (const [topic, last] of retainedAcked) {
         assert.ok((retained.get(topic) ?? -1) >= last, `round ${round}: retained ${topic} is ${retained.get(topic)}, acknowledged ${last}`)
@@ -171,7 +184,7 @@ test('kill -9 a second after a QoS 0 retained message and a new persistent sessi
     assert.equal(connack.sessionPresent, true, 'the persistent session made just before the crash is still there')
     const got = new Promise<string>((resolve) => check.on('message', (_topic, payload) => resolve(payload.toString())))
     await check.subscribeAsync('sensor/#', {qos: 0})
-    assert.equal(await Promise.race([got, sleep(3000).then(() => 'nothing')]), '21.5')
+    assert.equal(await Promise.race([got, sleep(30_000, undefined, {ref: false}).then(() => 'nothing')]), '21.5')
     await check.endAsync()
   } finally {
     broker.child.kill('SIGTERM')

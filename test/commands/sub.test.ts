@@ -1,13 +1,15 @@
 // `midge sub`, flag by flag and exit code by exit code, against Debian's mosquitto and our own broker (a
-// parameter), plus a scripted broker for what neither will do (refuse a subscription).
+// parameter), plus a scripted broker for what neither will do (refuse a subscription). Most runs are in
+// this process (cli-in-process.ts); the binary runs where the process is the point (signals, a kill,
+// a closed stdout pipe) and once each for a timeout, an unreachable broker and a refused subscription.
 import assert from 'node:assert/strict'
-import type {ChildProcess} from 'node:child_process'
 import {createServer, type Server} from 'node:net'
 import {once} from 'node:events'
 import {after, before, describe, it} from 'node:test'
 import {connect, type MqttClient, type Message} from '../../src/client/index.js'
 import {encodePacket, PacketDecoder, type Packet, type SubscribePacket} from '../../src/codec/index.js'
 import {collect, runMidge, spawnMidge, type RunResult} from '../helpers/cli.js'
+import {runMidgeInProcess} from '../helpers/cli-in-process.js'
 import {freePort, hasMosquitto, startMosquitto} from '../helpers/mosquitto.js'
 
 interface Target { host: string; port: number; stop(): Promise<void> }
@@ -21,21 +23,41 @@ const BROKERS: Array<{name: string; skip: boolean; start(): Promise<Target>}> = 
   }},
 ]
 
-/** Starts `midge sub -d ...` and resolves once its SUBACK (or UNSUBACK) came back, so publishing can start. */
-async function startSub(args: string[]): Promise<{child: ChildProcess; result: Promise<RunResult>}> {
+/** Resolves once `seen()` (what sub -d printed on stderr so far) shows its SUBACK or UNSUBACK. */
+function subscribed(watch: (onText: (text: string) => void) => void, ended: Promise<unknown>, seen: () => string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let done = false
+    watch(() => { if (!done && /received (SUBACK|UNSUBACK)/.test(seen())) { done = true; resolve() } })
+    ended.then(() => { if (!done) reject(new Error(`sub exited early: ${seen()}`)) }, reject)
+  })
+}
+
+/** Starts `midge sub -d ...` in this process and resolves once subscribed, so publishing can start. */
+async function startSub(args: string[]): Promise<{result: Promise<RunResult>}> {
+  let seen = ''
+  let listener: (text: string) => void = () => {}
+  const run = runMidgeInProcess(['sub', '-d', ...args], {onStderr: (text) => { seen += text; listener(text) }})
+  await subscribed((f) => { listener = f }, run, () => seen)
+  return {result: run.then((r) => ({...r, stderr: withoutTrace(r.stderr)}))}
+}
+
+/** startSub with the built binary, for what needs the process: signals, a kill, a closed stdout pipe. */
+async function startSubProcess(args: string[]) {
   const child = spawnMidge(['sub', '-d', ...args])
   child.stdin!.end()
   const result = collect(child, 30_000)
   let seen = ''
-  await new Promise<void>((resolve, reject) => {
-    const onData = (d: Buffer | string) => {
-      seen += d.toString()
-      if (/received (SUBACK|UNSUBACK)/.test(seen)) { child.stderr!.off('data', onData); resolve() }
-    }
-    child.stderr!.on('data', onData)
-    child.once('exit', () => reject(new Error(`sub exited early: ${seen}`)))
+  child.stderr!.on('data', (d: Buffer | string) => { seen += d.toString() })
+  await subscribed((f) => child.stderr!.on('data', f), result, () => seen)
+  /** Resolves when stderr (the -d trace) has matched `pattern` `times` times. */
+  const traced = (pattern: RegExp, times = 1) => new Promise<void>((resolve, reject) => {
+    const count = () => seen.match(new RegExp(pattern.source, 'g'))?.length ?? 0
+    if (count() >= times) return resolve()
+    const check = () => { if (count() >= times) { child.stderr!.off('data', check); resolve() } }
+    child.stderr!.on('data', check)
+    result.then(() => reject(new Error(`sub exited before printing ${pattern}: ${seen}`)), reject)
   })
-  return {child, result: result.then((r) => ({...r, stderr: withoutTrace(r.stderr)}))}
+  return {child, traced, result: result.then((r) => ({...r, stderr: withoutTrace(r.stderr)}))}
 }
 
 const withoutTrace = (stderr: string) => stderr.split('\n').filter((l) => !/^(sending|received) /.test(l)).join('\n')
@@ -109,20 +131,20 @@ for (const target of BROKERS) {
 
     it('-E exits once subscribed; with -c -i the session keeps the messages', async () => {
       const id = `sess-${target.name}`
-      const e = await runMidge(['sub', ...conn, '-t', 'e/#', '-q', '1', '-c', '-i', id, '-E'])
+      const e = await runMidgeInProcess(['sub', ...conn, '-t', 'e/#', '-q', '1', '-c', '-i', id, '-E'])
       assert.equal(e.code, 0, e.stderr)
       await send('e/x', 'kept')
-      const r = await runMidge(['sub', ...conn, '-t', 'e/#', '-q', '1', '-c', '-i', id, '-C', '1', '-x', '0'])
+      const r = await runMidgeInProcess(['sub', ...conn, '-t', 'e/#', '-q', '1', '-c', '-i', id, '-C', '1', '-x', '0'])
       assert.deepEqual([r.code, r.stdout], [0, 'kept\n'])
     })
 
     it('-U unsubscribes (alone it exits after the UNSUBACK)', async () => {
       const id = `unsub-${target.name}`
-      assert.equal((await runMidge(['sub', ...conn, '-t', 'u/#', '-q', '1', '-c', '-i', id, '-E'])).code, 0)
-      const u = await runMidge(['sub', ...conn, '-U', 'u/#', '-c', '-i', id])
+      assert.equal((await runMidgeInProcess(['sub', ...conn, '-t', 'u/#', '-q', '1', '-c', '-i', id, '-E'])).code, 0)
+      const u = await runMidgeInProcess(['sub', ...conn, '-U', 'u/#', '-c', '-i', id])
       assert.equal(u.code, 0, u.stderr)
       await send('u/x', 'dropped')
-      const r = await runMidge(['sub', ...conn, '-t', 'other', '-c', '-i', id, '-W', '1', '-x', '0'])
+      const r = await runMidgeInProcess(['sub', ...conn, '-t', 'other', '-c', '-i', id, '-W', '1', '-x', '0'])
       assert.deepEqual([r.code, r.stdout], [27, ''])
     })
 
@@ -143,13 +165,13 @@ for (const target of BROKERS) {
       await send('rm/b', '2', {retain: true})
       const s = await startSub([...conn, '-t', 'rm/#', '--remove-retained', '-C', '2'])
       assert.equal((await s.result).code, 0)
-      const after = await runMidge(['sub', ...conn, '-t', 'rm/#', '-W', '1'])
+      const after = await runMidgeInProcess(['sub', ...conn, '-t', 'rm/#', '-W', '1'])
       assert.deepEqual([after.code, after.stdout], [27, ''])
     })
 
     it('--retain-handling 2 sends no retained messages; --retain-as-published keeps the flag on live ones', async () => {
       await send('rh/a', 'stale', {retain: true})
-      const rh = await runMidge(['sub', ...conn, '-t', 'rh/#', '--retain-handling', '2', '-W', '1'])
+      const rh = await runMidgeInProcess(['sub', ...conn, '-t', 'rh/#', '--retain-handling', '2', '-W', '1'])
       assert.deepEqual([rh.code, rh.stdout], [27, ''])
       for (const [flags, expected] of [[['--retain-as-published'], '1'], [[], '0']] as const) {
         const s = await startSub([...conn, '-t', 'rap/#', '--retain-handling', '2', '-F', '%r', '-C', '1', ...flags])
@@ -179,9 +201,11 @@ for (const target of BROKERS) {
         await send('x/c', 'a')
         await send('x/c', 'b')
         assert.equal((await ok.result).code, 0)
-        const short = await startSub([...conn, '-t', 'x/c', '--expect-count', '2', '-W', '1'])
-        await send('x/c', 'a')
+        // the one message is retained, so it comes with the subscription, not a race against -W 1
+        await send('x/one', 'a', {retain: true})
+        const short = await startSub([...conn, '-t', 'x/one', '--expect-count', '2', '-W', '1'])
         const r = await short.result
+        await send('x/one', '', {retain: true})
         assert.equal(r.code, 15)
         assert.equal(r.stderr, 'midge sub: expected 2 messages within 1s, got 1\n')
       })
@@ -210,34 +234,34 @@ for (const target of BROKERS) {
 
       it('--expect-retained / --no-expect-retained', async () => {
         await send('x/r', 'stale', {retain: true})
-        assert.equal((await runMidge(['sub', ...conn, '-t', 'x/r', '--expect-retained', '-W', '5'])).code, 0)
-        const r = await runMidge(['sub', ...conn, '-t', 'x/r', '--no-expect-retained', '-W', '5'])
+        assert.equal((await runMidgeInProcess(['sub', ...conn, '-t', 'x/r', '--expect-retained', '-W', '5'])).code, 0)
+        const r = await runMidgeInProcess(['sub', ...conn, '-t', 'x/r', '--no-expect-retained', '-W', '5'])
         assert.equal(r.code, 15)
         assert.equal(r.stderr, `midge sub: message 1 on 'x/r': expected a live (not retained) message, got a retained one\n`)
         await send('x/r', '', {retain: true})
       })
 
       it('--expect-none: 0 when nothing comes within -W, 15 at the first message; needs -W', async () => {
-        assert.equal((await runMidge(['sub', ...conn, '-t', 'x/n', '--expect-none', '-W', '1'])).code, 0)
+        assert.equal((await runMidgeInProcess(['sub', ...conn, '-t', 'x/n', '--expect-none', '-W', '1'])).code, 0)
         const s = await startSub([...conn, '-t', 'x/n', '--expect-none', '-W', '10'])
         await send('x/n', 'boom')
         const r = await s.result
         assert.equal(r.code, 15)
         assert.equal(r.stderr, `midge sub: expected no message within 10s, got message 1 on 'x/n': "boom"\n`)
-        assert.equal((await runMidge(['sub', ...conn, '-t', 'x/n', '--expect-none'])).code, 2)
+        assert.equal((await runMidgeInProcess(['sub', ...conn, '-t', 'x/n', '--expect-none'])).code, 2)
       })
     })
 
     it('SIGINT and SIGTERM end cleanly with 0 (15 if an expectation is unmet)', async () => {
       for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-        const s = await startSub([...conn, '-t', 'sig'])
+        const s = await startSubProcess([...conn, '-t', 'sig'])
         s.child.kill(signal)
         const r = await s.result
         assert.deepEqual([r.code, r.stderr], [0, ''])
       }
-      const s = await startSub([...conn, '-t', 'sig', '--expect-count', '3'])
+      const s = await startSubProcess([...conn, '-t', 'sig', '--expect-count', '3'])
       await send('sig', 'x')
-      await new Promise((r) => setTimeout(r, 200))
+      await s.traced(/received PUBLISH/) // sub has the message: SIGINT now finds 1 of 3
       s.child.kill('SIGINT')
       const r = await s.result
       assert.equal(r.code, 15)
@@ -247,15 +271,18 @@ for (const target of BROKERS) {
     it('the will: published when sub is killed, not after a clean SIGINT', async () => {
       const watcher = await connect({host: b.host, port: b.port})
       const wills: Message[] = []
-      watcher.onMessage((m) => wills.push(m))
+      let willCame: () => void = () => {}
+      const firstWill = new Promise<void>((resolve) => { willCame = resolve })
+      watcher.onMessage((m) => { wills.push(m); willCame() })
       await watcher.subscribe([{topic: 'will/#'}])
-      const clean = await startSub([...conn, '-t', 'x', '--will-topic', 'will/clean', '--will-payload', 'gone'])
+      const clean = await startSubProcess([...conn, '-t', 'x', '--will-topic', 'will/clean', '--will-payload', 'gone'])
       clean.child.kill('SIGINT')
       await clean.result
-      const killed = await startSub([...conn, '-t', 'x', '--will-topic', 'will/killed', '--will-payload', 'gone', '--will-qos', '1'])
+      const killed = await startSubProcess([...conn, '-t', 'x', '--will-topic', 'will/killed', '--will-payload', 'gone', '--will-qos', '1'])
       killed.child.kill('SIGKILL')
       await killed.result
-      for (let i = 0; i < 50 && wills.length === 0; i++) await new Promise((r) => setTimeout(r, 100))
+      // the clean one's will, had it been sent, was sent at its DISCONNECT, before this one's
+      await firstWill
       assert.deepEqual(wills.map((m) => [m.topic, m.payload.toString()]), [['will/killed', 'gone']])
       await watcher.disconnect()
     })
@@ -270,7 +297,7 @@ for (const target of BROKERS) {
     })
 
     it('a closed stdout pipe ends sub quietly', async () => {
-      const s = await startSub([...conn, '-t', 'pipe'])
+      const s = await startSubProcess([...conn, '-t', 'pipe'])
       s.child.stdout!.destroy()
       await send('pipe', 'x')
       await send('pipe', 'y')
@@ -300,7 +327,7 @@ describe('sub usage errors (exit 2, one line)', () => {
   ]
   for (const [name, args, message] of cases) {
     it(name, async () => {
-      const r = await runMidge(['sub', '-p', '1', ...args])
+      const r = await runMidgeInProcess(['sub', '-p', '1', ...args])
       assert.equal(r.code, 2, r.stderr)
       assert.match(r.stderr, message)
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr)
@@ -352,26 +379,26 @@ describe('sub against a broker that refuses subscriptions', () => {
   after(() => { broker.server.close() })
 
   it('exit 14 when a subscription is refused, with the reason in words', async () => {
-    const r = await runMidge(['sub', ...conn, '-t', 'ok', '-t', 'deny/x'])
+    const r = await runMidgeInProcess(['sub', ...conn, '-t', 'ok', '-t', 'deny/x'])
     assert.equal(r.code, 14)
     assert.equal(r.stderr, "midge sub: subscription to 'deny/x' refused: not authorized\n")
-    const v3 = await runMidge(['sub', ...conn, '-t', 'deny/x', '-V', '311'])
+    const v3 = await runMidgeInProcess(['sub', ...conn, '-t', 'deny/x', '-V', '311'])
     assert.equal(v3.code, 14)
     assert.equal(v3.stderr, "midge sub: subscription to 'deny/x' refused: unspecified error\n")
   })
 
   it('--partial-ok: a warning for some refusals, exit 14 only when all are refused', async () => {
-    const some = await runMidge(['sub', ...conn, '-t', 'ok', '-t', 'deny/x', '--partial-ok', '-E'])
+    const some = await runMidgeInProcess(['sub', ...conn, '-t', 'ok', '-t', 'deny/x', '--partial-ok', '-E'])
     assert.equal(some.code, 0)
     assert.equal(some.stderr, "midge sub: subscription to 'deny/x' refused: not authorized\n")
-    const all = await runMidge(['sub', ...conn, '-t', 'deny/a', '-t', 'deny/b', '--partial-ok'])
+    const all = await runMidgeInProcess(['sub', ...conn, '-t', 'deny/a', '-t', 'deny/b', '--partial-ok'])
     assert.equal(all.code, 14)
     assert.equal(all.stderr, 'midge sub: all 2 subscriptions refused: not authorized\n')
   })
 
   it('subscription options and properties reach the SUBSCRIBE', async () => {
     broker.subscribes.length = 0
-    const r = await runMidge(['sub', ...conn, '-t', 'a', '-t', 'b', '-q', '2', '--no-local', '--retain-as-published', '--retain-handling', '1',
+    const r = await runMidgeInProcess(['sub', ...conn, '-t', 'a', '-t', 'b', '-q', '2', '--no-local', '--retain-as-published', '--retain-handling', '1',
       '-D', 'subscribe', 'subscription-identifier', '9', '-D', 'subscribe', 'user-property', 'k', 'v', '-E'])
     assert.equal(r.code, 0, r.stderr)
     const [s] = broker.subscribes

@@ -17,3 +17,12 @@ export function prefixCount(paths: Iterable<string>): number {
   }
   return prefixes.size
 }
+
+/**
+ * The seed of a randomised test: TEST_SEED from the environment when set (to replay a failure or try
+ * others), else `fallback`, so a run is the same run every time. Put it in failure messages.
+ */
+export function testSeed(fallback: number): number {
+  const env = process.env.TEST_SEED
+  return env !== undefined && env !== '' && Number.isInteger(Number(env)) ? Number(env) : fallback
+}

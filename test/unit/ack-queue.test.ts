@@ -1,18 +1,22 @@
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
-import {setTimeout as sleep} from 'node:timers/promises'
+import {setImmediate as settled} from 'node:timers/promises'
 import type {Connection} from '../../src/broker/connection.js'
 import type {Logger} from '../../src/broker/logger.js'
 import type {Message} from '../../src/broker/message.js'
 import {AckQueue} from '../../src/broker/store/ack-queue.js'
 import type {BrokerStore} from '../../src/broker/store/index.js'
 import type {Packet} from '../../src/codec/index.js'
+import {FakeTimers} from '../helpers/fake-timers.js'
 
 /*
  * When the acknowledgement queue asks the store for a commit. A QoS 1 PUBACK whose deliveries went to
  * connected receivers waits for their acknowledgements, and a commit starts only for one that waited
  * the grace period; acknowledgements that always need the disk (SUBACK, a PUBACK whose message was
  * queued) get one at once, or right after the commit that is running.
+ *
+ * The grace period runs on fake time (the queue's injected Timers), so no outcome depends on how fast
+ * the machine is; `settled()` lets a commit's promise callbacks run.
  */
 
 const GRACE_MS = 200
@@ -40,8 +44,8 @@ function connection() {
 const logger = {error: () => undefined} as unknown as Logger
 const message = (i: number): Message => ({topic: `t/${i}`, payload: Buffer.from('x'), qos: 1, retain: false} as Message)
 
-function queue(s: ReturnType<typeof store>): AckQueue {
-  return new AckQueue(s as unknown as BrokerStore, logger, () => undefined, GRACE_MS)
+function queue(s: ReturnType<typeof store>, timers = new FakeTimers()): AckQueue {
+  return new AckQueue(s as unknown as BrokerStore, logger, () => undefined, GRACE_MS, timers)
 }
 
 /** A QoS 1 PUBLISH routed to one connected receiver, and its PUBACK made. */
@@ -55,30 +59,51 @@ function publish(q: AckQueue, conn: Connection, id: number): Message {
 
 test('a steady flow whose receiver acknowledges within the grace period asks for no commit at all', async () => {
   const s = store()
-  const q = queue(s)
+  const time = new FakeTimers()
+  const q = queue(s, time)
   const {conn, sent} = connection()
-  // a message every 2 ms or more, each acknowledged by its receiver 6 ms later: always some waiting, for 3 grace periods
-  const acks: Array<Promise<void>> = []
+  // a message every 2 ms, each acknowledged by its receiver 6 ms later: always some waiting, for 3 grace periods
   for (let i = 1; i <= 300; i++) {
     const m = publish(q, conn, i)
-    acks.push(sleep(6).then(() => q.delivered(m)))
-    await sleep(2)
+    time.setTimeout(() => q.delivered(m), 6)
+    time.advance(2)
   }
-  await Promise.all(acks)
+  time.advance(6)
+  await settled()
   assert.deepEqual(sent, Array.from({length: 300}, (_, i) => i + 1), 'every PUBACK, in order')
+  assert.equal(s.commits, 0)
+  time.advance(GRACE_MS) // a grace timer still set finds nothing waiting
+  await settled()
   assert.equal(s.commits, 0)
 })
 
 test('a PUBACK whose receiver does not acknowledge gets a commit once it has waited the grace period', async () => {
   const s = store()
-  const q = queue(s)
+  const time = new FakeTimers()
+  const q = queue(s, time)
   const {conn, sent} = connection()
-  const started = performance.now()
   publish(q, conn, 1)
-  while (sent.length === 0 && performance.now() - started < 2000) await sleep(1)
+  time.advance(GRACE_MS - 1)
+  await settled()
+  assert.deepEqual([sent, s.commits], [[], 0], 'not before the grace period')
+  time.advance(1)
+  await settled()
   assert.deepEqual(sent, [1])
   assert.equal(s.commits, 1)
-  assert.ok(performance.now() - started >= GRACE_MS - 1, 'not before the grace period')
+})
+
+test('the grace period counts from the oldest waiting PUBACK, not the newest', async () => {
+  const s = store()
+  const time = new FakeTimers()
+  const q = queue(s, time)
+  const {conn, sent} = connection()
+  publish(q, conn, 1)
+  time.advance(GRACE_MS / 2)
+  publish(q, conn, 2)
+  time.advance(GRACE_MS / 2)
+  await settled()
+  assert.equal(s.commits, 1, 'the first waited the grace period: one commit for both')
+  assert.deepEqual(sent, [1, 2])
 })
 
 test('an acknowledgement that needs the disk, made while a commit runs, gets the next commit right after it', async () => {
@@ -90,10 +115,10 @@ test('an acknowledgement that needs the disk, made while a commit runs, gets the
   q.reply(conn, {cmd: 'suback', messageId: 2} as Packet)
   assert.equal(s.commits, 1, 'one commit at a time')
   s.finishCommit()
-  await sleep(0)
+  await settled()
   assert.deepEqual(sent, [1])
   assert.equal(s.commits, 2, 'the second SUBACK did not wait for a grace period')
   s.finishCommit()
-  await sleep(0)
+  await settled()
   assert.deepEqual(sent, [1, 2])
 })

@@ -3,6 +3,7 @@ import {ReasonCode} from '../../codec/index.js'
 import type {Connection} from '../connection.js'
 import type {Logger} from '../logger.js'
 import type {Message} from '../message.js'
+import {realTimers, type Timers} from '../timers.js'
 import type {BrokerStore} from './types.js'
 
 /** How long a PUBACK may wait for its deliveries' acknowledgements before a commit is started for it. */
@@ -10,7 +11,7 @@ const DELIVERY_GRACE_MS = 2
 
 interface Waiting {
   seq: number
-  /** When its acknowledgement was made (performance.now()). */
+  /** When its acknowledgement was made (timers.now()). */
   since: number
   conn: Connection | undefined
   packet: Packet | undefined
@@ -45,7 +46,7 @@ export class AckQueue {
   private armed = false
   /** Acknowledgements that need the disk (not a QoS 1 PUBACK waiting on connected receivers) made while a commit ran. */
   private promptAfterCommit = false
-  private graceTimer: NodeJS.Timeout | undefined
+  private graceTimer: unknown
   /** QoS 1 messages being published or waiting for their PUBACK, by message. */
   private readonly byMessage = new Map<Message, Waiting>()
   /** How long acknowledgements waited for their commit (for /metrics). */
@@ -54,9 +55,10 @@ export class AckQueue {
   /**
    * beforeCommit: called before every commit is asked for (Persistence hands over the writes it deferred).
    * graceMs: how long a QoS 1 PUBACK waiting on connected receivers may wait before a commit starts for it.
+   * timers: the clock the grace period is measured on (the broker's options.timers; fake in tests).
    */
   constructor(private readonly store: BrokerStore, private readonly logger: Logger, private readonly beforeCommit: () => void = () => {},
-    private readonly graceMs = DELIVERY_GRACE_MS) {}
+    private readonly graceMs = DELIVERY_GRACE_MS, private readonly timers: Timers = realTimers) {}
 
   /** A QoS 1 message is about to be routed: its stored deliveries will be counted (see delivered). */
   expect(message: Message): void {
@@ -106,7 +108,7 @@ export class AckQueue {
       w.packet = packet
     }
     w.seq = ++this.seq
-    w.since = performance.now()
+    w.since = this.timers.now()
     this.queue.push(w)
     if (isDelivered(w)) this.drain()
     else if (w.message !== undefined && !w.queued) this.armSoon()
@@ -128,15 +130,15 @@ export class AckQueue {
    */
   private armSoon(): void {
     if (this.armed || this.graceTimer !== undefined) return
-    const oldest = this.head < this.queue.length ? this.queue[this.head].since : performance.now()
-    this.graceTimer = setTimeout(() => this.graceOver(), Math.max(0, oldest + this.graceMs - performance.now()))
-    this.graceTimer.unref()
+    const now = this.timers.now()
+    const oldest = this.head < this.queue.length ? this.queue[this.head].since : now
+    this.graceTimer = this.timers.setTimeout(() => this.graceOver(), Math.max(0, oldest + this.graceMs - now))
   }
 
   private graceOver(): void {
     this.graceTimer = undefined
     if (this.armed || this.head === this.queue.length) return
-    if (performance.now() >= this.queue[this.head].since + this.graceMs) this.arm()
+    if (this.timers.now() >= this.queue[this.head].since + this.graceMs) this.arm()
     else this.armSoon()
   }
 

@@ -1,5 +1,6 @@
 import {StoreError} from './errors.js'
 import type {Backend, WriteOp} from './write-ops.js'
+import {realTimers, type Timers} from '../timers.js'
 
 /** Writes that nobody asks to be durable (a QoS 0 retained message, a session record) are committed after this long anyway. */
 const AUTO_COMMIT_MS = 100
@@ -16,10 +17,10 @@ export class CommitChain {
   failed: StoreError | undefined
   private tail: Promise<void> = RESOLVED
   private scheduled: Promise<void> | undefined
-  private autoCommit: NodeJS.Timeout | undefined
+  private autoCommit: unknown
 
-  /** flush: takes the store's buffered operations and hands them to commit(). */
-  constructor(private readonly backend: Backend, private readonly flush: () => Promise<void>) {}
+  /** flush: takes the store's buffered operations and hands them to commit(); timers: the auto-commit's clock. */
+  constructor(private readonly backend: Backend, private readonly flush: () => Promise<void>, private readonly timers: Timers = realTimers) {}
 
   /** Resolves once every batch handed over so far is committed. */
   get settled(): Promise<void> {
@@ -28,7 +29,7 @@ export class CommitChain {
 
   /** Hands one batch to the backend, to be committed after those before it. */
   commit(ops: WriteOp[]): Promise<void> {
-    clearTimeout(this.autoCommit)
+    this.timers.clearTimeout(this.autoCommit)
     this.autoCommit = undefined
     let run: Promise<unknown>
     if (this.backend.pipelined) {
@@ -64,16 +65,15 @@ export class CommitChain {
   /** A write was buffered: it is flushed within AUTO_COMMIT_MS even if nobody asks for it. */
   written(): void {
     if (this.autoCommit !== undefined) return
-    this.autoCommit = setTimeout(() => {
+    this.autoCommit = this.timers.setTimeout(() => {
       this.autoCommit = undefined
       if (this.failed === undefined) this.flush().catch(() => undefined) // a failure surfaces at the next durable()
     }, AUTO_COMMIT_MS)
-    this.autoCommit.unref()
   }
 
   /** No more automatic flushes (the store is closing). */
   stop(): void {
-    clearTimeout(this.autoCommit)
+    this.timers.clearTimeout(this.autoCommit)
     this.autoCommit = undefined
   }
 }

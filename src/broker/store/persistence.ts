@@ -33,7 +33,7 @@ export class Persistence implements SessionJournal {
   private readonly deferred = new Map<Delivery, {session: Session; packetId: number; state: OutboundState}>()
 
   constructor(private readonly broker: Broker, readonly store: BrokerStore) {
-    this.acks = new AckQueue(store, broker.options.logger, () => this.writeDeferred())
+    this.acks = new AckQueue(store, broker.options.logger, () => this.writeDeferred(), undefined, broker.options.timers)
   }
 
   /** Hands the deferred deliveries to the store, in the order they were sent: before any commit is asked for. */
