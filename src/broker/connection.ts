@@ -264,7 +264,10 @@ export class Connection implements SessionLink, Watched {
     const held = this.held
     if (held === undefined || held.length === 0) return
     const bytes = held.length === 1 ? held[0] : Buffer.concat(held, this.corkedBytes)
-    held.length = 0
+    // kept for connections that write batches; one that wrote one packet (a CONNACK, a PINGRESP: an idle
+    // client) does not keep an array for it
+    if (held.length === 1) this.held = undefined
+    else held.length = 0
     this.corkedBytes = 0
     if (this.stream.writable) this.stream.write(bytes) // a stream destroyed meanwhile drops them, as a corked one did
   }
