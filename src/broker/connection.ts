@@ -52,7 +52,9 @@ export class Connection implements SessionLink, Watched {
   private readonly decoder: PacketDecoder
   private pending: Packet[] | undefined
   private corked = false
+  /** Bytes held in `held`, written at the end of the iteration (or at FLUSH_AT_BYTES) as one buffer. */
   private corkedBytes = 0
+  private held: Buffer[] | undefined
   private awaitingFlush = false
   private closeTimer: unknown
   private closedController: AbortController | undefined
@@ -105,7 +107,7 @@ export class Connection implements SessionLink, Watched {
   // --- SessionLink ---------------------------------------------------------------------------
 
   get writable(): boolean {
-    return this.state === ConnState.Connected && this.stream.writableLength < this.broker.options.maxOutboundBufferBytes
+    return this.state === ConnState.Connected && this.stream.writableLength + this.corkedBytes < this.broker.options.maxOutboundBufferBytes
   }
 
   get inflightWindow(): number {
@@ -236,18 +238,38 @@ export class Connection implements SessionLink, Watched {
     }
     if (!this.corked) {
       this.corked = true
-      this.corkedBytes = 0
-      this.stream.cork()
       this.broker.writes.add(this)
     }
-    if (this.awaitingFlush || this.stream.writableLength + bytes.length < this.broker.options.maxOutboundBufferBytes) {
-      this.stream.write(bytes)
-      // a large batch goes at once: one writev of thousands of small buffers costs more than several
-      if ((this.corkedBytes += bytes.length) >= FLUSH_AT_BYTES) this.uncork()
+    if (this.awaitingFlush || this.stream.writableLength + this.corkedBytes + bytes.length < this.broker.options.maxOutboundBufferBytes) {
+      if (bytes.length >= FLUSH_AT_BYTES) {
+        // a large packet goes as it is, after what is held: never copied
+        this.flushHeld()
+        this.stream.write(bytes)
+        return
+      }
+      // held here rather than in the corked stream: a fan-out to a thousand subscribers left several
+      // objects per delivery in the stream's buffer (promoted to the old generation under load, the bulk
+      // of the peak RSS); this is one array slot, and one write per batch
+      ;(this.held ??= []).push(bytes)
+      if ((this.corkedBytes += bytes.length) >= FLUSH_AT_BYTES) this.flushHeld()
       return
     }
     this.awaitingFlush = true
+    this.flushHeld()
     this.stream.write(bytes, () => this.onFlushed())
+  }
+
+  /** Writes the held packets, as one buffer (at most about FLUSH_AT_BYTES copied). */
+  private flushHeld(): void {
+    const held = this.held
+    if (held === undefined || held.length === 0) return
+    const bytes = held.length === 1 ? held[0] : Buffer.concat(held, this.corkedBytes)
+    // kept for connections that write batches; one that wrote one packet (a CONNACK, a PINGRESP: an idle
+    // client) does not keep an array for it
+    if (held.length === 1) this.held = undefined
+    else held.length = 0
+    this.corkedBytes = 0
+    if (this.stream.writable) this.stream.write(bytes) // a stream destroyed meanwhile drops them, as a corked one did
   }
 
   private onFlushed(): void {
@@ -258,7 +280,7 @@ export class Connection implements SessionLink, Watched {
   uncork(): void {
     if (!this.corked) return
     this.corked = false
-    this.stream.uncork()
+    this.flushHeld()
   }
 
   /**

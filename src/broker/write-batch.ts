@@ -1,4 +1,4 @@
-/** Something whose writes are held (corked) until the batch is flushed. */
+/** Something whose writes are held until the batch is flushed. */
 export interface Corked {
   uncork(): void
 }
@@ -6,7 +6,7 @@ export interface Corked {
 /**
  * Flushes every corked connection once per event-loop iteration, after all the I/O callbacks of the
  * iteration (setImmediate). A subscriber that hears from ten publishers in one iteration gets one
- * writev, not ten (process.nextTick would flush after each publisher's callback).
+ * write, not ten (process.nextTick would flush after each publisher's callback).
  */
 export class WriteBatch {
   private corked: Corked[] = []

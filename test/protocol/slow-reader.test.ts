@@ -42,6 +42,17 @@ for (const v of VERSIONS) {
       assert.ok(writes >= 6 && writes <= 8, `50 kB in writes of about 8 kB: ${writes}`)
     })
 
+    test('a packet of 8 kB or more goes out as it is, after the smaller ones held before it, in order', async (t) => {
+      const {sub, pub} = await subscriberAndPublisher(startBroker(t), v)
+      const writesBefore = sub.server.writes
+      const big = Buffer.alloc(20 * 1024, 0x62)
+      const payloads = [Buffer.from('a'), Buffer.from('b'), big, Buffer.from('c')]
+      pub.sendRaw(Buffer.concat(payloads.map((p) => qos0('t', p, v))))
+      for (const p of payloads) assert.deepEqual((await sub.expect('publish')).payload, p)
+      // the two held before it in one write, the large one on its own (never copied into a batch), the last at the end of the turn
+      assert.equal(sub.server.writes - writesBefore, 3)
+    })
+
     test('the CONNACK is written as soon as the CONNECT is handled, not held to the end of the turn', async (t) => {
       const broker = startBroker(t)
       const client = new Wire(broker, v)

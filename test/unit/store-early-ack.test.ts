@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import {describe, test, type TestContext} from 'node:test'
 
 import {createBroker, type Broker} from '../../src/broker/broker.js'
-import {MemoryBacking, MemoryStore} from '../../src/broker/store/index.js'
+import {MemoryBacking, MemoryStore, OutboundState} from '../../src/broker/store/index.js'
 import type {ConnectPacket, ProtocolVersion} from '../../src/codec/index.js'
 import {versionName, VERSIONS, Wire} from '../helpers/wire.js'
 
@@ -13,7 +13,7 @@ import {versionName, VERSIONS, Wire} from '../helpers/wire.js'
  */
 
 /** A broker on a memory store whose commits can be held back. */
-async function gatedBroker(t: TestContext) {
+async function gatedBroker(t: TestContext, options: {maxInflightMessages?: number} = {}) {
   const disk = new MemoryBacking()
   const store = await MemoryStore.open(disk)
   let holding = false
@@ -24,7 +24,7 @@ async function gatedBroker(t: TestContext) {
     holding = false
     for (const go of held.splice(0)) go()
   }
-  const broker = createBroker({store})
+  const broker = createBroker({store, ...options})
   await broker.restore()
   t.after(async () => {
     release()
@@ -94,6 +94,42 @@ for (const v of VERSIONS) {
       assert.equal(pub.buffered.length, 0, 'the second PUBACK does not overtake the first')
       g.release()
       assert.deepEqual((await pub.take(2)).map((a) => a.messageId), [1, 2])
+    })
+
+    test('messages queued behind a connected subscriber\'s full in-flight window are PUBACKed once it acknowledges them, never written', async (t) => {
+      const g = await gatedBroker(t, {maxInflightMessages: 1})
+      const sub = await client(g.broker, v, 'sub', 't')
+      const pub = await client(g.broker, v, 'pub')
+      g.hold()
+      pub.publish('t', 'one', 1, {messageId: 1})
+      pub.publish('t', 'two', 1, {messageId: 2})
+      const first = await sub.expect('publish')
+      await sub.quiet()
+      assert.equal(sub.buffered.length, 0, 'the second waits in the queue: a window of one')
+      await sub.ack(first)
+      await sub.ack(await sub.expect('publish'))
+      assert.deepEqual((await pub.take(2)).map((a) => a.messageId), [1, 2], 'both PUBACKs while the commits are held')
+      g.release()
+      await g.broker.persistence!.store.flush()
+      assert.equal([...g.disk.outbound.values()].filter((o) => o.clientId === 'sub').length, 0, 'delivered before any commit: nothing written')
+    })
+
+    test('messages queued behind a full window that the subscriber does not acknowledge are PUBACKed only once on the disk', async (t) => {
+      const g = await gatedBroker(t, {maxInflightMessages: 1})
+      const sub = await client(g.broker, v, 'sub', 't')
+      const pub = await client(g.broker, v, 'pub')
+      g.hold()
+      pub.publish('t', 'one', 1, {messageId: 1})
+      pub.publish('t', 'two', 1, {messageId: 2})
+      await sub.expect('publish')
+      await pub.quiet()
+      assert.equal(pub.buffered.length, 0, 'no PUBACK while neither delivered nor committed')
+      g.release()
+      assert.deepEqual((await pub.take(2)).map((a) => a.messageId), [1, 2])
+      const rows = [...g.disk.outbound.values()].filter((o) => o.clientId === 'sub')
+      assert.equal(rows.length, 2, 'the one in flight and the one queued are both durable when acknowledged')
+      assert.deepEqual(rows.map((o) => (o.inline ?? g.disk.messages.get(o.messageId))?.payload.toString()).sort(), ['one', 'two'])
+      assert.deepEqual(rows.map((o) => o.state).sort(), [OutboundState.Queued, OutboundState.Publish].sort(), 'each in the state it is in')
     })
 
     test('a retained message waits for its commit even when delivered', async (t) => {

@@ -1,7 +1,6 @@
 import type {Listener, ListenerHandlers, ListenerSpec} from './listener.js'
 import {openTcpListener} from './tcp.js'
 import {openTlsListener} from './tls.js'
-import {openWebSocketListener} from './ws.js'
 
 export {Listener, type Accepted, type ListenerHandlers, type ListenerProtocol, type ListenerSpec, type ListenerStats, type TlsOptions} from './listener.js'
 
@@ -11,7 +10,8 @@ export function openListener(spec: ListenerSpec, handlers: ListenerHandlers): Pr
     case 'mqtt': return openTcpListener(spec, handlers)
     case 'mqtts': return openTlsListener(spec, handlers)
     case 'ws':
-    case 'wss': return openWebSocketListener(spec, handlers)
+    // ws (and what it loads: http, zlib, crypto) only for a broker that serves WebSockets: about 4.5 MiB of RSS otherwise
+    case 'wss': return import('./ws.js').then((ws) => ws.openWebSocketListener(spec, handlers))
     default: throw new Error(`unknown listener protocol ${String((spec as {protocol: unknown}).protocol)}`)
   }
 }

@@ -101,6 +101,14 @@ export class Persistence implements SessionJournal {
 
   queued(session: Session, d: Delivery): void {
     if (session.expiryInterval === 0) return
+    if (session.link !== undefined && this.acks.counts(d.message)) {
+      // a QoS 1 PUBLISH queued behind a connected client's full in-flight window goes out as soon as
+      // earlier ones are acknowledged: deferred like a delivery in flight (most never need writing), and
+      // made durable, in its current state, by the commit its waiting PUBACK starts if it takes long
+      this.acks.stored(d.message, false)
+      this.deferred.set(d, {session, packetId: d.packetId ?? 0, state: OutboundState.Queued})
+      return
+    }
     this.acks.stored(d.message, true)
     this.ids.set(d, this.store.enqueue(session.clientId, {
       message: d.message, qos: d.qos, retain: d.retain, state: OutboundState.Queued, packetId: d.packetId ?? 0, dup: false,

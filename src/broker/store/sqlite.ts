@@ -1,7 +1,9 @@
 import {constants, accessSync, closeSync, openSync, readSync, statSync} from 'node:fs'
 import {dirname, resolve} from 'node:path'
 import {Worker} from 'node:worker_threads'
-import Database, {type Database as Db} from 'better-sqlite3'
+import type BetterSqlite3 from 'better-sqlite3'
+import type {Database as Db} from 'better-sqlite3'
+import {createRequire} from 'node:module'
 import {BufferedStore} from './buffered.js'
 import type {Backend, SessionRows, WriteOp} from './write-ops.js'
 import {StoreError, type StoreErrorCode} from './errors.js'
@@ -54,6 +56,14 @@ export class SqliteStore extends BufferedStore {
     }
     return store
   }
+}
+
+/**
+ * better-sqlite3, loaded where a database is opened: in the worker thread by default, so that the broker's
+ * own thread (and a broker without --persistence) never maps the native library.
+ */
+function loadSqlite(): typeof BetterSqlite3 {
+  return createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3
 }
 
 /** Opens, checks, configures and migrates the database; throws a StoreError saying why it cannot. */
@@ -115,7 +125,7 @@ function openChecked(file: string): Db {
   }
   let db: Db
   try {
-    db = new Database(file, {timeout: 200})
+    db = new (loadSqlite())(file, {timeout: 200})
   } catch (error) {
     throw classify(error, file)
   }
