@@ -4,6 +4,7 @@ import {ReasonCode, type QoS, type WillMessage} from '../codec/index.js'
 import type {ClientInfo, ControlHandler} from './auth/hooks.js'
 import {Bridges, type Bridge, type BridgeInput} from './bridge/index.js'
 import {Connection, ConnState, type ConnectionContext} from './connection.js'
+import type {ConnectionHost, HandlerContext} from './handlers/context.js'
 import {EnhancedAuth} from './enhanced-auth.js'
 import {TypedEmitter, type BrokerEvents} from './events.js'
 import {openListener, type Listener, type ListenerSpec} from './listeners/index.js'
@@ -29,7 +30,7 @@ const NEVER_EXPIRES = 0xffff_ffff
  * The broker engine: sessions, routing, retained messages, wills and expiry, over any duplex
  * streams. It reads no argv, env or files and writes no console; everything comes in as options.
  */
-export class Broker implements SessionHost {
+export class Broker implements SessionHost, ConnectionHost {
   readonly options: BrokerOptions
   readonly events = new TypedEmitter<BrokerEvents>()
   readonly metrics = new Metrics()
@@ -231,7 +232,7 @@ export class Broker implements SessionHost {
   // --- sessions ----------------------------------------------------------------------------------
 
   /** Takes over any live connection of the client, then resumes or creates its session. */
-  attach(conn: Connection, clientId: string, cleanStart: boolean, expiry: number): {session: Session; present: boolean} {
+  attach(conn: HandlerContext, clientId: string, cleanStart: boolean, expiry: number): {session: Session; present: boolean} {
     const old = this.sessions.get(clientId)
     const oldConn = old?.link
     // [MQTT-3.1.4-3] the same client id takes over: the old connection is told 0x8E and closed
@@ -255,13 +256,12 @@ export class Broker implements SessionHost {
     session.client = client
     session.expiryInterval = expiry
     session.link = conn
-    conn.session = session
     this.persistence?.attached(session)
     return {session, present}
   }
 
   /** A connection is now up. */
-  connected(conn: Connection, sessionPresent: boolean, keepalive: number, cleanStart: boolean): void {
+  connected(conn: HandlerContext, sessionPresent: boolean, keepalive: number, cleanStart: boolean): void {
     const m = this.metrics
     m.clientsConnected++
     m.clientsTotal++
@@ -270,13 +270,12 @@ export class Broker implements SessionHost {
   }
 
   /** A connection ended: publish or schedule its will, and end or keep its session. */
-  detach(conn: Connection, wasConnected: boolean, sendWill: boolean, reason: string): void {
-    this.connections.delete(conn)
+  detach(conn: HandlerContext, wasConnected: boolean, sendWill: boolean, reason: string): void {
+    this.connections.delete(conn as Connection)
     if (!wasConnected) return
     this.metrics.clientsConnected--
     const session = conn.session
-    const will = conn.will
-    conn.will = undefined
+    const will = conn.takeWill()
     if (session !== undefined && session.link === conn) {
       session.link = undefined
       if (sendWill && will !== undefined) this.scheduleWill(session, will)

@@ -3,7 +3,7 @@ import {
   encodePacket, isDisconnectReason, MqttError, PacketDecoder, ReasonCode, UnsupportedProtocolError, V3ConnackCode,
   type Packet, type ProtocolVersion, type WillMessage,
 } from '../codec/index.js'
-import type {Broker} from './broker.js'
+import type {Accepted, ConnectionHost, HandlerContext} from './handlers/context.js'
 import {dispatch} from './handlers/dispatch.js'
 import {unmountTopic} from './mount-point.js'
 import {encodeDelivery} from './outbound.js'
@@ -30,20 +30,20 @@ type OwnedStream = Duplex & {[CONNECTION]?: Connection}
  * (holding later packets while an async step such as authentication runs), batches writes per
  * event-loop turn, and turns every error into the answer the protocol wants.
  */
-export class Connection implements SessionLink, Watched {
-  state: ConnState = ConnState.AwaitingConnect
-  version: ProtocolVersion = 4
-  /** A v3.x CONNECT with the bridge bit (0x80) on its protocol level: every subscription is No Local and Retain As Published, as in Mosquitto. */
-  isBridge = false
-  clientId = ''
-  username: string | undefined
-  session: Session | undefined
-  will: WillMessage | undefined
-  peer: PeerLimits = DEFAULT_PEER
-  inboundAliases: Map<number, string> | undefined
-  /** Aliases we send (v5, option outboundTopicAliases, client Topic Alias Maximum > 0). */
-  outboundAliases: OutboundAliases | undefined
-  authMethod: string | undefined
+export class Connection implements HandlerContext, SessionLink, Watched {
+  // The connection's own state: read through the getters below, written only here, by the named
+  // transitions (setVersion ... becomeConnected, close) [DESIGN 3]
+  private current: ConnState = ConnState.AwaitingConnect
+  private protocol: ProtocolVersion = 4
+  private bridge = false
+  private id = ''
+  private user: string | undefined
+  private attached: Session | undefined
+  private lastWill: WillMessage | undefined
+  private announced: PeerLimits = DEFAULT_PEER
+  private inboundAliases: Map<number, string> | undefined
+  private aliasesOut: OutboundAliases | undefined
+  private method: string | undefined
   /** A user name the transport vouches for (a client certificate's identity), see ConnectionContext. */
   readonly certifiedUsername: string | undefined
   readonly certificateSubject: string | undefined
@@ -65,7 +65,7 @@ export class Connection implements SessionLink, Watched {
   /** Packets decoded on this connection (keepalive progress, see onData). */
   private packetsIn = 0
 
-  constructor(readonly broker: Broker, readonly stream: Duplex, readonly remoteAddress: string | undefined, context: ConnectionContext = {}) {
+  constructor(readonly broker: ConnectionHost, readonly stream: Duplex, readonly remoteAddress: string | undefined, context: ConnectionContext = {}) {
     const {options} = broker
     this.certifiedUsername = context.username
     this.certificateSubject = context.certificateSubject
@@ -92,10 +92,24 @@ export class Connection implements SessionLink, Watched {
   private static streamClose(this: OwnedStream): void {
     const conn = this[CONNECTION]!
     conn.closeSafely('connection closed')
-    conn.state = ConnState.Closed
+    conn.current = ConnState.Closed
     if (conn.closeTimer) clearTimeout(conn.closeTimer)
     conn.listener?.released()
   }
+
+  get state(): ConnState { return this.current }
+  get version(): ProtocolVersion { return this.protocol }
+  /** A v3.x CONNECT with the bridge bit (0x80) on its protocol level: every subscription is No Local and Retain As Published, as in Mosquitto. */
+  get isBridge(): boolean { return this.bridge }
+  get clientId(): string { return this.id }
+  get username(): string | undefined { return this.user }
+  get session(): Session | undefined { return this.attached }
+  get will(): WillMessage | undefined { return this.lastWill }
+  /** What the client announced about itself (v5 CONNECT properties; protocol defaults otherwise). */
+  get peer(): PeerLimits { return this.announced }
+  /** Aliases we send (v5, option outboundTopicAliases, client Topic Alias Maximum > 0). */
+  get outboundAliases(): OutboundAliases | undefined { return this.aliasesOut }
+  get authMethod(): string | undefined { return this.method }
 
   get clientInfo() {
     return {clientId: this.clientId, username: this.username, protocolVersion: this.version, remoteAddress: this.remoteAddress,
@@ -132,7 +146,7 @@ export class Connection implements SessionLink, Watched {
     }
     // [MQTT-3.1.2-25] never send a packet larger than the client's Maximum Packet Size: drop it for this client
     if (bytes.length > this.peer.maximumPacketSize) return this.undeliverable(d, packetId, 'too-large')
-    if (alias !== undefined && !alias.known) this.outboundAliases!.commit(d.message.topic, alias.alias)
+    if (alias !== undefined && !alias.known) this.aliasesOut!.commit(d.message.topic, alias.alias)
     this.write(bytes)
     const m = this.broker.metrics
     m.messagesSent++
@@ -411,7 +425,7 @@ export class Connection implements SessionLink, Watched {
   close(sendWill: boolean, reason: string): void {
     if (this.state >= ConnState.Closing) return
     const wasConnected = this.state === ConnState.Connected
-    this.state = ConnState.Closing
+    this.current = ConnState.Closing
     this.decoder.stop()
     this.broker.watchdog.unwatch(this)
     this.closedController?.abort()
@@ -424,10 +438,48 @@ export class Connection implements SessionLink, Watched {
     this.closeTimer.unref()
   }
 
-  /** Learns the protocol version from CONNECT; packets are parsed and encoded with it from now on. */
-  setVersion(version: ProtocolVersion): void {
-    this.version = version
+  // --- transitions (HandlerContext) ---------------------------------------------------------------
+
+  /** Learns the protocol version (and a v3 bridge's bit) from CONNECT; packets are parsed and encoded with it from now on. */
+  setVersion(version: ProtocolVersion, isBridge = false): void {
+    this.protocol = version
+    this.bridge = isBridge
     this.decoder.protocolVersion = version
+  }
+
+  setPeer(peer: PeerLimits): void {
+    this.announced = peer
+  }
+
+  beginAuthentication(method: string): void {
+    this.method = method
+    this.current = ConnState.Authenticating
+  }
+
+  identify(clientId: string, username: string | undefined): void {
+    this.id = clientId
+    this.user = username
+  }
+
+  reauthenticated(username: string): void {
+    this.user = username
+  }
+
+  becomeConnected({session, will, outboundAliases}: Accepted): void {
+    this.attached = session
+    this.lastWill = will
+    this.aliasesOut = outboundAliases
+    this.current = ConnState.Connected
+  }
+
+  takeWill(): WillMessage | undefined {
+    const will = this.lastWill
+    this.lastWill = undefined
+    return will
+  }
+
+  inboundAliasTable(): Map<number, string> {
+    return (this.inboundAliases ??= new Map())
   }
 
   /** Applies the maximum packet size we announce to this client. */

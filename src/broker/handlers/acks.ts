@@ -1,5 +1,5 @@
 import {ProtocolError, ReasonCode, type PubackPacket, type PubcompPacket, type PubrecPacket, type PubrelPacket} from '../../codec/index.js'
-import type {Connection} from '../connection.js'
+import type {ConnectedContext} from './context.js'
 import {Flight, type Session} from '../session.js'
 
 // Acknowledgements are looked up by packet id; they may arrive in any order. One for an id not in
@@ -15,8 +15,8 @@ function wrongKind(cmd: string, id: number, state: Flight): never {
 }
 
 /** PUBACK ends an outbound QoS 1 flow. */
-export function handlePuback(conn: Connection, packet: PubackPacket): void {
-  const session = conn.session!
+export function handlePuback(conn: ConnectedContext, packet: PubackPacket): void {
+  const session = conn.session
   const id = packet.messageId!
   const state = session.inflight.get(id)?.state
   if (state === undefined) return // unknown id: ignored
@@ -25,8 +25,8 @@ export function handlePuback(conn: Connection, packet: PubackPacket): void {
 }
 
 /** PUBREC moves an outbound QoS 2 flow to PUBREL, or ends it when the client refused the message (>= 0x80). */
-export function handlePubrec(conn: Connection, packet: PubrecPacket): void {
-  const session = conn.session!
+export function handlePubrec(conn: ConnectedContext, packet: PubrecPacket): void {
+  const session = conn.session
   const id = packet.messageId!
   const entry = session.inflight.get(id)
   if (entry === undefined) {
@@ -45,9 +45,9 @@ export function handlePubrec(conn: Connection, packet: PubrecPacket): void {
 }
 
 /** PUBREL releases an inbound QoS 2 packet id; the message was already delivered once, at PUBLISH. */
-export function handlePubrel(conn: Connection, packet: PubrelPacket): void {
+export function handlePubrel(conn: ConnectedContext, packet: PubrelPacket): void {
   const id = packet.messageId!
-  const session = conn.session!
+  const session = conn.session
   const known = session.releaseInbound(id)
   if (known) session.journal?.inbound(session, id, false)
   // after the release is durable: a client may reuse the id once it has PUBCOMP
@@ -57,8 +57,8 @@ export function handlePubrel(conn: Connection, packet: PubrelPacket): void {
 }
 
 /** PUBCOMP ends an outbound QoS 2 flow. */
-export function handlePubcomp(conn: Connection, packet: PubcompPacket): void {
-  const session = conn.session!
+export function handlePubcomp(conn: ConnectedContext, packet: PubcompPacket): void {
+  const session = conn.session
   const id = packet.messageId!
   const state = session.inflight.get(id)?.state
   if (state === undefined) return // unknown id: ignored

@@ -1,14 +1,14 @@
 import {isUtf8} from 'node:buffer'
 import {MqttError, ProtocolError, ReasonCode, type PublishPacket, type PublishProperties, type QoS} from '../../codec/index.js'
 import type {InterceptedPublish} from '../auth/hooks.js'
-import type {Connection} from '../connection.js'
+import type {ConnectedContext} from './context.js'
 import type {Message} from '../message.js'
 import {isValidTopicName} from '../../codec/topic.js'
 import {mountTopic} from '../mount-point.js'
 import {isReservedTopic} from '../reserved-topics.js'
 
 /** PUBLISH from a client: checks, authorization, routing, acknowledgement. */
-export function handlePublish(conn: Connection, packet: PublishPacket): Promise<void> | void {
+export function handlePublish(conn: ConnectedContext, packet: PublishPacket): Promise<void> | void {
   const {options} = conn.broker
   const qos = packet.qos
   // [MQTT-3.2.2-11] [MQTT-3.2.2-14] the server enforces what it announced in CONNACK
@@ -26,12 +26,12 @@ export function handlePublish(conn: Connection, packet: PublishPacket): Promise<
   if (!isValidTopicName(sent)) throw new MqttError(ReasonCode.TopicNameInvalid, `invalid topic name '${sent}'`)
   const mount = conn.listener?.mountPoint
   const topic = mount === undefined ? sent : mountTopic(mount, sent)
-  if (qos === 2 && conn.session!.inboundQos2.has(packet.messageId!)) {
+  if (qos === 2 && conn.session.inboundQos2.has(packet.messageId!)) {
     // [MQTT-4.3.3-9] a resent QoS 2 PUBLISH is acknowledged again but not delivered twice
     conn.sendAck({cmd: 'pubrec', messageId: packet.messageId})
     return undefined
   }
-  if (qos === 2 && conn.version === 5 && conn.session!.inboundQos2.size >= options.receiveMaximum) {
+  if (qos === 2 && conn.version === 5 && conn.session.inboundQos2.size >= options.receiveMaximum) {
     // [MQTT-3.3.4-9] more unacknowledged QoS 2 messages than our Receive Maximum
     throw new MqttError(ReasonCode.ReceiveMaximumExceeded, `more than ${options.receiveMaximum} QoS 2 messages in flight`)
   }
@@ -57,7 +57,7 @@ export function handlePublish(conn: Connection, packet: PublishPacket): Promise<
   return undefined
 }
 
-function publishAllowed(conn: Connection, packet: PublishPacket, topic: string, ok: boolean): Promise<void> | void {
+function publishAllowed(conn: ConnectedContext, packet: PublishPacket, topic: string, ok: boolean): Promise<void> | void {
   if (!ok) {
     // v5: PUBACK/PUBREC 0x87; v3: the message is dropped silently (and still acknowledged)
     return acknowledge(conn, packet, conn.version === 5 ? ReasonCode.NotAuthorized : ReasonCode.Success, `not authorized to publish to '${topic}'`)
@@ -71,7 +71,7 @@ function publishAllowed(conn: Connection, packet: PublishPacket, topic: string, 
 }
 
 /** An interceptPublish hook's answer: rejected, routed as it came, or routed as the hook rewrote it. */
-function intercepted(conn: Connection, packet: PublishPacket, original: InterceptedPublish, verdict: boolean | InterceptedPublish): void {
+function intercepted(conn: ConnectedContext, packet: PublishPacket, original: InterceptedPublish, verdict: boolean | InterceptedPublish): void {
   const v5 = conn.version === 5
   if (verdict === false) return acknowledge(conn, packet, v5 ? ReasonCode.NotAuthorized : ReasonCode.Success, 'message rejected by the broker')
   if (verdict === true) return route(conn, packet, original)
@@ -82,7 +82,7 @@ function intercepted(conn: Connection, packet: PublishPacket, original: Intercep
   route(conn, packet, {...verdict, qos: Math.min(verdict.qos, options.maxQos) as QoS, retain: verdict.retain && options.retainAvailable})
 }
 
-function route(conn: Connection, packet: PublishPacket, m: InterceptedPublish): void {
+function route(conn: ConnectedContext, packet: PublishPacket, m: InterceptedPublish): void {
   const {broker} = conn
   if (m.topic.startsWith('$CONTROL/')) {
     // Mosquitto: $CONTROL messages go to the feature that registered the topic (or nowhere), never to subscribers
@@ -119,12 +119,12 @@ function route(conn: Connection, packet: PublishPacket, m: InterceptedPublish): 
 }
 
 /** PUBACK / PUBREC with a reason code (v5), and a reason string for a refusal when the client allows it. */
-function acknowledge(conn: Connection, packet: PublishPacket, reasonCode: number, reason?: string, message?: Message): void {
+function acknowledge(conn: ConnectedContext, packet: PublishPacket, reasonCode: number, reason?: string, message?: Message): void {
   if (packet.qos === 0) return
   const messageId = packet.messageId
   // [MQTT-4.3.3-8] hold the packet id until PUBREL, unless the message was refused
   if (packet.qos === 2 && reasonCode < 0x80) {
-    const session = conn.session!
+    const session = conn.session
     session.holdInbound(messageId!)
     session.journal?.inbound(session, messageId!, true)
   }
@@ -136,10 +136,10 @@ function acknowledge(conn: Connection, packet: PublishPacket, reasonCode: number
 }
 
 /** Resolves or records an inbound topic alias [MQTT-3.3.2-7..12]. */
-function resolveAlias(conn: Connection, topic: string, alias: number): string {
+function resolveAlias(conn: ConnectedContext, topic: string, alias: number): string {
   const max = conn.broker.options.topicAliasMaximum
   if (alias === 0 || alias > max) throw new MqttError(ReasonCode.TopicAliasInvalid, `topic alias ${alias} is outside 1..${max}`)
-  const aliases = (conn.inboundAliases ??= new Map())
+  const aliases = conn.inboundAliasTable()
   if (topic !== '') {
     aliases.set(alias, topic)
     return topic
