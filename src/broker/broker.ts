@@ -58,7 +58,7 @@ export class Broker implements SessionHost, ConnectionHost {
 
   constructor(options: Partial<BrokerOptions> = {}) {
     this.options = {...DEFAULT_OPTIONS, logger: silentLogger, timers: realTimers, auth: {}, ...stripUndefined(options)}
-    this.router = new Router((s, m, q, r, ids, g) => this.deliverTo(s, m, q, r, ids, g), this.options.upgradeOutgoingQos)
+    this.router = new Router(this.options.upgradeOutgoingQos)
     this.enhancedAuth = new EnhancedAuth(this.options.authenticators ?? [])
     this.watchdog = new Watchdog(this.options.timers)
     this.persistence = this.options.store === undefined ? undefined : new Persistence(this, this.options.store)
@@ -156,21 +156,16 @@ export class Broker implements SessionHost, ConnectionHost {
     return this.router.route(message, result)
   }
 
-  /**
-   * Hands a message to one session; false when the session's quota refused it. A hook or session that
-   * throws costs this one delivery (counted as 'delivery-failed', logged), never the others.
-   */
-  private deliverTo(session: Session, message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, sharedGroup: string | undefined): boolean {
-    const d: Delivery = {message, qos, retain, subscriptionIds, sharedGroup}
-    try {
-      const canRead = this.options.auth.authorizeDeliver
-      if (canRead !== undefined && !canRead(session.client, message.topic)) return true
-      return session.deliver(d)
-    } catch (error) {
-      this.internalError(error, {clientId: session.clientId, packet: 'publish', during: 'delivery'})
-      this.dropped(session, d, 'delivery-failed')
-      return true
-    }
+  /** Read access for a message offered now (SessionHost): an exception is Session.deliver's to contain. */
+  mayRead(session: Session, d: Delivery): boolean {
+    const canRead = this.options.auth.authorizeDeliver
+    return canRead === undefined || canRead(session.client, d.message.topic)
+  }
+
+  /** A hook or session that threw while a message was offered (SessionHost): costs this one delivery, counted and logged. */
+  deliveryFailed(session: Session, d: Delivery, error: unknown): void {
+    this.internalError(error, {clientId: session.clientId, packet: 'publish', during: 'delivery'})
+    this.dropped(session, d, 'delivery-failed')
   }
 
   /** Read access, checked again for a message that waited (SessionHost). A hook that throws denies. */
@@ -201,7 +196,7 @@ export class Broker implements SessionHost, ConnectionHost {
     const ids = options.subscriptionId === undefined ? undefined : [options.subscriptionId]
     for (const msg of this.retained.match(filter, this.options.timers.now())) {
       if (!this.sourceMayPublish(msg)) continue
-      this.deliverTo(session, msg, this.router.outgoingQos(options.qos, msg.qos), true, ids, undefined)
+      session.deliver({message: msg, qos: this.router.outgoingQos(options.qos, msg.qos), retain: true, subscriptionIds: ids, sharedGroup: undefined})
     }
   }
 
