@@ -1,7 +1,6 @@
 import type {Duplex} from 'node:stream'
 import {
-  encodePacket, isDisconnectReason, MqttError, PacketDecoder, ReasonCode, UnsupportedProtocolError, V3ConnackCode,
-  type Packet, type ProtocolVersion, type WillMessage,
+  isDisconnectReason, MqttError, PacketDecoder, ReasonCode, UnsupportedProtocolError, type Packet, type ProtocolVersion, type WillMessage,
 } from '../codec/index.js'
 import type {Accepted, ConnectionHost, HandlerContext} from './handlers/context.js'
 import {dispatch} from './handlers/dispatch.js'
@@ -10,10 +9,10 @@ import {encodeDelivery} from './outbound.js'
 import type {Message} from './message.js'
 import type {Delivery, DropReason, Session, SessionLink} from './session.js'
 import type {OutboundAliases} from './topic-alias.js'
-import type {Watched} from './watchdog.js'
+import {Keepalive, type Silent} from './keepalive.js'
 import {ConnState, DEFAULT_PEER, type PeerLimits} from './conn-state.js'
 import type {ConnectionContext, ListenerLink} from './listeners/link.js'
-import {boundReasonString} from './reason-string.js'
+import {encodeWithin, refusingConnack, unsupportedLevelConnack} from './answers.js'
 
 export {ConnState, type PeerLimits} from './conn-state.js'
 export type {ConnectionContext, ListenerLink} from './listeners/link.js'
@@ -30,7 +29,7 @@ type OwnedStream = Duplex & {[CONNECTION]?: Connection}
  * (holding later packets while an async step such as authentication runs), batches writes per
  * event-loop turn, and turns every error into the answer the protocol wants.
  */
-export class Connection implements HandlerContext, SessionLink, Watched {
+export class Connection implements HandlerContext, SessionLink, Silent {
   // The connection's own state: read through the getters below, written only here, by the named
   // transitions (setVersion ... becomeConnected, close) [DESIGN 3]
   private current: ConnState = ConnState.AwaitingConnect
@@ -56,12 +55,8 @@ export class Connection implements HandlerContext, SessionLink, Watched {
   private awaitingFlush = false
   private closeTimer: NodeJS.Timeout | undefined
   private closedController: AbortController | undefined
-  // the watchdog's view: silence is measured from acceptedAt (CONNECT timeout) or from lastSeen
-  // (keepalive) and may last silenceLimitMs (0: no limit)
-  private readonly acceptedAt: number
-  private lastSeen: number
-  private silenceLimitMs: number
-  private keepaliveOn = false
+  /** The CONNECT timeout, then the keepalive: how long this connection may stay silent. */
+  private readonly keepalive: Keepalive
   /** Packets decoded on this connection (keepalive progress, see onData). */
   private packetsIn = 0
 
@@ -72,8 +67,6 @@ export class Connection implements HandlerContext, SessionLink, Watched {
     this.internal = context.internal === true
     this.listener = context.listener
     this.decoder = new PacketDecoder({maxPacketSize: options.maxPacketSize})
-    this.acceptedAt = this.lastSeen = options.timers.now()
-    this.silenceLimitMs = options.connectTimeoutMs
     // shared listeners find their connection on the stream: no closures per connection
     const owned = stream as OwnedStream
     owned[CONNECTION] = this
@@ -82,7 +75,7 @@ export class Connection implements HandlerContext, SessionLink, Watched {
     owned.on('end', Connection.streamEnd)
     owned.on('close', Connection.streamClose)
     owned.on('drain', Connection.streamDrain)
-    broker.watchdog.watch(this)
+    this.keepalive = new Keepalive(this, broker.watchdog, options.timers, options.connectTimeoutMs)
   }
 
   private static streamData(this: OwnedStream, chunk: Buffer): void { this[CONNECTION]!.onData(chunk) }
@@ -182,7 +175,7 @@ export class Connection implements HandlerContext, SessionLink, Watched {
       this.failSafely(error)
     }
     // a packet completed, none is pending, or this chunk started the one pending: progress
-    if (!midPacket || this.packetsIn !== packets || this.decoder.heldBytes === 0) this.lastSeen = now
+    if (!midPacket || this.packetsIn !== packets || this.decoder.heldBytes === 0) this.keepalive.seen(now)
   }
 
   private readonly onPacket = (packet: Packet): void => {
@@ -282,12 +275,8 @@ export class Connection implements HandlerContext, SessionLink, Watched {
    * an answer that cannot come. `hold`: as for write().
    */
   send(packet: Packet, hold = true): void {
-    let bytes = encodePacket(boundReasonString(packet), this.version)
-    if (bytes.length > this.peer.maximumPacketSize && 'properties' in packet && packet.properties) {
-      const {reasonString: _r, userProperties: _u, ...properties} = packet.properties as {reasonString?: string; userProperties?: unknown}
-      bytes = encodePacket({...packet, properties} as Packet, this.version)
-    }
-    if (bytes.length > this.peer.maximumPacketSize) {
+    const bytes = encodeWithin(packet, this.version, this.peer.maximumPacketSize)
+    if (bytes === undefined) {
       if (packet.cmd !== 'disconnect') this.close(true, `a ${packet.cmd.toUpperCase()} larger than the client's Maximum Packet Size`)
       return
     }
@@ -321,22 +310,13 @@ export class Connection implements HandlerContext, SessionLink, Watched {
     const err = error instanceof MqttError ? error : new MqttError(ReasonCode.UnspecifiedError, (error as Error)?.message ?? String(error))
     this.broker.options.logger.debug({clientId: this.clientId, err: err.message, reasonCode: err.reasonCode}, 'connection error')
     if (err instanceof UnsupportedProtocolError) {
-      // [MQTT-3.1.2-2] answer an unsupported level with CONNACK 0x01, then close; a level above 5 comes
-      // from a client newer than v5, which reads a v5 CONNACK: 0x84
-      if (err.v5Answer) this.write(encodePacket({cmd: 'connack', sessionPresent: false, reasonCode: ReasonCode.UnsupportedProtocolVersion}, 5))
-      else this.write(encodePacket({cmd: 'connack', sessionPresent: false, returnCode: V3ConnackCode.UnacceptableProtocolVersion}, 4))
+      this.write(unsupportedLevelConnack(err)) // then close (answers.ts)
       return this.close(false, err.message)
     }
     if (this.state === ConnState.Connected) return this.disconnect(err.reasonCode, err.message)
-    if (this.version === 5 || this.decoder.connectLevel === 5) {
-      // [MQTT-3.1.4-1] (v5) a bad CONNECT may be answered with a CONNACK >= 0x80 before the close [MQTT-3.2.2-7]
-      // (encoded as v5 even when the CONNECT failed before its level was applied); within the client's
-      // Maximum Packet Size [MQTT-3.1.2-24], the reason string only if it may have one [MQTT-3.1.2-29]
-      const connack = {cmd: 'connack', sessionPresent: false, reasonCode: err.reasonCode} as const
-      let bytes = encodePacket({...connack, properties: this.peer.requestProblemInformation ? {reasonString: err.message} : {}}, 5)
-      if (bytes.length > this.peer.maximumPacketSize) bytes = encodePacket(connack, 5)
-      if (bytes.length <= this.peer.maximumPacketSize) this.write(bytes)
-    }
+    // a v5 CONNECT that failed is told why in a CONNACK, if one fits (answers.ts)
+    const connack = this.version === 5 || this.decoder.connectLevel === 5 ? refusingConnack(err, this.peer) : undefined
+    if (connack !== undefined) this.write(connack)
     this.close(true, err.message)
   }
 
@@ -382,38 +362,20 @@ export class Connection implements HandlerContext, SessionLink, Watched {
     return this.closedController.signal
   }
 
-  /**
-   * CONNECT arrived and waits for the broker's own verdict (an async authenticate hook): the client has
-   * done its part, so the connect timeout no longer applies. Under a connection storm the wait for a
-   * password verification can be longer than the timeout.
-   */
+  /** CONNECT arrived: the connect timeout no longer applies (keepalive.ts). */
   connectReceived(): void {
-    this.silenceLimitMs = 0
-    this.broker.watchdog.unwatch(this)
+    this.keepalive.connectReceived()
   }
 
-  /**
-   * Closes the connection after 1.5 times the keepalive of silence [MQTT-3.1.2-24]; 0 turns this
-   * off.
-   */
+  /** Closes the connection after 1.5 times the keepalive of silence [MQTT-3.1.2-24]; 0 turns this off. */
   startKeepalive(seconds: number): void {
-    this.keepaliveOn = true
-    this.silenceLimitMs = seconds * 1500
-    this.lastSeen = this.broker.options.timers.now()
-    if (seconds === 0) this.broker.watchdog.unwatch(this)
-    else this.broker.watchdog.watch(this)
+    this.keepalive.start(seconds)
   }
 
-  // --- Watched (the broker's watchdog) ------------------------------------------------------------
-
-  deadline(): number {
-    if (this.silenceLimitMs === 0) return Infinity
-    return (this.keepaliveOn ? this.lastSeen : this.acceptedAt) + this.silenceLimitMs
-  }
-
-  expired(): void {
+  /** Silent too long (Keepalive): a missed keepalive, or a CONNECT that never came. */
+  silent(keepalive: boolean): void {
     try {
-      if (this.keepaliveOn) this.disconnect(ReasonCode.KeepAliveTimeout, 'keepalive timeout')
+      if (keepalive) this.disconnect(ReasonCode.KeepAliveTimeout, 'keepalive timeout')
       else if (this.state === ConnState.AwaitingConnect || this.state === ConnState.Authenticating) this.close(false, 'no CONNECT in time')
     } catch (error) {
       this.broker.internalError(error, {clientId: this.clientId, during: 'closing a silent connection'})
@@ -427,7 +389,7 @@ export class Connection implements HandlerContext, SessionLink, Watched {
     const wasConnected = this.state === ConnState.Connected
     this.current = ConnState.Closing
     this.decoder.stop()
-    this.broker.watchdog.unwatch(this)
+    this.keepalive.stop()
     this.closedController?.abort()
     this.broker.detach(this, wasConnected, sendWill, reason)
     this.uncork()
