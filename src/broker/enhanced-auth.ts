@@ -1,4 +1,4 @@
-import {isDisconnectReason, ProtocolError, ReasonCode, type AuthPacket, type ConnectPacket, type ProtocolVersion} from '../codec/index.js'
+import {isDisconnectReason, ProtocolError, ReasonCode, type AuthPacket, type InboundConnect, type ProtocolVersion} from '../codec/index.js'
 import type {AuthExchange, AuthResult, Authenticator} from './auth/authenticator.js'
 import type {ClientInfo} from './auth/hooks.js'
 import {ConnState} from './conn-state.js'
@@ -7,7 +7,7 @@ export type {AuthExchange, AuthResult, Authenticator, EnhancedAuthRequest} from 
 
 /** The CONNECT an exchange will complete. */
 export interface PendingConnect {
-  readonly packet: ConnectPacket
+  readonly packet: InboundConnect
   readonly clientId: string
   readonly assigned: boolean
 }

@@ -1,6 +1,6 @@
 import {isUtf8} from 'node:buffer'
 import {randomUUID} from 'node:crypto'
-import {ProtocolError, ReasonCode, type ConnackProperties, type ConnectPacket} from '../../codec/index.js'
+import {ProtocolError, ReasonCode, type ConnackProperties, type InboundConnect} from '../../codec/index.js'
 import {ConnState} from '../conn-state.js'
 import type {AuthOutcome} from '../enhanced-auth.js'
 import {mountTopic} from '../mount-point.js'
@@ -12,7 +12,7 @@ import type {HandlerContext} from './context.js'
 const NEVER_EXPIRES = 0xffff_ffff
 
 /** CONNECT: validate, authenticate (possibly async), attach the session, answer CONNACK. */
-export function handleConnect(conn: HandlerContext, packet: ConnectPacket): Promise<void> | undefined {
+export function handleConnect(conn: HandlerContext, packet: InboundConnect): Promise<void> | undefined {
   const {options} = conn.broker
   const version = packet.protocolVersion ?? 4
   // Mosquitto's try_private: a bridge sets 0x80 on a v3.1/v3.1.1 protocol level (v5 bridges use No Local instead)
@@ -59,9 +59,9 @@ export function handleConnect(conn: HandlerContext, packet: ConnectPacket): Prom
     if ((will.qos ?? 0) > options.maxQos) return refuse(conn, ReasonCode.QoSNotSupported, 'will QoS above the maximum') // [MQTT-3.2.2-12]
     // Mosquitto's message_size_limit covers wills too: refused like an oversized PUBLISH
     const limit = options.messageSizeLimit
-    if (limit > 0 && (will.payload as Buffer).length > limit) return refuse(conn, ReasonCode.PacketTooLarge, `will payload above the limit of ${limit} bytes`)
+    if (limit > 0 && (will.payload).length > limit) return refuse(conn, ReasonCode.PacketTooLarge, `will payload above the limit of ${limit} bytes`)
     if (will.retain && !options.retainAvailable) return refuse(conn, ReasonCode.RetainNotSupported, 'retain not available') // [MQTT-3.2.2-13]
-    if (will.properties?.payloadFormatIndicator && !isUtf8(will.payload as Buffer)) {
+    if (will.properties?.payloadFormatIndicator && !isUtf8(will.payload)) {
       return refuse(conn, ReasonCode.PayloadFormatInvalid, 'will payload is not UTF-8')
     }
   }
@@ -96,7 +96,7 @@ export function handleConnect(conn: HandlerContext, packet: ConnectPacket): Prom
 }
 
 /** Finishes CONNECT once the client is authenticated (or refuses it). */
-function completeConnect(conn: HandlerContext, packet: ConnectPacket, clientId: string, assigned: boolean,
+function completeConnect(conn: HandlerContext, packet: InboundConnect, clientId: string, assigned: boolean,
   verdict: boolean | number, extra: ConnackProperties = {}, username = packet.username): void {
   if (conn.state >= ConnState.Closing) return
   if (verdict !== true) {

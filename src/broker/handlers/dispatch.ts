@@ -1,4 +1,4 @@
-import {ProtocolError, type Packet} from '../../codec/index.js'
+import {ProtocolError, type InboundPacket, type Packet} from '../../codec/index.js'
 import {ConnState} from '../conn-state.js'
 import {handlePuback, handlePubcomp, handlePubrec, handlePubrel} from './acks.js'
 import {handleAuth} from './auth.js'
@@ -14,7 +14,9 @@ import {handleUnsubscribe} from './unsubscribe.js'
  * to its handler. A handler returns a promise only when it has to wait (hooks); the connection then
  * holds later packets until it settles.
  */
-export function dispatch(conn: HandlerContext, packet: Packet): Promise<void> | void {
+export function dispatch(conn: HandlerContext, decoded: Packet): Promise<void> | void {
+  // the one place the decoder's guarantees (Buffer payloads, packet ids where the wire has them) become types
+  const packet = decoded as InboundPacket
   switch (conn.state) {
     case ConnState.AwaitingConnect:
       // [MQTT-3.1.0-1] the first packet from the client must be CONNECT
@@ -39,7 +41,7 @@ function isConnected(conn: HandlerContext): conn is ConnectedContext {
   return conn.session !== undefined
 }
 
-function dispatchConnected(conn: ConnectedContext, packet: Packet): Promise<void> | void {
+function dispatchConnected(conn: ConnectedContext, packet: InboundPacket): Promise<void> | void {
   switch (packet.cmd) {
     case 'publish': return handlePublish(conn, packet)
     case 'puback': return handlePuback(conn, packet)

@@ -1,8 +1,8 @@
-import {ProtocolError, ReasonCode, type UnsubscribePacket} from '../../codec/index.js'
+import {ProtocolError, ReasonCode, type InboundUnsubscribe} from '../../codec/index.js'
 import type {ConnectedContext} from './context.js'
 import {mountFilter} from '../mount-point.js'
 
-export function handleUnsubscribe(conn: ConnectedContext, packet: UnsubscribePacket): void {
+export function handleUnsubscribe(conn: ConnectedContext, packet: InboundUnsubscribe): void {
   // [MQTT-3.10.3-2] at least one filter; none is a protocol error
   if (packet.unsubscriptions.length === 0) throw new ProtocolError('UNSUBSCRIBE without topic filters')
   // [MQTT-4.7.3-1] a topic filter is at least one character long
