@@ -30,7 +30,7 @@ const NEVER_EXPIRES = 0xffff_ffff
  * The broker engine: sessions, routing, retained messages, wills and expiry, over any duplex
  * streams. It reads no argv, env or files and writes no console; everything comes in as options.
  */
-export class Broker implements SessionHost, ConnectionHost {
+export class Broker implements SessionHost {
   readonly options: BrokerOptions
   readonly events = new TypedEmitter<BrokerEvents>()
   readonly metrics = new Metrics()
@@ -39,14 +39,17 @@ export class Broker implements SessionHost, ConnectionHost {
   readonly sessions = new Map<string, Session>()
   /** Handlers of `$CONTROL/...` topics (Dynamic Security's API): those PUBLISHes go to them, never to subscribers. */
   readonly control = new Map<string, ControlHandler>()
-  readonly enhancedAuth: EnhancedAuth
+  /** MQTT 5 AUTH exchanges (options.authenticators); reached by the handlers through `host`. */
+  private readonly enhancedAuth: EnhancedAuth
   /** Set when a store is given: keeps it in step with sessions and retained messages. */
   readonly persistence: Persistence | undefined
   private readonly connections = new Set<Connection>()
   /** CONNECT timeouts and keepalives of every connection. */
-  readonly watchdog: Watchdog
+  private readonly watchdog: Watchdog
   /** Connections with writes held until the end of the event-loop iteration. */
-  readonly writes = new WriteBatch()
+  private readonly writes = new WriteBatch()
+  /** The engine as connections and their handlers reach it: what they need, and not the library's API. */
+  private readonly host: ConnectionHost
   /** The open listeners, in the order they were opened. */
   readonly listeners: Listener[] = []
   /** The $SYS/broker/... topics (options.sysInterval > 0), published from the first listen() on. */
@@ -62,6 +65,7 @@ export class Broker implements SessionHost, ConnectionHost {
     this.enhancedAuth = new EnhancedAuth(this.options.authenticators ?? [])
     this.watchdog = new Watchdog(this.options.timers)
     this.persistence = this.options.store === undefined ? undefined : new Persistence(this, this.options.store)
+    this.host = this.connectionHost() // after persistence
     this.retained.journal = this.persistence
     const {sysInterval, version, timers} = this.options
     this.sys = sysInterval > 0 ? new SysTopics(this, {interval: sysInterval, version, timers}) : undefined
@@ -72,7 +76,7 @@ export class Broker implements SessionHost, ConnectionHost {
    * `context.username`: a user name the transport vouches for (a client certificate's identity).
    */
   handle(stream: Duplex, remoteAddress?: string, context?: ConnectionContext): Connection {
-    const conn = new Connection(this, stream, remoteAddress, context)
+    const conn = new Connection(this.host, stream, remoteAddress, context)
     this.metrics.socketsOpened++
     if (this.closing) {
       stream.destroy()
@@ -80,6 +84,23 @@ export class Broker implements SessionHost, ConnectionHost {
     }
     this.connections.add(conn) // until detach (Connection.close)
     return conn
+  }
+
+  /** The ConnectionHost port: the broker's own objects, and its methods called on it (a subclass's overrides apply). */
+  private connectionHost(): ConnectionHost {
+    const {options, metrics, events, router, control, enhancedAuth, watchdog, writes} = this
+    return {
+      options, metrics, events, router, control, enhancedAuth, watchdog, writes,
+      persistence: this.persistence,
+      publish: (message, result) => this.publish(message, result),
+      sendRetained: (session, filter, o) => this.sendRetained(session, filter, o),
+      capSessionExpiry: (seconds) => this.capSessionExpiry(seconds),
+      attach: (conn, clientId, cleanStart, expiry) => this.attach(conn, clientId, cleanStart, expiry),
+      connected: (conn, present, keepalive, cleanStart) => this.connected(conn, present, keepalive, cleanStart),
+      detach: (conn, wasConnected, sendWill, reason) => this.detach(conn, wasConnected, sendWill, reason),
+      dropped: (session, d, reason) => this.dropped(session, d, reason),
+      internalError: (error, context) => this.internalError(error, context),
+    }
   }
 
   /** Loads sessions and retained messages from the store (once, before serving clients). */
