@@ -19,7 +19,7 @@ export type {AuthDenial, FileAuth, FileAuthOptions, FileAuthState, PasswordVerif
 export {parseAclFile, AclFileError} from './broker/auth/acl-file.js'
 export type {Acl, AclAccess} from './broker/auth/acl-file.js'
 export {loadPasswordFile, PasswordFile, PasswordFileError} from './passwd/index.js'
-export type {Authenticator, AuthExchange, AuthResult, EnhancedAuthRequest} from './broker/enhanced-auth.js'
+export type {Authenticator, AuthExchange, AuthResult, EnhancedAuthRequest} from './broker/auth/authenticator.js'
 export {scramSha256, scramClientProof, SCRAM_SHA_256} from './broker/auth/scram.js'
 export type {ScramOptions} from './broker/auth/scram.js'
 export {Listener, openListener} from './broker/listeners/index.js'

@@ -4,6 +4,7 @@ import {ReasonCode, type QoS, type WillMessage} from '../codec/index.js'
 import type {ClientInfo, ControlHandler} from './auth/hooks.js'
 import {Bridges, type Bridge, type BridgeInput} from './bridge/index.js'
 import {Connection, ConnState, type ConnectionContext} from './connection.js'
+import type {ConnectionHost, HandlerContext} from './handlers/context.js'
 import {EnhancedAuth} from './enhanced-auth.js'
 import {TypedEmitter, type BrokerEvents} from './events.js'
 import {openListener, type Listener, type ListenerSpec} from './listeners/index.js'
@@ -38,14 +39,17 @@ export class Broker implements SessionHost {
   readonly sessions = new Map<string, Session>()
   /** Handlers of `$CONTROL/...` topics (Dynamic Security's API): those PUBLISHes go to them, never to subscribers. */
   readonly control = new Map<string, ControlHandler>()
-  readonly enhancedAuth: EnhancedAuth
+  /** MQTT 5 AUTH exchanges (options.authenticators); reached by the handlers through `host`. */
+  private readonly enhancedAuth: EnhancedAuth
   /** Set when a store is given: keeps it in step with sessions and retained messages. */
   readonly persistence: Persistence | undefined
   private readonly connections = new Set<Connection>()
   /** CONNECT timeouts and keepalives of every connection. */
-  readonly watchdog: Watchdog
+  private readonly watchdog: Watchdog
   /** Connections with writes held until the end of the event-loop iteration. */
-  readonly writes = new WriteBatch()
+  private readonly writes = new WriteBatch()
+  /** The engine as connections and their handlers reach it: what they need, and not the library's API. */
+  private readonly host: ConnectionHost
   /** The open listeners, in the order they were opened. */
   readonly listeners: Listener[] = []
   /** The $SYS/broker/... topics (options.sysInterval > 0), published from the first listen() on. */
@@ -57,10 +61,11 @@ export class Broker implements SessionHost {
 
   constructor(options: Partial<BrokerOptions> = {}) {
     this.options = {...DEFAULT_OPTIONS, logger: silentLogger, timers: realTimers, auth: {}, ...stripUndefined(options)}
-    this.router = new Router((s, m, q, r, ids, g) => this.deliverTo(s, m, q, r, ids, g), this.options.upgradeOutgoingQos)
+    this.router = new Router(this.options.upgradeOutgoingQos)
     this.enhancedAuth = new EnhancedAuth(this.options.authenticators ?? [])
     this.watchdog = new Watchdog(this.options.timers)
     this.persistence = this.options.store === undefined ? undefined : new Persistence(this, this.options.store)
+    this.host = this.connectionHost() // after persistence
     this.retained.journal = this.persistence
     const {sysInterval, version, timers} = this.options
     this.sys = sysInterval > 0 ? new SysTopics(this, {interval: sysInterval, version, timers}) : undefined
@@ -71,7 +76,7 @@ export class Broker implements SessionHost {
    * `context.username`: a user name the transport vouches for (a client certificate's identity).
    */
   handle(stream: Duplex, remoteAddress?: string, context?: ConnectionContext): Connection {
-    const conn = new Connection(this, stream, remoteAddress, context)
+    const conn = new Connection(this.host, stream, remoteAddress, context)
     this.metrics.socketsOpened++
     if (this.closing) {
       stream.destroy()
@@ -79,6 +84,23 @@ export class Broker implements SessionHost {
     }
     this.connections.add(conn) // until detach (Connection.close)
     return conn
+  }
+
+  /** The ConnectionHost port: the broker's own objects, and its methods called on it (a subclass's overrides apply). */
+  private connectionHost(): ConnectionHost {
+    const {options, metrics, events, router, control, enhancedAuth, watchdog, writes} = this
+    return {
+      options, metrics, events, router, control, enhancedAuth, watchdog, writes,
+      persistence: this.persistence,
+      publish: (message, result) => this.publish(message, result),
+      sendRetained: (session, filter, o) => this.sendRetained(session, filter, o),
+      capSessionExpiry: (seconds) => this.capSessionExpiry(seconds),
+      attach: (conn, clientId, cleanStart, expiry) => this.attach(conn, clientId, cleanStart, expiry),
+      connected: (conn, present, keepalive, cleanStart) => this.connected(conn, present, keepalive, cleanStart),
+      detach: (conn, wasConnected, sendWill, reason) => this.detach(conn, wasConnected, sendWill, reason),
+      dropped: (session, d, reason) => this.dropped(session, d, reason),
+      internalError: (error, context) => this.internalError(error, context),
+    }
   }
 
   /** Loads sessions and retained messages from the store (once, before serving clients). */
@@ -155,21 +177,16 @@ export class Broker implements SessionHost {
     return this.router.route(message, result)
   }
 
-  /**
-   * Hands a message to one session; false when the session's quota refused it. A hook or session that
-   * throws costs this one delivery (counted as 'delivery-failed', logged), never the others.
-   */
-  private deliverTo(session: Session, message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, sharedGroup: string | undefined): boolean {
-    const d: Delivery = {message, qos, retain, subscriptionIds, sharedGroup}
-    try {
-      const canRead = this.options.auth.authorizeDeliver
-      if (canRead !== undefined && !canRead(session.client, message.topic)) return true
-      return session.deliver(d)
-    } catch (error) {
-      this.internalError(error, {clientId: session.clientId, packet: 'publish', during: 'delivery'})
-      this.dropped(session, d, 'delivery-failed')
-      return true
-    }
+  /** Read access for a message offered now (SessionHost): an exception is Session.deliver's to contain. */
+  mayRead(session: Session, d: Delivery): boolean {
+    const canRead = this.options.auth.authorizeDeliver
+    return canRead === undefined || canRead(session.client, d.message.topic)
+  }
+
+  /** A hook or session that threw while a message was offered (SessionHost): costs this one delivery, counted and logged. */
+  deliveryFailed(session: Session, d: Delivery, error: unknown): void {
+    this.internalError(error, {clientId: session.clientId, packet: 'publish', during: 'delivery'})
+    this.dropped(session, d, 'delivery-failed')
   }
 
   /** Read access, checked again for a message that waited (SessionHost). A hook that throws denies. */
@@ -200,7 +217,7 @@ export class Broker implements SessionHost {
     const ids = options.subscriptionId === undefined ? undefined : [options.subscriptionId]
     for (const msg of this.retained.match(filter, this.options.timers.now())) {
       if (!this.sourceMayPublish(msg)) continue
-      this.deliverTo(session, msg, this.router.outgoingQos(options.qos, msg.qos), true, ids, undefined)
+      session.deliver({message: msg, qos: this.router.outgoingQos(options.qos, msg.qos), retain: true, subscriptionIds: ids, sharedGroup: undefined})
     }
   }
 
@@ -231,7 +248,7 @@ export class Broker implements SessionHost {
   // --- sessions ----------------------------------------------------------------------------------
 
   /** Takes over any live connection of the client, then resumes or creates its session. */
-  attach(conn: Connection, clientId: string, cleanStart: boolean, expiry: number): {session: Session; present: boolean} {
+  attach(conn: HandlerContext, clientId: string, cleanStart: boolean, expiry: number): {session: Session; present: boolean} {
     const old = this.sessions.get(clientId)
     const oldConn = old?.link
     // [MQTT-3.1.4-3] the same client id takes over: the old connection is told 0x8E and closed
@@ -255,13 +272,12 @@ export class Broker implements SessionHost {
     session.client = client
     session.expiryInterval = expiry
     session.link = conn
-    conn.session = session
     this.persistence?.attached(session)
     return {session, present}
   }
 
   /** A connection is now up. */
-  connected(conn: Connection, sessionPresent: boolean, keepalive: number, cleanStart: boolean): void {
+  connected(conn: HandlerContext, sessionPresent: boolean, keepalive: number, cleanStart: boolean): void {
     const m = this.metrics
     m.clientsConnected++
     m.clientsTotal++
@@ -270,13 +286,12 @@ export class Broker implements SessionHost {
   }
 
   /** A connection ended: publish or schedule its will, and end or keep its session. */
-  detach(conn: Connection, wasConnected: boolean, sendWill: boolean, reason: string): void {
-    this.connections.delete(conn)
+  detach(conn: HandlerContext, wasConnected: boolean, sendWill: boolean, reason: string): void {
+    this.connections.delete(conn as Connection)
     if (!wasConnected) return
     this.metrics.clientsConnected--
     const session = conn.session
-    const will = conn.will
-    conn.will = undefined
+    const will = conn.takeWill()
     if (session !== undefined && session.link === conn) {
       session.link = undefined
       if (sendWill && will !== undefined) this.scheduleWill(session, will)

@@ -1,19 +1,19 @@
 import type {Duplex} from 'node:stream'
 import {
-  encodePacket, isDisconnectReason, MqttError, PacketDecoder, ReasonCode, UnsupportedProtocolError, V3ConnackCode,
-  type InboundAliases, type Packet, type ProtocolVersion, type WillMessage,
+  isDisconnectReason, MqttError, PacketDecoder, ReasonCode, UnsupportedProtocolError,
+  InboundAliases, type Packet, type ProtocolVersion, type WillMessage,
 } from '../codec/index.js'
-import type {Broker} from './broker.js'
+import type {Accepted, ConnectionHost, HandlerContext} from './handlers/context.js'
 import {dispatch} from './handlers/dispatch.js'
 import {unmountTopic} from './mount-point.js'
 import {encodeDelivery} from './outbound.js'
 import type {Message} from './message.js'
 import type {Delivery, DropReason, Session, SessionLink} from './session.js'
 import type {OutboundAliases} from './topic-alias.js'
-import type {Watched} from './watchdog.js'
+import {Keepalive, type Silent} from './keepalive.js'
 import {ConnState, DEFAULT_PEER, type PeerLimits} from './conn-state.js'
 import type {ConnectionContext, ListenerLink} from './listeners/link.js'
-import {boundReasonString} from './reason-string.js'
+import {encodeWithin, refusingConnack, unsupportedLevelConnack} from './answers.js'
 
 export {ConnState, type PeerLimits} from './conn-state.js'
 export type {ConnectionContext, ListenerLink} from './listeners/link.js'
@@ -30,20 +30,20 @@ type OwnedStream = Duplex & {[CONNECTION]?: Connection}
  * (holding later packets while an async step such as authentication runs), batches writes per
  * event-loop turn, and turns every error into the answer the protocol wants.
  */
-export class Connection implements SessionLink, Watched {
-  state: ConnState = ConnState.AwaitingConnect
-  version: ProtocolVersion = 4
-  /** A v3.x CONNECT with the bridge bit (0x80) on its protocol level: every subscription is No Local and Retain As Published, as in Mosquitto. */
-  isBridge = false
-  clientId = ''
-  username: string | undefined
-  session: Session | undefined
-  will: WillMessage | undefined
-  peer: PeerLimits = DEFAULT_PEER
-  inboundAliases: InboundAliases | undefined
-  /** Aliases we send (v5, option outboundTopicAliases, client Topic Alias Maximum > 0). */
-  outboundAliases: OutboundAliases | undefined
-  authMethod: string | undefined
+export class Connection implements HandlerContext, SessionLink, Silent {
+  // The connection's own state: read through the getters below, written only here, by the named
+  // transitions (setVersion ... becomeConnected, close) [DESIGN 3]
+  private current: ConnState = ConnState.AwaitingConnect
+  private protocol: ProtocolVersion = 4
+  private bridge = false
+  private id = ''
+  private user: string | undefined
+  private attached: Session | undefined
+  private lastWill: WillMessage | undefined
+  private announced: PeerLimits = DEFAULT_PEER
+  private inboundAliases: InboundAliases | undefined
+  private aliasesOut: OutboundAliases | undefined
+  private method: string | undefined
   /** A user name the transport vouches for (a client certificate's identity), see ConnectionContext. */
   readonly certifiedUsername: string | undefined
   readonly certificateSubject: string | undefined
@@ -58,24 +58,18 @@ export class Connection implements SessionLink, Watched {
   private awaitingFlush = false
   private closeTimer: unknown
   private closedController: AbortController | undefined
-  // the watchdog's view: silence is measured from acceptedAt (CONNECT timeout) or from lastSeen
-  // (keepalive) and may last silenceLimitMs (0: no limit)
-  private readonly acceptedAt: number
-  private lastSeen: number
-  private silenceLimitMs: number
-  private keepaliveOn = false
+  /** The CONNECT timeout, then the keepalive: how long this connection may stay silent. */
+  private readonly keepalive: Keepalive
   /** Packets decoded on this connection (keepalive progress, see onData). */
   private packetsIn = 0
 
-  constructor(readonly broker: Broker, readonly stream: Duplex, readonly remoteAddress: string | undefined, context: ConnectionContext = {}) {
+  constructor(readonly broker: ConnectionHost, readonly stream: Duplex, readonly remoteAddress: string | undefined, context: ConnectionContext = {}) {
     const {options} = broker
     this.certifiedUsername = context.username
     this.certificateSubject = context.certificateSubject
     this.internal = context.internal === true
     this.listener = context.listener
     this.decoder = new PacketDecoder({maxPacketSize: options.maxPacketSize})
-    this.acceptedAt = this.lastSeen = options.timers.now()
-    this.silenceLimitMs = options.connectTimeoutMs
     // shared listeners find their connection on the stream: no closures per connection
     const owned = stream as OwnedStream
     owned[CONNECTION] = this
@@ -84,7 +78,7 @@ export class Connection implements SessionLink, Watched {
     owned.on('end', Connection.streamEnd)
     owned.on('close', Connection.streamClose)
     owned.on('drain', Connection.streamDrain)
-    broker.watchdog.watch(this)
+    this.keepalive = new Keepalive(this, broker.watchdog, options.timers, options.connectTimeoutMs)
   }
 
   private static streamData(this: OwnedStream, chunk: Buffer): void { this[CONNECTION]!.onData(chunk) }
@@ -94,10 +88,24 @@ export class Connection implements SessionLink, Watched {
   private static streamClose(this: OwnedStream): void {
     const conn = this[CONNECTION]!
     conn.closeSafely('connection closed')
-    conn.state = ConnState.Closed
+    conn.current = ConnState.Closed
     if (conn.closeTimer !== undefined) conn.broker.options.timers.clearTimeout(conn.closeTimer)
     conn.listener?.released()
   }
+
+  get state(): ConnState { return this.current }
+  get version(): ProtocolVersion { return this.protocol }
+  /** A v3.x CONNECT with the bridge bit (0x80) on its protocol level: every subscription is No Local and Retain As Published, as in Mosquitto. */
+  get isBridge(): boolean { return this.bridge }
+  get clientId(): string { return this.id }
+  get username(): string | undefined { return this.user }
+  get session(): Session | undefined { return this.attached }
+  get will(): WillMessage | undefined { return this.lastWill }
+  /** What the client announced about itself (v5 CONNECT properties; protocol defaults otherwise). */
+  get peer(): PeerLimits { return this.announced }
+  /** Aliases we send (v5, option outboundTopicAliases, client Topic Alias Maximum > 0). */
+  get outboundAliases(): OutboundAliases | undefined { return this.aliasesOut }
+  get authMethod(): string | undefined { return this.method }
 
   get clientInfo() {
     return {clientId: this.clientId, username: this.username, protocolVersion: this.version, remoteAddress: this.remoteAddress,
@@ -134,7 +142,7 @@ export class Connection implements SessionLink, Watched {
     }
     // [MQTT-3.1.2-25] never send a packet larger than the client's Maximum Packet Size: drop it for this client
     if (bytes.length > this.peer.maximumPacketSize) return this.undeliverable(d, packetId, 'too-large')
-    if (alias !== undefined && !alias.known) this.outboundAliases!.commit(d.message.topic, alias.alias)
+    if (alias !== undefined && !alias.known) this.aliasesOut!.commit(d.message.topic, alias.alias)
     this.write(bytes)
     const m = this.broker.metrics
     m.messagesSent++
@@ -170,7 +178,7 @@ export class Connection implements SessionLink, Watched {
       this.failSafely(error)
     }
     // a packet completed, none is pending, or this chunk started the one pending: progress
-    if (!midPacket || this.packetsIn !== packets || this.decoder.heldBytes === 0) this.lastSeen = now
+    if (!midPacket || this.packetsIn !== packets || this.decoder.heldBytes === 0) this.keepalive.seen(now)
   }
 
   private readonly onPacket = (packet: Packet): void => {
@@ -290,12 +298,8 @@ export class Connection implements SessionLink, Watched {
    * an answer that cannot come. `hold`: as for write().
    */
   send(packet: Packet, hold = true): void {
-    let bytes = encodePacket(boundReasonString(packet), this.version)
-    if (bytes.length > this.peer.maximumPacketSize && 'properties' in packet && packet.properties) {
-      const {reasonString: _r, userProperties: _u, ...properties} = packet.properties as {reasonString?: string; userProperties?: unknown}
-      bytes = encodePacket({...packet, properties} as Packet, this.version)
-    }
-    if (bytes.length > this.peer.maximumPacketSize) {
+    const bytes = encodeWithin(packet, this.version, this.peer.maximumPacketSize)
+    if (bytes === undefined) {
       if (packet.cmd !== 'disconnect') this.close(true, `a ${packet.cmd.toUpperCase()} larger than the client's Maximum Packet Size`)
       return
     }
@@ -329,22 +333,13 @@ export class Connection implements SessionLink, Watched {
     const err = error instanceof MqttError ? error : new MqttError(ReasonCode.UnspecifiedError, (error as Error)?.message ?? String(error))
     this.broker.options.logger.debug({clientId: this.clientId, err: err.message, reasonCode: err.reasonCode}, 'connection error')
     if (err instanceof UnsupportedProtocolError) {
-      // [MQTT-3.1.2-2] answer an unsupported level with CONNACK 0x01, then close; a level above 5 comes
-      // from a client newer than v5, which reads a v5 CONNACK: 0x84
-      if (err.v5Answer) this.write(encodePacket({cmd: 'connack', sessionPresent: false, reasonCode: ReasonCode.UnsupportedProtocolVersion}, 5))
-      else this.write(encodePacket({cmd: 'connack', sessionPresent: false, returnCode: V3ConnackCode.UnacceptableProtocolVersion}, 4))
+      this.write(unsupportedLevelConnack(err)) // then close (answers.ts)
       return this.close(false, err.message)
     }
     if (this.state === ConnState.Connected) return this.disconnect(err.reasonCode, err.message)
-    if (this.version === 5 || this.decoder.connectLevel === 5) {
-      // [MQTT-3.1.4-1] (v5) a bad CONNECT may be answered with a CONNACK >= 0x80 before the close [MQTT-3.2.2-7]
-      // (encoded as v5 even when the CONNECT failed before its level was applied); within the client's
-      // Maximum Packet Size [MQTT-3.1.2-24], the reason string only if it may have one [MQTT-3.1.2-29]
-      const connack = {cmd: 'connack', sessionPresent: false, reasonCode: err.reasonCode} as const
-      let bytes = encodePacket({...connack, properties: this.peer.requestProblemInformation ? {reasonString: err.message} : {}}, 5)
-      if (bytes.length > this.peer.maximumPacketSize) bytes = encodePacket(connack, 5)
-      if (bytes.length <= this.peer.maximumPacketSize) this.write(bytes)
-    }
+    // a v5 CONNECT that failed is told why in a CONNACK, if one fits (answers.ts)
+    const connack = this.version === 5 || this.decoder.connectLevel === 5 ? refusingConnack(err, this.peer) : undefined
+    if (connack !== undefined) this.write(connack)
     this.close(true, err.message)
   }
 
@@ -390,38 +385,20 @@ export class Connection implements SessionLink, Watched {
     return this.closedController.signal
   }
 
-  /**
-   * CONNECT arrived and waits for the broker's own verdict (an async authenticate hook): the client has
-   * done its part, so the connect timeout no longer applies. Under a connection storm the wait for a
-   * password verification can be longer than the timeout.
-   */
+  /** CONNECT arrived: the connect timeout no longer applies (keepalive.ts). */
   connectReceived(): void {
-    this.silenceLimitMs = 0
-    this.broker.watchdog.unwatch(this)
+    this.keepalive.connectReceived()
   }
 
-  /**
-   * Closes the connection after 1.5 times the keepalive of silence [MQTT-3.1.2-24]; 0 turns this
-   * off.
-   */
+  /** Closes the connection after 1.5 times the keepalive of silence [MQTT-3.1.2-24]; 0 turns this off. */
   startKeepalive(seconds: number): void {
-    this.keepaliveOn = true
-    this.silenceLimitMs = seconds * 1500
-    this.lastSeen = this.broker.options.timers.now()
-    if (seconds === 0) this.broker.watchdog.unwatch(this)
-    else this.broker.watchdog.watch(this)
+    this.keepalive.start(seconds)
   }
 
-  // --- Watched (the broker's watchdog) ------------------------------------------------------------
-
-  deadline(): number {
-    if (this.silenceLimitMs === 0) return Infinity
-    return (this.keepaliveOn ? this.lastSeen : this.acceptedAt) + this.silenceLimitMs
-  }
-
-  expired(): void {
+  /** Silent too long (Keepalive): a missed keepalive, or a CONNECT that never came. */
+  silent(keepalive: boolean): void {
     try {
-      if (this.keepaliveOn) this.disconnect(ReasonCode.KeepAliveTimeout, 'keepalive timeout')
+      if (keepalive) this.disconnect(ReasonCode.KeepAliveTimeout, 'keepalive timeout')
       else if (this.state === ConnState.AwaitingConnect || this.state === ConnState.Authenticating) this.close(false, 'no CONNECT in time')
     } catch (error) {
       this.broker.internalError(error, {clientId: this.clientId, during: 'closing a silent connection'})
@@ -433,9 +410,9 @@ export class Connection implements SessionLink, Watched {
   close(sendWill: boolean, reason: string): void {
     if (this.state >= ConnState.Closing) return
     const wasConnected = this.state === ConnState.Connected
-    this.state = ConnState.Closing
+    this.current = ConnState.Closing
     this.decoder.stop()
-    this.broker.watchdog.unwatch(this)
+    this.keepalive.stop()
     this.closedController?.abort()
     this.broker.detach(this, wasConnected, sendWill, reason)
     this.uncork()
@@ -445,10 +422,48 @@ export class Connection implements SessionLink, Watched {
     this.closeTimer = this.broker.options.timers.setTimeout(() => this.stream.destroy(), 2000)
   }
 
-  /** Learns the protocol version from CONNECT; packets are parsed and encoded with it from now on. */
-  setVersion(version: ProtocolVersion): void {
-    this.version = version
+  // --- transitions (HandlerContext) ---------------------------------------------------------------
+
+  /** Learns the protocol version (and a v3 bridge's bit) from CONNECT; packets are parsed and encoded with it from now on. */
+  setVersion(version: ProtocolVersion, isBridge = false): void {
+    this.protocol = version
+    this.bridge = isBridge
     this.decoder.protocolVersion = version
+  }
+
+  setPeer(peer: PeerLimits): void {
+    this.announced = peer
+  }
+
+  beginAuthentication(method: string): void {
+    this.method = method
+    this.current = ConnState.Authenticating
+  }
+
+  identify(clientId: string, username: string | undefined): void {
+    this.id = clientId
+    this.user = username
+  }
+
+  reauthenticated(username: string): void {
+    this.user = username
+  }
+
+  becomeConnected({session, will, outboundAliases}: Accepted): void {
+    this.attached = session
+    this.lastWill = will
+    this.aliasesOut = outboundAliases
+    this.current = ConnState.Connected
+  }
+
+  takeWill(): WillMessage | undefined {
+    const will = this.lastWill
+    this.lastWill = undefined
+    return will
+  }
+
+  inboundAliasTable(): InboundAliases {
+    return (this.inboundAliases ??= new InboundAliases(this.broker.options.topicAliasMaximum))
   }
 
   /** Applies the maximum packet size we announce to this client. */

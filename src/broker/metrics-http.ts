@@ -3,15 +3,11 @@ import type {AddressInfo} from 'node:net'
 import type {Broker} from './broker.js'
 import {bridgeFamilies} from './bridge/metrics.js'
 import type {Listener} from './listeners/listener.js'
+import type {MetricFamily} from './metric-family.js'
 import type {DropReason} from './session.js'
 
-/** One metric family of the Prometheus text format. */
-export interface MetricFamily {
-  name: string
-  help: string
-  type: 'counter' | 'gauge'
-  samples: Array<{labels?: Record<string, string>; value: number}>
-}
+export type {MetricFamily} from './metric-family.js'
+
 
 /** The events `broker start` logs through its throttle (src/cli/broker/log.ts). */
 const LOGGED_EVENTS = ['messageDropped', 'clientConnected', 'clientDisconnected', 'connectionRefused', 'listenerError', 'denied']

@@ -1,6 +1,6 @@
 import type {QoS} from '../codec/index.js'
 import type {AuthHooks} from './auth/hooks.js'
-import type {Authenticator} from './enhanced-auth.js'
+import type {Authenticator} from './auth/authenticator.js'
 import type {Logger} from './logger.js'
 import type {Timers} from './timers.js'
 import type {BrokerStore} from './store/types.js'

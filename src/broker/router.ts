@@ -4,8 +4,30 @@ import type {Delivery, Session, SubscriptionOptions} from './session.js'
 import {parseSharedFilter} from '../codec/topic.js'
 import {TopicTree} from './topic-tree.js'
 
+/** A shared group's member: the session and its options for the group's filter. */
 interface SubEntry {
   readonly session: Session
+  readonly options: SubscriptionOptions
+}
+
+/**
+ * A session as the (non-shared) subscription tree knows it, with the router's scratch state for the
+ * message being routed: a session that matches through several filters gets the message once, at the
+ * highest QoS, with every subscription identifier. One per subscribed session, shared by its entries.
+ */
+interface Subscriber {
+  readonly session: Session
+  /** Its non-shared subscriptions: the subscriber is forgotten at 0. */
+  filters: number
+  /** The routing (Router.gen) the fields below belong to. */
+  gen: number
+  qos: QoS
+  retainAsPublished: boolean
+  subIds: number[] | undefined
+}
+
+interface FilterEntry {
+  readonly subscriber: Subscriber
   readonly options: SubscriptionOptions
 }
 
@@ -16,9 +38,6 @@ interface SharedGroup {
   readonly members: SubEntry[]
   next: number
 }
-
-/** Delivers to one session; false when the session's quota (a full queue) refused the message. */
-export type RouteTarget = (session: Session, message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, sharedGroup: string | undefined) => boolean
 
 /** What routing one message came to, for the publisher's acknowledgement. */
 export interface RouteResult {
@@ -32,12 +51,13 @@ export interface RouteResult {
  * granted QoS, with all their subscription identifiers [MQTT-3.3.4-2] [MQTT-3.3.4-3] [MQTT-3.3.4-5].
  */
 export class Router {
-  private readonly subs = new TopicTree<SubEntry>()
+  private readonly subs = new TopicTree<FilterEntry>()
   private readonly shared = new TopicTree<SharedGroup>()
+  private readonly subscribers = new Map<Session, Subscriber>()
   private gen = 0
-  private readonly hits: Session[] = []
+  private readonly hits: Subscriber[] = []
   private current: Message | undefined
-  private readonly visitSub = (entry: SubEntry) => this.collect(entry)
+  private readonly visitSub = (entry: FilterEntry) => this.collect(entry)
   private readonly visitShared = (group: SharedGroup) => this.collectShared(group)
   private sharedHits: SharedGroup[] = []
 
@@ -45,7 +65,7 @@ export class Router {
    * @param upgradeQos deliver at the subscription's QoS even when the message's is lower (Mosquitto's
    *   upgrade_outgoing_qos); otherwise at the lower of the two [MQTT-3.8.4-8]
    */
-  constructor(private readonly target: RouteTarget, private readonly upgradeQos = false) {}
+  constructor(private readonly upgradeQos = false) {}
 
   /** The QoS a message goes out with through a subscription of QoS `granted`. */
   outgoingQos(granted: QoS, published: QoS): QoS {
@@ -59,11 +79,17 @@ export class Router {
   subscribe(session: Session, filter: string, options: SubscriptionOptions): boolean {
     const share = parseSharedFilter(filter)
     const isNew = session.setSubscription(filter, options)
-    const entry = {session, options}
     if (share === undefined) {
-      this.subs.add(filter, session.clientId, entry)
+      let subscriber = this.subscribers.get(session)
+      if (subscriber === undefined) {
+        subscriber = {session, filters: 0, gen: 0, qos: 0, retainAsPublished: false, subIds: undefined}
+        this.subscribers.set(session, subscriber)
+      }
+      if (isNew || subscriber.filters === 0) subscriber.filters++
+      this.subs.add(filter, session.clientId, {subscriber, options})
       return isNew
     }
+    const entry = {session, options}
     let group = this.shared.get(share.filter, share.group)
     if (group === undefined) {
       group = {key: filter, members: [], next: 0}
@@ -78,7 +104,11 @@ export class Router {
   unsubscribe(session: Session, filter: string): boolean {
     if (!session.deleteSubscription(filter)) return false
     const share = parseSharedFilter(filter)
-    if (share === undefined) return this.subs.remove(filter, session.clientId)
+    if (share === undefined) {
+      const subscriber = this.subscribers.get(session)
+      if (subscriber !== undefined && --subscriber.filters === 0) this.subscribers.delete(session)
+      return this.subs.remove(filter, session.clientId)
+    }
     const group = this.shared.get(share.filter, share.group)
     if (group === undefined) return true
     const at = group.members.findIndex((m) => m.session.clientId === session.clientId)
@@ -106,9 +136,9 @@ export class Router {
       let count = hits.length
       for (let i = 0; i < hits.length; i++) {
         const s = hits[i]
-        const qos = this.outgoingQos(s.matchQos, msg.qos)
         // [MQTT-3.3.1-9] / v5 Retain As Published: a live message is forwarded with retain 0 unless asked
-        if (!this.target(s, msg, qos, s.matchRetainAsPublished && msg.retain, s.matchSubIds, undefined) && result) result.overQuota++
+        const d: Delivery = {message: msg, qos: this.outgoingQos(s.qos, msg.qos), retain: s.retainAsPublished && msg.retain, subscriptionIds: s.subIds, sharedGroup: undefined}
+        if (!s.session.deliver(d) && result) result.overQuota++
       }
       if (this.sharedSize > 0) {
         this.shared.forEachMatch(msg.topic, this.visitShared)
@@ -116,9 +146,7 @@ export class Router {
           const member = pickMember(group)
           if (member === undefined) continue
           count++
-          const o = member.options
-          const ids = o.subscriptionId === undefined ? undefined : [o.subscriptionId]
-          if (!this.target(member.session, msg, this.outgoingQos(o.qos, msg.qos), o.retainAsPublished && msg.retain, ids, group.key) && result) result.overQuota++
+          if (!member.session.deliver(this.through(member, group, msg)) && result) result.overQuota++
         }
       }
       return count
@@ -144,28 +172,32 @@ export class Router {
     if (group === undefined) return false
     const member = pickMember(group, from, connectedOnly)
     if (member === undefined) return false
-    const o = member.options
-    const msg = d.message
-    const ids = o.subscriptionId === undefined ? undefined : [o.subscriptionId]
-    return this.target(member.session, msg, this.outgoingQos(o.qos, msg.qos), o.retainAsPublished && msg.retain, ids, group.key)
+    return member.session.deliver(this.through(member, group, d.message))
   }
 
-  private collect(entry: SubEntry): void {
-    const s = entry.session
+  /** The delivery of a message to a shared group's member. */
+  private through(member: SubEntry, group: SharedGroup, msg: Message): Delivery {
+    const o = member.options
+    const ids = o.subscriptionId === undefined ? undefined : [o.subscriptionId]
+    return {message: msg, qos: this.outgoingQos(o.qos, msg.qos), retain: o.retainAsPublished && msg.retain, subscriptionIds: ids, sharedGroup: group.key}
+  }
+
+  private collect(entry: FilterEntry): void {
+    const s = entry.subscriber
     const o = entry.options
     // [MQTT-3.8.3-3] No Local: not sent back to the connection that published it
-    if (o.noLocal && this.current!.origin === s.clientId) return
-    if (s.matchGen !== this.gen) {
-      s.matchGen = this.gen
-      s.matchQos = o.qos
-      s.matchRetainAsPublished = o.retainAsPublished
-      s.matchSubIds = o.subscriptionId === undefined ? undefined : [o.subscriptionId]
+    if (o.noLocal && this.current!.origin === s.session.clientId) return
+    if (s.gen !== this.gen) {
+      s.gen = this.gen
+      s.qos = o.qos
+      s.retainAsPublished = o.retainAsPublished
+      s.subIds = o.subscriptionId === undefined ? undefined : [o.subscriptionId]
       this.hits.push(s)
       return
     }
-    if (o.qos > s.matchQos) s.matchQos = o.qos
-    if (o.retainAsPublished) s.matchRetainAsPublished = true
-    if (o.subscriptionId !== undefined) (s.matchSubIds ??= []).push(o.subscriptionId)
+    if (o.qos > s.qos) s.qos = o.qos
+    if (o.retainAsPublished) s.retainAsPublished = true
+    if (o.subscriptionId !== undefined) (s.subIds ??= []).push(o.subscriptionId)
   }
 
   private collectShared(group: SharedGroup): void {

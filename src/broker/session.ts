@@ -64,6 +64,10 @@ export interface SessionHost {
    * also covers what was already queued.
    */
   mayDeliver(session: Session, delivery: Delivery): boolean
+  /** Whether the session's client may read a message offered now (the same check; an exception is the caller's). */
+  mayRead(session: Session, delivery: Delivery): boolean
+  /** An exception while offering a delivery: reported, and the delivery counted as failed. */
+  deliveryFailed(session: Session, delivery: Delivery, error: unknown): void
 }
 
 const NO_SUBSCRIPTIONS: ReadonlyMap<string, SubscriptionOptions> = new Map()
@@ -119,11 +123,6 @@ export class Session {
   expiryTimer: LongTimer | undefined
   /** Where changes of durable state are reported (persistence on). */
   journal: SessionJournal | undefined
-  /** Scratch fields used by the router while matching one message (no allocation per message). */
-  matchGen = 0
-  matchQos: QoS = 0
-  matchRetainAsPublished = false
-  matchSubIds: number[] | undefined = undefined
 
   constructor(
     readonly clientId: string,
@@ -177,9 +176,19 @@ export class Session {
 
   /**
    * Offers one message to this session: sent now, queued, or dropped (and counted). Returns false only
-   * when it was dropped for the session's quota (a full queue).
+   * when it was dropped for the session's quota (a full queue). Read access is decided here first
+   * (SessionHost.mayRead); a hook or delivery that throws costs this one delivery, never the others.
    */
   deliver(d: Delivery): boolean {
+    try {
+      return this.host.mayRead(this, d) ? this.offer(d) : true
+    } catch (error) {
+      this.host.deliveryFailed(this, d, error)
+      return true
+    }
+  }
+
+  private offer(d: Delivery): boolean {
     const link = this.link
     if (d.qos === 0) {
       // QoS 0 is never queued for offline clients (Mosquitto's queue_qos0_messages false) nor for slow readers

@@ -1,5 +1,7 @@
-import type {Broker} from './broker.js'
-import {messageBytes} from './message.js'
+import {messageBytes, type Message} from './message.js'
+import type {Metrics} from './metrics.js'
+import type {RetainedMessages} from './retained.js'
+import type {Session} from './session.js'
 import type {Timers} from './timers.js'
 
 export interface SysOptions {
@@ -12,15 +14,15 @@ export interface SysOptions {
 
 /** The load averages Mosquitto keeps, each over 1, 5 and 15 minutes: events per minute. */
 const LOADS = [
-  ['messages/received', (b: Broker) => b.metrics.packetsReceived],
-  ['messages/sent', (b: Broker) => b.metrics.packetsSent],
-  ['publish/received', (b: Broker) => b.metrics.messagesReceived],
-  ['publish/sent', (b: Broker) => b.metrics.messagesSent],
-  ['publish/dropped', (b: Broker) => publishDropped(b)],
-  ['bytes/received', (b: Broker) => b.metrics.bytesReceived],
-  ['bytes/sent', (b: Broker) => b.metrics.bytesSent],
-  ['sockets', (b: Broker) => b.metrics.socketsOpened],
-  ['connections', (b: Broker) => b.metrics.clientsTotal],
+  ['messages/received', (b: SysSource) => b.metrics.packetsReceived],
+  ['messages/sent', (b: SysSource) => b.metrics.packetsSent],
+  ['publish/received', (b: SysSource) => b.metrics.messagesReceived],
+  ['publish/sent', (b: SysSource) => b.metrics.messagesSent],
+  ['publish/dropped', (b: SysSource) => publishDropped(b)],
+  ['bytes/received', (b: SysSource) => b.metrics.bytesReceived],
+  ['bytes/sent', (b: SysSource) => b.metrics.bytesSent],
+  ['sockets', (b: SysSource) => b.metrics.socketsOpened],
+  ['connections', (b: SysSource) => b.metrics.clientsTotal],
 ] as const
 
 const WINDOWS = [['1min', 60], ['5min', 300], ['15min', 900]] as const
@@ -31,6 +33,14 @@ const WINDOWS = [['1min', 60], ['5min', 300], ['15min', 900]] as const
  * who reads them. `version` goes out once; `uptime` and the load averages every interval; every other
  * value when it changes (all of them on the first update).
  */
+/** What the $SYS tree reads and where it publishes (Broker implements it). */
+export interface SysSource {
+  readonly metrics: Metrics
+  readonly connectionCount: number
+  readonly sessions: ReadonlyMap<string, Session>
+  readonly retained: RetainedMessages
+  publish(message: Message): number
+}
 export class SysTopics {
   private readonly startedAt: number
   private readonly last = new Map<string, string>()
@@ -42,7 +52,7 @@ export class SysTopics {
   private timer: unknown
   private running = false
 
-  constructor(private readonly broker: Broker, private readonly options: SysOptions) {
+  constructor(private readonly broker: SysSource, private readonly options: SysOptions) {
     this.startedAt = options.timers.now()
   }
 
@@ -155,12 +165,12 @@ export class SysTopics {
 }
 
 /** Messages that were meant for a client and never reached it (QoS 0 for offline clients never counts, as in Mosquitto). */
-function publishDropped(broker: Broker): number {
+function publishDropped(broker: SysSource): number {
   return broker.metrics.droppedTotal - (broker.metrics.dropped['offline-qos0'] ?? 0)
 }
 
 /** Messages held by the broker: retained, queued and in flight, with their payload and topic bytes. */
-function storeCounts(broker: Broker): {count: number; bytes: number; inflight: number; subscriptions: number; sharedSubscriptions: number} {
+function storeCounts(broker: SysSource): {count: number; bytes: number; inflight: number; subscriptions: number; sharedSubscriptions: number} {
   let count = 0
   let bytes = 0
   let inflight = 0

@@ -1,6 +1,6 @@
 import {createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual} from 'node:crypto'
 import {ReasonCode} from '../../codec/index.js'
-import type {AuthExchange, AuthResult, Authenticator} from '../enhanced-auth.js'
+import type {AuthExchange, AuthResult, Authenticator} from './authenticator.js'
 
 /*
  * SCRAM-SHA-256 (RFC 5802, RFC 7677) as an MQTT 5 enhanced authentication method, checked against a

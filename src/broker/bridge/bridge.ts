@@ -6,7 +6,11 @@
 // retries; `lazy` retries only when `threshold` messages wait, and stops after `idle_timeout` idle.
 import {connect, ConnectionRefusedError, type MqttClient} from '../../client/index.js'
 import type {Message} from '../../client/index.js'
-import type {Broker} from '../broker.js'
+import type {Duplex} from 'node:stream'
+import type {BrokerEvents, TypedEmitter} from '../events.js'
+import type {ConnectionContext} from '../listeners/link.js'
+import type {Logger} from '../logger.js'
+import type {Session} from '../session.js'
 import {nextRestartDelay, type BridgeAddress, type BridgeConfig} from './config.js'
 import {Forwarder} from './forward.js'
 import {duplexPair} from '../duplex-pair.js'
@@ -21,6 +25,14 @@ const THRESHOLD_CHECK_MS = 1000
 
 /** stopped: before start or after a `once` bridge lost its connection; idle: a lazy bridge waiting for its threshold. */
 export type BridgeState = 'stopped' | 'connecting' | 'connected' | 'waiting' | 'idle' | 'closed'
+
+/** The local broker as its bridges reach it (Broker implements it): a client of it over a stream. */
+export interface BridgeHost {
+  readonly options: {readonly logger: Logger}
+  readonly events: TypedEmitter<BrokerEvents>
+  readonly sessions: ReadonlyMap<string, Session>
+  handle(stream: Duplex, remoteAddress?: string, context?: ConnectionContext): unknown
+}
 
 export class Bridge {
   readonly stats: BridgeStats = emptyStats()
@@ -42,7 +54,7 @@ export class Bridge {
   private lastActivity = Date.now()
   private backToPrimary = false
 
-  constructor(private readonly broker: Broker, readonly config: BridgeConfig) {
+  constructor(private readonly broker: BridgeHost, readonly config: BridgeConfig) {
     this.version = config.protocolVersion
     this.forward = new Forwarder(config, this.stats)
     this.notify = new Notifications(config)

@@ -1,10 +1,9 @@
 // A broker's bridges: added by the library API (broker.addBridge) or from mosquitto.conf, stopped
 // with the broker.
-import type {Broker} from '../broker.js'
-import {Bridge} from './bridge.js'
+import {Bridge, type BridgeHost} from './bridge.js'
 import {resolveBridge, type BridgeInput} from './config.js'
 
-export {Bridge, type BridgeState} from './bridge.js'
+export {Bridge, type BridgeHost, type BridgeState} from './bridge.js'
 export {resolveBridge, nextRestartDelay, type BridgeConfig, type BridgeInput, type BridgeAddress, type BridgeStartType} from './config.js'
 export {bridgeTopic, parseTopicLine, localTopicFor, remoteTopicFor, BridgeTopicError, type BridgeTopic, type BridgeDirection} from './topics.js'
 export type {BridgeStats} from './stats.js'
@@ -12,7 +11,7 @@ export type {BridgeStats} from './stats.js'
 export class Bridges {
   private readonly list: Bridge[] = []
 
-  constructor(private readonly broker: Broker) {}
+  constructor(private readonly broker: BridgeHost) {}
 
   get all(): readonly Bridge[] { return this.list }
 

@@ -1,5 +1,5 @@
 // The /metrics families of a broker's bridges, one sample per bridge (label bridge="NAME").
-import type {MetricFamily} from '../metrics-http.js'
+import type {MetricFamily} from '../metric-family.js'
 import type {Bridge} from './bridge.js'
 
 export function bridgeFamilies(bridges: readonly Bridge[]): MetricFamily[] {

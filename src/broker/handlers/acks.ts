@@ -1,5 +1,5 @@
-import {ProtocolError, ReasonCode, type PubackPacket, type PubcompPacket, type PubrecPacket, type PubrelPacket} from '../../codec/index.js'
-import type {Connection} from '../connection.js'
+import {ProtocolError, ReasonCode, type InboundPuback, type InboundPubcomp, type InboundPubrec, type InboundPubrel} from '../../codec/index.js'
+import type {ConnectedContext} from './context.js'
 import {Flight, type Session} from '../session.js'
 
 // Acknowledgements are looked up by packet id; they may arrive in any order. One for an id not in
@@ -15,9 +15,9 @@ function wrongKind(cmd: string, id: number, state: Flight): never {
 }
 
 /** PUBACK ends an outbound QoS 1 flow. */
-export function handlePuback(conn: Connection, packet: PubackPacket): void {
-  const session = conn.session!
-  const id = packet.messageId!
+export function handlePuback(conn: ConnectedContext, packet: InboundPuback): void {
+  const session = conn.session
+  const id = packet.messageId
   const state = session.inflight.get(id)?.state
   if (state === undefined) return // unknown id: ignored
   if (state !== Flight.WaitPuback) wrongKind('PUBACK', id, state)
@@ -25,9 +25,9 @@ export function handlePuback(conn: Connection, packet: PubackPacket): void {
 }
 
 /** PUBREC moves an outbound QoS 2 flow to PUBREL, or ends it when the client refused the message (>= 0x80). */
-export function handlePubrec(conn: Connection, packet: PubrecPacket): void {
-  const session = conn.session!
-  const id = packet.messageId!
+export function handlePubrec(conn: ConnectedContext, packet: InboundPubrec): void {
+  const session = conn.session
+  const id = packet.messageId
   const entry = session.inflight.get(id)
   if (entry === undefined) {
     // [MQTT-4.3.3] answer PUBREL so the client can finish; v5 says the id was not found
@@ -45,9 +45,9 @@ export function handlePubrec(conn: Connection, packet: PubrecPacket): void {
 }
 
 /** PUBREL releases an inbound QoS 2 packet id; the message was already delivered once, at PUBLISH. */
-export function handlePubrel(conn: Connection, packet: PubrelPacket): void {
-  const id = packet.messageId!
-  const session = conn.session!
+export function handlePubrel(conn: ConnectedContext, packet: InboundPubrel): void {
+  const id = packet.messageId
+  const session = conn.session
   const known = session.releaseInbound(id)
   if (known) session.journal?.inbound(session, id, false)
   // after the release is durable: a client may reuse the id once it has PUBCOMP
@@ -57,9 +57,9 @@ export function handlePubrel(conn: Connection, packet: PubrelPacket): void {
 }
 
 /** PUBCOMP ends an outbound QoS 2 flow. */
-export function handlePubcomp(conn: Connection, packet: PubcompPacket): void {
-  const session = conn.session!
-  const id = packet.messageId!
+export function handlePubcomp(conn: ConnectedContext, packet: InboundPubcomp): void {
+  const session = conn.session
+  const id = packet.messageId
   const state = session.inflight.get(id)?.state
   if (state === undefined) return // unknown id: ignored
   if (state !== Flight.WaitPubcomp) wrongKind('PUBCOMP', id, state)

@@ -1,28 +1,22 @@
 import {isUtf8} from 'node:buffer'
 import {randomUUID} from 'node:crypto'
-import {
-  encodePacket, ProtocolError, ReasonCode, toV3ConnackCode,
-  type ConnackProperties, type ConnectPacket,
-} from '../../codec/index.js'
+import {ProtocolError, ReasonCode, type ConnackProperties, type InboundConnect} from '../../codec/index.js'
 import {ConnState} from '../conn-state.js'
-import type {Connection} from '../connection.js'
+import type {AuthOutcome} from '../enhanced-auth.js'
 import {mountTopic} from '../mount-point.js'
 import {OutboundAliases} from '../topic-alias.js'
 import {isValidTopicName} from '../../codec/topic.js'
+import {fitConnack, refuse} from './connack.js'
+import type {HandlerContext} from './context.js'
 
 const NEVER_EXPIRES = 0xffff_ffff
 
-/** Refusals that v3 has no return code for: a v3 client is just disconnected. */
-const V5_ONLY_REFUSALS = new Set<number>([ReasonCode.TopicNameInvalid, ReasonCode.QoSNotSupported,
-  ReasonCode.RetainNotSupported, ReasonCode.PayloadFormatInvalid, ReasonCode.PacketTooLarge])
-
 /** CONNECT: validate, authenticate (possibly async), attach the session, answer CONNACK. */
-export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<void> | undefined {
+export function handleConnect(conn: HandlerContext, packet: InboundConnect): Promise<void> | undefined {
   const {options} = conn.broker
   const version = packet.protocolVersion ?? 4
-  conn.setVersion(version)
   // Mosquitto's try_private: a bridge sets 0x80 on a v3.1/v3.1.1 protocol level (v5 bridges use No Local instead)
-  conn.isBridge = packet.bridgeMode === true && version !== 5
+  conn.setVersion(version, packet.bridgeMode === true && version !== 5)
   conn.setMaxPacketSize(options.maxPacketSize)
 
   // [MQTT-3.1.2-22] v3.1.1: a password needs a user name
@@ -49,12 +43,12 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<
   // what the client announced applies to every answer from now on, a refusing CONNACK included
   if (props !== undefined && (props.receiveMaximum !== undefined || props.maximumPacketSize !== undefined ||
     props.topicAliasMaximum !== undefined || props.requestProblemInformation !== undefined)) {
-    conn.peer = {
+    conn.setPeer({
       receiveMaximum: props.receiveMaximum ?? 65_535,
       maximumPacketSize: props.maximumPacketSize ?? Number.MAX_SAFE_INTEGER,
       topicAliasMaximum: props.topicAliasMaximum ?? 0,
       requestProblemInformation: props.requestProblemInformation ?? true,
-    }
+    })
   }
 
   const will = packet.will
@@ -65,9 +59,9 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<
     if ((will.qos ?? 0) > options.maxQos) return refuse(conn, ReasonCode.QoSNotSupported, 'will QoS above the maximum') // [MQTT-3.2.2-12]
     // Mosquitto's message_size_limit covers wills too: refused like an oversized PUBLISH
     const limit = options.messageSizeLimit
-    if (limit > 0 && (will.payload as Buffer).length > limit) return refuse(conn, ReasonCode.PacketTooLarge, `will payload above the limit of ${limit} bytes`)
+    if (limit > 0 && (will.payload).length > limit) return refuse(conn, ReasonCode.PacketTooLarge, `will payload above the limit of ${limit} bytes`)
     if (will.retain && !options.retainAvailable) return refuse(conn, ReasonCode.RetainNotSupported, 'retain not available') // [MQTT-3.2.2-13]
-    if (will.properties?.payloadFormatIndicator && !isUtf8(will.payload as Buffer)) {
+    if (will.properties?.payloadFormatIndicator && !isUtf8(will.payload)) {
       return refuse(conn, ReasonCode.PayloadFormatInvalid, 'will payload is not UTF-8')
     }
   }
@@ -77,7 +71,13 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<
   // a client certificate's identity is the user name, and the certificate the authentication (Mosquitto)
   const identity = conn.certifiedUsername
   if (identity !== undefined) packet = {...packet, username: identity, password: undefined}
-  if (authMethod !== undefined) return conn.broker.enhancedAuth.start(conn, packet, clientId, assigned)
+  if (authMethod !== undefined) {
+    const auth = conn.broker.enhancedAuth
+    // [MQTT-4.12.0-1] an unknown method is refused with 0x8C
+    if (!auth.knows(authMethod)) return refuse(conn, ReasonCode.BadAuthenticationMethod, `unknown authentication method '${authMethod}'`)
+    conn.beginAuthentication(authMethod)
+    return settleAuth(conn, auth.start(conn, {packet, clientId, assigned}))
+  }
   if (identity !== undefined || conn.internal) {
     completeConnect(conn, packet, clientId, assigned, true)
     return undefined
@@ -96,7 +96,7 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<
 }
 
 /** Finishes CONNECT once the client is authenticated (or refuses it). */
-export function completeConnect(conn: Connection, packet: ConnectPacket, clientId: string, assigned: boolean,
+function completeConnect(conn: HandlerContext, packet: InboundConnect, clientId: string, assigned: boolean,
   verdict: boolean | number, extra: ConnackProperties = {}, username = packet.username): void {
   if (conn.state >= ConnState.Closing) return
   if (verdict !== true) {
@@ -107,8 +107,7 @@ export function completeConnect(conn: Connection, packet: ConnectPacket, clientI
   const {options} = broker
   const v5 = conn.version === 5
   const props = packet.properties ?? {}
-  conn.clientId = clientId
-  conn.username = username
+  conn.identify(clientId, username)
   const connack: ConnackProperties = {...extra}
   let keepalive = packet.keepalive ?? 0
   if (v5 && exceedsMaxKeepalive(keepalive, options.maxKeepalive)) {
@@ -144,10 +143,12 @@ export function completeConnect(conn: Connection, packet: ConnectPacket, clientI
   const cleanStart = packet.clean ?? true
   const {session, present} = broker.attach(conn, clientId, cleanStart, expiry)
   const mount = conn.listener?.mountPoint
-  conn.will = mount === undefined || packet.will === undefined ? packet.will : {...packet.will, topic: mountTopic(mount, packet.will.topic)}
-  // [MQTT-3.3.2-11] aliases to the client only when it accepts them, up to its maximum
-  if (v5 && options.outboundTopicAliases && conn.peer.topicAliasMaximum > 0) conn.outboundAliases = new OutboundAliases(conn.peer.topicAliasMaximum)
-  conn.state = ConnState.Connected
+  conn.becomeConnected({
+    session,
+    will: mount === undefined || packet.will === undefined ? packet.will : {...packet.will, topic: mountTopic(mount, packet.will.topic)},
+    // [MQTT-3.3.2-11] aliases to the client only when it accepts them, up to its maximum
+    outboundAliases: v5 && options.outboundTopicAliases && conn.peer.topicAliasMaximum > 0 ? new OutboundAliases(conn.peer.topicAliasMaximum) : undefined,
+  })
   conn.connectReceived() // the CONNECT timeout is over
   if (v5) conn.send({cmd: 'connack', sessionPresent: present, reasonCode: ReasonCode.Success, properties}, false)
   // (v3.1 3.2) the first byte of a 3.1 CONNACK is reserved: no session present flag
@@ -166,40 +167,33 @@ function exceedsMaxKeepalive(keepalive: number, max: number): boolean {
   return keepalive > max || (keepalive === 0 && max < 65_535)
 }
 
-/**
- * The CONNACK properties that fit the client's Maximum Packet Size [MQTT-3.1.2-24], or undefined if
- * none do. What the client can do without goes first: the Reason String and User Properties
- * [MQTT-3.2.2-19] [MQTT-3.2.2-20], then Response Information and Server Reference, then the Topic Alias
- * Maximum (absent means 0: the client sends no aliases). What changes the client's duties (Receive
- * Maximum, Maximum QoS, Server Keep Alive, an assigned client id, ...) is never dropped.
- */
-function fitConnack(conn: Connection, reasonCode: number, properties: ConnackProperties): ConnackProperties | undefined {
-  const max = conn.peer.maximumPacketSize
-  const fits = (p: ConnackProperties) => encodePacket({cmd: 'connack', sessionPresent: false, reasonCode, properties: p}, 5).length <= max
-  if (max >= 268_435_460 || fits(properties)) return properties
-  const rest: Record<string, unknown> = {...properties}
-  for (const optional of OPTIONAL_CONNACK_PROPERTIES) {
-    if (!(optional in rest)) continue
-    delete rest[optional]
-    if (fits(rest)) return rest
-  }
-  return undefined
-}
-
-const OPTIONAL_CONNACK_PROPERTIES = ['reasonString', 'userProperties', 'responseInformation', 'serverReference', 'topicAliasMaximum']
 
 /**
- * Refuses a CONNECT with a CONNACK carrying the reason (v3: the closest return code), then closes. A v5
- * client gets a reason string unless it set Request Problem Information to 0, and nothing at all when
- * no CONNACK fits its Maximum Packet Size.
+ * Carries out what an enhanced authentication step decided (enhanced-auth.ts): AUTH 0x18 to go on,
+ * CONNACK (or AUTH 0 after a re-authentication) on success, a refusal otherwise.
  */
-export function refuse(conn: Connection, reasonCode: number, reason: string): undefined {
-  if (conn.version === 5) {
-    const properties = fitConnack(conn, reasonCode, conn.peer.requestProblemInformation ? {reasonString: reason} : {})
-    if (properties !== undefined) conn.send({cmd: 'connack', sessionPresent: false, reasonCode, properties})
-  } else if (!V5_ONLY_REFUSALS.has(reasonCode)) {
-    conn.send({cmd: 'connack', sessionPresent: false, returnCode: toV3ConnackCode(reasonCode)})
+export function settleAuth(conn: HandlerContext, outcome: AuthOutcome | Promise<AuthOutcome>): Promise<void> | undefined {
+  if (outcome instanceof Promise) return outcome.then((o) => { settleAuth(conn, o) })
+  switch (outcome.kind) {
+    case 'closed': return undefined
+    case 'continue':
+      conn.send({cmd: 'auth', reasonCode: ReasonCode.ContinueAuthentication, properties: outcome.properties})
+      return undefined
+    case 'reauthenticated':
+      if (outcome.username !== undefined) conn.reauthenticated(outcome.username)
+      conn.send({cmd: 'auth', reasonCode: ReasonCode.Success, properties: outcome.properties})
+      return undefined
+    case 'connected': {
+      // [MQTT-4.12.0-5] the CONNACK names the method (and carries the final data)
+      const {packet, clientId, assigned} = outcome.connect
+      completeConnect(conn, packet, clientId, assigned, true, outcome.properties, outcome.username)
+      return undefined
+    }
+    case 'refused':
+      conn.broker.metrics.authFailures++
+      // [MQTT-4.12.0-4] a failed exchange is refused in CONNACK; [MQTT-4.12.1-2] a failed re-authentication ends the connection
+      if (outcome.connect !== undefined) return refuse(conn, outcome.reasonCode, outcome.reason)
+      conn.disconnect(outcome.reasonCode, outcome.reason)
+      return undefined
   }
-  conn.close(false, `connection refused: ${reason}`)
-  return undefined
 }

@@ -1,9 +1,9 @@
-import {ProtocolError, type Packet} from '../../codec/index.js'
+import {ProtocolError, type InboundPacket, type Packet} from '../../codec/index.js'
 import {ConnState} from '../conn-state.js'
-import type {Connection} from '../connection.js'
 import {handlePuback, handlePubcomp, handlePubrec, handlePubrel} from './acks.js'
 import {handleAuth} from './auth.js'
 import {handleConnect} from './connect.js'
+import type {ConnectedContext, HandlerContext} from './context.js'
 import {handleDisconnect} from './disconnect.js'
 import {handlePublish} from './publish.js'
 import {handleSubscribe} from './subscribe.js'
@@ -14,7 +14,9 @@ import {handleUnsubscribe} from './unsubscribe.js'
  * to its handler. A handler returns a promise only when it has to wait (hooks); the connection then
  * holds later packets until it settles.
  */
-export function dispatch(conn: Connection, packet: Packet): Promise<void> | void {
+export function dispatch(conn: HandlerContext, decoded: Packet): Promise<void> | void {
+  // the one place the decoder's guarantees (Buffer payloads, packet ids where the wire has them) become types
+  const packet = decoded as InboundPacket
   switch (conn.state) {
     case ConnState.AwaitingConnect:
       // [MQTT-3.1.0-1] the first packet from the client must be CONNECT
@@ -27,10 +29,19 @@ export function dispatch(conn: Connection, packet: Packet): Promise<void> | void
       if (packet.cmd !== 'auth') throw new ProtocolError(`expected AUTH during authentication, got ${packet.cmd.toUpperCase()}`)
       return handleAuth(conn, packet)
     case ConnState.Connected:
-      break
+      if (isConnected(conn)) return dispatchConnected(conn, packet)
+      throw new Error('a connected connection without a session') // an engine bug, reported as such
     default:
       return undefined // closing: nothing more is processed
   }
+}
+
+/** Connected means a session is attached: the handlers below get it without a check of their own. */
+function isConnected(conn: HandlerContext): conn is ConnectedContext {
+  return conn.session !== undefined
+}
+
+function dispatchConnected(conn: ConnectedContext, packet: InboundPacket): Promise<void> | void {
   switch (packet.cmd) {
     case 'publish': return handlePublish(conn, packet)
     case 'puback': return handlePuback(conn, packet)

@@ -1,14 +1,14 @@
 import {isUtf8} from 'node:buffer'
-import {InboundAliases, MqttError, ProtocolError, ReasonCode, type PublishPacket, type PublishProperties, type QoS} from '../../codec/index.js'
+import {MqttError, ProtocolError, ReasonCode, type InboundPublish, type PublishProperties, type QoS} from '../../codec/index.js'
 import type {InterceptedPublish} from '../auth/hooks.js'
-import type {Connection} from '../connection.js'
+import type {ConnectedContext} from './context.js'
 import type {Message} from '../message.js'
 import {isValidTopicName} from '../../codec/topic.js'
 import {mountTopic} from '../mount-point.js'
 import {isReservedTopic} from '../reserved-topics.js'
 
 /** PUBLISH from a client: checks, authorization, routing, acknowledgement. */
-export function handlePublish(conn: Connection, packet: PublishPacket): Promise<void> | void {
+export function handlePublish(conn: ConnectedContext, packet: InboundPublish): Promise<void> | void {
   const {options} = conn.broker
   const qos = packet.qos
   // [MQTT-3.2.2-11] [MQTT-3.2.2-14] the server enforces what it announced in CONNACK
@@ -26,28 +26,28 @@ export function handlePublish(conn: Connection, packet: PublishPacket): Promise<
   if (!isValidTopicName(sent)) throw new MqttError(ReasonCode.TopicNameInvalid, `invalid topic name '${sent}'`)
   const mount = conn.listener?.mountPoint
   const topic = mount === undefined ? sent : mountTopic(mount, sent)
-  if (qos === 2 && conn.session!.inboundQos2.has(packet.messageId!)) {
+  if (qos === 2 && conn.session.inboundQos2.has(packet.messageId)) {
     // [MQTT-4.3.3-9] a resent QoS 2 PUBLISH is acknowledged again but not delivered twice
     conn.sendAck({cmd: 'pubrec', messageId: packet.messageId})
     return undefined
   }
-  if (qos === 2 && conn.version === 5 && conn.session!.inboundQos2.size >= options.receiveMaximum) {
+  if (qos === 2 && conn.version === 5 && conn.session.inboundQos2.size >= options.receiveMaximum) {
     // [MQTT-3.3.4-9] more unacknowledged QoS 2 messages than our Receive Maximum
     throw new MqttError(ReasonCode.ReceiveMaximumExceeded, `more than ${options.receiveMaximum} QoS 2 messages in flight`)
   }
-  if (props?.payloadFormatIndicator && !isUtf8(packet.payload as Buffer)) {
+  if (props?.payloadFormatIndicator && !isUtf8(packet.payload)) {
     if (qos === 0) throw new MqttError(ReasonCode.PayloadFormatInvalid, 'payload is not valid UTF-8')
     return acknowledge(conn, packet, ReasonCode.PayloadFormatInvalid, 'payload is not valid UTF-8') // [MQTT-3.3.2-4]
   }
   const m = conn.broker.metrics
   const limit = options.messageSizeLimit
-  if (limit > 0 && (packet.payload as Buffer).length > limit) {
+  if (limit > 0 && (packet.payload).length > limit) {
     // Mosquitto's message_size_limit: dropped; v5 QoS 1/2 told 0x83 ("implementation specific error")
     if (qos === 0) return undefined
     return acknowledge(conn, packet, conn.version === 5 ? ReasonCode.ImplementationSpecificError : ReasonCode.Success, `payload above the limit of ${limit} bytes`)
   }
   m.messagesReceived++
-  m.publishBytesReceived += (packet.payload as Buffer).length
+  m.publishBytesReceived += (packet.payload).length
   if (conn.listener !== undefined) conn.listener.stats.messagesReceived++
   // $SYS and $share/ only with an explicit ACL grant, as in Mosquitto (reserved-topics.ts)
   if (isReservedTopic(topic) && options.auth.grantsReserved?.(conn.clientInfo, topic) !== true) return publishAllowed(conn, packet, topic, false)
@@ -57,12 +57,12 @@ export function handlePublish(conn: Connection, packet: PublishPacket): Promise<
   return undefined
 }
 
-function publishAllowed(conn: Connection, packet: PublishPacket, topic: string, ok: boolean): Promise<void> | void {
+function publishAllowed(conn: ConnectedContext, packet: InboundPublish, topic: string, ok: boolean): Promise<void> | void {
   if (!ok) {
     // v5: PUBACK/PUBREC 0x87; v3: the message is dropped silently (and still acknowledged)
     return acknowledge(conn, packet, conn.version === 5 ? ReasonCode.NotAuthorized : ReasonCode.Success, `not authorized to publish to '${topic}'`)
   }
-  const original: InterceptedPublish = {topic, payload: packet.payload as Buffer, qos: packet.qos, retain: packet.retain}
+  const original: InterceptedPublish = {topic, payload: packet.payload, qos: packet.qos, retain: packet.retain}
   const intercept = conn.broker.options.auth.interceptPublish
   if (intercept === undefined) return route(conn, packet, original)
   const verdict = intercept(conn.clientInfo, original)
@@ -71,7 +71,7 @@ function publishAllowed(conn: Connection, packet: PublishPacket, topic: string, 
 }
 
 /** An interceptPublish hook's answer: rejected, routed as it came, or routed as the hook rewrote it. */
-function intercepted(conn: Connection, packet: PublishPacket, original: InterceptedPublish, verdict: boolean | InterceptedPublish): void {
+function intercepted(conn: ConnectedContext, packet: InboundPublish, original: InterceptedPublish, verdict: boolean | InterceptedPublish): void {
   const v5 = conn.version === 5
   if (verdict === false) return acknowledge(conn, packet, v5 ? ReasonCode.NotAuthorized : ReasonCode.Success, 'message rejected by the broker')
   if (verdict === true) return route(conn, packet, original)
@@ -82,7 +82,7 @@ function intercepted(conn: Connection, packet: PublishPacket, original: Intercep
   route(conn, packet, {...verdict, qos: Math.min(verdict.qos, options.maxQos) as QoS, retain: verdict.retain && options.retainAvailable})
 }
 
-function route(conn: Connection, packet: PublishPacket, m: InterceptedPublish): void {
+function route(conn: ConnectedContext, packet: InboundPublish, m: InterceptedPublish): void {
   const {broker} = conn
   if (m.topic.startsWith('$CONTROL/')) {
     // Mosquitto: $CONTROL messages go to the feature that registered the topic (or nowhere), never to subscribers
@@ -119,14 +119,14 @@ function route(conn: Connection, packet: PublishPacket, m: InterceptedPublish): 
 }
 
 /** PUBACK / PUBREC with a reason code (v5), and a reason string for a refusal when the client allows it. */
-function acknowledge(conn: Connection, packet: PublishPacket, reasonCode: number, reason?: string, message?: Message): void {
+function acknowledge(conn: ConnectedContext, packet: InboundPublish, reasonCode: number, reason?: string, message?: Message): void {
   if (packet.qos === 0) return
   const messageId = packet.messageId
   // [MQTT-4.3.3-8] hold the packet id until PUBREL, unless the message was refused
   if (packet.qos === 2 && reasonCode < 0x80) {
-    const session = conn.session!
-    session.holdInbound(messageId!)
-    session.journal?.inbound(session, messageId!, true)
+    const session = conn.session
+    session.holdInbound(messageId)
+    session.journal?.inbound(session, messageId, true)
   }
   const cmd = packet.qos === 1 ? 'puback' : 'pubrec'
   // sent once the message is durable (persistence on)
@@ -136,8 +136,8 @@ function acknowledge(conn: Connection, packet: PublishPacket, reasonCode: number
 }
 
 /** Resolves or records an inbound topic alias [MQTT-3.3.2-7..12] (the table is made on first use). */
-function resolveAlias(conn: Connection, topic: string, alias: number): string {
-  return (conn.inboundAliases ??= new InboundAliases(conn.broker.options.topicAliasMaximum)).resolve(topic, alias)
+function resolveAlias(conn: ConnectedContext, topic: string, alias: number): string {
+  return conn.inboundAliasTable().resolve(topic, alias)
 }
 
 /** The properties a subscriber receives: everything but the alias, subscription ids and expiry (sent as remaining time). */

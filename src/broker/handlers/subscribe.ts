@@ -1,11 +1,11 @@
-import {MqttError, ProtocolError, ReasonCode, reasonName, type QoS, type SubscribePacket, type Subscription} from '../../codec/index.js'
-import type {Connection} from '../connection.js'
+import {MqttError, ProtocolError, ReasonCode, reasonName, type QoS, type InboundSubscribe, type Subscription} from '../../codec/index.js'
+import type {ConnectedContext} from './context.js'
 import type {SubscriptionOptions} from '../session.js'
 import {hasWildcard, isValidTopicFilter, parseSharedFilter} from '../../codec/topic.js'
 import {mountFilter} from '../mount-point.js'
 
 /** SUBSCRIBE: validate each filter, authorize, subscribe, SUBACK, then send matching retained messages. */
-export function handleSubscribe(conn: Connection, packet: SubscribePacket): Promise<void> | undefined {
+export function handleSubscribe(conn: ConnectedContext, packet: InboundSubscribe): Promise<void> | undefined {
   const {options} = conn.broker
   // [MQTT-3.8.3-3] (v3.1.1) [MQTT-3.8.3-2] (v5) at least one filter; none is a protocol error
   if (packet.subscriptions.length === 0) throw new ProtocolError('SUBSCRIBE without topic filters')
@@ -39,9 +39,9 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): Prom
   return subscribeAll(conn, packet, verdicts as boolean[])
 }
 
-function subscribeAll(conn: Connection, packet: SubscribePacket, allowed: boolean[] | undefined): undefined {
+function subscribeAll(conn: ConnectedContext, packet: InboundSubscribe, allowed: boolean[] | undefined): undefined {
   const {broker} = conn
-  const session = conn.session!
+  const session = conn.session
   const subscriptionId = packet.properties?.subscriptionIdentifier
   const granted: number[] = []
   const problems: string[] = []
@@ -78,7 +78,7 @@ function subscribeAll(conn: Connection, packet: SubscribePacket, allowed: boolea
 }
 
 /** The refusal code for one subscription, or undefined if it may be made. */
-function check(conn: Connection, sub: Subscription, allowed: boolean): number | undefined {
+function check(conn: ConnectedContext, sub: Subscription, allowed: boolean): number | undefined {
   const {options} = conn.broker
   if (!isValidTopicFilter(sub.topic)) return ReasonCode.TopicFilterInvalid
   const shared = parseSharedFilter(sub.topic)

@@ -1,14 +1,14 @@
-import {ProtocolError, ReasonCode, type UnsubscribePacket} from '../../codec/index.js'
-import type {Connection} from '../connection.js'
+import {ProtocolError, ReasonCode, type InboundUnsubscribe} from '../../codec/index.js'
+import type {ConnectedContext} from './context.js'
 import {mountFilter} from '../mount-point.js'
 
-export function handleUnsubscribe(conn: Connection, packet: UnsubscribePacket): void {
+export function handleUnsubscribe(conn: ConnectedContext, packet: InboundUnsubscribe): void {
   // [MQTT-3.10.3-2] at least one filter; none is a protocol error
   if (packet.unsubscriptions.length === 0) throw new ProtocolError('UNSUBSCRIBE without topic filters')
   // [MQTT-4.7.3-1] a topic filter is at least one character long
   if (packet.unsubscriptions.includes('')) throw new ProtocolError('UNSUBSCRIBE with an empty topic filter')
   const {broker} = conn
-  const session = conn.session!
+  const session = conn.session
   const mount = conn.listener?.mountPoint
   const mayUnsubscribe = broker.options.auth.authorizeUnsubscribe
   const codes = packet.unsubscriptions.map((sent) => {

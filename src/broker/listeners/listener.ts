@@ -1,7 +1,7 @@
 import type {AddressInfo, Server, Socket} from 'node:net'
 import type {Duplex} from 'node:stream'
 import {ReasonCode} from '../../codec/index.js'
-import type {ListenerLink} from '../connection.js'
+import type {ListenerLink} from './link.js'
 import {refuseConnection} from './refuse.js'
 
 /** The four transports (Mosquitto: `listener` + `protocol mqtt|websockets` + TLS options). */

@@ -1,10 +1,18 @@
 import type {Packet} from '../../codec/index.js'
 import {ReasonCode} from '../../codec/index.js'
-import type {Connection} from '../connection.js'
 import type {Logger} from '../logger.js'
 import type {Message} from '../message.js'
 import {realTimers, type Timers} from '../timers.js'
 import type {BrokerStore} from './types.js'
+
+/** Where a held acknowledgement goes: the connection it answers (AckTarget, seen through this port). */
+export interface AckTarget {
+  readonly clientId: string
+  readonly broker: {internalError(error: unknown, context: {clientId?: string; packet?: string; during: string}): void}
+  readonly stream: {destroy(): void}
+  send(packet: Packet): void
+  disconnect(reasonCode: number, reason: string): void
+}
 
 /**
  * How long a PUBACK waits for its deliveries' acknowledgements before a commit is started for it: at
@@ -25,7 +33,7 @@ interface Waiting {
   seq: number
   /** When its acknowledgement was made (timers.now()). */
   since: number
-  conn: Connection | undefined
+  conn: AckTarget | undefined
   packet: Packet | undefined
   /** The writes made before it are committed. */
   committed: boolean
@@ -120,7 +128,7 @@ export class AckQueue {
   }
 
   /** Sends an acknowledgement once every write made so far is durable, after those waiting before it. */
-  reply(conn: Connection, packet: Packet, message?: Message): void {
+  reply(conn: AckTarget, packet: Packet, message?: Message): void {
     let w = message === undefined ? undefined : this.byMessage.get(message)
     if (w === undefined) w = {seq: 0, since: 0, conn, packet, committed: false, undelivered: 0, queued: false, message: undefined}
     else {
@@ -243,7 +251,7 @@ function isDelivered(w: Waiting): boolean {
  * engine bug) would be an unhandled rejection and stall the acknowledgements behind it: it costs that
  * connection instead, reported as the engine's own failure.
  */
-function sendContained(conn: Connection, packet: Packet): void {
+function sendContained(conn: AckTarget, packet: Packet): void {
   try {
     conn.send(packet)
   } catch (error) {

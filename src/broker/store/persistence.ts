@@ -1,13 +1,25 @@
 import type {Packet, WillMessage} from '../../codec/index.js'
 import type {ClientInfo} from '../auth/hooks.js'
-import type {Broker} from '../broker.js'
-import type {Connection} from '../connection.js'
 import type {Message} from '../message.js'
-import {Flight, Session, type Delivery, type SessionJournal, type SubscriptionOptions} from '../session.js'
-import {AckQueue} from './ack-queue.js'
+import type {BrokerOptions} from '../options.js'
+import type {RetainedMessages} from '../retained.js'
+import type {Router} from '../router.js'
+import {Flight, Session, type Delivery, type SessionHost, type SessionJournal, type SubscriptionOptions} from '../session.js'
+import {AckQueue, type AckTarget} from './ack-queue.js'
 import {OutboundState, type BrokerStore, type StoredSession, type StoredSessionState, type StoredWill} from './types.js'
 
 const NEVER_EXPIRES = 0xffff_ffff
+
+/** The engine as Persistence reaches it (Broker implements it): where sessions are restored to. */
+export interface PersistenceHost extends SessionHost {
+  readonly options: BrokerOptions
+  readonly sessions: Map<string, Session>
+  readonly retained: RetainedMessages
+  readonly router: Router
+  publishWill(client: ClientInfo, will: WillMessage): void
+  scheduleExpiry(session: Session, ms?: number): void
+  scheduleWill(session: Session, will: WillMessage, ms?: number): void
+}
 
 /**
  * The engine's side of a store: mirrors every change of durable state into it, holds QoS 1/2
@@ -32,7 +44,7 @@ export class Persistence implements SessionJournal {
    */
   private readonly deferred = new Map<Delivery, {session: Session; packetId: number; state: OutboundState}>()
 
-  constructor(private readonly broker: Broker, readonly store: BrokerStore) {
+  constructor(private readonly broker: PersistenceHost, readonly store: BrokerStore) {
     this.acks = new AckQueue(store, broker.options.logger, () => this.writeDeferred(), undefined, broker.options.timers)
   }
 
@@ -166,7 +178,7 @@ export class Persistence implements SessionJournal {
   // --- acknowledgements ----------------------------------------------------------------------------
 
   /** Sends an acknowledgement once the state it confirms is durable (see AckQueue). */
-  reply(conn: Connection, packet: Packet, message?: Message): void {
+  reply(conn: AckTarget, packet: Packet, message?: Message): void {
     this.acks.reply(conn, packet, message)
   }
 

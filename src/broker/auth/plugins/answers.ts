@@ -1,7 +1,7 @@
 // What plugin hooks may answer, and the time limit on an answer that is a promise.
 import {isValidTopicName} from '../../../codec/topic.js'
 import type {QoS} from '../../../codec/index.js'
-import type {AuthResult} from '../../enhanced-auth.js'
+import type {AuthResult} from '../authenticator.js'
 import type {InterceptedPublish} from '../hooks.js'
 
 export class TimeoutError extends Error {}

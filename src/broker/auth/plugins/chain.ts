@@ -1,6 +1,6 @@
 import {ReasonCode} from '../../../codec/index.js'
 import type {Broker} from '../../broker.js'
-import type {AuthExchange, Authenticator, AuthResult} from '../../enhanced-auth.js'
+import type {AuthExchange, Authenticator, AuthResult} from '../authenticator.js'
 import type {Logger} from '../../logger.js'
 import type {AuthenticateRequest, AuthHooks, ClientInfo, InterceptedPublish} from '../hooks.js'
 import {describe, isAuthResult, isBoolean, isConnectVerdict, isInterception, isThenable, TimeoutError, withTimeout} from './answers.js'

@@ -1,7 +1,7 @@
 // The plugin contract: what a module named by `--plugin` (or a `plugin` line) exports, and what each
 // hook is asked and may answer. Public: `import type {AuthPlugin} from 'midge'`.
 import type {QoS} from '../../../codec/index.js'
-import type {Authenticator} from '../../enhanced-auth.js'
+import type {Authenticator} from '../authenticator.js'
 import type {Logger} from '../../logger.js'
 import type {AuthenticateRequest, ClientInfo, InterceptedPublish} from '../hooks.js'
 import type {TtlCache} from './cache.js'

@@ -1,0 +1,74 @@
+// Fails when the import graph of a source folder has a cycle (type imports count: a type cycle ties
+// the files together as much as a value cycle). `node scripts/import-cycles.mjs [folder]`, src/broker
+// by default; run by `npm run lint`. The same check as `npx madge --circular --extensions ts src/broker`,
+// without the dependency: TypeScript's own pre-processor lists each file's imports.
+import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
+import {dirname, join, relative, resolve} from 'node:path'
+import ts from 'typescript'
+
+const root = resolve(process.argv[2] ?? 'src/broker')
+if (!existsSync(root) || !statSync(root).isDirectory()) {
+  console.error(`import-cycles: ${root} is not a folder`)
+  process.exit(2)
+}
+
+function sources(dir) {
+  return readdirSync(dir, {withFileTypes: true}).flatMap((e) => {
+    const path = join(dir, e.name)
+    if (e.isDirectory()) return sources(path)
+    return e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [path] : []
+  })
+}
+
+/** A relative specifier ('./x.js', '../y/index.js', './z') as the .ts file it names, if it is one of ours. */
+function resolveImport(from, specifier) {
+  if (!specifier.startsWith('.')) return undefined
+  const base = resolve(dirname(from), specifier)
+  for (const candidate of [base.replace(/\.js$/, '.ts'), `${base}.ts`, join(base, 'index.ts')]) {
+    if (candidate.startsWith(root) && existsSync(candidate) && statSync(candidate).isFile()) return candidate
+  }
+  return undefined
+}
+
+const files = sources(root)
+const edges = new Map(files.map((file) => {
+  const {importedFiles} = ts.preProcessFile(readFileSync(file, 'utf8'), true, false)
+  return [file, [...new Set(importedFiles.map((i) => resolveImport(file, i.fileName)).filter((f) => f !== undefined))]]
+}))
+
+// Tarjan's strongly connected components: every component of more than one file (or a file importing itself) is a cycle
+let index = 0
+const state = new Map()
+const stack = []
+const cycles = []
+function visit(file) {
+  const s = {index, low: index, onStack: true}
+  index++
+  state.set(file, s)
+  stack.push(file)
+  for (const next of edges.get(file)) {
+    const n = state.get(next)
+    if (n === undefined) {
+      visit(next)
+      s.low = Math.min(s.low, state.get(next).low)
+    } else if (n.onStack) s.low = Math.min(s.low, n.index)
+  }
+  if (s.low !== s.index) return
+  const component = []
+  let f
+  do {
+    f = stack.pop()
+    state.get(f).onStack = false
+    component.push(f)
+  } while (f !== file)
+  if (component.length > 1 || edges.get(file).includes(file)) cycles.push(component)
+}
+for (const file of files) if (!state.has(file)) visit(file)
+
+const name = (f) => relative(process.cwd(), f)
+if (cycles.length === 0) {
+  console.log(`import-cycles: ${files.length} files under ${name(root)}, no cycle`)
+} else {
+  for (const c of cycles) console.error(`import-cycles: files that import each other: ${c.map(name).sort().join(', ')}`)
+  process.exit(1)
+}
