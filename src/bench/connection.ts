@@ -10,7 +10,7 @@ import {connect as netConnect, type Socket} from 'node:net'
 import {connectPacket, describeTarget, openTransport, transportTarget, type ClientOptions, type TransportTarget} from '../client/index.js'
 import {PROTOCOL_MAX_PACKET_SIZE} from '../client/options.js'
 import {
-  AckByte, ackPacketId, ackReasonCode, DISCONNECT_BYTES, disconnectReasonCode, encodePacket, FrameScanner,
+  AckByte, ackPacketId, ackReasonCode, DISCONNECT_BYTES, disconnectReasonCode, encodePacket, FrameScanner, MqttError,
   PacketDecoder, PacketTooLargeError, PacketType, PINGREQ_BYTES, PublishView, reasonName, SHORT_ACK_SIZE, v3ConnackName, writeShortAck,
   type Packet, type ProtocolVersion, type QoS, type SubackPacket,
 } from '../codec/index.js'
@@ -225,6 +225,7 @@ export class BenchConnection {
     try {
       this.frames.push(chunk, this.onFrame)
     } catch (error) {
+      if (!(error instanceof MqttError)) throw error // not the broker's bytes: a fault of ours, not to be blamed on it
       const what = error instanceof PacketTooLargeError ? 'oversized' : 'malformed'
       return this.protocolError(`${what} packet from the broker: ${(error as Error).message}`)
     }
