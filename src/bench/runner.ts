@@ -5,6 +5,7 @@
 import {assembleResult} from './assemble.js'
 import {clockFor} from './clock.js'
 import type {BenchConfig} from './config.js'
+import {pacing} from './loop.js'
 import {assignShards, fanout, planClients} from './plan.js'
 import type {BenchResult} from './result.js'
 import {shardClientOptions} from './shard-client.js'
@@ -25,12 +26,17 @@ export async function runBench(config: BenchConfig, hooks: RunHooks = {}): Promi
   const stats = SharedStats.create(shardCount)
   const perShard = assignShards(clients, shardCount)
 
+  const pace = pacing(config)
   const intervalUs = config.rate > 0 && config.publishers > 0 ? (config.publishers / config.rate) * 1e6 : config.intervalMs * 1000
+  // each publishing shard holds the run's outstanding deliveries to its share of the bound, so that
+  // together (reading the same shared counters) they never pass it
+  const pubShards = perShard.filter((list) => list.some((c) => c.role === 'pub')).length
+  const shardOutstanding = pace.maxOutstanding > 0 ? Math.max(1, Math.ceil(pace.maxOutstanding / Math.max(1, pubShards))) : 0
   const plans: ShardPlan[] = perShard.map((list, shard) => ({
     shard, shards: shardCount, client, connectTimeoutMs: config.connectTimeoutMs,
     clients: list, qos: config.qos, retain: config.retain, payloadSize: config.payloadSize, inflight: config.inflight,
     intervalUs, concurrency: Math.max(1, Math.ceil(config.concurrency / shardCount)),
-    connectIntervalUs: config.connectIntervalMs * 1000, maxOutstanding: config.maxOutstanding, clock: config.clock,
+    connectIntervalUs: config.connectIntervalMs * 1000, maxOutstanding: shardOutstanding, clock: config.clock,
     latencyBy: config.mode === 'sub' ? 'receive' : 'send', reset: config.reset, keepalive: config.client.keepalive ?? 60,
     stats: stats.buffer, statSlots: shardCount,
   }))
@@ -135,7 +141,7 @@ export async function runBench(config: BenchConfig, hooks: RunHooks = {}): Promi
     await Promise.all(handles.map((h) => h.terminate()))
   }
   return assembleResult({config, clients, reports, startedAt, tStart, tConnected, tRunStart, windowA, windowB, tDrain, tDrained,
-    end: clock(), interrupted: aborted(), workers: config.workers <= 0 ? 0 : shardCount, windowStarted, connectA, connectB, finished})
+    pacing: pace, end: clock(), interrupted: aborted(), workers: config.workers <= 0 ? 0 : shardCount, windowStarted, connectA, connectB, finished})
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -4,7 +4,7 @@
 import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {
-  baselineMismatches, evaluateGates, formatCount, formatSummary, parseBaseline, parseGate, parseGates, primaryRate,
+  baselineMismatches, evaluateGates, explainLoss, parseDropMetrics, formatCount, formatSummary, parseBaseline, parseGate, parseGates, primaryRate,
   ProgressDisplay, runBench, startEmbeddedBroker, type BenchConfig, type BenchResult, type Gate,
 } from '../../bench/index.js'
 import {writeFileAtomic} from '../../fs/atomic-write.js'
@@ -54,7 +54,7 @@ export async function runBenchCommand(config: BenchConfig, o: BenchRunOptions): 
   const stop = shutdownSignal()
   let embedded
   if (o.embedded) {
-    embedded = await startEmbeddedBroker([process.execPath, join(o.root, 'bin', 'run.js'), 'broker', 'start'])
+    embedded = await startEmbeddedBroker([process.execPath, join(o.root, 'bin', 'run.js'), 'broker', 'start'], {metrics: true})
       .catch((error: Error) => { stop.dispose(); throw new CliError(error.message, ExitCode.BrokerStartFailed) })
     config.client = {...config.client, scheme: 'mqtt', host: embedded.host, port: embedded.port, socketPath: undefined, url: undefined}
     config.brokerUrl = embedded.url
@@ -65,6 +65,10 @@ export async function runBenchCommand(config: BenchConfig, o: BenchRunOptions): 
   let result: BenchResult
   try {
     result = await runBench(config, {signal: stop.signal, onStatus: (s) => display?.update(s)})
+    if (embedded?.metricsUrl) {
+      const drops = await brokerDrops(embedded.metricsUrl)
+      result.loss = {brokerDrops: drops, causes: explainLoss(result, drops)}
+    }
   } finally {
     display?.done()
     stop.dispose()
@@ -88,6 +92,16 @@ export async function runBenchCommand(config: BenchConfig, o: BenchRunOptions): 
   }
   process.stdout.write(o.json ? JSON.stringify(result, null, 2) + '\n' : formatSummary(result, {color: color && Boolean(process.stdout.isTTY)}))
   if (exitCode !== ExitCode.Success) throw new CliError(failure!, exitCode)
+}
+
+/** The embedded broker's drop counts by reason, or null when its /metrics cannot be read. */
+async function brokerDrops(url: string): Promise<Record<string, number> | null> {
+  try {
+    const res = await fetch(url, {signal: AbortSignal.timeout(5000)})
+    return res.ok ? parseDropMetrics(await res.text()) : null
+  } catch {
+    return null
+  }
 }
 
 /**
