@@ -35,6 +35,12 @@ export class LatencyHistogram {
 
   get count(): number { return this.h.totalCount }
 
+  /** Forgets every sample (the per-interval histograms of --json-stream). */
+  reset(): void {
+    this.h.reset()
+    this.negative = 0
+  }
+
   add(other: LatencyHistogram): void {
     if (other.count > 0) this.h.add(other.h)
     this.negative += other.negative

@@ -9,7 +9,8 @@ import {pacing} from './loop.js'
 import {assignShards, fanout, planClients} from './plan.js'
 import type {BenchResult} from './result.js'
 import {shardClientOptions} from './shard-client.js'
-import type {ConnectOutcome, Role, ShardPlan, ShardReport} from './shard-protocol.js'
+import {LatencyHistogram} from './histogram.js'
+import type {ConnectOutcome, IntervalReport, Role, ShardPlan, ShardReport} from './shard-protocol.js'
 import {inlineShard, workerShard, type ShardHandle} from './shards.js'
 import {takeSnapshot, type Snapshot} from './snapshot.js'
 import {StatusReporter, type RunHooks} from './status.js'
@@ -38,12 +39,22 @@ export async function runBench(config: BenchConfig, hooks: RunHooks = {}): Promi
     intervalUs, concurrency: Math.max(1, Math.ceil(config.concurrency / shardCount)),
     connectIntervalUs: config.connectIntervalMs * 1000, maxOutstanding: shardOutstanding, clock: config.clock,
     latencyBy: config.mode === 'sub' ? 'receive' : 'send', reset: config.reset, keepalive: config.client.keepalive ?? 60,
+    intervalLatency: hooks.intervalLatency ?? false,
     stats: stats.buffer, statSlots: shardCount,
   }))
   const handles: ShardHandle[] = plans.map((p) => config.workers <= 0 ? inlineShard(p) : workerShard(p))
   const all = <T>(command: Parameters<ShardHandle['call']>[0]) => Promise.all(handles.map((h) => h.call<T>(command)))
 
-  const status = new StatusReporter(stats, clock, tStart, clients.length, hooks)
+  const intervalLatency = async () => {
+    const parts = await all<IntervalReport>({cmd: 'interval'})
+    const merge = (k: keyof IntervalReport) => {
+      const h = new LatencyHistogram()
+      for (const p of parts) h.add(LatencyHistogram.decode(p[k]))
+      return h.summary() ?? null
+    }
+    return {endToEnd: merge('endToEnd'), publishToAck: merge('publishToAck')}
+  }
+  const status = new StatusReporter(stats, clock, tStart, clients.length, hooks, hooks.intervalLatency ? intervalLatency : undefined)
   const onAbort = () => { for (const h of handles) h.call({cmd: 'abort'}).catch(() => undefined) }
   signal?.addEventListener('abort', onAbort, {once: true})
   const aborted = () => signal?.aborted ?? false

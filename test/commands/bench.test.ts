@@ -178,6 +178,41 @@ describe('bench against a midge broker in its own process', () => {
     assert.match(bad.stderr, /--max-outstanding|--open-loop/)
   })
 
+  test('--json-stream: NDJSON on stdout, a status record per second with its latency, then the result; people\'s lines on stderr', async () => {
+    const file = join(tmp, 'stream.json')
+    const r = await runMidge(['bench', '--embedded', '-c', '2', '-q', '1', '--duration', '3', '--warmup', '0.5', '-s', '64', '--workers', '1',
+      '--json-stream', '--out', file])
+    assert.equal(r.code, 0, r.stderr)
+    const records = r.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, any>)
+    const status = records.slice(0, -1)
+    const last = records.at(-1)!
+    assert.ok(status.length >= 2, `a status record a second: ${r.stdout}`)
+    for (const s of status) {
+      assert.equal(s.type, 'status')
+      assert.deepEqual(Object.keys(s), ['type', 't', 'phase', 'sent', 'received', 'acked', 'rates', 'latency', 'connections', 'errors'])
+      assert.deepEqual(Object.keys(s.rates), ['sent', 'received', 'acked'])
+      assert.equal(s.latency.unit, 'us')
+      assert.equal(s.errors, 0)
+    }
+    assert.ok(status.every((s, i) => i === 0 || s.t > status[i - 1].t && s.sent >= status[i - 1].sent), 'in time order, totals growing')
+    const measured = status.filter((s) => s.latency.endToEnd !== null)
+    assert.ok(measured.length > 0, 'the seconds with deliveries carry their latency')
+    for (const s of measured) {
+      for (const k of ['count', 'p50', 'p90', 'p99', 'p999', 'max']) assert.equal(typeof s.latency.endToEnd[k], 'number')
+      assert.ok(s.latency.endToEnd.p50 <= s.latency.endToEnd.p99 && s.latency.endToEnd.p99 <= s.latency.endToEnd.max)
+    }
+    assert.ok(status.some((s) => s.latency.publishToAck !== null), 'QoS 1: publish-to-ack latency too')
+    assert.equal(last.type, 'result')
+    assert.equal(last.tool, 'midge bench')
+    assert.equal(last.exitCode, 0)
+    const {type: _type, ...doc} = last
+    assert.deepEqual(json(readFileSync(file, 'utf8')), doc, '--out writes the same final document')
+    assert.match(r.stderr, /^\[ +1s\] /m, 'the status lines for people stay on stderr')
+    const both = await runMidge(['bench', '--embedded', ...SMALL, '--json', '--json-stream'])
+    assert.equal(both.code, 2)
+    assert.match(both.stderr, /--json/)
+  })
+
   test('--out FILE: the --json document in a file, the summary on stdout; an unwritable FILE exits 1', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'midge-bench-out-'))
     try {

@@ -5,6 +5,7 @@ import {DEFAULT_CONFIG, type BenchConfig} from '../../src/bench/config.js'
 import {defaultOutstanding, OUTSTANDING_BYTES, pacing} from '../../src/bench/loop.js'
 import {explainLoss, parseDropMetrics} from '../../src/bench/loss.js'
 import {formatSummary} from '../../src/bench/report.js'
+import {resultRecord, statusRecord} from '../../src/bench/stream.js'
 import {fakeResult} from './bench-fixtures.js'
 
 const config = (over: Partial<BenchConfig> = {}): BenchConfig =>
@@ -90,5 +91,29 @@ describe('why deliveries were lost', () => {
     assert.match(text, /reordered +20\n  why lost: the broker dropped 1,000 \(slow-reader\): .*\n  why lost: open loop: /)
     r.parameters.rate = 2000
     assert.match(formatSummary(r), /· open loop 2,000 msg\/s\n/)
+  })
+})
+
+describe('--json-stream records', () => {
+  test('a status: the counts, rates rounded, the interval latency without min and mean', () => {
+    const latency = {count: 10, min: 1, mean: 5.5, p50: 5, p90: 9, p99: 10, p999: 10, max: 10}
+    const record = statusRecord({
+      phase: 'measuring', elapsed: 4.2004, progress: 0.5, runElapsed: 3, runLength: 12, clients: 3, attempted: 3, connected: 3, failed: 0, lost: 0,
+      sent: 100, received: 99, acked: 0, errors: 1, sentRate: 33.4, receivedRate: 33.6, ackedRate: 0, connectRate: 0,
+      latency: {endToEnd: latency, publishToAck: null},
+    })
+    assert.deepEqual(record, {
+      type: 'status', t: 4.2, phase: 'measuring', sent: 100, received: 99, acked: 0, rates: {sent: 33, received: 34, acked: 0},
+      latency: {unit: 'us', endToEnd: {count: 10, p50: 5, p90: 9, p99: 10, p999: 10, max: 10}, publishToAck: null},
+      connections: {connected: 3, failed: 0, lost: 0}, errors: 1,
+    })
+  })
+
+  test('the result: the --json document, typed', () => {
+    const r = fakeResult()
+    const record = resultRecord(r)
+    assert.equal(record.type, 'result')
+    assert.deepEqual(Object.keys(record).slice(0, 3), ['type', 'tool', 'schema'])
+    assert.equal(record.messages, r.messages)
   })
 })

@@ -5,7 +5,7 @@ import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {
   baselineMismatches, evaluateGates, explainLoss, parseDropMetrics, formatCount, formatSummary, parseBaseline, parseGate, parseGates, primaryRate,
-  ProgressDisplay, runBench, startEmbeddedBroker, type BenchConfig, type BenchResult, type Gate,
+  ProgressDisplay, resultRecord, runBench, startEmbeddedBroker, statusRecord, type BenchConfig, type BenchResult, type BenchStatus, type Gate,
 } from '../../bench/index.js'
 import {writeFileAtomic} from '../../fs/atomic-write.js'
 import {CliError, ExitCode} from '../common/exit-codes.js'
@@ -13,6 +13,8 @@ import {shutdownSignal} from '../common/signals.js'
 
 export interface BenchRunOptions {
   json: boolean
+  /** --json-stream: NDJSON status records on stdout while running, then the result record. */
+  jsonStream: boolean
   /** --out: the --json document, also written to this file. */
   out?: string
   quiet: boolean
@@ -64,7 +66,11 @@ export async function runBenchCommand(config: BenchConfig, o: BenchRunOptions): 
   const display = o.quiet ? undefined : new ProgressDisplay(process.stderr, {tty: Boolean(process.stderr.isTTY), color: color && Boolean(process.stderr.isTTY), columns: process.stderr.columns})
   let result: BenchResult
   try {
-    result = await runBench(config, {signal: stop.signal, onStatus: (s) => display?.update(s)})
+    const onStatus = (s: BenchStatus) => {
+      display?.update(s)
+      if (o.jsonStream) process.stdout.write(JSON.stringify(statusRecord(s)) + '\n')
+    }
+    result = await runBench(config, {signal: stop.signal, onStatus, intervalLatency: o.jsonStream})
     if (embedded?.metricsUrl) {
       const drops = await brokerDrops(embedded.metricsUrl)
       result.loss = {brokerDrops: drops, causes: explainLoss(result, drops)}
@@ -90,7 +96,8 @@ export async function runBenchCommand(config: BenchConfig, o: BenchRunOptions): 
       throw new CliError(`--out: cannot write '${o.out}': ${error.code ?? error.message}`, ExitCode.Failure)
     })
   }
-  process.stdout.write(o.json ? JSON.stringify(result, null, 2) + '\n' : formatSummary(result, {color: color && Boolean(process.stdout.isTTY)}))
+  process.stdout.write(o.json ? JSON.stringify(result, null, 2) + '\n' : o.jsonStream ? JSON.stringify(resultRecord(result)) + '\n'
+    : formatSummary(result, {color: color && Boolean(process.stdout.isTTY)}))
   if (exitCode !== ExitCode.Success) throw new CliError(failure!, exitCode)
 }
 
@@ -140,8 +147,8 @@ function topReasons(counts: Record<string, number>): string {
 }
 
 /** The run options from the parsed flags. */
-export function benchRunOptions(f: {json: boolean; out?: string; quiet: boolean; color: boolean; 'fail-if'?: string[]; baseline?: string; 'baseline-ratio': number; embedded: boolean}, root: string): BenchRunOptions {
-  return {json: f.json, out: f.out, quiet: f.quiet, color: f.color, failIf: f['fail-if'] ?? [], baseline: f.baseline, baselineRatio: f['baseline-ratio'], embedded: f.embedded, root}
+export function benchRunOptions(f: {json: boolean; 'json-stream': boolean; out?: string; quiet: boolean; color: boolean; 'fail-if'?: string[]; baseline?: string; 'baseline-ratio': number; embedded: boolean}, root: string): BenchRunOptions {
+  return {json: f.json, jsonStream: f['json-stream'], out: f.out, quiet: f.quiet, color: f.color, failIf: f['fail-if'] ?? [], baseline: f.baseline, baselineRatio: f['baseline-ratio'], embedded: f.embedded, root}
 }
 
 export const BENCH_EXIT_CODES = `Exit codes: 0 done, every gate passed; 1-5 / 128-162 every failed connection was refused with this CONNACK code; 2 bad usage; 10 unreadable --baseline; 11 connections failed (unreachable, timed out, refused for several reasons); 12 connections lost during the run; 13 publishes refused (PUBACK reason >= 0x80); 14 subscriptions refused; 15 a --fail-if condition or the baseline failed, or nothing was delivered; 17 the --embedded broker did not start. The summary (or --json) is printed first in every case; Ctrl-C prints the summary so far.`
