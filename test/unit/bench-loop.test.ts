@@ -88,7 +88,7 @@ describe('why deliveries were lost', () => {
     r.loss = {causes: explainLoss(r, {'slow-reader': 1000}), brokerDrops: {'slow-reader': 1000}}
     const text = formatSummary(r)
     assert.match(text, /^midge bench +end-to-end · 10 publishers → 1 subscriber · QoS 0 · 100 B · open loop, as fast as the sockets take\n/)
-    assert.match(text, /reordered +20\n  why lost: the broker dropped 1,000 \(slow-reader\): .*\n  why lost: open loop: /)
+    assert.match(text, /reordered +20\n {2}why lost: the broker dropped 1,000 \(slow-reader\): .*\n {2}why lost: open loop: /)
     r.parameters.rate = 2000
     assert.match(formatSummary(r), /· open loop 2,000 msg\/s\n/)
   })
