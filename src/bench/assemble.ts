@@ -36,10 +36,23 @@ export interface AssembleInput {
 export function assembleResult(x: AssembleInput): BenchResult {
   const {config, reports} = x
   const sum = (k: keyof ShardReport) => reports.reduce((a, r) => a + (r[k] as number), 0)
-  const merge = (k: keyof ShardReport['histograms']): LatencySummary | null => {
+  const histogram = (k: keyof ShardReport['histograms']): LatencyHistogram => {
     const h = new LatencyHistogram()
     for (const r of reports) h.add(LatencyHistogram.decode(r.histograms[k]))
-    return h.summary() ?? null
+    return h
+  }
+  const merge = (k: keyof ShardReport['histograms']): LatencySummary | null => histogram(k).summary() ?? null
+  // the histogram each latency summary was read from, as assembled below
+  const pick = (window: 'endToEnd' | 'publishToAck', warmup: 'warmupEndToEnd' | 'warmupPublishToAck') => {
+    const h = x.windowStarted ? histogram(window) : undefined
+    if (h && h.count > 0) return h
+    return x.finished || !x.windowStarted ? histogram(warmup) : undefined
+  }
+  const distribution = (): BenchResult['latency']['distribution'] => {
+    const e2e = pick('endToEnd', 'warmupEndToEnd')
+    if (e2e && e2e.count > 0) return {of: 'endToEnd', points: e2e.distribution()}
+    const ack = pick('publishToAck', 'warmupPublishToAck')
+    return ack && ack.count > 0 ? {of: 'publishToAck', points: ack.distribution()} : null
   }
   const mergeCounts = (k: 'failures' | 'errors' | 'connackCodes') => {
     const out: Record<string, number> = {}
@@ -108,7 +121,7 @@ export function assembleResult(x: AssembleInput): BenchResult {
       // reports its warm-up instead
       endToEnd: (x.windowStarted ? merge('endToEnd') : null) ?? (x.finished || !x.windowStarted ? merge('warmupEndToEnd') : null),
       publishToAck: (x.windowStarted ? merge('publishToAck') : null) ?? (x.finished || !x.windowStarted ? merge('warmupPublishToAck') : null),
-      connect: merge('connect'), sendLag: merge('sendLag'),
+      connect: merge('connect'), sendLag: merge('sendLag'), distribution: distribution(),
     },
     errors: mergeCounts('errors'),
     cpu: {

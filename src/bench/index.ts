@@ -8,6 +8,7 @@ export {parseGates, parseGate, evaluateGates, parseBaseline, baselineMismatches,
 export {formatSummary, loopText} from './report.js'
 export {pacing, defaultOutstanding, type Pacing, type Loop} from './loop.js'
 export {explainLoss, parseDropMetrics} from './loss.js'
+export {htmlReport} from './html-report.js'
 export {statusRecord, resultRecord, type StatusRecord, type IntervalLatency} from './stream.js'
 export {ProgressDisplay, statusLine, progressBar} from './progress.js'
 export {startEmbeddedBroker, type EmbeddedBroker} from './embedded.js'

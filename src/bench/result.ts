@@ -71,6 +71,8 @@ export interface BenchResult {
     connect: LatencySummary | null
     /** Open-loop runs: how late the bench itself sent, after the intended time. */
     sendLag: LatencySummary | null
+    /** End-to-end (or, without it, publish-to-ack) latency at fixed percentiles: [percentile, µs] pairs. */
+    distribution: {of: 'endToEnd' | 'publishToAck'; points: Array<[number, number]>} | null
   }
   /** Every error by reason (connect, subscribe, publish, connection lost). */
   errors: Record<string, number>

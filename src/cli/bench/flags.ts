@@ -66,6 +66,8 @@ export function benchRunFlags(mode: BenchMode) {
     'json-stream': Flags.boolean({helpGroup: RUN,
       description: 'Print NDJSON on stdout: a status record every second (rates, the second\'s latency percentiles, errors), then the result record (the --json document)'}),
     out: Flags.string({helpGroup: RUN, helpValue: 'FILE', description: 'Also write the final result, the --json document, to FILE (for CI artifacts and --baseline)'}),
+    report: Flags.string({helpGroup: RUN, helpValue: 'FILE',
+      description: 'Also write an HTML report to FILE: throughput and latency over time, the latency distribution (inline SVG, no external assets)'}),
     'fail-if': Flags.string({helpGroup: RUN, multiple: true, helpValue: 'CONDITION',
       description: 'Exit 15 when a condition holds: p99>20ms, rate<50k, loss>0, loss>0.1%, errors>0, rate<0.9x (against --baseline)'}),
     baseline: Flags.string({helpGroup: RUN, helpValue: 'FILE', description: 'An earlier --json result: fail below --baseline-ratio of its throughput'}),
