@@ -164,7 +164,7 @@ describe('bench against a midge broker in its own process', () => {
       assert.equal(doc.exitCode, 0)
       const bad = await runMidge(['bench', '--embedded', ...SMALL, '--out', join(dir, 'missing', 'result.json')])
       assert.equal(bad.code, 1, bad.stderr)
-      assert.match(bad.stderr, /^midge bench: --out: cannot write '.+result\.json': ENOENT\n$/)
+      assert.match(bad.stderr, /^midge bench: --out: cannot write '.+result\.json': ENOENT$/m)
     } finally {
       rmSync(dir, {recursive: true, force: true})
     }
