@@ -83,14 +83,16 @@ const SCENARIO_NAMES = opt('scenarios', SAVED.scenarios ?? 'conns,fanin,fanout10
 
 const LOAD = ['-s', '100', '--duration', String(DURATION), '--warmup', String(WARMUP), '--workers', String(WORKERS), '--json']
 const COMMON = ['-V', '311', ...LOAD]
-const QOS1 = ['-c', '10', '--subs', '1', '-q', '1', '-F', '10', '-t', 'bench/%i', '--sub-topic', 'bench/#']
+// mqbench's application window (its --max-outstanding 50000), not midge bench's smaller closed-loop default
+const WINDOW = ['--max-outstanding', '50000']
+const QOS1 = ['-c', '10', '--subs', '1', '-q', '1', '-F', '10', '-t', 'bench/%i', '--sub-topic', 'bench/#', ...WINDOW]
 // brokers: the only brokers a scenario runs on (default: all but midge-persist); pause: ms after each of its runs
 const SCENARIOS = {
   conns: {title: `${CONNS.toLocaleString('en-US')} idle connections`, unit: 'conn/s',
     args: ['conn', '-V', '311', '-c', String(CONNS), '--concurrency', '50', '--duration', String(HOLD), '--workers', String(WORKERS), '--json']},
-  fanin: {title: 'fan-in: 10 publishers → 1 subscriber, QoS 0', unit: 'msg/s', args: [...COMMON, '-c', '10', '--subs', '1', '-t', 'bench/%i', '--sub-topic', 'bench/#']},
-  fanout100: {title: 'fan-out: 1 publisher → 100 subscribers, QoS 0', unit: 'msg/s', args: [...COMMON, '-c', '1', '--subs', '100', '-t', 'bench/fanout', '--sub-topic', 'bench/fanout']},
-  fanout1000: {title: 'fan-out: 1 publisher → 1,000 subscribers, QoS 0', unit: 'msg/s', args: [...COMMON, '-c', '1', '--subs', '1000', '-t', 'bench/fanout', '--sub-topic', 'bench/fanout']},
+  fanin: {title: 'fan-in: 10 publishers → 1 subscriber, QoS 0', unit: 'msg/s', args: [...COMMON, ...WINDOW, '-c', '10', '--subs', '1', '-t', 'bench/%i', '--sub-topic', 'bench/#']},
+  fanout100: {title: 'fan-out: 1 publisher → 100 subscribers, QoS 0', unit: 'msg/s', args: [...COMMON, ...WINDOW, '-c', '1', '--subs', '100', '-t', 'bench/fanout', '--sub-topic', 'bench/fanout']},
+  fanout1000: {title: 'fan-out: 1 publisher → 1,000 subscribers, QoS 0', unit: 'msg/s', args: [...COMMON, ...WINDOW, '-c', '1', '--subs', '1000', '-t', 'bench/fanout', '--sub-topic', 'bench/fanout']},
   qos1: {title: 'QoS 1: 10 publishers (10 in flight each) → 1 subscriber', unit: 'msg/s', args: [...COMMON, ...QOS1]},
   latency: {title: 'latency at 10,000 msg/s: 10 publishers → 1 subscriber, QoS 0, open loop', unit: 'msg/s', latency: true,
     args: [...COMMON, '-c', '10', '--subs', '1', '--rate', '10000', '-t', 'bench/%i', '--sub-topic', 'bench/#']},

@@ -2,6 +2,8 @@
 // phase times and snapshots turned into one BenchResult document.
 import type {BenchConfig} from './config.js'
 import {LatencyHistogram, type LatencySummary} from './histogram.js'
+import type {Pacing} from './loop.js'
+import {explainLoss} from './loss.js'
 import {RESULT_SCHEMA, type BenchResult} from './result.js'
 import type {ClientPlan, ShardReport} from './shard-protocol.js'
 import type {Snapshot} from './snapshot.js'
@@ -18,6 +20,7 @@ export interface AssembleInput {
   windowB: Snapshot | undefined
   tDrain: number
   tDrained: number
+  pacing: Pacing
   end: number
   interrupted: boolean
   workers: number
@@ -33,10 +36,23 @@ export interface AssembleInput {
 export function assembleResult(x: AssembleInput): BenchResult {
   const {config, reports} = x
   const sum = (k: keyof ShardReport) => reports.reduce((a, r) => a + (r[k] as number), 0)
-  const merge = (k: keyof ShardReport['histograms']): LatencySummary | null => {
+  const histogram = (k: keyof ShardReport['histograms']): LatencyHistogram => {
     const h = new LatencyHistogram()
     for (const r of reports) h.add(LatencyHistogram.decode(r.histograms[k]))
-    return h.summary() ?? null
+    return h
+  }
+  const merge = (k: keyof ShardReport['histograms']): LatencySummary | null => histogram(k).summary() ?? null
+  // the histogram each latency summary was read from, as assembled below
+  const pick = (window: 'endToEnd' | 'publishToAck', warmup: 'warmupEndToEnd' | 'warmupPublishToAck') => {
+    const h = x.windowStarted ? histogram(window) : undefined
+    if (h && h.count > 0) return h
+    return x.finished || !x.windowStarted ? histogram(warmup) : undefined
+  }
+  const distribution = (): BenchResult['latency']['distribution'] => {
+    const e2e = pick('endToEnd', 'warmupEndToEnd')
+    if (e2e && e2e.count > 0) return {of: 'endToEnd', points: e2e.distribution()}
+    const ack = pick('publishToAck', 'warmupPublishToAck')
+    return ack && ack.count > 0 ? {of: 'publishToAck', points: ack.distribution()} : null
   }
   const mergeCounts = (k: 'failures' | 'errors' | 'connackCodes') => {
     const out: Record<string, number> = {}
@@ -64,15 +80,16 @@ export function assembleResult(x: AssembleInput): BenchResult {
   const version = config.client.protocolVersion ?? 5
   const publishers = config.mode === 'e2e' || config.mode === 'pub' ? config.publishers : 0
   const subscribers = config.mode === 'e2e' || config.mode === 'sub' ? config.subscribers : 0
-  return {
+  const result: BenchResult = {
     tool: 'midge bench', schema: RESULT_SCHEMA, mode: config.mode,
     broker: {url: config.brokerUrl, protocolVersion: version === 5 ? '5' : version === 4 ? '3.1.1' : '3.1', embedded: config.embedded ?? false},
     parameters: {
       publishers, subscribers, connections: config.mode === 'conn' ? config.connections : 0, qos: config.qos as 0 | 1 | 2,
       payloadSize: config.payloadSize, topic: publishers ? config.topic : null, subscribeTopic: subscribers ? config.subscribeTopics.join(',') : null,
-      rate: config.rate > 0 ? config.rate : config.intervalMs > 0 && publishers ? (publishers * 1000) / config.intervalMs : 0,
+      loop: publishers ? x.pacing.loop : null,
+      rate: x.pacing.rate,
       limit: config.limit, inflight: config.inflight, duration: config.duration, warmup: config.warmup, workers: x.workers,
-      maxOutstanding: config.maxOutstanding,
+      maxOutstanding: x.pacing.maxOutstanding,
     },
     startedAt: x.startedAt.toISOString(),
     interrupted: x.interrupted,
@@ -93,6 +110,7 @@ export function assembleResult(x: AssembleInput): BenchResult {
       received: sum('received'), duplicates: sum('duplicates'), reordered: sum('reordered'), lost,
       lossPercent: lossBase > 0 ? round3((lost / lossBase) * 100) : 0, untracked: sum('untracked'),
     },
+    loss: {causes: [], brokerDrops: null},
     window: a && b ? {seconds: round3(seconds), sent: b.sent - a.sent, received: b.received - a.received, acked: b.acked - a.acked}
       : {seconds: 0, sent: 0, received: 0, acked: 0},
     rates: a && b ? {sent: Math.round(per(b.sent - a.sent)), received: Math.round(per(b.received - a.received)), acked: Math.round(per(b.acked - a.acked))}
@@ -103,7 +121,7 @@ export function assembleResult(x: AssembleInput): BenchResult {
       // reports its warm-up instead
       endToEnd: (x.windowStarted ? merge('endToEnd') : null) ?? (x.finished || !x.windowStarted ? merge('warmupEndToEnd') : null),
       publishToAck: (x.windowStarted ? merge('publishToAck') : null) ?? (x.finished || !x.windowStarted ? merge('warmupPublishToAck') : null),
-      connect: merge('connect'), sendLag: merge('sendLag'),
+      connect: merge('connect'), sendLag: merge('sendLag'), distribution: distribution(),
     },
     errors: mergeCounts('errors'),
     cpu: {
@@ -112,6 +130,8 @@ export function assembleResult(x: AssembleInput): BenchResult {
     },
     gates: [], baseline: null, exitCode: 0, failure: null,
   }
+  result.loss.causes = explainLoss(result, null)
+  return result
 }
 
 function round3(n: number): number {

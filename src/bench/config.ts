@@ -44,7 +44,10 @@ export interface BenchConfig {
   concurrency: number
   connectIntervalMs: number
   connectTimeoutMs: number
-  maxOutstanding: number
+  /** Closed loop: deliveries sent but not yet received at most (undefined: from the QoS, payload and subscribers; 0: open loop). */
+  maxOutstanding?: number
+  /** Open loop without a rate: publishers send as fast as their sockets take, never waiting for deliveries (overload). */
+  openLoop?: boolean
   clock: ClockName
   /** Added to %i and to the header's stream ids (several bench processes against one broker). */
   startNumber: number
@@ -56,6 +59,6 @@ export interface BenchConfig {
 export const DEFAULT_CONFIG: Omit<BenchConfig, 'mode' | 'client' | 'brokerUrl'> = {
   clientId: 'midge-bench-%r-%i', publishers: 10, subscribers: 1, connections: 1000, topic: 'bench/%i', subscribeTopics: ['bench/#'],
   qos: 0, retain: false, payloadSize: 256, rate: 0, intervalMs: 0, limit: 0, inflight: 10, duration: 10, warmup: 2, drain: 10,
-  workers: availableParallelism(), concurrency: 100, connectIntervalMs: 0, connectTimeoutMs: 30_000, maxOutstanding: 50_000,
+  workers: availableParallelism(), concurrency: 100, connectIntervalMs: 0, connectTimeoutMs: 30_000,
   clock: 'mono', startNumber: 0, reset: false,
 }

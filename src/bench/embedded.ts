@@ -7,17 +7,21 @@ export interface EmbeddedBroker {
   port: number
   url: string
   pid: number
+  /** Its /metrics endpoint (the drop counts by reason), when it was started with one. */
+  metricsUrl?: string
   /** SIGTERM, then SIGKILL after two seconds. */
   stop(): Promise<void>
 }
 
 /**
  * Starts `argv` (e.g. [node, bin/run.js, 'broker', 'start']) with `--host 127.0.0.1 --port 0 --json`
- * and waits for the JSON line with the port it listens on.
+ * (and, with `metrics`, an HTTP listener on another free port) and waits for the JSON lines with the
+ * ports it listens on.
  */
-export async function startEmbeddedBroker(argv: string[], options: {timeoutMs?: number; args?: string[]} = {}): Promise<EmbeddedBroker> {
+export async function startEmbeddedBroker(argv: string[], options: {timeoutMs?: number; args?: string[]; metrics?: boolean} = {}): Promise<EmbeddedBroker> {
   const [command, ...rest] = argv
-  const child = spawn(command, [...rest, '--host', '127.0.0.1', '--port', '0', '--json', '--log-level', 'warn', ...(options.args ?? [])], {
+  const child = spawn(command, [...rest, '--host', '127.0.0.1', '--port', '0', '--json', '--log-level', 'warn',
+    ...(options.metrics ? ['--http-host', '127.0.0.1', '--http-port', '0'] : []), ...(options.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {...process.env, NO_COLOR: '1'},
   })
@@ -25,19 +29,27 @@ export async function startEmbeddedBroker(argv: string[], options: {timeoutMs?: 
   let stderr = ''
   child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr = (stderr + d).slice(-4000) })
   const exited = once(child, 'exit')
-  const listening = await new Promise<{host: string; port: number}>((resolve, reject) => {
+  const listening = await new Promise<{host: string; port: number; metricsUrl?: string}>((resolve, reject) => {
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`the embedded broker did not start within ${(options.timeoutMs ?? 15_000) / 1000}s: ${stderr.trim()}`)) }, options.timeoutMs ?? 15_000)
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       stdout += d
-      const line = stdout.split('\n').find((l) => l.startsWith('{'))
-      if (!line) return
-      clearTimeout(timer)
+      let mqtt: {host: string; port: number} | undefined
+      let http: {url: string} | undefined
       try {
-        const doc = JSON.parse(line) as {host: string; port: number}
-        resolve({host: doc.host, port: doc.port})
+        for (const line of stdout.split('\n')) {
+          if (!line.startsWith('{') || !line.endsWith('}')) continue
+          const doc = JSON.parse(line) as {protocol?: string; host: string; port: number; url: string}
+          if (doc.protocol === 'http') http = doc
+          else mqtt ??= doc
+        }
       } catch (error) {
+        clearTimeout(timer)
         reject(error as Error)
+        return
       }
+      if (!mqtt || (options.metrics && !http)) return
+      clearTimeout(timer)
+      resolve({host: mqtt.host, port: mqtt.port, metricsUrl: http ? `${http.url}/metrics` : undefined})
     })
     child.once('error', (e) => { clearTimeout(timer); reject(e) })
     child.once('exit', (code, signal) => { clearTimeout(timer); reject(new Error(`the embedded broker exited (${signal ?? code}) before listening: ${stderr.trim()}`)) })

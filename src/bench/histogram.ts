@@ -14,6 +14,9 @@ export interface LatencySummary {
   max: number
 }
 
+/** Where the distribution is read: evenly in "nines" (90, 99, 99.9...), with the body in between. */
+export const DISTRIBUTION_PERCENTILES = [0, 10, 25, 50, 75, 90, 95, 97.5, 99, 99.5, 99.75, 99.9, 99.95, 99.99, 99.995, 99.999, 100]
+
 const HIGHEST = 3_600_000_000 // one hour, in µs; larger values are clamped
 
 export class LatencyHistogram {
@@ -35,6 +38,12 @@ export class LatencyHistogram {
 
   get count(): number { return this.h.totalCount }
 
+  /** Forgets every sample (the per-interval histograms of --json-stream). */
+  reset(): void {
+    this.h.reset()
+    this.negative = 0
+  }
+
   add(other: LatencyHistogram): void {
     if (other.count > 0) this.h.add(other.h)
     this.negative += other.negative
@@ -52,6 +61,11 @@ export class LatencyHistogram {
       mean: Math.round(h.mean * 10) / 10, p50: h.getValueAtPercentile(50), p90: h.getValueAtPercentile(90),
       p99: h.getValueAtPercentile(99), p999: h.getValueAtPercentile(99.9), max: h.maxValue,
     }
+  }
+
+  /** The latency at each of DISTRIBUTION_PERCENTILES: [percentile, µs] pairs (the report's distribution chart). */
+  distribution(): Array<[number, number]> {
+    return DISTRIBUTION_PERCENTILES.map((p) => [p, p === 100 ? this.h.maxValue : this.h.getValueAtPercentile(p)])
   }
 
   encode(): {data: string; negative: number} {

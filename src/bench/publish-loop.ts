@@ -175,6 +175,7 @@ export class PublishLoop {
       c.error(`PUBACK: ${reasonName(code)} (0x${code.toString(16)})`)
     } else {
       c.acked++
+      c.interval?.publishToAck.record(this.clock() - sentAt)
       if (sentAt >= c.windowStart) {
         if (sentAt < c.windowEnd) c.hist.publishToAck.record(this.clock() - sentAt)
       } else {

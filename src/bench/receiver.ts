@@ -34,6 +34,7 @@ export class Receiver {
     if (this.chunkNow === 0) this.chunkNow = this.clock()
     const now = this.chunkNow
     const sentAt = buf.readDoubleLE(start + TIME_OFFSET)
+    c.interval?.endToEnd.record(now - sentAt)
     const at = this.latencyBy === 'send' ? sentAt : now
     if (at >= c.windowStart) {
       if (at < c.windowEnd) c.hist.endToEnd.record(now - sentAt)

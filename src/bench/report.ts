@@ -18,7 +18,7 @@ export function formatSummary(r: BenchResult, options: {color?: boolean} = {}): 
   if (r.mode === 'pub') shape.push(plural(p.publishers, 'publisher'))
   if (r.mode === 'sub') shape.push(plural(p.subscribers, 'subscriber'))
   if (r.mode !== 'conn') shape.push(`QoS ${p.qos}`, `${p.payloadSize} B`)
-  if (r.mode === 'e2e' || r.mode === 'pub') shape.push(p.rate > 0 ? `open loop ${formatCount(p.rate)} msg/s` : 'as fast as the broker takes')
+  if (r.mode === 'e2e' || r.mode === 'pub') shape.push(loopText(p))
   head('midge bench', shape.join(' · ') + (r.interrupted ? c.yellow('  (interrupted: results so far)') : ''))
   head('broker', `${r.broker.url} (MQTT ${r.broker.protocolVersion})${r.broker.embedded ? ', embedded' : ''}`)
   const timing = [`${r.window.seconds.toFixed(2)} s${r.durations.warmup > 0 ? ` after ${r.durations.warmup.toFixed(2)} s warm-up` : ''}`,
@@ -45,6 +45,7 @@ export function formatSummary(r: BenchResult, options: {color?: boolean} = {}): 
       if (m.untracked) rows.push(['untracked', formatCount(m.untracked), '', ''])
     }
     lines.push(...table(rows, [16, 14, 12, 14], c.dim))
+    for (const cause of r.loss.causes) lines.push(c.yellow(`  why lost: ${cause}`))
     lines.push('')
   }
 
@@ -78,6 +79,12 @@ export function formatSummary(r: BenchResult, options: {color?: boolean} = {}): 
   if (r.baseline) head('baseline', `${r.baseline.file}: ${r.baseline.ratio.toFixed(3)}x its rate (${formatCount(r.baseline.rate)}/s)`)
   for (const [i, g] of r.gates.entries()) head(i === 0 ? 'gates' : '', g.passed ? c.green(`✔ ${g.message}`) : c.red(`✘ ${g.message}`))
   return lines.join('\n') + '\n'
+}
+
+/** `closed loop ≤ 5,000 outstanding`, `open loop 2,000 msg/s`, `open loop, as fast as the sockets take`. */
+export function loopText(p: BenchResult['parameters']): string {
+  if (p.loop === 'closed') return p.maxOutstanding > 0 ? `closed loop ≤ ${formatCount(p.maxOutstanding)} outstanding` : `closed loop, ${formatCount(p.inflight)} in flight each`
+  return p.rate > 0 ? `open loop ${formatCount(p.rate)} msg/s` : 'open loop, as fast as the sockets take'
 }
 
 function plural(n: number, word: string): string {

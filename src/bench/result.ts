@@ -51,6 +51,13 @@ export interface BenchResult {
     /** Received without a bench header (payload < 20 bytes, or not sent by midge bench). */
     untracked: number
   }
+  /** Why deliveries were lost (empty when none were). */
+  loss: {
+    /** One sentence per cause: lost connections, the broker's drops by reason, the loop that ran. */
+    causes: string[]
+    /** The broker's own drop counts by reason over the run (--embedded: from its /metrics), else null. */
+    brokerDrops: Record<string, number> | null
+  }
   /** Inside the measurement window (after the warm-up). */
   window: {seconds: number; sent: number; received: number; acked: number}
   rates: {sent: number; received: number; acked: number}
@@ -64,6 +71,8 @@ export interface BenchResult {
     connect: LatencySummary | null
     /** Open-loop runs: how late the bench itself sent, after the intended time. */
     sendLag: LatencySummary | null
+    /** End-to-end (or, without it, publish-to-ack) latency at fixed percentiles: [percentile, µs] pairs. */
+    distribution: {of: 'endToEnd' | 'publishToAck'; points: Array<[number, number]>} | null
   }
   /** Every error by reason (connect, subscribe, publish, connection lost). */
   errors: Record<string, number>
@@ -88,13 +97,20 @@ export interface BenchParameters {
   payloadSize: number
   topic: string | null
   subscribeTopic: string | null
-  /** Total open-loop rate in msg/s, or 0 for as fast as the broker takes. */
+  /**
+   * How the publishers were paced: closed (they wait while maxOutstanding deliveries are on their
+   * way: capacity) or open (on their schedule, or as fast as their sockets take: overload); null
+   * without publishers.
+   */
+  loop: 'closed' | 'open' | null
+  /** Total open-loop rate in msg/s, or 0 for as fast as the broker (closed) or the sockets (open) take. */
   rate: number
   limit: number
   inflight: number
   duration: number
   warmup: number
   workers: number
+  /** Closed loop: deliveries sent but not yet received at most (0: open loop). */
   maxOutstanding: number
 }
 

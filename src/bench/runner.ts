@@ -5,10 +5,12 @@
 import {assembleResult} from './assemble.js'
 import {clockFor} from './clock.js'
 import type {BenchConfig} from './config.js'
+import {pacing} from './loop.js'
 import {assignShards, fanout, planClients} from './plan.js'
 import type {BenchResult} from './result.js'
 import {shardClientOptions} from './shard-client.js'
-import type {ConnectOutcome, Role, ShardPlan, ShardReport} from './shard-protocol.js'
+import {LatencyHistogram} from './histogram.js'
+import type {ConnectOutcome, IntervalReport, Role, ShardPlan, ShardReport} from './shard-protocol.js'
 import {inlineShard, workerShard, type ShardHandle} from './shards.js'
 import {takeSnapshot, type Snapshot} from './snapshot.js'
 import {StatusReporter, type RunHooks} from './status.js'
@@ -25,19 +27,34 @@ export async function runBench(config: BenchConfig, hooks: RunHooks = {}): Promi
   const stats = SharedStats.create(shardCount)
   const perShard = assignShards(clients, shardCount)
 
+  const pace = pacing(config)
   const intervalUs = config.rate > 0 && config.publishers > 0 ? (config.publishers / config.rate) * 1e6 : config.intervalMs * 1000
+  // each publishing shard holds the run's outstanding deliveries to its share of the bound, so that
+  // together (reading the same shared counters) they never pass it
+  const pubShards = perShard.filter((list) => list.some((c) => c.role === 'pub')).length
+  const shardOutstanding = pace.maxOutstanding > 0 ? Math.max(1, Math.ceil(pace.maxOutstanding / Math.max(1, pubShards))) : 0
   const plans: ShardPlan[] = perShard.map((list, shard) => ({
     shard, shards: shardCount, client, connectTimeoutMs: config.connectTimeoutMs,
     clients: list, qos: config.qos, retain: config.retain, payloadSize: config.payloadSize, inflight: config.inflight,
     intervalUs, concurrency: Math.max(1, Math.ceil(config.concurrency / shardCount)),
-    connectIntervalUs: config.connectIntervalMs * 1000, maxOutstanding: config.maxOutstanding, clock: config.clock,
+    connectIntervalUs: config.connectIntervalMs * 1000, maxOutstanding: shardOutstanding, clock: config.clock,
     latencyBy: config.mode === 'sub' ? 'receive' : 'send', reset: config.reset, keepalive: config.client.keepalive ?? 60,
+    intervalLatency: hooks.intervalLatency ?? false,
     stats: stats.buffer, statSlots: shardCount,
   }))
   const handles: ShardHandle[] = plans.map((p) => config.workers <= 0 ? inlineShard(p) : workerShard(p))
   const all = <T>(command: Parameters<ShardHandle['call']>[0]) => Promise.all(handles.map((h) => h.call<T>(command)))
 
-  const status = new StatusReporter(stats, clock, tStart, clients.length, hooks)
+  const intervalLatency = async () => {
+    const parts = await all<IntervalReport>({cmd: 'interval'})
+    const merge = (k: keyof IntervalReport) => {
+      const h = new LatencyHistogram()
+      for (const p of parts) h.add(LatencyHistogram.decode(p[k]))
+      return h.summary() ?? null
+    }
+    return {endToEnd: merge('endToEnd'), publishToAck: merge('publishToAck')}
+  }
+  const status = new StatusReporter(stats, clock, tStart, clients.length, hooks, hooks.intervalLatency ? intervalLatency : undefined)
   const onAbort = () => { for (const h of handles) h.call({cmd: 'abort'}).catch(() => undefined) }
   signal?.addEventListener('abort', onAbort, {once: true})
   const aborted = () => signal?.aborted ?? false
@@ -135,7 +152,7 @@ export async function runBench(config: BenchConfig, hooks: RunHooks = {}): Promi
     await Promise.all(handles.map((h) => h.terminate()))
   }
   return assembleResult({config, clients, reports, startedAt, tStart, tConnected, tRunStart, windowA, windowB, tDrain, tDrained,
-    end: clock(), interrupted: aborted(), workers: config.workers <= 0 ? 0 : shardCount, windowStarted, connectA, connectB, finished})
+    pacing: pace, end: clock(), interrupted: aborted(), workers: config.workers <= 0 ? 0 : shardCount, windowStarted, connectA, connectB, finished})
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -5,7 +5,7 @@ import {BenchError} from './connection.js'
 import {LatencyHistogram} from './histogram.js'
 import type {Publisher} from './publisher.js'
 import type {Subscriber} from './receiver.js'
-import type {ShardPlan, ShardReport} from './shard-protocol.js'
+import type {IntervalReport, ShardPlan, ShardReport} from './shard-protocol.js'
 import {SharedStats, SLOT, Stat} from './stats.js'
 
 export class ShardCounters {
@@ -17,6 +17,8 @@ export class ShardCounters {
   readonly hist = {endToEnd: new LatencyHistogram(), publishToAck: new LatencyHistogram(), connect: new LatencyHistogram(), sendLag: new LatencyHistogram()}
   /** Samples from the warm-up: reported instead when a run (-L) ends before its window starts. */
   readonly warmupHist = {endToEnd: new LatencyHistogram(), publishToAck: new LatencyHistogram()}
+  /** Every sample since the last `interval` command (warm-up included), when the plan asks for them. */
+  readonly interval: {endToEnd: LatencyHistogram; publishToAck: LatencyHistogram} | undefined
   readonly failures: Record<string, number> = {}
   readonly connackCodes: Record<string, number> = {}
   readonly errors: Record<string, number> = {}
@@ -41,7 +43,8 @@ export class ShardCounters {
   windowStart = 0
   windowEnd = Number.POSITIVE_INFINITY
 
-  constructor(plan: Pick<ShardPlan, 'stats' | 'statSlots' | 'shard'>) {
+  constructor(plan: Pick<ShardPlan, 'stats' | 'statSlots' | 'shard' | 'intervalLatency'>) {
+    this.interval = plan.intervalLatency ? {endToEnd: new LatencyHistogram(), publishToAck: new LatencyHistogram()} : undefined
     this.shared = new SharedStats(plan.stats, plan.statSlots)
     this.stats = this.shared.view
     this.base = plan.shard * SLOT
@@ -90,6 +93,17 @@ export class ShardCounters {
     this.error(reason)
     this.stats[this.base + Stat.Lost] = this.lost
     this.stats[this.base + Stat.Connected] = this.connected
+  }
+
+  /** The interval's latency samples, and a fresh interval. */
+  takeInterval(): IntervalReport {
+    const empty = new LatencyHistogram().encode()
+    const i = this.interval
+    if (!i) return {endToEnd: empty, publishToAck: empty}
+    const out = {endToEnd: i.endToEnd.encode(), publishToAck: i.publishToAck.encode()}
+    i.endToEnd.reset()
+    i.publishToAck.reset()
+    return out
   }
 
   report(publishers: readonly Publisher[], subscribers: readonly Subscriber[]): ShardReport {

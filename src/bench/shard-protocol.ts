@@ -46,6 +46,8 @@ export interface ShardPlan {
   /** Close connections with a TCP reset instead of DISCONNECT (10k-connection runs: no TIME_WAIT). */
   reset: boolean
   keepalive: number
+  /** Also keep latency histograms per status interval (--json-stream, --report), read with `interval`. */
+  intervalLatency: boolean
   stats: SharedArrayBuffer
   statSlots: number
 }
@@ -89,10 +91,14 @@ export interface ShardReport {
   histograms: Record<'endToEnd' | 'publishToAck' | 'connect' | 'sendLag' | 'warmupEndToEnd' | 'warmupPublishToAck', {data: string; negative: number}>
 }
 
+/** The latency samples of one status interval (`interval` command; empty histograms when not kept). */
+export type IntervalReport = Record<'endToEnd' | 'publishToAck', {data: string; negative: number}>
+
 export type ShardCommand =
   | {cmd: 'connect'; role: Role; startAt: number}
   | {cmd: 'start'; args: StartArgs}
   | {cmd: 'stop'}
   | {cmd: 'report'}
+  | {cmd: 'interval'}
   | {cmd: 'close'}
   | {cmd: 'abort'}

@@ -53,6 +53,7 @@ export class Shard {
         return this.loop.start(command.args)
       case 'stop': return this.loop.stop()
       case 'report': return this.counters.report(this.publishers, this.subscribers)
+      case 'interval': return this.counters.takeInterval()
       case 'close': return this.close()
       case 'abort':
         this.abortConnect.abort()

@@ -1,6 +1,7 @@
 // The run's progress as the caller sees it: the phase, and once per status interval the live
 // counters summed over the shards, with rates over the last interval.
 import type {Clock} from './clock.js'
+import type {LatencySummary} from './histogram.js'
 import type {SharedStats} from './stats.js'
 
 export type BenchPhase = 'connecting' | 'warmup' | 'measuring' | 'holding' | 'draining' | 'closing'
@@ -28,6 +29,8 @@ export interface BenchStatus {
   receivedRate: number
   ackedRate: number
   connectRate: number
+  /** With RunHooks.intervalLatency: the latencies of the samples taken over the last interval (µs). */
+  latency?: {endToEnd: LatencySummary | null; publishToAck: LatencySummary | null}
 }
 
 export interface RunHooks {
@@ -35,6 +38,8 @@ export interface RunHooks {
   onStatus?: (status: BenchStatus) => void
   /** Status interval in ms (default 1000). */
   statusInterval?: number
+  /** Give each status the latency percentiles of its interval (the shards keep per-interval histograms). */
+  intervalLatency?: boolean
 }
 /** Calls onStatus every interval until stopped; the runner moves `phase` and sets the run's span. */
 export class StatusReporter {
@@ -45,19 +50,24 @@ export class StatusReporter {
   runLength = 0
   private previous: {t: number; sent: number; received: number; acked: number; connected: number}
   private readonly timer: NodeJS.Timeout
+  private stopped = false
+  private fetching = false
 
   constructor(private readonly stats: SharedStats, private readonly clock: Clock, private readonly tStart: number,
-    private readonly clients: number, private readonly hooks: RunHooks) {
+    private readonly clients: number, private readonly hooks: RunHooks,
+    private readonly latency?: () => Promise<NonNullable<BenchStatus['latency']>>) {
     this.previous = {t: clock(), sent: 0, received: 0, acked: 0, connected: 0}
     this.timer = setInterval(this.emit, hooks.statusInterval ?? 1000)
   }
 
   stop(): void {
+    this.stopped = true
     clearInterval(this.timer)
   }
 
   private readonly emit = () => {
-    if (!this.hooks.onStatus) return
+    const onStatus = this.hooks.onStatus
+    if (!onStatus || this.fetching) return
     const {phase, runStart, runLength, previous} = this
     const s = this.stats.snapshot()
     const t = this.clock()
@@ -66,13 +76,20 @@ export class StatusReporter {
     const target = this.clients
     const progress = phase === 'connecting' ? (target ? (s.Connected + s.ConnectFailed) / target : 1)
       : (phase === 'warmup' || phase === 'measuring' || phase === 'holding') && runLength > 0 ? Math.min(1, runElapsed / runLength) : undefined
-    this.hooks.onStatus({
+    const status: BenchStatus = {
       phase, elapsed: (t - this.tStart) / 1e6, progress, runElapsed, runLength, clients: target,
       attempted: s.Attempted, connected: s.Connected, failed: s.ConnectFailed, lost: s.Lost,
       sent: s.Sent, received: s.Received, acked: s.Acked, errors: s.Errors,
       sentRate: (s.Sent - previous.sent) / dt, receivedRate: (s.Received - previous.received) / dt,
       ackedRate: (s.Acked - previous.acked) / dt, connectRate: (s.Connected + s.Lost - previous.connected) / dt,
-    })
+    }
     this.previous = {t, sent: s.Sent, received: s.Received, acked: s.Acked, connected: s.Connected + s.Lost}
+    if (!this.latency) return onStatus(status)
+    // the shards answer between their own work: the status goes out when they have
+    this.fetching = true
+    this.latency().then((latency) => {
+      this.fetching = false
+      if (!this.stopped) onStatus({...status, latency})
+    }, () => { this.fetching = false })
   }
 }

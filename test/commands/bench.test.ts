@@ -40,7 +40,7 @@ describe('bench against a midge broker in its own process', () => {
     assert.equal(doc.mode, 'e2e')
     assert.equal(doc.broker.url, `mqtt://127.0.0.1:${broker.port}`)
     assert.deepEqual(Object.keys(doc), ['tool', 'schema', 'mode', 'broker', 'parameters', 'startedAt', 'interrupted', 'durations',
-      'connections', 'messages', 'window', 'rates', 'latency', 'errors', 'cpu', 'gates', 'baseline', 'exitCode', 'failure'])
+      'connections', 'messages', 'loss', 'window', 'rates', 'latency', 'errors', 'cpu', 'gates', 'baseline', 'exitCode', 'failure'])
     assert.deepEqual({sent: doc.messages.sent, received: doc.messages.received, lost: doc.messages.lost, duplicates: doc.messages.duplicates},
       {sent: 400, received: 400, lost: 0, duplicates: 0})
     assert.equal(doc.connections.connected, 3)
@@ -149,6 +149,9 @@ describe('bench against a midge broker in its own process', () => {
     assert.throws(() => process.kill(doc.cpu.broker.pid, 0), 'the embedded broker is gone')
   })
 
+
+
+
   test('--out FILE: the --json document in a file, the summary on stdout; an unwritable FILE exits 1', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'midge-bench-out-'))
     try {
@@ -172,6 +175,7 @@ describe('bench against a midge broker in its own process', () => {
 })
 
 describe('bench failures', () => {
+
   test('an unreachable broker: a clear summary and exit 11, at once', async () => {
     const port = await freePort()
     const r = await runMidge(['bench', '-h', '127.0.0.1', '-p', String(port), '--duration', '30'], {timeoutMs: 20_000})

@@ -51,7 +51,7 @@ describe('bench status and summary', () => {
       errors: {'connect: connection refused': 2},
       gates: [{condition: 'p99>20ms', passed: true, actual: 15_000, threshold: 20_000, message: 'p99>20ms passed: p99 = 15.0ms'}],
     }))
-    assert.match(text, /^midge bench +end-to-end · 10 publishers → 1 subscriber · QoS 0 · 100 B · as fast as the broker takes\n/)
+    assert.match(text, /^midge bench +end-to-end · 10 publishers → 1 subscriber · QoS 0 · 100 B · closed loop ≤ 50,000 outstanding\n/)
     assert.match(text, /published +1,000,000 +800,000 +80,000\/s/)
     assert.match(text, /lost +1,000 +0\.100%/)
     assert.match(text, /end-to-end +500µs +500µs +15\.0ms +15\.0ms +30\.0ms +1,000/)

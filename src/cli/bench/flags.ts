@@ -62,8 +62,12 @@ export function benchRunFlags(mode: BenchMode) {
     'broker-pid': Flags.integer({helpGroup: RUN, description: 'Report this process\'s CPU use as the broker\'s (Linux)'}),
     clock: Flags.string({helpGroup: RUN, options: ['mono', 'wall'], default: 'mono',
       description: 'Timestamps: mono (one host) or wall (bench pub and bench sub on two hosts with synchronised clocks)'}),
-    json: Flags.boolean({helpGroup: RUN, description: 'Print the result as one JSON document on stdout (nothing else)'}),
+    json: Flags.boolean({helpGroup: RUN, description: 'Print the result as one JSON document on stdout (nothing else)', exclusive: ['json-stream']}),
+    'json-stream': Flags.boolean({helpGroup: RUN,
+      description: 'Print NDJSON on stdout: a status record every second (rates, the second\'s latency percentiles, errors), then the result record (the --json document)'}),
     out: Flags.string({helpGroup: RUN, helpValue: 'FILE', description: 'Also write the final result, the --json document, to FILE (for CI artifacts and --baseline)'}),
+    report: Flags.string({helpGroup: RUN, helpValue: 'FILE',
+      description: 'Also write an HTML report to FILE: throughput and latency over time, the latency distribution (inline SVG, no external assets)'}),
     'fail-if': Flags.string({helpGroup: RUN, multiple: true, helpValue: 'CONDITION',
       description: 'Exit 15 when a condition holds: p99>20ms, rate<50k, loss>0, loss>0.1%, errors>0, rate<0.9x (against --baseline)'}),
     baseline: Flags.string({helpGroup: RUN, helpValue: 'FILE', description: 'An earlier --json result: fail below --baseline-ratio of its throughput'}),
@@ -82,11 +86,13 @@ export function benchPublisherFlags() {
     size: Flags.custom<number>({parse: parsed(parseSize)})({char: 's', helpGroup: LOAD, default: 256, helpValue: 'BYTES',
       description: 'Payload size (20 bytes or more carry the sequence number and timestamp)'}),
     retain: Flags.boolean({helpGroup: LOAD, description: 'Publish retained messages'}),
-    rate: quantity({helpGroup: LOAD, description: 'Open loop: total messages per second over all publishers (latency from the intended send time)', exclusive: ['interval-of-msg']}),
-    'interval-of-msg': Flags.integer({char: 'I', helpGroup: LOAD, min: 1, helpValue: 'MS', description: 'Open loop: milliseconds between two messages of one publisher'}),
+    rate: quantity({helpGroup: LOAD, description: 'Open loop at a fixed rate: total messages per second over all publishers (latency from the intended send time)', exclusive: ['interval-of-msg']}),
+    'interval-of-msg': Flags.integer({char: 'I', helpGroup: LOAD, min: 1, helpValue: 'MS', description: 'Open loop at a fixed rate: milliseconds between two messages of one publisher'}),
     inflight: Flags.integer({char: 'F', helpGroup: LOAD, min: 1, max: 65_535, default: 10, description: 'QoS 1/2 messages in flight per publisher (the broker\'s Receive Maximum caps it)'}),
-    'max-outstanding': Flags.integer({helpGroup: LOAD, min: 0, default: 50_000,
-      description: 'Without a rate: pause while this many deliveries are sent but not received (0: no limit)'}),
+    'max-outstanding': Flags.integer({helpGroup: LOAD, min: 0, exclusive: ['open-loop', 'rate', 'interval-of-msg'],
+      description: 'Closed loop: publishers pause while this many deliveries are sent but not received [default: 5,000 per subscriber at QoS 0 (at most 50,000), 1,000 at QoS 1/2, at most 8 MiB of packets; 0: open loop]'}),
+    'open-loop': Flags.boolean({helpGroup: LOAD,
+      description: 'Open loop: publishers never wait for deliveries; without --rate/-I they send as fast as their sockets take (overload: the broker drops what it cannot hold)'}),
     limit: quantity({char: 'L', helpGroup: LOAD, description: 'Stop after publishing this many messages in all'}),
     drain: duration({helpGroup: RUN, default: 10, description: 'Longest wait for deliveries and acks after publishing stops'}),
   }
@@ -137,6 +143,7 @@ export interface BenchFlagValues extends Omit<ConnectionFlagValues, 'id' | 'id-p
   'interval-of-msg'?: number
   inflight?: number
   'max-outstanding'?: number
+  'open-loop'?: boolean
   drain?: number
   limit?: number
 }
@@ -163,7 +170,7 @@ export async function benchConfig(mode: BenchMode, f: BenchFlagValues): Promise<
     rate: f.rate ?? 0, intervalMs: f['interval-of-msg'] ?? 0, limit: Math.round(f.limit ?? 0), inflight: f.inflight ?? DEFAULT_CONFIG.inflight,
     duration: f.duration, warmup: f.warmup ?? 0, drain: f.drain ?? DEFAULT_CONFIG.drain, workers: f.workers,
     concurrency: f.concurrency, connectIntervalMs: f.connrate ? 1000 / f.connrate : f.interval,
-    connectTimeoutMs: f['connect-timeout'] * 1000, maxOutstanding: f['max-outstanding'] ?? DEFAULT_CONFIG.maxOutstanding,
+    connectTimeoutMs: f['connect-timeout'] * 1000, maxOutstanding: f['max-outstanding'], openLoop: f['open-loop'] ?? false,
     clock: f.clock === 'wall' ? 'wall' : 'mono', startNumber: f['start-number'], reset: mode === 'conn', brokerPid: f['broker-pid'],
   }
   const clients = config.publishers + config.subscribers + config.connections

@@ -4,8 +4,8 @@
 import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {
-  baselineMismatches, evaluateGates, formatCount, formatSummary, parseBaseline, parseGate, parseGates, primaryRate,
-  ProgressDisplay, runBench, startEmbeddedBroker, type BenchConfig, type BenchResult, type Gate,
+  baselineMismatches, evaluateGates, explainLoss, htmlReport, parseDropMetrics, formatCount, formatSummary, parseBaseline, parseGate, parseGates, primaryRate,
+  ProgressDisplay, resultRecord, runBench, startEmbeddedBroker, statusRecord, type BenchConfig, type BenchResult, type BenchStatus, type Gate, type StatusRecord,
 } from '../../bench/index.js'
 import {writeFileAtomic} from '../../fs/atomic-write.js'
 import {CliError, ExitCode} from '../common/exit-codes.js'
@@ -13,6 +13,10 @@ import {shutdownSignal} from '../common/signals.js'
 
 export interface BenchRunOptions {
   json: boolean
+  /** --json-stream: NDJSON status records on stdout while running, then the result record. */
+  jsonStream: boolean
+  /** --report: an HTML page with the charts, written to this file. */
+  report?: string
   /** --out: the --json document, also written to this file. */
   out?: string
   quiet: boolean
@@ -54,7 +58,7 @@ export async function runBenchCommand(config: BenchConfig, o: BenchRunOptions): 
   const stop = shutdownSignal()
   let embedded
   if (o.embedded) {
-    embedded = await startEmbeddedBroker([process.execPath, join(o.root, 'bin', 'run.js'), 'broker', 'start'])
+    embedded = await startEmbeddedBroker([process.execPath, join(o.root, 'bin', 'run.js'), 'broker', 'start'], {metrics: true})
       .catch((error: Error) => { stop.dispose(); throw new CliError(error.message, ExitCode.BrokerStartFailed) })
     config.client = {...config.client, scheme: 'mqtt', host: embedded.host, port: embedded.port, socketPath: undefined, url: undefined}
     config.brokerUrl = embedded.url
@@ -63,8 +67,20 @@ export async function runBenchCommand(config: BenchConfig, o: BenchRunOptions): 
   }
   const display = o.quiet ? undefined : new ProgressDisplay(process.stderr, {tty: Boolean(process.stderr.isTTY), color: color && Boolean(process.stderr.isTTY), columns: process.stderr.columns})
   let result: BenchResult
+  const timeline: StatusRecord[] = []
   try {
-    result = await runBench(config, {signal: stop.signal, onStatus: (s) => display?.update(s)})
+    const onStatus = (s: BenchStatus) => {
+      display?.update(s)
+      if (!o.jsonStream && !o.report) return
+      const record = statusRecord(s)
+      if (o.jsonStream) process.stdout.write(JSON.stringify(record) + '\n')
+      if (o.report) timeline.push(record)
+    }
+    result = await runBench(config, {signal: stop.signal, onStatus, intervalLatency: o.jsonStream || Boolean(o.report)})
+    if (embedded?.metricsUrl) {
+      const drops = await brokerDrops(embedded.metricsUrl)
+      result.loss = {brokerDrops: drops, causes: explainLoss(result, drops)}
+    }
   } finally {
     display?.done()
     stop.dispose()
@@ -86,8 +102,24 @@ export async function runBenchCommand(config: BenchConfig, o: BenchRunOptions): 
       throw new CliError(`--out: cannot write '${o.out}': ${error.code ?? error.message}`, ExitCode.Failure)
     })
   }
-  process.stdout.write(o.json ? JSON.stringify(result, null, 2) + '\n' : formatSummary(result, {color: color && Boolean(process.stdout.isTTY)}))
+  if (o.report) {
+    await writeFileAtomic(o.report, htmlReport(result, timeline)).catch((error: NodeJS.ErrnoException) => {
+      throw new CliError(`--report: cannot write '${o.report}': ${error.code ?? error.message}`, ExitCode.Failure)
+    })
+  }
+  process.stdout.write(o.json ? JSON.stringify(result, null, 2) + '\n' : o.jsonStream ? JSON.stringify(resultRecord(result)) + '\n'
+    : formatSummary(result, {color: color && Boolean(process.stdout.isTTY)}))
   if (exitCode !== ExitCode.Success) throw new CliError(failure!, exitCode)
+}
+
+/** The embedded broker's drop counts by reason, or null when its /metrics cannot be read. */
+async function brokerDrops(url: string): Promise<Record<string, number> | null> {
+  try {
+    const res = await fetch(url, {signal: AbortSignal.timeout(5000)})
+    return res.ok ? parseDropMetrics(await res.text()) : null
+  } catch {
+    return null
+  }
 }
 
 /**
@@ -126,8 +158,8 @@ function topReasons(counts: Record<string, number>): string {
 }
 
 /** The run options from the parsed flags. */
-export function benchRunOptions(f: {json: boolean; out?: string; quiet: boolean; color: boolean; 'fail-if'?: string[]; baseline?: string; 'baseline-ratio': number; embedded: boolean}, root: string): BenchRunOptions {
-  return {json: f.json, out: f.out, quiet: f.quiet, color: f.color, failIf: f['fail-if'] ?? [], baseline: f.baseline, baselineRatio: f['baseline-ratio'], embedded: f.embedded, root}
+export function benchRunOptions(f: {json: boolean; 'json-stream': boolean; out?: string; report?: string; quiet: boolean; color: boolean; 'fail-if'?: string[]; baseline?: string; 'baseline-ratio': number; embedded: boolean}, root: string): BenchRunOptions {
+  return {json: f.json, jsonStream: f['json-stream'], out: f.out, report: f.report, quiet: f.quiet, color: f.color, failIf: f['fail-if'] ?? [], baseline: f.baseline, baselineRatio: f['baseline-ratio'], embedded: f.embedded, root}
 }
 
 export const BENCH_EXIT_CODES = `Exit codes: 0 done, every gate passed; 1-5 / 128-162 every failed connection was refused with this CONNACK code; 2 bad usage; 10 unreadable --baseline; 11 connections failed (unreachable, timed out, refused for several reasons); 12 connections lost during the run; 13 publishes refused (PUBACK reason >= 0x80); 14 subscriptions refused; 15 a --fail-if condition or the baseline failed, or nothing was delivered; 17 the --embedded broker did not start. The summary (or --json) is printed first in every case; Ctrl-C prints the summary so far.`

@@ -4,7 +4,7 @@ import {ClientCommand} from '../../cli/common/client-command.js'
 
 export default class Bench extends ClientCommand {
   static override summary = 'Benchmark a broker end to end: publishers to subscribers, with throughput, latency, loss and CI gates'
-  static override description = `Publishers (-c) send to -t, subscribers (--subs) receive on --sub-topic; every payload carries a sequence number and a send timestamp, so loss, duplicates, reordering and end-to-end latency (HDR histograms: p50 p90 p99 p99.9 max) are measured per message. Without --rate or -I the publishers send as fast as the broker takes (at most --max-outstanding deliveries on their way); with --rate the load is open loop and latency counts from the intended send time. Status on stderr every second; the summary (or --json) on stdout.
+  static override description = `Publishers (-c) send to -t, subscribers (--subs) receive on --sub-topic; every payload carries a sequence number and a send timestamp, so loss, duplicates, reordering and end-to-end latency (HDR histograms: p50 p90 p99 p99.9 max) are measured per message. By default the load is closed loop: the publishers send as fast as the broker takes while at most --max-outstanding deliveries are on their way, so nothing is dropped for being ahead; --rate or -I (a schedule, latency from the intended send time) and --open-loop (as fast as the sockets take) are open loop, overload on purpose. The summary says which loop ran and why any delivery was lost. Status on stderr every second; the summary (or --json) on stdout.
 
 Modes: bench conn (connections only), bench pub and bench sub (the two halves, e.g. on two machines).
 
