@@ -97,6 +97,14 @@ const plugin = {
     b.onLoad({filter: /.*/, namespace: 'midge'}, () => ({contents: entrySource(), loader: 'js', resolveDir: root}))
     b.onResolve({filter: /^debug$/}, (args) => args.namespace === 'midge-debug' ? undefined : {path: 'debug', namespace: 'midge-debug'})
     b.onLoad({filter: /.*/, namespace: 'midge-debug'}, () => ({contents: DEBUG_SHIM, loader: 'js', resolveDir: join(root, 'node_modules', '@oclif', 'core')}))
+    // Our modules have no side effects on import (no module-level work but definitions), so what a
+    // command does not use of a module it imports is left out, and a re-export it does not use is never
+    // evaluated: a command may import the engine through src/index.ts without loading all of it.
+    b.onResolve({filter: /^\.\.?\//}, async (args) => {
+      if (!args.importer.startsWith(src) || args.pluginData?.midgeResolving) return undefined
+      const r = await b.resolve(args.path, {kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: {midgeResolving: true}})
+      return r.errors.length > 0 || !r.path.startsWith(src) ? undefined : {path: r.path, sideEffects: false}
+    })
     b.onResolve({filter: /^wsl-utils$/}, (args) => args.namespace === 'midge-wsl' ? undefined : {path: 'wsl-utils', namespace: 'midge-wsl'})
     b.onLoad({filter: /.*/, namespace: 'midge-wsl'}, () => ({contents: WSL_SHIM, loader: 'js', resolveDir: join(root, 'node_modules', '@oclif', 'core')}))
     b.onResolve({filter: /^[^./]/}, (args) => {

@@ -3,13 +3,7 @@
 // and, when the signal aborts, a shutdown bounded in time. The command parses flags, prints and maps
 // errors to exit codes; tests call serveBroker in-process for a broker configured as the command would.
 import type {Logger} from 'pino'
-import type {AuthHooks} from '../../broker/auth/hooks.js'
-import type {PluginChain} from '../../broker/auth/plugins/chain.js'
-import type {PluginSpec} from '../../broker/auth/plugins/loader.js'
-import {createBroker, type Broker} from '../../broker/broker.js'
-import type {Dynsec} from '../../broker/dynsec/index.js'
-import type {TlsOptions} from '../../broker/listeners/index.js'
-import type {OpsServer} from '../../broker/metrics-http.js'
+import {createBroker, type AuthHooks, type Broker, type Dynsec, type OpsServer, type PluginChain, type PluginSpec, type TlsOptions} from '../../index.js'
 import {CliError, ExitCode} from '../common/exit-codes.js'
 import {brokerAuthFromFlags, reloadOnHangup, type BrokerAuth} from './auth.js'
 import type {BridgeSetting} from './bridges.js'
