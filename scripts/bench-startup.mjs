@@ -58,6 +58,10 @@ Where the time went, and goes (Node 20, \`node --cpu-prof\`, and \`process.cpuUs
   code cache: not usable from bin/run.js.
 - What stays is mostly oclif's: its module set-up and Config.load are about half of what a command costs
   above \`node -e 0\`; the rest is the bundle's own load and the work itself.
+- The table above (2026-12-02 05:13) was made at load average 25: two cores shared by seven engineers'
+  test suites. Its wall times are mostly waiting for a CPU, and CPU times grow under such load too
+  (\`node -e 0\` 71.8 ms against 63.7 ms at load 6.6): compare ratios measured in one run only. At one
+  load, before and after the changes above: \`pub\` 149 ms -> 135 ms task-clock (perf stat -r 10).
 - Wall time is not all CPU: mosquitto sends a retained message some 40 ms after the SUBACK (strace;
   \`mosquitto_sub -C 1\` waits for it as long), and \`passwd\` fsyncs the file it writes (atomic write).
 `
