@@ -40,8 +40,28 @@ Where the time went, and goes (Node 20, \`node --cpu-prof\`, and \`process.cpuUs
   (about 10 ms; patched in the bundle); oclif's \`debug\` loggers load node:tty (only with DEBUG set now);
   oclif's engines check loads semver (skipped); \`passwd\` loaded the argon2 binding and @inquirer/prompts
   at start-up (now when first needed).
-- What stays is mostly oclif's: its module set-up and Config.load, about 35 ms, are half of what a
-  command costs above \`node -e 0\`.
+- Then (2026-12-02, \`process.moduleLoadList\`, perf stat): Node built-ins that \`pub\` never uses were
+  compiled at every start: node:child_process and dgram (oclif's util/os.js, and wsl-utils with
+  powershell-utils, which Config.load's WSL check imports), readline and perf_hooks (oclif's parser and
+  performance modules), node:crypto (the client's made-up client id), timers/promises. They are now
+  loaded on first use (the bundle wraps oclif's three; isWsl comes from is-wsl alone; Web Crypto only
+  when a client id is made up), and the bundle is ASCII (two regular expressions made V8 hold the whole
+  megabyte as a two-byte string). perf stat task-clock of \`pub\` at load average ~19: 149 ms -> 135 ms.
+- Where a \`pub\` goes now (\`process.cpuUsage()\` marks, lowest of 12 runs, load average ~20): Node's
+  start up to the first line of bin/run.js about 5 ms more than all of \`node -e 0\` (the ES module
+  loader; a CommonJS bin/run.js was tried and gained nothing, as oclif's import() of plugin-help loads
+  that loader anyway); importing the cache loader 5 ms; loading the bundle 25 ms (reading it 3.4, its
+  code cache 1.7, deserializing the cache 7.5, running the modules' set-up 14, of which node:tty, net
+  and stream, which a client needs anyway); the command 25 ms (Config.load, the command's modules, flags,
+  connect, publish, disconnect); three young-generation collections on the way. A larger young
+  generation (\`--min-semi-space-size\`) removes them but changes V8's flag hash, which invalidates the
+  code cache: not usable from bin/run.js.
+- What stays is mostly oclif's: its module set-up and Config.load are about half of what a command costs
+  above \`node -e 0\`; the rest is the bundle's own load and the work itself.
+- The table above (2026-12-02 05:13) was made at load average 25: two cores shared by seven engineers'
+  test suites. Its wall times are mostly waiting for a CPU, and CPU times grow under such load too
+  (\`node -e 0\` 71.8 ms against 63.7 ms at load 6.6): compare ratios measured in one run only. At one
+  load, before and after the changes above: \`pub\` 149 ms -> 135 ms task-clock (perf stat -r 10).
 - Wall time is not all CPU: mosquitto sends a retained message some 40 ms after the SUBACK (strace;
   \`mosquitto_sub -C 1\` waits for it as long), and \`passwd\` fsyncs the file it writes (atomic write).
 `

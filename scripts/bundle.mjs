@@ -11,7 +11,7 @@
 // itself through import.meta.url (the SQLite and bench workers) gets the URL of its tsc-built twin in
 // dist/, so those files are found as before.
 import {build} from 'esbuild'
-import {readdirSync, readFileSync, rmSync} from 'node:fs'
+import {readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join, relative, sep} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -58,6 +58,14 @@ const DEBUG_SHIM = `module.exports = function createDebug(namespace) {
 }
 `
 
+// oclif's Config.load asks wsl-utils whether this is WSL; loading wsl-utils loads node:child_process and
+// powershell-utils (for Windows' shell detection) as well, some milliseconds. This stand-in answers
+// isWsl from is-wsl (what wsl-utils does) and loads the real package only when its PowerShell path is wanted.
+const WSL_SHIM = `import isWsl from 'is-wsl'
+export {isWsl}
+export async function powerShellPath() { return (await import('wsl-utils')).powerShellPath() }
+`
+
 // Changes to oclif that keep its behaviour and save start-up time on every command.
 const PATCHES = [{
   file: join('@oclif', 'core', 'lib', 'config', 'plugin.js'),
@@ -66,6 +74,18 @@ const PATCHES = [{
   from: '.sort((a, b) => a.id.localeCompare(b.id));',
   to: '.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));',
 }]
+
+// Node built-ins that oclif require()s when its modules load but uses only on some paths (child_process
+// to name the shell on Windows, readline to read a flag from stdin, perf_hooks with DEBUG=perf): Node
+// compiles a built-in on first require, several milliseconds for these three. In oclif's own files each
+// becomes a stand-in that loads the module on first use (oclif only reads properties of them).
+const LAZY_BUILTINS = ['child_process', 'readline', 'perf_hooks']
+const LAZY_BUILTIN = new RegExp(`= require\\("node:(${LAZY_BUILTINS.join('|')})"\\);`, 'g')
+const LAZY_HELPER = `function __midgeLazyBuiltin(load) {
+  let m
+  return new Proxy({}, {get: (_, key) => key === '__esModule' ? undefined : (m ??= load())[key], has: (_, key) => key in (m ??= load())})
+}
+`
 
 const packageName = (specifier) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/')
 const direct = new Set(Object.keys(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).dependencies))
@@ -77,6 +97,16 @@ const plugin = {
     b.onLoad({filter: /.*/, namespace: 'midge'}, () => ({contents: entrySource(), loader: 'js', resolveDir: root}))
     b.onResolve({filter: /^debug$/}, (args) => args.namespace === 'midge-debug' ? undefined : {path: 'debug', namespace: 'midge-debug'})
     b.onLoad({filter: /.*/, namespace: 'midge-debug'}, () => ({contents: DEBUG_SHIM, loader: 'js', resolveDir: join(root, 'node_modules', '@oclif', 'core')}))
+    // Our modules have no side effects on import (no module-level work but definitions), so what a
+    // command does not use of a module it imports is left out, and a re-export it does not use is never
+    // evaluated: a command may import the engine through src/index.ts without loading all of it.
+    b.onResolve({filter: /^\.\.?\//}, async (args) => {
+      if (!args.importer.startsWith(src) || args.pluginData?.midgeResolving) return undefined
+      const r = await b.resolve(args.path, {kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: {midgeResolving: true}})
+      return r.errors.length > 0 || !r.path.startsWith(src) ? undefined : {path: r.path, sideEffects: false}
+    })
+    b.onResolve({filter: /^wsl-utils$/}, (args) => args.namespace === 'midge-wsl' ? undefined : {path: 'wsl-utils', namespace: 'midge-wsl'})
+    b.onLoad({filter: /.*/, namespace: 'midge-wsl'}, () => ({contents: WSL_SHIM, loader: 'js', resolveDir: join(root, 'node_modules', '@oclif', 'core')}))
     b.onResolve({filter: /^[^./]/}, (args) => {
       if (args.path.startsWith('node:')) return {external: true}
       const name = packageName(args.path)
@@ -95,7 +125,11 @@ const plugin = {
         if (!contents.includes(patch.from)) console.warn(`bundle: ${patch.file} changed, not patched (${patch.why})`)
         contents = contents.replace(patch.from, patch.to)
       }
-      if (!patch && !contents.includes('await import(')) return undefined
+      const oclif = args.path.includes(`${sep}node_modules${sep}@oclif${sep}core${sep}`)
+      LAZY_BUILTIN.lastIndex = 0
+      const lazy = oclif && LAZY_BUILTIN.test(contents)
+      if (!patch && !lazy && !contents.includes('await import(')) return undefined
+      if (lazy) contents = LAZY_HELPER + contents.replace(LAZY_BUILTIN, (_, name) => `= __midgeLazyBuiltin(() => require("node:${name}"));`)
       return {contents: contents.replace(/\bawait import\((?!['"])/g, 'await __midgeImport('), loader: 'js'}
     })
     b.onLoad({filter: /\.ts$/}, (args) => {
@@ -135,3 +169,9 @@ await build({
   logLevel: 'warning',
   plugins: [plugin],
 })
+// esbuild leaves regular expression literals as written, and two (ansis' ANSI escape pattern, our `µs`)
+// hold characters beyond ASCII: V8 would then keep the whole megabyte of source as a two-byte string,
+// slower to read and hash on every start. \uXXXX means the same character in a string, a regular
+// expression and an identifier alike.
+const text = readFileSync(outfile, 'utf8')
+if (/[^\x00-\x7f]/.test(text)) writeFileSync(outfile, text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`))

@@ -1,4 +1,3 @@
-import {randomBytes} from 'node:crypto'
 import {ReasonCode, type ConnectPacket} from '../codec/index.js'
 import {MqttClient} from './client.js'
 import {ConnectError, ConnectionRefusedError} from './errors.js'
@@ -51,7 +50,7 @@ export function connectPacket(options: ClientOptions): ConnectPacket {
   const fromUrl = options.url ? parseBrokerUrl(options.url) : undefined
   const username = options.username ?? fromUrl?.username
   const password = options.password ?? fromUrl?.password
-  const clientId = options.clientId || (version === 5 ? '' : `midge-${randomBytes(8).toString('hex')}`)
+  const clientId = options.clientId || (version === 5 ? '' : `midge-${randomHex(8)}`)
   const packet: ConnectPacket = {
     cmd: 'connect',
     protocolId: version === 3 ? 'MQIsdp' : 'MQTT',
@@ -71,4 +70,9 @@ export function connectPacket(options: ClientOptions): ConnectPacket {
   }
   if (version === 5 && options.properties) packet.properties = options.properties
   return packet
+}
+
+/** n random bytes in hex, from Web Crypto: node:crypto is loaded only when a client id is made up (a v3 client without -i). */
+function randomHex(n: number): string {
+  return Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(n))).toString('hex')
 }

@@ -16,7 +16,7 @@ import {freePort} from '../helpers/mosquitto.js'
 const hook = `data:text/javascript,${encodeURIComponent(`import {register, createRequire} from 'node:module'
 register('data:text/javascript,' + encodeURIComponent('export async function resolve(s, c, next) { const r = await next(s, c); process.stderr.write("LOADED " + r.url + "\\\\n"); return r }'))
 const require = createRequire(process.cwd() + '/')
-process.on('exit', () => { for (const f of Object.keys(require.cache)) process.stderr.write("LOADED " + f + "\\n") })`)}`
+process.on('exit', () => { for (const f of Object.keys(require.cache)) process.stderr.write("LOADED " + f + "\\n"); for (const m of process.moduleLoadList) process.stderr.write("BUILTIN " + m + "\\n") })`)}`
 
 describe('fast start', () => {
   for (const command of ['pub', 'sub']) {
@@ -30,6 +30,11 @@ describe('fast start', () => {
       assert.ok(code.includes(join(ROOT, 'dist', 'bundle', 'midge.cjs')), 'the bundle was loaded')
       assert.deepEqual(code.filter((f) => f.includes(`${sep}node_modules${sep}`)), [], 'nothing from node_modules')
       assert.deepEqual([...new Set(code.map((f) => relative(ROOT, f)))].sort(), ['bin/run.js', 'dist/bundle/midge.cjs', 'dist/cli/common/compile-cache.js'])
+      // Node built-ins that cost milliseconds to compile and that these commands do not use (oclif's are
+      // loaded on first use, see scripts/bundle.mjs; a client id is made up without node:crypto)
+      const builtins = r.stderr.split('\n').filter((l) => l.startsWith('BUILTIN NativeModule ')).map((l) => l.slice('BUILTIN NativeModule '.length))
+      assert.ok(builtins.includes('net'), 'the list of built-ins is read')
+      assert.deepEqual(builtins.filter((m) => ['child_process', 'readline', 'perf_hooks', 'crypto', 'dgram', 'timers/promises'].includes(m)), [])
     })
   }
 

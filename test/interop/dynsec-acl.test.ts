@@ -12,7 +12,7 @@ import mqtt, {type IClientOptions, type MqttClient} from 'mqtt'
 import {emptyState, newPassword, serializeDynsec, type DynsecState} from '../../src/broker/dynsec/index.js'
 import {emptyAcls, type AclType} from '../../src/broker/dynsec/types.js'
 import {ADMIN, dynsecSkip, mosquittoCtrl, startMosquittoDynsec} from '../helpers/dynsec.js'
-import {startMidgeBroker, type MidgeBroker} from '../helpers/midge-broker.js'
+import {serveMidge, type ServedMidge} from '../helpers/served-broker.js'
 import type {Mosquitto} from '../helpers/mosquitto.js'
 
 const skip = dynsecSkip()
@@ -167,7 +167,7 @@ async function observe(url: string, port: number): Promise<Record<string, unknow
 
 describe('dynamic security ACLs: midge and Mosquitto on the same file', {skip}, () => {
   let dir: string
-  let midge: MidgeBroker
+  let midge: ServedMidge
   let mosquitto: Mosquitto
 
   before(async () => {
@@ -175,7 +175,8 @@ describe('dynamic security ACLs: midge and Mosquitto on the same file', {skip}, 
     const text = serializeDynsec(configuration())
     writeFileSync(join(dir, 'midge.json'), text)
     writeFileSync(join(dir, 'mosquitto.json'), text)
-    midge = await startMidgeBroker(['--dynsec', join(dir, 'midge.json'), '--allow-anonymous'])
+    // configured as `broker start --dynsec FILE --allow-anonymous` would be, in this process (serveBroker)
+    midge = await serveMidge({dynsec: join(dir, 'midge.json'), 'allow-anonymous': true})
     mosquitto = await startMosquittoDynsec(join(dir, 'mosquitto.json'))
   })
 

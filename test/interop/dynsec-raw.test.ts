@@ -10,7 +10,7 @@ import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import {collect} from '../helpers/cli.js'
 import {ADMIN, dynsecSkip, initFile, startMosquittoDynsec} from '../helpers/dynsec.js'
-import {startMidgeBroker, type MidgeBroker} from '../helpers/midge-broker.js'
+import {serveMidge, type ServedMidge} from '../helpers/served-broker.js'
 import type {Mosquitto} from '../helpers/mosquitto.js'
 
 const skip = dynsecSkip()
@@ -79,14 +79,15 @@ async function rr(port: number, payload: string): Promise<unknown> {
 
 describe('raw dynsec requests: midge answers as Mosquitto does', {skip}, () => {
   let dir: string
-  let midge: MidgeBroker
+  let midge: ServedMidge
   let mosquitto: Mosquitto
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'midge-dynsec-raw-'))
     initFile(join(dir, 'midge.json'))
     initFile(join(dir, 'mosquitto.json'))
-    midge = await startMidgeBroker(['--dynsec', join(dir, 'midge.json')])
+    // configured as `broker start --dynsec FILE` would be, in this process (serveBroker)
+    midge = await serveMidge({dynsec: join(dir, 'midge.json')})
     mosquitto = await startMosquittoDynsec(join(dir, 'mosquitto.json'))
   })
 

@@ -2,7 +2,6 @@
 // back-off, counting and logging each reconnect. BACKOFF is MIN..MAX seconds (the wait doubles from
 // MIN up to MAX) or one number (always that long). A broker that refuses the new CONNECT (bad
 // credentials, banned) ends the run with its CONNACK code: only an unreachable broker is retried.
-import {setTimeout as sleep} from 'node:timers/promises'
 import {connect, ConnectionRefusedError, type ClientOptions, type MqttClient} from '../../client/index.js'
 import {CliError, ExitCode} from './exit-codes.js'
 import {shutdownSignal} from './signals.js'
@@ -54,6 +53,7 @@ export function reconnector(options: ClientOptions, backoff: Backoff, first: Mqt
     let delay = backoff.min
     for (let attempt = 1; ; attempt++) {
       try {
+        const {setTimeout: sleep} = await import('node:timers/promises') // loaded on the first reconnect, not at start
         await sleep(delay * 1000, undefined, {signal})
       } catch {
         return undefined // aborted

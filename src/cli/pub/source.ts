@@ -1,7 +1,6 @@
 // What `pub` sends: one payload (-m, -f, -s, -n; repeated with --repeat), stdin lines (-l), or NDJSON
 // messages (--stdin-json). Files and -s are read before connecting, so their errors come first.
 import {readFile} from 'node:fs/promises'
-import {setTimeout as sleep} from 'node:timers/promises'
 import {shown, validateTopicName} from '../../client/index.js'
 import type {PublishProperties, QoS} from '../../codec/index.js'
 import {CliError, ExitCode} from '../common/exit-codes.js'
@@ -50,7 +49,7 @@ async function readInputFile(path: string): Promise<Buffer> {
 
 async function* repeated(m: OutMessage, times: number, delaySeconds: number): AsyncGenerator<OutMessage> {
   for (let i = 0; i < times; i++) {
-    if (i > 0 && delaySeconds > 0) await sleep(delaySeconds * 1000)
+    if (i > 0 && delaySeconds > 0) await new Promise((resolve) => setTimeout(resolve, delaySeconds * 1000))
     yield m
   }
 }

@@ -1,22 +1,14 @@
-import {createBroker} from '../../broker/broker.js'
 import {MidgeCommand} from '../../cli/common/base-command.js'
-import {brokerAuthFromFlags, reloadOnHangup} from '../../cli/broker/auth.js'
-import {brokerOptionsFromFlags, checkExposure, openBrokerStore} from '../../cli/broker/config.js'
-import {loadBrokerPlugins, pluginSpecs} from '../../cli/broker/plugins.js'
-import {loadDynsec, withDynsec} from '../../cli/broker/dynsec.js'
+import {brokerOptionsFromFlags} from '../../cli/broker/config.js'
+import {pluginSpecs} from '../../cli/broker/plugins.js'
 import {brokerFlags} from '../../cli/broker/flags.js'
 import {bridgeFlags} from '../../cli/broker/bridge-flags.js'
 import {bridgeSettings} from '../../cli/broker/bridges.js'
-import {BrokerLog} from '../../cli/broker/log.js'
-import {announcement, httpUrl, loadAllTls, openListeners, openOps, refuseEveryone, reloadCertificates, shutdownWithin} from '../../cli/broker/serve.js'
+import {prepareBroker, serveBroker, type ServeSettings} from '../../cli/broker/serve-broker.js'
 import {readMosquittoConf, resolveBrokerSettings} from '../../cli/broker/settings.js'
-import {guardProcess} from '../../cli/broker/crash-guard.js'
-import {perListenerAuth} from '../../cli/broker/listener-auth.js'
 import {CliError, ExitCode} from '../../cli/common/exit-codes.js'
 import {createLogger} from '../../cli/common/logger.js'
-import {aborted, shutdownSignal} from '../../cli/common/signals.js'
-import {capYoungGeneration} from '../../cli/broker/young-generation.js'
-import type {OpsServer} from '../../broker/metrics-http.js'
+import {shutdownSignal} from '../../cli/common/signals.js'
 import {writeFileAtomic} from '../../fs/atomic-write.js'
 
 export default class BrokerStart extends MidgeCommand {
@@ -54,81 +46,39 @@ reconnect on their own; SIGHUP does not re-read them (as in Mosquitto).`
   async run(): Promise<void> {
     const {flags} = await this.parse(BrokerStart)
     const file = flags.config === undefined ? undefined : await readMosquittoConf(flags.config)
-    const settings = resolveBrokerSettings(flags, brokerOptionsFromFlags(flags), file?.config)
-    const {auth: authSettings} = settings
+    const settings: ServeSettings = {
+      ...resolveBrokerSettings(flags, brokerOptionsFromFlags(flags), file?.config),
+      plugins: pluginSpecs(flags, file?.config.plugins),
+      pluginTimeoutMs: flags['plugin-timeout'],
+      persistenceSync: flags['persistence-sync'],
+      version: this.config.version,
+      warnings: file?.warnings,
+      bridges: () => bridgeSettings(file?.config.bridges, flags, process.env),
+    }
     const log = await createLogger(settings.logLevel, settings.logDest).catch((error: Error) => {
       throw new CliError(`cannot open the log file: ${error.message}`, ExitCode.BrokerStartFailed)
     })
-    const plugins = pluginSpecs(flags, file?.config.plugins)
-    // refusing everyone (Mosquitto's allow_anonymous false without a password file) exposes nothing
-    for (const l of settings.listeners) {
-      const a = l.auth ?? {...authSettings, refuseEveryone: settings.refuseEveryone}
-      if (!a.refuseEveryone) checkExposure(l.spec.host ?? '127.0.0.1', a['allow-anonymous'], a['password-file'] !== undefined || authSettings.dynsec !== undefined || l.tls?.requireCertificate === true || plugins.length > 0)
-    }
-    for (const w of file?.warnings ?? []) log.warn({file: w.file, line: w.line}, w.message)
-    for (const note of settings.notes) log.info(note)
-    const brokerLog = new BrokerLog(log)
-    // per_listener_settings: each listener's own files; otherwise one set for the whole broker
-    const listenerAuth = await perListenerAuth(settings.listeners, log, brokerLog.denial)
-    const fileAuth = listenerAuth === undefined ? await brokerAuthFromFlags(authSettings, log, brokerLog.denial) : undefined
-    const auth = listenerAuth ?? fileAuth
-    const dynsec = authSettings.dynsec === undefined ? undefined : await loadDynsec(authSettings.dynsec, log)
-    if (dynsec !== undefined && listenerAuth !== undefined) {
-      throw new CliError('Dynamic Security cannot be combined with authentication per listener (per_listener_settings, listener_allow_anonymous): it applies to every listener', ExitCode.BrokerStartFailed)
-    }
-    // Dynamic Security first, then the password file and ACL, as in Mosquitto
-    const fileHooks = dynsec !== undefined ? withDynsec(dynsec, fileAuth?.hooks, authSettings['allow-anonymous'], brokerLog.denial)
-      : listenerAuth?.hooks ?? (settings.refuseEveryone ? refuseEveryone(auth?.hooks) : auth?.hooks)
-    // when no plugin decides a login: Dynamic Security and the password file (per listener: the listener's own settings), else refused
-    const chain = await loadBrokerPlugins(plugins, flags, log, {fallback: fileHooks,
-      passwordFile: listenerAuth !== undefined || dynsec !== undefined || authSettings['password-file'] !== undefined, allowAnonymous: authSettings['allow-anonymous']})
-    const tls = await loadAllTls(settings.listeners)
-    const bridges = await bridgeSettings(file?.config.bridges, flags, process.env)
     if (flags['test-config']) {
+      const {bridges} = await prepareBroker(settings, log)
       const n = settings.listeners.length
       const b = bridges.length === 0 ? '' : `, ${bridges.length} bridge${bridges.length === 1 ? '' : 's'} (${bridges.map((s) => s.input.name).join(', ')})`
       this.log(`configuration OK: ${n} listener${n === 1 ? '' : 's'} (${settings.listeners.map((l) => `${l.spec.protocol}://${l.spec.host}:${l.spec.port}`).join(', ')})${b}`)
       return
     }
-    const uncapYoungGeneration = capYoungGeneration()
-    const store = await openBrokerStore({persistence: settings.persistence, file: settings.persistenceFile, 'persistence-sync': flags['persistence-sync']})
-    const broker = createBroker({...settings.engine, version: this.config.version, logger: log, auth: chain?.hooks ?? fileHooks,
-      authenticators: chain?.authenticators, store})
-    brokerLog.attach(broker)
-    chain?.attach(broker)
-    dynsec?.attach(broker)
-    const unguard = guardProcess(log)
     const {signal, dispose} = shutdownSignal()
-    let open: Awaited<ReturnType<typeof openListeners>> = []
-    const stopReloading = reloadOnHangup(async () => {
-      if (auth) await auth.reload(broker)
-      else if (!chain) log.info('no password or ACL file to reload')
-      await chain?.reload()
-      await reloadCertificates(open, log)
-    }, log)
-    let ops: OpsServer | undefined
     try {
-      await broker.restore()
-      open = await openListeners(broker, settings.listeners, tls)
-      if (settings.http) ops = await openOps(broker, settings.http)
-      for (const b of bridges) {
-        await broker.addBridge(b.input).catch((error: Error) => {
-          throw new CliError(`${b.origin}: ${error.message}`, ExitCode.BrokerStartFailed)
-        })
+      const served = await serveBroker(settings, {signal, logger: log})
+      try {
+        const lines = served.announcements
+        if (flags['ready-file']) await writeFileAtomic(flags['ready-file'], lines.map((l) => JSON.stringify(l) + '\n').join(''), {mode: 0o644})
+        for (const l of lines) this.log(flags.json ? JSON.stringify(l) : `listening on ${l.url}`)
+      } catch (error) {
+        await served.close().catch(() => undefined)
+        throw error
       }
-      const lines = open.map(({listener}) => announcement(listener.spec.protocol, listener.address(), listener.url))
-      if (ops) lines.push(announcement('http', ops.address(), httpUrl(ops)))
-      if (flags['ready-file']) await writeFileAtomic(flags['ready-file'], lines.map((l) => JSON.stringify(l) + '\n').join(''), {mode: 0o644})
-      for (const l of lines) this.log(flags.json ? JSON.stringify(l) : `listening on ${l.url}`)
-      await aborted(signal)
-      log.info({signal: signal.reason}, 'shutting down')
+      await served.closed
     } finally {
-      stopReloading()
       dispose()
-      unguard()
-      uncapYoungGeneration()
-      await shutdownWithin(settings.shutdownTimeoutMs, [() => broker.close(), async () => chain?.stop(), async () => ops?.close(), async () => store?.close()], log)
-      brokerLog.close()
     }
   }
 }
