@@ -1,4 +1,5 @@
 import type {QoS} from '../codec/index.js'
+import type {ClusterLink} from './cluster-link.js'
 import type {Message} from './message.js'
 import type {Delivery, Session, SubscriptionOptions} from './session.js'
 import {parseSharedFilter} from '../codec/topic.js'
@@ -40,6 +41,8 @@ export class Router {
   private readonly visitSub = (entry: SubEntry) => this.collect(entry)
   private readonly visitShared = (group: SharedGroup) => this.collectShared(group)
   private sharedHits: SharedGroup[] = []
+  /** The cluster this broker is a node of (told of filters added and removed; decides shared groups). */
+  link: ClusterLink | undefined
 
   /**
    * @param upgradeQos deliver at the subscription's QoS even when the message's is lower (Mosquitto's
@@ -61,7 +64,7 @@ export class Router {
     const isNew = session.setSubscription(filter, options)
     const entry = {session, options}
     if (share === undefined) {
-      this.subs.add(filter, session.clientId, entry)
+      if (this.subs.add(filter, session.clientId, entry)) this.link?.subscribed(filter)
       return isNew
     }
     let group = this.shared.get(share.filter, share.group)
@@ -71,18 +74,22 @@ export class Router {
     }
     const at = group.members.findIndex((m) => m.session.clientId === session.clientId)
     if (at >= 0) group.members[at] = entry
-    else { group.members.push(entry); this.sharedSize++ }
+    else { group.members.push(entry); this.sharedSize++; this.link?.subscribed(filter) }
     return isNew
   }
 
   unsubscribe(session: Session, filter: string): boolean {
     if (!session.deleteSubscription(filter)) return false
     const share = parseSharedFilter(filter)
-    if (share === undefined) return this.subs.remove(filter, session.clientId)
+    if (share === undefined) {
+      const removed = this.subs.remove(filter, session.clientId)
+      if (removed) this.link?.unsubscribed(filter)
+      return removed
+    }
     const group = this.shared.get(share.filter, share.group)
     if (group === undefined) return true
     const at = group.members.findIndex((m) => m.session.clientId === session.clientId)
-    if (at >= 0) { group.members.splice(at, 1); this.sharedSize-- }
+    if (at >= 0) { group.members.splice(at, 1); this.sharedSize--; this.link?.unsubscribed(filter) }
     if (group.members.length === 0) this.shared.remove(share.filter, share.group)
     return true
   }
@@ -112,7 +119,9 @@ export class Router {
       }
       if (this.sharedSize > 0) {
         this.shared.forEachMatch(msg.topic, this.visitShared)
+        const link = this.link
         for (const group of groups) {
+          if (link !== undefined && !link.sharedHere(group.key, msg)) continue
           const member = pickMember(group)
           if (member === undefined) continue
           count++
