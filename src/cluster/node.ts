@@ -76,8 +76,8 @@ export class ClusterNode implements ClusterLink {
     u.password = ''
     this.logUrl = u.toString()
     this.registry = new NodeRegistry(pub, this.id, options.ttlMs ?? 5000)
-    this.registry.on('node-up', (n) => { void this.loadRoutes(n); this.events.emit('node-up', n) })
-    this.registry.on('node-down', (n) => { this.routes.dropNode(n); this.events.emit('node-down', n) })
+    this.registry.on('node-up', (n) => { void this.loadRoutes(n); this.publishSys(); this.events.emit('node-up', n) })
+    this.registry.on('node-down', (n) => { this.routes.dropNode(n); this.publishSys(); this.events.emit('node-down', n) })
     this.mailbox = new NodeMailbox(this.id, pub)
     for (const [filter] of this.localFilters()) this.subscribed(filter)
     sub.on('messageBuffer', (channel: Buffer, bytes: Buffer) => this.onMessage(channel.toString(), bytes))
@@ -230,6 +230,7 @@ export class ClusterNode implements ClusterLink {
     if (this.wasUp === undefined) this.options.logger.info({node: this.id, nodes: others + 1}, `cluster: node ${this.id} joined through ${this.logUrl} (${others} other node${others === 1 ? '' : 's'})`)
     else this.options.logger.info({node: this.id, nodes: others + 1}, `cluster: Redis at ${this.logUrl} is back; routes resynchronised (${others} other node${others === 1 ? '' : 's'})`)
     this.wasUp = true
+    this.publishSys()
     this.events.emit('synced')
   }
 
@@ -304,6 +305,14 @@ export class ClusterNode implements ClusterLink {
 
   private send(p: Promise<unknown>): void {
     p.catch(() => undefined) // a write lost with Redis is made again by the next sync
+  }
+
+  /** $SYS/broker/node/id and $SYS/broker/cluster/nodes (retained, this node only), when $SYS is on. */
+  private publishSys(): void {
+    if (this.broker.sys === undefined || this.closed) return
+    const sys = (topic: string, text: string) => this.broker.publish({topic, payload: Buffer.from(text), qos: 0, retain: true})
+    sys('$SYS/broker/node/id', this.id)
+    sys('$SYS/broker/cluster/nodes', String(this.registry.live.size + 1))
   }
 
   private info(): string {

@@ -107,8 +107,11 @@ reconnect on their own; SIGHUP does not re-read them (as in Mosquitto).`
       await reloadCertificates(open, log)
     }, log)
     let ops: OpsServer | undefined
+    let cluster: {close(): Promise<void>} | undefined
     try {
       await broker.restore()
+      // --cluster: ioredis and src/cluster load only then
+      cluster = settings.cluster && await (await import('../../cluster/index.js')).joinCluster(broker, {...settings.cluster, logger: log})
       open = await openListeners(broker, settings.listeners, tls)
       if (settings.http) ops = await openOps(broker, settings.http)
       for (const b of bridges) {
@@ -127,7 +130,7 @@ reconnect on their own; SIGHUP does not re-read them (as in Mosquitto).`
       dispose()
       unguard()
       uncapYoungGeneration()
-      await shutdownWithin(settings.shutdownTimeoutMs, [() => broker.close(), async () => chain?.stop(), async () => ops?.close(), async () => store?.close()], log)
+      await shutdownWithin(settings.shutdownTimeoutMs, [async () => { await cluster?.close(); await broker.close() }, async () => chain?.stop(), async () => ops?.close(), async () => store?.close()], log)
       brokerLog.close()
     }
   }
