@@ -27,8 +27,10 @@ export interface ClusterNodeOptions {
 export interface ClusterEvents {
   'node-up': [node: string]
   'node-down': [node: string]
-  /** Another node's filter appeared in (true) or left (false) this node's route cache, through a notification. */
-  route: [node: string, filter: string, added: boolean]
+  /** This node's cache of other nodes' filters changed (a notification, a node's table loaded or dropped). */
+  routes: []
+  /** Another node set or cleared the retained message of a topic, and this node applied it. */
+  retained: [topic: string]
   /** Redis answers again and this node's view of the cluster was loaded afresh. */
   synced: []
   /** Redis is gone: this node serves its local clients only. */
@@ -77,7 +79,7 @@ export class ClusterNode implements ClusterLink {
     this.logUrl = u.toString()
     this.registry = new NodeRegistry(pub, this.id, options.ttlMs ?? 5000)
     this.registry.on('node-up', (n) => { void this.loadRoutes(n); this.publishSys(); this.events.emit('node-up', n) })
-    this.registry.on('node-down', (n) => { this.routes.dropNode(n); this.publishSys(); this.events.emit('node-down', n) })
+    this.registry.on('node-down', (n) => { this.routes.dropNode(n); this.publishSys(); this.events.emit('node-down', n); this.events.emit('routes') })
     this.mailbox = new NodeMailbox(this.id, pub)
     for (const [filter] of this.localFilters()) this.subscribed(filter)
     sub.on('messageBuffer', (channel: Buffer, bytes: Buffer) => this.onMessage(channel.toString(), bytes))
@@ -232,6 +234,7 @@ export class ClusterNode implements ClusterLink {
     this.wasUp = true
     this.publishSys()
     this.events.emit('synced')
+    this.events.emit('routes')
   }
 
   private async beat(): Promise<void> {
@@ -259,7 +262,10 @@ export class ClusterNode implements ClusterLink {
       if (channel.startsWith('midge:m:')) return this.mailbox.receive(bytes)
       const m = this.decode(bytes)
       if (m === undefined || m.sender === this.id) return
-      if (channel === RETAINED_CHANNEL) return this.broker.retained.set(m.message)
+      if (channel === RETAINED_CHANNEL) {
+        this.broker.retained.set(m.message)
+        return void this.events.emit('retained', m.message.topic)
+      }
       this.counters.received++
       // routed here only: never published again, so never forwarded again
       this.routing = {message: m.message, groups: new Set(m.groups)}
@@ -277,7 +283,7 @@ export class ClusterNode implements ClusterLink {
     if (c.t === '+' || c.t === '-') {
       if (c.t === '+') this.routes.add(c.n, c.f)
       else this.routes.remove(c.n, c.f)
-      this.events.emit('route', c.n, c.f, c.t === '+')
+      this.events.emit('routes')
     }
     else if (c.t === 'down') this.registry.down(c.n)
     else if (this.registry.live.has(c.n)) void this.loadRoutes(c.n) // back after a Redis outage of its own: its routes anew
@@ -289,6 +295,7 @@ export class ClusterNode implements ClusterLink {
       const filters = await this.pub.hkeys(routesKey(node))
       this.routes.dropNode(node)
       for (const f of filters) this.routes.add(node, f)
+      this.events.emit('routes')
     } catch {
       // Redis went away: the next sync loads everything
     }
