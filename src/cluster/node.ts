@@ -86,7 +86,10 @@ export class ClusterNode implements ClusterLink {
     for (const r of [pub, sub]) {
       r.on('ready', () => this.whenReady())
       r.on('close', () => this.lost('connection closed'))
-      r.on('error', (error: Error) => this.lost(error.message))
+      r.on('error', (error: Error) => {
+        this.lastError = error.message
+        this.lost(error.message)
+      })
     }
   }
 
@@ -185,14 +188,14 @@ export class ClusterNode implements ClusterLink {
     const first = await Promise.allSettled([this.pub.connect(), this.sub.connect()])
     const failed = first.find((r) => r.status === 'rejected')
     if (failed !== undefined) {
-      this.options.logger.warn({node: this.id}, `cluster: cannot reach Redis at ${this.logUrl} (${(failed.reason as Error).message}); serving local clients only until it answers`)
-      this.wasUp = false
+      this.options.logger.warn({node: this.id}, `cluster: cannot reach Redis at ${this.logUrl} (${this.lastError ?? (failed.reason as Error).message}); serving local clients only until it answers`)
       return
     }
     await this.whenReady()
   }
 
-  private wasUp: boolean | undefined
+  private joined = false
+  private lastError: string | undefined
   private whenReady(): Promise<void> | undefined {
     if (this.closed || this.pub.status !== 'ready' || this.sub.status !== 'ready') return
     this.syncing ??= this.sync().catch((error: Error) => this.lost(error.message)).finally(() => { this.syncing = undefined })
@@ -229,9 +232,9 @@ export class ClusterNode implements ClusterLink {
     this.up = true
     this.heartbeat ??= setInterval(() => void this.beat(), this.options.heartbeatMs ?? 1000).unref()
     const others = this.registry.live.size
-    if (this.wasUp === undefined) this.options.logger.info({node: this.id, nodes: others + 1}, `cluster: node ${this.id} joined through ${this.logUrl} (${others} other node${others === 1 ? '' : 's'})`)
+    if (!this.joined) this.options.logger.info({node: this.id, nodes: others + 1}, `cluster: node ${this.id} joined through ${this.logUrl} (${others} other node${others === 1 ? '' : 's'})`)
     else this.options.logger.info({node: this.id, nodes: others + 1}, `cluster: Redis at ${this.logUrl} is back; routes resynchronised (${others} other node${others === 1 ? '' : 's'})`)
-    this.wasUp = true
+    this.joined = true
     this.publishSys()
     this.events.emit('synced')
     this.events.emit('routes')

@@ -16,6 +16,7 @@ import {CliError, ExitCode} from '../../cli/common/exit-codes.js'
 import {createLogger} from '../../cli/common/logger.js'
 import {aborted, shutdownSignal} from '../../cli/common/signals.js'
 import {capYoungGeneration} from '../../cli/broker/young-generation.js'
+import {isWorkersPrimary, runWorkers, workerCount, workerNodeId, WORKERS_NEED_REDIS} from '../../cli/broker/workers.js'
 import type {OpsServer} from '../../broker/metrics-http.js'
 import {writeFileAtomic} from '../../fs/atomic-write.js'
 
@@ -67,6 +68,12 @@ reconnect on their own; SIGHUP does not re-read them (as in Mosquitto).`
     }
     for (const w of file?.warnings ?? []) log.warn({file: w.file, line: w.line}, w.message)
     for (const note of settings.notes) log.info(note)
+    if (flags.workers !== undefined && !flags['test-config']) {
+      const count = workerCount(flags.workers)
+      if (settings.cluster === undefined) throw new CliError(WORKERS_NEED_REDIS, ExitCode.BrokerStartFailed)
+      if (isWorkersPrimary(flags.workers)) return runWorkers(count, log)
+      settings.cluster.nodeId = workerNodeId(settings.cluster.nodeId)
+    }
     const brokerLog = new BrokerLog(log)
     // per_listener_settings: each listener's own files; otherwise one set for the whole broker
     const listenerAuth = await perListenerAuth(settings.listeners, log, brokerLog.denial)
