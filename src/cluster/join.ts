@@ -28,6 +28,8 @@ export async function joinCluster(broker: Broker, options: JoinOptions): Promise
   const id = options.nodeId ?? generateNodeId()
   const redis = redisFactory(options.url, id)
   const [pub, sub] = await Promise.all([redis('send'), redis('receive')])
+  // the PUBLISHes of one event-loop iteration go to Redis in one write
+  pub.options.enableAutoPipelining = true
   sub.options.autoResubscribe = false // sync() subscribes, after it loaded the state the notifications change
   const node = new ClusterNode(broker, pub, sub, {id, url: options.url, redis, logger: options.logger, heartbeatMs: options.heartbeatMs, ttlMs: options.ttlMs})
   broker.joinCluster(node)
