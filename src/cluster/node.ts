@@ -243,7 +243,12 @@ export class ClusterNode implements ClusterLink {
   private async beat(): Promise<void> {
     if (!this.up) return
     try {
-      await this.registry.announce(this.info())
+      if (await this.registry.announce(this.info())) {
+        // buried by the others while paused: write the routes again and make them reload them
+        this.options.logger.warn({node: this.id}, 'cluster: this node was taken for dead (no heartbeat within the TTL); joining again')
+        this.up = false
+        return void this.whenReady()
+      }
       const alive = await this.registry.scan()
       for (const n of alive) this.registry.up(n)
     } catch {
@@ -253,6 +258,7 @@ export class ClusterNode implements ClusterLink {
 
   private lost(reason: string): void {
     if (!this.up || this.closed) return
+    if (this.pub.status === 'ready' && this.sub.status === 'ready') return // an error the connection survived
     this.up = false
     this.routing = undefined
     this.options.logger.warn({node: this.id}, `cluster: lost Redis at ${this.logUrl} (${reason}); serving local clients only`)

@@ -20,9 +20,13 @@ export class NodeRegistry extends EventEmitter<RegistryEvents> {
     super()
   }
 
-  /** Refreshes this node's heartbeat and membership. */
-  async announce(info: string): Promise<void> {
-    await this.redis.multi().set(nodeKey(this.id), info, 'PX', this.ttlMs).sadd(NODES, this.id).exec()
+  /**
+   * Refreshes this node's heartbeat and membership. Returns true when the node was not a member: the
+   * others took it for dead (it was paused longer than the TTL) and deleted its routes.
+   */
+  async announce(info: string): Promise<boolean> {
+    const r = await this.redis.multi().set(nodeKey(this.id), info, 'PX', this.ttlMs).sadd(NODES, this.id).exec()
+    return r?.[1]?.[1] === 1
   }
 
   /** The other nodes whose heartbeat is alive; removes (and announces) the ones whose heartbeat expired. */

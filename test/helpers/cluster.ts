@@ -16,7 +16,8 @@ export interface TestNode {
 export async function startNode(redisUrl: string, id: string, options: Partial<BrokerOptions> = {}, heartbeatMs = 200): Promise<TestNode> {
   const broker = createBroker(options)
   const address = await broker.listen({port: 0})
-  const node = await joinCluster(broker, {url: redisUrl, nodeId: id, logger: broker.options.logger, heartbeatMs, ttlMs: heartbeatMs * 5})
+  // a short heartbeat, so a killed node is seen gone soon; the default TTL, so a busy machine's pauses are not deaths
+  const node = await joinCluster(broker, {url: redisUrl, nodeId: id, logger: broker.options.logger, heartbeatMs})
   return {
     broker, node, url: `mqtt://127.0.0.1:${address.port}`,
     async close() {
