@@ -125,4 +125,20 @@ describe('cluster routing', {timeout: 60_000}, () => {
     assert.equal(await pubackCode('somebody/there') ?? 0, 0)
     await got
   })
+
+  it('carries other features\' messages between nodes (the mailbox), to one node or to all others', async () => {
+    const toB = new Promise<[string, string]>((resolve) => b.node.mailbox.on('test', (from, p) => resolve([from, p.toString()])))
+    await a.node.mailbox.send('node-b', 'test', Buffer.from('one'))
+    assert.deepEqual(await toB, ['node-a', 'one'])
+    const all = Promise.all([b, c].map((n) => new Promise<string>((resolve) => n.node.mailbox.on('all', (from) => resolve(from)))))
+    let toSelf = false
+    a.node.mailbox.on('all', () => { toSelf = true })
+    await a.node.mailbox.broadcast('all', Buffer.alloc(0))
+    assert.deepEqual(await all, ['node-a', 'node-a'])
+    // a round trip through a's own subscription: its broadcast came back and was dropped
+    const back = new Promise<string>((resolve) => a.node.mailbox.on('ping', (from) => resolve(from)))
+    await b.node.mailbox.send('node-a', 'ping', Buffer.alloc(0))
+    assert.equal(await back, 'node-b')
+    assert.equal(toSelf, false)
+  })
 })
