@@ -36,3 +36,7 @@ export {Dynsec, dynsecHooks, parseDynsecFile, serializeDynsec, DynsecFileError, 
 export type {DynsecOptions, DynsecHookOptions, DynsecState} from './broker/dynsec/index.js'
 export {Bridge, bridgeTopic, parseTopicLine, BridgeTopicError} from './broker/bridge/index.js'
 export type {BridgeInput, BridgeConfig, BridgeTopic, BridgeDirection, BridgeAddress, BridgeStats, BridgeState} from './broker/bridge/index.js'
+// the cluster on Redis (ioredis is imported only when a node joins)
+export {joinCluster, ClusterNode, NodeMailbox} from './cluster/index.js'
+export type {JoinOptions, ClusterEvents, MailHandler, RedisFactory} from './cluster/index.js'
+export type {ClusterLink, ClusterStatus} from './broker/cluster-link.js'

@@ -9,6 +9,7 @@ import {EnhancedAuth} from './enhanced-auth.js'
 import {TypedEmitter, type BrokerEvents} from './events.js'
 import {openListener, type Listener, type ListenerSpec} from './listeners/index.js'
 import {silentLogger} from './logger.js'
+import type {ClusterLink} from './cluster-link.js'
 import type {Message} from './message.js'
 import {Metrics} from './metrics.js'
 import {DEFAULT_OPTIONS, type BrokerOptions} from './options.js'
@@ -174,7 +175,14 @@ export class Broker implements SessionHost {
    */
   publish(message: Message, result?: RouteResult): number {
     if (message.retain) this.retained.set(message)
-    return this.router.route(message, result)
+    // in a cluster, the other nodes that want it get it first (this also decides the shared groups' copies)
+    const nodes = this.router.link?.published(message) ?? 0
+    return this.router.route(message, result) + nodes
+  }
+
+  /** Makes this broker a node of a cluster (src/cluster), or a single node again (undefined). */
+  joinCluster(link: ClusterLink | undefined): void {
+    this.router.link = link
   }
 
   /** Read access for a message offered now (SessionHost): an exception is Session.deliver's to contain. */

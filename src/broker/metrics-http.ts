@@ -2,6 +2,7 @@ import {createServer, type IncomingMessage, type Server, type ServerResponse} fr
 import type {AddressInfo} from 'node:net'
 import type {Broker} from './broker.js'
 import {bridgeFamilies} from './bridge/metrics.js'
+import type {ClusterStatus} from './cluster-link.js'
 import type {Listener} from './listeners/listener.js'
 import type {MetricFamily} from './metric-family.js'
 import type {DropReason} from './session.js'
@@ -91,6 +92,7 @@ export function collectMetrics(source: OpsSource): MetricFamily[] {
     },
     ...persistenceFamilies(broker),
     ...bridgeFamilies(broker.bridges.all),
+    ...(broker.router.link?.metrics() ?? []),
     ...(source.extra?.() ?? []),
   ]
 }
@@ -118,10 +120,15 @@ function formatValue(v: number): string {
   return String(v)
 }
 
-/** /healthz: healthy when there is at least one listener and every listener accepts connections. */
-export function health(source: OpsSource): {healthy: boolean; listeners: Array<{url: string; accepting: boolean}>} {
+/**
+ * /healthz: healthy when there is at least one listener and every listener accepts connections. A
+ * node of a cluster whose Redis is away is still healthy (it serves its clients: a load balancer
+ * should keep it) but degraded, which the status field says.
+ */
+export function health(source: OpsSource): {healthy: boolean; degraded: boolean; listeners: Array<{url: string; accepting: boolean}>; cluster?: ClusterStatus} {
   const listeners = source.listeners().map((l) => ({url: l.url, accepting: l.accepting}))
-  return {healthy: listeners.length > 0 && listeners.every((l) => l.accepting), listeners}
+  const cluster = source.broker.router.link?.status()
+  return {healthy: listeners.length > 0 && listeners.every((l) => l.accepting), degraded: cluster?.connected === false, listeners, ...(cluster && {cluster})}
 }
 
 export interface OpsServer {
@@ -169,7 +176,8 @@ function answer(source: OpsSource, req: IncomingMessage, res: ServerResponse): v
   }
   if (path === '/healthz') {
     const h = health(source)
-    return send(res, h.healthy ? 200 : 503, 'application/json', JSON.stringify({status: h.healthy ? 'ok' : 'unavailable', listeners: h.listeners}) + '\n', req.method === 'HEAD')
+    const status = !h.healthy ? 'unavailable' : h.degraded ? 'degraded' : 'ok'
+    return send(res, h.healthy ? 200 : 503, 'application/json', JSON.stringify({status, listeners: h.listeners, ...(h.cluster && {cluster: h.cluster})}) + '\n', req.method === 'HEAD')
   }
   send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', renderPrometheus(collectMetrics(source)), req.method === 'HEAD')
 }

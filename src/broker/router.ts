@@ -1,4 +1,5 @@
 import type {QoS} from '../codec/index.js'
+import type {ClusterLink} from './cluster-link.js'
 import type {Message} from './message.js'
 import type {Delivery, Session, SubscriptionOptions} from './session.js'
 import {parseSharedFilter} from '../codec/topic.js'
@@ -60,6 +61,8 @@ export class Router {
   private readonly visitSub = (entry: FilterEntry) => this.collect(entry)
   private readonly visitShared = (group: SharedGroup) => this.collectShared(group)
   private sharedHits: SharedGroup[] = []
+  /** The cluster this broker is a node of (told of filters added and removed; decides shared groups). */
+  link: ClusterLink | undefined
 
   /**
    * @param upgradeQos deliver at the subscription's QoS even when the message's is lower (Mosquitto's
@@ -86,7 +89,7 @@ export class Router {
         this.subscribers.set(session, subscriber)
       }
       if (isNew || subscriber.filters === 0) subscriber.filters++
-      this.subs.add(filter, session.clientId, {subscriber, options})
+      if (this.subs.add(filter, session.clientId, {subscriber, options})) this.link?.subscribed(filter)
       return isNew
     }
     const entry = {session, options}
@@ -97,7 +100,7 @@ export class Router {
     }
     const at = group.members.findIndex((m) => m.session.clientId === session.clientId)
     if (at >= 0) group.members[at] = entry
-    else { group.members.push(entry); this.sharedSize++ }
+    else { group.members.push(entry); this.sharedSize++; this.link?.subscribed(filter) }
     return isNew
   }
 
@@ -107,12 +110,14 @@ export class Router {
     if (share === undefined) {
       const subscriber = this.subscribers.get(session)
       if (subscriber !== undefined && --subscriber.filters === 0) this.subscribers.delete(session)
-      return this.subs.remove(filter, session.clientId)
+      const removed = this.subs.remove(filter, session.clientId)
+      if (removed) this.link?.unsubscribed(filter)
+      return removed
     }
     const group = this.shared.get(share.filter, share.group)
     if (group === undefined) return true
     const at = group.members.findIndex((m) => m.session.clientId === session.clientId)
-    if (at >= 0) { group.members.splice(at, 1); this.sharedSize-- }
+    if (at >= 0) { group.members.splice(at, 1); this.sharedSize--; this.link?.unsubscribed(filter) }
     if (group.members.length === 0) this.shared.remove(share.filter, share.group)
     return true
   }
@@ -142,7 +147,9 @@ export class Router {
       }
       if (this.sharedSize > 0) {
         this.shared.forEachMatch(msg.topic, this.visitShared)
+        const link = this.link
         for (const group of groups) {
+          if (link !== undefined && !link.sharedHere(group.key, msg)) continue
           const member = pickMember(group)
           if (member === undefined) continue
           count++

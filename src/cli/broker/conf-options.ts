@@ -4,6 +4,7 @@
 import {bool, int, oneToken, parseDuration, text, ValueError} from './conf-values.js'
 import type {ConfListener, ListenerSecurity, LogDest, LogType, MosquittoConfig, Scope, Setter} from './conf-types.js'
 import {LOG_TYPES} from './conf-types.js'
+import {checkClusterUrl} from '../../cluster/redis.js'
 
 export const PER_LISTENER_SECURITY: Record<string, {key: keyof ListenerSecurity; parse: (args: string) => string | boolean}> = {
   password_file: {key: 'passwordFile', parse: text},
@@ -48,6 +49,16 @@ export const OPTIONS: Record<string, {scope: Scope; set: Setter}> = {
   persistence_file: {scope: 'global', set: global('persistenceFile', text)},
   autosave_interval: {scope: 'global', set: global('autosaveInterval', (a) => int(a, 0))},
   persistent_client_expiration: {scope: 'global', set: global('persistentClientExpiration', (a) => parseDuration(oneToken(a)))},
+  // midge's own: the cluster (--cluster)
+  cluster_redis: {scope: 'global', set: global('clusterRedis', (a) => {
+    const url = text(a)
+    try {
+      checkClusterUrl(url)
+    } catch (error) {
+      throw new ValueError((error as Error).message)
+    }
+    return url
+  })},
   // limits
   // 0: no limit (Mosquitto 2.0's default for both)
   message_size_limit: {scope: 'global', set: global('messageSizeLimit', (a) => int(a, 0, 268_435_455))},

@@ -62,6 +62,8 @@ export interface MosquittoConfig {
   persistence?: boolean
   persistenceLocation?: string
   persistenceFile?: string
+  /** cluster_redis (midge's own): the Redis URL of the cluster. */
+  clusterRedis?: string
   autosaveInterval?: number
   /** Seconds (Mosquitto writes `2h`, `14d`, `1y`...). */
   persistentClientExpiration?: number

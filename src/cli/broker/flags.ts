@@ -57,6 +57,9 @@ export function brokerFlags() {
     'no-shared-subscriptions': Flags.boolean({description: 'Refuse shared subscriptions. e.g. --no-shared-subscriptions'}),
     persistence: Flags.string({description: 'Keep sessions, queued and in-flight QoS 1/2 messages and retained messages in DIR/midge.db (SQLite), so they survive a restart or a crash (Mosquitto\'s persistence true + persistence_location). QoS 1/2 PUBLISHes are acknowledged once stored. DIR is created if missing. e.g. --persistence /var/lib/midge', env: 'MIDGE_PERSISTENCE', helpValue: '<dir>'}),
     ...pluginFlags(),
+    cluster: Flags.string({description: 'Join the cluster of every midge started with the same Redis: clients on any node reach subscribers on all of them, retained messages and shared subscriptions are shared (see README "Cluster (Redis)"). Also cluster_redis in -c. Redis unreachable at start: the node serves its own clients and joins when it answers. e.g. --cluster redis://10.0.0.5:6379/0', env: 'MIDGE_CLUSTER', helpValue: '<redis-url>'}),
+    workers: Flags.string({description: 'Run N broker processes on this machine (auto: one per core) that share the listening ports and form a cluster through --cluster (required). A worker that dies is replaced. e.g. --workers auto --cluster redis://127.0.0.1:6379', env: 'MIDGE_WORKERS', helpValue: '<n|auto>'}),
+    'node-id': Flags.string({description: 'This node\'s name in the cluster (default: 12 random hex digits), in the log and $SYS/broker/node/id. e.g. --node-id edge-1', env: 'MIDGE_NODE_ID', helpValue: '<id>'}),
     'persistence-sync': Flags.option({options: ['full', 'normal'] as const, default: 'full' as const, description: 'full: every commit is on disk before the acknowledgement (survives a power loss); normal: survives a crash of the broker, not of the machine, and is faster. e.g. --persistence-sync normal', env: 'MIDGE_PERSISTENCE_SYNC'})(),
   }
 }

@@ -17,6 +17,7 @@ import {loadBrokerPlugins} from './plugins.js'
 import {announcement, httpUrl, loadAllTls, openListeners, openOps, refuseEveryone, reloadCertificates, shutdownWithin, type OpenListener} from './serve.js'
 import type {BrokerSettings} from './settings.js'
 import {capYoungGeneration} from './young-generation.js'
+import type {ClusterNode} from '../../cluster/index.js'
 
 /** BrokerSettings and what the command resolved besides them (plugins, bridges, file warnings). */
 export interface ServeSettings extends BrokerSettings {
@@ -57,6 +58,8 @@ export interface PreparedBroker {
 
 export interface ServedBroker {
   broker: Broker
+  /** The cluster this broker is a node of (--cluster). */
+  cluster?: ClusterNode
   listeners: OpenListener[]
   ops?: OpsServer
   /** One object per listener (then the HTTP endpoint): what `broker start` prints and writes to --ready-file. */
@@ -121,6 +124,7 @@ async function startPrepared(p: PreparedBroker, {signal, logger: log, process: p
   const unguard = processWide ? guardProcess(log) : () => {}
   let listeners: OpenListener[] = []
   let ops: OpsServer | undefined
+  let cluster: ClusterNode | undefined
   const reload = async () => {
     if (auth) await auth.reload(broker)
     else if (!chain) log.info('no password or ACL file to reload')
@@ -139,7 +143,7 @@ async function startPrepared(p: PreparedBroker, {signal, logger: log, process: p
       unguard()
       uncapYoungGeneration()
       try {
-        await shutdownWithin(settings.shutdownTimeoutMs, [() => broker.close(), async () => chain?.stop(), async () => ops?.close(), async () => store?.close()], log)
+        await shutdownWithin(settings.shutdownTimeoutMs, [async () => { await cluster?.close(); await broker.close() }, async () => chain?.stop(), async () => ops?.close(), async () => store?.close()], log)
       } finally {
         brokerLog.close()
       }
@@ -153,6 +157,8 @@ async function startPrepared(p: PreparedBroker, {signal, logger: log, process: p
   }
   try {
     await broker.restore()
+    // --cluster: ioredis and src/cluster load only then
+    if (settings.cluster) cluster = await (await import('../../cluster/index.js')).joinCluster(broker, {...settings.cluster, logger: log})
     listeners = await openListeners(broker, settings.listeners, p.tls)
     if (settings.http) ops = await openOps(broker, settings.http)
     for (const b of p.bridges) {
@@ -168,5 +174,5 @@ async function startPrepared(p: PreparedBroker, {signal, logger: log, process: p
   if (ops) announcements.push(announcement('http', ops.address(), httpUrl(ops)))
   if (signal.aborted) onAbort()
   else signal.addEventListener('abort', onAbort, {once: true})
-  return {broker, listeners, ops, announcements, reload, close, closed}
+  return {broker, cluster, listeners, ops, announcements, reload, close, closed}
 }

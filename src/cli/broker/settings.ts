@@ -12,6 +12,7 @@ import type {QoS} from '../../codec/index.js'
 import {CliError, ExitCode} from '../common/exit-codes.js'
 import type {LogLevel} from '../common/logger.js'
 import {logLevelFor, MosquittoConfError, parseMosquittoConf, type ConfDiagnostic, type ConfListener, type LogDest, type MosquittoConfig} from './mosquitto-conf.js'
+import {checkClusterUrl} from '../../cluster/redis.js'
 
 /** The flags this module reads (see cli/broker/flags.ts); undefined: not given on the command line nor in the environment. */
 export interface SettingsFlags {
@@ -40,6 +41,8 @@ export interface SettingsFlags {
   dynsec?: string
   'log-level'?: LogLevel
   persistence?: string
+  cluster?: string
+  'node-id'?: string
 }
 
 /** The TLS settings of a listener as files (read at start and on every SIGHUP). */
@@ -90,6 +93,8 @@ export interface BrokerSettings {
   logDest?: LogDest[]
   http?: {host: string; port: number}
   shutdownTimeoutMs: number
+  /** --cluster (or cluster_redis): the Redis URL of the cluster this node joins, and --node-id. */
+  cluster?: {url: string; nodeId?: string}
   /** Things worth a log line: which listeners win, which file values were adjusted. */
   notes: string[]
 }
@@ -186,6 +191,7 @@ export function resolveBrokerSettings(flags: SettingsFlags, engineFlags: Partial
     logDest,
     http: flags['http-port'] === undefined ? undefined : {host: flags['http-host'] ?? '127.0.0.1', port: flags['http-port']},
     shutdownTimeoutMs: (flags['shutdown-timeout'] ?? DEFAULT_SHUTDOWN_TIMEOUT) * 1000,
+    cluster: clusterSetting(flags.cluster ?? conf.clusterRedis, flags['node-id']),
     notes,
   }
 }
@@ -378,4 +384,19 @@ function describeFsError(error: unknown): string {
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
+}
+
+/** --cluster / MIDGE_CLUSTER / cluster_redis: a Redis URL (checked: exit 17 otherwise). */
+function clusterSetting(url: string | undefined, nodeId: string | undefined): BrokerSettings['cluster'] {
+  if (url === undefined) {
+    if (nodeId !== undefined) throw new CliError('--node-id names a node of a cluster: give --cluster redis://HOST:PORT too', ExitCode.BrokerStartFailed)
+    return undefined
+  }
+  try {
+    checkClusterUrl(url)
+  } catch (error) {
+    throw new CliError(`--cluster: ${(error as Error).message}`, ExitCode.BrokerStartFailed)
+  }
+  if (nodeId !== undefined && !/^[\w.-]{1,64}$/.test(nodeId)) throw new CliError(`--node-id: ${JSON.stringify(nodeId)} must be 1 to 64 letters, digits, '.', '_' or '-'`, ExitCode.BrokerStartFailed)
+  return {url, nodeId}
 }

@@ -9,6 +9,7 @@ import {readMosquittoConf, resolveBrokerSettings} from '../../cli/broker/setting
 import {CliError, ExitCode} from '../../cli/common/exit-codes.js'
 import {createLogger} from '../../cli/common/logger.js'
 import {shutdownSignal} from '../../cli/common/signals.js'
+import {isWorkersPrimary, runWorkers, workerCount, workerNodeId, WORKERS_NEED_REDIS} from '../../cli/broker/workers.js'
 import {writeFileAtomic} from '../../fs/atomic-write.js'
 
 export default class BrokerStart extends MidgeCommand {
@@ -58,6 +59,12 @@ reconnect on their own; SIGHUP does not re-read them (as in Mosquitto).`
     const log = await createLogger(settings.logLevel, settings.logDest).catch((error: Error) => {
       throw new CliError(`cannot open the log file: ${error.message}`, ExitCode.BrokerStartFailed)
     })
+    if (flags.workers !== undefined && !flags['test-config']) {
+      const count = workerCount(flags.workers)
+      if (settings.cluster === undefined) throw new CliError(WORKERS_NEED_REDIS, ExitCode.BrokerStartFailed)
+      if (isWorkersPrimary(flags.workers)) return runWorkers(count, log)
+      settings.cluster.nodeId = workerNodeId(settings.cluster.nodeId)
+    }
     if (flags['test-config']) {
       const {bridges} = await prepareBroker(settings, log)
       const n = settings.listeners.length

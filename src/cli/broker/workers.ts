@@ -1,0 +1,81 @@
+import cluster, {type Worker} from 'node:cluster'
+import {once} from 'node:events'
+import {availableParallelism} from 'node:os'
+import type {Logger} from '../../broker/logger.js'
+import {CliError, ExitCode} from '../common/exit-codes.js'
+import {aborted, shutdownSignal} from '../common/signals.js'
+
+const WORKER_INDEX = 'MIDGE_WORKER_INDEX'
+
+/** `--workers N|auto` as a number of processes (auto: the number of cores); throws a CliError (exit 17) otherwise. */
+export function workerCount(value: string): number {
+  if (value === 'auto') return availableParallelism()
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 1024) throw new CliError(`--workers: ${JSON.stringify(value)} is not a number of processes (1 to 1024) or auto`, ExitCode.BrokerStartFailed)
+  return Number(value)
+}
+
+/** The one-line refusal of --workers without a cluster. */
+export const WORKERS_NEED_REDIS = '--workers needs a cluster to share sessions and routes between its processes: give --cluster redis://HOST:PORT (a local Redis: redis-server --port 6379, then --cluster redis://127.0.0.1:6379)'
+
+/**
+ * In a worker of --workers: this node's id (a given --node-id gets "-w{index}"). The channel to the
+ * primary no longer keeps the process alive, so the worker exits once its broker has shut down.
+ */
+export function workerNodeId(nodeId: string | undefined): string | undefined {
+  const index = process.env[WORKER_INDEX]
+  if (index === undefined || cluster.isPrimary) return nodeId
+  process.channel?.unref()
+  return nodeId === undefined ? undefined : `${nodeId}-w${index}`
+}
+
+/** Whether this process is the primary of --workers (it only forks and watches; the workers serve). */
+export function isWorkersPrimary(workers: string | undefined): boolean {
+  return workers !== undefined && cluster.isPrimary
+}
+
+/**
+ * The primary of `--workers`: forks `count` copies of this command (node:cluster: they share the
+ * listening ports, connections spread between them), replaces a worker that dies, and on SIGINT or
+ * SIGTERM stops them all and returns once they exited. A worker that exits before it listened stops
+ * the start: its exit code is the command's.
+ */
+export async function runWorkers(count: number, log: Logger): Promise<void> {
+  const {signal, dispose} = shutdownSignal()
+  let stopping = false
+  let failed: number | undefined
+  let startFailed = (): void => undefined
+  const failure = new Promise<void>((resolve) => { startFailed = resolve })
+  const live = new Set<Worker>()
+  const fork = (index: number): Worker => {
+    const worker = cluster.fork({[WORKER_INDEX]: String(index)})
+    live.add(worker)
+    let listening = false
+    worker.once('listening', () => { listening = true })
+    worker.once('exit', (code, sig) => {
+      live.delete(worker)
+      if (stopping) return
+      if (!listening) {
+        failed = code || ExitCode.BrokerStartFailed
+        log.error({worker: index, code, signal: sig}, `worker ${index} exited before it listened; stopping`)
+        return startFailed()
+      }
+      log.warn({worker: index, code, signal: sig}, `worker ${index} exited (${sig ?? `code ${code}`}); starting another`)
+      fork(index)
+    })
+    return worker
+  }
+  const stop = (): void => {
+    stopping = true
+    for (const w of live) w.process.kill('SIGTERM')
+  }
+  try {
+    for (let i = 0; i < count; i++) fork(i)
+    log.info({workers: count}, `started ${count} worker processes`)
+    await Promise.race([aborted(signal), failure])
+    stop()
+    await Promise.all([...live].map((w) => w.isDead() ? undefined : once(w, 'exit')))
+  } finally {
+    dispose()
+  }
+  if (failed !== undefined) throw new CliError('a worker could not start (see its error above)', failed)
+}

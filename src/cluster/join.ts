@@ -1,0 +1,38 @@
+import {randomBytes} from 'node:crypto'
+import type {Broker} from '../broker/broker.js'
+import type {Logger} from '../broker/logger.js'
+import {ClusterNode} from './node.js'
+import {redisFactory} from './redis.js'
+
+export interface JoinOptions {
+  /** redis://HOST:PORT[/DB] (or rediss://) */
+  url: string
+  /** Default: generated (12 hex digits). */
+  nodeId?: string
+  logger: Logger
+  heartbeatMs?: number
+  ttlMs?: number
+}
+
+/** A node id: 12 random hex digits. */
+export function generateNodeId(): string {
+  return randomBytes(6).toString('hex')
+}
+
+/**
+ * Makes the broker a node of the cluster on the Redis at `url`. Resolves once joined, or once the
+ * first connection attempt failed: the node then serves its local clients (degraded) and joins when
+ * Redis answers. Throws only for a URL that is not a Redis URL.
+ */
+export async function joinCluster(broker: Broker, options: JoinOptions): Promise<ClusterNode> {
+  const id = options.nodeId ?? generateNodeId()
+  const redis = redisFactory(options.url, id)
+  const [pub, sub] = await Promise.all([redis('send'), redis('receive')])
+  // the PUBLISHes of one event-loop iteration go to Redis in one write
+  pub.options.enableAutoPipelining = true
+  sub.options.autoResubscribe = false // sync() subscribes, after it loaded the state the notifications change
+  const node = new ClusterNode(broker, pub, sub, {id, url: options.url, redis, logger: options.logger, heartbeatMs: options.heartbeatMs, ttlMs: options.ttlMs})
+  broker.joinCluster(node)
+  await node.start()
+  return node
+}

@@ -1,0 +1,362 @@
+import {EventEmitter} from 'node:events'
+import {hostname} from 'node:os'
+import type {Redis} from 'ioredis'
+import type {Broker} from '../broker/broker.js'
+import type {ClusterLink, ClusterStatus} from '../broker/cluster-link.js'
+import type {Logger} from '../broker/logger.js'
+import {isExpired, type Message} from '../broker/message.js'
+import type {MetricFamily} from '../broker/metrics-http.js'
+import {CONTROL_CHANNEL, MAIL_ALL, RETAINED, RETAINED_CHANNEL, mailChannel, nodeChannel, routesKey, type ControlMessage} from './keys.js'
+import {NodeMailbox} from './mailbox.js'
+import {NodeRegistry} from './registry.js'
+import {RouteCache} from './routes.js'
+import type {RedisFactory} from './redis.js'
+import {decodeNodeMessage, encodeNodeMessage} from './wire.js'
+
+export interface ClusterNodeOptions {
+  id: string
+  /** The Redis URL as given (logged without its password). */
+  url: string
+  redis: RedisFactory
+  logger: Logger
+  /** Heartbeat period (default 1000 ms); a node is gone after `ttlMs` without one (default 5000 ms). */
+  heartbeatMs?: number
+  ttlMs?: number
+}
+
+export interface ClusterEvents {
+  'node-up': [node: string]
+  'node-down': [node: string]
+  /** This node's cache of other nodes' filters changed (a notification, a node's table loaded or dropped). */
+  routes: []
+  /** Another node set or cleared the retained message of a topic, and this node applied it. */
+  retained: [topic: string]
+  /** Redis answers again and this node's view of the cluster was loaded afresh. */
+  synced: []
+  /** Redis is gone: this node serves its local clients only. */
+  degraded: [reason: string]
+}
+
+/** Counters of what went between this node and the others. */
+export interface ClusterCounters {
+  forwarded: number
+  received: number
+  undecodable: number
+}
+
+/**
+ * One broker as a node of a cluster on Redis (see ClusterLink for what the engine asks). A filter
+ * added on this node is written to Redis once, when its first (session, filter) pair appears; a
+ * message published here goes, as one Redis PUBLISH, to each other node with a matching filter, and
+ * a message from another node is routed to local subscribers only. Without Redis the node serves its
+ * local clients; when Redis is back it writes its routes again and reloads everyone else's.
+ */
+export class ClusterNode implements ClusterLink {
+  readonly id: string
+  readonly events = new EventEmitter<ClusterEvents>()
+  readonly counters: ClusterCounters = {forwarded: 0, received: 0, undecodable: 0}
+  /** Other cluster features' messages between nodes (part 2: sessions). */
+  readonly mailbox: NodeMailbox
+  private readonly registry: NodeRegistry
+  private readonly routes = new RouteCache()
+  /** This node's filters and how many (session, filter) pairs hold each. */
+  private readonly local = new Map<string, number>()
+  private up = false
+  private closed = false
+  private syncing: Promise<void> | undefined
+  private buffered: ControlMessage[] | undefined
+  private heartbeat: NodeJS.Timeout | undefined
+  /** The message being routed and the shared groups this node delivers for it (undefined: all). */
+  private routing: {message: Message; groups: ReadonlySet<string> | undefined} | undefined
+  private readonly targets = new Set<string>()
+  private readonly groupTargets = new Map<string, string[]>()
+  private readonly logUrl: string
+
+  constructor(private readonly broker: Broker, private readonly pub: Redis, private readonly sub: Redis, private readonly options: ClusterNodeOptions) {
+    this.id = options.id
+    const u = new URL(options.url)
+    u.password = ''
+    this.logUrl = u.toString()
+    this.registry = new NodeRegistry(pub, this.id, options.ttlMs ?? 5000)
+    this.registry.on('node-up', (n) => { void this.loadRoutes(n); this.publishSys(); this.events.emit('node-up', n) })
+    this.registry.on('node-down', (n) => { this.routes.dropNode(n); this.publishSys(); this.events.emit('node-down', n); this.events.emit('routes') })
+    this.mailbox = new NodeMailbox(this.id, pub)
+    for (const [filter] of this.localFilters()) this.subscribed(filter)
+    sub.on('messageBuffer', (channel: Buffer, bytes: Buffer) => this.onMessage(channel.toString(), bytes))
+    for (const r of [pub, sub]) {
+      r.on('ready', () => this.whenReady())
+      r.on('close', () => this.lost('connection closed'))
+      r.on('error', (error: Error) => {
+        this.lastError = error.message
+        this.lost(error.message)
+      })
+    }
+  }
+
+  /** Connections to the cluster's Redis, for other cluster features (they close them). */
+  redis(purpose: string): Promise<Redis> { return this.options.redis(purpose) }
+
+  /** Whether Redis answers and this node's view of the cluster is current. */
+  get connected(): boolean { return this.up }
+
+  /** Whether this node's cache says that `node` holds `filter`. */
+  knows(node: string, filter: string): boolean { return this.routes.filtersOf(node)?.has(filter) === true }
+
+  /** The other nodes alive, as last seen. */
+  get nodes(): ReadonlySet<string> { return this.registry.live }
+
+  // --- ClusterLink ---------------------------------------------------------------------------------
+
+  subscribed(filter: string): void {
+    if (isNodeLocal(filter)) return
+    const n = (this.local.get(filter) ?? 0) + 1
+    this.local.set(filter, n)
+    if (n > 1) return
+    if (filter.startsWith('$share/')) this.routes.add(this.id, filter)
+    if (this.up) this.send(this.pub.multi().hset(routesKey(this.id), filter, 1).publish(CONTROL_CHANNEL, control({t: '+', n: this.id, f: filter})).exec())
+  }
+
+  unsubscribed(filter: string): void {
+    const n = this.local.get(filter)
+    if (n === undefined) return
+    if (n > 1) return void this.local.set(filter, n - 1)
+    this.local.delete(filter)
+    if (filter.startsWith('$share/')) this.routes.remove(this.id, filter)
+    if (this.up) this.send(this.pub.multi().hdel(routesKey(this.id), filter).publish(CONTROL_CHANNEL, control({t: '-', n: this.id, f: filter})).exec())
+  }
+
+  published(message: Message): number {
+    if (!this.up || isNodeLocal(message.topic)) {
+      this.routing = undefined
+      return 0
+    }
+    const now = this.broker.now()
+    if (message.retain) {
+      const bytes = encodeNodeMessage(this.id, message, [], now)
+      const m = message.payload.length === 0 ? this.pub.multi().hdel(RETAINED, message.topic) : this.pub.multi().hset(RETAINED, message.topic, bytes)
+      this.send(m.publish(RETAINED_CHANNEL, bytes).exec())
+    }
+    const nodes = this.targets
+    const groups = this.groupTargets
+    try {
+      this.routes.match(message.topic, nodes, groups)
+      const mine = groups.get(this.id)
+      this.routing = {message, groups: new Set(mine)}
+      groups.delete(this.id)
+      for (const n of groups.keys()) nodes.add(n)
+      for (const n of nodes) {
+        this.send(this.pub.publish(nodeChannel(n), encodeNodeMessage(this.id, message, groups.get(n) ?? [], now)))
+        this.counters.forwarded++
+      }
+      return nodes.size
+    } finally {
+      nodes.clear()
+      groups.clear()
+    }
+  }
+
+  sharedHere(group: string, message: Message): boolean {
+    const r = this.routing
+    if (r === undefined || r.message !== message || r.groups === undefined) return true
+    return r.groups.has(group)
+  }
+
+  status(): ClusterStatus {
+    return {node: this.id, connected: this.up, nodes: this.registry.live.size + 1}
+  }
+
+  metrics(): MetricFamily[] {
+    const gauge = (name: string, help: string, value: number): MetricFamily => ({name, help, type: 'gauge', samples: [{value}]})
+    const counter = (name: string, help: string, value: number): MetricFamily => ({name, help, type: 'counter', samples: [{value}]})
+    let routes = 0
+    for (const n of this.registry.live) routes += this.routes.filtersOf(n)?.size ?? 0
+    return [
+      {name: 'midge_node_info', help: 'This node of the cluster (value 1; the node label names it).', type: 'gauge', samples: [{labels: {node: this.id}, value: 1}]},
+      gauge('midge_cluster_connected', 'Whether Redis answers and the routes are current (1), or the node serves local clients only (0).', this.up ? 1 : 0),
+      gauge('midge_cluster_nodes', 'Nodes in the cluster as this node sees them, itself included.', this.registry.live.size + 1),
+      gauge('midge_cluster_routes', 'Filters of other nodes in this node\'s route cache.', routes),
+      counter('midge_cluster_messages_forwarded_total', 'Messages sent to another node (one per node that wanted it).', this.counters.forwarded),
+      counter('midge_cluster_messages_received_total', 'Messages received from other nodes.', this.counters.received),
+      counter('midge_cluster_messages_undecodable_total', 'Messages from other nodes that could not be read (dropped).', this.counters.undecodable),
+    ]
+  }
+
+  // --- Redis -------------------------------------------------------------------------------------
+
+  /** Connects; resolves once joined, or once the first attempt failed (the node then runs degraded and keeps trying). */
+  async start(): Promise<void> {
+    const first = await Promise.allSettled([this.pub.connect(), this.sub.connect()])
+    const failed = first.find((r) => r.status === 'rejected')
+    if (failed !== undefined) {
+      this.options.logger.warn({node: this.id}, `cluster: cannot reach Redis at ${this.logUrl} (${this.lastError ?? (failed.reason as Error).message}); serving local clients only until it answers`)
+      return
+    }
+    await this.whenReady()
+  }
+
+  private joined = false
+  private lastError: string | undefined
+  private whenReady(): Promise<void> | undefined {
+    if (this.closed || this.pub.status !== 'ready' || this.sub.status !== 'ready') return
+    this.syncing ??= this.sync().catch((error: Error) => this.lost(error.message)).finally(() => { this.syncing = undefined })
+    return this.syncing
+  }
+
+  /** Writes this node's state, then loads everyone else's; control messages meanwhile wait and follow. */
+  private async sync(): Promise<void> {
+    this.buffered = []
+    try {
+      await this.sub.subscribe(CONTROL_CHANNEL, RETAINED_CHANNEL, nodeChannel(this.id), mailChannel(this.id), MAIL_ALL)
+      const filters = [...this.local.keys()]
+      const write = this.pub.multi().del(routesKey(this.id))
+      if (filters.length > 0) write.hset(routesKey(this.id), Object.fromEntries(filters.map((f) => [f, 1])))
+      await write.exec()
+      await this.registry.announce(this.info())
+      await this.pub.publish(CONTROL_CHANNEL, control({t: 'up', n: this.id}))
+      const alive = await this.registry.scan()
+      const tables = await this.pub.pipeline(alive.map((n) => ['hkeys', routesKey(n)])).exec()
+      this.routes.clear(this.id)
+      alive.forEach((n, i) => { for (const f of (tables?.[i]?.[1] ?? []) as string[]) this.routes.add(n, f) })
+      const retained = await this.pub.hgetallBuffer(RETAINED)
+      const now = this.broker.now()
+      for (const bytes of Object.values(retained)) {
+        const m = this.decode(bytes)
+        if (m !== undefined && !isExpired(m.message, now)) this.broker.retained.set(m.message)
+      }
+      this.registry.reset(alive)
+    } finally {
+      const later = this.buffered ?? []
+      this.buffered = undefined
+      for (const c of later) this.onControl(c)
+    }
+    this.up = true
+    this.heartbeat ??= setInterval(() => void this.beat(), this.options.heartbeatMs ?? 1000).unref()
+    const others = this.registry.live.size
+    if (!this.joined) this.options.logger.info({node: this.id, nodes: others + 1}, `cluster: node ${this.id} joined through ${this.logUrl} (${others} other node${others === 1 ? '' : 's'})`)
+    else this.options.logger.info({node: this.id, nodes: others + 1}, `cluster: Redis at ${this.logUrl} is back; routes resynchronised (${others} other node${others === 1 ? '' : 's'})`)
+    this.joined = true
+    this.publishSys()
+    this.events.emit('synced')
+    this.events.emit('routes')
+  }
+
+  private async beat(): Promise<void> {
+    if (!this.up) return
+    try {
+      if (await this.registry.announce(this.info())) {
+        // buried by the others while paused: write the routes again and make them reload them
+        this.options.logger.warn({node: this.id}, 'cluster: this node was taken for dead (no heartbeat within the TTL); joining again')
+        this.up = false
+        return void this.whenReady()
+      }
+      const alive = await this.registry.scan()
+      for (const n of alive) this.registry.up(n)
+    } catch {
+      // the connection's own events say whether Redis is gone
+    }
+  }
+
+  private lost(reason: string): void {
+    if (!this.up || this.closed) return
+    if (this.pub.status === 'ready' && this.sub.status === 'ready') return // an error the connection survived
+    this.up = false
+    this.routing = undefined
+    this.options.logger.warn({node: this.id}, `cluster: lost Redis at ${this.logUrl} (${reason}); serving local clients only`)
+    this.events.emit('degraded', reason)
+  }
+
+  private onMessage(channel: string, bytes: Buffer): void {
+    try {
+      if (channel === CONTROL_CHANNEL) return this.onControl(JSON.parse(bytes.toString()) as ControlMessage)
+      if (channel.startsWith('midge:m:')) return this.mailbox.receive(bytes)
+      const m = this.decode(bytes)
+      if (m === undefined || m.sender === this.id) return
+      if (channel === RETAINED_CHANNEL) {
+        this.broker.retained.set(m.message)
+        return void this.events.emit('retained', m.message.topic)
+      }
+      this.counters.received++
+      // routed here only: never published again, so never forwarded again
+      this.routing = {message: m.message, groups: new Set(m.groups)}
+      this.broker.router.route(m.message)
+    } catch (error) {
+      this.broker.internalError(error, {during: `a cluster message on ${channel}`})
+    } finally {
+      this.routing = undefined
+    }
+  }
+
+  private onControl(c: ControlMessage): void {
+    if (this.buffered !== undefined) return void this.buffered.push(c)
+    if (c.n === this.id) return
+    if (c.t === '+' || c.t === '-') {
+      if (c.t === '+') this.routes.add(c.n, c.f)
+      else this.routes.remove(c.n, c.f)
+      this.events.emit('routes')
+    }
+    else if (c.t === 'down') this.registry.down(c.n)
+    else if (this.registry.live.has(c.n)) void this.loadRoutes(c.n) // back after a Redis outage of its own: its routes anew
+    else this.registry.up(c.n)
+  }
+
+  private async loadRoutes(node: string): Promise<void> {
+    try {
+      const filters = await this.pub.hkeys(routesKey(node))
+      this.routes.dropNode(node)
+      for (const f of filters) this.routes.add(node, f)
+      this.events.emit('routes')
+    } catch {
+      // Redis went away: the next sync loads everything
+    }
+  }
+
+  private decode(bytes: Buffer): ReturnType<typeof decodeNodeMessage> | undefined {
+    try {
+      return decodeNodeMessage(bytes, this.broker.now())
+    } catch {
+      this.counters.undecodable++
+      return undefined
+    }
+  }
+
+  private send(p: Promise<unknown>): void {
+    p.catch(() => undefined) // a write lost with Redis is made again by the next sync
+  }
+
+  /** $SYS/broker/node/id and $SYS/broker/cluster/nodes (retained, this node only), when $SYS is on. */
+  private publishSys(): void {
+    if (this.broker.sys === undefined || this.closed) return
+    const sys = (topic: string, text: string) => this.broker.publish({topic, payload: Buffer.from(text), qos: 0, retain: true})
+    sys('$SYS/broker/node/id', this.id)
+    sys('$SYS/broker/cluster/nodes', String(this.registry.live.size + 1))
+  }
+
+  private info(): string {
+    return JSON.stringify({host: hostname(), pid: process.pid})
+  }
+
+  private *localFilters(): Generator<[string, number]> {
+    for (const session of this.broker.sessions.values()) for (const filter of session.subscriptions.keys()) yield [filter, 1]
+  }
+
+  /** Leaves the cluster (its routes are deleted, the others told) and closes the connections. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    clearInterval(this.heartbeat)
+    this.broker.joinCluster(undefined)
+    if (this.up) await this.registry.leave().catch(() => undefined)
+    this.up = false
+    this.pub.disconnect()
+    this.sub.disconnect()
+  }
+}
+
+/** `$SYS` stays on its node: each node reports on itself. */
+function isNodeLocal(topicOrFilter: string): boolean {
+  return topicOrFilter.startsWith('$SYS/') || topicOrFilter === '$SYS'
+}
+
+function control(c: ControlMessage): string {
+  return JSON.stringify(c)
+}

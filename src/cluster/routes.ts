@@ -1,0 +1,94 @@
+import {parseSharedFilter} from '../codec/topic.js'
+import {TopicTree} from '../broker/topic-tree.js'
+
+/** A shared group that matched a topic, and the nodes with members in it. */
+export interface SharedMatch {
+  /** `$share/{group}/{filter}` */
+  key: string
+  nodes: Set<string>
+}
+
+interface SharedEntry extends SharedMatch {
+  next: number
+}
+
+/**
+ * This node's cache of the cluster's route table: which nodes hold which filters. Plain filters of
+ * other nodes go into one topic tree keyed by node id; shared filters (`$share/{group}/{filter}`) of
+ * every node, this one included, into another, so that one node can choose which node delivers a
+ * group's copy. Changes come from Redis (a full load, then notifications); nothing here talks to Redis.
+ */
+export class RouteCache {
+  private readonly plain = new TopicTree<string>()
+  private readonly shared = new TopicTree<SharedEntry>()
+  private readonly byNode = new Map<string, Set<string>>()
+  // scratch of match(), reused
+  private readonly nodeHits = new Set<string>()
+  private readonly groupHits: SharedEntry[] = []
+  private readonly visitPlain = (node: string) => { this.nodeHits.add(node) }
+  private readonly visitShared = (entry: SharedEntry) => { this.groupHits.push(entry) }
+
+  /** Nodes with at least one filter. */
+  get nodes(): IterableIterator<string> { return this.byNode.keys() }
+
+  filtersOf(node: string): ReadonlySet<string> | undefined { return this.byNode.get(node) }
+
+  add(node: string, filter: string): void {
+    let filters = this.byNode.get(node)
+    if (filters === undefined) this.byNode.set(node, filters = new Set())
+    if (filters.has(filter)) return
+    filters.add(filter)
+    const share = parseSharedFilter(filter)
+    if (share === undefined) return void this.plain.add(filter, node, node)
+    let entry = this.shared.get(share.filter, share.group)
+    if (entry === undefined) this.shared.add(share.filter, share.group, entry = {key: filter, nodes: new Set(), next: 0})
+    entry.nodes.add(node)
+  }
+
+  remove(node: string, filter: string): void {
+    const filters = this.byNode.get(node)
+    if (filters?.delete(filter) !== true) return
+    if (filters.size === 0) this.byNode.delete(node)
+    const share = parseSharedFilter(filter)
+    if (share === undefined) return void this.plain.remove(filter, node)
+    const entry = this.shared.get(share.filter, share.group)
+    if (entry === undefined) return
+    entry.nodes.delete(node)
+    if (entry.nodes.size === 0) this.shared.remove(share.filter, share.group)
+  }
+
+  /** Forgets every filter of a node (gone, or about to be loaded again). */
+  dropNode(node: string): void {
+    for (const filter of [...this.byNode.get(node) ?? []]) this.remove(node, filter)
+  }
+
+  /** Forgets every node but `keep`. */
+  clear(keep?: string): void {
+    for (const node of [...this.byNode.keys()]) if (node !== keep) this.dropNode(node)
+  }
+
+  /**
+   * The nodes (other than `self`, which holds no plain filters here) with a plain filter matching the
+   * topic, into `nodes`; and for each matching shared group the node chosen to deliver its copy,
+   * round-robin over the nodes with members, into `groups` (node -> group keys).
+   */
+  match(topic: string, nodes: Set<string>, groups: Map<string, string[]>): void {
+    const hits = this.nodeHits
+    const groupHits = this.groupHits
+    try {
+      this.plain.forEachMatch(topic, this.visitPlain)
+      for (const n of hits) nodes.add(n)
+      this.shared.forEachMatch(topic, this.visitShared)
+      for (const entry of groupHits) {
+        const members = [...entry.nodes]
+        const chosen = members[entry.next++ % members.length]!
+        const list = groups.get(chosen)
+        if (list === undefined) groups.set(chosen, [entry.key])
+        else list.push(entry.key)
+      }
+    } finally {
+      hits.clear()
+      groupHits.length = 0
+    }
+  }
+}

@@ -1,0 +1,95 @@
+import {PacketDecoder, type PublishPacket, type QoS} from '../codec/index.js'
+import {sharedEncoding, type Message} from '../broker/message.js'
+
+/*
+ * The bytes of one message between nodes: a short header (sender node, publisher, expiry, the shared
+ * groups the receiving node delivers for), then the message as an MQTT 5 PUBLISH frame (topic,
+ * payload, QoS, retain, v5 properties), encoded and parsed by src/codec. The frame is the message's
+ * cached v5 encoding, so a node that also has v5 subscribers encodes it once.
+ */
+
+const VERSION = 1
+const HAS_ORIGIN = 1
+const HAS_USERNAME = 2
+const NULL_USERNAME = 4
+const HAS_EXPIRY = 8
+/** Largest frame parsed from another node (the PUBLISH part); MQTT's own limit. */
+const MAX_FRAME = 268_435_460
+
+export interface NodeMessage {
+  /** The node that sent it. */
+  sender: string
+  message: Message
+  /** Shared groups (`$share/{group}/{filter}`) whose copy the receiver delivers. */
+  groups: string[]
+}
+
+/**
+ * Encodes a message; `now` is the broker's clock, whose `expiresAt` is sent as wall-clock time so
+ * another machine's clock can read it.
+ */
+export function encodeNodeMessage(sender: string, msg: Message, groups: readonly string[], now: number): Buffer {
+  const encoded = sharedEncoding(msg, 5, msg.qos, msg.retain)
+  const frame = encoded.bytes
+  const strings: Buffer[] = [Buffer.from(sender)]
+  let flags = 0
+  if (msg.origin !== undefined) { flags |= HAS_ORIGIN; strings.push(Buffer.from(msg.origin)) }
+  if (msg.originUsername === null) flags |= NULL_USERNAME
+  else if (msg.originUsername !== undefined) { flags |= HAS_USERNAME; strings.push(Buffer.from(msg.originUsername)) }
+  if (msg.expiresAt !== undefined) flags |= HAS_EXPIRY
+  for (const g of groups) strings.push(Buffer.from(g))
+  let size = 2 + (flags & HAS_EXPIRY ? 8 : 0) + 2 + frame.length
+  for (const s of strings) size += 2 + s.length
+  const out = Buffer.allocUnsafe(size)
+  let at = out.writeUInt8(VERSION, 0)
+  at = out.writeUInt8(flags, at)
+  at = writeString(out, at, strings[0])
+  let next = 1
+  if (flags & HAS_ORIGIN) at = writeString(out, at, strings[next++])
+  if (flags & HAS_USERNAME) at = writeString(out, at, strings[next++])
+  if (flags & HAS_EXPIRY) at = out.writeDoubleBE(Date.now() + (msg.expiresAt! - now), at)
+  at = out.writeUInt16BE(groups.length, at)
+  while (next < strings.length) at = writeString(out, at, strings[next++])
+  frame.copy(out, at)
+  // the shared encoding leaves its packet id to each receiver; the parser wants one that is not 0
+  if (encoded.packetIdOffset >= 0) out.writeUInt16BE(1, at + encoded.packetIdOffset)
+  return out
+}
+
+/** Decodes what encodeNodeMessage made; `now` is the receiving broker's clock. Throws on bytes it cannot read. */
+export function decodeNodeMessage(bytes: Buffer, now: number): NodeMessage {
+  if (bytes[0] !== VERSION) throw new Error(`unknown cluster message version ${bytes[0]}`)
+  const flags = bytes[1]
+  const r = {at: 2}
+  const sender = readString(bytes, r)
+  const origin = flags & HAS_ORIGIN ? readString(bytes, r) : undefined
+  const originUsername = flags & HAS_USERNAME ? readString(bytes, r) : flags & NULL_USERNAME ? null : undefined
+  let expiresAt: number | undefined
+  if (flags & HAS_EXPIRY) {
+    expiresAt = now + (bytes.readDoubleBE(r.at) - Date.now())
+    r.at += 8
+  }
+  const count = bytes.readUInt16BE(r.at)
+  r.at += 2
+  const groups: string[] = []
+  for (let i = 0; i < count; i++) groups.push(readString(bytes, r))
+  const packet = new PacketDecoder({maxPacketSize: MAX_FRAME, protocolVersion: 5}).decodeFrame(bytes.subarray(r.at)) as PublishPacket
+  if (packet.cmd !== 'publish') throw new Error(`a cluster message holds a ${packet.cmd as string} packet`)
+  const message: Message = {topic: packet.topic, payload: packet.payload as Buffer, qos: packet.qos as QoS, retain: packet.retain,
+    properties: packet.properties, expiresAt, origin, originUsername}
+  return {sender, message, groups}
+}
+
+function writeString(out: Buffer, at: number, s: Buffer): number {
+  at = out.writeUInt16BE(s.length, at)
+  return at + s.copy(out, at)
+}
+
+function readString(bytes: Buffer, r: {at: number}): string {
+  const n = bytes.readUInt16BE(r.at)
+  const end = r.at + 2 + n
+  if (end > bytes.length) throw new RangeError('a cluster message ends inside a string')
+  const s = bytes.toString('utf8', r.at + 2, end)
+  r.at = end
+  return s
+}
