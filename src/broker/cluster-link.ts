@@ -1,5 +1,5 @@
 import type {Message} from './message.js'
-import type {MetricFamily} from './metrics-http.js'
+import type {MetricFamily} from './metric-family.js'
 
 /**
  * What the engine tells a cluster it belongs to, and asks it (src/cluster implements it; the engine
