@@ -78,10 +78,7 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<
   const identity = conn.certifiedUsername
   if (identity !== undefined) packet = {...packet, username: identity, password: undefined}
   if (authMethod !== undefined) return conn.broker.enhancedAuth.start(conn, packet, clientId, assigned)
-  if (identity !== undefined || conn.internal) {
-    completeConnect(conn, packet, clientId, assigned, true)
-    return undefined
-  }
+  if (identity !== undefined || conn.internal) return completeConnect(conn, packet, clientId, assigned, true)
 
   const verdict = options.auth.authenticate?.({
     clientId, username: packet.username, password: packet.password, protocolVersion: version, remoteAddress: conn.remoteAddress,
@@ -91,14 +88,13 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<
     conn.connectReceived()
     return verdict.then((v) => completeConnect(conn, packet, clientId, assigned, v))
   }
-  completeConnect(conn, packet, clientId, assigned, verdict)
-  return undefined
+  return completeConnect(conn, packet, clientId, assigned, verdict)
 }
 
 /** Finishes CONNECT once the client is authenticated (or refuses it). */
 export function completeConnect(conn: Connection, packet: ConnectPacket, clientId: string, assigned: boolean,
-  verdict: boolean | number, extra: ConnackProperties = {}, username = packet.username): void {
-  if (conn.state >= ConnState.Closing) return
+  verdict: boolean | number, extra: ConnackProperties = {}, username = packet.username): Promise<void> | undefined {
+  if (conn.state >= ConnState.Closing) return undefined
   if (verdict !== true) {
     conn.broker.metrics.authFailures++
     return refuse(conn, verdict === false ? ReasonCode.BadUserNameOrPassword : verdict, 'not authorized')
@@ -139,12 +135,35 @@ export function completeConnect(conn: Connection, packet: ConnectPacket, clientI
       connack.responseInformation = options.responseInformation.replaceAll('%c', clientId)
     }
     properties = fitConnack(conn, ReasonCode.Success, connack)
-    if (properties === undefined) return conn.close(false, 'no CONNACK fits the client\'s Maximum Packet Size')
+    if (properties === undefined) {
+      conn.close(false, 'no CONNACK fits the client\'s Maximum Packet Size')
+      return undefined
+    }
   }
   const cleanStart = packet.clean ?? true
-  const {session, present} = broker.attach(conn, clientId, cleanStart, expiry)
   const mount = conn.listener?.mountPoint
-  conn.will = mount === undefined || packet.will === undefined ? packet.will : {...packet.will, topic: mountTopic(mount, packet.will.topic)}
+  const will = mount === undefined || packet.will === undefined ? packet.will : {...packet.will, topic: mountTopic(mount, packet.will.topic)}
+  // in a cluster the session is first taken from wherever it is; later packets wait for it
+  if (options.sessions !== undefined) {
+    conn.connectReceived()
+    return broker.claimSession(conn, cleanStart, expiry, will).then(() => {
+      if (conn.state < ConnState.Closing) attachAndAck(conn, clientId, cleanStart, expiry, will, keepalive, properties)
+    }, (error: unknown) => {
+      options.logger.warn({clientId, err: (error as Error)?.message ?? String(error)}, 'cannot take the session from the cluster')
+      if (conn.state < ConnState.Closing) refuse(conn, ReasonCode.ServerUnavailable, 'the session is not available')
+    })
+  }
+  attachAndAck(conn, clientId, cleanStart, expiry, will, keepalive, properties)
+  return undefined
+}
+
+function attachAndAck(conn: Connection, clientId: string, cleanStart: boolean, expiry: number, will: ConnectPacket['will'],
+  keepalive: number, properties: ConnackProperties | undefined): void {
+  const {broker} = conn
+  const {options} = broker
+  const v5 = conn.version === 5
+  const {session, present} = broker.attach(conn, clientId, cleanStart, expiry)
+  conn.will = will
   // [MQTT-3.3.2-11] aliases to the client only when it accepts them, up to its maximum
   if (v5 && options.outboundTopicAliases && conn.peer.topicAliasMaximum > 0) conn.outboundAliases = new OutboundAliases(conn.peer.topicAliasMaximum)
   conn.state = ConnState.Connected
