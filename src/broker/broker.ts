@@ -276,6 +276,10 @@ export class Broker implements SessionHost, SessionDirectoryHost {
     return this.sessions.has(clientId)
   }
 
+  isConnected(clientId: string): boolean {
+    return this.sessions.get(clientId)?.link !== undefined
+  }
+
   async releaseSession(clientId: string): Promise<void> {
     const session = this.sessions.get(clientId)
     if (session === undefined) return

@@ -38,6 +38,8 @@ export interface SessionDirectory {
 export interface SessionDirectoryHost {
   /** Whether the session is in this broker's memory. */
   hasSession(clientId: string): boolean
+  /** Whether the client has a connection to this broker. */
+  isConnected(clientId: string): boolean
   /**
    * Another broker takes the client: its connection here is closed (v5: 0x8E, Session taken over), its
    * state committed to the store, and the session dropped from memory without ending it.
