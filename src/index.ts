@@ -36,3 +36,7 @@ export {Dynsec, dynsecHooks, parseDynsecFile, serializeDynsec, DynsecFileError, 
 export type {DynsecOptions, DynsecHookOptions, DynsecState} from './broker/dynsec/index.js'
 export {Bridge, bridgeTopic, parseTopicLine, BridgeTopicError} from './broker/bridge/index.js'
 export type {BridgeInput, BridgeConfig, BridgeTopic, BridgeDirection, BridgeAddress, BridgeStats, BridgeState} from './broker/bridge/index.js'
+// sessions shared by cluster nodes on Redis (ioredis is loaded only when one is opened)
+export {RedisStore, type RedisStoreOptions} from './cluster/redis-store.js'
+export {RedisSessionDirectory, type RedisSessionDirectoryOptions} from './cluster/session-directory.js'
+export type {SessionClaim, SessionDirectory, SessionDirectoryHost} from './broker/session-directory.js'

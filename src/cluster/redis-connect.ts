@@ -8,12 +8,14 @@ export async function connectRedis(url: string, options: {connectionName?: strin
   const {Redis: Client} = await import('ioredis')
   const redis = new Client(url, {lazyConnect: true, maxRetriesPerRequest: 3, connectionName: options.connectionName})
   // ioredis logs unhandled 'error' events to the console: the callers see errors on their commands
-  redis.on('error', () => undefined)
+  let cause: Error | undefined
+  redis.on('error', (error: Error) => { cause ??= error })
   try {
     await redis.connect()
   } catch (error) {
     redis.disconnect()
-    throw new Error(`cannot connect to Redis at ${url}: ${(error as Error).message}`, {cause: error})
+    // the first error says why (ECONNREFUSED, a DNS failure); connect() only says the connection closed
+    throw new Error(`cannot connect to Redis at ${url}: ${(cause ?? error as Error).message}`, {cause: cause ?? error})
   }
   return redis
 }

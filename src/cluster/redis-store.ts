@@ -293,7 +293,13 @@ export class RedisStore extends BufferedStore {
 
   static async open(options: RedisStoreOptions): Promise<RedisStore> {
     const owns = typeof options.redis === 'string'
-    const redis = defineScripts(typeof options.redis === 'string' ? await connectRedis(options.redis) : options.redis)
+    let client: Redis
+    try {
+      client = typeof options.redis === 'string' ? await connectRedis(options.redis) : options.redis
+    } catch (error) {
+      throw new StoreError('failed', (error as Error).message, {cause: error})
+    }
+    const redis = defineScripts(client)
     const keys = new RedisKeys(options.prefix ?? 'midge')
     const token = randomUUID()
     const lockKey = keys.lock(options.nodeId)

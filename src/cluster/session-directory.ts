@@ -97,6 +97,8 @@ export class RedisSessionDirectory implements SessionDirectory {
 
   async claim(claim: SessionClaim): Promise<StoredSessionState | undefined> {
     const c = claim.client.clientId
+    // no waiting for a reconnect: the client is refused now (0x88) and retries
+    if (this.redis.status !== 'ready') throw new Error(`Redis is not connected (${this.redis.status})`)
     const will = claim.will === undefined ? '' : encodeWill(claim.client, claim.will, claim.expiryInterval)
     const [previous, previousWill, value] = await this.redis.midgeClaim(this.ownerKey(c), this.seqKey, this.nodeId, c, this.prefix, will)
     return this.track(c, value, async () => {
@@ -105,7 +107,7 @@ export class RedisSessionDirectory implements SessionDirectory {
         const released = await this.requestRelease(from, c, seqOf(value))
         // the connection that node lost: its will is due, unless its delay lets this reconnect cancel it
         const lost = previousWill === '' ? undefined : decodeWill(previousWill)
-        if (!released && lost !== undefined && !(lost.will.properties?.willDelayInterval! > 0)) {
+        if (!released && lost !== undefined && (lost.will.properties?.willDelayInterval ?? 0) === 0) {
           this.broker.adoptSession(undefined, lost.client, lost.will)
         }
       }
