@@ -25,7 +25,8 @@ export interface RedisStoreOptions {
   nodeId: string
   /**
    * true (default): every stored session is loaded at open, as the SQLite store does (one broker on
-   * Redis). false, a cluster node: none is; each is loaded with loadSession() when its client connects here.
+   * Redis). false, a cluster node: only those this node id held when it stopped; the others are loaded
+   * with loadSession() when their clients connect here.
    */
   loadAll?: boolean
 }
@@ -55,6 +56,8 @@ export class RedisKeys {
   inbound(clientId: string): string { return `${this.prefix}:in:${clientId}` }
   outIds(clientId: string): string { return `${this.prefix}:oi:${clientId}` }
   lock(nodeId: string): string { return `${this.prefix}:lock:${nodeId}` }
+  /** The client ids whose sessions a node holds (kept by the session directory). */
+  owned(nodeId: string): string { return `${this.prefix}:owned:${nodeId}` }
 }
 
 // Removes one outbound row, its inline message, its id from its client's set, and its reference to a
@@ -107,7 +110,7 @@ class RedisBackend implements Backend {
   readonly pipelined = true
   private lockTimer: NodeJS.Timeout | undefined
 
-  constructor(readonly redis: Scripted, readonly keys: RedisKeys, private readonly loadAll: boolean,
+  constructor(readonly redis: Scripted, readonly keys: RedisKeys, private readonly loadAll: boolean, private readonly nodeId: string,
     private readonly ownsClient: boolean, private readonly lockKey: string, private readonly lockToken: string) {
     this.lockTimer = setInterval(() => {
       redis.eval(REFRESH_LOCK, 1, lockKey, lockToken, String(LOCK_MS)).catch(() => undefined)
@@ -176,7 +179,8 @@ class RedisBackend implements Backend {
   }
 
   async loadSessions(): Promise<SessionRows> {
-    if (!this.loadAll) return {sessions: [], subscriptions: [], messages: new Map(), outbound: [], inbound: []}
+    // a cluster node: only the sessions it held when it stopped (restarted with the same node id)
+    if (!this.loadAll) return this.loadClients(await this.redis.smembers(this.keys.owned(this.nodeId)))
     const clientIds = await this.redis.hkeys(this.keys.sessions)
     return this.loadClients(clientIds, true)
   }
@@ -312,7 +316,7 @@ export class RedisStore extends BufferedStore {
       if (await redis.set(lockKey, token, 'PX', LOCK_MS, 'NX') !== 'OK') {
         throw new StoreError('locked', `node ${options.nodeId} already has the store under ${keys.prefix} open (is another broker running with this node id?)`)
       }
-      backend = new RedisBackend(redis, keys, options.loadAll ?? true, owns, lockKey, token)
+      backend = new RedisBackend(redis, keys, options.loadAll ?? true, options.nodeId, owns, lockKey, token)
       const store = new RedisStore(backend, options.nodeId)
       await store.init() // reads only: a damaged record is refused before anything is written
       if (version === 0) await redis.set(keys.schema, String(REDIS_SCHEMA_VERSION))

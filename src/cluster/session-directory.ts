@@ -47,8 +47,6 @@ export class RedisSessionDirectory implements SessionDirectory {
   private readonly logger: Logger
   /** Claims in progress on this node, per client id. */
   private readonly pending = new Map<string, Pending[]>()
-  /** The owner value of each session this node holds (to drop the ownership only if it is still ours). */
-  private readonly held = new Map<string, string>()
   /** Release requests this node sent, by id, waiting for their answer. */
   private readonly waiting = new Map<string, () => void>()
   private requests = 0
@@ -111,7 +109,6 @@ export class RedisSessionDirectory implements SessionDirectory {
           this.broker.adoptSession(undefined, lost.client, lost.will)
         }
       }
-      this.held.set(c, value)
       if (this.broker.hasSession(c)) return undefined
       return this.options.store.loadSession(c)
     })
@@ -126,11 +123,11 @@ export class RedisSessionDirectory implements SessionDirectory {
   }
 
   ended(clientId: string): void {
+    // after the current turn, and not while a claim here is under way: a session replacing this one
+    // here (clean start, local takeover) keeps the ownership
     setImmediate(() => {
-      const value = this.held.get(clientId)
-      if (value === undefined || this.host?.hasSession(clientId)) return
-      this.held.delete(clientId)
-      this.redis.midgeEnded(this.ownerKey(clientId), value, this.nodeId, clientId, this.prefix).catch(() => undefined)
+      if (this.host?.hasSession(clientId) || this.pending.has(clientId)) return
+      this.redis.midgeEnded(this.ownerKey(clientId), this.nodeId, clientId, this.prefix).catch(() => undefined)
     })
   }
 
@@ -150,7 +147,6 @@ export class RedisSessionDirectory implements SessionDirectory {
       adopted++
       const [value, willText] = taken
       await this.track(c, value, async () => {
-        this.held.set(c, value)
         const state = await this.options.store.loadSession(c)
         const lost = willText === '' ? undefined : decodeWill(willText)
         const client: ClientInfo = lost?.client ?? (state === undefined ? {clientId: c, protocolVersion: 4} : clientInfo(state.session))
@@ -237,8 +233,6 @@ export class RedisSessionDirectory implements SessionDirectory {
   private async release(clientId: string, seq: number): Promise<void> {
     const earlier = (this.pending.get(clientId) ?? []).filter((p) => p.seq < seq).map((p) => p.done)
     await Promise.all(earlier)
-    const value = this.held.get(clientId)
-    if (value !== undefined && seqOf(value) < seq) this.held.delete(clientId)
     await this.broker.releaseSession(clientId)
     await this.options.store.releaseSession(clientId)
   }

@@ -28,12 +28,14 @@ end
 if ARGV[4] ~= '' then redis.call('HSET', p .. ':wills:' .. me, c, ARGV[4]) else redis.call('HDEL', p .. ':wills:' .. me, c) end
 return {prev or '', will, value}`
 
-// KEYS: owner. ARGV: owner value, nodeId, clientId, prefix. Drops the ownership if it is still this claim's.
+// KEYS: owner. ARGV: nodeId, clientId, prefix. Drops the ownership if this node still has it.
 const ENDED = `
-redis.call('HDEL', ARGV[4] .. ':wills:' .. ARGV[2], ARGV[3])
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+local me, c, p = ARGV[1], ARGV[2], ARGV[3]
+redis.call('HDEL', p .. ':wills:' .. me, c)
+local owner = redis.call('GET', KEYS[1])
+if owner and string.sub(owner, 1, #me + 1) == me .. '|' then
   redis.call('DEL', KEYS[1])
-  redis.call('SREM', ARGV[4] .. ':owned:' .. ARGV[2], ARGV[3])
+  redis.call('SREM', p .. ':owned:' .. me, c)
   return 1
 end
 return 0`
@@ -54,7 +56,7 @@ return {value, will}`
 
 export interface SessionScripts {
   midgeClaim(owner: string, seq: string, nodeId: string, clientId: string, prefix: string, will: string): Promise<[string, string, string]>
-  midgeEnded(owner: string, value: string, nodeId: string, clientId: string, prefix: string): Promise<number>
+  midgeEnded(owner: string, nodeId: string, clientId: string, prefix: string): Promise<number>
   midgeAdopt(owner: string, seq: string, dead: string, nodeId: string, clientId: string, prefix: string): Promise<[string, string] | null>
 }
 

@@ -88,6 +88,29 @@ describe('a persistent session moves from node A to node B', () => {
   })
 })
 
+test('a node restarted with the same node id holds again the sessions it held, with their queues', async () => {
+  const [a] = nodes as [Node, Node]
+  const first = await connect(a.url, {clientId: 'stays', protocolVersion: 5, clean: false, properties: {sessionExpiryInterval: 3600}})
+  await first.client.subscribeAsync('r/t', {qos: 1})
+  await end(first.client)
+  const pub = (await connect(a.url, {clientId: 'pub', protocolVersion: 5})).client
+  await pub.publishAsync('r/t', 'before the restart', {qos: 1})
+  await end(pub)
+  await a.stop()
+
+  const restarted = await startNode(redis.url, 'node-a', liveness)
+  nodes[0] = restarted
+  assert.equal(restarted.broker.sessions.has('stays'), true, 'loaded at start: the node holds it')
+  const pub2 = (await connect(restarted.url, {clientId: 'pub', protocolVersion: 5})).client
+  await pub2.publishAsync('r/t', 'after the restart', {qos: 1}) // its subscription is back in the router
+  const again = await connect(restarted.url, {clientId: 'stays', protocolVersion: 5, clean: false, properties: {sessionExpiryInterval: 3600}})
+  assert.equal(again.sessionPresent, true)
+  await again.inbox.wait(2)
+  assert.deepEqual(again.inbox.messages.map((m) => m.payload), ['before the restart', 'after the restart'])
+  await end(again.client)
+  await end(pub2)
+})
+
 describe('takeover across nodes', () => {
   for (const v of [5, 4] as const) {
     test(`MQTT ${v === 5 ? '5: the connection on A is told 0x8E (Session taken over)' : '3.1.1: the connection on A is closed'}`, async () => {
