@@ -2,7 +2,7 @@ import {randomUUID} from 'node:crypto'
 import type {ChainableCommander, Redis} from 'ioredis'
 import {BufferedStore} from '../broker/store/buffered.js'
 import {StoreError} from '../broker/store/errors.js'
-import {OpKind, type Backend, type OutboundRow, type SessionRows, type WriteOp} from '../broker/store/write-ops.js'
+import {OpKind, type Backend, type SessionRows, type WriteOp} from '../broker/store/write-ops.js'
 import type {StoredMessage, StoredSessionState} from '../broker/store/types.js'
 import {
   decodeMessage, decodeOptions, decodeOutbound, decodeSession, encodeMessage, encodeOptions, encodeOutbound, encodeSession,
@@ -60,20 +60,27 @@ export class RedisKeys {
   owned(nodeId: string): string { return `${this.prefix}:owned:${nodeId}` }
 }
 
-// Removes one outbound row, its inline message, its id from its client's set, and its reference to a
-// shared message (deleting that message with its last reference, whichever node held the others).
+// Removes outbound rows (ARGV[2..]), their inline messages, their ids from their clients' sets, and
+// their references to shared messages (deleting a message with its last reference, whichever node held
+// the others).
 const DELETE_OUTBOUND = `
-local meta = redis.call('HGET', KEYS[1], ARGV[1])
-if not meta then return 0 end
-local row = cjson.decode(meta)
-redis.call('HDEL', KEYS[1], ARGV[1])
-redis.call('HDEL', KEYS[2], ARGV[1])
-redis.call('SREM', ARGV[2] .. row.c, ARGV[1])
-if row.i == 0 and redis.call('HINCRBY', KEYS[3], row.m, -1) <= 0 then
-  redis.call('HDEL', KEYS[3], row.m)
-  redis.call('HDEL', KEYS[4], row.m)
+local n = 0
+for i = 2, #ARGV do
+  local id = ARGV[i]
+  local meta = redis.call('HGET', KEYS[1], id)
+  if meta then
+    local row = cjson.decode(meta)
+    redis.call('HDEL', KEYS[1], id)
+    redis.call('HDEL', KEYS[2], id)
+    redis.call('SREM', ARGV[1] .. row.c, id)
+    if row.i == 0 and redis.call('HINCRBY', KEYS[3], row.m, -1) <= 0 then
+      redis.call('HDEL', KEYS[3], row.m)
+      redis.call('HDEL', KEYS[4], row.m)
+    end
+    n = n + 1
+  end
 end
-return 1`
+return n`
 
 // Deletes a shared message that no outbound row references any more.
 const DELETE_MESSAGE = `
@@ -88,11 +95,11 @@ const REFRESH_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis
 const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`
 
 type Scripted = Redis & {
-  midgeDeleteOutbound(out: string, outm: string, refs: string, msg: string, id: string, oiPrefix: string): Promise<number>
+  midgeDeleteOutbound(out: string, outm: string, refs: string, msg: string, oiPrefix: string, ...ids: string[]): Promise<number>
   midgeDeleteMessage(refs: string, msg: string, id: string): Promise<number>
 }
 type ScriptedMulti = ChainableCommander & {
-  midgeDeleteOutbound(out: string, outm: string, refs: string, msg: string, id: string, oiPrefix: string): ChainableCommander
+  midgeDeleteOutbound(out: string, outm: string, refs: string, msg: string, oiPrefix: string, ...ids: string[]): ChainableCommander
   midgeDeleteMessage(refs: string, msg: string, id: string): ChainableCommander
 }
 
@@ -118,9 +125,19 @@ class RedisBackend implements Backend {
     this.lockTimer.unref()
   }
 
+  /**
+   * One MULTI/EXEC. Outbound rows are written with one command per key for the whole batch, and
+   * removed by one script call after them: a row is written at most once per batch, and a shared
+   * message gains its new references before it loses old ones.
+   */
   async commit(ops: readonly WriteOp[]): Promise<void> {
     const k = this.keys
     const m = this.redis.multi() as ScriptedMulti
+    const rows: string[] = []
+    const inline: string[] = []
+    const idsOf = new Map<string, string[]>()
+    const deleted: string[] = []
+    const messagesDeleted: string[] = []
     for (const op of ops) {
       switch (op.k) {
         case OpKind.PutSession:
@@ -139,17 +156,25 @@ class RedisBackend implements Backend {
           if (!op.cancelled) m.hset(k.messages, String(op.id), encodeMessage(op.message))
           break
         case OpKind.DeleteMessage:
-          m.midgeDeleteMessage(k.messageRefs, k.messages, String(op.id))
+          messagesDeleted.push(String(op.id))
           break
-        case OpKind.PutOutbound:
+        case OpKind.PutOutbound: {
           if (op.cancelled) break
-          this.putOutbound(m, op.row)
+          const row = op.row
+          const id = String(row.id)
+          rows.push(id, encodeOutbound(row))
+          let ids = idsOf.get(row.clientId)
+          if (ids === undefined) idsOf.set(row.clientId, (ids = []))
+          ids.push(id)
+          if (row.inline !== undefined) inline.push(id, encodeMessage(row.inline))
+          else m.hincrby(k.messageRefs, String(row.messageId), 1)
           break
+        }
         case OpKind.UpdateOutbound:
-          if (!op.cancelled) m.hset(k.out, String(op.row.id), encodeOutbound(op.row))
+          if (!op.cancelled) rows.push(String(op.row.id), encodeOutbound(op.row))
           break
         case OpKind.DeleteOutbound:
-          m.midgeDeleteOutbound(k.out, k.outMessages, k.messageRefs, k.messages, String(op.id), `${k.prefix}:oi:`)
+          deleted.push(String(op.id))
           break
         case OpKind.PutInbound:
           m.sadd(k.inbound(op.clientId), String(op.packetId))
@@ -165,17 +190,14 @@ class RedisBackend implements Backend {
           break
       }
     }
+    if (rows.length > 0) m.hset(k.out, ...rows)
+    if (inline.length > 0) m.hset(k.outMessages, ...inline)
+    for (const [clientId, ids] of idsOf) m.sadd(k.outIds(clientId), ...ids)
+    if (deleted.length > 0) m.midgeDeleteOutbound(k.out, k.outMessages, k.messageRefs, k.messages, `${k.prefix}:oi:`, ...deleted)
+    for (const id of messagesDeleted) m.midgeDeleteMessage(k.messageRefs, k.messages, id)
     const results = await m.exec()
     if (results === null) throw new StoreError('failed', 'the Redis transaction was aborted')
     for (const [error] of results) if (error) throw new StoreError('failed', `Redis refused a write: ${error.message}`, {cause: error})
-  }
-
-  private putOutbound(m: ChainableCommander, row: OutboundRow): void {
-    const k = this.keys
-    const id = String(row.id)
-    m.hset(k.out, id, encodeOutbound(row)).sadd(k.outIds(row.clientId), id)
-    if (row.inline !== undefined) m.hset(k.outMessages, id, encodeMessage(row.inline))
-    else m.hincrby(k.messageRefs, String(row.messageId), 1)
   }
 
   async loadSessions(): Promise<SessionRows> {
