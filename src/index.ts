@@ -40,3 +40,7 @@ export type {BridgeInput, BridgeConfig, BridgeTopic, BridgeDirection, BridgeAddr
 export {joinCluster, ClusterNode, NodeMailbox} from './cluster/index.js'
 export type {JoinOptions, ClusterEvents, MailHandler, RedisFactory} from './cluster/index.js'
 export type {ClusterLink, ClusterStatus} from './broker/cluster-link.js'
+// sessions shared by cluster nodes on Redis (ioredis is loaded only when one is opened)
+export {RedisStore, type RedisStoreOptions} from './cluster/redis-store.js'
+export {RedisSessionDirectory, type RedisSessionDirectoryOptions} from './cluster/session-directory.js'
+export type {SessionClaim, SessionDirectory, SessionDirectoryHost} from './broker/session-directory.js'

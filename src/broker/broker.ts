@@ -20,6 +20,8 @@ import {RetainedMessages} from './retained.js'
 import {Router, type RouteResult} from './router.js'
 import {Session, type Delivery, type DropReason, type LongTimer, type SessionHost, type SubscriptionOptions} from './session.js'
 import {Persistence} from './store/persistence.js'
+import type {SessionDirectoryHost} from './session-directory.js'
+import type {StoredSessionState} from './store/types.js'
 import {SysTopics} from './sys.js'
 import {realTimers} from './timers.js'
 import {Watchdog} from './watchdog.js'
@@ -31,7 +33,7 @@ const NEVER_EXPIRES = 0xffff_ffff
  * The broker engine: sessions, routing, retained messages, wills and expiry, over any duplex
  * streams. It reads no argv, env or files and writes no console; everything comes in as options.
  */
-export class Broker implements SessionHost {
+export class Broker implements SessionHost, SessionDirectoryHost {
   readonly options: BrokerOptions
   readonly events = new TypedEmitter<BrokerEvents>()
   readonly metrics = new Metrics()
@@ -70,6 +72,7 @@ export class Broker implements SessionHost {
     this.retained.journal = this.persistence
     const {sysInterval, version, timers} = this.options
     this.sys = sysInterval > 0 ? new SysTopics(this, {interval: sysInterval, version, timers}) : undefined
+    this.options.sessions?.bind(this)
   }
 
   /**
@@ -97,6 +100,7 @@ export class Broker implements SessionHost {
       sendRetained: (session, filter, o) => this.sendRetained(session, filter, o),
       capSessionExpiry: (seconds) => this.capSessionExpiry(seconds),
       attach: (conn, clientId, cleanStart, expiry) => this.attach(conn, clientId, cleanStart, expiry),
+      claimSession: (conn, cleanStart, expiry, will) => this.claimSession(conn, cleanStart, expiry, will),
       connected: (conn, present, keepalive, cleanStart) => this.connected(conn, present, keepalive, cleanStart),
       detach: (conn, wasConnected, sendWill, reason) => this.detach(conn, wasConnected, sendWill, reason),
       dropped: (session, d, reason) => this.dropped(session, d, reason),
@@ -284,6 +288,49 @@ export class Broker implements SessionHost {
     return {session, present}
   }
 
+  // --- sessions shared with other brokers (options.sessions) ---------------------------------------
+
+  /** Before attach: takes the client's session from the broker that holds it (SessionDirectory.claim). */
+  async claimSession(conn: HandlerContext, cleanStart: boolean, expiry: number, will: WillMessage | undefined): Promise<void> {
+    const client = conn.clientInfo
+    const state = await this.options.sessions!.claim({client, cleanStart, expiryInterval: expiry, ...(will === undefined ? {} : {will})})
+    if (state !== undefined && !this.sessions.has(client.clientId)) this.persistence?.adopt(state)
+  }
+
+  hasSession(clientId: string): boolean {
+    return this.sessions.has(clientId)
+  }
+
+  isConnected(clientId: string): boolean {
+    return this.sessions.get(clientId)?.link !== undefined
+  }
+
+  async releaseSession(clientId: string): Promise<void> {
+    const session = this.sessions.get(clientId)
+    if (session === undefined) return
+    const conn = session.link
+    if (conn instanceof Connection) conn.disconnect(ReasonCode.SessionTakenOver, 'session taken over')
+    if (this.sessions.get(clientId) === session) {
+      // kept, not ended: its expiry and will are the new holder's now
+      this.clearTimers(session)
+      this.router.removeAll(session)
+      this.persistence?.released(session)
+      this.sessions.delete(clientId)
+    }
+    await this.options.store?.flush()
+  }
+
+  adoptSession(state: StoredSessionState | undefined, client: ClientInfo, will: WillMessage | undefined): void {
+    if (state !== undefined && !this.sessions.has(client.clientId)) this.persistence?.adopt(state)
+    const session = this.sessions.get(client.clientId)
+    if (will === undefined) return
+    if (session === undefined || session.link !== undefined) this.publishWill(client, will)
+    else {
+      this.scheduleWill(session, will)
+      this.persistence?.detached(session) // stored with the will still to come
+    }
+  }
+
   /** A connection is now up. */
   connected(conn: HandlerContext, sessionPresent: boolean, keepalive: number, cleanStart: boolean): void {
     const m = this.metrics
@@ -311,6 +358,7 @@ export class Broker implements SessionHost {
         this.persistence?.detached(session)
       }
     }
+    if (session !== undefined) this.options.sessions?.disconnected(session.clientId)
     if (this.events.heard('clientDisconnected')) this.events.emit('clientDisconnected', {...conn.clientInfo, reason})
   }
 
@@ -342,6 +390,7 @@ export class Broker implements SessionHost {
     if (this.sessions.get(session.clientId) === session) {
       this.sessions.delete(session.clientId)
       this.persistence?.ended(session)
+      this.options.sessions?.ended(session.clientId)
     }
   }
 

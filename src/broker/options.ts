@@ -4,6 +4,7 @@ import type {Authenticator} from './auth/authenticator.js'
 import type {Logger} from './logger.js'
 import type {Timers} from './timers.js'
 import type {BrokerStore} from './store/types.js'
+import type {SessionDirectory} from './session-directory.js'
 
 /** Everything the engine can be told. The CLI resolves flags/env/file into one of these. */
 export interface BrokerOptions {
@@ -72,6 +73,11 @@ export interface BrokerOptions {
    * Broker.restore() loads it back. The caller opens and closes it.
    */
   store?: BrokerStore
+  /**
+   * Sessions shared with other brokers (a cluster, src/cluster): asked on every CONNECT before the
+   * session is attached. Needs a store, which the sessions are loaded from and written to.
+   */
+  sessions?: SessionDirectory
 }
 
 /** The largest packet MQTT can express (a maxPacketSize of this: no limit beyond the protocol's). */

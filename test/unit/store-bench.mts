@@ -1,10 +1,13 @@
 // Store throughput for QoS 1-shaped traffic: each batch enqueues N messages (in flight, as sent to
 // an online subscriber) and removes the N of the previous batch (their PUBACKs), one flush per batch.
 // Usage: node --import tsx test/unit/store-bench.ts [total=1000000] [batch=100,1000] [sync=full,normal] [payload=100]
+// sync may also be memory, or redis-always / redis-everysec / redis-noaof (a redis-server of its own with that AOF policy).
 import {mkdtempSync, readdirSync, rmSync, statSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {OutboundState, SqliteStore, MemoryStore, type BrokerStore} from '../../src/broker/store/index.js'
+import {RedisStore} from '../../src/cluster/redis-store.js'
+import {startRedis, type RedisServer} from '../helpers/redis.js'
 
 const total = Number(process.argv[2] ?? 1_000_000)
 const batches = (process.argv[3] ?? '100,1000').split(',').map(Number)
@@ -14,7 +17,15 @@ const payloadSize = Number(process.argv[5] ?? 100)
 async function run(mode: string, batch: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'midge-store-bench-'))
   const [sync, where] = mode.split(':') as ['full' | 'normal' | 'memory', string | undefined]
-  const store: BrokerStore = sync === 'memory' ? await MemoryStore.open() : await SqliteStore.open({file: join(dir, 'midge.db'), sync, thread: where !== 'direct'})
+  let redis: RedisServer | undefined
+  let store: BrokerStore
+  if ((sync as string).startsWith('redis-')) {
+    const policy = (sync as string).slice('redis-'.length)
+    redis = await startRedis(policy === 'noaof' ? {} : {appendfsync: policy as 'always' | 'everysec'})
+    store = await RedisStore.open({redis: redis.url, nodeId: 'bench'})
+  } else {
+    store = sync === 'memory' ? await MemoryStore.open() : await SqliteStore.open({file: join(dir, 'midge.db'), sync, thread: where !== 'direct'})
+  }
   store.upsertSession({clientId: 'sub', protocolVersion: 5, expiryInterval: 3600})
   await store.flush()
   const payload = Buffer.alloc(payloadSize, 0x61)
@@ -43,6 +54,7 @@ async function run(mode: string, batch: number): Promise<void> {
   console.log(`${mode.padEnd(12)} batch ${String(batch).padStart(5)}: ${total} msgs in ${seconds.toFixed(2)} s = ` +
     `${Math.round(total / seconds).toLocaleString('en')} msg/s (${Math.round(total / batch / seconds)} commits/s); ` +
     `files while open: ${sizes || '-'}; after close: ${after || '-'}`)
+  await redis?.stop()
   rmSync(dir, {recursive: true, force: true})
 }
 

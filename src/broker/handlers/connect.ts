@@ -78,10 +78,7 @@ export function handleConnect(conn: HandlerContext, packet: InboundConnect): Pro
     conn.beginAuthentication(authMethod)
     return settleAuth(conn, auth.start(conn, {packet, clientId, assigned}))
   }
-  if (identity !== undefined || conn.internal) {
-    completeConnect(conn, packet, clientId, assigned, true)
-    return undefined
-  }
+  if (identity !== undefined || conn.internal) return completeConnect(conn, packet, clientId, assigned, true)
 
   const verdict = options.auth.authenticate?.({
     clientId, username: packet.username, password: packet.password, protocolVersion: version, remoteAddress: conn.remoteAddress,
@@ -91,14 +88,13 @@ export function handleConnect(conn: HandlerContext, packet: InboundConnect): Pro
     conn.connectReceived()
     return verdict.then((v) => completeConnect(conn, packet, clientId, assigned, v))
   }
-  completeConnect(conn, packet, clientId, assigned, verdict)
-  return undefined
+  return completeConnect(conn, packet, clientId, assigned, verdict)
 }
 
 /** Finishes CONNECT once the client is authenticated (or refuses it). */
 function completeConnect(conn: HandlerContext, packet: InboundConnect, clientId: string, assigned: boolean,
-  verdict: boolean | number, extra: ConnackProperties = {}, username = packet.username): void {
-  if (conn.state >= ConnState.Closing) return
+  verdict: boolean | number, extra: ConnackProperties = {}, username = packet.username): Promise<void> | undefined {
+  if (conn.state >= ConnState.Closing) return undefined
   if (verdict !== true) {
     conn.broker.metrics.authFailures++
     return refuse(conn, verdict === false ? ReasonCode.BadUserNameOrPassword : verdict, 'not authorized')
@@ -138,14 +134,38 @@ function completeConnect(conn: HandlerContext, packet: InboundConnect, clientId:
       connack.responseInformation = options.responseInformation.replaceAll('%c', clientId)
     }
     properties = fitConnack(conn, ReasonCode.Success, connack)
-    if (properties === undefined) return conn.close(false, 'no CONNACK fits the client\'s Maximum Packet Size')
+    if (properties === undefined) {
+      conn.close(false, 'no CONNACK fits the client\'s Maximum Packet Size')
+      return undefined
+    }
   }
   const cleanStart = packet.clean ?? true
-  const {session, present} = broker.attach(conn, clientId, cleanStart, expiry)
   const mount = conn.listener?.mountPoint
+  const will = mount === undefined || packet.will === undefined ? packet.will : {...packet.will, topic: mountTopic(mount, packet.will.topic)}
+  // in a cluster the session is first taken from wherever it is; later packets wait for it
+  if (options.sessions !== undefined) {
+    conn.connectReceived()
+    return broker.claimSession(conn, cleanStart, expiry, will).then(() => {
+      if (conn.state < ConnState.Closing) attachAndAck(conn, clientId, cleanStart, expiry, will, keepalive, properties)
+    }, (error: unknown) => {
+      options.logger.warn({clientId, err: (error as Error)?.message ?? String(error)}, 'cannot take the session from the cluster')
+      if (conn.state < ConnState.Closing) refuse(conn, ReasonCode.ServerUnavailable, 'the session is not available')
+    })
+  }
+  attachAndAck(conn, clientId, cleanStart, expiry, will, keepalive, properties)
+  return undefined
+}
+
+/** Attaches the session, answers CONNACK and resumes what the session had in flight and queued. */
+function attachAndAck(conn: HandlerContext, clientId: string, cleanStart: boolean, expiry: number, will: InboundConnect['will'],
+  keepalive: number, properties: ConnackProperties | undefined): void {
+  const {broker} = conn
+  const {options} = broker
+  const v5 = conn.version === 5
+  const {session, present} = broker.attach(conn, clientId, cleanStart, expiry)
   conn.becomeConnected({
     session,
-    will: mount === undefined || packet.will === undefined ? packet.will : {...packet.will, topic: mountTopic(mount, packet.will.topic)},
+    will,
     // [MQTT-3.3.2-11] aliases to the client only when it accepts them, up to its maximum
     outboundAliases: v5 && options.outboundTopicAliases && conn.peer.topicAliasMaximum > 0 ? new OutboundAliases(conn.peer.topicAliasMaximum) : undefined,
   })
@@ -173,7 +193,7 @@ function exceedsMaxKeepalive(keepalive: number, max: number): boolean {
  * CONNACK (or AUTH 0 after a re-authentication) on success, a refusal otherwise.
  */
 export function settleAuth(conn: HandlerContext, outcome: AuthOutcome | Promise<AuthOutcome>): Promise<void> | undefined {
-  if (outcome instanceof Promise) return outcome.then((o) => { settleAuth(conn, o) })
+  if (outcome instanceof Promise) return outcome.then((o) => settleAuth(conn, o))
   switch (outcome.kind) {
     case 'closed': return undefined
     case 'continue':
@@ -186,8 +206,7 @@ export function settleAuth(conn: HandlerContext, outcome: AuthOutcome | Promise<
     case 'connected': {
       // [MQTT-4.12.0-5] the CONNACK names the method (and carries the final data)
       const {packet, clientId, assigned} = outcome.connect
-      completeConnect(conn, packet, clientId, assigned, true, outcome.properties, outcome.username)
-      return undefined
+      return completeConnect(conn, packet, clientId, assigned, true, outcome.properties, outcome.username)
     }
     case 'refused':
       conn.broker.metrics.authFailures++

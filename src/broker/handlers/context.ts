@@ -35,6 +35,8 @@ export interface ConnectionHost {
   capSessionExpiry(seconds: number): number
   /** Takes over any live connection of the client, then resumes or creates its session (the caller then calls becomeConnected). */
   attach(conn: HandlerContext, clientId: string, cleanStart: boolean, expiry: number): {session: Session; present: boolean}
+  /** In a cluster (options.sessions): takes the client's session from wherever it is, before attach. */
+  claimSession(conn: HandlerContext, cleanStart: boolean, expiry: number, will: WillMessage | undefined): Promise<void>
   connected(conn: HandlerContext, sessionPresent: boolean, keepalive: number, cleanStart: boolean): void
   detach(conn: HandlerContext, wasConnected: boolean, sendWill: boolean, reason: string): void
   dropped(session: Session | undefined, d: Delivery, reason: DropReason): void

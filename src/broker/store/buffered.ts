@@ -74,11 +74,47 @@ export class BufferedStore implements BrokerStore {
     this.initialSessions = snap
     this.initialRetained = await this.backend.loadRetained()
     for (const m of this.initialRetained) if (m.expiresAt !== undefined) this.retainedExpiry.set(m.topic, m.expiresAt)
+    this.index(snap, true)
+  }
+
+  /**
+   * Adds sessions read from the backend after open (a session moving to this node from another one
+   * sharing the backend) to the index; returns their state. Their ids come from the other store's range.
+   */
+  protected adopt(snap: SessionRows): StoredSessionState[] {
+    this.writable()
+    this.index(snap, false)
+    return this.states(snap)
+  }
+
+  /**
+   * Drops one session from the index and leaves its rows in the backend (it moves to another node).
+   * Call it after a flush, once nothing writes to the session any more.
+   */
+  protected forget(clientId: string): void {
+    for (const id of this.byClient.get(clientId) ?? []) {
+      const entry = this.outbound.get(id)
+      this.outbound.delete(id)
+      const message = entry === undefined ? undefined : this.messages.get(entry.row.messageId)
+      if (message !== undefined && --message.refs === 0) this.messages.delete(entry!.row.messageId)
+    }
+    this.byClient.delete(clientId)
+    this.sessions.delete(clientId)
+    this.pendingSession.delete(clientId)
+  }
+
+  /** Outbound and message ids from here on are at least `first` (stores sharing one backend take disjoint ranges). */
+  protected startIdsAt(first: number): void {
+    if (this.nextOutboundId < first) this.nextOutboundId = first
+    if (this.nextMessageId < first) this.nextMessageId = first
+  }
+
+  private index(snap: SessionRows, bumpIds: boolean): void {
     for (const s of snap.sessions) this.sessions.set(s.clientId, s)
-    for (const id of snap.messages.keys()) if (id >= this.nextMessageId) this.nextMessageId = id + 1
+    if (bumpIds) for (const id of snap.messages.keys()) if (id >= this.nextMessageId) this.nextMessageId = id + 1
     for (const row of snap.outbound) {
-      if (row.id >= this.nextOutboundId) this.nextOutboundId = row.id + 1
-      if (row.messageId >= this.nextMessageId) this.nextMessageId = row.messageId + 1
+      if (bumpIds && row.id >= this.nextOutboundId) this.nextOutboundId = row.id + 1
+      if (bumpIds && row.messageId >= this.nextMessageId) this.nextMessageId = row.messageId + 1
       const message = row.inline ?? snap.messages.get(row.messageId)
       if (!this.sessions.has(row.clientId) || message === undefined) {
         this.add({k: OpKind.DeleteOutbound, id: row.id}) // an orphan: no session, or no message
@@ -256,6 +292,11 @@ export class BufferedStore implements BrokerStore {
       await this.flush()
       snap = await this.backend.loadSessions()
     }
+    return this.states(snap)
+  }
+
+  /** The state of the indexed sessions among the rows. */
+  private states(snap: SessionRows): StoredSessionState[] {
     const states = new Map<string, {session: StoredSession; subscriptions: Map<string, StoredSubscriptionOptions>; outbound: StoredOutbound[]; inboundQos2: number[]}>()
     for (const session of snap.sessions) {
       if (this.sessions.has(session.clientId)) states.set(session.clientId, {session, subscriptions: new Map(), outbound: [], inboundQos2: []})

@@ -201,6 +201,17 @@ export class Persistence implements SessionJournal {
     await store.flush()
   }
 
+  /** A session moved here from another broker sharing the store (SessionDirectory): restored offline. */
+  adopt(state: StoredSessionState): void {
+    this.restoreSession(state, this.now())
+  }
+
+  /** A session moved to another broker: what it had in flight is handed to the store, and it is no longer tracked here. */
+  released(session: Session): void {
+    this.writeDeferred()
+    this.records.delete(session.clientId)
+  }
+
   private restoreSession(state: StoredSessionState, now: number): void {
     const {broker} = this
     const s = state.session

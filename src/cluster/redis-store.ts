@@ -1,0 +1,376 @@
+import {randomUUID} from 'node:crypto'
+import type {ChainableCommander, Redis} from 'ioredis'
+import {BufferedStore} from '../broker/store/buffered.js'
+import {StoreError} from '../broker/store/errors.js'
+import {OpKind, type Backend, type SessionRows, type WriteOp} from '../broker/store/write-ops.js'
+import type {StoredMessage, StoredSessionState} from '../broker/store/types.js'
+import {
+  decodeMessage, decodeOptions, decodeOutbound, decodeSession, encodeMessage, encodeOptions, encodeOutbound, encodeSession,
+} from './redis-rows.js'
+import {connectRedis} from './redis-connect.js'
+
+/** The layout version this midge writes under a prefix (`<prefix>:schema`). */
+export const REDIS_SCHEMA_VERSION = 1
+
+/** Each open store takes its own range of ids: range n is [n * 2^32, (n + 1) * 2^32). */
+const ID_RANGE = 2 ** 32
+const LOCK_MS = 15_000
+
+export interface RedisStoreOptions {
+  /** A connected ioredis client (the caller closes it) or a redis:// URL (the store opens and closes its own). */
+  redis: Redis | string
+  /** Namespace of every key (default `midge`): `<prefix>:sessions`, `<prefix>:out`, ... */
+  prefix?: string
+  /** This broker (cluster node). One open store per node id and prefix: a second is refused ('locked'). */
+  nodeId: string
+  /**
+   * true (default): every stored session is loaded at open, as the SQLite store does (one broker on
+   * Redis). false, a cluster node: only those this node id held when it stopped; the others are loaded
+   * with loadSession() when their clients connect here.
+   */
+  loadAll?: boolean
+}
+
+/** The keys of one prefix. Per-client keys are `<prefix>:sub:<clientId>`, `<prefix>:in:<clientId>`, `<prefix>:oi:<clientId>`. */
+export class RedisKeys {
+  readonly sessions: string
+  readonly out: string
+  readonly outMessages: string
+  readonly messages: string
+  readonly messageRefs: string
+  readonly retained: string
+  readonly schema: string
+  readonly idRanges: string
+  constructor(readonly prefix: string) {
+    this.sessions = `${prefix}:sessions`
+    this.out = `${prefix}:out`
+    this.outMessages = `${prefix}:outm`
+    this.messages = `${prefix}:msg`
+    this.messageRefs = `${prefix}:mref`
+    this.retained = `${prefix}:retained`
+    this.schema = `${prefix}:schema`
+    this.idRanges = `${prefix}:idrange`
+  }
+
+  subscriptions(clientId: string): string { return `${this.prefix}:sub:${clientId}` }
+  inbound(clientId: string): string { return `${this.prefix}:in:${clientId}` }
+  outIds(clientId: string): string { return `${this.prefix}:oi:${clientId}` }
+  lock(nodeId: string): string { return `${this.prefix}:lock:${nodeId}` }
+  /** The client ids whose sessions a node holds (kept by the session directory). */
+  owned(nodeId: string): string { return `${this.prefix}:owned:${nodeId}` }
+}
+
+// Removes outbound rows (ARGV[2..]), their inline messages, their ids from their clients' sets, and
+// their references to shared messages (deleting a message with its last reference, whichever node held
+// the others).
+const DELETE_OUTBOUND = `
+local n = 0
+for i = 2, #ARGV do
+  local id = ARGV[i]
+  local meta = redis.call('HGET', KEYS[1], id)
+  if meta then
+    local row = cjson.decode(meta)
+    redis.call('HDEL', KEYS[1], id)
+    redis.call('HDEL', KEYS[2], id)
+    redis.call('SREM', ARGV[1] .. row.c, id)
+    if row.i == 0 and redis.call('HINCRBY', KEYS[3], row.m, -1) <= 0 then
+      redis.call('HDEL', KEYS[3], row.m)
+      redis.call('HDEL', KEYS[4], row.m)
+    end
+    n = n + 1
+  end
+end
+return n`
+
+// Deletes a shared message that no outbound row references any more.
+const DELETE_MESSAGE = `
+local n = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if n <= 0 then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  redis.call('HDEL', KEYS[2], ARGV[1])
+end
+return n`
+
+const REFRESH_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`
+const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`
+
+type Scripted = Redis & {
+  midgeDeleteOutbound(out: string, outm: string, refs: string, msg: string, oiPrefix: string, ...ids: string[]): Promise<number>
+  midgeDeleteMessage(refs: string, msg: string, id: string): Promise<number>
+}
+type ScriptedMulti = ChainableCommander & {
+  midgeDeleteOutbound(out: string, outm: string, refs: string, msg: string, oiPrefix: string, ...ids: string[]): ChainableCommander
+  midgeDeleteMessage(refs: string, msg: string, id: string): ChainableCommander
+}
+
+function defineScripts(redis: Redis): Scripted {
+  const r = redis as Scripted
+  if (typeof r.midgeDeleteOutbound !== 'function') {
+    redis.defineCommand('midgeDeleteOutbound', {numberOfKeys: 4, lua: DELETE_OUTBOUND})
+    redis.defineCommand('midgeDeleteMessage', {numberOfKeys: 2, lua: DELETE_MESSAGE})
+  }
+  return r
+}
+
+/** Applies batches as one MULTI/EXEC each, sent without waiting for the previous one; reads rows back. */
+class RedisBackend implements Backend {
+  readonly pipelined = true
+  private lockTimer: NodeJS.Timeout | undefined
+
+  constructor(readonly redis: Scripted, readonly keys: RedisKeys, private readonly loadAll: boolean, private readonly nodeId: string,
+    private readonly ownsClient: boolean, private readonly lockKey: string, private readonly lockToken: string) {
+    this.lockTimer = setInterval(() => {
+      redis.eval(REFRESH_LOCK, 1, lockKey, lockToken, String(LOCK_MS)).catch(() => undefined)
+    }, LOCK_MS / 3)
+    this.lockTimer.unref()
+  }
+
+  /**
+   * One MULTI/EXEC. Outbound rows are written with one command per key for the whole batch, and
+   * removed by one script call after them: a row is written at most once per batch, and a shared
+   * message gains its new references before it loses old ones.
+   */
+  async commit(ops: readonly WriteOp[]): Promise<void> {
+    const k = this.keys
+    const m = this.redis.multi() as ScriptedMulti
+    const rows: string[] = []
+    const inline: string[] = []
+    const idsOf = new Map<string, string[]>()
+    const deleted: string[] = []
+    const messagesDeleted: string[] = []
+    for (const op of ops) {
+      switch (op.k) {
+        case OpKind.PutSession:
+          if (!op.cancelled) m.hset(k.sessions, op.session.clientId, encodeSession(op.session))
+          break
+        case OpKind.DeleteSession:
+          m.hdel(k.sessions, op.clientId).del(k.subscriptions(op.clientId), k.inbound(op.clientId))
+          break
+        case OpKind.PutSubscription:
+          m.hset(k.subscriptions(op.clientId), op.filter, encodeOptions(op.options))
+          break
+        case OpKind.DeleteSubscription:
+          m.hdel(k.subscriptions(op.clientId), op.filter)
+          break
+        case OpKind.PutMessage:
+          if (!op.cancelled) m.hset(k.messages, String(op.id), encodeMessage(op.message))
+          break
+        case OpKind.DeleteMessage:
+          messagesDeleted.push(String(op.id))
+          break
+        case OpKind.PutOutbound: {
+          if (op.cancelled) break
+          const row = op.row
+          const id = String(row.id)
+          rows.push(id, encodeOutbound(row))
+          let ids = idsOf.get(row.clientId)
+          if (ids === undefined) idsOf.set(row.clientId, (ids = []))
+          ids.push(id)
+          if (row.inline !== undefined) inline.push(id, encodeMessage(row.inline))
+          else m.hincrby(k.messageRefs, String(row.messageId), 1)
+          break
+        }
+        case OpKind.UpdateOutbound:
+          if (!op.cancelled) rows.push(String(op.row.id), encodeOutbound(op.row))
+          break
+        case OpKind.DeleteOutbound:
+          deleted.push(String(op.id))
+          break
+        case OpKind.PutInbound:
+          m.sadd(k.inbound(op.clientId), String(op.packetId))
+          break
+        case OpKind.DeleteInbound:
+          m.srem(k.inbound(op.clientId), String(op.packetId))
+          break
+        case OpKind.PutRetained:
+          if (!op.cancelled) m.hset(k.retained, op.message.topic, encodeMessage(op.message))
+          break
+        case OpKind.DeleteRetained:
+          if (!op.cancelled) m.hdel(k.retained, op.topic)
+          break
+      }
+    }
+    if (rows.length > 0) m.hset(k.out, ...rows)
+    if (inline.length > 0) m.hset(k.outMessages, ...inline)
+    for (const [clientId, ids] of idsOf) m.sadd(k.outIds(clientId), ...ids)
+    if (deleted.length > 0) m.midgeDeleteOutbound(k.out, k.outMessages, k.messageRefs, k.messages, `${k.prefix}:oi:`, ...deleted)
+    for (const id of messagesDeleted) m.midgeDeleteMessage(k.messageRefs, k.messages, id)
+    const results = await m.exec()
+    if (results === null) throw new StoreError('failed', 'the Redis transaction was aborted')
+    for (const [error] of results) if (error) throw new StoreError('failed', `Redis refused a write: ${error.message}`, {cause: error})
+  }
+
+  async loadSessions(): Promise<SessionRows> {
+    // a cluster node: only the sessions it held when it stopped (restarted with the same node id)
+    if (!this.loadAll) return this.loadClients(await this.redis.smembers(this.keys.owned(this.nodeId)))
+    const clientIds = await this.redis.hkeys(this.keys.sessions)
+    return this.loadClients(clientIds, true)
+  }
+
+  /** The rows of these clients (all outbound rows and messages when `everything`: orphans included, for the index to clean up). */
+  async loadClients(clientIds: readonly string[], everything = false): Promise<SessionRows> {
+    const k = this.keys
+    const p = this.redis.pipeline()
+    if (clientIds.length > 0) p.hmget(k.sessions, ...clientIds)
+    for (const c of clientIds) p.hgetall(k.subscriptions(c)).smembers(k.inbound(c))
+    if (everything) p.hgetall(k.out).hgetall(k.outMessages).hgetall(k.messages)
+    else for (const c of clientIds) p.smembers(k.outIds(c))
+    const replies = await exec(p)
+    let i = 0
+    const rows: SessionRows = {sessions: [], subscriptions: [], messages: new Map(), outbound: [], inbound: []}
+    const sessionTexts = clientIds.length > 0 ? replies[i++] as Array<string | null> : []
+    clientIds.forEach((c, n) => {
+      const text = sessionTexts[n]
+      if (text != null) rows.sessions.push(parse(() => decodeSession(text), k.sessions, c))
+      const subs = replies[i++] as Record<string, string>
+      for (const [filter, o] of Object.entries(subs)) rows.subscriptions.push({clientId: c, filter, options: parse(() => decodeOptions(o), k.subscriptions(c), filter)})
+      for (const id of replies[i++] as string[]) rows.inbound.push({clientId: c, packetId: Number(id)})
+    })
+    let metas: Array<[string, string]>
+    let inline: Record<string, string>
+    let messages: Record<string, string>
+    if (everything) {
+      metas = Object.entries(replies[i++] as Record<string, string>)
+      inline = replies[i++] as Record<string, string>
+      messages = replies[i++] as Record<string, string>
+    } else {
+      const ids = clientIds.flatMap(() => replies[i++] as string[])
+      ;({metas, inline, messages} = await this.readOutbound(ids))
+    }
+    for (const [id, text] of metas) {
+      const message = inline[id] === undefined ? undefined : parse(() => decodeMessage(inline[id]!), k.outMessages, id)
+      rows.outbound.push(parse(() => decodeOutbound(Number(id), text, message), k.out, id))
+    }
+    rows.outbound.sort((a, b) => a.id - b.id)
+    for (const [id, text] of Object.entries(messages)) rows.messages.set(Number(id), parse(() => decodeMessage(text), k.messages, id))
+    return rows
+  }
+
+  private async readOutbound(ids: string[]): Promise<{metas: Array<[string, string]>; inline: Record<string, string>; messages: Record<string, string>}> {
+    const k = this.keys
+    if (ids.length === 0) return {metas: [], inline: {}, messages: {}}
+    const [metaTexts, inlineTexts] = await exec(this.redis.pipeline().hmget(k.out, ...ids).hmget(k.outMessages, ...ids)) as [Array<string | null>, Array<string | null>]
+    const metas: Array<[string, string]> = []
+    const inline: Record<string, string> = {}
+    const shared = new Set<string>()
+    ids.forEach((id, n) => {
+      const meta = metaTexts[n]
+      if (meta == null) return
+      metas.push([id, meta])
+      const text = inlineTexts[n]
+      if (text != null) inline[id] = text
+      else shared.add(parse(() => String((JSON.parse(meta) as {m: string}).m), k.out, id))
+    })
+    const messages: Record<string, string> = {}
+    if (shared.size > 0) {
+      const list = [...shared]
+      const texts = await this.redis.hmget(k.messages, ...list)
+      list.forEach((id, n) => { if (texts[n] != null) messages[id] = texts[n]! })
+    }
+    return {metas, inline, messages}
+  }
+
+  async loadRetained(): Promise<StoredMessage[]> {
+    const all = await this.redis.hgetall(this.keys.retained)
+    return Object.entries(all).map(([topic, text]) => parse(() => decodeMessage(text), this.keys.retained, topic))
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.lockTimer)
+    try {
+      await this.redis.eval(RELEASE_LOCK, 1, this.lockKey, this.lockToken)
+    } catch {
+      // Redis gone: the lock expires on its own
+    } finally {
+      if (this.ownsClient) this.redis.disconnect()
+    }
+  }
+}
+
+async function exec(p: ChainableCommander): Promise<unknown[]> {
+  const results = await p.exec()
+  if (results === null) throw new StoreError('failed', 'the Redis pipeline was aborted')
+  return results.map(([error, value]) => {
+    if (error) throw new StoreError('failed', `Redis refused a read: ${error.message}`, {cause: error})
+    return value
+  })
+}
+
+function parse<T>(fn: () => T, key: string, field: string): T {
+  try {
+    return fn()
+  } catch (error) {
+    throw new StoreError('corrupt', `Redis key ${key} field ${field} is not a midge record (${(error as Error).message}); refusing to use it`, {cause: error})
+  }
+}
+
+/**
+ * Broker state in Redis (ioredis), under a key prefix: the SQLite store's semantics (writes buffered,
+ * one MULTI/EXEC per flush, durable() once Redis answered EXEC), plus what a cluster node needs:
+ * sessions loaded one at a time as their clients connect (loadSession) and handed on to another node
+ * (releaseSession). Ids are unique across every store sharing the prefix, so a session's rows keep
+ * their ids wherever it goes, and a message stored once for several sessions is reference-counted in
+ * Redis, so it lives as long as any session on any node needs it.
+ */
+export class RedisStore extends BufferedStore {
+  private constructor(private readonly redisBackend: RedisBackend, readonly nodeId: string) {
+    super(redisBackend)
+  }
+
+  static async open(options: RedisStoreOptions): Promise<RedisStore> {
+    const owns = typeof options.redis === 'string'
+    let client: Redis
+    try {
+      client = typeof options.redis === 'string' ? await connectRedis(options.redis) : options.redis
+    } catch (error) {
+      throw new StoreError('failed', (error as Error).message, {cause: error})
+    }
+    const redis = defineScripts(client)
+    const keys = new RedisKeys(options.prefix ?? 'midge')
+    const token = randomUUID()
+    const lockKey = keys.lock(options.nodeId)
+    let backend: RedisBackend | undefined
+    try {
+      const version = Number(await redis.get(keys.schema) ?? 0)
+      if (version > REDIS_SCHEMA_VERSION) {
+        throw new StoreError('newer-schema', `the Redis keys under ${keys.prefix} have layout version ${version}, newer than the ${REDIS_SCHEMA_VERSION} this midge supports; upgrade midge or use another prefix`)
+      }
+      if (await redis.set(lockKey, token, 'PX', LOCK_MS, 'NX') !== 'OK') {
+        throw new StoreError('locked', `node ${options.nodeId} already has the store under ${keys.prefix} open (is another broker running with this node id?)`)
+      }
+      backend = new RedisBackend(redis, keys, options.loadAll ?? true, options.nodeId, owns, lockKey, token)
+      const store = new RedisStore(backend, options.nodeId)
+      await store.init() // reads only: a damaged record is refused before anything is written
+      if (version === 0) await redis.set(keys.schema, String(REDIS_SCHEMA_VERSION))
+      store.startIdsAt(await redis.incr(keys.idRanges) * ID_RANGE)
+      return store
+    } catch (error) {
+      if (backend !== undefined) await backend.close()
+      else {
+        if (owns) redis.disconnect()
+      }
+      throw error instanceof StoreError ? error : new StoreError('failed', `cannot open the Redis store: ${(error as Error).message}`, {cause: error})
+    }
+  }
+
+  get redis(): Redis {
+    return this.redisBackend.redis
+  }
+
+  get keys(): RedisKeys {
+    return this.redisBackend.keys
+  }
+
+  /** Reads one session's rows (written by whichever node had it) into this store; undefined if there is none. */
+  async loadSession(clientId: string): Promise<StoredSessionState | undefined> {
+    const rows = await this.redisBackend.loadClients([clientId])
+    if (rows.sessions.length === 0) return undefined
+    return this.adopt(rows)[0]
+  }
+
+  /** Commits what is buffered, then forgets one session here: its rows stay in Redis for the node it moves to. */
+  async releaseSession(clientId: string): Promise<void> {
+    await this.flush()
+    this.forget(clientId)
+  }
+}

@@ -1,0 +1,273 @@
+import type {Redis} from 'ioredis'
+import type {WillMessage} from '../codec/index.js'
+import type {ClientInfo} from '../broker/auth/hooks.js'
+import {silentLogger, type Logger} from '../broker/logger.js'
+import type {SessionClaim, SessionDirectory, SessionDirectoryHost} from '../broker/session-directory.js'
+import type {StoredSession, StoredSessionState} from '../broker/store/types.js'
+import {decodeSession, encodeSession} from './redis-rows.js'
+import type {RedisStore} from './redis-store.js'
+import {sessionScripts, type SessionScripts} from './session-scripts.js'
+
+export interface RedisSessionDirectoryOptions {
+  /** This node's store, opened with `loadAll: false`: its node id, Redis connection and prefix are the directory's. */
+  store: RedisStore
+  /** Whether a node is up (part of the cluster's heartbeats): a dead node is not waited for. */
+  isNodeAlive(nodeId: string): Promise<boolean>
+  /** How long a claim waits for the node holding the session to hand it over (default 5000 ms). */
+  releaseTimeoutMs?: number
+  logger?: Logger
+}
+
+interface Pending {
+  readonly seq: number
+  /** Settles once the claim's session is attached (or the claim failed). */
+  readonly done: Promise<void>
+}
+
+type ControlMessage =
+  | {t: 'release'; c: string; seq: number; from: string; id: string}
+  | {t: 'released'; id: string}
+
+/**
+ * Sessions shared by the nodes of a cluster, on Redis: each client id has one owner node
+ * (`<prefix>:owner:<clientId>`, set atomically with the previous owner returned). A node claims the
+ * session when its client connects there: the previous owner is asked, on its control channel
+ * `<prefix>:ctl:<nodeId>`, to disconnect the client (0x8E) and commit and drop its copy; the claimer
+ * waits for its answer (bounded; not at all for a node that is gone), then loads the session from
+ * Redis. Claims are numbered: a node hands a session over only after its own earlier claims of it
+ * completed, so claims racing on several nodes end with exactly one holder, the last.
+ */
+export class RedisSessionDirectory implements SessionDirectory {
+  private host: SessionDirectoryHost | undefined
+  private readonly redis: Redis & SessionScripts
+  private subscriber: Redis | undefined
+  private readonly nodeId: string
+  private readonly prefix: string
+  private readonly timeoutMs: number
+  private readonly logger: Logger
+  /** Claims in progress on this node, per client id. */
+  private readonly pending = new Map<string, Pending[]>()
+  /** Release requests this node sent, by id, waiting for their answer. */
+  private readonly waiting = new Map<string, () => void>()
+  private requests = 0
+
+  private constructor(private readonly options: RedisSessionDirectoryOptions) {
+    this.redis = sessionScripts(options.store.redis)
+    this.nodeId = options.store.nodeId
+    this.prefix = options.store.keys.prefix
+    this.timeoutMs = options.releaseTimeoutMs ?? 5000
+    this.logger = options.logger ?? silentLogger
+  }
+
+  /** Starts listening on this node's control channel. */
+  static async start(options: RedisSessionDirectoryOptions): Promise<RedisSessionDirectory> {
+    const directory = new RedisSessionDirectory(options)
+    const sub = options.store.redis.duplicate({lazyConnect: true})
+    sub.on('error', () => undefined)
+    await sub.connect()
+    sub.on('message', (_channel: string, text: string) => directory.onControl(text))
+    await sub.subscribe(directory.channel(directory.nodeId))
+    directory.subscriber = sub
+    return directory
+  }
+
+  /** Stops listening (the node leaves; what it holds stays owned by it, for adoptDeadNode elsewhere). */
+  async close(): Promise<void> {
+    const sub = this.subscriber
+    this.subscriber = undefined
+    sub?.disconnect()
+  }
+
+  bind(host: SessionDirectoryHost): void {
+    this.host = host
+  }
+
+  private get broker(): SessionDirectoryHost {
+    if (this.host === undefined) throw new Error('the session directory is not bound to a broker')
+    return this.host
+  }
+
+  private channel(nodeId: string): string { return `${this.prefix}:ctl:${nodeId}` }
+  private ownerKey(clientId: string): string { return `${this.prefix}:owner:${clientId}` }
+  private get seqKey(): string { return `${this.prefix}:claimseq` }
+
+  // --- SessionDirectory ----------------------------------------------------------------------------
+
+  async claim(claim: SessionClaim): Promise<StoredSessionState | undefined> {
+    const c = claim.client.clientId
+    // no waiting for a reconnect: the client is refused now (0x88) and retries
+    if (this.redis.status !== 'ready') throw new Error(`Redis is not connected (${this.redis.status})`)
+    const will = claim.will === undefined ? '' : encodeWill(claim.client, claim.will, claim.expiryInterval)
+    const [previous, previousWill, value] = await this.redis.midgeClaim(this.ownerKey(c), this.seqKey, this.nodeId, c, this.prefix, will)
+    return this.track(c, value, async () => {
+      const from = nodeOf(previous)
+      if (from !== undefined && from !== this.nodeId) {
+        const released = await this.requestRelease(from, c, seqOf(value))
+        // the connection that node lost: its will is due, unless its delay lets this reconnect cancel it
+        const lost = previousWill === '' ? undefined : decodeWill(previousWill)
+        if (!released && lost !== undefined && (lost.will.properties?.willDelayInterval ?? 0) === 0) {
+          this.broker.adoptSession(undefined, lost.client, lost.will)
+        }
+      }
+      if (this.broker.hasSession(c)) return undefined
+      return this.options.store.loadSession(c)
+    })
+  }
+
+  disconnected(clientId: string): void {
+    // after the current turn: a connection replacing this one here (local takeover) is attached by then
+    setImmediate(() => {
+      if (this.host?.isConnected(clientId)) return
+      this.redis.hdel(`${this.prefix}:wills:${this.nodeId}`, clientId).catch(() => undefined)
+    })
+  }
+
+  ended(clientId: string): void {
+    // after the current turn, and not while a claim here is under way: a session replacing this one
+    // here (clean start, local takeover) keeps the ownership
+    setImmediate(() => {
+      if (this.host?.hasSession(clientId) || this.pending.has(clientId)) return
+      this.redis.midgeEnded(this.ownerKey(clientId), this.nodeId, clientId, this.prefix).catch(() => undefined)
+    })
+  }
+
+  // --- a dead node's sessions ----------------------------------------------------------------------
+
+  /**
+   * Takes over the sessions a dead node held (each by one surviving node only, whichever gets it
+   * first), publishes the wills of the connections it lost, and keeps the sessions that outlive their
+   * connection for their clients to resume (their expiry counts from now). Returns how many it took.
+   */
+  async adoptDeadNode(deadNodeId: string): Promise<number> {
+    const clients = await this.redis.smembers(`${this.prefix}:owned:${deadNodeId}`)
+    let adopted = 0
+    for (const c of clients) {
+      const taken = await this.redis.midgeAdopt(this.ownerKey(c), this.seqKey, deadNodeId, this.nodeId, c, this.prefix)
+      if (taken === null) continue
+      adopted++
+      const [value, willText] = taken
+      await this.track(c, value, async () => {
+        const state = await this.options.store.loadSession(c)
+        const lost = willText === '' ? undefined : decodeWill(willText)
+        const client: ClientInfo = lost?.client ?? (state === undefined ? {clientId: c, protocolVersion: 4} : clientInfo(state.session))
+        this.broker.adoptSession(state, client, lost?.will)
+        if (!this.broker.hasSession(c)) this.ended(c) // nothing to keep: nobody owns it now
+        return undefined
+      })
+    }
+    return adopted
+  }
+
+  // --- hand-overs ----------------------------------------------------------------------------------
+
+  /** Runs a claim (or adoption) of a client's session, known to later claims and releases of it on this node. */
+  private async track<T>(clientId: string, value: string, run: () => Promise<T>): Promise<T> {
+    const seq = seqOf(value)
+    let finish!: () => void
+    const entry: Pending = {seq, done: new Promise<void>((resolve) => { finish = resolve })}
+    const list = this.pending.get(clientId) ?? []
+    const earlier = list.map((p) => p.done)
+    list.push(entry)
+    this.pending.set(clientId, list)
+    try {
+      await Promise.all(earlier) // a claim on this node waits for this node's earlier ones
+      return await run()
+    } finally {
+      // settled after the broker attached the session (its continuation runs before the next turn)
+      setImmediate(() => {
+        const now = this.pending.get(clientId)?.filter((p) => p !== entry) ?? []
+        if (now.length === 0) this.pending.delete(clientId)
+        else this.pending.set(clientId, now)
+        finish()
+      })
+    }
+  }
+
+  /** Asks a node to hand a session over; true once it did, false if it is gone (or did not answer in time). */
+  private async requestRelease(nodeId: string, clientId: string, seq: number): Promise<boolean> {
+    const id = `${this.nodeId}:${++this.requests}`
+    let timer: NodeJS.Timeout | undefined
+    const answered = new Promise<boolean>((resolve) => {
+      this.waiting.set(id, () => resolve(true))
+      timer = setTimeout(() => resolve(false), this.timeoutMs)
+    })
+    try {
+      const request: ControlMessage = {t: 'release', c: clientId, seq, from: this.nodeId, id}
+      const listeners = await this.redis.publish(this.channel(nodeId), JSON.stringify(request))
+      if (listeners === 0) {
+        if (await this.alive(nodeId)) this.logger.warn({clientId, node: nodeId}, 'the node holding the session does not listen for hand-overs; taking it')
+        return false
+      }
+      if (await answered) return true
+      const alive = await this.alive(nodeId)
+      if (alive) this.logger.warn({clientId, node: nodeId, timeoutMs: this.timeoutMs}, 'the node holding the session did not hand it over in time; taking it')
+      return false
+    } finally {
+      clearTimeout(timer)
+      this.waiting.delete(id)
+    }
+  }
+
+  private alive(nodeId: string): Promise<boolean> {
+    return this.options.isNodeAlive(nodeId).catch(() => false)
+  }
+
+  private onControl(text: string): void {
+    let message: ControlMessage
+    try {
+      message = JSON.parse(text) as ControlMessage
+    } catch {
+      return
+    }
+    if (message.t === 'released') return this.waiting.get(message.id)?.()
+    if (message.t !== 'release') return
+    this.release(message.c, message.seq).catch((error: unknown) => {
+      this.logger.error({clientId: message.c, err: (error as Error)?.message ?? String(error)}, 'cannot hand a session over')
+    }).finally(() => {
+      const answer: ControlMessage = {t: 'released', id: message.id}
+      this.redis.publish(this.channel(message.from), JSON.stringify(answer)).catch(() => undefined)
+    })
+  }
+
+  /** Hands a session over to the claim numbered `seq`, once this node's earlier claims of it are complete. */
+  private async release(clientId: string, seq: number): Promise<void> {
+    const earlier = (this.pending.get(clientId) ?? []).filter((p) => p.seq < seq).map((p) => p.done)
+    await Promise.all(earlier)
+    await this.broker.releaseSession(clientId)
+    await this.options.store.releaseSession(clientId)
+  }
+}
+
+function nodeOf(ownerValue: string): string | undefined {
+  const bar = ownerValue.lastIndexOf('|')
+  return bar < 0 ? undefined : ownerValue.slice(0, bar)
+}
+
+function seqOf(ownerValue: string): number {
+  return Number(ownerValue.slice(ownerValue.lastIndexOf('|') + 1))
+}
+
+function clientInfo(s: StoredSession): ClientInfo {
+  return {clientId: s.clientId, username: s.username, protocolVersion: s.protocolVersion}
+}
+
+/** A live connection's will as recorded in Redis: a session record carrying it (the client, its expiry). */
+function encodeWill(client: ClientInfo, will: WillMessage, expiryInterval: number): string {
+  return encodeSession({
+    clientId: client.clientId, protocolVersion: client.protocolVersion, expiryInterval,
+    ...(client.username === undefined ? {} : {username: client.username}),
+    will: {
+      topic: will.topic, payload: Buffer.isBuffer(will.payload) ? will.payload : Buffer.from(will.payload),
+      qos: will.qos ?? 0, retain: will.retain ?? false, ...(will.properties === undefined ? {} : {properties: will.properties}),
+    },
+  })
+}
+
+function decodeWill(text: string): {client: ClientInfo; will: WillMessage} {
+  const s = decodeSession(text)
+  const w = s.will!
+  return {
+    client: clientInfo(s),
+    will: {topic: w.topic, payload: w.payload, qos: w.qos, retain: w.retain, ...(w.properties === undefined ? {} : {properties: w.properties})},
+  }
+}

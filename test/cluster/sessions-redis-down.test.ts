@@ -1,0 +1,36 @@
+// Redis does not answer when a client connects to a cluster node: the CONNECT is refused with
+// "server unavailable" (no session is attached that another node may hold), and the node serves
+// again once Redis is back.
+import assert from 'node:assert/strict'
+import {test} from 'node:test'
+import {once} from 'node:events'
+import {startRedis} from '../helpers/redis.js'
+import {connect, end, Liveness, startNode} from './session-nodes.js'
+
+async function refusal(url: string, protocolVersion: 4 | 5): Promise<number | undefined> {
+  try {
+    const {client} = await connect(url, {clientId: `while-down-${protocolVersion}`, protocolVersion})
+    client.end(true)
+    return undefined
+  } catch (error) {
+    return (error as {code?: number}).code
+  }
+}
+
+test('Redis down at CONNECT: refused with 0x88 (v5) / 3 (3.1.1), served again once Redis is back', async () => {
+  const redis = await startRedis()
+  const node = await startNode(redis.url, 'node-a', new Liveness())
+  try {
+    await redis.kill()
+    assert.equal(await refusal(node.url, 5), 0x88)
+    assert.equal(await refusal(node.url, 4), 3)
+    await redis.restart()
+    // ioredis reconnects in the background; once it has, clients get in again
+    if (node.store.redis.status !== 'ready') await once(node.store.redis, 'ready')
+    const {client} = await connect(node.url, {clientId: 'after', protocolVersion: 5})
+    await end(client)
+  } finally {
+    await node.stop()
+    await redis.stop()
+  }
+})
