@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import {execFile, spawn} from 'node:child_process'
 import {after, before, describe, test} from 'node:test'
 import {promisify} from 'node:util'
-import {collect} from '../helpers/cli.js'
+import {collect, orphanSafe} from '../helpers/cli.js'
 import {startMidgeBroker, type MidgeBroker} from '../helpers/midge-broker.js'
 import {hasMosquitto} from '../helpers/mosquitto.js'
 
@@ -20,7 +20,7 @@ describe('mosquitto_pub / mosquitto_sub against midge broker start', {skip}, () 
   /** Starts mosquitto_sub and waits until its subscription is acknowledged (-d prints SUBACK). */
   async function subscriber(args: string[]) {
     // stdbuf: mosquitto_sub's stdout to a pipe is block-buffered; line buffering lets us see SUBACK
-    const child = spawn('stdbuf', ['-oL', 'mosquitto_sub', '-p', port(), '-d', ...args], {stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn(...orphanSafe('stdbuf', ['-oL', 'mosquitto_sub', '-p', port(), '-d', ...args]), {stdio: ['ignore', 'pipe', 'pipe']})
     const done = collect(child, 20_000)
     let seen = ''
     const checks = new Set<() => void>()

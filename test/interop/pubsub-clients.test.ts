@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
 import {after, before, describe, it} from 'node:test'
 import mqtt from 'mqtt'
-import {runMidge, spawnMidge, collect} from '../helpers/cli.js'
+import {runMidge, spawnMidge, collect, orphanSafe} from '../helpers/cli.js'
 import {hasMosquitto, startMosquitto, type Mosquitto} from '../helpers/mosquitto.js'
 
 function run(cmd: string, args: string[]): Promise<{code: number | null; stdout: string; stderr: string}> {
@@ -34,7 +34,7 @@ describe('pub/sub interop with mosquitto clients and mqtt.js', {skip: !hasMosqui
   for (const [ours, theirs] of [['5', 'mqttv5'], ['311', 'mqttv311'], ['31', 'mqttv31']]) {
     it(`midge pub -V ${ours} -> mosquitto_sub -V ${theirs}`, async () => {
       // -d and line-buffered stdout (stdbuf) show its SUBACK: publishing starts once it is subscribed
-      const sub = spawn('stdbuf', ['-oL', 'mosquitto_sub', ...conn, '-d', '-V', theirs, '-t', `i/${ours}`, '-q', '2', '-C', '3', '-v', '-W', '30'], {stdio: ['ignore', 'pipe', 'pipe']})
+      const sub = spawn(...orphanSafe('stdbuf', ['-oL', 'mosquitto_sub', ...conn, '-d', '-V', theirs, '-t', `i/${ours}`, '-q', '2', '-C', '3', '-v', '-W', '30']), {stdio: ['ignore', 'pipe', 'pipe']})
       const done = collect(sub, 40_000)
       let seen = ''
       await new Promise<void>((resolve, reject) => {
