@@ -1,4 +1,4 @@
-// What pub.test.ts and pub-bulk.test.ts share: the brokers under test and a subscriber on the library client.
+// What pub.test.ts and pub-bulk-*.test.ts share: the brokers under test and a subscriber on the library client.
 import {connect, type Message} from '../../src/client/index.js'
 import {collect, spawnMidge} from '../helpers/cli.js'
 import {hasMosquitto, startMosquitto} from '../helpers/mosquitto.js'

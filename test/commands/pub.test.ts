@@ -2,7 +2,7 @@
 // broker (the broker under test is a parameter). Messages are checked with a subscriber on the library client.
 // Most runs are in this process (`pub`, cli-in-process.ts); the built binary (runMidge, spawnMidge) runs
 // where the process is the point: a lost connection, the terminal prompt, -d, the transports, and one
-// run per -V. The 100k-message bursts through a stdin pipe are in pub-bulk.test.ts.
+// run per -V. The 100k-message bursts through a stdin pipe are in pub-bulk-*.test.ts.
 import assert from 'node:assert/strict'
 import {spawn, spawnSync} from 'node:child_process'
 import {once} from 'node:events'

@@ -5,6 +5,7 @@
 import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
 import {once} from 'node:events'
 import mqtt, {type IClientOptions, type MqttClient} from 'mqtt'
+import {orphanSafe} from '../helpers/cli.js'
 import {killOnExit} from './broker-process.js'
 import type {Credentials} from './generate.js'
 
@@ -77,7 +78,7 @@ export class Observers {
       const args = ['-V', '5', '-p', String(this.port), '-h', '127.0.0.1', '-t', '#', '-q', '1', '-i', uniqueId('obs-mosq'), '-k', '600', '-d', '-F', '%t']
       if (this.credentials) args.push('-u', this.credentials.username, '-P', this.credentials.password)
       // (stdbuf: line-buffered, or its output waits in a 4 kB stdio buffer)
-      const child = killOnExit(spawn('stdbuf', ['-oL', 'mosquitto_sub', ...args], {stdio: ['ignore', 'pipe', 'pipe']}))
+      const child = killOnExit(spawn(...orphanSafe('stdbuf', ['-oL', 'mosquitto_sub', ...args]), {stdio: ['ignore', 'pipe', 'pipe']}))
       let err = ''
       let out = ''
       child.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-2000) })

@@ -39,7 +39,8 @@ export async function runMosquitto(config: (dir: string) => string[] = () => [],
     child = c
     c.stdout!.setEncoding('utf8').on('data', (d: string) => { log += d })
     c.stderr!.setEncoding('utf8').on('data', (d: string) => { log += d })
-    for (let i = 0; i < 200; i++) {
+    const deadline = Date.now() + 30_000 // only decides how soon a broken start fails
+    while (Date.now() < deadline) {
       if (c.exitCode !== null) throw new Error(`mosquitto exited: ${log}`)
       const ok = await new Promise<boolean>((resolve) => {
         const s = netConnect({host: '127.0.0.1', port: p}, () => { s.destroy(); resolve(true) })

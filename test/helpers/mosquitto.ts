@@ -109,8 +109,10 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
   }
 }
 
+/** Polls until mosquitto accepts connections; the 30 s bound only decides how soon a broken start fails. */
 async function waitForPort(port: number, child: ChildProcess, log: () => string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
+  const deadline = Date.now() + 30_000
+  while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`mosquitto exited: ${log()}`)
     const ok = await new Promise<boolean>((resolve) => {
       const s = netConnect({host: '127.0.0.1', port}, () => { s.destroy(); resolve(true) })

@@ -2,9 +2,8 @@
 import assert from 'node:assert/strict'
 import {execFile, spawn} from 'node:child_process'
 import {after, before, describe, test} from 'node:test'
-import {setTimeout as sleep} from 'node:timers/promises'
 import {promisify} from 'node:util'
-import {collect} from '../helpers/cli.js'
+import {collect, orphanSafe} from '../helpers/cli.js'
 import {startMidgeBroker, type MidgeBroker} from '../helpers/midge-broker.js'
 import {hasMosquitto} from '../helpers/mosquitto.js'
 
@@ -21,17 +20,28 @@ describe('mosquitto_pub / mosquitto_sub against midge broker start', {skip}, () 
   /** Starts mosquitto_sub and waits until its subscription is acknowledged (-d prints SUBACK). */
   async function subscriber(args: string[]) {
     // stdbuf: mosquitto_sub's stdout to a pipe is block-buffered; line buffering lets us see SUBACK
-    const child = spawn('stdbuf', ['-oL', 'mosquitto_sub', '-p', port(), '-d', ...args], {stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn(...orphanSafe('stdbuf', ['-oL', 'mosquitto_sub', '-p', port(), '-d', ...args]), {stdio: ['ignore', 'pipe', 'pipe']})
     const done = collect(child, 20_000)
     let seen = ''
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`mosquitto_sub did not subscribe: ${seen}`)), 10_000)
-      child.stdout!.on('data', (d: Buffer) => {
-        seen += d.toString()
-        if (seen.includes('received SUBACK')) { clearTimeout(t); resolve() }
-      })
+    const checks = new Set<() => void>()
+    child.stdout!.on('data', (d: Buffer) => {
+      seen += d.toString()
+      for (const check of checks) check()
     })
-    return {child, done}
+    /** Resolves once mosquitto_sub's output has `text` `times` times (fails after 30 s). */
+    const printed = (text: string, times = 1) => new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => { checks.delete(check); reject(new Error(`mosquitto_sub did not print ${text} ${times}x: ${seen}`)) }, 30_000)
+      const check = () => {
+        if (seen.split(text).length - 1 < times) return
+        checks.delete(check)
+        clearTimeout(t)
+        resolve()
+      }
+      checks.add(check)
+      check()
+    })
+    await printed('received SUBACK')
+    return {child, done, printed}
   }
   const payloads = (stdout: string) => stdout.split('\n').filter((l) => !/^(Client |Subscribed|Received )/.test(l) && l !== '')
 
@@ -93,7 +103,7 @@ describe('mosquitto_pub / mosquitto_sub against midge broker start', {skip}, () 
   test('v3.1.1 takeover: the first mosquitto_sub loses its connection (and reconnects, as it does by default)', async () => {
     const first = await subscriber(['-V', '311', '-i', 'same-id-3', '-t', 'mq/takeover3'])
     await run('mosquitto_pub', ['-p', port(), '-V', '311', '-i', 'same-id-3', '-t', 'mq/x', '-m', 'x'])
-    await sleep(1500)
+    await first.printed('sending CONNECT', 2) // it reconnected: no need to wait any longer
     first.child.kill('SIGTERM')
     const r = await first.done
     assert.equal((r.stdout.match(/sending CONNECT/g) ?? []).length, 2, r.stdout)

@@ -11,7 +11,7 @@ import {join} from 'node:path'
 import {test} from 'node:test'
 import mqtt from 'mqtt'
 import {encodePacket, PacketDecoder, type Packet} from '../../src/codec/index.js'
-import {collect} from '../helpers/cli.js'
+import {collect, orphanSafe} from '../helpers/cli.js'
 import {startMidgeBroker} from '../helpers/midge-broker.js'
 import {hasMosquitto} from '../helpers/mosquitto.js'
 import {frame, hex, str} from '../helpers/wire.js'
@@ -56,7 +56,7 @@ test('disallowed properties never reach the mqtt package or mosquitto_sub -V 5; 
   js.on('error', (e) => errors.push(e))
   js.on('message', (_topic, payload) => received.push(payload.toString()))
   await js.subscribeAsync('x/#', {qos: 1})
-  const mosq = spawn('stdbuf', ['-oL', 'mosquitto_sub', '-p', String(broker.port), '-V', '5', '-q', '1', '-t', 'x/#', '-C', '1', '-d'], {stdio: ['ignore', 'pipe', 'pipe']})
+  const mosq = spawn(...orphanSafe('stdbuf', ['-oL', 'mosquitto_sub', '-p', String(broker.port), '-V', '5', '-q', '1', '-t', 'x/#', '-C', '1', '-d']), {stdio: ['ignore', 'pipe', 'pipe']})
   const mosqDone = collect(mosq, 30_000)
   await new Promise<void>((resolve) => {
     let seen = ''

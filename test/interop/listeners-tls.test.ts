@@ -162,7 +162,7 @@ describe('mqtts listeners', () => {
   })
 })
 
-async function waitFor(check: () => boolean, ms = 3000): Promise<void> {
+async function waitFor(check: () => boolean, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms
   while (!check()) {
     if (Date.now() > deadline) throw new Error('condition not met in time')

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
 import {after, before, describe, it} from 'node:test'
 import mqtt from 'mqtt'
-import {runMidge, spawnMidge, collect} from '../helpers/cli.js'
+import {runMidge, spawnMidge, collect, orphanSafe} from '../helpers/cli.js'
 import {hasMosquitto, startMosquitto, type Mosquitto} from '../helpers/mosquitto.js'
 
 function run(cmd: string, args: string[]): Promise<{code: number | null; stdout: string; stderr: string}> {
@@ -33,13 +33,19 @@ describe('pub/sub interop with mosquitto clients and mqtt.js', {skip: !hasMosqui
 
   for (const [ours, theirs] of [['5', 'mqttv5'], ['311', 'mqttv311'], ['31', 'mqttv31']]) {
     it(`midge pub -V ${ours} -> mosquitto_sub -V ${theirs}`, async () => {
-      const sub = spawn('mosquitto_sub', [...conn, '-V', theirs, '-t', `i/${ours}`, '-q', '2', '-C', '3', '-v', '-W', '10'], {stdio: ['ignore', 'pipe', 'pipe']})
-      const done = collect(sub, 20_000)
-      await new Promise((r) => setTimeout(r, 300))
+      // -d and line-buffered stdout (stdbuf) show its SUBACK: publishing starts once it is subscribed
+      const sub = spawn(...orphanSafe('stdbuf', ['-oL', 'mosquitto_sub', ...conn, '-d', '-V', theirs, '-t', `i/${ours}`, '-q', '2', '-C', '3', '-v', '-W', '30']), {stdio: ['ignore', 'pipe', 'pipe']})
+      const done = collect(sub, 40_000)
+      let seen = ''
+      await new Promise<void>((resolve, reject) => {
+        sub.stdout!.on('data', (d: Buffer) => { seen += d.toString(); if (seen.includes('received SUBACK')) resolve() })
+        void done.then((r) => reject(new Error(`mosquitto_sub exited before subscribing: ${r.stdout}${r.stderr}`)))
+      })
       for (const qos of ['0', '1', '2']) assert.equal((await runMidge(['pub', ...conn, '-V', ours, '-t', `i/${ours}`, '-m', `q${qos}`, '-q', qos])).code, 0)
       const r = await done
       assert.equal(r.code, 0, r.stderr)
-      assert.equal(r.stdout, `i/${ours} q0\ni/${ours} q1\ni/${ours} q2\n`)
+      const lines = r.stdout.split('\n').filter((l) => l !== '' && !/^(Client |Subscribed )/.test(l))
+      assert.deepEqual(lines, [`i/${ours} q0`, `i/${ours} q1`, `i/${ours} q2`])
     })
 
     it(`mosquitto_pub -V ${theirs} -> midge sub -V ${ours}`, async () => {

@@ -84,8 +84,12 @@ describe('bench runner (in-process broker)', () => {
   })
 
   test('bench sub and bench pub as two runs: no gaps, counts agree', async () => {
-    const sub = runBench(config({mode: 'sub', subscribers: 2, subscribeTopics: ['split/#'], duration: 0, limit: 1200, warmup: 0}))
-    await new Promise((r) => setTimeout(r, 300))
+    // the publisher starts once the subscriber run is past connecting, i.e. subscribed (no fixed wait)
+    let running: () => void = () => {}
+    const subscribed = new Promise<void>((resolve) => { running = resolve })
+    const sub = runBench(config({mode: 'sub', subscribers: 2, subscribeTopics: ['split/#'], duration: 0, limit: 1200, warmup: 0}),
+      {statusInterval: 20, onStatus: (st) => { if (st.phase !== 'connecting') running() }})
+    await Promise.race([subscribed, sub.then(() => { throw new Error('the subscriber run ended before subscribing') })])
     const pub = await runBench(config({mode: 'pub', publishers: 3, topic: 'split/%i', limit: 600, duration: 0}))
     const s = await sub
     assert.equal(pub.messages.sent, 600)
@@ -113,9 +117,11 @@ describe('bench runner (in-process broker)', () => {
   test('aborting ends the run with the results so far, marked interrupted', async () => {
     const controller = new AbortController()
     const statuses: BenchStatus[] = []
-    const run = runBench(config({duration: 30, warmup: 0}), {signal: controller.signal, statusInterval: 50, onStatus: (s) => statuses.push(s)})
-    await new Promise((r) => setTimeout(r, 500))
-    controller.abort()
+    // aborted once a status shows messages sent in the window, however long connecting took
+    const run = runBench(config({duration: 30, warmup: 0}), {signal: controller.signal, statusInterval: 50, onStatus: (s) => {
+      statuses.push(s)
+      if (s.phase === 'measuring' && s.sent > 0) controller.abort()
+    }})
     const r = await run
     assert.equal(r.interrupted, true)
     assert.ok(r.messages.sent > 0)

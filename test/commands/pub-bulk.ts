@@ -1,11 +1,13 @@
-// `midge pub` with 100k-message bursts through a stdin pipe (-l, --stdin-json) into the built binary,
-// against Debian's mosquitto and our own broker: every message arrives, in order. Apart from
-// pub.test.ts because these take most of the time.
+// `midge pub` with 100k-message bursts through a stdin pipe (-l, --stdin-json) into the built binary:
+// every message arrives, in order. Apart from pub.test.ts because these take most of its time, and run
+// by one file per broker (pub-bulk-mosquitto.test.ts, pub-bulk-midge.test.ts) to keep each file short.
 import assert from 'node:assert/strict'
 import {after, before, describe, it} from 'node:test'
 import {BROKERS, receiver, runWithInput, type Target} from './pub-targets.js'
 
-for (const target of BROKERS) {
+/** The burst tests against the broker named `name` ('mosquitto' or 'midge'). */
+export function bulkTests(name: string): void {
+  const target = BROKERS.find((b) => b.name === name)!
   describe(`pub bursts against ${target.name}`, {skip: target.skip}, () => {
     let b: Target
     let conn: string[]
