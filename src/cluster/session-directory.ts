@@ -78,6 +78,16 @@ export class RedisSessionDirectory implements SessionDirectory {
     sub?.disconnect()
   }
 
+  /**
+   * Resolves once both of its Redis connections are up (after a Redis restart: the control channel
+   * is subscribed again), so that a hand-over asked for now is heard.
+   */
+  async ready(): Promise<void> {
+    for (const r of [this.redis, this.subscriber]) {
+      if (r !== undefined && r.status !== 'ready') await new Promise<void>((resolve) => r.once('ready', () => resolve()))
+    }
+  }
+
   bind(host: SessionDirectoryHost): void {
     this.host = host
   }

@@ -10,6 +10,8 @@ import {connect, end, Liveness, startNode, type Node} from './session-nodes.js'
 async function ready(node: Node): Promise<void> {
   const redis = node.store.redis
   if (redis.status !== 'ready') await once(redis, 'ready')
+  // and the control channel subscribed again: a hand-over asked for before that would go unheard
+  await node.directory.ready()
 }
 
 for (const [name, options, survives] of [
