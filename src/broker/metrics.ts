@@ -32,13 +32,13 @@ export class Metrics {
 
   get logSuppressedTotal(): number {
     let n = 0
-    for (const k in this.logSuppressed) n += this.logSuppressed[k]
+    for (const k in this.logSuppressed) n += this.logSuppressed[k] ?? 0
     return n
   }
 
   get droppedTotal(): number {
     let n = 0
-    for (const k in this.dropped) n += this.dropped[k]
+    for (const k in this.dropped) n += this.dropped[k] ?? 0
     return n
   }
 }

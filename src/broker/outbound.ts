@@ -39,6 +39,6 @@ export function encodeDelivery(d: Delivery, version: ProtocolVersion, packetId: 
     idOffset = enc.packetIdOffset
   }
   if (idOffset >= 0) bytes.writeUInt16BE(packetId, idOffset)
-  if (dup) bytes[0] |= 0x08
+  if (dup) bytes[0] = (bytes[0] ?? 0) | 0x08
   return bytes
 }

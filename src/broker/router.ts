@@ -140,7 +140,7 @@ export class Router {
       this.subs.forEachMatch(msg.topic, this.visitSub)
       let count = hits.length
       for (let i = 0; i < hits.length; i++) {
-        const s = hits[i]
+        const s = hits[i]!
         // [MQTT-3.3.1-9] / v5 Retain As Published: a live message is forwarded with retain 0 unless asked
         const d: Delivery = {message: msg, qos: this.outgoingQos(s.qos, msg.qos), retain: s.retainAsPublished && msg.retain, subscriptionIds: s.subIds, sharedGroup: undefined}
         if (!s.session.deliver(d) && result) result.overQuota++
@@ -222,7 +222,7 @@ function pickMember(group: SharedGroup, except?: Session, connectedOnly = false)
   let any: SubEntry | undefined
   for (let i = 0; i < n; i++) {
     const at = (group.next + i) % n
-    const m = group.members[at]
+    const m = group.members[at]!
     if (m.session === except) continue
     if (m.session.link?.writable) {
       group.next = (at + 1) % n

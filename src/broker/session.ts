@@ -235,7 +235,7 @@ export class Session {
     const kept: Delivery[] = []
     let dropped = 0
     for (let i = this.queueHead; i < this.queue.length; i++) {
-      const d = this.queue[i]
+      const d = this.queue[i]!
       if (!isExpired(d.message, now)) { kept.push(d); continue }
       this.queuedBytes -= messageBytes(d.message)
       this.unqueued(d)
@@ -290,7 +290,7 @@ export class Session {
     const link = this.link
     if (link === undefined) return
     while (this.queueHead < this.queue.length && link.writable && this.hasRoomInFlight(link)) {
-      const d = this.queue[this.queueHead]
+      const d = this.queue[this.queueHead]!
       this.queue[this.queueHead++] = undefined as unknown as Delivery
       this.queuedBytes -= messageBytes(d.message)
       if (this.host.mayDeliver(this, d)) this.sendInflight(link, d)
@@ -348,7 +348,7 @@ export class Session {
     }
     let kept: Delivery[] | undefined
     for (let i = this.queueHead; i < this.queue.length; i++) {
-      const d = this.queue[i]
+      const d = this.queue[i]!
       if (d.sharedGroup !== undefined && offer(d)) {
         kept ??= this.queue.slice(this.queueHead, i)
         this.queuedBytes -= messageBytes(d.message)
@@ -367,7 +367,7 @@ export class Session {
   /** Every message not yet delivered (queued, or sent and not acknowledged). */
   forEachUndelivered(visit: (d: Delivery) => void): void {
     for (const e of this.inflight.values()) if (e.state !== Flight.WaitPubcomp) visit(e.delivery)
-    for (let i = this.queueHead; i < this.queue.length; i++) visit(this.queue[i])
+    for (let i = this.queueHead; i < this.queue.length; i++) visit(this.queue[i]!)
   }
 
   /** Drops the whole outbound state (clean start, session end). */

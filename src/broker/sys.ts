@@ -104,7 +104,7 @@ export class SysTopics {
     this.put('$SYS/broker/publish/messages/sent', m.messagesSent)
     this.put('$SYS/broker/publish/messages/dropped', publishDropped(broker))
     // midge's own: the same by reason (queue-full, slow-reader, expired, too-large, ...)
-    for (const reason in m.dropped) if (reason !== 'offline-qos0') this.put(`$SYS/broker/publish/messages/dropped/${reason}`, m.dropped[reason])
+    for (const reason in m.dropped) if (reason !== 'offline-qos0') this.put(`$SYS/broker/publish/messages/dropped/${reason}`, m.dropped[reason] ?? 0)
     this.put('$SYS/broker/log/suppressed', m.logSuppressedTotal)
     this.put('$SYS/broker/publish/bytes/received', m.publishBytesReceived)
     this.put('$SYS/broker/publish/bytes/sent', m.publishBytesSent)

@@ -23,6 +23,6 @@ export class WriteBatch {
     this.scheduled = false
     const list = this.corked
     this.corked = []
-    for (let i = 0; i < list.length; i++) list[i].uncork()
+    for (let i = 0; i < list.length; i++) list[i]!.uncork()
   }
 }

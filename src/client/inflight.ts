@@ -108,7 +108,7 @@ export class InflightWindow {
     this.requests.clear()
     this.ids.clear()
     // waiters go on to publish and find the client closed
-    while (this.waiterHead < this.waiters.length) this.waiters[this.waiterHead++]()
+    while (this.waiterHead < this.waiters.length) this.waiters[this.waiterHead++]!()
     this.waiters.length = 0
     this.waiterHead = 0
     this.reserved = 0
@@ -117,7 +117,7 @@ export class InflightWindow {
   private wake(): void {
     while (this.free && this.waiterHead < this.waiters.length) {
       this.reserved++
-      this.waiters[this.waiterHead++]()
+      this.waiters[this.waiterHead++]!()
       if (this.waiterHead > 1024 && this.waiterHead * 2 > this.waiters.length) {
         this.waiters.splice(0, this.waiterHead)
         this.waiterHead = 0

@@ -42,7 +42,7 @@ export class MessageQueue<T> implements AsyncIterableIterator<T> {
 
   next(): Promise<IteratorResult<T>> {
     if (this.head < this.items.length) {
-      const value = this.items[this.head++]
+      const value = this.items[this.head++]!
       if (this.head === this.items.length) {
         this.items = []
         this.head = 0

@@ -18,7 +18,7 @@ export function checkPbkdf2Iterations(iterations: number): string | undefined {
 
 /** Parses Mosquitto's `$7$iterations$salt$hash`; salt 12 bytes (2.0) or 64 bytes (2.1), hash 64 bytes. */
 export function parsePbkdf2(text: string): Pbkdf2Hash {
-  const parts = text.split('$')
+  const parts = text.split('$') as [string, string, string, string, string]
   if (parts.length !== 5 || parts[0] !== '' || parts[1] !== '7') throw new PasswordFileError('malformed $7$ hash (expected $7$iterations$salt$hash)')
   if (!/^\d{1,10}$/.test(parts[2]) || checkPbkdf2Iterations(Number(parts[2]))) throw new PasswordFileError(`bad $7$ iteration count ${JSON.stringify(parts[2])}`)
   const salt = decodeBase64(parts[3])

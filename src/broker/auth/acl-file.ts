@@ -101,7 +101,7 @@ function checked(r: Rule, fail: (reason: string) => never): Rule {
 
 function splitWord(text: string): [string, string] {
   const match = /^(\S+)\s*(.*)$/.exec(text)
-  return match ? [match[1], match[2].trim()] : ['', '']
+  return match ? [match[1]!, match[2]!.trim()] : ['', '']
 }
 
 /** Mosquitto puts deny rules at the front of each list, keeping the file's order otherwise. */
@@ -200,7 +200,7 @@ function matchesLevels(filter: readonly string[], topic: string): boolean {
   if (topic.charCodeAt(0) === 0x24 && isWild(filter[0])) return false
   let start = 0 // where the topic's next level starts; topic.length + 1 once every level is used
   for (let i = 0; i < filter.length; i++) {
-    const level = filter[i]
+    const level = filter[i]!
     if (level === '#') return true // any number of levels, zero included
     if (start > topic.length) return false
     let end = topic.indexOf('/', start)
@@ -214,7 +214,7 @@ function matchesLevels(filter: readonly string[], topic: string): boolean {
 /** The levels of a filter matching exactly the topics both filters match, or undefined if there are none. */
 function intersect(a: readonly string[], b: readonly string[]): string[] | undefined {
   // [MQTT-4.7.2-1] a filter starting with a wildcard matches no topic starting with '$'
-  if ((isWild(a[0]) && b[0].startsWith('$')) || (isWild(b[0]) && a[0].startsWith('$'))) return undefined
+  if ((isWild(a[0]) && b[0]?.startsWith('$')) || (isWild(b[0]) && a[0]?.startsWith('$'))) return undefined
   const out: string[] = []
   for (let i = 0; ; i++) {
     const x = a[i]
@@ -230,7 +230,7 @@ function intersect(a: readonly string[], b: readonly string[]): string[] | undef
 
 /** True when every topic the filter `region` matches is also matched by `filter`. */
 function covers(filter: readonly string[], region: readonly string[]): boolean {
-  if (isWild(filter[0]) && region[0].startsWith('$')) return false
+  if (isWild(filter[0]) && region[0]?.startsWith('$')) return false
   for (let i = 0; ; i++) {
     const d = filter[i]
     const r = region[i]

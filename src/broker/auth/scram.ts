@@ -79,9 +79,10 @@ class ScramExchange implements AuthExchange {
     // gs2-header: "n,," or "y,," (no channel binding), no authzid
     const match = /^[ny],,(n=([^,]*),r=([\x21-\x2b\x2d-\x7e]+)(?:,.*)?)$/.exec(message)
     if (match === null) return fail('malformed SCRAM client-first message')
-    this.clientFirstBare = match[1]
-    this.user = unescapeName(match[2]).normalize('NFKC')
-    this.nonce = match[3] + randomBytes(18).toString('base64')
+    // every group of the pattern takes part in a match
+    this.clientFirstBare = match[1]!
+    this.user = unescapeName(match[2]!).normalize('NFKC')
+    this.nonce = match[3]! + randomBytes(18).toString('base64')
     this.creds = this.lookup(this.user)
     const salt = this.creds?.salt ?? this.fakeSalt(this.user)
     this.serverFirst = `r=${this.nonce},s=${salt.toString('base64')},i=${this.iterations}`
@@ -97,7 +98,7 @@ class ScramExchange implements AuthExchange {
     if (nonce !== this.nonce) return fail('SCRAM nonce mismatch')
     if (this.creds === undefined) return badCredentials()
     const authMessage = `${this.clientFirstBare},${this.serverFirst},${withoutProof}`
-    const proof = Buffer.from(proofText, 'base64')
+    const proof = Buffer.from(proofText!, 'base64')
     const signature = hmac(this.creds.storedKey, authMessage)
     if (proof.length !== signature.length) return badCredentials()
     const clientKey = xor(proof, signature)
@@ -126,7 +127,7 @@ const sha256 = (b: Buffer) => createHash('sha256').update(b).digest()
 
 function xor(a: Buffer, b: Buffer): Buffer {
   const out = Buffer.alloc(a.length)
-  for (let i = 0; i < a.length; i++) out[i] = a[i] ^ b[i]
+  for (let i = 0; i < a.length; i++) out[i] = a[i]! ^ (b[i] ?? 0)
   return out
 }
 

@@ -67,7 +67,7 @@ export class Bridge {
   private get isClosed(): boolean { return this.state === 'closed' }
 
   /** The address in use (or to be tried next). */
-  get address(): BridgeAddress { return this.config.addresses[this.addressIndex] }
+  get address(): BridgeAddress { return this.config.addresses[this.addressIndex]! } // a bridge has at least one address
 
   /** Messages waiting for the remote: held by the bridge and queued in its local session. */
   get queued(): number {
@@ -287,7 +287,7 @@ export class Bridge {
 
   /** While on a secondary address: every 5 s, a TCP probe of the primary; once it answers, back to it. */
   private probePrimary(): void {
-    const primary = this.config.addresses[0]
+    const primary = this.config.addresses[0]!
     this.probeTimer = setTimeout(() => {
       void answers(primary).then((up) => {
         if (this.state !== 'connected' || this.remote === undefined) return

@@ -95,7 +95,7 @@ export function parseTopicLine(args: string): BridgeTopic {
   const prefix = (t: string | undefined) => t === undefined || t === '""' || t.startsWith('#') ? undefined : t
   const localPrefix = commented ? undefined : prefix(local)
   const remotePrefix = commented || local?.startsWith('#') ? undefined : prefix(remote)
-  if (!commented && !local?.startsWith('#') && !remote?.startsWith('#') && rest.length > 0 && !rest[0].startsWith('#')) {
+  if (!commented && !local?.startsWith('#') && !remote?.startsWith('#') && rest.length > 0 && !rest[0]!.startsWith('#')) {
     throw new BridgeTopicError(`unexpected '${rest.join(' ')}' after the remote prefix`)
   }
   return bridgeTopic(pattern, direction, qos, localPrefix, remotePrefix)

@@ -19,7 +19,7 @@ export function checkAccess(state: DynsecState, access: Access, who: Who, topic:
     if (client === undefined) return 'defer'
     verdict = checkRoles(state, client.roles, access, who, topic)
     for (let i = 0; verdict === undefined && i < client.groups.length; i++) {
-      const group = state.groups.get(client.groups[i].name)
+      const group = state.groups.get(client.groups[i]!.name)
       if (group) verdict = checkRoles(state, group.roles, access, who, topic)
     }
   } else if (state.anonymousGroup !== undefined) {
@@ -34,7 +34,7 @@ export function checkAccess(state: DynsecState, access: Access, who: Who, topic:
 
 function checkRoles(state: DynsecState, refs: Ref[], access: Access, who: Who, topic: string): boolean | undefined {
   for (let i = 0; i < refs.length; i++) {
-    const role = state.roles.get(refs[i].name)
+    const role = state.roles.get(refs[i]!.name)
     if (role === undefined) continue
     const verdict = checkRole(role, access, who, topic)
     if (verdict !== undefined) return verdict
@@ -48,7 +48,7 @@ function checkRole(role: Role, access: Access, who: Who, topic: string): boolean
     case 'publishClientSend':
     case 'publishClientReceive': {
       const acls = role.acls[access]
-      for (let i = 0; i < acls.length; i++) if (topicMatches(acls[i].topic, topic, who)) return acls[i].allow
+      for (const acl of acls) if (topicMatches(acl.topic, topic, who)) return acl.allow
       return undefined
     }
     case 'subscribe':
@@ -59,12 +59,12 @@ function checkRole(role: Role, access: Access, who: Who, topic: string): boolean
 }
 
 function pattern(acls: AclEntry[], sub: string, who: Who): boolean | undefined {
-  for (let i = 0; i < acls.length; i++) if (subscriptionMatches(acls[i].topic, sub, who)) return acls[i].allow
+  for (const acl of acls) if (subscriptionMatches(acl.topic, sub, who)) return acl.allow
   return undefined
 }
 
 function literal(acls: AclEntry[], topic: string): boolean | undefined {
-  for (let i = 0; i < acls.length; i++) if (acls[i].topic === topic) return acls[i].allow
+  for (const acl of acls) if (acl.topic === topic) return acl.allow
   return undefined
 }
 
@@ -137,7 +137,7 @@ export function subscriptionMatches(acl: string, sub: string, who: Who): boolean
   for (let i = 0; i < s.length; i++) {
     if (i >= a.length) return true // the ACL's '#' covers the rest
     if (a[i] === '+') continue
-    const level = substitute(a[i], who)
+    const level = substitute(a[i]!, who)
     if (level === undefined || level !== s[i]) return false
   }
   return true

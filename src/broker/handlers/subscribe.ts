@@ -72,7 +72,7 @@ function subscribeAll(conn: ConnectedContext, packet: InboundSubscribe, allowed:
   })
   const refused = problems.length > 0 ? conn.problem(problems.join('; ')) : undefined
   conn.sendAck(refused ? {cmd: 'suback', messageId: packet.messageId, granted, properties: refused} : {cmd: 'suback', messageId: packet.messageId, granted})
-  if (broker.events.heard('subscribe')) broker.events.emit('subscribe', {clientId: conn.clientId, subscriptions: packet.subscriptions.map((s, i) => ({filter: s.topic, code: granted[i]}))})
+  if (broker.events.heard('subscribe')) broker.events.emit('subscribe', {clientId: conn.clientId, subscriptions: packet.subscriptions.map((s, i) => ({filter: s.topic, code: granted[i]!}))})
   for (const {sub, options} of retainedFor) broker.sendRetained(session, sub.topic, options)
   return undefined
 }

@@ -159,7 +159,7 @@ export class AckQueue {
   private armSoon(): void {
     if (this.armed || this.graceTimer !== undefined) return
     const now = this.timers.now()
-    const oldest = this.head < this.queue.length ? this.queue[this.head].since : now
+    const oldest = this.head < this.queue.length ? this.queue[this.head]!.since : now
     this.graceTimer = this.timers.setTimeout(() => this.graceOver(), Math.max(0, oldest + this.grace - now))
   }
 
@@ -171,7 +171,7 @@ export class AckQueue {
   private graceOver(): void {
     this.graceTimer = undefined
     if (this.armed || this.head === this.queue.length) return
-    if (this.timers.now() >= this.queue[this.head].since + this.grace) this.arm()
+    if (this.timers.now() >= this.queue[this.head]!.since + this.grace) this.arm()
     else this.armSoon()
   }
 
@@ -188,7 +188,7 @@ export class AckQueue {
       if (seconds > this.commits.maxSeconds) this.commits.maxSeconds = seconds
       // on the engine's clock, so fake time in tests sees commits take no time
       this.commitMs += (this.timers.now() - startedAt - this.commitMs) * COMMIT_MEAN_WEIGHT
-      for (let i = this.head; i < this.queue.length && this.queue[i].seq <= upTo; i++) this.queue[i].committed = true
+      for (let i = this.head; i < this.queue.length && this.queue[i]!.seq <= upTo; i++) this.queue[i]!.committed = true
       this.armed = false
       this.drain()
       if (this.promptAfterCommit) this.arm()
@@ -205,7 +205,7 @@ export class AckQueue {
   private drain(): void {
     const q = this.queue
     while (this.head < q.length) {
-      const w = q[this.head]
+      const w = q[this.head]!
       if (!w.committed && !isDelivered(w)) break
       this.head++
       this.forget(w)
@@ -218,8 +218,8 @@ export class AckQueue {
     this.armed = false
     this.logger.error({err: (error as Error)?.message ?? String(error)}, 'persistence failed: acknowledgements withheld')
     const q = this.queue
-    while (this.head < q.length && q[this.head].seq <= upTo) {
-      const w = q[this.head++]
+    while (this.head < q.length && q[this.head]!.seq <= upTo) {
+      const w = q[this.head++]!
       this.forget(w)
       w.conn!.disconnect(ReasonCode.UnspecifiedError, 'the broker cannot store messages')
     }

@@ -64,7 +64,7 @@ class BatchWriter {
     if (this.remaining === 0) {
       this.room(1)
       this.buf[this.at++] = x as number
-      this.remaining = PARAMS[x as number]
+      this.remaining = PARAMS[x as number]!
       return
     }
     this.remaining--
@@ -209,8 +209,9 @@ export class BatchApplier {
   private applyAll({bytes}: Batch): void {
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
     for (let i = 0; i < buf.length;) {
-      const s = buf[i++]
-      const n = PARAMS[s]
+      // a batch this module encoded: every statement number is one of PARAMS'
+      const s = buf[i++]!
+      const n = PARAMS[s]!
       const args = new Array<unknown>(n)
       for (let p = 0; p < n; p++) {
         const tag = buf[i++]
@@ -229,7 +230,7 @@ export class BatchApplier {
           i += len
         }
       }
-      this.statements[s].run(...args)
+      this.statements[s]!.run(...args)
     }
   }
 }

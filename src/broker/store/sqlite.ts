@@ -185,7 +185,7 @@ function migrate(db: Db): void {
   // BEGIN EXCLUSIVE takes the write lock now (kept afterwards, in exclusive locking mode), even when
   // there is nothing to migrate
   db.transaction(() => {
-    for (let v = from; v < SCHEMA_VERSION; v++) MIGRATIONS[v](db)
+    for (let v = from; v < SCHEMA_VERSION; v++) MIGRATIONS[v]!(db)
     if (from !== SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`)
     if (from === 0) db.pragma(`application_id = ${APPLICATION_ID}`)
   }).exclusive()
@@ -308,7 +308,7 @@ class WorkerBackend implements Backend {
       const groups = this.waiting
       this.waiting = []
       this.group = undefined
-      const batch = encodeBatch(groups.length === 1 ? groups[0] : groups.flat())
+      const batch = encodeBatch(groups.length === 1 ? groups[0]! : groups.flat())
       const sent = batch.bytes.length === 0 ? Promise.resolve() : this.request({cmd: 'commit', batch}, [batch.bytes.buffer as ArrayBuffer])
       this.idle = sent.then(() => undefined, () => undefined)
       return sent.then(() => undefined)

@@ -93,7 +93,7 @@ export function createPluginChain(options: PluginChainOptions): PluginChain {
   /** The first decision of the plugins (from index i on); FAILED stops the chain. */
   function first<T>(list: readonly State[], ask: (p: State) => Outcome<T> | Promise<Outcome<T>>, i = 0): Outcome<T> | Promise<Outcome<T>> {
     for (; i < list.length; i++) {
-      const outcome = ask(list[i])
+      const outcome = ask(list[i]!)
       if (isThenable(outcome)) return outcome.then((o) => (o === undefined ? first(list, ask, i + 1) : o))
       if (outcome !== undefined) return outcome
     }
@@ -180,7 +180,7 @@ export function createPluginChain(options: PluginChainOptions): PluginChain {
     hooks.interceptPublish = (client, message) => {
       const step = (i: number, m: InterceptedPublish): boolean | InterceptedPublish | Promise<boolean | InterceptedPublish> => {
         for (; i < interceptors.length; i++) {
-          const p = interceptors[i]
+          const p = interceptors[i]!
           const o = call(p, 'interceptPublish', () => p.hooks.interceptPublish!({client, message: m}), isInterception)
           const apply = (o: Outcome<boolean | Partial<InterceptedPublish>>, at: number) => {
             if (o === FAILED || o === false) return false
