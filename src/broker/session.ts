@@ -82,7 +82,7 @@ export interface LongTimer {
 
 /**
  * Told of every change to a session's durable state: its outbound messages, subscriptions and inbound
- * QoS 2 ids (store/persistence.ts keeps a store in step with it).
+ * QoS 2 ids (persistence.ts keeps a store in step with it).
  */
 export interface SessionJournal {
   queued(session: Session, d: Delivery): void

@@ -1,9 +1,9 @@
-import type {Packet} from '../../codec/index.js'
-import {ReasonCode} from '../../codec/index.js'
-import type {Logger} from '../logger.js'
-import type {Message} from '../message.js'
-import {realTimers, type Timers} from '../timers.js'
-import type {BrokerStore} from './types.js'
+import type {Packet} from '../codec/index.js'
+import {ReasonCode} from '../codec/index.js'
+import type {Logger} from './logger.js'
+import type {Message} from './message.js'
+import {realTimers, type Timers} from './timers.js'
+import type {BrokerStore} from './store/types.js'
 
 /** Where a held acknowledgement goes: the connection it answers (AckTarget, seen through this port). */
 export interface AckTarget {

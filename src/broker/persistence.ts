@@ -1,12 +1,12 @@
-import type {Packet, WillMessage} from '../../codec/index.js'
-import type {ClientInfo} from '../auth/hooks.js'
-import type {Message} from '../message.js'
-import type {BrokerOptions} from '../options.js'
-import type {RetainedMessages} from '../retained.js'
-import type {Router} from '../router.js'
-import {Flight, Session, type Delivery, type SessionHost, type SessionJournal, type SubscriptionOptions} from '../session.js'
+import type {Packet, WillMessage} from '../codec/index.js'
+import type {ClientInfo} from './auth/hooks.js'
+import type {Message} from './message.js'
+import type {BrokerOptions} from './options.js'
+import type {RetainedMessages} from './retained.js'
+import type {Router} from './router.js'
+import {Flight, Session, type Delivery, type SessionHost, type SessionJournal, type SubscriptionOptions} from './session.js'
 import {AckQueue, type AckTarget} from './ack-queue.js'
-import {OutboundState, type BrokerStore, type StoredSession, type StoredSessionState, type StoredWill} from './types.js'
+import {OutboundState, type BrokerStore, type StoredSession, type StoredSessionState, type StoredWill} from './store/types.js'
 
 const NEVER_EXPIRES = 0xffff_ffff
 
