@@ -1,6 +1,9 @@
 import {benchConfig, benchConnectionFlags, benchEndToEndFlags, benchPublisherFlags, benchRunFlags, benchWarmupFlag} from '../../cli/bench/flags.js'
 import {BENCH_EXIT_CODES, benchRunOptions, runBenchCommand} from '../../cli/bench/run.js'
+import {loadScenarios} from '../../cli/bench/scenario-file.js'
+import {runScenarios} from '../../cli/bench/scenario-run.js'
 import {ClientCommand} from '../../cli/common/client-command.js'
+import {Flags} from '@oclif/core'
 
 export default class Bench extends ClientCommand {
   static override summary = 'Benchmark a broker end to end: publishers to subscribers, with throughput, latency, loss and CI gates'
@@ -14,13 +17,22 @@ ${BENCH_EXIT_CODES}`
     {command: '<%= config.bin %> <%= command.id %> --embedded', description: 'Fan-in (10 publishers, 1 subscriber) against a midge broker started for the run'},
     {command: '<%= config.bin %> <%= command.id %> -h broker -c 10 --rate 10k -s 100 --fail-if \'p99>20ms\' --fail-if \'loss>0\'', description: 'Latency at a fixed rate, as a CI gate'},
     {command: '<%= config.bin %> <%= command.id %> -c 1 --subs 100 -t bench/fanout --sub-topic bench/fanout', description: 'Fan-out to 100 subscribers'},
+    {command: '<%= config.bin %> <%= command.id %> --embedded --scenario builtin', description: 'The built-in scenarios (fan-in, fan-out, QoS 1, a fixed rate) one after the other, one table'},
     {command: '<%= config.bin %> <%= command.id %> -q 1 --json > base.json && <%= config.bin %> <%= command.id %> -q 1 --baseline base.json', description: 'Fail when throughput drops below 0.9x of an earlier run'},
   ]
 
-  static override flags = {...benchConnectionFlags(), ...benchPublisherFlags(), ...benchEndToEndFlags(), ...benchRunFlags('e2e'), ...benchWarmupFlag()}
+  static override flags = {...benchConnectionFlags(), ...benchPublisherFlags(), ...benchEndToEndFlags(), ...benchRunFlags('e2e'), ...benchWarmupFlag(),
+    scenario: Flags.string({helpGroup: 'RUN AND REPORT', helpValue: 'FILE', exclusive: ['baseline', 'report'],
+      description: 'Run the scenarios of a JSON or YAML file in order (keys: the long flag names), one row each; builtin or builtin:NAME,... for the shipped ones'}),
+  }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Bench)
+    if (flags.scenario) {
+      const {file, scenarios} = await loadScenarios(flags.scenario, this.config.root)
+      await runScenarios(file, scenarios, flags, benchRunOptions(flags, this.config.root))
+      return
+    }
     await runBenchCommand(await benchConfig('e2e', flags), benchRunOptions(flags, this.config.root))
   }
 }
