@@ -2,6 +2,10 @@ import {benchConfig, benchConnectionFlags, benchEndToEndFlags, benchPublisherFla
 import {BENCH_EXIT_CODES, benchRunOptions, runBenchCommand} from '../../cli/bench/run.js'
 import {loadScenarios} from '../../cli/bench/scenario-file.js'
 import {runScenarios} from '../../cli/bench/scenario-run.js'
+import {runRamp} from '../../cli/bench/ramp-run.js'
+import {parseRamp} from '../../bench/ramp.js'
+import {parseLatency} from '../../bench/units.js'
+import {CliError, ExitCode} from '../../cli/common/exit-codes.js'
 import {ClientCommand} from '../../cli/common/client-command.js'
 import {Flags} from '@oclif/core'
 
@@ -24,10 +28,27 @@ ${BENCH_EXIT_CODES}`
   static override flags = {...benchConnectionFlags(), ...benchPublisherFlags(), ...benchEndToEndFlags(), ...benchRunFlags('e2e'), ...benchWarmupFlag(),
     scenario: Flags.string({helpGroup: 'RUN AND REPORT', helpValue: 'FILE', exclusive: ['baseline', 'report'],
       description: 'Run the scenarios of a JSON or YAML file in order (keys: the long flag names), one row each; builtin or builtin:NAME,... for the shipped ones'}),
+    ramp: Flags.string({helpGroup: 'RUN AND REPORT', helpValue: 'FROM..TO/s over DURATION', dependsOn: ['p99-limit'],
+      exclusive: ['scenario', 'baseline', 'report', 'rate', 'interval-of-msg', 'open-loop', 'max-outstanding', 'json-stream', 'fail-if'],
+      description: 'Raise the publish rate step by step (open loop, up to 10 steps, e.g. \'0..50000/s over 60s\'): report the highest rate whose end-to-end p99 stayed under --p99-limit with nothing lost'}),
+    'p99-limit': Flags.string({helpGroup: 'RUN AND REPORT', helpValue: 'MS', dependsOn: ['ramp'], description: 'With --ramp: the p99 latency limit, in ms (or with a unit: 500us, 0.02s)'}),
   }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Bench)
+    if (flags.ramp) {
+      let ramp, limit
+      try {
+        ramp = parseRamp(flags.ramp)
+        const text = flags['p99-limit']!
+        limit = /^\s*\d+(\.\d+)?\s*$/.test(text) ? Number(text) * 1000 : parseLatency(text)
+        if (!(limit > 0)) throw new TypeError(`--p99-limit '${text}' must be above 0`)
+      } catch (error) {
+        throw new CliError(`--ramp: ${(error as Error).message}`, ExitCode.Usage)
+      }
+      await runRamp(await benchConfig('e2e', flags), ramp, limit, benchRunOptions(flags, this.config.root))
+      return
+    }
     if (flags.scenario) {
       const {file, scenarios} = await loadScenarios(flags.scenario, this.config.root)
       await runScenarios(file, scenarios, flags, benchRunOptions(flags, this.config.root))
