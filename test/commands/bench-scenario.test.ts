@@ -7,6 +7,7 @@ import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
+import mqtt from 'mqtt'
 import {loadScenarios} from '../../src/cli/bench/scenario-file.js'
 import {ROOT, runMidge} from '../helpers/cli.js'
 import {startMidgeBroker, type MidgeBroker} from '../helpers/midge-broker.js'
@@ -103,8 +104,37 @@ describe('bench --scenario', () => {
     assert.match(doc.scenarioFile, /scenarios\/builtin\.yaml$/)
   })
 
+  test('payload-file: the file\'s bytes are the payload (the bench header over the first 20), as another client sees them', async () => {
+    const body = Buffer.from(Array.from({length: 300}, (_, i) => (i * 7) % 256))
+    writeFileSync(join(tmp, 'body.bin'), body)
+    const file = write('payload.yaml', '- {name: from-file, count: 1, topic: pf/%i, sub-topic: pf/#, payload-file: body.bin, limit: 30, duration: 0, warmup: 0}\n')
+    const watcher = await mqtt.connectAsync(broker.url, {reconnectPeriod: 0, connectTimeout: 20_000})
+    try {
+      await watcher.subscribeAsync('pf/#')
+      const seen: Buffer[] = []
+      watcher.on('message', (_topic, payload) => { seen.push(payload) })
+      const r = await runMidge(['bench', '-h', '127.0.0.1', '-p', String(broker.port), '--workers', '1', '--scenario', file, '--json'])
+      assert.equal(r.code, 0, r.stderr)
+      const doc = JSON.parse(r.stdout) as Record<string, any>
+      assert.equal(doc.scenarios[0].parameters.payloadSize, 300)
+      assert.equal(doc.scenarios[0].messages.received, 30)
+      await new Promise<void>((resolve) => { const check = () => seen.length >= 30 ? resolve() : setTimeout(check, 20); check() })
+      for (const p of seen) {
+        assert.equal(p.length, 300)
+        assert.deepEqual(p.subarray(20), body.subarray(20))
+      }
+      assert.deepEqual(seen.map((p) => p.readUInt32LE(8)), Array.from({length: 30}, (_, i) => i), 'the header: sequence numbers 0..29')
+    } finally {
+      await watcher.endAsync()
+    }
+    const missing = write('nofile.yaml', '- {name: gone, payload-file: nothing-here.bin}\n')
+    const r = await runMidge(['bench', '--scenario', missing])
+    assert.equal(r.code, 10)
+    assert.match(r.stderr, /nofile\.yaml: scenario 'gone': key 'payload-file': cannot read '.*nothing-here\.bin': ENOENT$/m)
+  })
+
   test('a failing scenario: the others still run, the exit code and the line are the first failure\'s', async () => {
-    const file = write('gate.yaml', 'scenarios:\n  - {name: ok, count: 1, limit: 20, duration: 0, warmup: 0}\n  - {name: wildcard, count: 1, topic: "bad/#", limit: 20, duration: 0, warmup: 0}\n  - {name: after, count: 1, limit: 20, duration: 0, warmup: 0}\n')
+    const file = write('gate.yaml', 'scenarios:\n  - {name: ok, count: 1, limit: 20, duration: 0, warmup: 0}\n  - {name: wildcard, count: 1, qos: 1, topic: "bad/#", limit: 20, duration: 0, warmup: 0}\n  - {name: after, count: 1, limit: 20, duration: 0, warmup: 0}\n')
     const r = await runMidge(['bench', '-h', '127.0.0.1', '-p', String(broker.port), '--workers', '1', '--scenario', file])
     assert.equal(r.code, 12, r.stderr)
     assert.match(r.stderr, /^midge bench: scenario 'wildcard': 1 connections were lost during the run: .*topic name invalid/m)
@@ -115,7 +145,7 @@ describe('bench --scenario', () => {
   test('bad files: one line naming the file, the scenario and the key; exit 10 (2 for an unknown built-in)', async () => {
     const cases: Array<[string, string, RegExp]> = [
       ['qos.yaml', 'scenarios:\n  - name: a\n    qos: 3\n', /qos\.yaml: scenario 'a': key 'qos': 3 is not 0, 1 or 2$/],
-      ['key.json', '[{"name": "b", "clients": 3}]', /key\.json: scenario 'b': unknown key 'clients' \(name, publishers, subscribers, count, subs, /],
+      ['key.json', '[{"name": "b", "clients": 3}]', /key\.json: scenario 'b': unknown key 'clients' \(name, payload-file, publishers, subscribers, count, subs, /],
       ['dup.yaml', '- {name: c, count: 1}\n- {name: c, count: 2}\n', /dup\.yaml: scenario 'c': the name is used twice$/],
       ['noname.yaml', '- {count: 1}\n', /noname\.yaml: scenario 1: key 'name': expected a name/],
       ['prop.yaml', '- name: d\n  property: ["publish content-type text/plain"]\n', /prop\.yaml: scenario 'd': key 'property': bench takes connect properties only/],

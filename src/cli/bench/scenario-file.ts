@@ -2,7 +2,7 @@
 // flags of `midge bench` by their long names (count, subs, topic, sub-topic, qos, size, rate...).
 // Reads and checks the file: every error is one line naming the file, the scenario and the key.
 import {readFile} from 'node:fs/promises'
-import {join} from 'node:path'
+import {dirname, join, resolve} from 'node:path'
 import {parse as parseYaml} from 'yaml'
 import {parseDuration, parseQuantity, parseSize} from '../../bench/units.js'
 import {CliError, ExitCode} from '../common/exit-codes.js'
@@ -13,6 +13,9 @@ export interface Scenario {
   name: string
   /** The flag values this scenario sets (over the command line's). */
   flags: Partial<BenchFlagValues>
+  /** `payload-file`: the path as written (relative to the scenario file), then its bytes. */
+  payloadFile?: string
+  payload?: Buffer
 }
 
 type Kind = 'count' | 'int' | 'qos' | 'size' | 'quantity' | 'duration' | 'bool' | 'topic' | 'topics' | 'version' | 'properties'
@@ -44,6 +47,13 @@ export async function loadScenarios(spec: string, root: string): Promise<{file: 
     throw new CliError(`cannot read --scenario '${file}': ${error.code ?? error.message}`, ExitCode.InputFile)
   })
   let scenarios = parseScenarios(text, file)
+  for (const s of scenarios) {
+    if (s.payloadFile === undefined) continue
+    const path = resolve(dirname(file), s.payloadFile)
+    s.payload = await readFile(path).catch((error: NodeJS.ErrnoException) => {
+      throw new CliError(`${file}: scenario '${s.name}': key 'payload-file': cannot read '${path}': ${error.code ?? error.message}`, ExitCode.InputFile)
+    })
+  }
   if (builtin?.[1]) {
     const wanted = builtin[1].split(',')
     const unknown = wanted.filter((n) => !scenarios.some((s) => s.name === n))
@@ -74,11 +84,18 @@ export function parseScenarios(text: string, file: string): Scenario[] {
     if (names.has(name)) throw bad(`scenario '${name}': the name is used twice`)
     names.add(name)
     const flags: Record<string, unknown> = {}
+    let payloadFile: string | undefined
     for (const [given, value] of Object.entries(entry)) {
       if (given === 'name') continue
+      if (given === 'payload-file') {
+        if (typeof value !== 'string' || value === '') throw bad(`scenario '${name}': key 'payload-file': ${JSON.stringify(value)} is not a file name`)
+        if ('size' in entry) throw bad(`scenario '${name}': key 'payload-file': not with 'size' (the file's length is the size)`)
+        payloadFile = value
+        continue
+      }
       const key = ALIASES[given] ?? given
       const kind = KEYS[key]
-      if (!kind) throw bad(`scenario '${name}': unknown key '${given}' (name, ${[...Object.keys(ALIASES), ...Object.keys(KEYS)].join(', ')})`)
+      if (!kind) throw bad(`scenario '${name}': unknown key '${given}' (name, payload-file, ${[...Object.keys(ALIASES), ...Object.keys(KEYS)].join(', ')})`)
       if (key in flags) throw bad(`scenario '${name}': key '${given}': set twice (${Object.entries(ALIASES).find(([, k]) => k === key)?.join(' and ')})`)
       try {
         const read = readValue(kind, value)
@@ -87,7 +104,7 @@ export function parseScenarios(text: string, file: string): Scenario[] {
         throw bad(`scenario '${name}': key '${given}': ${(error as Error).message.replace(/^-D: /, '')}`)
       }
     }
-    return {name, flags: flags as Partial<BenchFlagValues>}
+    return {name, flags: flags as Partial<BenchFlagValues>, payloadFile}
   })
 }
 

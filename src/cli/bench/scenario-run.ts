@@ -37,7 +37,9 @@ export async function runScenarios(file: string, scenarios: Scenario[], flags: B
   const configs = []
   for (const s of scenarios) {
     try {
-      configs.push(await benchConfig('e2e', {...flags, ...s.flags}))
+      const config = await benchConfig('e2e', {...flags, ...s.flags})
+      if (s.payload) Object.assign(config, {payload: s.payload, payloadSize: s.payload.length})
+      configs.push(config)
     } catch (error) {
       const e = error as CliError
       throw new CliError(`${file}: scenario '${s.name}': ${e.message}`, e instanceof CliError && e.exitCode === ExitCode.Usage ? ExitCode.InputFile : e.exitCode ?? ExitCode.Failure)
