@@ -41,7 +41,9 @@ export async function runRamp(base: BenchConfig, ramp: RampSpec, p99LimitUs: num
     for (const rate of rampRates(ramp)) {
       if (stop.signal.aborted) break
       if (!o.quiet) process.stderr.write(`midge bench: ramp step ${steps.length + 1}/${ramp.steps}: ${formatCount(rate)} msg/s for ${stepSeconds.toFixed(1)} s\n`)
-      const config: BenchConfig = {...base, rate, intervalMs: 0, openLoop: true, maxOutstanding: 0, limit: 0, duration: stepSeconds, warmup: 0}
+      // Every step connects afresh: its first third is a warm-up at the step's rate (connections, JIT),
+      // so that the p99 is the rate's, not the start's.
+      const config: BenchConfig = {...base, rate, intervalMs: 0, openLoop: true, maxOutstanding: 0, limit: 0, duration: (stepSeconds * 2) / 3, warmup: stepSeconds / 3}
       const display = o.quiet ? undefined : new ProgressDisplay(process.stderr, {tty: Boolean(process.stderr.isTTY), color: false, columns: process.stderr.columns})
       const onStatus = (s: BenchStatus) => { display?.update(s) }
       let r
