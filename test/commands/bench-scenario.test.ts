@@ -133,6 +133,16 @@ describe('bench --scenario', () => {
     assert.match(r.stderr, /nofile\.yaml: scenario 'gone': key 'payload-file': cannot read '.*nothing-here\.bin': ENOENT$/m)
   })
 
+  test('--json-stream: every record names its scenario, a result record after each', async () => {
+    const file = write('stream.yaml', '- {name: one, count: 1, duration: 1.5, warmup: 0, size: 64}\n- {name: two, count: 1, limit: 10, duration: 0, warmup: 0}\n')
+    const r = await runMidge(['bench', '-h', '127.0.0.1', '-p', String(broker.port), '--workers', '1', '--scenario', file, '--json-stream'])
+    assert.equal(r.code, 0, r.stderr)
+    const records = r.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, any>)
+    assert.ok(records.some((x) => x.type === 'status' && x.scenario === 'one'), r.stdout)
+    assert.deepEqual(records.filter((x) => x.type === 'result').map((x) => [x.scenario, x.exitCode]), [['one', 0], ['two', 0]])
+    assert.ok(records.findIndex((x) => x.scenario === 'two') > records.findIndex((x) => x.type === 'result'), 'in order')
+  })
+
   test('a failing scenario: the others still run, the exit code and the line are the first failure\'s', async () => {
     const file = write('gate.yaml', 'scenarios:\n  - {name: ok, count: 1, limit: 20, duration: 0, warmup: 0}\n  - {name: wildcard, count: 1, qos: 1, topic: "bad/#", limit: 20, duration: 0, warmup: 0}\n  - {name: after, count: 1, limit: 20, duration: 0, warmup: 0}\n')
     const r = await runMidge(['bench', '-h', '127.0.0.1', '-p', String(broker.port), '--workers', '1', '--scenario', file])
