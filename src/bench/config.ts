@@ -26,6 +26,8 @@ export interface BenchConfig {
   qos: QoS
   retain: boolean
   payloadSize: number
+  /** The bytes of every payload (a payload file), payloadSize long; the bench header replaces the first 20. */
+  payload?: Uint8Array
   /** Total open-loop rate in msg/s (0: none). */
   rate: number
   /** Open loop per publisher: milliseconds between messages (0: none). Ignored when rate is set. */

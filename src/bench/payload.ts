@@ -15,10 +15,14 @@ export const STREAM_OFFSET = 4
 export const SEQ_OFFSET = 8
 export const TIME_OFFSET = 12
 
-/** A payload of `size` bytes: filler, with a zeroed header when it fits (patched per message). */
-export function payloadTemplate(size: number): Buffer {
+/**
+ * A payload of `size` bytes: filler (or `body`'s bytes, a payload file's), with a zeroed header over
+ * its first bytes when it fits (patched per message).
+ */
+export function payloadTemplate(size: number, body?: Uint8Array): Buffer {
   const payload = Buffer.allocUnsafe(size)
-  for (let i = 0; i < size; i++) payload[i] = 0x61 + (i % 26)
+  if (body) payload.set(body.subarray(0, size))
+  else for (let i = 0; i < size; i++) payload[i] = 0x61 + (i % 26)
   if (size >= HEADER_SIZE) {
     payload.writeUInt32LE(MAGIC, 0)
     payload.fill(0, 4, HEADER_SIZE)

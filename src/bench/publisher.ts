@@ -28,8 +28,8 @@ export class Publisher {
   done = false
   offsetUs = 0
 
-  constructor(readonly plan: ClientPlan, qos: QoS, retain: boolean, payloadSize: number, version: 3 | 4 | 5, inflight: number) {
-    const payload = payloadTemplate(payloadSize)
+  constructor(readonly plan: ClientPlan, qos: QoS, retain: boolean, payloadSize: number, version: 3 | 4 | 5, inflight: number, body?: Uint8Array) {
+    const payload = payloadTemplate(payloadSize, body)
     this.tracked = payloadSize >= HEADER_SIZE
     if (this.tracked) payload.writeUInt32LE(plan.stream ?? 0, STREAM_OFFSET)
     const {bytes, packetIdOffset} = encodePublish({topic: plan.topic!, payload, qos, retain}, version)

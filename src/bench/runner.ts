@@ -35,7 +35,7 @@ export async function runBench(config: BenchConfig, hooks: RunHooks = {}): Promi
   const shardOutstanding = pace.maxOutstanding > 0 ? Math.max(1, Math.ceil(pace.maxOutstanding / Math.max(1, pubShards))) : 0
   const plans: ShardPlan[] = perShard.map((list, shard) => ({
     shard, shards: shardCount, client, connectTimeoutMs: config.connectTimeoutMs,
-    clients: list, qos: config.qos, retain: config.retain, payloadSize: config.payloadSize, inflight: config.inflight,
+    clients: list, qos: config.qos, retain: config.retain, payloadSize: config.payloadSize, payload: config.payload, inflight: config.inflight,
     intervalUs, concurrency: Math.max(1, Math.ceil(config.concurrency / shardCount)),
     connectIntervalUs: config.connectIntervalMs * 1000, maxOutstanding: shardOutstanding, clock: config.clock,
     latencyBy: config.mode === 'sub' ? 'receive' : 'send', reset: config.reset, keepalive: config.client.keepalive ?? 60,

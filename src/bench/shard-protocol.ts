@@ -30,6 +30,8 @@ export interface ShardPlan {
   qos: QoS
   retain: boolean
   payloadSize: number
+  /** A payload file's bytes (payloadSize of them), the bench header over the first 20. */
+  payload?: Uint8Array
   /** QoS 1/2 publishes in flight per publisher (the broker's Receive Maximum caps it). */
   inflight: number
   /** Open loop: microseconds between two messages of one publisher; 0 = as fast as the broker takes. */

@@ -31,7 +31,7 @@ export class Shard {
     this.counters = new ShardCounters(plan)
     const version = plan.client.protocolVersion ?? 5
     for (const c of plan.clients) {
-      if (c.role === 'pub') this.publishers.push(new Publisher(c, plan.qos, plan.retain, plan.payloadSize, version, plan.inflight))
+      if (c.role === 'pub') this.publishers.push(new Publisher(c, plan.qos, plan.retain, plan.payloadSize, version, plan.inflight, plan.payload))
       else if (c.role === 'sub') this.subscribers.push(new Subscriber(c))
     }
     this.counters.set(Stat.Publishers, this.publishers.length)

@@ -113,7 +113,7 @@ export async function runBenchCommand(config: BenchConfig, o: BenchRunOptions): 
 }
 
 /** The embedded broker's drop counts by reason, or null when its /metrics cannot be read. */
-async function brokerDrops(url: string): Promise<Record<string, number> | null> {
+export async function brokerDrops(url: string): Promise<Record<string, number> | null> {
   try {
     const res = await fetch(url, {signal: AbortSignal.timeout(5000)})
     return res.ok ? parseDropMetrics(await res.text()) : null
