@@ -7,18 +7,13 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import {XMLValidator} from 'fast-xml-parser'
+import {benchJson, SMALL_RUN} from '../helpers/bench.js'
 import {runMidge} from '../helpers/cli.js'
 import {startMidgeBroker, type MidgeBroker} from '../helpers/midge-broker.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'midge-bench-modes-'))
 after(() => rmSync(tmp, {recursive: true, force: true}))
 
-/** A short end-to-end run: 2 publishers, 1 subscriber, 400 messages. */
-const SMALL = ['-c', '2', '-L', '400', '--duration', '0', '--warmup', '0', '-s', '64', '--workers', '1']
-
-function json(stdout: string): Record<string, any> {
-  return JSON.parse(stdout) as Record<string, any>
-}
 
 describe('bench loops and outputs', () => {
   let broker: MidgeBroker
@@ -36,7 +31,7 @@ describe('bench loops and outputs', () => {
     assert.match(r.stdout, /^midge bench +end-to-end · 10 publishers → 1 subscriber · QoS 0 · 256 B · closed loop ≤ 5,000 outstanding\n/)
     assert.match(r.stdout, /lost +0 +0\.000%/)
     assert.doesNotMatch(r.stdout, /why lost/)
-    const doc = json(readFileSync(file, 'utf8'))
+    const doc = benchJson(readFileSync(file, 'utf8'))
     assert.deepEqual({loop: doc.parameters.loop, maxOutstanding: doc.parameters.maxOutstanding}, {loop: 'closed', maxOutstanding: 5000})
     assert.ok(doc.messages.sent > 0)
     assert.equal(doc.messages.received, doc.messages.expected)
@@ -45,15 +40,15 @@ describe('bench loops and outputs', () => {
   })
 
   test('--open-loop: publishers that never wait, named in the summary; --max-outstanding with it is bad usage', async () => {
-    const r = await runMidge(['bench', '--embedded', ...SMALL, '--open-loop', '--json'])
+    const r = await runMidge(['bench', '--embedded', ...SMALL_RUN, '--open-loop', '--json'])
     assert.equal(r.code, 0, r.stderr)
-    const doc = json(r.stdout)
+    const doc = benchJson(r.stdout)
     assert.deepEqual({loop: doc.parameters.loop, rate: doc.parameters.rate, maxOutstanding: doc.parameters.maxOutstanding}, {loop: 'open', rate: 0, maxOutstanding: 0})
     assert.equal(doc.messages.sent, 400)
-    const human = await runMidge(['bench', ...at, ...SMALL, '--open-loop'])
+    const human = await runMidge(['bench', ...at, ...SMALL_RUN, '--open-loop'])
     assert.equal(human.code, 0, human.stderr)
     assert.match(human.stdout, /· 64 B · open loop, as fast as the sockets take\n/)
-    const bad = await runMidge(['bench', ...at, ...SMALL, '--open-loop', '--max-outstanding', '10'])
+    const bad = await runMidge(['bench', ...at, ...SMALL_RUN, '--open-loop', '--max-outstanding', '10'])
     assert.equal(bad.code, 2)
     assert.match(bad.stderr, /--max-outstanding|--open-loop/)
   })
@@ -86,9 +81,9 @@ describe('bench loops and outputs', () => {
     assert.equal(last.tool, 'midge bench')
     assert.equal(last.exitCode, 0)
     const {type: _type, ...doc} = last
-    assert.deepEqual(json(readFileSync(file, 'utf8')), doc, '--out writes the same final document')
+    assert.deepEqual(benchJson(readFileSync(file, 'utf8')), doc, '--out writes the same final document')
     assert.match(r.stderr, /^\[ +1s\] /m, 'the status lines for people stay on stderr')
-    const both = await runMidge(['bench', '--embedded', ...SMALL, '--json', '--json-stream'])
+    const both = await runMidge(['bench', '--embedded', ...SMALL_RUN, '--json', '--json-stream'])
     assert.equal(both.code, 2)
     assert.match(both.stderr, /--json/)
   })
@@ -99,7 +94,7 @@ describe('bench loops and outputs', () => {
     const r = await runMidge(['bench', '--embedded', '-c', '2', '--duration', '2', '--warmup', '0.5', '-s', '64', '--workers', '1', '--report', file, '--out', out])
     assert.equal(r.code, 0, r.stderr)
     const page = readFileSync(file, 'utf8')
-    const doc = json(readFileSync(out, 'utf8'))
+    const doc = benchJson(readFileSync(out, 'utf8'))
     assert.equal(XMLValidator.validate(page), true)
     assert.doesNotMatch(page, /<script|<link|<img|src=|href=/)
     assert.ok(page.includes(`<div class="v">${doc.rates.received.toLocaleString('en-US')}/s</div><div class="k">delivered</div>`), 'the delivered rate')
@@ -107,7 +102,7 @@ describe('bench loops and outputs', () => {
     assert.ok(page.includes(doc.broker.url))
     assert.equal(page.match(/<svg /g)?.length, 3)
     assert.ok((page.match(/<polyline /g)?.length ?? 0) >= 3, 'rates, latencies over time and the distribution are drawn')
-    const bad = await runMidge(['bench', '--embedded', ...SMALL, '--report', join(tmp, 'missing', 'report.html')])
+    const bad = await runMidge(['bench', '--embedded', ...SMALL_RUN, '--report', join(tmp, 'missing', 'report.html')])
     assert.equal(bad.code, 1)
     assert.match(bad.stderr, /^midge bench: --report: cannot write '.+report\.html': ENOENT$/m)
   })
@@ -121,7 +116,7 @@ describe('bench loss', () => {
         '--warmup', '0', '--workers', '1', '-s', '64', '--json']
       const v3 = await runMidge([...run, '-V', '311'])
       assert.equal(v3.code, 0, v3.stderr)
-      const doc = json(v3.stdout)
+      const doc = benchJson(v3.stdout)
       assert.equal(doc.parameters.loop, 'open')
       assert.ok(doc.messages.lost > 0, 'ten publishers with ten QoS 1 messages in flight each overflow a queue of 2')
       assert.equal(doc.messages.received + doc.messages.lost, 2000)
@@ -130,7 +125,7 @@ describe('bench loss', () => {
       assert.match(doc.loss.causes[1], /^open loop: /)
       const v5 = await runMidge([...run, '-V', '5'])
       assert.equal(v5.code, 13, 'MQTT 5: the broker refuses what it cannot queue (PUBACK 0x97)')
-      const doc5 = json(v5.stdout)
+      const doc5 = benchJson(v5.stdout)
       assert.ok(doc5.messages.refused > 0)
       assert.match(doc5.loss.causes[0], /^the broker refused [\d,]+ publishes \(PUBACK: quota exceeded \(0x97\)\): they were never delivered$/)
     } finally {

@@ -9,6 +9,7 @@ import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import {once} from 'node:events'
 import {collect, runMidge, spawnMidge} from '../helpers/cli.js'
+import {benchJson, SMALL_RUN} from '../helpers/bench.js'
 import {runMidgeInProcess} from '../helpers/cli-in-process.js'
 import {startMidgeBroker, type MidgeBroker} from '../helpers/midge-broker.js'
 import {freePort, hasMosquitto, startMosquitto} from '../helpers/mosquitto.js'
@@ -16,12 +17,6 @@ import {freePort, hasMosquitto, startMosquitto} from '../helpers/mosquitto.js'
 const tmp = mkdtempSync(join(tmpdir(), 'midge-bench-'))
 after(() => rmSync(tmp, {recursive: true, force: true}))
 
-/** A short end-to-end run: 2 publishers, 1 subscriber, 400 messages. */
-const SMALL = ['-c', '2', '-L', '400', '--duration', '0', '--warmup', '0', '-s', '64', '--workers', '1']
-
-function json(stdout: string): Record<string, any> {
-  return JSON.parse(stdout) as Record<string, any>
-}
 
 describe('bench against a midge broker in its own process', () => {
   let broker: MidgeBroker
@@ -33,9 +28,9 @@ describe('bench against a midge broker in its own process', () => {
   after(async () => { await broker.stop() })
 
   test('--json: one JSON document on stdout and nothing else; exit 0', async () => {
-    const r = await runMidge(['bench', ...at, ...SMALL, '--json'])
+    const r = await runMidge(['bench', ...at, ...SMALL_RUN, '--json'])
     assert.equal(r.code, 0, r.stderr)
-    const doc = json(r.stdout)
+    const doc = benchJson(r.stdout)
     assert.equal(doc.tool, 'midge bench')
     assert.equal(doc.mode, 'e2e')
     assert.equal(doc.broker.url, `mqtt://127.0.0.1:${broker.port}`)
@@ -63,7 +58,7 @@ describe('bench against a midge broker in its own process', () => {
   })
 
   test('a failing --fail-if exits 15 and names the condition; the others are reported too', async () => {
-    const r = await runMidgeInProcess(['bench', ...at, ...SMALL, '--fail-if', 'sent<1M', '--fail-if', 'loss>0,errors>0'])
+    const r = await runMidgeInProcess(['bench', ...at, ...SMALL_RUN, '--fail-if', 'sent<1M', '--fail-if', 'loss>0,errors>0'])
     assert.equal(r.code, 15)
     assert.match(r.stderr, /midge bench: sent<1M failed: sent = 400, < 1,000,000/)
     assert.match(r.stdout, /✘ sent<1M failed/)
@@ -71,23 +66,23 @@ describe('bench against a midge broker in its own process', () => {
   })
 
   test('gates in the JSON document; a passing set exits 0', async () => {
-    const r = await runMidgeInProcess(['bench', ...at, ...SMALL, '--json', '--fail-if', 'loss>0', '--fail-if', 'p99>10s'])
+    const r = await runMidgeInProcess(['bench', ...at, ...SMALL_RUN, '--json', '--fail-if', 'loss>0', '--fail-if', 'p99>10s'])
     assert.equal(r.code, 0, r.stderr)
-    assert.deepEqual(json(r.stdout).gates.map((g: {condition: string; passed: boolean}) => [g.condition, g.passed]), [['loss>0', true], ['p99>10s', true]])
+    assert.deepEqual(benchJson(r.stdout).gates.map((g: {condition: string; passed: boolean}) => [g.condition, g.passed]), [['loss>0', true], ['p99>10s', true]])
   })
 
   test('--baseline: below 0.9x of its throughput exits 15; an unreadable one exits 10', async () => {
-    const first = json((await runMidgeInProcess(['bench', ...at, ...SMALL, '--json'])).stdout)
+    const first = benchJson((await runMidgeInProcess(['bench', ...at, ...SMALL_RUN, '--json'])).stdout)
     first.rates.received = 1e12
     const file = join(tmp, 'baseline.json')
     writeFileSync(file, JSON.stringify(first))
-    const r = await runMidgeInProcess(['bench', ...at, ...SMALL, '--baseline', file, '--json'])
+    const r = await runMidgeInProcess(['bench', ...at, ...SMALL_RUN, '--baseline', file, '--json'])
     assert.equal(r.code, 15)
-    const doc = json(r.stdout)
+    const doc = benchJson(r.stdout)
     assert.equal(doc.baseline.file, file)
     assert.ok(doc.baseline.ratio < 0.9)
     assert.match(doc.failure, /^rate<0.9x failed: rate = .*\(0.9x baseline\)$/)
-    const missing = await runMidgeInProcess(['bench', ...at, ...SMALL, '--baseline', join(tmp, 'nope.json')])
+    const missing = await runMidgeInProcess(['bench', ...at, ...SMALL_RUN, '--baseline', join(tmp, 'nope.json')])
     assert.equal(missing.code, 10)
     assert.match(missing.stderr, /cannot read --baseline/)
   })
@@ -108,7 +103,7 @@ describe('bench against a midge broker in its own process', () => {
   test('bench conn: opens, holds and closes the connections', async () => {
     const r = await runMidge(['bench', 'conn', ...at, '-c', '60', '--duration', '0.3', '--json', '--fail-if', 'connected<60'])
     assert.equal(r.code, 0, r.stderr)
-    const doc = json(r.stdout)
+    const doc = benchJson(r.stdout)
     assert.equal(doc.mode, 'conn')
     assert.equal(doc.connections.connected, 60)
     assert.equal(doc.latency.connect.count, 60)
@@ -121,10 +116,10 @@ describe('bench against a midge broker in its own process', () => {
     await stderrMatches(sub, /conns 2\/2/)
     const pub = await runMidge(['bench', 'pub', ...at, '-c', '3', '-t', 'split/%i', '-L', '300', '--duration', '0', '--warmup', '0', '-q', '1', '--json'])
     assert.equal(pub.code, 0, pub.stderr)
-    assert.equal(json(pub.stdout).messages.acked, 300)
+    assert.equal(benchJson(pub.stdout).messages.acked, 300)
     const s = await done
     assert.equal(s.code, 0, s.stderr)
-    const doc = json(s.stdout)
+    const doc = benchJson(s.stdout)
     assert.deepEqual([doc.messages.received, doc.messages.lost, doc.messages.duplicates], [600, 0, 0])
   })
 
@@ -140,9 +135,9 @@ describe('bench against a midge broker in its own process', () => {
   })
 
   test('--embedded: benches a broker of its own, reports its CPU and stops it', async () => {
-    const r = await runMidge(['bench', '--embedded', ...SMALL, '--json'])
+    const r = await runMidge(['bench', '--embedded', ...SMALL_RUN, '--json'])
     assert.equal(r.code, 0, r.stderr)
-    const doc = json(r.stdout)
+    const doc = benchJson(r.stdout)
     assert.equal(doc.broker.embedded, true)
     assert.equal(doc.messages.received, 400)
     assert.equal(typeof doc.cpu.broker.pid, 'number')
@@ -156,13 +151,13 @@ describe('bench against a midge broker in its own process', () => {
     const dir = mkdtempSync(join(tmpdir(), 'midge-bench-out-'))
     try {
       const file = join(dir, 'result.json')
-      const r = await runMidge(['bench', '--embedded', ...SMALL, '--out', file])
+      const r = await runMidge(['bench', '--embedded', ...SMALL_RUN, '--out', file])
       assert.equal(r.code, 0, r.stderr)
       assert.throws(() => JSON.parse(r.stdout) as unknown, 'stdout is the summary for people')
-      const doc = json(readFileSync(file, 'utf8'))
+      const doc = benchJson(readFileSync(file, 'utf8'))
       assert.equal(doc.messages.received, 400)
       assert.equal(doc.exitCode, 0)
-      const bad = await runMidge(['bench', '--embedded', ...SMALL, '--out', join(dir, 'missing', 'result.json')])
+      const bad = await runMidge(['bench', '--embedded', ...SMALL_RUN, '--out', join(dir, 'missing', 'result.json')])
       assert.equal(bad.code, 1, bad.stderr)
       // one error line, after the status lines a slow machine prints while the run lasts
       const lines = bad.stderr.trimEnd().split('\n')
@@ -194,7 +189,7 @@ describe('bench failures', () => {
     try {
       const r = await runMidge(['bench', '-h', '127.0.0.1', '-p', String(port), '-c', '2', '--connect-timeout', '1', '--json'], {timeoutMs: 20_000})
       assert.equal(r.code, 11)
-      assert.deepEqual(json(r.stdout).connections.failures, {'connect: no CONNACK within 1s': 3})
+      assert.deepEqual(benchJson(r.stdout).connections.failures, {'connect: no CONNACK within 1s': 3})
     } finally {
       silent.close()
     }
@@ -208,7 +203,7 @@ describe('bench failures', () => {
       assert.match(v3.stderr, /5 of 5 connections .* failed: 5 × CONNACK: not authorized \(0x05\)/)
       const v5 = await runMidge(['bench', 'conn', '-h', m.host, '-p', String(m.port), '-c', '5', '--json'])
       assert.equal(v5.code, 135)
-      assert.deepEqual(json(v5.stdout).connections.connackCodes, {135: 5})
+      assert.deepEqual(benchJson(v5.stdout).connections.connackCodes, {135: 5})
     } finally {
       await m.stop()
     }
@@ -217,9 +212,9 @@ describe('bench failures', () => {
   test('a broker that delivers nothing: loss 100% and exit 15, saying so (mosquitto, ACL without read)', {skip: !hasMosquitto()}, async () => {
     const m = await startMosquitto({acl: 'topic write bench/#\n'})
     try {
-      const r = await runMidge(['bench', '-h', m.host, '-p', String(m.port), '-V', '311', ...SMALL, '--json'])
+      const r = await runMidge(['bench', '-h', m.host, '-p', String(m.port), '-V', '311', ...SMALL_RUN, '--json'])
       assert.equal(r.code, 15)
-      const doc = json(r.stdout)
+      const doc = benchJson(r.stdout)
       assert.equal(doc.messages.sent, 400)
       assert.equal(doc.messages.received, 0)
       assert.equal(doc.messages.lossPercent, 100)
@@ -234,13 +229,13 @@ describe('bench over TLS and WebSocket (mosquitto)', {skip: !hasMosquitto()}, ()
   test('--cafile: TLS with the certificate checked against the host name; ws://: a WebSocket endpoint', async () => {
     const m = await startMosquitto({tls: true, websocket: true})
     try {
-      const tls = await runMidge(['bench', '-h', 'localhost', '-p', String(m.tlsPort), '--cafile', m.caFile!, '-V', '311', ...SMALL, '--json'])
+      const tls = await runMidge(['bench', '-h', 'localhost', '-p', String(m.tlsPort), '--cafile', m.caFile!, '-V', '311', ...SMALL_RUN, '--json'])
       assert.equal(tls.code, 0, tls.stderr)
-      assert.equal(json(tls.stdout).messages.received, 400)
-      const ws = await runMidge(['bench', '--url', `ws://127.0.0.1:${m.wsPort}/mqtt`, '-V', '311', ...SMALL, '--json'])
+      assert.equal(benchJson(tls.stdout).messages.received, 400)
+      const ws = await runMidge(['bench', '--url', `ws://127.0.0.1:${m.wsPort}/mqtt`, '-V', '311', ...SMALL_RUN, '--json'])
       assert.equal(ws.code, 0, ws.stderr)
-      assert.equal(json(ws.stdout).messages.received, 400)
-      const untrusted = await runMidge(['bench', '-h', 'localhost', '-p', String(m.tlsPort), '--tls-version', 'tlsv1.2', '-V', '311', ...SMALL])
+      assert.equal(benchJson(ws.stdout).messages.received, 400)
+      const untrusted = await runMidge(['bench', '-h', 'localhost', '-p', String(m.tlsPort), '--tls-version', 'tlsv1.2', '-V', '311', ...SMALL_RUN])
       assert.equal(untrusted.code, 11)
       assert.match(untrusted.stderr, /failed: 3 × connect: .*certificate/)
     } finally {
