@@ -2,8 +2,11 @@
 // --cluster and against clusters of 1, 2 and 3 midge nodes on one Redis (all on this machine), with
 // clients spread over the nodes so that, from 2 nodes on, most traffic crosses nodes. Each figure is
 // the delivered rate (msg/s) summed over the `midge bench sub` processes; `midge bench pub` processes
-// keep publishing through the subscribers' whole measurement window.
-// Usage: node scripts/bench-cluster.mjs [--duration S] [--nodes 0,1,2,3] [--out docs/bench-cluster.json]
+// keep publishing through the subscribers' whole measurement window. The peer: Aedes clustered its own
+// way (mqemitter-redis, aedes-persistence-redis; scripts/bench-aedes-server.mjs --redis) with 1, 2 and
+// 3 nodes, the same clients spread the same way. Every setup gets a Redis of its own. MQTT 3.1.1
+// throughout (Aedes has no MQTT 5).
+// Usage: node scripts/bench-cluster.mjs [--duration S] [--nodes 0,1,2,3] [--aedes 1,2,3] [--out docs/bench-cluster.json]
 import {spawn} from 'node:child_process'
 import {once} from 'node:events'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
@@ -42,8 +45,18 @@ async function startNode(extra) {
   return {port, async stop() { child.kill('SIGTERM'); await once(child, 'exit') }}
 }
 
+async function startAedes(redisUrl) {
+  const child = spawn(process.execPath, [new URL('./bench-aedes-server.mjs', import.meta.url).pathname, '0', '--redis', redisUrl], {stdio: ['ignore', 'pipe', 'inherit']})
+  let out = ''
+  const port = await new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => { out += d; const line = out.split('\n').find((l) => l.startsWith('{')); if (line) resolve(JSON.parse(line).port) })
+    child.once('exit', (c) => reject(new Error(`aedes exited ${c}`)))
+  })
+  return {port, async stop() { child.kill('SIGKILL'); await once(child, 'exit') }}
+}
+
 function bench(mode, port, flags) {
-  const child = spawn(process.execPath, [BIN, 'bench', mode, '-p', String(port), '--workers', '1', '--json', '--quiet', ...flags], {stdio: ['ignore', 'pipe', 'ignore']})
+  const child = spawn(process.execPath, [BIN, 'bench', mode, '-p', String(port), '-V', '311', '--workers', '1', '--json', '--quiet', ...flags], {stdio: ['ignore', 'pipe', 'ignore']})
   let out = ''
   child.stdout.on('data', (d) => { out += d })
   const done = once(child, 'exit').then(() => JSON.parse(out))
@@ -78,14 +91,18 @@ async function run(ports, scenario) {
   return Math.round(results.reduce((sum, r) => sum + r.rates.received, 0))
 }
 
-const redis = await startRedis()
 const table = {}
-try {
-  const SETUPS = [['single midge', 0], ['cluster, 1 node', 1], ['cluster, 2 nodes', 2], ['cluster, 3 nodes', 3]]
-  const only = opt('--nodes', undefined)?.split(',').map(Number)
-  for (const [label, nodes] of SETUPS.filter(([, n]) => only === undefined || only.includes(n))) {
-    const started = []
-    for (let i = 0; i < Math.max(1, nodes); i++) started.push(await startNode(nodes === 0 ? [] : ['--cluster', redis.url, '--node-id', `bench-${i}`]))
+const SETUPS = [['single midge', 0, 'midge'], ['cluster, 1 node', 1, 'midge'], ['cluster, 2 nodes', 2, 'midge'], ['cluster, 3 nodes', 3, 'midge'],
+  ['aedes + redis, 1 node', 1, 'aedes'], ['aedes + redis, 2 nodes', 2, 'aedes'], ['aedes + redis, 3 nodes', 3, 'aedes']]
+const only = opt('--nodes', undefined)?.split(',').map(Number)
+const onlyAedes = opt('--aedes', '1,2,3').split(',').filter(Boolean).map(Number)
+for (const [label, nodes, kind] of SETUPS.filter(([, n, k]) => k === 'aedes' ? onlyAedes.includes(n) : only === undefined || only.includes(n))) {
+  const redis = await startRedis()
+  const started = []
+  try {
+    for (let i = 0; i < Math.max(1, nodes); i++) {
+      started.push(kind === 'aedes' ? await startAedes(redis.url) : await startNode(nodes === 0 ? [] : ['--cluster', redis.url, '--node-id', `bench-${i}`]))
+    }
     // let every node learn the others (the heartbeat scan runs every second)
     await new Promise((r) => setTimeout(r, 1500))
     table[label] = {}
@@ -93,10 +110,10 @@ try {
       table[label][name] = await run(started.map((n) => n.port), scenario)
       process.stderr.write(`${label} / ${name}: ${table[label][name]} msg/s\n`)
     }
+  } finally {
     for (const n of started) await n.stop()
+    await redis.stop()
   }
-} finally {
-  await redis.stop()
 }
 const names = Object.keys(SCENARIOS)
 const base = table['single midge'] ?? Object.values(table)[0]
