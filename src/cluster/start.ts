@@ -3,6 +3,7 @@ import type {Logger} from '../broker/logger.js'
 import {generateNodeId, joinCluster} from './join.js'
 import {nodeKey} from './keys.js'
 import type {ClusterNode} from './node.js'
+import {StoreError} from '../broker/store/errors.js'
 import {RedisStore} from './redis-store.js'
 import {RedisSessionDirectory} from './session-directory.js'
 
@@ -38,7 +39,7 @@ export async function startClusterNode(settings: ClusterNodeSettings): Promise<S
   const nodeId = settings.nodeId ?? generateNodeId()
   const log = settings.logger
   // the store owns its connection (closed with it); the directory's commands share it
-  const store = await RedisStore.open({redis: settings.url, nodeId, prefix: 'midge', loadAll: false, retained: false})
+  const store = await openStore(settings.url, nodeId, log)
   const redis = store.redis
   let sessions: RedisSessionDirectory
   try {
@@ -65,5 +66,26 @@ export async function startClusterNode(settings: ClusterNodeSettings): Promise<S
     async close() {
       await sessions.close()
     },
+  }
+}
+
+/** How long a node waits for the store lock of a process with its id that died (the lock's TTL is 15 s). */
+const LOCK_WAIT_MS = 20_000
+
+/**
+ * Opens the node's store. Its lock (`midge:lock:{node}`) is refreshed by a live holder every 5 s and
+ * expires 15 s after a dead one: a node restarted with the same id (a replaced --workers worker, a
+ * killed node started again) waits for it; a live holder still refuses it ('locked') after that.
+ */
+async function openStore(url: string, nodeId: string, log: Logger): Promise<RedisStore> {
+  const deadline = Date.now() + LOCK_WAIT_MS
+  for (let logged = false; ; logged = true) {
+    try {
+      return await RedisStore.open({redis: url, nodeId, prefix: 'midge', loadAll: false, retained: false})
+    } catch (error) {
+      if (!(error instanceof StoreError) || error.code !== 'locked' || Date.now() > deadline) throw error
+      if (!logged) log.warn({node: nodeId}, `cluster: node ${nodeId}'s store is locked by an earlier process with this id; waiting up to ${LOCK_WAIT_MS / 1000} s for its lock to expire`)
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+    }
   }
 }
