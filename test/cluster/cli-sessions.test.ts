@@ -4,9 +4,14 @@
 // disconnects the old connection (v5: 0x8E), and a node killed with SIGKILL has its clients' wills
 // published once and their sessions resumed on the surviving node.
 import assert from 'node:assert/strict'
+import {mkdtempSync, readdirSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 import type mqtt from 'mqtt'
+import {runMidge} from '../helpers/cli.js'
 import {startMidgeBroker, type MidgeBroker} from '../helpers/midge-broker.js'
+import {freePort} from '../helpers/mosquitto.js'
 import {startRedis, type RedisServer} from '../helpers/redis.js'
 import {connect, end, type Inbox} from './session-nodes.js'
 
@@ -108,5 +113,21 @@ describe('broker start --cluster: sessions across nodes', {timeout: 60_000}, () 
     assert.equal(back.sessionPresent, true)
     await back.inbox.wait(1)
     assert.deepEqual(back.inbox.messages[0], {topic: 'w/1', payload: 'kept', qos: 1})
+  })
+
+  it('exits 17 with one line when Redis does not answer at start, and ignores --persistence with a log line', async () => {
+    const closed = await freePort() // nothing listens there
+    const refused = await runMidge(['broker', 'start', '--port', '0', '--cluster', `redis://127.0.0.1:${closed}`])
+    assert.equal(refused.code, 17)
+    assert.match(refused.stderr.trim(), new RegExp(`^midge broker start: --cluster: cannot connect to Redis at redis://127\\.0\\.0\\.1:${closed}: .*ECONNREFUSED`))
+    const dir = mkdtempSync(join(tmpdir(), 'midge-cluster-persistence-'))
+    try {
+      const node = await startMidgeBroker(['--cluster', redis.url, '--node-id', 'sess-p', '--persistence', dir])
+      const result = await node.stop()
+      assert.match(result.stdout + result.stderr, /--persistence .* is ignored with --cluster: sessions are stored in Redis/)
+      assert.deepEqual(readdirSync(dir), [])
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
   })
 })
