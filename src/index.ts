@@ -37,8 +37,8 @@ export type {DynsecOptions, DynsecHookOptions, DynsecState} from './broker/dynse
 export {Bridge, bridgeTopic, parseTopicLine, BridgeTopicError} from './broker/bridge/index.js'
 export type {BridgeInput, BridgeConfig, BridgeTopic, BridgeDirection, BridgeAddress, BridgeStats, BridgeState} from './broker/bridge/index.js'
 // the cluster on Redis (ioredis is imported only when a node joins)
-export {joinCluster, ClusterNode, NodeMailbox} from './cluster/index.js'
-export type {JoinOptions, ClusterEvents, MailHandler, RedisFactory} from './cluster/index.js'
+export {joinCluster, ClusterNode, NodeMailbox, startClusterNode} from './cluster/index.js'
+export type {JoinOptions, ClusterEvents, MailHandler, RedisFactory, ClusterNodeSettings, StartedClusterNode} from './cluster/index.js'
 export type {ClusterLink, ClusterStatus} from './broker/cluster-link.js'
 // sessions shared by cluster nodes on Redis (ioredis is loaded only when one is opened)
 export {RedisStore, type RedisStoreOptions} from './cluster/redis-store.js'

@@ -29,6 +29,11 @@ export interface RedisStoreOptions {
    * with loadSession() when their clients connect here.
    */
   loadAll?: boolean
+  /**
+   * false: retained messages are not stored here (a cluster node: part 1 keeps them in its own hash,
+   * `midge:retained`, the same key as this store's under the prefix `midge`). Default true.
+   */
+  retained?: boolean
 }
 
 /** The keys of one prefix. Per-client keys are `<prefix>:sub:<clientId>`, `<prefix>:in:<clientId>`, `<prefix>:oi:<clientId>`. */
@@ -118,7 +123,7 @@ class RedisBackend implements Backend {
   private lockTimer: NodeJS.Timeout | undefined
 
   constructor(readonly redis: Scripted, readonly keys: RedisKeys, private readonly loadAll: boolean, private readonly nodeId: string,
-    private readonly ownsClient: boolean, private readonly lockKey: string, private readonly lockToken: string) {
+    private readonly ownsClient: boolean, private readonly lockKey: string, private readonly lockToken: string, private readonly storesRetained = true) {
     this.lockTimer = setInterval(() => {
       redis.eval(REFRESH_LOCK, 1, lockKey, lockToken, String(LOCK_MS)).catch(() => undefined)
     }, LOCK_MS / 3)
@@ -183,10 +188,10 @@ class RedisBackend implements Backend {
           m.srem(k.inbound(op.clientId), String(op.packetId))
           break
         case OpKind.PutRetained:
-          if (!op.cancelled) m.hset(k.retained, op.message.topic, encodeMessage(op.message))
+          if (!op.cancelled && this.storesRetained) m.hset(k.retained, op.message.topic, encodeMessage(op.message))
           break
         case OpKind.DeleteRetained:
-          if (!op.cancelled) m.hdel(k.retained, op.topic)
+          if (!op.cancelled && this.storesRetained) m.hdel(k.retained, op.topic)
           break
       }
     }
@@ -271,6 +276,7 @@ class RedisBackend implements Backend {
   }
 
   async loadRetained(): Promise<StoredMessage[]> {
+    if (!this.storesRetained) return []
     const all = await this.redis.hgetall(this.keys.retained)
     return Object.entries(all).map(([topic, text]) => parse(() => decodeMessage(text), this.keys.retained, topic))
   }
@@ -338,7 +344,7 @@ export class RedisStore extends BufferedStore {
       if (await redis.set(lockKey, token, 'PX', LOCK_MS, 'NX') !== 'OK') {
         throw new StoreError('locked', `node ${options.nodeId} already has the store under ${keys.prefix} open (is another broker running with this node id?)`)
       }
-      backend = new RedisBackend(redis, keys, options.loadAll ?? true, options.nodeId, owns, lockKey, token)
+      backend = new RedisBackend(redis, keys, options.loadAll ?? true, options.nodeId, owns, lockKey, token, options.retained ?? true)
       const store = new RedisStore(backend, options.nodeId)
       await store.init() // reads only: a damaged record is refused before anything is written
       if (version === 0) await redis.set(keys.schema, String(REDIS_SCHEMA_VERSION))

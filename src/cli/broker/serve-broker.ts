@@ -17,7 +17,7 @@ import {loadBrokerPlugins} from './plugins.js'
 import {announcement, httpUrl, loadAllTls, openListeners, openOps, refuseEveryone, reloadCertificates, shutdownWithin, type OpenListener} from './serve.js'
 import type {BrokerSettings} from './settings.js'
 import {capYoungGeneration} from './young-generation.js'
-import type {ClusterNode} from '../../cluster/index.js'
+import type {ClusterNode, StartedClusterNode} from '../../cluster/index.js'
 
 /** BrokerSettings and what the command resolved besides them (plugins, bridges, file warnings). */
 export interface ServeSettings extends BrokerSettings {
@@ -115,9 +115,11 @@ export async function serveBroker(settings: ServeSettings, options: ServeOptions
 async function startPrepared(p: PreparedBroker, {signal, logger: log, process: processWide = true}: ServeOptions): Promise<ServedBroker> {
   const {settings, brokerLog, chain, dynsec, auth} = p
   const uncapYoungGeneration = processWide ? capYoungGeneration() : () => {}
-  const store = await openBrokerStore({persistence: settings.persistence, file: settings.persistenceFile, 'persistence-sync': settings.persistenceSync})
+  // --cluster: sessions in Redis (the store and directory exist before the broker); ioredis and src/cluster load only then
+  const node = settings.cluster ? await startNode(settings, log) : undefined
+  const store = node?.store ?? await openBrokerStore({persistence: settings.persistence, file: settings.persistenceFile, 'persistence-sync': settings.persistenceSync})
   const broker = createBroker({...settings.engine, ...(settings.version === undefined ? {} : {version: settings.version}), logger: log, auth: p.hooks,
-    authenticators: chain?.authenticators, store})
+    authenticators: chain?.authenticators, store, ...(node ? {sessions: node.sessions} : {})})
   brokerLog.attach(broker)
   chain?.attach(broker)
   dynsec?.attach(broker)
@@ -143,7 +145,7 @@ async function startPrepared(p: PreparedBroker, {signal, logger: log, process: p
       unguard()
       uncapYoungGeneration()
       try {
-        await shutdownWithin(settings.shutdownTimeoutMs, [async () => { await cluster?.close(); await broker.close() }, async () => chain?.stop(), async () => ops?.close(), async () => store?.close()], log)
+        await shutdownWithin(settings.shutdownTimeoutMs, [async () => { await cluster?.close(); await broker.close(); await node?.close() }, async () => chain?.stop(), async () => ops?.close(), async () => store?.close()], log)
       } finally {
         brokerLog.close()
       }
@@ -157,8 +159,7 @@ async function startPrepared(p: PreparedBroker, {signal, logger: log, process: p
   }
   try {
     await broker.restore()
-    // --cluster: ioredis and src/cluster load only then
-    if (settings.cluster) cluster = await (await import('../../cluster/index.js')).joinCluster(broker, {...settings.cluster, logger: log})
+    if (node) cluster = await node.join(broker)
     listeners = await openListeners(broker, settings.listeners, p.tls)
     if (settings.http) ops = await openOps(broker, settings.http)
     for (const b of p.bridges) {
@@ -175,4 +176,15 @@ async function startPrepared(p: PreparedBroker, {signal, logger: log, process: p
   if (signal.aborted) onAbort()
   else signal.addEventListener('abort', onAbort, {once: true})
   return {broker, cluster, listeners, ops, announcements, reload, close, closed}
+}
+
+/** --cluster: this node's store and session directory in Redis; --persistence is ignored (logged). Exit 17 without Redis. */
+async function startNode(settings: ServeSettings, log: Logger): Promise<StartedClusterNode> {
+  if (settings.persistence !== undefined) log.warn(`--persistence ${settings.persistence} is ignored with --cluster: sessions are stored in Redis`)
+  const {startClusterNode} = await import('../../cluster/index.js')
+  try {
+    return await startClusterNode({...settings.cluster!, logger: log})
+  } catch (error) {
+    throw new CliError(`--cluster: ${(error as Error).message}`, ExitCode.BrokerStartFailed)
+  }
 }

@@ -1,0 +1,91 @@
+import type {Broker} from '../broker/broker.js'
+import type {Logger} from '../broker/logger.js'
+import {generateNodeId, joinCluster} from './join.js'
+import {nodeKey} from './keys.js'
+import type {ClusterNode} from './node.js'
+import {StoreError} from '../broker/store/errors.js'
+import {RedisStore} from './redis-store.js'
+import {RedisSessionDirectory} from './session-directory.js'
+
+export interface ClusterNodeSettings {
+  /** redis://HOST:PORT[/DB] (or rediss://) */
+  url: string
+  /** Default: generated (12 hex digits). */
+  nodeId?: string
+  logger: Logger
+  heartbeatMs?: number
+  ttlMs?: number
+}
+
+/** A node of the cluster before its broker exists: what to create the broker with, then join(). */
+export interface StartedClusterNode {
+  readonly nodeId: string
+  /** The broker's store: sessions in Redis, loaded as their clients connect (retained: part 1's hash only). */
+  readonly store: RedisStore
+  /** The broker's session directory: one owner per client id across the nodes. */
+  readonly sessions: RedisSessionDirectory
+  /** Joins the cluster (routes, forwarding, heartbeats); a node going down has its sessions and wills adopted. */
+  join(broker: Broker): Promise<ClusterNode>
+  /** After the broker closed: stops the directory (the store is the broker's caller's to close). */
+  close(): Promise<void>
+}
+
+/**
+ * Opens what a node needs before its broker is created: its id, its store in Redis (`loadAll: false`,
+ * prefix `midge`, the one part 1's keys use) and the session directory, whose liveness check is part 1's
+ * heartbeat key. Throws (one line) when Redis does not answer: sessions live there, so a node cannot serve without it.
+ */
+export async function startClusterNode(settings: ClusterNodeSettings): Promise<StartedClusterNode> {
+  const nodeId = settings.nodeId ?? generateNodeId()
+  const log = settings.logger
+  // the store owns its connection (closed with it); the directory's commands share it
+  const store = await openStore(settings.url, nodeId, log)
+  const redis = store.redis
+  let sessions: RedisSessionDirectory
+  try {
+    sessions = await RedisSessionDirectory.start({
+      store, logger: log,
+      // part 1's heartbeat: a node is alive while its key (with a TTL) exists
+      isNodeAlive: async (id) => id === nodeId || await redis.exists(nodeKey(id)) === 1,
+    })
+  } catch (error) {
+    await store.close()
+    throw error
+  }
+  return {
+    nodeId, store, sessions,
+    async join(broker) {
+      const node = await joinCluster(broker, {url: settings.url, nodeId, logger: log, heartbeatMs: settings.heartbeatMs, ttlMs: settings.ttlMs})
+      node.events.on('node-down', (dead) => {
+        sessions.adoptDeadNode(dead).then((n) => {
+          if (n > 0) log.info({node: nodeId, dead, sessions: n}, `cluster: took over ${n} session${n === 1 ? '' : 's'} of node ${dead}`)
+        }, (error: Error) => log.error({node: nodeId, dead, err: error.message}, `cluster: cannot take over the sessions of node ${dead}`))
+      })
+      return node
+    },
+    async close() {
+      await sessions.close()
+    },
+  }
+}
+
+/** How long a node waits for the store lock of a process with its id that died (the lock's TTL is 15 s). */
+const LOCK_WAIT_MS = 20_000
+
+/**
+ * Opens the node's store. Its lock (`midge:lock:{node}`) is refreshed by a live holder every 5 s and
+ * expires 15 s after a dead one: a node restarted with the same id (a replaced --workers worker, a
+ * killed node started again) waits for it; a live holder still refuses it ('locked') after that.
+ */
+async function openStore(url: string, nodeId: string, log: Logger): Promise<RedisStore> {
+  const deadline = Date.now() + LOCK_WAIT_MS
+  for (let logged = false; ; logged = true) {
+    try {
+      return await RedisStore.open({redis: url, nodeId, prefix: 'midge', loadAll: false, retained: false})
+    } catch (error) {
+      if (!(error instanceof StoreError) || error.code !== 'locked' || Date.now() > deadline) throw error
+      if (!logged) log.warn({node: nodeId}, `cluster: node ${nodeId}'s store is locked by an earlier process with this id; waiting up to ${LOCK_WAIT_MS / 1000} s for its lock to expire`)
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+    }
+  }
+}
