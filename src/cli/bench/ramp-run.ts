@@ -2,11 +2,11 @@
 // rate, against the same broker (one embedded broker for all the steps), until a step's end-to-end p99
 // passes the limit or loses messages. Prints the highest passing rate as one number (summary line and
 // the JSON document's maxRate), with every step in the JSON.
-import {join} from 'node:path'
-import {formatCount, formatMicros, ProgressDisplay, runBench, startEmbeddedBroker, type BenchConfig, type BenchStatus} from '../../bench/index.js'
+import {formatCount, formatMicros, ProgressDisplay, runBench, type BenchConfig, type BenchStatus} from '../../bench/index.js'
 import {rampRates, rampResult, type RampSpec, type RampStep} from '../../bench/ramp.js'
 import {writeFileAtomic} from '../../fs/atomic-write.js'
 import {CliError, ExitCode} from '../common/exit-codes.js'
+import {startEmbedded, useEmbedded} from './embedded.js'
 import {shutdownSignal} from '../common/signals.js'
 import {verdict, type BenchRunOptions} from './run.js'
 
@@ -27,12 +27,8 @@ export async function runRamp(base: BenchConfig, ramp: RampSpec, p99LimitUs: num
   const stop = shutdownSignal()
   let embedded
   if (o.embedded) {
-    embedded = await startEmbeddedBroker([process.execPath, join(o.root, 'bin', 'run.js'), 'broker', 'start'], {metrics: false})
-      .catch((error: Error) => { stop.dispose(); throw new CliError(error.message, ExitCode.BrokerStartFailed) })
-    base.client = {...base.client, scheme: 'mqtt', host: embedded.host, port: embedded.port, socketPath: undefined, url: undefined}
-    base.brokerUrl = embedded.url
-    base.brokerPid ??= embedded.pid
-    base.embedded = true
+    embedded = await startEmbedded(o.root, stop, false)
+    useEmbedded(base, embedded)
   }
   const stepSeconds = ramp.over / ramp.steps
   const steps: RampStep[] = []

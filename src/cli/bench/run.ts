@@ -2,13 +2,13 @@
 // with a status display on stderr, evaluate the gates and the baseline, print the summary (or the
 // JSON document) on stdout, and turn the outcome into the exit-code contract.
 import {readFile} from 'node:fs/promises'
-import {join} from 'node:path'
 import {
   baselineMismatches, evaluateGates, explainLoss, htmlReport, parseDropMetrics, formatCount, formatSummary, parseBaseline, parseGate, parseGates, primaryRate,
-  ProgressDisplay, resultRecord, runBench, startEmbeddedBroker, statusRecord, type BenchConfig, type BenchResult, type BenchStatus, type Gate, type StatusRecord,
+  ProgressDisplay, resultRecord, runBench, statusRecord, type BenchConfig, type BenchResult, type BenchStatus, type Gate, type StatusRecord,
 } from '../../bench/index.js'
 import {writeFileAtomic} from '../../fs/atomic-write.js'
 import {CliError, ExitCode} from '../common/exit-codes.js'
+import {startEmbedded, useEmbedded} from './embedded.js'
 import {shutdownSignal} from '../common/signals.js'
 
 export interface BenchRunOptions {
@@ -58,12 +58,8 @@ export async function runBenchCommand(config: BenchConfig, o: BenchRunOptions): 
   const stop = shutdownSignal()
   let embedded
   if (o.embedded) {
-    embedded = await startEmbeddedBroker([process.execPath, join(o.root, 'bin', 'run.js'), 'broker', 'start'], {metrics: true})
-      .catch((error: Error) => { stop.dispose(); throw new CliError(error.message, ExitCode.BrokerStartFailed) })
-    config.client = {...config.client, scheme: 'mqtt', host: embedded.host, port: embedded.port, socketPath: undefined, url: undefined}
-    config.brokerUrl = embedded.url
-    config.brokerPid ??= embedded.pid
-    config.embedded = true
+    embedded = await startEmbedded(o.root, stop, true)
+    useEmbedded(config, embedded)
   }
   const display = o.quiet ? undefined : new ProgressDisplay(process.stderr, {tty: Boolean(process.stderr.isTTY), color: color && Boolean(process.stderr.isTTY), columns: process.stderr.columns})
   let result: BenchResult

@@ -1,14 +1,14 @@
 // `bench --scenario`: the file's scenarios one after the other against the same broker (one embedded
 // broker for all of them with --embedded), then one table with a row per scenario, or with --json one
 // document holding every scenario's result. The exit code is the first failed scenario's.
-import {join} from 'node:path'
 import {Chalk} from 'chalk'
 import {
-  evaluateGates, explainLoss, formatCount, formatMicros, loopText, parseGates, ProgressDisplay, runBench, startEmbeddedBroker, statusRecord,
+  evaluateGates, explainLoss, formatCount, formatMicros, loopText, parseGates, ProgressDisplay, runBench, statusRecord,
   type BenchResult, type BenchStatus, type Gate,
 } from '../../bench/index.js'
 import {writeFileAtomic} from '../../fs/atomic-write.js'
 import {CliError, ExitCode} from '../common/exit-codes.js'
+import {startEmbedded, useEmbedded} from './embedded.js'
 import {shutdownSignal} from '../common/signals.js'
 import {benchConfig, type BenchFlagValues} from './flags.js'
 import {brokerDrops, verdict, type BenchRunOptions} from './run.js'
@@ -50,20 +50,14 @@ export async function runScenarios(file: string, scenarios: Scenario[], flags: B
   const stop = shutdownSignal()
   let embedded
   if (o.embedded) {
-    embedded = await startEmbeddedBroker([process.execPath, join(o.root, 'bin', 'run.js'), 'broker', 'start'], {metrics: true})
-      .catch((error: Error) => { stop.dispose(); throw new CliError(error.message, ExitCode.BrokerStartFailed) })
+    embedded = await startEmbedded(o.root, stop, true)
   }
   const results: ScenarioResult[] = []
   try {
     for (const [i, config] of configs.entries()) {
       if (stop.signal.aborted) break
       const name = scenarios[i].name
-      if (embedded) {
-        config.client = {...config.client, scheme: 'mqtt', host: embedded.host, port: embedded.port, socketPath: undefined, url: undefined}
-        config.brokerUrl = embedded.url
-        config.brokerPid ??= embedded.pid
-        config.embedded = true
-      }
+      if (embedded) useEmbedded(config, embedded)
       if (!o.quiet) process.stderr.write(`midge bench: scenario ${i + 1}/${configs.length} '${name}'\n`)
       const before = embedded?.metricsUrl ? await brokerDrops(embedded.metricsUrl) : null
       const display = o.quiet ? undefined : new ProgressDisplay(process.stderr, {tty: Boolean(process.stderr.isTTY), color: color && Boolean(process.stderr.isTTY), columns: process.stderr.columns})
