@@ -1,6 +1,6 @@
 import type {AddressInfo} from 'node:net'
 import type {Duplex} from 'node:stream'
-import {ReasonCode, type QoS, type WillMessage} from '../codec/index.js'
+import {ReasonCode, type WillMessage} from '../codec/index.js'
 import type {ClientInfo, ControlHandler} from './auth/hooks.js'
 import {Bridges, type Bridge, type BridgeInput} from './bridge/index.js'
 import {Connection, ConnState, type ConnectionContext} from './connection.js'
@@ -13,21 +13,17 @@ import type {ClusterLink} from './cluster-link.js'
 import type {Message} from './message.js'
 import {Metrics} from './metrics.js'
 import {DEFAULT_OPTIONS, type BrokerOptions} from './options.js'
-import {isReservedTopic} from './reserved-topics.js'
-import {longTimer} from './long-timer.js'
-import {willMessage} from './will.js'
 import {RetainedMessages} from './retained.js'
 import {Router, type RouteResult} from './router.js'
-import {Session, type Delivery, type DropReason, type LongTimer, type SessionHost, type SubscriptionOptions} from './session.js'
+import {Session, type Delivery, type DropReason, type SessionHost, type SubscriptionOptions} from './session.js'
 import {Persistence} from './persistence.js'
+import {SessionLifecycle} from './session-lifecycle.js'
 import type {SessionDirectoryHost} from './session-directory.js'
 import type {StoredSessionState} from './store/types.js'
 import {SysTopics} from './sys.js'
 import {realTimers} from './timers.js'
 import {Watchdog} from './watchdog.js'
 import {WriteBatch} from './write-batch.js'
-
-const NEVER_EXPIRES = 0xffff_ffff
 
 /**
  * The broker engine: sessions, routing, retained messages, wills and expiry, over any duplex
@@ -53,6 +49,8 @@ export class Broker implements SessionHost, SessionDirectoryHost {
   private readonly writes = new WriteBatch()
   /** The engine as connections and their handlers reach it: what they need, and not the library's API. */
   private readonly host: ConnectionHost
+  /** Wills and expiry of sessions. */
+  private readonly lifecycle: SessionLifecycle
   /** The open listeners, in the order they were opened. */
   readonly listeners: Listener[] = []
   /** The $SYS/broker/... topics (options.sysInterval > 0), published from the first listen() on. */
@@ -69,6 +67,7 @@ export class Broker implements SessionHost, SessionDirectoryHost {
     this.watchdog = new Watchdog(this.options.timers)
     this.persistence = this.options.store === undefined ? undefined : new Persistence(this, this.options.store)
     this.host = this.connectionHost() // after persistence
+    this.lifecycle = this.makeLifecycle()
     this.retained.journal = this.persistence
     const {sysInterval, version, timers} = this.options
     this.sys = sysInterval > 0 ? new SysTopics(this, {interval: sysInterval, version, timers}) : undefined
@@ -106,6 +105,19 @@ export class Broker implements SessionHost, SessionDirectoryHost {
       dropped: (session, d, reason) => this.dropped(session, d, reason),
       internalError: (error, context) => this.internalError(error, context),
     }
+  }
+
+  /** Wills and expiry, given the broker's own objects and methods (LifecycleHost), and whether it is closing. */
+  private makeLifecycle(): SessionLifecycle {
+    const broker = this
+    const {options, metrics, router, sessions, persistence} = this
+    return new SessionLifecycle({
+      options, metrics, router, sessions, persistence,
+      get closing() { return broker.closing },
+      publish: (message) => this.publish(message),
+      dropped: (session, d, reason) => this.dropped(session, d, reason),
+      internalError: (error, context) => this.internalError(error, context),
+    })
   }
 
   /** Loads sessions and retained messages from the store (once, before serving clients). */
@@ -165,7 +177,7 @@ export class Broker implements SessionHost, SessionDirectoryHost {
     const stopped = this.listeners.map((l) => l.close())
     for (const conn of this.connections) conn.disconnect(ReasonCode.ServerShuttingDown, 'server shutting down', false)
     await Promise.all(stopped)
-    for (const session of this.sessions.values()) this.clearTimers(session)
+    for (const session of this.sessions.values()) this.lifecycle.clearTimers(session)
     this.watchdog.stop()
     this.persistence?.writeDeferred()
     await this.options.store?.flush()
@@ -267,7 +279,7 @@ export class Broker implements SessionHost, SessionDirectoryHost {
     if (oldConn instanceof Connection) oldConn.disconnect(ReasonCode.SessionTakenOver, 'session taken over')
     let session = this.sessions.get(clientId)
     if (session !== undefined && cleanStart) {
-      this.endSession(session) // [MQTT-3.1.2-4] clean start discards the old session
+      this.lifecycle.endSession(session) // [MQTT-3.1.2-4] clean start discards the old session
       session = undefined
     }
     const present = session !== undefined
@@ -278,7 +290,7 @@ export class Broker implements SessionHost, SessionDirectoryHost {
       this.sessions.set(clientId, session)
     } else {
       // a reconnect within the will delay cancels the will [MQTT-3.1.3-9]; the session no longer expires
-      this.clearTimers(session)
+      this.lifecycle.clearTimers(session)
       session.pendingWill = undefined
     }
     session.client = client
@@ -312,7 +324,7 @@ export class Broker implements SessionHost, SessionDirectoryHost {
     if (conn instanceof Connection) conn.disconnect(ReasonCode.SessionTakenOver, 'session taken over')
     if (this.sessions.get(clientId) === session) {
       // kept, not ended: its expiry and will are the new holder's now
-      this.clearTimers(session)
+      this.lifecycle.clearTimers(session)
       this.router.removeAll(session)
       this.persistence?.released(session)
       this.sessions.delete(clientId)
@@ -350,7 +362,7 @@ export class Broker implements SessionHost, SessionDirectoryHost {
     if (session !== undefined && session.link === conn) {
       session.link = undefined
       if (sendWill && will !== undefined) this.scheduleWill(session, will)
-      if (session.expiryInterval === 0) this.endSession(session)
+      if (session.expiryInterval === 0) this.lifecycle.endSession(session)
       else {
         // shared-subscription messages move on to a connected member (Router.redeliver), except at shutdown
         if (!this.closing) session.handOffShared((d) => this.router.redeliver(d, session, true))
@@ -367,81 +379,10 @@ export class Broker implements SessionHost, SessionDirectoryHost {
     return max !== undefined && seconds > max ? max : seconds
   }
 
-  /** Ends the session after its expiry interval (or `ms`, for a session restored from a store). */
-  scheduleExpiry(session: Session, ms = session.expiryInterval * 1000): void {
-    if (session.expiryInterval === NEVER_EXPIRES) return
-    session.expiryTimer = this.later(ms, () => {
-      session.expiryTimer = undefined
-      this.metrics.clientsExpired++
-      this.endSession(session)
-    })
-  }
-
-  /** Ends a session: its delayed will goes out now [MQTT-3.1.3-9], its state is dropped. */
-  private endSession(session: Session): void {
-    this.clearTimers(session)
-    const will = session.pendingWill
-    session.pendingWill = undefined
-    if (will !== undefined) this.publishWill(session.client, will)
-    this.router.removeAll(session)
-    if (!this.closing) session.handOffShared((d) => this.router.redeliver(d, session, false))
-    session.forEachUndelivered((d) => this.dropped(session, d, 'session-ended'))
-    session.clearOutbound()
-    if (this.sessions.get(session.clientId) === session) {
-      this.sessions.delete(session.clientId)
-      this.persistence?.ended(session)
-      this.options.sessions?.ended(session.clientId)
-    }
-  }
-
-  private clearTimers(session: Session): void {
-    if (session.expiryTimer) this.options.timers.clearTimeout(session.expiryTimer.t)
-    if (session.willTimer) this.options.timers.clearTimeout(session.willTimer.t)
-    session.expiryTimer = undefined
-    session.willTimer = undefined
-  }
-
-  /** Publishes a will now, or after its Will Delay Interval [MQTT-3.1.3-9] (or `ms`, for a session restored from a store). */
-  scheduleWill(session: Session, will: WillMessage, ms = (will.properties?.willDelayInterval ?? 0) * 1000): void {
-    if (ms === 0 || session.expiryInterval === 0) return this.publishWill(session.client, will)
-    session.pendingWill = will
-    session.willTimer = this.later(ms, () => {
-      session.willTimer = undefined
-      session.pendingWill = undefined
-      this.persistence?.willSent(session)
-      this.publishWill(session.client, will)
-    })
-  }
-
-  /** Publishes a will now (if the publish ACL allows it). Never throws: it runs while a connection closes. */
-  publishWill(client: ClientInfo, will: WillMessage): void {
-    const qos = (will.qos ?? 0) as QoS
-    const retain = will.retain ?? false
-    const failed = (error: unknown) => this.internalError(error, {clientId: client.clientId, packet: 'will', during: 'will publication'})
-    const send = (ok: boolean) => {
-      if (!ok || this.closing) return
-      try {
-        this.publish(willMessage(client, will, this.options.timers.now()))
-      } catch (error) {
-        failed(error)
-      }
-    }
-    let allowed: boolean | Promise<boolean>
-    try {
-      // a will into $SYS or $share/ only with an explicit grant, as a PUBLISH (reserved-topics.ts)
-      allowed = isReservedTopic(will.topic) && this.options.auth.grantsReserved?.(client, will.topic) !== true ? false
-        : this.options.auth.authorizePublish?.(client, will.topic, qos, retain) ?? true
-    } catch (error) {
-      return failed(error) // fail closed: no will
-    }
-    if (typeof allowed === 'object') void allowed.then(send, () => undefined)
-    else send(allowed)
-  }
-
-  /** A timer that may be longer than setTimeout allows (long-timer.ts); what it runs cannot throw into the event loop. */
-  private later(ms: number, fn: () => void): LongTimer {
-    return longTimer(this.options.timers, ms, fn, (error) => this.internalError(error, {during: 'a session timer'}))
-  }
+  // wills and expiry: session-lifecycle.ts
+  scheduleExpiry(session: Session, ms?: number): void { this.lifecycle.scheduleExpiry(session, ms) }
+  scheduleWill(session: Session, will: WillMessage, ms?: number): void { this.lifecycle.scheduleWill(session, will, ms) }
+  publishWill(client: ClientInfo, will: WillMessage): void { this.lifecycle.publishWill(client, will) }
 
   get connectionCount(): number {
     let n = 0
