@@ -16,12 +16,7 @@ function wrongKind(cmd: string, id: number, state: Flight): never {
 
 /** PUBACK ends an outbound QoS 1 flow. */
 export function handlePuback(conn: ConnectedContext, packet: InboundPuback): void {
-  const session = conn.session
-  const id = packet.messageId
-  const state = session.inflight.get(id)?.state
-  if (state === undefined) return // unknown id: ignored
-  if (state !== Flight.WaitPuback) wrongKind('PUBACK', id, state)
-  finish(session, id)
+  endFlow(conn.session, 'PUBACK', packet.messageId, Flight.WaitPuback)
 }
 
 /** PUBREC moves an outbound QoS 2 flow to PUBREL, or ends it when the client refused the message (>= 0x80). */
@@ -58,11 +53,14 @@ export function handlePubrel(conn: ConnectedContext, packet: InboundPubrel): voi
 
 /** PUBCOMP ends an outbound QoS 2 flow. */
 export function handlePubcomp(conn: ConnectedContext, packet: InboundPubcomp): void {
-  const session = conn.session
-  const id = packet.messageId
+  endFlow(conn.session, 'PUBCOMP', packet.messageId, Flight.WaitPubcomp)
+}
+
+/** The last acknowledgement of an outbound flow: ends it if the flow was waiting for it. */
+function endFlow(session: Session, cmd: string, id: number, expected: Flight): void {
   const state = session.inflight.get(id)?.state
   if (state === undefined) return // unknown id: ignored
-  if (state !== Flight.WaitPubcomp) wrongKind('PUBCOMP', id, state)
+  if (state !== expected) wrongKind(cmd, id, state)
   finish(session, id)
 }
 
