@@ -13,6 +13,8 @@ import {RouteCache} from './routes.js'
 import type {RedisFactory} from './redis.js'
 import {decodeNodeMessage, encodeNodeMessage} from './wire.js'
 
+const NO_GROUPS: ReadonlySet<string> = new Set()
+
 export interface ClusterNodeOptions {
   id: string
   /** The Redis URL as given (logged without its password). */
@@ -66,8 +68,9 @@ export class ClusterNode implements ClusterLink {
   private syncing: Promise<void> | undefined
   private buffered: ControlMessage[] | undefined
   private heartbeat: NodeJS.Timeout | undefined
-  /** The message being routed and the shared groups this node delivers for it (undefined: all). */
-  private routing: {message: Message; groups: ReadonlySet<string> | undefined} | undefined
+  /** The message being routed and the shared groups this node delivers for it (no message: all groups). */
+  private routingMessage: Message | undefined
+  private routingGroups: ReadonlySet<string> = NO_GROUPS
   private readonly targets = new Set<string>()
   private readonly groupTargets = new Map<string, string[]>()
   private readonly logUrl: string
@@ -127,7 +130,7 @@ export class ClusterNode implements ClusterLink {
 
   published(message: Message): number {
     if (!this.up || isNodeLocal(message.topic)) {
-      this.routing = undefined
+      this.routingMessage = undefined
       return 0
     }
     const now = this.broker.now()
@@ -141,7 +144,9 @@ export class ClusterNode implements ClusterLink {
     try {
       this.routes.match(message.topic, nodes, groups)
       const mine = groups.get(this.id)
-      this.routing = {message, groups: new Set(mine)}
+      this.routingMessage = message
+      // most messages have no shared group: no set to make for them
+      this.routingGroups = mine === undefined ? NO_GROUPS : new Set(mine)
       groups.delete(this.id)
       for (const n of groups.keys()) nodes.add(n)
       for (const n of nodes) {
@@ -156,9 +161,8 @@ export class ClusterNode implements ClusterLink {
   }
 
   sharedHere(group: string, message: Message): boolean {
-    const r = this.routing
-    if (r === undefined || r.message !== message || r.groups === undefined) return true
-    return r.groups.has(group)
+    if (this.routingMessage !== message) return true
+    return this.routingGroups.has(group)
   }
 
   status(): ClusterStatus {
@@ -260,7 +264,7 @@ export class ClusterNode implements ClusterLink {
     if (!this.up || this.closed) return
     if (this.pub.status === 'ready' && this.sub.status === 'ready') return // an error the connection survived
     this.up = false
-    this.routing = undefined
+    this.routingMessage = undefined
     this.options.logger.warn({node: this.id}, `cluster: lost Redis at ${this.logUrl} (${reason}); serving local clients only`)
     this.events.emit('degraded', reason)
   }
@@ -277,12 +281,13 @@ export class ClusterNode implements ClusterLink {
       }
       this.counters.received++
       // routed here only: never published again, so never forwarded again
-      this.routing = {message: m.message, groups: new Set(m.groups)}
+      this.routingMessage = m.message
+      this.routingGroups = m.groups.length === 0 ? NO_GROUPS : new Set(m.groups)
       this.broker.router.route(m.message)
     } catch (error) {
       this.broker.internalError(error, {during: `a cluster message on ${channel}`})
     } finally {
-      this.routing = undefined
+      this.routingMessage = undefined
     }
   }
 
