@@ -147,7 +147,7 @@ describe('bench against a midge broker in its own process', () => {
 
 
 
-  test('--out FILE: the --json document in a file, the summary on stdout; an unwritable FILE exits 1', async () => {
+  test('--out FILE: the --json document in a file, the summary on stdout; an unwritable FILE exits 2 before the run', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'midge-bench-out-'))
     try {
       const file = join(dir, 'result.json')
@@ -157,12 +157,17 @@ describe('bench against a midge broker in its own process', () => {
       const doc = benchJson(readFileSync(file, 'utf8'))
       assert.equal(doc.messages.received, 400)
       assert.equal(doc.exitCode, 0)
+      // found before the run: one error line, exit 2, no status line (nothing ran), no broker started
       const bad = await runMidge(['bench', '--embedded', ...SMALL_RUN, '--out', join(dir, 'missing', 'result.json')])
-      assert.equal(bad.code, 1, bad.stderr)
-      // one error line, after the status lines a slow machine prints while the run lasts
-      const lines = bad.stderr.trimEnd().split('\n')
-      assert.match(lines.pop()!, /^midge bench: --out: cannot write '.+result\.json': ENOENT$/)
-      for (const line of lines) assert.match(line, /^\[ *\d+s\] /, 'only status lines before it')
+      assert.equal(bad.code, 2, bad.stderr)
+      assert.equal(bad.stdout, '')
+      assert.match(bad.stderr, /^midge bench: --out: cannot write '.+result\.json': ENOENT\n$/)
+      const folder = await runMidge(['bench', '--embedded', ...SMALL_RUN, '--out', dir])
+      assert.equal(folder.code, 2, folder.stderr)
+      assert.match(folder.stderr, /^midge bench: --out: cannot write '.+': EISDIR\n$/)
+      const ramp = await runMidge(['bench', '--embedded', '--ramp', '0..1000/s over 3s', '--p99-limit', '50', '--out', join(dir, 'missing', 'ramp.json')])
+      assert.equal(ramp.code, 2, ramp.stderr)
+      assert.match(ramp.stderr, /^midge bench: --out: cannot write '.+ramp\.json': ENOENT\n$/)
     } finally {
       rmSync(dir, {recursive: true, force: true})
     }

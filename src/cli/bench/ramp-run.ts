@@ -4,9 +4,9 @@
 // the JSON document's maxRate), with every step in the JSON.
 import {formatCount, formatMicros, ProgressDisplay, runBench, type BenchConfig, type BenchStatus} from '../../bench/index.js'
 import {rampRates, rampResult, type RampSpec, type RampStep} from '../../bench/ramp.js'
-import {writeFileAtomic} from '../../fs/atomic-write.js'
 import {CliError, ExitCode} from '../common/exit-codes.js'
 import {startEmbedded, useEmbedded} from './embedded.js'
+import {checkOutputFiles, writeOutputFile} from './output-file.js'
 import {shutdownSignal} from '../common/signals.js'
 import {verdict, type BenchRunOptions} from './run.js'
 
@@ -24,6 +24,7 @@ export interface RampDocument {
 }
 
 export async function runRamp(base: BenchConfig, ramp: RampSpec, p99LimitUs: number, o: BenchRunOptions): Promise<void> {
+  await checkOutputFiles(o)
   const stop = shutdownSignal()
   let embedded
   if (o.embedded) {
@@ -73,11 +74,7 @@ export async function runRamp(base: BenchConfig, ramp: RampSpec, p99LimitUs: num
     ramp: {from: ramp.from, to: ramp.to, over: ramp.over, steps: ramp.steps, stepSeconds, p99LimitUs}, maxRate, steps,
     interrupted: stop.signal.aborted, ...failure,
   }
-  if (o.out) {
-    await writeFileAtomic(o.out, JSON.stringify(doc, null, 2) + '\n').catch((error: NodeJS.ErrnoException) => {
-      throw new CliError(`--out: cannot write '${o.out}': ${error.code ?? error.message}`, ExitCode.Failure)
-    })
-  }
+  if (o.out) await writeOutputFile('--out', o.out, JSON.stringify(doc, null, 2) + '\n')
   process.stdout.write(o.json ? JSON.stringify(doc, null, 2) + '\n' : formatRamp(doc))
   if (doc.exitCode !== ExitCode.Success) throw new CliError(doc.failure!, doc.exitCode)
 }

@@ -6,9 +6,9 @@ import {
   baselineMismatches, evaluateGates, explainLoss, htmlReport, parseDropMetrics, formatCount, formatSummary, parseBaseline, parseGate, parseGates, primaryRate,
   ProgressDisplay, resultRecord, runBench, statusRecord, type BenchConfig, type BenchResult, type BenchStatus, type Gate, type StatusRecord,
 } from '../../bench/index.js'
-import {writeFileAtomic} from '../../fs/atomic-write.js'
 import {CliError, ExitCode} from '../common/exit-codes.js'
 import {startEmbedded, useEmbedded} from './embedded.js'
+import {checkOutputFiles, writeOutputFile} from './output-file.js'
 import {shutdownSignal} from '../common/signals.js'
 
 export interface BenchRunOptions {
@@ -30,6 +30,7 @@ export interface BenchRunOptions {
 }
 
 export async function runBenchCommand(config: BenchConfig, o: BenchRunOptions): Promise<void> {
+  await checkOutputFiles(o)
   let gates: Gate[]
   try {
     gates = parseGates(o.failIf)
@@ -93,16 +94,8 @@ export async function runBenchCommand(config: BenchConfig, o: BenchRunOptions): 
   const {exitCode, failure} = verdict(result)
   result.exitCode = exitCode
   result.failure = failure
-  if (o.out) {
-    await writeFileAtomic(o.out, JSON.stringify(result, null, 2) + '\n').catch((error: NodeJS.ErrnoException) => {
-      throw new CliError(`--out: cannot write '${o.out}': ${error.code ?? error.message}`, ExitCode.Failure)
-    })
-  }
-  if (o.report) {
-    await writeFileAtomic(o.report, htmlReport(result, timeline)).catch((error: NodeJS.ErrnoException) => {
-      throw new CliError(`--report: cannot write '${o.report}': ${error.code ?? error.message}`, ExitCode.Failure)
-    })
-  }
+  if (o.out) await writeOutputFile('--out', o.out, JSON.stringify(result, null, 2) + '\n')
+  if (o.report) await writeOutputFile('--report', o.report, htmlReport(result, timeline))
   process.stdout.write(o.json ? JSON.stringify(result, null, 2) + '\n' : o.jsonStream ? JSON.stringify(resultRecord(result)) + '\n'
     : formatSummary(result, {color: color && Boolean(process.stdout.isTTY)}))
   if (exitCode !== ExitCode.Success) throw new CliError(failure!, exitCode)
@@ -158,4 +151,4 @@ export function benchRunOptions(f: {json: boolean; 'json-stream': boolean; out?:
   return {json: f.json, jsonStream: f['json-stream'], out: f.out, report: f.report, quiet: f.quiet, color: f.color, failIf: f['fail-if'] ?? [], baseline: f.baseline, baselineRatio: f['baseline-ratio'], embedded: f.embedded, root}
 }
 
-export const BENCH_EXIT_CODES = `Exit codes: 0 done, every gate passed; 1-5 / 128-162 every failed connection was refused with this CONNACK code; 2 bad usage; 10 unreadable --baseline; 11 connections failed (unreachable, timed out, refused for several reasons); 12 connections lost during the run; 13 publishes refused (PUBACK reason >= 0x80); 14 subscriptions refused; 15 a --fail-if condition or the baseline failed, or nothing was delivered; 17 the --embedded broker did not start. The summary (or --json) is printed first in every case; Ctrl-C prints the summary so far.`
+export const BENCH_EXIT_CODES = `Exit codes: 0 done, every gate passed; 1-5 / 128-162 every failed connection was refused with this CONNACK code; 2 bad usage (an --out or --report FILE that cannot be written is found before the run); 10 unreadable --baseline; 11 connections failed (unreachable, timed out, refused for several reasons); 12 connections lost during the run; 13 publishes refused (PUBACK reason >= 0x80); 14 subscriptions refused; 15 a --fail-if condition or the baseline failed, or nothing was delivered; 17 the --embedded broker did not start. The summary (or --json) is printed first in every case; Ctrl-C prints the summary so far.`

@@ -6,9 +6,9 @@ import {
   evaluateGates, explainLoss, formatCount, formatMicros, loopText, parseGates, ProgressDisplay, runBench, statusRecord,
   type BenchResult, type BenchStatus, type Gate,
 } from '../../bench/index.js'
-import {writeFileAtomic} from '../../fs/atomic-write.js'
 import {CliError, ExitCode} from '../common/exit-codes.js'
 import {startEmbedded, useEmbedded} from './embedded.js'
+import {checkOutputFiles, writeOutputFile} from './output-file.js'
 import {shutdownSignal} from '../common/signals.js'
 import {benchConfig, type BenchFlagValues} from './flags.js'
 import {brokerDrops, verdict, type BenchRunOptions} from './run.js'
@@ -27,6 +27,7 @@ export interface ScenariosDocument {
 }
 
 export async function runScenarios(file: string, scenarios: Scenario[], flags: BenchFlagValues, o: BenchRunOptions): Promise<void> {
+  await checkOutputFiles(o)
   let gates: Gate[]
   try {
     gates = parseGates(o.failIf)
@@ -91,11 +92,7 @@ export async function runScenarios(file: string, scenarios: Scenario[], flags: B
   const failed = results.find((r) => r.exitCode !== ExitCode.Success)
   const doc: ScenariosDocument = {tool: 'midge bench', scenarioFile: file, scenarios: results, exitCode: failed?.exitCode ?? ExitCode.Success,
     failure: failed ? `scenario '${failed.scenario}': ${failed.failure}` : null}
-  if (o.out) {
-    await writeFileAtomic(o.out, JSON.stringify(doc, null, 2) + '\n').catch((error: NodeJS.ErrnoException) => {
-      throw new CliError(`--out: cannot write '${o.out}': ${error.code ?? error.message}`, ExitCode.Failure)
-    })
-  }
+  if (o.out) await writeOutputFile('--out', o.out, JSON.stringify(doc, null, 2) + '\n')
   if (o.json) process.stdout.write(JSON.stringify(doc, null, 2) + '\n')
   else if (!o.jsonStream) process.stdout.write(formatScenarioTable(file, results, {color: color && Boolean(process.stdout.isTTY)}))
   if (doc.exitCode !== ExitCode.Success) throw new CliError(doc.failure!, doc.exitCode)
