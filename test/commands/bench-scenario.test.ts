@@ -133,6 +133,36 @@ describe('bench --scenario', () => {
     assert.match(r.stderr, /nofile\.yaml: scenario 'gone': key 'payload-file': cannot read '.*nothing-here\.bin': ENOENT$/m)
   })
 
+  test('--payload-file on the command line: the same bytes as the scenario key; unreadable or empty exits 10', async () => {
+    const body = Buffer.from(Array.from({length: 64}, (_, i) => 255 - i))
+    writeFileSync(join(tmp, 'flag.bin'), body)
+    const watcher = await mqtt.connectAsync(broker.url, {reconnectPeriod: 0, connectTimeout: 20_000})
+    try {
+      await watcher.subscribeAsync('pff/#')
+      const seen: Buffer[] = []
+      watcher.on('message', (_topic, payload) => { seen.push(payload) })
+      const r = await runMidge(['bench', '-h', '127.0.0.1', '-p', String(broker.port), '--workers', '1', '-c', '1', '-t', 'pff/%i',
+        '--sub-topic', 'pff/#', '--payload-file', join(tmp, 'flag.bin'), '-L', '20', '--duration', '0', '--warmup', '0', '--json'])
+      assert.equal(r.code, 0, r.stderr)
+      const doc = JSON.parse(r.stdout) as Record<string, any>
+      assert.equal(doc.parameters.payloadSize, 64)
+      assert.equal(doc.messages.received, 20)
+      await new Promise<void>((resolve) => { const check = () => seen.length >= 20 ? resolve() : setTimeout(check, 20); check() })
+      for (const p of seen) assert.deepEqual(p.subarray(20), body.subarray(20))
+    } finally {
+      await watcher.endAsync()
+    }
+    const gone = await runMidge(['bench', '--payload-file', join(tmp, 'not-there.bin')])
+    assert.equal(gone.code, 10)
+    assert.match(gone.stderr, /^midge bench: cannot read --payload-file '.*not-there\.bin': ENOENT$/m)
+    writeFileSync(join(tmp, 'empty.bin'), '')
+    const empty = await runMidge(['bench', '--payload-file', join(tmp, 'empty.bin')])
+    assert.equal(empty.code, 10)
+    assert.match(empty.stderr, /--payload-file '.*empty\.bin' is empty$/m)
+    const both = await runMidge(['bench', '--payload-file', join(tmp, 'flag.bin'), '-s', '100'])
+    assert.equal(both.code, 2)
+  })
+
   test('--json-stream: every record names its scenario, a result record after each', async () => {
     const file = write('stream.yaml', '- {name: one, count: 1, duration: 1.5, warmup: 0, size: 64}\n- {name: two, count: 1, limit: 10, duration: 0, warmup: 0}\n')
     const r = await runMidge(['bench', '-h', '127.0.0.1', '-p', String(broker.port), '--workers', '1', '--scenario', file, '--json-stream'])

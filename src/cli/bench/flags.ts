@@ -3,6 +3,7 @@
 // uses for something else: the client id is a template, the URL is --url), and the run, report and
 // gate flags. benchConfig() turns them into the library's BenchConfig.
 import {randomBytes} from 'node:crypto'
+import {readFile} from 'node:fs/promises'
 import {availableParallelism} from 'node:os'
 import {Flags} from '@oclif/core'
 import {DEFAULT_CONFIG, type BenchConfig, type BenchMode} from '../../bench/index.js'
@@ -85,6 +86,8 @@ export function benchPublisherFlags() {
     qos: Flags.integer({char: 'q', helpGroup: LOAD, min: 0, max: 2, default: 0, description: 'QoS of the publishes (and subscriptions)'}),
     size: Flags.custom<number>({parse: parsed(parseSize)})({char: 's', helpGroup: LOAD, default: 256, helpValue: 'BYTES',
       description: 'Payload size (20 bytes or more carry the sequence number and timestamp)'}),
+    'payload-file': Flags.string({helpGroup: LOAD, helpValue: 'FILE', exclusive: ['size'],
+      description: 'Publish the bytes of FILE (its length is the payload size; the first 20 bytes carry the sequence number and timestamp)'}),
     retain: Flags.boolean({helpGroup: LOAD, description: 'Publish retained messages'}),
     rate: quantity({helpGroup: LOAD, description: 'Open loop at a fixed rate: total messages per second over all publishers (latency from the intended send time)', exclusive: ['interval-of-msg']}),
     'interval-of-msg': Flags.integer({char: 'I', helpGroup: LOAD, min: 1, helpValue: 'MS', description: 'Open loop at a fixed rate: milliseconds between two messages of one publisher'}),
@@ -138,6 +141,7 @@ export interface BenchFlagValues extends Omit<ConnectionFlagValues, 'id' | 'id-p
   'sub-topic'?: string[]
   qos?: number
   size?: number
+  'payload-file'?: string
   retain?: boolean
   rate?: number
   'interval-of-msg'?: number
@@ -172,6 +176,14 @@ export async function benchConfig(mode: BenchMode, f: BenchFlagValues): Promise<
     concurrency: f.concurrency, connectIntervalMs: f.connrate ? 1000 / f.connrate : f.interval,
     connectTimeoutMs: f['connect-timeout'] * 1000, maxOutstanding: f['max-outstanding'], openLoop: f['open-loop'] ?? false,
     clock: f.clock === 'wall' ? 'wall' : 'mono', startNumber: f['start-number'], reset: mode === 'conn', brokerPid: f['broker-pid'],
+  }
+  if (f['payload-file'] !== undefined) {
+    const path = f['payload-file']
+    const payload = await readFile(path).catch((error: NodeJS.ErrnoException) => {
+      throw new CliError(`cannot read --payload-file '${path}': ${error.code ?? error.message}`, ExitCode.InputFile)
+    })
+    if (payload.length === 0) throw new CliError(`--payload-file '${path}' is empty`, ExitCode.InputFile)
+    Object.assign(config, {payload, payloadSize: payload.length})
   }
   const clients = config.publishers + config.subscribers + config.connections
   if (clients > 1 && !template.includes('%i')) throw usage(`--client-id '${template}' has no %i: ${clients} clients would share one id`)
