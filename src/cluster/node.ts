@@ -37,6 +37,8 @@ export interface ClusterEvents {
   synced: []
   /** Redis is gone: this node serves its local clients only. */
   degraded: [reason: string]
+  /** The other nodes took this node for dead (its heartbeat expired): it joins again. */
+  'declared-dead': []
 }
 
 /** Counters of what went between this node and the others. */
@@ -217,6 +219,9 @@ export class ClusterNode implements ClusterLink {
       await write.exec()
       await this.registry.announce(this.info())
       await this.pub.publish(CONTROL_CHANNEL, control({t: 'up', n: this.id}))
+      // back after an outage: the others' heartbeats may have expired while Redis was away too; they
+      // are not taken for dead (nor their sessions adopted) before they had a TTL to come back
+      if (this.joined) this.registry.holdBurials()
       const alive = await this.registry.scan()
       const tables = await this.pub.pipeline(alive.map((n) => ['hkeys', routesKey(n)])).exec()
       this.routes.clear(this.id)
@@ -251,6 +256,7 @@ export class ClusterNode implements ClusterLink {
         // buried by the others while paused: write the routes again and make them reload them
         this.options.logger.warn({node: this.id}, 'cluster: this node was taken for dead (no heartbeat within the TTL); joining again')
         this.up = false
+        this.events.emit('declared-dead')
         return void this.whenReady()
       }
       const alive = await this.registry.scan()

@@ -5,6 +5,7 @@ import {nodeKey} from './keys.js'
 import type {ClusterNode} from './node.js'
 import {StoreError} from '../broker/store/errors.js'
 import {RedisStore} from './redis-store.js'
+import {SessionRecovery} from './recovery.js'
 import {RedisSessionDirectory} from './session-directory.js'
 
 export interface ClusterNodeSettings {
@@ -52,10 +53,15 @@ export async function startClusterNode(settings: ClusterNodeSettings): Promise<S
     await store.close()
     throw error
   }
+  let recovery: SessionRecovery | undefined
   return {
     nodeId, store, sessions,
     async join(broker) {
+      // Redis back after an outage: what this node holds is written to it again (recovery.ts)
+      recovery = new SessionRecovery(broker, store, sessions, log)
       const node = await joinCluster(broker, {url: settings.url, nodeId, logger: log, heartbeatMs: settings.heartbeatMs, ttlMs: settings.ttlMs})
+      // the other nodes took this one for dead (and may have adopted its sessions): the same check
+      node.events.on('declared-dead', () => { recovery?.run().catch(() => undefined) })
       node.events.on('node-down', (dead) => {
         sessions.adoptDeadNode(dead).then((n) => {
           if (n > 0) log.info({node: nodeId, dead, sessions: n}, `cluster: took over ${n} session${n === 1 ? '' : 's'} of node ${dead}`)
@@ -64,6 +70,7 @@ export async function startClusterNode(settings: ClusterNodeSettings): Promise<S
       return node
     },
     async close() {
+      recovery?.stop()
       await sessions.close()
     },
   }

@@ -71,6 +71,24 @@ export class CommitChain {
     }, AUTO_COMMIT_MS)
   }
 
+  /**
+   * Makes a failed chain usable again, once the caller has put the backend back in a known state (a
+   * cluster node that rewrote what it holds to Redis): nothing acknowledged depended on the batches
+   * that failed, and later commits no longer reject with the old failure. Call once `settled` settled.
+   */
+  recover(): void {
+    this.failed = undefined
+    this.tail = RESOLVED
+  }
+
+  /**
+   * Fails the chain on purpose (a cluster node about to rewrite its state to Redis): writes from now on
+   * are not committed, and no acknowledgement waits on them, until recover().
+   */
+  suspend(reason: string): void {
+    this.failed ??= new StoreError('failed', reason)
+  }
+
   /** No more automatic flushes (the store is closing). */
   stop(): void {
     this.timers.clearTimeout(this.autoCommit)
