@@ -87,6 +87,8 @@ export class SessionRecovery {
     const log = this.logger
     const node = this.store.nodeId
     try {
+      // hand-overs asked of this node from now on are heard (its control channel subscribed again)
+      await this.directory.ready()
       await this.directory.settled()
       await this.store.suspendCommits('Redis was away: this node writes its sessions to it again')
       const result = await this.reclaim()

@@ -203,9 +203,10 @@ export class RedisSessionDirectory implements SessionDirectory {
       const lost = willText === '' ? undefined : decodeWill(willText)
       const client: ClientInfo = lost?.client ?? (state === undefined ? {clientId: c, protocolVersion: 4} : clientInfo(state.session))
       this.broker.adoptSession(state, client, lost?.will)
-      if (!this.broker.hasSession(c)) this.ended(c) // nothing to keep: nobody owns it now
       return undefined
     })
+    // nothing to keep: nobody owns it now (after track, whose entry would keep ended() from dropping it)
+    if (!this.broker.hasSession(c)) this.ended(c)
     return true
   }
 

@@ -36,6 +36,7 @@ export class CommitChain {
       // handed over at once; resolves in order, after the batches before it
       const previous = this.tail
       const committed = Promise.resolve(this.backend.commit(ops))
+      committed.catch(() => undefined) // after a failed batch its own failure is not waited for: no unhandled rejection
       run = previous.then(() => committed)
     } else {
       run = this.tail.then(() => this.backend.commit(ops))
