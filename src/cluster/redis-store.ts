@@ -203,7 +203,13 @@ class RedisBackend implements Backend {
     for (const [clientId, ids] of idsOf) m.sadd(k.outIds(clientId), ...ids)
     if (deleted.length > 0) m.midgeDeleteOutbound(k.out, k.outMessages, k.messageRefs, k.messages, `${k.prefix}:oi:`, ...deleted)
     for (const id of messagesDeleted) m.midgeDeleteMessage(k.messageRefs, k.messages, id)
-    const results = await m.exec()
+    let results: Awaited<ReturnType<typeof m.exec>>
+    try {
+      results = await m.exec()
+    } catch (error) {
+      // not sent, or no answer: Redis is away (as opposed to a write it refused, below)
+      throw new StoreError('unavailable', `Redis is unavailable: ${(error as Error)?.message ?? String(error)}`, {cause: error})
+    }
     if (results === null) throw new StoreError('failed', 'the Redis transaction was aborted')
     for (const [error] of results) if (error) throw new StoreError('failed', `Redis refused a write: ${error.message}`, {cause: error})
   }
@@ -287,7 +293,8 @@ class RedisBackend implements Backend {
   async close(): Promise<void> {
     clearInterval(this.lockTimer)
     try {
-      await this.redis.eval(RELEASE_LOCK, 1, this.lockKey, this.lockToken)
+      // Redis away: not waited for (the lock expires on its own)
+      if (this.redis.status === 'ready') await this.redis.eval(RELEASE_LOCK, 1, this.lockKey, this.lockToken)
     } catch {
       // Redis gone: the lock expires on its own
     } finally {

@@ -27,6 +27,12 @@ export interface StartedClusterNode {
   readonly sessions: RedisSessionDirectory
   /** Joins the cluster (routes, forwarding, heartbeats); a node going down has its sessions and wills adopted. */
   join(broker: Broker): Promise<ClusterNode>
+  /**
+   * Closes the broker. Its last commit failing because Redis is away is not an error: nothing acknowledged
+   * waits on it (acknowledgements wait for their commit), so one line says what was not written; a
+   * write that Redis refused still rejects.
+   */
+  closeBroker(broker: Broker): Promise<void>
   /** After the broker closed: stops the directory (the store is the broker's caller's to close). */
   close(): Promise<void>
 }
@@ -68,6 +74,14 @@ export async function startClusterNode(settings: ClusterNodeSettings): Promise<S
         }, (error: Error) => log.error({node: nodeId, dead, err: error.message}, `cluster: cannot take over the sessions of node ${dead}`))
       })
       return node
+    },
+    async closeBroker(broker) {
+      try {
+        await broker.close()
+      } catch (error) {
+        if (!(error instanceof StoreError) || error.code !== 'unavailable') throw error
+        log.warn({node: nodeId}, `cluster: Redis is unavailable at shutdown (${error.message}): what changed since it went away (none of it acknowledged) is not stored; the sessions in Redis are as last committed`)
+      }
     },
     async close() {
       recovery?.stop()

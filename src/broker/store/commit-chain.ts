@@ -87,7 +87,7 @@ export class CommitChain {
    * are not committed, and no acknowledgement waits on them, until recover().
    */
   suspend(reason: string): void {
-    this.failed ??= new StoreError('failed', reason)
+    this.failed ??= new StoreError('unavailable', reason)
   }
 
   /** No more automatic flushes (the store is closing). */
