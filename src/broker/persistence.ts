@@ -179,6 +179,11 @@ export class Persistence implements SessionJournal {
 
   /** Sends an acknowledgement once the state it confirms is durable (see AckQueue). */
   reply(conn: AckTarget, packet: Packet, message?: Message): void {
+    // the store failed (a cluster node whose Redis is away): a SUBACK or UNSUBACK of a session that is
+    // not stored confirms nothing that a commit would keep, and goes now instead of failing with it
+    if (this.store.failure !== undefined && (packet.cmd === 'suback' || packet.cmd === 'unsuback') && !this.records.has(conn.clientId)) {
+      return conn.send(packet)
+    }
     this.acks.reply(conn, packet, message)
   }
 

@@ -68,6 +68,11 @@ for (const [name, redisOptions] of [['Redis restarted empty', {}], ['Redis resta
       const clean = await client(a.url, {clientId: 'rec-clean', protocolVersion: 4, clean: true})
       await assert.rejects(client(a.url, {clientId: 'rec-persistent', protocolVersion: 5, clean: false, properties: {sessionExpiryInterval: 60}}),
         (error: {code?: number}) => error.code === 0x88)
+      // ... and it can subscribe (its SUBACK confirms nothing stored) and get what is published on the node
+      await clean.client.subscribeAsync('c/#', {qos: 1})
+      await clean.client.publishAsync('c/x', 'local', {qos: 1})
+      await clean.inbox.wait(1)
+      assert.deepEqual(clean.inbox.messages, [{topic: 'c/x', payload: 'local', qos: 1}])
 
       const from = a.lines.all.length
       await redis.restart()
