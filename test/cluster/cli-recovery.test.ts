@@ -20,7 +20,7 @@ function logLine(broker: MidgeBroker, re: RegExp): Promise<string> {
         rest.set(s, lines.pop()!)
         const line = lines.find((l) => re.test(l))
         if (line === undefined) return
-        streams.forEach((t, i) => t.off('data', checks[i]!))
+        streams.forEach((t, i) => { t.off('data', checks[i]!) })
         resolve(line)
       }
       s.on('data', check)
