@@ -4,6 +4,7 @@
 // DISCONNECT 0x8E, as in a takeover), the acknowledged messages are in the adopter's copy, and the
 // client resumes its session on either node.
 import assert from 'node:assert/strict'
+import {once} from 'node:events'
 import {after, describe, it} from 'node:test'
 import type mqtt from 'mqtt'
 import {startRedis, type RedisServer} from '../helpers/redis.js'
@@ -70,6 +71,7 @@ describe('cluster node recovery: declared dead during a long outage', {timeout: 
     const live2 = await client(a.url, {clientId: 'dead-live', clean: false, protocolVersion: 5, properties: {sessionExpiryInterval: 600}})
     assert.equal(live2.sessionPresent, true)
     const pubB = await client(b.url, {clientId: 'dead-pub-b', protocolVersion: 4})
+    while (!b.node.knows('dead-a', 'd/live')) await once(b.node.events, 'routes')
     await pubB.client.publishAsync('d/live', 'two', {qos: 1})
     await live2.inbox.wait(1)
     assert.deepEqual(live2.inbox.messages.map((m) => m.payload), ['two'])

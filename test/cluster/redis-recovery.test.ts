@@ -75,8 +75,10 @@ for (const [name, redisOptions] of [['Redis restarted empty', {}], ['Redis resta
       assert.deepEqual(clean.inbox.messages, [{topic: 'c/x', payload: 'local', qos: 1}])
 
       const from = a.lines.all.length
+      const fromB = b.lines.all.length
       await redis.restart()
       const line = await a.lines.wait(RECOVERED, from)
+      await b.lines.wait(RECOVERED, fromB) // B takes CONNECTs for persistent sessions again too
       assert.match(line, /wrote its 1 stored session \(306 messages\)/)
       assert.equal(a.started.store.failure, undefined)
       // QoS 1 is acknowledged again (the clean connection made during the outage publishes)
@@ -98,7 +100,8 @@ for (const [name, redisOptions] of [['Redis restarted empty', {}], ['Redis resta
       const moved = await client(b.url, subOptions)
       assert.equal(moved.sessionPresent, true)
       await moved.inbox.wait(2)
-      // a marker behind them: a duplicate of an earlier message would have arrived before it
+      // a marker behind them, once A routes r/t to B: a duplicate of an earlier message would have arrived before it
+      while (!a.node.knows('rec-b', 'r/#')) await once(a.node.events, 'routes')
       await clean.client.publishAsync('r/t', 'marker', {qos: 1})
       await moved.inbox.wait(3)
       assert.deepEqual(moved.inbox.messages.map((m) => m.payload), [...after2, 'marker'])
