@@ -109,3 +109,59 @@ for (const [name, redisOptions] of [['Redis restarted empty', {}], ['Redis resta
     })
   })
 }
+
+describe('cluster node recovery: the rows written again replace the old ones', {timeout: 90_000}, () => {
+  let redis: RedisServer | undefined
+  const nodes: RecoveringNode[] = []
+  const clients: mqtt.MqttClient[] = []
+  after(async () => {
+    for (const c of clients) c.end(true)
+    for (const n of nodes) await n.close()
+    await redis?.stop()
+  })
+
+  it('leaves no message, reference or outbound row behind once the sessions have taken everything', async () => {
+    redis = await startRedis({appendfsync: 'always'})
+    const a = await startRecoveringNode(redis.url, 'rows-a')
+    nodes.push(a)
+    const options = (clientId: string): mqtt.IClientOptions => ({clientId, clean: false, protocolVersion: 4})
+    // two offline sessions: each message is stored once, referenced by both
+    for (const id of ['rows-1', 'rows-2']) {
+      const c = await connect(a.url, options(id))
+      await c.client.subscribeAsync('s/#', {qos: 1})
+      await c.client.endAsync()
+    }
+    const pub = await connect(a.url, {clientId: 'rows-pub', protocolVersion: 4})
+    clients.push(pub.client)
+    for (const p of ['x', 'y']) await pub.client.publishAsync('s/t', p, {qos: 1})
+    const redisKeys = a.started.store.keys
+    const rows = async () => {
+      const r = a.started.store.redis
+      return {out: await r.hlen(redisKeys.out), inline: await r.hlen(redisKeys.outMessages), messages: await r.hlen(redisKeys.messages), refs: await r.hlen(redisKeys.messageRefs)}
+    }
+    assert.deepEqual(await rows(), {out: 4, inline: 0, messages: 2, refs: 2})
+
+    const from = a.lines.all.length
+    await redis.kill()
+    await redis.restart()
+    assert.match(await a.lines.wait(RECOVERED, from), /wrote its 2 stored sessions \(4 messages\)/)
+    // the old rows are gone and the new ones written once (not 8 outbound rows, 4 messages)
+    assert.deepEqual(await rows(), {out: 4, inline: 0, messages: 2, refs: 2})
+    for (const id of ['rows-1', 'rows-2']) {
+      const c = await connect(a.url, options(id))
+      clients.push(c.client)
+      assert.equal(c.sessionPresent, true)
+      await c.inbox.wait(2)
+      assert.deepEqual(c.inbox.messages.map((m) => m.payload), ['x', 'y'])
+      // its PUBACKs come before its DISCONNECT: once the broker saw it go, they are applied
+      const gone = new Promise<void>((resolve) => {
+        const on = (e: {clientId: string}) => { if (e.clientId === id) { a.broker.events.off('clientDisconnected', on); resolve() } }
+        a.broker.events.on('clientDisconnected', on)
+      })
+      await c.client.endAsync()
+      await gone
+    }
+    await a.started.store.flush()
+    assert.deepEqual(await rows(), {out: 0, inline: 0, messages: 0, refs: 0})
+  })
+})
