@@ -179,6 +179,11 @@ export class Persistence implements SessionJournal {
 
   /** Sends an acknowledgement once the state it confirms is durable (see AckQueue). */
   reply(conn: AckTarget, packet: Packet, message?: Message): void {
+    // the store failed (a cluster node whose Redis is away): a SUBACK or UNSUBACK of a session that is
+    // not stored confirms nothing that a commit would keep, and goes now instead of failing with it
+    if (this.store.failure !== undefined && (packet.cmd === 'suback' || packet.cmd === 'unsuback') && !this.records.has(conn.clientId)) {
+      return conn.send(packet)
+    }
     this.acks.reply(conn, packet, message)
   }
 
@@ -210,6 +215,40 @@ export class Persistence implements SessionJournal {
   released(session: Session): void {
     this.writeDeferred()
     this.records.delete(session.clientId)
+  }
+
+  /**
+   * Writes the whole durable state of every session held here to the store again, as if it were new:
+   * for a store that was reset after its backend came back (a cluster node after a Redis outage, see
+   * BufferedStore.resetIndex). Deliveries in flight or queued get new store ids. Returns what it wrote.
+   */
+  rewrite(): {sessions: number; messages: number} {
+    let sessions = 0
+    let messages = 0
+    for (const session of this.broker.sessions.values()) {
+      const record = this.records.get(session.clientId)
+      if (record === undefined) continue // not stored: it does not outlive its connection
+      sessions++
+      const c = session.clientId
+      this.store.upsertSession(record)
+      for (const [filter, options] of session.subscriptions) this.store.addSubscription(c, filter, options)
+      for (const packetId of session.inboundQos2) this.store.addInboundQos2(c, packetId)
+      const inflight = new Set<Delivery>()
+      const write = (d: Delivery, state: OutboundState, packetId: number): void => {
+        this.deferred.delete(d)
+        this.ids.set(d, this.store.enqueue(c, {
+          message: d.message, qos: d.qos, retain: d.retain, state, packetId, dup: false,
+          subscriptionIds: d.subscriptionIds, sharedGroup: d.sharedGroup,
+        }))
+        messages++
+      }
+      for (const e of session.inflight.values()) {
+        inflight.add(e.delivery)
+        write(e.delivery, e.state === Flight.WaitPubcomp ? OutboundState.Pubrel : OutboundState.Publish, e.packetId)
+      }
+      session.forEachUndelivered((d) => { if (!inflight.has(d)) write(d, OutboundState.Queued, d.packetId ?? 0) })
+    }
+    return {sessions, messages}
   }
 
   private restoreSession(state: StoredSessionState, now: number): void {

@@ -37,6 +37,8 @@ export interface ClusterEvents {
   synced: []
   /** Redis is gone: this node serves its local clients only. */
   degraded: [reason: string]
+  /** The other nodes took this node for dead (its heartbeat expired): it joins again. */
+  'declared-dead': []
 }
 
 /** Counters of what went between this node and the others. */
@@ -202,21 +204,30 @@ export class ClusterNode implements ClusterLink {
   private lastError: string | undefined
   private whenReady(): Promise<void> | undefined {
     if (this.closed || this.pub.status !== 'ready' || this.sub.status !== 'ready') return
-    this.syncing ??= this.sync().catch((error: Error) => this.lost(error.message)).finally(() => { this.syncing = undefined })
+    this.syncing ??= this.sync().catch((error: Error) => {
+      this.lost(error.message)
+      // a connection that came back while this sync ran found it under way: try again
+      if (!this.closed) setTimeout(() => void this.whenReady(), 500).unref()
+    }).finally(() => { this.syncing = undefined })
     return this.syncing
   }
 
   /** Writes this node's state, then loads everyone else's; control messages meanwhile wait and follow. */
   private async sync(): Promise<void> {
     this.buffered = []
+    let written = new Set<string>()
     try {
       await this.sub.subscribe(CONTROL_CHANNEL, RETAINED_CHANNEL, nodeChannel(this.id), mailChannel(this.id), MAIL_ALL)
       const filters = [...this.local.keys()]
+      written = new Set(filters)
       const write = this.pub.multi().del(routesKey(this.id))
       if (filters.length > 0) write.hset(routesKey(this.id), Object.fromEntries(filters.map((f) => [f, 1])))
       await write.exec()
       await this.registry.announce(this.info())
       await this.pub.publish(CONTROL_CHANNEL, control({t: 'up', n: this.id}))
+      // back after an outage: the others' heartbeats may have expired while Redis was away too; they
+      // are not taken for dead (nor their sessions adopted) before they had a TTL to come back
+      if (this.joined) this.registry.holdBurials()
       const alive = await this.registry.scan()
       const tables = await this.pub.pipeline(alive.map((n) => ['hkeys', routesKey(n)])).exec()
       this.routes.clear(this.id)
@@ -234,6 +245,7 @@ export class ClusterNode implements ClusterLink {
       for (const c of later) this.onControl(c)
     }
     this.up = true
+    this.writeChangedRoutes(written)
     this.heartbeat ??= setInterval(() => void this.beat(), this.options.heartbeatMs ?? 1000).unref()
     const others = this.registry.live.size
     if (!this.joined) this.options.logger.info({node: this.id, nodes: others + 1}, `cluster: node ${this.id} joined through ${this.logUrl} (${others} other node${others === 1 ? '' : 's'})`)
@@ -244,6 +256,16 @@ export class ClusterNode implements ClusterLink {
     this.events.emit('routes')
   }
 
+  /** Filters subscribed or dropped here while sync() ran (not up: not written then) are written now. */
+  private writeChangedRoutes(written: ReadonlySet<string>): void {
+    for (const f of this.local.keys()) {
+      if (!written.has(f)) this.send(this.pub.multi().hset(routesKey(this.id), f, 1).publish(CONTROL_CHANNEL, control({t: '+', n: this.id, f})).exec())
+    }
+    for (const f of written) {
+      if (!this.local.has(f)) this.send(this.pub.multi().hdel(routesKey(this.id), f).publish(CONTROL_CHANNEL, control({t: '-', n: this.id, f})).exec())
+    }
+  }
+
   private async beat(): Promise<void> {
     if (!this.up) return
     try {
@@ -251,6 +273,7 @@ export class ClusterNode implements ClusterLink {
         // buried by the others while paused: write the routes again and make them reload them
         this.options.logger.warn({node: this.id}, 'cluster: this node was taken for dead (no heartbeat within the TTL); joining again')
         this.up = false
+        this.events.emit('declared-dead')
         return void this.whenReady()
       }
       const alive = await this.registry.scan()

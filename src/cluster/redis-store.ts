@@ -96,7 +96,10 @@ if n <= 0 then
 end
 return n`
 
-const REFRESH_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`
+// refreshed, or taken again when it expired while Redis was away (or Redis came back without it)
+const KEEP_RANGE = `if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end return 0`
+const REFRESH_LOCK = `local v = redis.call('GET', KEYS[1])
+if v == ARGV[1] or not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end return 0`
 const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`
 
 type Scripted = Redis & {
@@ -200,7 +203,13 @@ class RedisBackend implements Backend {
     for (const [clientId, ids] of idsOf) m.sadd(k.outIds(clientId), ...ids)
     if (deleted.length > 0) m.midgeDeleteOutbound(k.out, k.outMessages, k.messageRefs, k.messages, `${k.prefix}:oi:`, ...deleted)
     for (const id of messagesDeleted) m.midgeDeleteMessage(k.messageRefs, k.messages, id)
-    const results = await m.exec()
+    let results: Awaited<ReturnType<typeof m.exec>>
+    try {
+      results = await m.exec()
+    } catch (error) {
+      // not sent, or no answer: Redis is away (as opposed to a write it refused, below)
+      throw new StoreError('unavailable', `Redis is unavailable: ${(error as Error)?.message ?? String(error)}`, {cause: error})
+    }
     if (results === null) throw new StoreError('failed', 'the Redis transaction was aborted')
     for (const [error] of results) if (error) throw new StoreError('failed', `Redis refused a write: ${error.message}`, {cause: error})
   }
@@ -284,7 +293,8 @@ class RedisBackend implements Backend {
   async close(): Promise<void> {
     clearInterval(this.lockTimer)
     try {
-      await this.redis.eval(RELEASE_LOCK, 1, this.lockKey, this.lockToken)
+      // Redis away: not waited for (the lock expires on its own)
+      if (this.redis.status === 'ready') await this.redis.eval(RELEASE_LOCK, 1, this.lockKey, this.lockToken)
     } catch {
       // Redis gone: the lock expires on its own
     } finally {
@@ -319,6 +329,9 @@ function parse<T>(fn: () => T, key: string, field: string): T {
  * Redis, so it lives as long as any session on any node needs it.
  */
 export class RedisStore extends BufferedStore {
+  /** The range of ids this store takes them from (see ID_RANGE). */
+  private idRange = 0
+
   private constructor(private readonly redisBackend: RedisBackend, readonly nodeId: string) {
     super(redisBackend)
   }
@@ -348,7 +361,8 @@ export class RedisStore extends BufferedStore {
       const store = new RedisStore(backend, options.nodeId)
       await store.init() // reads only: a damaged record is refused before anything is written
       if (version === 0) await redis.set(keys.schema, String(REDIS_SCHEMA_VERSION))
-      store.startIdsAt(await redis.incr(keys.idRanges) * ID_RANGE)
+      store.idRange = await redis.incr(keys.idRanges)
+      store.startIdsAt(store.idRange * ID_RANGE)
       return store
     } catch (error) {
       if (backend !== undefined) await backend.close()
@@ -372,6 +386,24 @@ export class RedisStore extends BufferedStore {
     const rows = await this.redisBackend.loadClients([clientId])
     if (rows.sessions.length === 0) return undefined
     return this.adopt(rows)[0]
+  }
+
+  // --- after a Redis outage (cluster/recovery.ts) ----------------------------------------------------
+
+  /** Commits nothing more, and keeps no write in memory, until rewrite(); resolves once nothing is on its way to Redis. */
+  async suspendCommits(reason: string): Promise<void> {
+    this.suspend(reason)
+    await this.drained()
+  }
+
+  /**
+   * Starts writing afresh what this node holds, after its rows were deleted from Redis: forgets every
+   * session here and clears the failure, and takes this store's id range again in Redis (which may have
+   * come back without its counter), so that no store opened later takes it.
+   */
+  async rewrite(): Promise<void> {
+    await this.redis.eval(KEEP_RANGE, 1, this.keys.idRanges, String(this.idRange))
+    this.resetIndex()
   }
 
   /** Commits what is buffered, then forgets one session here: its rows stay in Redis for the node it moves to. */

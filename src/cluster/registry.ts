@@ -15,6 +15,8 @@ export interface RegistryEvents {
 export class NodeRegistry extends EventEmitter<RegistryEvents> {
   /** The other nodes alive, as last seen. */
   readonly live = new Set<string>()
+  /** Until then (ms since the epoch) a node without heartbeat counts as alive (see holdBurials). */
+  private graceUntil = 0
 
   constructor(private readonly redis: Redis, readonly id: string, private readonly ttlMs: number) {
     super()
@@ -29,6 +31,11 @@ export class NodeRegistry extends EventEmitter<RegistryEvents> {
     return r?.[1]?.[1] === 1
   }
 
+  /** For one TTL from now, nodes whose heartbeat expired are not buried (after a Redis outage: they reconnect too). */
+  holdBurials(): void {
+    this.graceUntil = Date.now() + this.ttlMs
+  }
+
   /** The other nodes whose heartbeat is alive; removes (and announces) the ones whose heartbeat expired. */
   async scan(): Promise<string[]> {
     const others = (await this.redis.smembers(NODES)).filter((n) => n !== this.id)
@@ -36,7 +43,7 @@ export class NodeRegistry extends EventEmitter<RegistryEvents> {
     const exists = await this.redis.pipeline(others.map((n) => ['exists', nodeKey(n)])).exec()
     const alive: string[] = []
     for (let i = 0; i < others.length; i++) {
-      if (exists?.[i]?.[1] === 1) alive.push(others[i]!)
+      if (exists?.[i]?.[1] === 1 || Date.now() < this.graceUntil) alive.push(others[i]!)
       else await this.bury(others[i]!)
     }
     return alive

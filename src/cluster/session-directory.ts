@@ -50,6 +50,10 @@ export class RedisSessionDirectory implements SessionDirectory {
   /** Release requests this node sent, by id, waiting for their answer. */
   private readonly waiting = new Map<string, () => void>()
   private requests = 0
+  /** Set while this node writes what it holds to Redis again after an outage: claims, hand-overs and adoptions wait for it. */
+  recovering: Promise<unknown> | undefined
+  /** Claim and adoption steps under way (see guarded). */
+  private readonly busy = new Set<Promise<unknown>>()
 
   private constructor(private readonly options: RedisSessionDirectoryOptions) {
     this.redis = sessionScripts(options.store.redis)
@@ -104,9 +108,18 @@ export class RedisSessionDirectory implements SessionDirectory {
   // --- SessionDirectory ----------------------------------------------------------------------------
 
   async claim(claim: SessionClaim): Promise<StoredSessionState | undefined> {
+    if (this.redis.status !== 'ready') {
+      // a session that ends with its connection has nothing in Redis to take: served unclaimed (a second
+      // holder of the id elsewhere is disconnected when Redis is back, see recovery.ts)
+      if (claim.cleanStart && claim.expiryInterval === 0) return undefined
+      // no waiting for a reconnect: the client is refused now (0x88) and retries
+      throw new Error(`Redis is not connected (${this.redis.status})`)
+    }
+    return this.guarded(() => this.claimNow(claim))
+  }
+
+  private async claimNow(claim: SessionClaim): Promise<StoredSessionState | undefined> {
     const c = claim.client.clientId
-    // no waiting for a reconnect: the client is refused now (0x88) and retries
-    if (this.redis.status !== 'ready') throw new Error(`Redis is not connected (${this.redis.status})`)
     const will = claim.will === undefined ? '' : encodeWill(claim.client, claim.will, claim.expiryInterval)
     const [previous, previousWill, value] = await this.redis.midgeClaim(this.ownerKey(c), this.seqKey, this.nodeId, c, this.prefix, will)
     return this.track(c, value, async () => {
@@ -141,6 +154,29 @@ export class RedisSessionDirectory implements SessionDirectory {
     })
   }
 
+  /**
+   * Runs a step of a claim or adoption once no recovery is under way, known to settled() until the
+   * session it attaches is in the broker (the broker attaches it in the continuation of the claim).
+   */
+  private async guarded<T>(run: () => Promise<T>): Promise<T> {
+    while (this.recovering !== undefined) await this.recovering.catch(() => undefined)
+    const step = run()
+    this.busy.add(step)
+    try {
+      return await step
+    } finally {
+      setImmediate(() => this.busy.delete(step))
+    }
+  }
+
+  /** Resolves once every claim or adoption under way on this node has attached its session (or failed). */
+  async settled(): Promise<void> {
+    while (this.busy.size > 0 || this.pending.size > 0) {
+      await Promise.allSettled([...this.busy, ...[...this.pending.values()].flatMap((list) => list.map((p) => p.done))])
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+  }
+
   // --- a dead node's sessions ----------------------------------------------------------------------
 
   /**
@@ -149,23 +185,29 @@ export class RedisSessionDirectory implements SessionDirectory {
    * connection for their clients to resume (their expiry counts from now). Returns how many it took.
    */
   async adoptDeadNode(deadNodeId: string): Promise<number> {
-    const clients = await this.redis.smembers(`${this.prefix}:owned:${deadNodeId}`)
+    const clients = await this.guarded(() => this.redis.smembers(`${this.prefix}:owned:${deadNodeId}`))
     let adopted = 0
     for (const c of clients) {
-      const taken = await this.redis.midgeAdopt(this.ownerKey(c), this.seqKey, deadNodeId, this.nodeId, c, this.prefix)
-      if (taken === null) continue
-      adopted++
-      const [value, willText] = taken
-      await this.track(c, value, async () => {
-        const state = await this.options.store.loadSession(c)
-        const lost = willText === '' ? undefined : decodeWill(willText)
-        const client: ClientInfo = lost?.client ?? (state === undefined ? {clientId: c, protocolVersion: 4} : clientInfo(state.session))
-        this.broker.adoptSession(state, client, lost?.will)
-        if (!this.broker.hasSession(c)) this.ended(c) // nothing to keep: nobody owns it now
-        return undefined
-      })
+      // taken and attached in one step: a recovery never sees a session owned here but not yet held
+      if (await this.guarded(() => this.adoptOne(deadNodeId, c))) adopted++
     }
     return adopted
+  }
+
+  private async adoptOne(deadNodeId: string, c: string): Promise<boolean> {
+    const taken = await this.redis.midgeAdopt(this.ownerKey(c), this.seqKey, deadNodeId, this.nodeId, c, this.prefix)
+    if (taken === null) return false
+    const [value, willText] = taken
+    await this.track(c, value, async () => {
+      const state = await this.options.store.loadSession(c)
+      const lost = willText === '' ? undefined : decodeWill(willText)
+      const client: ClientInfo = lost?.client ?? (state === undefined ? {clientId: c, protocolVersion: 4} : clientInfo(state.session))
+      this.broker.adoptSession(state, client, lost?.will)
+      return undefined
+    })
+    // nothing to keep: nobody owns it now (after track, whose entry would keep ended() from dropping it)
+    if (!this.broker.hasSession(c)) this.ended(c)
+    return true
   }
 
   // --- hand-overs ----------------------------------------------------------------------------------
@@ -241,6 +283,7 @@ export class RedisSessionDirectory implements SessionDirectory {
 
   /** Hands a session over to the claim numbered `seq`, once this node's earlier claims of it are complete. */
   private async release(clientId: string, seq: number): Promise<void> {
+    while (this.recovering !== undefined) await this.recovering.catch(() => undefined)
     const earlier = (this.pending.get(clientId) ?? []).filter((p) => p.seq < seq).map((p) => p.done)
     await Promise.all(earlier)
     await this.broker.releaseSession(clientId)
@@ -262,7 +305,7 @@ function clientInfo(s: StoredSession): ClientInfo {
 }
 
 /** A live connection's will as recorded in Redis: a session record carrying it (the client, its expiry). */
-function encodeWill(client: ClientInfo, will: WillMessage, expiryInterval: number): string {
+export function encodeWill(client: ClientInfo, will: WillMessage, expiryInterval: number): string {
   return encodeSession({
     clientId: client.clientId, protocolVersion: client.protocolVersion, expiryInterval,
     ...(client.username === undefined ? {} : {username: client.username}),

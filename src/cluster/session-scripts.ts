@@ -54,10 +54,61 @@ redis.call('SET', KEYS[1], value)
 redis.call('SADD', p .. ':owned:' .. me, c)
 return {value, will}`
 
+// KEYS: seq counter. ARGV: nodeId, prefix, mode, then pairs (clientId, will or ''). After a Redis
+// outage, for the sessions a node holds (mode 'keep'): one that another node claimed or adopted
+// meanwhile (its owner key names that node) is left alone and returned; every other one has its rows
+// deleted (the node writes them afresh next), its owner key kept or, when gone, set again with a new
+// claim number, and its connection's will recorded again. For sessions that ended on the node while
+// Redis was away (mode 'drop'): their rows and ownership are deleted if the node still owns them.
+const RECLAIM = `
+local me, p, mode = ARGV[1], ARGV[2], ARGV[3]
+local lost = {}
+local function wipe(c)
+  for _, id in ipairs(redis.call('SMEMBERS', p .. ':oi:' .. c)) do
+    local meta = redis.call('HGET', p .. ':out', id)
+    if meta then
+      local row = cjson.decode(meta)
+      redis.call('HDEL', p .. ':out', id)
+      redis.call('HDEL', p .. ':outm', id)
+      if row.i == 0 and redis.call('HINCRBY', p .. ':mref', row.m, -1) <= 0 then
+        redis.call('HDEL', p .. ':mref', row.m)
+        redis.call('HDEL', p .. ':msg', row.m)
+      end
+    end
+  end
+  redis.call('DEL', p .. ':oi:' .. c, p .. ':sub:' .. c, p .. ':in:' .. c)
+  redis.call('HDEL', p .. ':sessions', c)
+end
+for i = 4, #ARGV, 2 do
+  local c, will = ARGV[i], ARGV[i + 1]
+  local key = p .. ':owner:' .. c
+  local owner = redis.call('GET', key)
+  local mine = owner and string.sub(owner, 1, #me + 1) == me .. '|'
+  if owner and not mine then
+    redis.call('SREM', p .. ':owned:' .. me, c)
+    redis.call('HDEL', p .. ':wills:' .. me, c)
+    lost[#lost + 1] = c
+  elseif mode == 'keep' then
+    wipe(c)
+    if not owner then redis.call('SET', key, me .. '|' .. redis.call('INCR', KEYS[1])) end
+    redis.call('SADD', p .. ':owned:' .. me, c)
+    if will ~= '' then redis.call('HSET', p .. ':wills:' .. me, c, will) else redis.call('HDEL', p .. ':wills:' .. me, c) end
+  else
+    if mine then
+      wipe(c)
+      redis.call('DEL', key)
+    end
+    redis.call('SREM', p .. ':owned:' .. me, c)
+    redis.call('HDEL', p .. ':wills:' .. me, c)
+  end
+end
+return lost`
+
 export interface SessionScripts {
   midgeClaim(owner: string, seq: string, nodeId: string, clientId: string, prefix: string, will: string): Promise<[string, string, string]>
   midgeEnded(owner: string, nodeId: string, clientId: string, prefix: string): Promise<number>
   midgeAdopt(owner: string, seq: string, dead: string, nodeId: string, clientId: string, prefix: string): Promise<[string, string] | null>
+  midgeReclaim(seq: string, nodeId: string, prefix: string, mode: 'keep' | 'drop', ...clientsAndWills: string[]): Promise<string[]>
 }
 
 export function sessionScripts(redis: Redis): Redis & SessionScripts {
@@ -66,6 +117,7 @@ export function sessionScripts(redis: Redis): Redis & SessionScripts {
     redis.defineCommand('midgeClaim', {numberOfKeys: 2, lua: CLAIM})
     redis.defineCommand('midgeEnded', {numberOfKeys: 1, lua: ENDED})
     redis.defineCommand('midgeAdopt', {numberOfKeys: 2, lua: ADOPT})
+    redis.defineCommand('midgeReclaim', {numberOfKeys: 1, lua: RECLAIM})
   }
   return r
 }

@@ -5,6 +5,7 @@ import {nodeKey} from './keys.js'
 import type {ClusterNode} from './node.js'
 import {StoreError} from '../broker/store/errors.js'
 import {RedisStore} from './redis-store.js'
+import {SessionRecovery} from './recovery.js'
 import {RedisSessionDirectory} from './session-directory.js'
 
 export interface ClusterNodeSettings {
@@ -26,6 +27,12 @@ export interface StartedClusterNode {
   readonly sessions: RedisSessionDirectory
   /** Joins the cluster (routes, forwarding, heartbeats); a node going down has its sessions and wills adopted. */
   join(broker: Broker): Promise<ClusterNode>
+  /**
+   * Closes the broker. Its last commit failing because Redis is away is not an error: nothing acknowledged
+   * waits on it (acknowledgements wait for their commit), so one line says what was not written; a
+   * write that Redis refused still rejects.
+   */
+  closeBroker(broker: Broker): Promise<void>
   /** After the broker closed: stops the directory (the store is the broker's caller's to close). */
   close(): Promise<void>
 }
@@ -52,10 +59,15 @@ export async function startClusterNode(settings: ClusterNodeSettings): Promise<S
     await store.close()
     throw error
   }
+  let recovery: SessionRecovery | undefined
   return {
     nodeId, store, sessions,
     async join(broker) {
+      // Redis back after an outage: what this node holds is written to it again (recovery.ts)
+      recovery = new SessionRecovery(broker, store, sessions, log)
       const node = await joinCluster(broker, {url: settings.url, nodeId, logger: log, heartbeatMs: settings.heartbeatMs, ttlMs: settings.ttlMs})
+      // the other nodes took this one for dead (and may have adopted its sessions): the same check
+      node.events.on('declared-dead', () => { recovery?.run().catch(() => undefined) })
       node.events.on('node-down', (dead) => {
         sessions.adoptDeadNode(dead).then((n) => {
           if (n > 0) log.info({node: nodeId, dead, sessions: n}, `cluster: took over ${n} session${n === 1 ? '' : 's'} of node ${dead}`)
@@ -63,7 +75,16 @@ export async function startClusterNode(settings: ClusterNodeSettings): Promise<S
       })
       return node
     },
+    async closeBroker(broker) {
+      try {
+        await broker.close()
+      } catch (error) {
+        if (!(error instanceof StoreError) || error.code !== 'unavailable') throw error
+        log.warn({node: nodeId}, `cluster: Redis is unavailable at shutdown (${error.message}): what changed since it went away (none of it acknowledged) is not stored; the sessions in Redis are as last committed`)
+      }
+    },
     async close() {
+      recovery?.stop()
       await sessions.close()
     },
   }

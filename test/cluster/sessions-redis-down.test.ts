@@ -1,15 +1,17 @@
-// Redis does not answer when a client connects to a cluster node: the CONNECT is refused with
-// "server unavailable" (no session is attached that another node may hold), and the node serves
-// again once Redis is back.
+// Redis does not answer when a client connects to a cluster node: a CONNECT for a session that
+// outlives its connection is refused with "server unavailable" (no session is attached that another
+// node may hold), a clean one (nothing in Redis to take) is served, and the node serves everyone again
+// once Redis is back.
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
 import {once} from 'node:events'
 import {startRedis} from '../helpers/redis.js'
 import {connect, end, Liveness, startNode} from './session-nodes.js'
 
-async function refusal(url: string, protocolVersion: 4 | 5): Promise<number | undefined> {
+async function refusal(url: string, protocolVersion: 4 | 5, clean = false): Promise<number | undefined> {
   try {
-    const {client} = await connect(url, {clientId: `while-down-${protocolVersion}`, protocolVersion})
+    const {client} = await connect(url, {clientId: `while-down-${protocolVersion}`, protocolVersion, clean,
+      ...(protocolVersion === 5 && !clean ? {properties: {sessionExpiryInterval: 60}} : {})})
     client.end(true)
     return undefined
   } catch (error) {
@@ -17,13 +19,15 @@ async function refusal(url: string, protocolVersion: 4 | 5): Promise<number | un
   }
 }
 
-test('Redis down at CONNECT: refused with 0x88 (v5) / 3 (3.1.1), served again once Redis is back', async () => {
+test('Redis down at CONNECT: a persistent session refused with 0x88 (v5) / 3 (3.1.1), a clean one served; all served again once Redis is back', async () => {
   const redis = await startRedis()
   const node = await startNode(redis.url, 'node-a', new Liveness())
   try {
     await redis.kill()
     assert.equal(await refusal(node.url, 5), 0x88)
     assert.equal(await refusal(node.url, 4), 3)
+    assert.equal(await refusal(node.url, 5, true), undefined)
+    assert.equal(await refusal(node.url, 4, true), undefined)
     await redis.restart()
     // ioredis reconnects in the background; once it has, clients get in again
     if (node.store.redis.status !== 'ready') await once(node.store.redis, 'ready')

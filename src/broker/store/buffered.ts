@@ -144,6 +144,42 @@ export class BufferedStore implements BrokerStore {
 
   get pending(): number { return this.ops.length }
 
+  /** The commit that failed (every later flush and durable() rejects with it), if one did. */
+  get failure(): StoreError | undefined { return this.commits.failed }
+
+  /**
+   * Stops committing until resetIndex(): writes made meanwhile are dropped (see add), so that a store
+   * whose state is about to be written afresh neither commits a part of it nor keeps it in memory.
+   */
+  protected suspend(reason: string): void {
+    this.commits.suspend(reason)
+    this.ops = []
+  }
+
+  /** Resolves once every batch handed to the backend has been committed or has failed. */
+  protected async drained(): Promise<void> {
+    await this.commits.settled.catch(() => undefined)
+  }
+
+  /**
+   * Forgets every session, outbound row and message (not the retained topics), drops what is buffered
+   * and clears the chain's failure: the engine then writes its state again (Persistence.rewrite), with
+   * ids continuing from where they were. Call after drained(), once the backend is ready for it.
+   */
+  protected resetIndex(): void {
+    this.ops = []
+    this.sessions.clear()
+    this.pendingSession.clear()
+    this.outbound.clear()
+    this.byClient.clear()
+    this.messages.clear()
+    this.newMessages = []
+    this.pendingRetained.clear()
+    this.initialSessions = undefined
+    this.batch++
+    this.commits.recover()
+  }
+
   // --- sessions ------------------------------------------------------------------------------------
 
   upsertSession(session: StoredSession): void {
@@ -396,6 +432,9 @@ export class BufferedStore implements BrokerStore {
 
   /** Buffers a row operation, to be committed by the next flush (which comes even if nobody asks for one). */
   private add(op: WriteOp): void {
+    // after a failed commit nothing more is committed: what would be kept here is dropped, so that the
+    // buffer does not grow while the backend is away (a cluster node writes its state afresh when it is back)
+    if (this.commits.failed !== undefined) return
     this.ops.push(op)
     this.commits.written()
   }

@@ -36,6 +36,7 @@ export class CommitChain {
       // handed over at once; resolves in order, after the batches before it
       const previous = this.tail
       const committed = Promise.resolve(this.backend.commit(ops))
+      committed.catch(() => undefined) // after a failed batch its own failure is not waited for: no unhandled rejection
       run = previous.then(() => committed)
     } else {
       run = this.tail.then(() => this.backend.commit(ops))
@@ -69,6 +70,24 @@ export class CommitChain {
       this.autoCommit = undefined
       if (this.failed === undefined) this.flush().catch(() => undefined) // a failure surfaces at the next durable()
     }, AUTO_COMMIT_MS)
+  }
+
+  /**
+   * Makes a failed chain usable again, once the caller has put the backend back in a known state (a
+   * cluster node that rewrote what it holds to Redis): nothing acknowledged depended on the batches
+   * that failed, and later commits no longer reject with the old failure. Call once `settled` settled.
+   */
+  recover(): void {
+    this.failed = undefined
+    this.tail = RESOLVED
+  }
+
+  /**
+   * Fails the chain on purpose (a cluster node about to rewrite its state to Redis): writes from now on
+   * are not committed, and no acknowledgement waits on them, until recover().
+   */
+  suspend(reason: string): void {
+    this.failed ??= new StoreError('unavailable', reason)
   }
 
   /** No more automatic flushes (the store is closing). */

@@ -6,6 +6,7 @@ export type StoreErrorCode =
   | 'not-writable' // the path cannot be created or written
   | 'locked' // another process has the database open
   | 'failed' // a commit failed: nothing more is written
+  | 'unavailable' // a commit did not reach the store's server (Redis away): nothing more is written
   | 'closed'
 
 /** A store error with a message meant for the person running the broker. */

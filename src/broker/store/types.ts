@@ -97,6 +97,8 @@ export interface Transactional {
   durable(): Promise<void>
   /** Flushes (unless `discard`: buffered writes are dropped, as in a crash) and closes. */
   close(options?: {discard?: boolean}): Promise<void>
+  /** The commit that failed, after which nothing more is committed (until a cluster node's recovery). */
+  readonly failure?: Error
 }
 
 export interface SessionStore extends Transactional {

@@ -145,7 +145,7 @@ async function startPrepared(p: PreparedBroker, {signal, logger: log, process: p
       unguard()
       uncapYoungGeneration()
       try {
-        await shutdownWithin(settings.shutdownTimeoutMs, [async () => { await cluster?.close(); await broker.close(); await node?.close() }, async () => chain?.stop(), async () => ops?.close(), async () => store?.close()], log)
+        await shutdownWithin(settings.shutdownTimeoutMs, [async () => { await cluster?.close(); await (node ? node.closeBroker(broker) : broker.close()); await node?.close() }, async () => chain?.stop(), async () => ops?.close(), async () => store?.close()], log)
       } finally {
         brokerLog.close()
       }
