@@ -21,7 +21,7 @@ const outfile = join(root, 'dist', 'bundle', 'midge.cjs')
 
 /** npm packages compiled into the bundle (with everything they import); our other dependencies stay external. */
 const BUNDLED = new Set(['@oclif/core', 'mqtt-packet'])
-/** What oclif loads only to run TypeScript sources in development (bin/dev.js): never in the bundle. */
+/** What oclif loads only to run TypeScript sources in development (bin/dev.mjs): never in the bundle. */
 const DEVELOPMENT = new Set(['typescript', 'source-map-support', 'ts-node', 'tsx'])
 
 /** The command files as oclif's default pattern finds them (no .d.ts, tests, specs or helpers). */
@@ -41,7 +41,8 @@ function commandId(file) {
 }
 
 function entrySource() {
-  const lines = [`export {run} from ${JSON.stringify(join(src, 'cli', 'common', 'main.ts'))}`, 'export const COMMANDS = {}']
+  const lines = [`import {run as main} from ${JSON.stringify(join(src, 'cli', 'common', 'main.ts'))}`, 'export const COMMANDS = {}',
+    'export function run(dir) { return main(dir, Object.keys(COMMANDS)) }']
   for (const file of commandFiles(join(src, 'commands')).sort()) {
     lines.push(`Object.defineProperty(COMMANDS, ${JSON.stringify(commandId(file))}, {enumerable: true, get: () => require(${JSON.stringify(file)}).default})`)
   }
@@ -87,6 +88,16 @@ const LAZY_HELPER = `function __midgeLazyBuiltin(load) {
 }
 `
 
+// npm packages that oclif's modules require() when they load but use only on some paths: command
+// discovery by glob patterns (tinyglobby with fdir and picomatch; midge's commands are "explicit"),
+// update templates (ejs), plugin name patterns (minimatch), the spinner, and the rendering of help and
+// errors (string-width, widest-line, wrap-ansi, clean-stack, indent-string). Evaluating them is most
+// of oclif's set-up that a command does not use; in oclif's own files each is loaded on first use
+// instead (oclif uses them only as `x.name` or, with __importDefault, `x.default`).
+const LAZY_PACKAGES = ['tinyglobby', 'ejs', 'minimatch', 'cli-spinners', 'string-width', 'widest-line', 'wrap-ansi', 'clean-stack', 'indent-string']
+const LAZY_DEFAULT = new RegExp(`= __importDefault\\(require\\("(${LAZY_PACKAGES.join('|')})"\\)\\);`, 'g')
+const LAZY_NAMED = new RegExp(`= require\\("(${LAZY_PACKAGES.join('|')})"\\);`, 'g')
+
 const packageName = (specifier) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/')
 const direct = new Set(Object.keys(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).dependencies))
 
@@ -105,6 +116,9 @@ const plugin = {
       const r = await b.resolve(args.path, {kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: {midgeResolving: true}})
       return r.errors.length > 0 || !r.path.startsWith(src) ? undefined : {path: r.path, sideEffects: false}
     })
+    // bl (mqtt-packet's parser's buffer list) takes its Duplex from readable-stream, npm's copy of
+    // Node's streams: some twenty modules to evaluate at every start for the class node:stream has
+    b.onResolve({filter: /^readable-stream$/}, (args) => args.importer.includes(`${sep}node_modules${sep}bl${sep}`) ? {path: 'node:stream', external: true} : undefined)
     b.onResolve({filter: /^wsl-utils$/}, (args) => args.namespace === 'midge-wsl' ? undefined : {path: 'wsl-utils', namespace: 'midge-wsl'})
     b.onLoad({filter: /.*/, namespace: 'midge-wsl'}, () => ({contents: WSL_SHIM, loader: 'js', resolveDir: join(root, 'node_modules', '@oclif', 'core')}))
     b.onResolve({filter: /^[^./]/}, (args) => {
@@ -126,10 +140,14 @@ const plugin = {
         contents = contents.replace(patch.from, patch.to)
       }
       const oclif = args.path.includes(`${sep}node_modules${sep}@oclif${sep}core${sep}`)
-      LAZY_BUILTIN.lastIndex = 0
-      const lazy = oclif && LAZY_BUILTIN.test(contents)
+      const lazy = oclif && [LAZY_BUILTIN, LAZY_DEFAULT, LAZY_NAMED].some((re) => contents.match(re) !== null)
       if (!patch && !lazy && !contents.includes('await import(')) return undefined
-      if (lazy) contents = LAZY_HELPER + contents.replace(LAZY_BUILTIN, (_, name) => `= __midgeLazyBuiltin(() => require("node:${name}"));`)
+      if (lazy) {
+        contents = LAZY_HELPER + contents
+          .replace(LAZY_BUILTIN, (_, name) => `= __midgeLazyBuiltin(() => require("node:${name}"));`)
+          .replace(LAZY_DEFAULT, (_, name) => `= {get default() { return __importDefault(require("${name}")).default; }};`)
+          .replace(LAZY_NAMED, (_, name) => `= __midgeLazyBuiltin(() => require("${name}"));`)
+      }
       return {contents: contents.replace(/\bawait import\((?!['"])/g, 'await __midgeImport('), loader: 'js'}
     })
     b.onLoad({filter: /\.ts$/}, (args) => {
@@ -168,6 +186,18 @@ await build({
   footer: {js: 'if (__midgeEngineCheck === undefined) delete process.env.OCLIF_DISABLE_ENGINE_WARNING; else process.env.OCLIF_DISABLE_ENGINE_WARNING = __midgeEngineCheck;'},
   logLevel: 'warning',
   plugins: [plugin],
+})
+// The loader of the bundle for bin/run.js, a CommonJS file like it (bin/package.json): with no ES module
+// in the way, Node starts the command without setting up its ES module loader (some milliseconds).
+await build({
+  entryPoints: [join(src, 'cli', 'common', 'compile-cache.ts')],
+  outfile: join(root, 'dist', 'bundle', 'load.cjs'),
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  packages: 'external',
+  logLevel: 'warning',
 })
 // esbuild leaves regular expression literals as written, and two (ansis' ANSI escape pattern, our `µs`)
 // hold characters beyond ASCII: V8 would then keep the whole megabyte of source as a two-byte string,

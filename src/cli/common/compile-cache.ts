@@ -25,12 +25,14 @@ interface ModuleStatics {
   enableCompileCache?: () => unknown
 }
 
-export function loadBundle<T>(url: URL, argv = process.argv.slice(2)): T {
-  const file = fileURLToPath(url)
+export function loadBundle<T>(url: URL | string, argv = process.argv.slice(2)): T {
+  const file = typeof url === 'string' ? url : fileURLToPath(url)
   const M = Module as unknown as ModuleStatics
   if (process.env.NODE_DISABLE_COMPILE_CACHE) return createRequire(file)(file) as T
   M.enableCompileCache?.() // Node >= 22.1: Node's own cache, for the modules outside the bundle
-  const source = readFileSync(file, 'utf8')
+  // the bundle is ASCII (scripts/bundle.mjs escapes the rest): read as latin1, the same string without
+  // UTF-8's decoding
+  const source = readFileSync(file, 'latin1')
   const cacheFile = cachePath(file, argv)
   let cachedData: Buffer | undefined
   if (cacheFile) {
