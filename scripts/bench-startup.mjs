@@ -7,7 +7,7 @@
 // Usage: npm run bench:startup [-- --runs N] [-- --json FILE] [-- --write]
 // --write puts the table into docs/benchmarks.md, section "Start-up time" (bench:compare keeps it).
 import {spawn, spawnSync} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {loadavg} from 'node:os'
 import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
@@ -92,10 +92,32 @@ async function startBroker(port) {
   throw new Error('the broker did not start')
 }
 
+const DYNSEC_PLUGIN = '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so'
+
+/** A Mosquitto with its Dynamic Security plugin, for `ctrl` and mosquitto_ctrl (undefined without them). */
+async function startDynsecBroker(work) {
+  if (!has('mosquitto') || !has('mosquitto_ctrl') || !existsSync(DYNSEC_PLUGIN)) return undefined
+  const port = await freePort()
+  const file = join(work, 'dynamic-security.json')
+  chmodSync(work, 0o755) // mosquitto started as root reads it as the user mosquitto
+  spawnSync('mosquitto_ctrl', ['dynsec', 'init', file, 'admin', 'bench-secret'], {stdio: 'ignore'})
+  writeFileSync(join(work, 'dynsec.conf'), `listener ${port} 127.0.0.1\nallow_anonymous false\nplugin ${DYNSEC_PLUGIN}\nplugin_opt_config_file ${file}\n`)
+  const child = spawn('mosquitto', ['-c', join(work, 'dynsec.conf')], {stdio: 'ignore'})
+  const ask = ['-p', String(port), '-u', 'admin', '-P', 'bench-secret', 'dynsec', 'getDefaultACLAccess']
+  for (let i = 0; i < 200; i++) {
+    // (mosquitto_ctrl exits 0 on a refused connection too)
+    if (/publishClientSend/.test(spawnSync('mosquitto_ctrl', ask, {encoding: 'utf8'}).stdout)) return {child, ask: ask.join(' ')}
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  child.kill()
+  return undefined
+}
+
 const port = await freePort()
 const broker = await startBroker(port)
 const work = mkdtempSync(join(tmpdir(), 'midge-startup-'))
 const p = String(port)
+const dynsec = await startDynsecBroker(work)
 try {
   // a retained message, so that `sub -C 1` gets one message at once
   spawnSync(process.execPath, [bin, 'pub', '-p', p, '-t', 'bench/retained', '-m', 'r', '-r'])
@@ -111,6 +133,10 @@ try {
     // one pbkdf2 iteration: the start and the file handling, not the hash
     {name: 'midge passwd -b', cmd: `${midge} passwd -b -H pbkdf2 -I 1 ${join(work, 'midge.pw')} alice secret`, peer: 'mosquitto_passwd'},
     {name: 'mosquitto_passwd', cmd: `mosquitto_passwd -b -I 1 ${join(work, 'mosq.pw')} alice secret`, native: true},
+    ...(dynsec ? [
+      {name: 'midge ctrl (dynsec getDefaultACLAccess)', cmd: `${midge} ctrl ${dynsec.ask}`, peer: 'mosquitto_ctrl'},
+      {name: 'mosquitto_ctrl', cmd: `mosquitto_ctrl ${dynsec.ask}`, native: true},
+    ] : []),
     {name: 'midge pub --help', cmd: `${midge} pub --help`},
   ].filter((r) => !r.native || has(r.cmd.split(' ')[0]))
   writeFileSync(join(work, 'midge.pw'), '')
@@ -119,7 +145,10 @@ try {
   const results = new Map()
   for (const row of rows) {
     const out = join(work, 'h.json')
-    const r = spawnSync('hyperfine', ['-N', '--warmup', '3', '--runs', String(runs), '--export-json', out, row.cmd], {stdio: ['ignore', 'ignore', 'inherit']})
+    // the code caches in a folder of this run's: other checkouts' builds (each replaces a command's cache
+    // of another build) must not come and go in the user's cache folder while it runs
+    const env = {...process.env, XDG_CACHE_HOME: join(work, 'cache')}
+    const r = spawnSync('hyperfine', ['-N', '--warmup', '3', '--runs', String(runs), '--export-json', out, row.cmd], {stdio: ['ignore', 'ignore', 'inherit'], env})
     if (r.status !== 0) throw new Error(`hyperfine failed for ${row.cmd}`)
     const [h] = JSON.parse(readFileSync(out, 'utf8')).results
     results.set(row.name, {wallMs: h.median * 1000, cpuMs: (h.user + h.system) * 1000, runs: h.times.length})
@@ -153,5 +182,6 @@ try {
   if (jsonOut) writeFileSync(jsonOut, JSON.stringify(Object.fromEntries(results), null, 2) + '\n')
 } finally {
   broker.kill()
+  dynsec?.child.kill()
   rmSync(work, {recursive: true, force: true})
 }

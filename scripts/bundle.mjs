@@ -91,10 +91,12 @@ const LAZY_HELPER = `function __midgeLazyBuiltin(load) {
 // npm packages that oclif's modules require() when they load but use only on some paths: command
 // discovery by glob patterns (tinyglobby with fdir and picomatch; midge's commands are "explicit"),
 // update templates (ejs), plugin name patterns (minimatch), the spinner, and the rendering of help and
-// errors (string-width, widest-line, wrap-ansi, clean-stack, indent-string). Evaluating them is most
-// of oclif's set-up that a command does not use; in oclif's own files each is loaded on first use
-// instead (oclif uses them only as `x.name` or, with __importDefault, `x.default`).
-const LAZY_PACKAGES = ['tinyglobby', 'ejs', 'minimatch', 'cli-spinners', 'string-width', 'widest-line', 'wrap-ansi', 'clean-stack', 'indent-string']
+// errors (string-width, widest-line, wrap-ansi, clean-stack, indent-string), and whether the terminal
+// has colours (supports-color, which loads node:tty) and how wide it is (oclif's screen.js, which
+// opens process.stdout to ask). Evaluating them is most of oclif's set-up that a command does not use;
+// in oclif's own files each is loaded on first use instead (oclif uses them only as `x.name` or, with
+// __importDefault, `x.default`).
+const LAZY_PACKAGES = ['tinyglobby', 'ejs', 'minimatch', 'cli-spinners', 'string-width', 'widest-line', 'wrap-ansi', 'clean-stack', 'indent-string', 'supports-color', '(?:\\.\\.?/)+screen']
 const LAZY_DEFAULT = new RegExp(`= __importDefault\\(require\\("(${LAZY_PACKAGES.join('|')})"\\)\\);`, 'g')
 const LAZY_NAMED = new RegExp(`= require\\("(${LAZY_PACKAGES.join('|')})"\\);`, 'g')
 
