@@ -18,6 +18,9 @@ import {fileURLToPath} from 'node:url'
 const root = fileURLToPath(new URL('..', import.meta.url))
 const src = join(root, 'src')
 const outfile = join(root, 'dist', 'bundle', 'midge.cjs')
+const clientOutfile = join(root, 'dist', 'bundle', 'client.cjs')
+// (tsc builds dist/ before this script runs: npm run build)
+const {CLIENT_COMMANDS} = await import(new URL('../dist/cli/common/compile-cache.js', import.meta.url).href)
 
 /** npm packages compiled into the bundle (with everything they import); our other dependencies stay external. */
 const BUNDLED = new Set(['@oclif/core', 'mqtt-packet'])
@@ -40,10 +43,11 @@ function commandId(file) {
   return parts.join(':')
 }
 
-function entrySource() {
+/** The entry of a bundle: oclif's run and the getters of the commands whose ids pass `only`. */
+function entrySource(only = () => true) {
   const lines = [`import {run as main} from ${JSON.stringify(join(src, 'cli', 'common', 'main.ts'))}`, 'export const COMMANDS = {}',
     'export function run(dir) { return main(dir, Object.keys(COMMANDS)) }']
-  for (const file of commandFiles(join(src, 'commands')).sort()) {
+  for (const file of commandFiles(join(src, 'commands')).sort().filter((f) => only(commandId(f)))) {
     lines.push(`Object.defineProperty(COMMANDS, ${JSON.stringify(commandId(file))}, {enumerable: true, get: () => require(${JSON.stringify(file)}).default})`)
   }
   return lines.join('\n') + '\n'
@@ -112,8 +116,9 @@ const direct = new Set(Object.keys(JSON.parse(readFileSync(join(root, 'package.j
 const plugin = {
   name: 'midge-bundle',
   setup(b) {
-    b.onResolve({filter: /^midge:entry$/}, () => ({path: 'entry', namespace: 'midge'}))
-    b.onLoad({filter: /.*/, namespace: 'midge'}, () => ({contents: entrySource(), loader: 'js', resolveDir: root}))
+    b.onResolve({filter: /^midge:(entry|client)$/}, (args) => ({path: args.path.slice(6), namespace: 'midge'}))
+    b.onLoad({filter: /.*/, namespace: 'midge'}, (args) => ({
+      contents: args.path === 'client' ? entrySource((id) => CLIENT_COMMANDS.includes(id)) : entrySource(), loader: 'js', resolveDir: root}))
     b.onResolve({filter: /^debug$/}, (args) => args.namespace === 'midge-debug' ? undefined : {path: 'debug', namespace: 'midge-debug'})
     b.onLoad({filter: /.*/, namespace: 'midge-debug'}, () => ({contents: DEBUG_SHIM, loader: 'js', resolveDir: join(root, 'node_modules', '@oclif', 'core')}))
     // Our modules have no side effects on import (no module-level work but definitions), so what a
@@ -177,9 +182,12 @@ const plugin = {
 }
 
 rmSync(join(root, 'dist', 'bundle'), {recursive: true, force: true})
-await build({
-  entryPoints: ['midge:entry'],
-  outfile,
+// midge.cjs has every command; client.cjs only the client tools (CLIENT_COMMANDS: pub, sub, rr, ctrl,
+// passwd), without the broker engine, bench and the rest: some 60% of the size, so less to read and
+// fewer modules to set up when one of them runs (the loader picks it, see compile-cache.ts)
+for (const [entry, file] of [['midge:entry', outfile], ['midge:client', clientOutfile]]) await build({
+  entryPoints: [entry],
+  outfile: file,
   bundle: true,
   format: 'cjs',
   platform: 'node',
@@ -212,5 +220,7 @@ await build({
 // hold characters beyond ASCII: V8 would then keep the whole megabyte of source as a two-byte string,
 // slower to read and hash on every start. \uXXXX means the same character in a string, a regular
 // expression and an identifier alike.
-const text = readFileSync(outfile, 'utf8')
-if (/[^\x00-\x7f]/.test(text)) writeFileSync(outfile, text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`))
+for (const file of [outfile, clientOutfile]) {
+  const text = readFileSync(file, 'utf8')
+  if (/[^\x00-\x7f]/.test(text)) writeFileSync(file, text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`))
+}
