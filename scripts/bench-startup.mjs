@@ -1,10 +1,11 @@
 // How long a client command takes from exec to exit, side by side with `node -e 0` (the floor for
 // anything written for Node) and with mosquitto's C clients, measured with hyperfine (several runs
-// after warm-up; wall time as the median, CPU as the mean of user + system). Prints a Markdown table of
+// after warm-up, in rounds in which the commands take turns; wall time as the median, CPU (user + system)
+// as the median of the rounds' means). Prints a Markdown table of
 // the times and the ratios. A broker (Debian's mosquitto when installed, else `midge broker start`)
 // is started on a free port for the runs and stopped after.
 //
-// Usage: npm run bench:startup [-- --runs N] [-- --json FILE] [-- --write]
+// Usage: npm run bench:startup [-- --runs N] [-- --rounds R] [-- --json FILE] [-- --write]
 // --write puts the table into docs/benchmarks.md, section "Start-up time" (bench:compare keeps it).
 import {spawn, spawnSync} from 'node:child_process'
 import {chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
@@ -19,6 +20,7 @@ const bin = join(root, 'bin', 'run.js')
 const args = process.argv.slice(2)
 const option = (name, fallback) => { const i = args.indexOf(name); return i === -1 ? fallback : args[i + 1] }
 const runs = Number(option('--runs', '30'))
+const rounds = Number(option('--rounds', '3'))
 const jsonOut = option('--json', undefined)
 const write = args.includes('--write')
 
@@ -148,25 +150,33 @@ try {
   writeFileSync(join(work, 'midge.pw'), '')
   writeFileSync(join(work, 'mosq.pw'), '')
 
-  const results = new Map()
-  for (const row of rows) {
-    const out = join(work, 'h.json')
-    // the code caches in a folder of this run's: other checkouts' builds (each replaces a command's cache
-    // of another build) must not come and go in the user's cache folder while it runs
-    const env = {...process.env, XDG_CACHE_HOME: join(work, 'cache')}
-    const r = spawnSync('hyperfine', ['-N', '--warmup', '3', '--runs', String(runs), '--export-json', out, row.cmd], {stdio: ['ignore', 'ignore', 'inherit'], env})
-    if (r.status !== 0) throw new Error(`hyperfine failed for ${row.cmd}`)
-    const [h] = JSON.parse(readFileSync(out, 'utf8')).results
-    results.set(row.name, {wallMs: h.median * 1000, cpuMs: (h.user + h.system) * 1000, runs: h.times.length})
+  // The rows take turns, `rounds` times (runs / rounds each), so that a change in the machine's load
+  // falls on every row alike; wall is the median of all runs, CPU the median of the rounds' means.
+  const samples = new Map(rows.map((row) => [row.name, {walls: [], cpus: []}]))
+  const per = Math.max(2, Math.round(runs / rounds))
+  for (let round = 0; round < rounds; round++) {
+    for (const row of rows) {
+      const out = join(work, 'h.json')
+      // the code caches in a folder of this run's: other checkouts' builds (each replaces a command's cache
+      // of another build) must not come and go in the user's cache folder while it runs
+      const env = {...process.env, XDG_CACHE_HOME: join(work, 'cache')}
+      const r = spawnSync('hyperfine', ['-N', '--warmup', '3', '--runs', String(per), '--export-json', out, row.cmd], {stdio: ['ignore', 'ignore', 'inherit'], env})
+      if (r.status !== 0) throw new Error(`hyperfine failed for ${row.cmd}`)
+      const [h] = JSON.parse(readFileSync(out, 'utf8')).results
+      samples.get(row.name).walls.push(...h.times.map((t) => t * 1000))
+      samples.get(row.name).cpus.push((h.user + h.system) * 1000)
+    }
   }
+  const median = (a) => { const s = [...a].sort((x, y) => x - y); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2 }
+  const results = new Map([...samples].map(([name, s]) => [name, {wallMs: median(s.walls), cpuMs: median(s.cpus), runs: s.walls.length}]))
 
   const base = results.get('node -e 0')
   const f = (n) => n.toFixed(1)
   const x = (a, b) => (b ? `${(a / b).toFixed(2)}×` : '')
   const lines = [
-    `${runs} runs of each command after 3 warm-up runs (hyperfine -N), Node ${process.version}, a ${has('mosquitto') ? 'mosquitto' : 'midge'} broker on localhost; load average ${loadavg()[0].toFixed(1)} at the end.`,
+    `${results.get('node -e 0').runs} runs of each command in ${rounds} rounds taking turns, 3 warm-up runs each (hyperfine -N); wall: median of the runs, CPU: median of the rounds' means. Node ${process.version}, a ${has('mosquitto') ? 'mosquitto' : 'midge'} broker on localhost; load average ${loadavg()[0].toFixed(1)} at the end.`,
     '',
-    '| command | wall (median) | CPU (user+sys, mean) | wall ÷ node -e 0 | CPU ÷ node -e 0 | wall ÷ mosquitto\'s |',
+    '| command | wall (median) | CPU (user+sys) | wall ÷ node -e 0 | CPU ÷ node -e 0 | wall ÷ mosquitto\'s |',
     '|---|---:|---:|---:|---:|---:|',
   ]
   for (const row of rows) {
