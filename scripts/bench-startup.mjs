@@ -49,23 +49,46 @@ Where the time went, and goes (Node 20, \`node --cpu-prof\`, and \`process.cpuUs
   loaded on first use (the bundle wraps oclif's three; isWsl comes from is-wsl alone; Web Crypto only
   when a client id is made up), and the bundle is ASCII (two regular expressions made V8 hold the whole
   megabyte as a two-byte string). perf stat task-clock of \`pub\` at load average ~19: 149 ms -> 135 ms.
-- Where a \`pub\` goes now (\`process.cpuUsage()\` marks, lowest of 12 runs, load average ~20): Node's
-  start up to the first line of bin/run.js about 5 ms more than all of \`node -e 0\` (the ES module
-  loader; a CommonJS bin/run.js was tried and gained nothing, as oclif's import() of plugin-help loads
-  that loader anyway); importing the cache loader 5 ms; loading the bundle 25 ms (reading it 3.4, its
-  code cache 1.7, deserializing the cache 7.5, running the modules' set-up 14, of which node:tty, net
-  and stream, which a client needs anyway); the command 25 ms (Config.load, the command's modules, flags,
-  connect, publish, disconnect); three young-generation collections on the way. A larger young
-  generation (\`--min-semi-space-size\`) removes them but changes V8's flag hash, which invalidates the
-  code cache: not usable from bin/run.js.
-- What stays is mostly oclif's: its module set-up and Config.load are about half of what a command costs
-  above \`node -e 0\`; the rest is the bundle's own load and the work itself.
-- The table above (2026-12-02 05:13) was made at load average 25: two cores shared by seven engineers'
-  test suites. Its wall times are mostly waiting for a CPU, and CPU times grow under such load too
-  (\`node -e 0\` 71.8 ms against 63.7 ms at load 6.6): compare ratios measured in one run only. At one
-  load, before and after the changes above: \`pub\` 149 ms -> 135 ms task-clock (perf stat -r 10).
-- Wall time is not all CPU: mosquitto sends a retained message some 40 ms after the SUBACK (strace;
-  \`mosquitto_sub -C 1\` waits for it as long), and \`passwd\` fsyncs the file it writes (atomic write).
+- Where a \`pub\` went before this round (\`process.cpuUsage()\` marks, lowest of 12 runs): Node's start
+  up to bin/run.js about 5 ms more than all of \`node -e 0\` (the ES module loader); importing the cache
+  loader 5 ms; loading the bundle 25 ms (reading it 3.4, its code cache 1.7, deserializing the cache
+  7.5, oclif's module set-up 14); the command 25 ms (Config.load, the command's modules, flags, connect,
+  publish, disconnect); 1.9x \`node -e 0\` in CPU.
+- What changed (2026-12-02, #22; oclif's own \`Performance\` marks, \`process.cpuUsage()\` marks,
+  \`node --cpu-prof\`, \`process.moduleLoadList\`; each step measured as CPU medians of 15-20 runs
+  interleaved with \`node -e 0\` and the previous build):
+  - oclif's plugins (plugin-help: only the \`help\` command) are not loaded for a run of one of midge's
+    own commands without --help or --version (src/cli/common/main.ts); plugin-help was found in
+    node_modules and import()ed, and that import() was what set up Node's ES module loader. With it
+    gone, bin/run.js and its loader became CommonJS (bin/package.json), and no ES module loader is set
+    up at all: 121.8 -> 107.0 ms (node -e 0: 68.5).
+  - oclif packages used only for help, errors, globbing, templates and the spinner, supports-color
+    (node:tty) and oclif's screen.js (opens process.stdout) load on first use; bl takes node:stream's
+    Duplex instead of readable-stream (twenty modules); the ASCII bundle is read as latin1; oclif's
+    readJson reads its file in one read, not in fs/promises' chunks; the manifest is written without
+    indentation (129 instead of 189 kB): 107 -> ~101 ms.
+  - The client tools have a bundle of their own (dist/bundle/client.cjs, 700 kB against 1.17 MB):
+    105.9 -> 103.3 ms in one run.
+  - \`passwd\` read process.stdin in a default parameter even for \`-b\`, which loads node:net or
+    node:tty; and loaded node:readline: 117.9 -> 98.8 ms.
+  - Not done: a startup snapshot (\`node --snapshot-blob\`) needs a flag on node's command line, which
+    a \`#!/usr/bin/env node\` script cannot pass without starting Node twice; V8 flags (a larger young
+    generation) change the flag hash and invalidate the code cache.
+- Where a \`pub\` goes now (oclif's Performance marks and \`process.cpuUsage()\`, median of 6 runs at load
+  ~7): Node's start up to bin/run.js the same as \`node -e 0\`; the loader 1.3 ms; the bundle 14-15 ms
+  (reading source and code cache 3, deserializing the cache 4.7, module set-up 7.5); oclif's
+  Config.load 8-10 ms (of which the manifest 4-5: reading and parsing 1.5, the objects it makes), and
+  a second, shorter Config.load in oclif's Command.run 0.4-0.7; finding and loading the command's
+  modules 2-3 ms; the command itself 8-9 ms (flags 1-1.5, connection options 1, TCP connect and
+  CONNECT/CONNACK 5, publish and DISCONNECT 1.5). What is left above \`node -e 0\` is about half oclif
+  (its module set-up, Config.load) and half the bundle's load and the work.
+- Wall time is not all CPU: \`passwd\` fsyncs the file it writes (atomic write). Until this round the
+  table's \`sub -C 1\` (and \`mosquitto_sub -C 1\`) also waited some 40 ms for the retained message: a
+  Mosquitto without \`set_tcp_nodelay\` holds what it writes after the SUBACK until the client's delayed
+  ACK (Nagle's algorithm); the brokers this script starts set it now.
+- On this machine (two cores shared by seven engineers' test suites, load average 7-12 during these
+  runs) wall times are mostly waiting for a CPU; compare ratios measured in one run only, and the CPU
+  columns before the wall ones.
 `
 }
 
@@ -189,7 +212,7 @@ try {
     const doc = join(root, 'docs', 'benchmarks.md')
     const text = existsSync(doc) ? readFileSync(doc, 'utf8') : ''
     const section = `<!-- startup:begin -->\n## Start-up time\n\nGenerated by \`npm run bench:startup -- --write\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. ` +
-      `What one command costs from exec to exit: \`midge pub\` sends one QoS 0 message, \`sub -C 1\` receives one retained message, \`passwd -b\` adds a user with one pbkdf2 iteration (the start and the file, not the hash). ` +
+      `What one command costs from exec to exit: \`midge pub\` sends one QoS 0 message, \`sub -C 1\` receives one retained message, \`passwd -b\` adds a user with one pbkdf2 iteration (the start and the file, not the hash), `ctrl` asks a Mosquitto with its Dynamic Security plugin for the default ACL access (`dynsec getDefaultACLAccess`, logged in as its admin). ` +
       `"no code cache" is the first run of a command (NODE_DISABLE_COMPILE_CACHE=1). On a busy machine the wall times grow with the queue for the CPUs; the CPU columns are steadier.\n\n${lines.join('\n')}\n${notes()}<!-- startup:end -->\n`
     const marked = /<!-- startup:begin -->[\s\S]*<!-- startup:end -->\n/
     writeFileSync(doc, marked.test(text) ? text.replace(marked, section) : `${text.trimEnd()}\n\n${section}`)
