@@ -110,6 +110,13 @@ const LAZY_PACKAGES = ['tinyglobby', 'ejs', 'minimatch', 'cli-spinners', 'string
 const LAZY_DEFAULT = new RegExp(`= __importDefault\\(require\\("(${LAZY_PACKAGES.join('|')})"\\)\\);`, 'g')
 const LAZY_NAMED = new RegExp(`= require\\("(${LAZY_PACKAGES.join('|')})"\\);`, 'g')
 
+// `import fs from 'node:fs'` in an ES module package (is-wsl, is-docker, is-inside-container: oclif's
+// platform check at every start) becomes esbuild's __toESM(require("node:fs")), which copies every
+// export of the built-in into a new object of getters: some 270 kB of allocations for five built-ins on
+// every start, and young-generation collections. A built-in's default export is its module object, so
+// these become `const fs = require("node:fs")`, the same object.
+const BUILTIN_DEFAULT_IMPORT = /^import (\w+) from ['"](node:[\w/]+)['"];?$/gm
+
 const packageName = (specifier) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/')
 const direct = new Set(Object.keys(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).dependencies))
 
@@ -155,7 +162,9 @@ const plugin = {
       const patch = patches.length > 0
       const oclif = args.path.includes(`${sep}node_modules${sep}@oclif${sep}core${sep}`)
       const lazy = oclif && [LAZY_BUILTIN, LAZY_DEFAULT, LAZY_NAMED].some((re) => contents.match(re) !== null)
-      if (!patch && !lazy && !contents.includes('await import(')) return undefined
+      const builtinDefault = contents.match(BUILTIN_DEFAULT_IMPORT) !== null
+      if (!patch && !lazy && !builtinDefault && !contents.includes('await import(')) return undefined
+      if (builtinDefault) contents = contents.replace(BUILTIN_DEFAULT_IMPORT, 'const $1 = require("$2");')
       if (lazy) {
         contents = LAZY_HELPER + contents
           .replace(LAZY_BUILTIN, (_, name) => `= __midgeLazyBuiltin(() => require("node:${name}"));`)
