@@ -71,6 +71,9 @@ Where the time went, and goes (Node 20, \`node --cpu-prof\`, and \`process.cpuUs
     105.9 -> 103.3 ms in one run.
   - \`passwd\` read process.stdin in a default parameter even for \`-b\`, which loads node:net or
     node:tty; and loaded node:readline: 117.9 -> 98.8 ms.
+  - is-wsl and its two helpers (oclif's platform check) took node:fs, os and process through esbuild's
+    __toESM, a copy of every export as a getter: about 270 kB of the 2.2 MB a \`pub\` run allocates after
+    the bundle is loaded (sampling heap profile, objects collected included); plain require() now.
   - Not done: a startup snapshot (\`node --snapshot-blob\`) needs a flag on node's command line, which
     a \`#!/usr/bin/env node\` script cannot pass without starting Node twice; V8 flags (a larger young
     generation) change the flag hash and invalidate the code cache.
@@ -81,14 +84,18 @@ Where the time went, and goes (Node 20, \`node --cpu-prof\`, and \`process.cpuUs
   a second, shorter Config.load in oclif's Command.run 0.4-0.7; finding and loading the command's
   modules 2-3 ms; the command itself 8-9 ms (flags 1-1.5, connection options 1, TCP connect and
   CONNECT/CONNACK 5, publish and DISCONNECT 1.5). What is left above \`node -e 0\` is about half oclif
-  (its module set-up, Config.load) and half the bundle's load and the work.
+  (its module set-up, Config.load) and half the bundle's load and the work. Loading the bundle
+  triggers no garbage collection; the run after it does three young-generation collections (a
+  PerformanceObserver on 'gc'), of which the manifest's string and objects (about 0.6 MB) and our
+  modules' set-up (0.5 MB) are the largest allocations left.
 - Wall time is not all CPU: \`passwd\` fsyncs the file it writes (atomic write). Until this round the
   table's \`sub -C 1\` (and \`mosquitto_sub -C 1\`) also waited some 40 ms for the retained message: a
   Mosquitto without \`set_tcp_nodelay\` holds what it writes after the SUBACK until the client's delayed
   ACK (Nagle's algorithm); the brokers this script starts set it now.
-- On this machine (two cores shared by seven engineers' test suites, load average 7-12 during these
+- On this machine (two cores shared by seven engineers' test suites, load average 5-17 during these
   runs) wall times are mostly waiting for a CPU; compare ratios measured in one run only, and the CPU
-  columns before the wall ones.
+  columns before the wall ones. The CPU ratios grow with the load too: the same table at load 5.7 (one
+  commit earlier, before the __toESM change) had pub 1.45x, sub -C 1 1.47x, passwd -b 1.37x, ctrl 1.44x.
 `
 }
 
