@@ -77,13 +77,13 @@ Where the time went, and goes (Node 20, \`node --cpu-prof\`, and \`process.cpuUs
   - Not done: a startup snapshot (\`node --snapshot-blob\`) needs a flag on node's command line, which
     a \`#!/usr/bin/env node\` script cannot pass without starting Node twice; V8 flags (a larger young
     generation) change the flag hash and invalidate the code cache.
-- Where a \`pub\` goes now (oclif's Performance marks and \`process.cpuUsage()\`, median of 6 runs at load
-  ~7): Node's start up to bin/run.js the same as \`node -e 0\`; the loader 1.3 ms; the bundle 14-15 ms
-  (reading source and code cache 3, deserializing the cache 4.7, module set-up 7.5); oclif's
-  Config.load 8-10 ms (of which the manifest 4-5: reading and parsing 1.5, the objects it makes), and
-  a second, shorter Config.load in oclif's Command.run 0.4-0.7; finding and loading the command's
-  modules 2-3 ms; the command itself 8-9 ms (flags 1-1.5, connection options 1, TCP connect and
-  CONNECT/CONNACK 5, publish and DISCONNECT 1.5). What is left above \`node -e 0\` is about half oclif
+- Where a \`pub\` goes now (oclif's Performance marks and \`process.cpuUsage()\`, 3 of 7 runs at load
+  ~12, CPU ms since the process started): bin/run.js's first line at 62.5-64 (\`node -e 0\` in all: 63-65);
+  the loader 1.5 ms; the client bundle 11-12 ms (reading source and code cache, deserializing the cache,
+  module set-up); oclif's Config.load 4.1-4.8 ms (the manifest 1.6-1.8); finding the command and
+  evaluating its modules (client, codec, mqtt-packet) 4.3-4.5 ms; oclif's second, shorter Config.load
+  in Command.run 0.4 ms; the command itself 7.5-9.5 ms (flags, connection options, TCP connect and
+  CONNECT/CONNACK, publish, DISCONNECT); exit at 92.6-97.4. What is left above \`node -e 0\` is about half oclif
   (its module set-up, Config.load) and half the bundle's load and the work. Loading the bundle
   triggers no garbage collection; the run after it does three young-generation collections (a
   PerformanceObserver on 'gc'), of which the manifest's string and objects (about 0.6 MB) and our
