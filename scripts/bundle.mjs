@@ -18,10 +18,13 @@ import {fileURLToPath} from 'node:url'
 const root = fileURLToPath(new URL('..', import.meta.url))
 const src = join(root, 'src')
 const outfile = join(root, 'dist', 'bundle', 'midge.cjs')
+const clientOutfile = join(root, 'dist', 'bundle', 'client.cjs')
+// (tsc builds dist/ before this script runs: npm run build)
+const {CLIENT_COMMANDS} = await import(new URL('../dist/cli/common/compile-cache.js', import.meta.url).href)
 
 /** npm packages compiled into the bundle (with everything they import); our other dependencies stay external. */
 const BUNDLED = new Set(['@oclif/core', 'mqtt-packet'])
-/** What oclif loads only to run TypeScript sources in development (bin/dev.js): never in the bundle. */
+/** What oclif loads only to run TypeScript sources in development (bin/dev.mjs): never in the bundle. */
 const DEVELOPMENT = new Set(['typescript', 'source-map-support', 'ts-node', 'tsx'])
 
 /** The command files as oclif's default pattern finds them (no .d.ts, tests, specs or helpers). */
@@ -40,9 +43,11 @@ function commandId(file) {
   return parts.join(':')
 }
 
-function entrySource() {
-  const lines = [`export {run} from ${JSON.stringify(join(src, 'cli', 'common', 'main.ts'))}`, 'export const COMMANDS = {}']
-  for (const file of commandFiles(join(src, 'commands')).sort()) {
+/** The entry of a bundle: oclif's run and the getters of the commands whose ids pass `only`. */
+function entrySource(only = () => true) {
+  const lines = [`import {run as main} from ${JSON.stringify(join(src, 'cli', 'common', 'main.ts'))}`, 'export const COMMANDS = {}',
+    'export function run(dir) { return main(dir, Object.keys(COMMANDS)) }']
+  for (const file of commandFiles(join(src, 'commands')).sort().filter((f) => only(commandId(f)))) {
     lines.push(`Object.defineProperty(COMMANDS, ${JSON.stringify(commandId(file))}, {enumerable: true, get: () => require(${JSON.stringify(file)}).default})`)
   }
   return lines.join('\n') + '\n'
@@ -73,6 +78,12 @@ const PATCHES = [{
     'command ids are ASCII, where code-unit order is the same, and help sorts again for display',
   from: '.sort((a, b) => a.id.localeCompare(b.id));',
   to: '.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));',
+}, {
+  file: join('@oclif', 'core', 'lib', 'util', 'fs.js'),
+  why: 'readJson (package.json, the manifest, the theme) read its file with fs/promises, in chunks, a turn of ' +
+    'the event loop each: about 1 ms more than one read for the manifest; it stays async (errors reject as before)',
+  from: 'const contents = await (0, promises_1.readFile)(path, \'utf8\');',
+  to: 'const contents = (0, node_fs_1.readFileSync)(path, \'utf8\');',
 }]
 
 // Node built-ins that oclif require()s when its modules load but uses only on some paths (child_process
@@ -87,14 +98,34 @@ const LAZY_HELPER = `function __midgeLazyBuiltin(load) {
 }
 `
 
+// npm packages that oclif's modules require() when they load but use only on some paths: command
+// discovery by glob patterns (tinyglobby with fdir and picomatch; midge's commands are "explicit"),
+// update templates (ejs), plugin name patterns (minimatch), the spinner, and the rendering of help and
+// errors (string-width, widest-line, wrap-ansi, clean-stack, indent-string), and whether the terminal
+// has colours (supports-color, which loads node:tty) and how wide it is (oclif's screen.js, which
+// opens process.stdout to ask). Evaluating them is most of oclif's set-up that a command does not use;
+// in oclif's own files each is loaded on first use instead (oclif uses them only as `x.name` or, with
+// __importDefault, `x.default`).
+const LAZY_PACKAGES = ['tinyglobby', 'ejs', 'minimatch', 'cli-spinners', 'string-width', 'widest-line', 'wrap-ansi', 'clean-stack', 'indent-string', 'supports-color', '(?:\\.\\.?/)+screen']
+const LAZY_DEFAULT = new RegExp(`= __importDefault\\(require\\("(${LAZY_PACKAGES.join('|')})"\\)\\);`, 'g')
+const LAZY_NAMED = new RegExp(`= require\\("(${LAZY_PACKAGES.join('|')})"\\);`, 'g')
+
+// `import fs from 'node:fs'` in an ES module package (is-wsl, is-docker, is-inside-container: oclif's
+// platform check at every start) becomes esbuild's __toESM(require("node:fs")), which copies every
+// export of the built-in into a new object of getters: some 270 kB of allocations for five built-ins on
+// every start, and young-generation collections. A built-in's default export is its module object, so
+// these become `const fs = require("node:fs")`, the same object.
+const BUILTIN_DEFAULT_IMPORT = /^import (\w+) from ['"](node:[\w/]+)['"];?$/gm
+
 const packageName = (specifier) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/')
 const direct = new Set(Object.keys(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).dependencies))
 
 const plugin = {
   name: 'midge-bundle',
   setup(b) {
-    b.onResolve({filter: /^midge:entry$/}, () => ({path: 'entry', namespace: 'midge'}))
-    b.onLoad({filter: /.*/, namespace: 'midge'}, () => ({contents: entrySource(), loader: 'js', resolveDir: root}))
+    b.onResolve({filter: /^midge:(entry|client)$/}, (args) => ({path: args.path.slice(6), namespace: 'midge'}))
+    b.onLoad({filter: /.*/, namespace: 'midge'}, (args) => ({
+      contents: args.path === 'client' ? entrySource((id) => CLIENT_COMMANDS.includes(id)) : entrySource(), loader: 'js', resolveDir: root}))
     b.onResolve({filter: /^debug$/}, (args) => args.namespace === 'midge-debug' ? undefined : {path: 'debug', namespace: 'midge-debug'})
     b.onLoad({filter: /.*/, namespace: 'midge-debug'}, () => ({contents: DEBUG_SHIM, loader: 'js', resolveDir: join(root, 'node_modules', '@oclif', 'core')}))
     // Our modules have no side effects on import (no module-level work but definitions), so what a
@@ -105,6 +136,9 @@ const plugin = {
       const r = await b.resolve(args.path, {kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: {midgeResolving: true}})
       return r.errors.length > 0 || !r.path.startsWith(src) ? undefined : {path: r.path, sideEffects: false}
     })
+    // bl (mqtt-packet's parser's buffer list) takes its Duplex from readable-stream, npm's copy of
+    // Node's streams: some twenty modules to evaluate at every start for the class node:stream has
+    b.onResolve({filter: /^readable-stream$/}, (args) => args.importer.includes(`${sep}node_modules${sep}bl${sep}`) ? {path: 'node:stream', external: true} : undefined)
     b.onResolve({filter: /^wsl-utils$/}, (args) => args.namespace === 'midge-wsl' ? undefined : {path: 'wsl-utils', namespace: 'midge-wsl'})
     b.onLoad({filter: /.*/, namespace: 'midge-wsl'}, () => ({contents: WSL_SHIM, loader: 'js', resolveDir: join(root, 'node_modules', '@oclif', 'core')}))
     b.onResolve({filter: /^[^./]/}, (args) => {
@@ -120,16 +154,23 @@ const plugin = {
     // config files): import() of a string literal is bundled by esbuild instead
     b.onLoad({filter: /[\\/]node_modules[\\/].*\.[cm]?js$/}, (args) => {
       let contents = readFileSync(args.path, 'utf8')
-      const patch = PATCHES.find((p) => args.path.endsWith(p.file))
-      if (patch) {
+      const patches = PATCHES.filter((p) => args.path.endsWith(p.file))
+      for (const patch of patches) {
         if (!contents.includes(patch.from)) console.warn(`bundle: ${patch.file} changed, not patched (${patch.why})`)
         contents = contents.replace(patch.from, patch.to)
       }
+      const patch = patches.length > 0
       const oclif = args.path.includes(`${sep}node_modules${sep}@oclif${sep}core${sep}`)
-      LAZY_BUILTIN.lastIndex = 0
-      const lazy = oclif && LAZY_BUILTIN.test(contents)
-      if (!patch && !lazy && !contents.includes('await import(')) return undefined
-      if (lazy) contents = LAZY_HELPER + contents.replace(LAZY_BUILTIN, (_, name) => `= __midgeLazyBuiltin(() => require("node:${name}"));`)
+      const lazy = oclif && [LAZY_BUILTIN, LAZY_DEFAULT, LAZY_NAMED].some((re) => contents.match(re) !== null)
+      const builtinDefault = contents.match(BUILTIN_DEFAULT_IMPORT) !== null
+      if (!patch && !lazy && !builtinDefault && !contents.includes('await import(')) return undefined
+      if (builtinDefault) contents = contents.replace(BUILTIN_DEFAULT_IMPORT, 'const $1 = require("$2");')
+      if (lazy) {
+        contents = LAZY_HELPER + contents
+          .replace(LAZY_BUILTIN, (_, name) => `= __midgeLazyBuiltin(() => require("node:${name}"));`)
+          .replace(LAZY_DEFAULT, (_, name) => `= {get default() { return __importDefault(require("${name}")).default; }};`)
+          .replace(LAZY_NAMED, (_, name) => `= __midgeLazyBuiltin(() => require("${name}"));`)
+      }
       return {contents: contents.replace(/\bawait import\((?!['"])/g, 'await __midgeImport('), loader: 'js'}
     })
     b.onLoad({filter: /\.ts$/}, (args) => {
@@ -150,9 +191,12 @@ const plugin = {
 }
 
 rmSync(join(root, 'dist', 'bundle'), {recursive: true, force: true})
-await build({
-  entryPoints: ['midge:entry'],
-  outfile,
+// midge.cjs has every command; client.cjs only the client tools (CLIENT_COMMANDS: pub, sub, rr, ctrl,
+// passwd), without the broker engine, bench and the rest: some 60% of the size, so less to read and
+// fewer modules to set up when one of them runs (the loader picks it, see compile-cache.ts)
+for (const [entry, file] of [['midge:entry', outfile], ['midge:client', clientOutfile]]) await build({
+  entryPoints: [entry],
+  outfile: file,
   bundle: true,
   format: 'cjs',
   platform: 'node',
@@ -169,9 +213,23 @@ await build({
   logLevel: 'warning',
   plugins: [plugin],
 })
+// The loader of the bundle for bin/run.js, a CommonJS file like it (bin/package.json): with no ES module
+// in the way, Node starts the command without setting up its ES module loader (some milliseconds).
+await build({
+  entryPoints: [join(src, 'cli', 'common', 'compile-cache.ts')],
+  outfile: join(root, 'dist', 'bundle', 'load.cjs'),
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  packages: 'external',
+  logLevel: 'warning',
+})
 // esbuild leaves regular expression literals as written, and two (ansis' ANSI escape pattern, our `µs`)
 // hold characters beyond ASCII: V8 would then keep the whole megabyte of source as a two-byte string,
 // slower to read and hash on every start. \uXXXX means the same character in a string, a regular
 // expression and an identifier alike.
-const text = readFileSync(outfile, 'utf8')
-if (/[^\x00-\x7f]/.test(text)) writeFileSync(outfile, text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`))
+for (const file of [outfile, clientOutfile]) {
+  const text = readFileSync(file, 'utf8')
+  if (/[^\x00-\x7f]/.test(text)) writeFileSync(file, text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`))
+}

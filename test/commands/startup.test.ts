@@ -3,6 +3,7 @@
 // when it is not valid, and every command under src/commands is in the bundle.
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
+import {createRequire} from 'node:module'
 import {mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, relative, sep} from 'node:path'
@@ -12,11 +13,12 @@ import {createBroker, type Broker} from '../../src/index.js'
 import {BIN, ROOT, runMidge} from '../helpers/cli.js'
 import {freePort} from '../helpers/mosquitto.js'
 
-// prints every ES module resolved and, at exit, every CommonJS module loaded
+// prints every ES module resolved and, at exit, every CommonJS module loaded (its file: the loader registers
+// client.cjs under midge.cjs's name too)
 const hook = `data:text/javascript,${encodeURIComponent(`import {register, createRequire} from 'node:module'
 register('data:text/javascript,' + encodeURIComponent('export async function resolve(s, c, next) { const r = await next(s, c); process.stderr.write("LOADED " + r.url + "\\\\n"); return r }'))
 const require = createRequire(process.cwd() + '/')
-process.on('exit', () => { for (const f of Object.keys(require.cache)) process.stderr.write("LOADED " + f + "\\n"); for (const m of process.moduleLoadList) process.stderr.write("BUILTIN " + m + "\\n") })`)}`
+process.on('exit', () => { for (const m of Object.values(require.cache)) process.stderr.write("LOADED " + m.filename + "\\n"); for (const m of process.moduleLoadList) process.stderr.write("BUILTIN " + m + "\\n") })`)}`
 
 describe('fast start', () => {
   for (const command of ['pub', 'sub']) {
@@ -27,9 +29,9 @@ describe('fast start', () => {
       assert.equal(r.status, 11, r.stderr)
       const loaded = r.stderr.split('\n').filter((l) => l.startsWith('LOADED ')).map((l) => l.slice(7).replace(/^file:\/\//, ''))
       const code = loaded.filter((f) => !f.startsWith('node:') && !f.startsWith('data:') && !f.endsWith('.json'))
-      assert.ok(code.includes(join(ROOT, 'dist', 'bundle', 'midge.cjs')), 'the bundle was loaded')
+      assert.ok(code.includes(join(ROOT, 'dist', 'bundle', 'client.cjs')), 'the client tools\' bundle was loaded')
       assert.deepEqual(code.filter((f) => f.includes(`${sep}node_modules${sep}`)), [], 'nothing from node_modules')
-      assert.deepEqual([...new Set(code.map((f) => relative(ROOT, f)))].sort(), ['bin/run.js', 'dist/bundle/midge.cjs', 'dist/cli/common/compile-cache.js'])
+      assert.deepEqual([...new Set(code.map((f) => relative(ROOT, f)))].sort(), ['bin/run.js', 'dist/bundle/client.cjs', 'dist/bundle/load.cjs'])
       // Node built-ins that cost milliseconds to compile and that these commands do not use (oclif's are
       // loaded on first use, see scripts/bundle.mjs; a client id is made up without node:crypto)
       const builtins = r.stderr.split('\n').filter((l) => l.startsWith('BUILTIN NativeModule ')).map((l) => l.slice('BUILTIN NativeModule '.length))
@@ -37,6 +39,49 @@ describe('fast start', () => {
       assert.deepEqual(builtins.filter((m) => ['child_process', 'readline', 'perf_hooks', 'crypto', 'dgram', 'timers/promises'].includes(m)), [])
     })
   }
+
+  // A run naming one of midge's commands skips oclif's plugins (src/cli/common/main.ts); every other argv
+  // goes through oclif with plugin-help, as before: its help, version, topics and errors.
+  it('help, version, topics and unknown commands behave as oclif with its plugins', async () => {
+    const cases: Array<{args: string[]; code: number; stdout?: RegExp; stderr?: RegExp; notStdout?: RegExp}> = [
+      {args: ['pub', '-t', 'x', '--help'], code: 0, stdout: /\$ midge pub -t TOPIC/},
+      {args: ['help', 'pub'], code: 0, stdout: /\$ midge pub -t TOPIC/},
+      {args: ['broker', 'start', '--help'], code: 0, stdout: /\$ midge broker start/},
+      {args: ['--help'], code: 0, stdout: /\n {2}help {4}Display help for midge\./},
+      {args: [], code: 0, stdout: /\n {2}help {4}Display help for midge\./},
+      {args: ['--version'], code: 0, stdout: /^midge\/\d+\.\d+\.\d+ /},
+      {args: ['broker'], code: 0, stdout: /\$ midge broker COMMAND/},
+      {args: ['pubx'], code: 2, stderr: /command pubx not found/},
+      // after `--`, --help is an argument (pub takes none), not a request for help
+      {args: ['pub', '-t', 'x', '-m', 'y', '--', '--help'], code: 2, stderr: /Unexpected argument: --help/, notStdout: /USAGE/},
+      {args: ['pub', '-t', 'x', '--nope'], code: 2, stderr: /Nonexistent flag: --nope/},
+    ]
+    for (const c of cases) {
+      const res = await runMidge(c.args)
+      const what = `midge ${c.args.join(' ')}: ${res.stdout}${res.stderr}`
+      assert.equal(res.code, c.code, what)
+      if (c.stdout) assert.match(res.stdout, c.stdout, what)
+      if (c.stderr) assert.match(res.stderr, c.stderr, what)
+      if (c.notStdout) assert.doesNotMatch(res.stdout, c.notStdout, what)
+    }
+  })
+
+  it('client.cjs has the client commands, midge.cjs every command, and the loader picks one', async () => {
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, unknown>}
+    const require = createRequire(import.meta.url)
+    const {CLIENT_COMMANDS} = require(join(ROOT, 'dist', 'bundle', 'load.cjs')) as {CLIENT_COMMANDS: string[]}
+    const ids = (file: string) => Object.keys((require(join(ROOT, 'dist', 'bundle', file)) as {COMMANDS: object}).COMMANDS).sort()
+    assert.deepEqual(ids('client.cjs'), [...CLIENT_COMMANDS].sort())
+    assert.deepEqual(ids('midge.cjs'), Object.keys(manifest.commands).sort())
+    // a client command runs from client.cjs, registered as oclif's command target (midge.cjs) too;
+    // anything else loads midge.cjs
+    const port = String(await freePort())
+    for (const [args, bundle] of [[['pub', '-p', port, '-t', 't', '-m', 'x'], 'client.cjs'], [['broker', 'start', '--help'], 'midge.cjs']] as const) {
+      const r = spawnSync(process.execPath, ['--import', hook, BIN, ...args], {encoding: 'utf8'})
+      const loaded = r.stderr.split('\n').filter((l) => l.startsWith('LOADED ') && l.includes(`${sep}dist${sep}bundle${sep}`)).map((l) => l.slice(l.lastIndexOf(sep) + 1))
+      assert.deepEqual([...new Set(loaded)].sort(), [bundle, 'load.cjs'].sort(), `${args.join(' ')}: ${r.stderr}`)
+    }
+  })
 
   it('every command under src/commands is in the bundle and answers --help', async () => {
     const walk = (dir: string): string[] => readdirSync(dir, {withFileTypes: true})

@@ -1,4 +1,5 @@
-// Runs a `midge` command inside the test process: the same bundle bin/run.js loads (dist/bundle/midge.cjs)
+// Runs a `midge` command inside the test process: the bundle of every command (dist/bundle/midge.cjs; bin/run.js
+// loads client.cjs, the same sources, for the client tools)
 // and the same oclif entry point, with argv, stdin, stdout, stderr, the environment, the working folder
 // and process.exit stood in for while it runs. A command costs milliseconds instead of a cold start
 // (about half a second, more on a busy machine), so a file can check every flag and error without

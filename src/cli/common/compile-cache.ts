@@ -25,12 +25,32 @@ interface ModuleStatics {
   enableCompileCache?: () => unknown
 }
 
-export function loadBundle<T>(url: URL, argv = process.argv.slice(2)): T {
-  const file = fileURLToPath(url)
+/** The commands in dist/bundle/client.cjs (scripts/bundle.mjs): the client tools, without the broker and bench. */
+export const CLIENT_COMMANDS: readonly string[] = ['ctrl', 'passwd', 'pub', 'rr', 'sub']
+
+/**
+ * Loads the CLI for argv from dist/bundle (`dir`): client.cjs when argv names a client command, else
+ * midge.cjs. Either is registered as midge.cjs too, the command target oclif require()s (package.json).
+ */
+export function loadCli<T>(dir: string, argv = process.argv.slice(2)): T {
+  const full = join(dir, 'midge.cjs')
+  const client = CLIENT_COMMANDS.includes(argv[0] ?? '') ? join(dir, 'client.cjs') : undefined
+  return loadBundle<T>(client ?? full, argv, full)
+}
+
+/** Loads a bundle with V8's code cache; `as` is another path it is registered under in require's cache. */
+export function loadBundle<T>(url: URL | string, argv = process.argv.slice(2), as?: string): T {
+  const file = typeof url === 'string' ? url : fileURLToPath(url)
   const M = Module as unknown as ModuleStatics
-  if (process.env.NODE_DISABLE_COMPILE_CACHE) return createRequire(file)(file) as T
+  if (process.env.NODE_DISABLE_COMPILE_CACHE) {
+    const exports = createRequire(file)(file) as T
+    if (as && as !== file) M._cache[as] = M._cache[file]!
+    return exports
+  }
   M.enableCompileCache?.() // Node >= 22.1: Node's own cache, for the modules outside the bundle
-  const source = readFileSync(file, 'utf8')
+  // the bundle is ASCII (scripts/bundle.mjs escapes the rest): read as latin1, the same string without
+  // UTF-8's decoding
+  const source = readFileSync(file, 'latin1')
   const cacheFile = cachePath(file, argv)
   let cachedData: Buffer | undefined
   if (cacheFile) {
@@ -49,6 +69,7 @@ export function loadBundle<T>(url: URL, argv = process.argv.slice(2)): T {
   mod.filename = file
   mod.paths = M._nodeModulePaths(dirname(file))
   M._cache[file] = mod // oclif require()s the bundle for its commands: the same instance
+  if (as) M._cache[as] = mod
   if (cacheFile && (cachedData === undefined || script.cachedDataRejected)) process.once('exit', () => writeCache(cacheFile, script))
   const wrapper = script.runInThisContext() as (...args: unknown[]) => void
   // the bundle's import() calls (of packages outside it) made from here, an ES module: a vm.Script

@@ -1,5 +1,4 @@
 import {readFile} from 'node:fs/promises'
-import {createInterface} from 'node:readline'
 import {PasswordInputError} from '../../passwd/errors.js'
 import {CliError, ExitCode} from '../common/exit-codes.js'
 
@@ -18,10 +17,12 @@ export interface PasswordSources {
  * Where a secret comes from, first match wins: argv, --password-file, MIDGE_PASSWORD, then a prompt on
  * stderr when stdin is a TTY, else one line of stdin. Secrets never need to be on argv.
  */
-export async function readPassword(sources: PasswordSources, stdin: NodeJS.ReadStream = process.stdin): Promise<string> {
+export async function readPassword(sources: PasswordSources, input?: NodeJS.ReadStream): Promise<string> {
   if (sources.argv !== undefined) return sources.argv
   if (sources.file !== undefined) return firstLine(await readFile(sources.file, 'utf8'))
   if (sources.env !== undefined) return sources.env
+  // process.stdin only now: opening it loads node:net or node:tty, which `passwd -b` does not need
+  const stdin = input ?? process.stdin
   if (stdin.isTTY) return ask(Boolean(sources.confirm), stdin)
   return readLine(stdin)
 }
@@ -44,6 +45,7 @@ async function ask(confirm: boolean, input: NodeJS.ReadStream): Promise<string> 
 
 /** The first line of stdin, without its line ending; empty when stdin is empty. */
 async function readLine(input: NodeJS.ReadableStream): Promise<string> {
+  const {createInterface} = await import('node:readline') // only for a password on stdin
   const lines = createInterface({input, crlfDelay: Number.POSITIVE_INFINITY, terminal: false})
   try {
     for await (const line of lines) return line
