@@ -1,6 +1,7 @@
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import type {AddressInfo} from 'node:net'
-import type {Broker} from './broker.js'
+import {engineOf, type Broker} from './broker.js'
+import type {BrokerEngine} from './engine.js'
 import {bridgeFamilies} from './bridge/metrics.js'
 import type {ClusterStatus} from './cluster-link.js'
 import type {Listener} from './listeners/listener.js'
@@ -23,7 +24,7 @@ export interface OpsSource {
 }
 
 /** Persistence latency: how long QoS 1/2 acknowledgements waited for their commit (with --persistence). */
-function persistenceFamilies(broker: Broker): MetricFamily[] {
+function persistenceFamilies(broker: BrokerEngine): MetricFamily[] {
   const commits = broker.persistence?.acks.commits
   if (commits === undefined) return []
   return [
@@ -35,7 +36,7 @@ function persistenceFamilies(broker: Broker): MetricFamily[] {
 
 /** Every family /metrics serves, read from the broker's counters and state at the time of the scrape. */
 export function collectMetrics(source: OpsSource): MetricFamily[] {
-  const {broker} = source
+  const broker = engineOf(source.broker)
   const m = broker.metrics
   const listeners = source.listeners()
   const perListener = (name: string, help: string, type: MetricFamily['type'], read: (l: Listener) => number): MetricFamily =>
@@ -127,7 +128,7 @@ function formatValue(v: number): string {
  */
 export function health(source: OpsSource): {healthy: boolean; degraded: boolean; listeners: Array<{url: string; accepting: boolean}>; cluster?: ClusterStatus} {
   const listeners = source.listeners().map((l) => ({url: l.url, accepting: l.accepting}))
-  const cluster = source.broker.router.link?.status()
+  const cluster = engineOf(source.broker).router.link?.status()
   return {healthy: listeners.length > 0 && listeners.every((l) => l.accepting), degraded: cluster?.connected === false, listeners, ...(cluster && {cluster})}
 }
 

@@ -1,6 +1,7 @@
 import type {Logger} from 'pino'
 import type {AuthDenial} from '../../broker/auth/file-auth.js'
 import type {Broker} from '../../broker/broker.js'
+import {engineOf} from '../../broker/internal.js'
 import {remoteHost} from '../../broker/remote-host.js'
 import {realTimers, type Timers} from '../../broker/timers.js'
 import {reasonName} from '../../codec/index.js'
@@ -82,7 +83,7 @@ export class BrokerLog {
   }
 
   private suppressed(event: string, n: number): void {
-    const m = this.broker?.metrics.logSuppressed
+    const m = this.broker === undefined ? undefined : engineOf(this.broker).metrics.logSuppressed
     if (m !== undefined) m[event] = (m[event] ?? 0) + n
   }
 }
