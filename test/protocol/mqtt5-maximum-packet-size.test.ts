@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
-import {PROTOCOL_MAX_PACKET_SIZE} from '../../src/broker/options.js'
+import {PROTOCOL_MAX_PACKET_SIZE} from '../../src/codec/index.js'
 import {ReasonCode} from '../../src/codec/index.js'
 import {startBroker, Wire} from '../helpers/wire.js'
 import {engineOf} from '../../src/broker/internal.js'
