@@ -1,9 +1,6 @@
 import type {Logger} from 'pino'
-import type {AuthDenial} from '../../broker/auth/file-auth.js'
-import type {Broker} from '../../broker/broker.js'
-import {engineOf} from '../../broker/internal.js'
-import {remoteHost} from '../../broker/remote-host.js'
-import {realTimers, type Timers} from '../../broker/timers.js'
+import {engineOf, realTimers, remoteHost} from '../../broker/internal.js'
+import type {AuthDenial, Broker, Timers} from '../../index.js'
 import {reasonName} from '../../codec/index.js'
 import {LogThrottle} from './log-throttle.js'
 

@@ -1,11 +1,8 @@
 // `broker start` at run time: opens the listeners and the HTTP endpoint, says where they are,
 // reloads certificates on SIGHUP, and shuts down within a bounded time.
 import type {Logger} from 'pino'
-import type {AuthHooks} from '../../broker/auth/hooks.js'
-import type {Broker} from '../../broker/broker.js'
 import {engineOf} from '../../broker/internal.js'
-import type {Listener, TlsOptions} from '../../broker/listeners/index.js'
-import {serveOps, type OpsServer} from '../../broker/metrics-http.js'
+import {serveOps, type AuthHooks, type Broker, type Listener, type OpsServer, type TlsOptions} from '../../index.js'
 import {ReasonCode} from '../../codec/index.js'
 import type {ListenerSetting} from './settings.js'
 import {loadTls} from './settings.js'

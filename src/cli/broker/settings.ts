@@ -5,7 +5,7 @@
 import {readdirSync, readFileSync} from 'node:fs'
 import {readdir, readFile} from 'node:fs/promises'
 import {join} from 'node:path'
-import {checkTlsOptions} from '../../broker/listeners/tls.js'
+import {checkTlsOptions} from '../../broker/internal.js'
 import {PROTOCOL_MAX_PACKET_SIZE} from '../../codec/index.js'
 import type {BrokerOptions, ListenerProtocol, ListenerSpec, TlsOptions} from '../../index.js'
 import type {QoS} from '../../codec/index.js'
