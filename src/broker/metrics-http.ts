@@ -17,8 +17,8 @@ const DROP_REASONS: DropReason[] = ['queue-full', 'slow-reader', 'expired', 'off
 
 export interface OpsSource {
   broker: Broker
-  /** The listeners whose state /healthz reports and whose counters /metrics shows. */
-  listeners(): readonly Listener[]
+  /** The listeners whose state /healthz reports and whose counters /metrics shows (default: the broker's own). */
+  listeners?(): readonly Listener[]
   /** More families (persistence latency from a store, process metrics, ...). */
   extra?(): MetricFamily[]
 }
@@ -38,7 +38,7 @@ function persistenceFamilies(broker: BrokerEngine): MetricFamily[] {
 export function collectMetrics(source: OpsSource): MetricFamily[] {
   const broker = engineOf(source.broker)
   const m = broker.metrics
-  const listeners = source.listeners()
+  const listeners = source.listeners?.() ?? broker.listeners
   const perListener = (name: string, help: string, type: MetricFamily['type'], read: (l: Listener) => number): MetricFamily =>
     ({name, help, type, samples: listeners.map((l) => ({labels: {listener: l.url}, value: read(l)}))})
   let queued = 0
@@ -127,8 +127,9 @@ function formatValue(v: number): string {
  * should keep it) but degraded, which the status field says.
  */
 export function health(source: OpsSource): {healthy: boolean; degraded: boolean; listeners: Array<{url: string; accepting: boolean}>; cluster?: ClusterStatus} {
-  const listeners = source.listeners().map((l) => ({url: l.url, accepting: l.accepting}))
-  const cluster = engineOf(source.broker).router.link?.status()
+  const engine = engineOf(source.broker)
+  const listeners = (source.listeners?.() ?? engine.listeners).map((l) => ({url: l.url, accepting: l.accepting}))
+  const cluster = engine.router.link?.status()
   return {healthy: listeners.length > 0 && listeners.every((l) => l.accepting), degraded: cluster?.connected === false, listeners, ...(cluster && {cluster})}
 }
 
