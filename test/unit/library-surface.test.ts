@@ -7,7 +7,7 @@ import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {before, describe, test} from 'node:test'
 import ts from 'typescript'
-import {PROTOCOL_MAX_PACKET_SIZE, topicMatches, validateTopicFilter, validateTopicName} from '../../src/index.js'
+import {createBroker, PROTOCOL_MAX_PACKET_SIZE, serveOps, topicMatches, validateTopicFilter, validateTopicName} from '../../src/index.js'
 
 const dist = resolve('dist/index.d.ts')
 const pkg = JSON.stringify(resolve('dist/index.js'))
@@ -85,6 +85,24 @@ describe('the library surface (dist/index.d.ts)', () => {
   test('engineOf is not exported', () => {
     const found = errors.get(internalLine(INTERNAL.length)) ?? []
     assert.ok(found.some((e) => e.includes("has no exported member 'engineOf'")), found.join('; '))
+  })
+})
+
+describe('serveOps for an embedder', () => {
+  test('without a listeners function, /healthz and /metrics report the broker\'s own listeners', async (t) => {
+    const broker = createBroker()
+    t.after(() => broker.close())
+    const {port} = await broker.listen({port: 0})
+    const ops = await serveOps({broker}, {port: 0})
+    t.after(() => ops.close())
+    const base = `http://127.0.0.1:${ops.address().port}`
+    const res = await fetch(`${base}/healthz`)
+    assert.equal(res.status, 200)
+    const health = await res.json() as {status: string; listeners: Array<{url: string; accepting: boolean}>}
+    assert.equal(health.status, 'ok')
+    assert.deepEqual(health.listeners, [{url: `mqtt://127.0.0.1:${port}`, accepting: true}])
+    const metrics = await (await fetch(`${base}/metrics`)).text()
+    assert.match(metrics, new RegExp(`listener="mqtt://127.0.0.1:${port}"`))
   })
 })
 
