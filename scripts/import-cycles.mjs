@@ -1,6 +1,6 @@
 // Fails when the import graph of a source folder has a cycle (type imports count: a type cycle ties
 // the files together as much as a value cycle). `node scripts/import-cycles.mjs [folder]`, src/broker
-// by default; run by `npm run lint`. The same check as `npx madge --circular --extensions ts src/broker`,
+// by default (`npm run lint` runs it on all of src). The same check as `npx madge --circular --extensions ts src/broker`,
 // without the dependency: TypeScript's own pre-processor lists each file's imports.
 import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
 import {dirname, join, relative, resolve} from 'node:path'

@@ -8,10 +8,9 @@
 import type {Duplex} from 'node:stream'
 import {connect as netConnect, type Socket} from 'node:net'
 import {connectPacket, describeTarget, openTransport, transportTarget, type ClientOptions, type TransportTarget} from '../client/index.js'
-import {PROTOCOL_MAX_PACKET_SIZE} from '../client/options.js'
 import {
   AckByte, ackPacketId, ackReasonCode, DISCONNECT_BYTES, disconnectReasonCode, encodePacket, FrameScanner, MqttError,
-  PacketDecoder, PacketTooLargeError, PacketType, PINGREQ_BYTES, PublishView, reasonName, SHORT_ACK_SIZE, v3ConnackName, writeShortAck,
+  PacketDecoder, PacketTooLargeError, PacketType, PINGREQ_BYTES, PROTOCOL_MAX_PACKET_SIZE, PublishView, reasonName, SHORT_ACK_SIZE, v3ConnackName, writeShortAck,
   type Packet, type ProtocolVersion, type QoS, type SubackPacket,
 } from '../codec/index.js'
 

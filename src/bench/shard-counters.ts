@@ -4,9 +4,9 @@
 import {BenchError} from './connection.js'
 import {LatencyHistogram} from './histogram.js'
 import type {Publisher} from './publisher.js'
-import type {Subscriber} from './receiver.js'
 import type {IntervalReport, ShardPlan, ShardReport} from './shard-protocol.js'
 import {SharedStats, SLOT, Stat} from './stats.js'
+import type {SequenceTracker} from './tracker.js'
 
 export class ShardCounters {
   /** Every shard's live counters (the outstanding window is summed over all of them). */
@@ -106,7 +106,8 @@ export class ShardCounters {
     return out
   }
 
-  report(publishers: readonly Publisher[], subscribers: readonly Subscriber[]): ShardReport {
+  /** `subscribers`: receivers' sequence trackers (receiver.ts's Subscriber; named structurally, since receiver.ts imports this file). */
+  report(publishers: readonly Publisher[], subscribers: ReadonlyArray<{readonly tracker: SequenceTracker}>): ShardReport {
     this.flush()
     let duplicates = 0
     let reordered = 0

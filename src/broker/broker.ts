@@ -12,36 +12,49 @@ import {silentLogger} from './logger.js'
 import type {ClusterLink} from './cluster-link.js'
 import type {Message} from './message.js'
 import {Metrics} from './metrics.js'
+import type {BrokerEngine} from './engine.js'
 import {DEFAULT_OPTIONS, type BrokerOptions} from './options.js'
 import {RetainedMessages} from './retained.js'
 import {Router, type RouteResult} from './router.js'
-import {Session, type Delivery, type DropReason, type SessionHost, type SubscriptionOptions} from './session.js'
+import {Session, type Delivery, type DropReason, type SubscriptionOptions} from './session.js'
 import {Persistence} from './persistence.js'
 import {SessionLifecycle} from './session-lifecycle.js'
-import type {SessionDirectoryHost} from './session-directory.js'
 import type {StoredSessionState} from './store/types.js'
 import {SysTopics} from './sys.js'
 import {realTimers} from './timers.js'
 import {Watchdog} from './watchdog.js'
 import {WriteBatch} from './write-batch.js'
 
+/** Each broker's engine (what `engineOf` returns): held here, so that it is no property of the Broker. */
+const engines = new WeakMap<Broker, BrokerEngine>()
+
+/**
+ * The engine's parts and ports behind a broker, for in-tree code (metrics-http, Dynamic Security, file
+ * auth, the cluster, the CLI, tests) through `broker/internal.ts`; not exported by `src/index.ts`.
+ */
+export function engineOf(broker: Broker): BrokerEngine {
+  return engines.get(broker)!
+}
+
 /**
  * The broker engine: sessions, routing, retained messages, wills and expiry, over any duplex
  * streams. It reads no argv, env or files and writes no console; everything comes in as options.
+ * Its public members are the library's API (README, "The library"); in-tree code reaches the rest
+ * through `engineOf(broker)`.
  */
-export class Broker implements SessionHost, SessionDirectoryHost {
-  readonly options: BrokerOptions
+export class Broker {
   readonly events = new TypedEmitter<BrokerEvents>()
-  readonly metrics = new Metrics()
-  readonly router: Router
-  readonly retained = new RetainedMessages()
-  readonly sessions = new Map<string, Session>()
-  /** Handlers of `$CONTROL/...` topics (Dynamic Security's API): those PUBLISHes go to them, never to subscribers. */
-  readonly control = new Map<string, ControlHandler>()
+  private readonly options: BrokerOptions
+  private readonly metrics = new Metrics()
+  private readonly router: Router
+  private readonly retained = new RetainedMessages()
+  private readonly sessions = new Map<string, Session>()
+  private readonly control = new Map<string, ControlHandler>()
+  /** The broker's parts, and its methods as the ports of sessions, persistence, $SYS, bridges and a session directory. */
+  private readonly engine: BrokerEngine
   /** MQTT 5 AUTH exchanges (options.authenticators); reached by the handlers through `host`. */
   private readonly enhancedAuth: EnhancedAuth
-  /** Set when a store is given: keeps it in step with sessions and retained messages. */
-  readonly persistence: Persistence | undefined
+  private readonly persistence: Persistence | undefined
   private readonly connections = new Set<Connection>()
   /** CONNECT timeouts and keepalives of every connection. */
   private readonly watchdog: Watchdog
@@ -51,12 +64,9 @@ export class Broker implements SessionHost, SessionDirectoryHost {
   private readonly host: ConnectionHost
   /** Wills and expiry of sessions. */
   private readonly lifecycle: SessionLifecycle
-  /** The open listeners, in the order they were opened. */
-  readonly listeners: Listener[] = []
-  /** The $SYS/broker/... topics (options.sysInterval > 0), published from the first listen() on. */
-  readonly sys: SysTopics | undefined
-  /** Connections to other brokers (Mosquitto's bridges), each an MQTT client of this broker and of the remote. */
-  readonly bridges = new Bridges(this)
+  private readonly listeners: Listener[] = []
+  private readonly sys: SysTopics | undefined
+  private readonly bridges: Bridges
   private closing = false
   private closed: Promise<void> | undefined
 
@@ -65,28 +75,59 @@ export class Broker implements SessionHost, SessionDirectoryHost {
     this.router = new Router(this.options.upgradeOutgoingQos)
     this.enhancedAuth = new EnhancedAuth(this.options.authenticators ?? [])
     this.watchdog = new Watchdog(this.options.timers)
-    this.persistence = this.options.store === undefined ? undefined : new Persistence(this, this.options.store)
+    this.engine = this.makeEngine()
+    engines.set(this, this.engine)
+    this.bridges = new Bridges(this.engine)
+    this.persistence = this.options.store === undefined ? undefined : new Persistence(this.engine, this.options.store)
     this.host = this.connectionHost() // after persistence
     this.lifecycle = this.makeLifecycle()
     this.retained.journal = this.persistence
     const {sysInterval, version, timers} = this.options
-    this.sys = sysInterval > 0 ? new SysTopics(this, {interval: sysInterval, version, timers}) : undefined
-    this.options.sessions?.bind(this)
+    this.sys = sysInterval > 0 ? new SysTopics(this.engine, {interval: sysInterval, version, timers}) : undefined
+    this.options.sessions?.bind(this.engine)
+  }
+
+  /** The engine (engineOf): the broker's own objects, and its methods as every port but the connections'. */
+  private makeEngine(): BrokerEngine {
+    const broker = this
+    const {options, events, metrics, router, retained, sessions, control, listeners} = this
+    return {
+      options, events, metrics, router, retained, sessions, control, listeners,
+      get persistence() { return broker.persistence },
+      get sys() { return broker.sys },
+      get bridges() { return broker.bridges },
+      get connectionCount() { return broker.connectionCount },
+      handle: (stream, remoteAddress, context) => this.handle(stream, remoteAddress, context),
+      publish: (message, result) => this.publish(message, result),
+      joinCluster: (link) => this.joinCluster(link),
+      internalError: (error, context) => this.internalError(error, context),
+      now: () => this.now(),
+      dropped: (session, d, reason) => this.dropped(session, d, reason),
+      mayDeliver: (session, d) => this.mayDeliver(session, d),
+      mayRead: (session, d) => this.mayRead(session, d),
+      deliveryFailed: (session, d, error) => this.deliveryFailed(session, d, error),
+      publishWill: (client, will) => this.publishWill(client, will),
+      scheduleExpiry: (session, ms) => this.scheduleExpiry(session, ms),
+      scheduleWill: (session, will, ms) => this.scheduleWill(session, will, ms),
+      hasSession: (clientId) => this.hasSession(clientId),
+      isConnected: (clientId) => this.isConnected(clientId),
+      releaseSession: (clientId) => this.releaseSession(clientId),
+      adoptSession: (state, client, will) => this.adoptSession(state, client, will),
+    }
   }
 
   /**
    * Serves one client over any duplex stream (a socket, a WebSocket stream, a test's duplexPair).
    * `context.username`: a user name the transport vouches for (a client certificate's identity).
    */
-  handle(stream: Duplex, remoteAddress?: string, context?: ConnectionContext): Connection {
+  handle(stream: Duplex, remoteAddress?: string, context?: ConnectionContext): void {
     const conn = new Connection(this.host, stream, remoteAddress, context)
     this.metrics.socketsOpened++
     if (this.closing) {
       stream.destroy()
-      return conn
+      return
     }
     this.connections.add(conn) // until detach (Connection.close)
-    return conn
   }
 
   /** The ConnectionHost port: the broker's own objects, and its methods called on it (a subclass's overrides apply). */
@@ -127,8 +168,7 @@ export class Broker implements SessionHost, SessionDirectoryHost {
 
   /**
    * Opens a listener: MQTT over TCP on 127.0.0.1:1883 by default (port 0: any free port), or mqtts,
-   * ws or wss with their TLS settings, path and maxConnections (see ListenerSpec). The Listener is
-   * then `broker.listeners.at(-1)`.
+   * ws or wss with their TLS settings, path and maxConnections (see ListenerSpec).
    */
   async listen(options: Partial<ListenerSpec> = {}): Promise<AddressInfo> {
     const spec: ListenerSpec = {...options, protocol: options.protocol ?? 'mqtt', host: options.host ?? '127.0.0.1', port: options.port ?? 1883,
@@ -156,6 +196,11 @@ export class Broker implements SessionHost, SessionDirectoryHost {
   addBridge(input: BridgeInput): Promise<Bridge> {
     if (this.closing) return Promise.reject(new Error('the broker is closed'))
     return this.bridges.add(input)
+  }
+
+  /** The bridges added, in the order they were added, each with its `state` and `stats`. */
+  listBridges(): readonly Bridge[] {
+    return this.bridges.all
   }
 
   /** The first listener's address. */
@@ -189,7 +234,7 @@ export class Broker implements SessionHost, SessionDirectoryHost {
    * Publishes a message to every matching subscriber (and stores it if retained); returns the receiver
    * count. `result`, if given, also learns how many receivers refused it for their quota (full queues).
    */
-  publish(message: Message, result?: RouteResult): number {
+  private publish(message: Message, result?: RouteResult): number {
     if (message.retain) this.retained.set(message)
     // in a cluster, the other nodes that want it get it first (this also decides the shared groups' copies)
     const nodes = this.router.link?.published(message) ?? 0
@@ -197,24 +242,24 @@ export class Broker implements SessionHost, SessionDirectoryHost {
   }
 
   /** Makes this broker a node of a cluster (src/cluster), or a single node again (undefined). */
-  joinCluster(link: ClusterLink | undefined): void {
+  private joinCluster(link: ClusterLink | undefined): void {
     this.router.link = link
   }
 
   /** Read access for a message offered now (SessionHost): an exception is Session.deliver's to contain. */
-  mayRead(session: Session, d: Delivery): boolean {
+  private mayRead(session: Session, d: Delivery): boolean {
     const canRead = this.options.auth.authorizeDeliver
     return canRead === undefined || canRead(session.client, d.message.topic)
   }
 
   /** A hook or session that threw while a message was offered (SessionHost): costs this one delivery, counted and logged. */
-  deliveryFailed(session: Session, d: Delivery, error: unknown): void {
+  private deliveryFailed(session: Session, d: Delivery, error: unknown): void {
     this.internalError(error, {clientId: session.clientId, packet: 'publish', during: 'delivery'})
     this.dropped(session, d, 'delivery-failed')
   }
 
   /** Read access, checked again for a message that waited (SessionHost). A hook that throws denies. */
-  mayDeliver(session: Session, d: Delivery): boolean {
+  private mayDeliver(session: Session, d: Delivery): boolean {
     const canRead = this.options.auth.authorizeDeliver
     if (canRead === undefined) return true
     try {
@@ -230,14 +275,14 @@ export class Broker implements SessionHost, SessionDirectoryHost {
    * is counted and logged with the client and the packet it was handling; the caller then closes that
    * client's connection or drops that delivery, and the broker serves everyone else.
    */
-  internalError(error: unknown, context: {clientId?: string; packet?: string; during: string}): void {
+  private internalError(error: unknown, context: {clientId?: string; packet?: string; during: string}): void {
     this.metrics.internalErrors++
     const err = error instanceof Error ? (error.stack ?? error.message) : String(error)
     this.options.logger.error({...context, err}, 'internal error')
   }
 
   /** Sends the retained messages matching a new subscription, with retain set [MQTT-3.3.1-8]. */
-  sendRetained(session: Session, filter: string, options: SubscriptionOptions): void {
+  private sendRetained(session: Session, filter: string, options: SubscriptionOptions): void {
     const ids = options.subscriptionId === undefined ? undefined : [options.subscriptionId]
     for (const msg of this.retained.match(filter, this.options.timers.now())) {
       if (!this.sourceMayPublish(msg)) continue
@@ -257,12 +302,12 @@ export class Broker implements SessionHost, SessionDirectoryHost {
   }
 
   /** The broker's clock (options.timers). */
-  now(): number {
+  private now(): number {
     return this.options.timers.now()
   }
 
   /** Counts a message that a session could not take. */
-  dropped(session: Session | undefined, d: Delivery, reason: DropReason): void {
+  private dropped(session: Session | undefined, d: Delivery, reason: DropReason): void {
     this.metrics.dropped[reason] = (this.metrics.dropped[reason] ?? 0) + 1
     if (reason !== 'offline-qos0' && session !== undefined && this.events.heard('messageDropped')) {
       this.events.emit('messageDropped', {clientId: session.clientId, topic: d.message.topic, reason})
@@ -272,7 +317,7 @@ export class Broker implements SessionHost, SessionDirectoryHost {
   // --- sessions ----------------------------------------------------------------------------------
 
   /** Takes over any live connection of the client, then resumes or creates its session. */
-  attach(conn: HandlerContext, clientId: string, cleanStart: boolean, expiry: number): {session: Session; present: boolean} {
+  private attach(conn: HandlerContext, clientId: string, cleanStart: boolean, expiry: number): {session: Session; present: boolean} {
     const old = this.sessions.get(clientId)
     const oldConn = old?.link
     // [MQTT-3.1.4-3] the same client id takes over: the old connection is told 0x8E and closed
@@ -285,7 +330,7 @@ export class Broker implements SessionHost, SessionDirectoryHost {
     const present = session !== undefined
     const client = conn.clientInfo
     if (session === undefined) {
-      session = new Session(clientId, client, this)
+      session = new Session(clientId, client, this.engine)
       session.journal = this.persistence
       this.sessions.set(clientId, session)
     } else {
@@ -303,21 +348,21 @@ export class Broker implements SessionHost, SessionDirectoryHost {
   // --- sessions shared with other brokers (options.sessions) ---------------------------------------
 
   /** Before attach: takes the client's session from the broker that holds it (SessionDirectory.claim). */
-  async claimSession(conn: HandlerContext, cleanStart: boolean, expiry: number, will: WillMessage | undefined): Promise<void> {
+  private async claimSession(conn: HandlerContext, cleanStart: boolean, expiry: number, will: WillMessage | undefined): Promise<void> {
     const client = conn.clientInfo
     const state = await this.options.sessions!.claim({client, cleanStart, expiryInterval: expiry, ...(will === undefined ? {} : {will})})
     if (state !== undefined && !this.sessions.has(client.clientId)) this.persistence?.adopt(state)
   }
 
-  hasSession(clientId: string): boolean {
+  private hasSession(clientId: string): boolean {
     return this.sessions.has(clientId)
   }
 
-  isConnected(clientId: string): boolean {
+  private isConnected(clientId: string): boolean {
     return this.sessions.get(clientId)?.link !== undefined
   }
 
-  async releaseSession(clientId: string): Promise<void> {
+  private async releaseSession(clientId: string): Promise<void> {
     const session = this.sessions.get(clientId)
     if (session === undefined) return
     const conn = session.link
@@ -332,7 +377,7 @@ export class Broker implements SessionHost, SessionDirectoryHost {
     await this.options.store?.flush()
   }
 
-  adoptSession(state: StoredSessionState | undefined, client: ClientInfo, will: WillMessage | undefined): void {
+  private adoptSession(state: StoredSessionState | undefined, client: ClientInfo, will: WillMessage | undefined): void {
     if (state !== undefined && !this.sessions.has(client.clientId)) this.persistence?.adopt(state)
     const session = this.sessions.get(client.clientId)
     if (will === undefined) return
@@ -344,7 +389,7 @@ export class Broker implements SessionHost, SessionDirectoryHost {
   }
 
   /** A connection is now up. */
-  connected(conn: HandlerContext, sessionPresent: boolean, keepalive: number, cleanStart: boolean): void {
+  private connected(conn: HandlerContext, sessionPresent: boolean, keepalive: number, cleanStart: boolean): void {
     const m = this.metrics
     m.clientsConnected++
     m.clientsTotal++
@@ -353,7 +398,7 @@ export class Broker implements SessionHost, SessionDirectoryHost {
   }
 
   /** A connection ended: publish or schedule its will, and end or keep its session. */
-  detach(conn: HandlerContext, wasConnected: boolean, sendWill: boolean, reason: string): void {
+  private detach(conn: HandlerContext, wasConnected: boolean, sendWill: boolean, reason: string): void {
     this.connections.delete(conn as Connection)
     if (!wasConnected) return
     this.metrics.clientsConnected--
@@ -374,15 +419,15 @@ export class Broker implements SessionHost, SessionDirectoryHost {
     if (this.events.heard('clientDisconnected')) this.events.emit('clientDisconnected', {...conn.clientInfo, reason})
   }
 
-  capSessionExpiry(seconds: number): number {
+  private capSessionExpiry(seconds: number): number {
     const max = this.options.maxSessionExpiry
     return max !== undefined && seconds > max ? max : seconds
   }
 
   // wills and expiry: session-lifecycle.ts
-  scheduleExpiry(session: Session, ms?: number): void { this.lifecycle.scheduleExpiry(session, ms) }
-  scheduleWill(session: Session, will: WillMessage, ms?: number): void { this.lifecycle.scheduleWill(session, will, ms) }
-  publishWill(client: ClientInfo, will: WillMessage): void { this.lifecycle.publishWill(client, will) }
+  private scheduleExpiry(session: Session, ms?: number): void { this.lifecycle.scheduleExpiry(session, ms) }
+  private scheduleWill(session: Session, will: WillMessage, ms?: number): void { this.lifecycle.scheduleWill(session, will, ms) }
+  private publishWill(client: ClientInfo, will: WillMessage): void { this.lifecycle.publishWill(client, will) }
 
   get connectionCount(): number {
     let n = 0

@@ -1,6 +1,7 @@
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import type {AddressInfo} from 'node:net'
-import type {Broker} from './broker.js'
+import {engineOf, type Broker} from './broker.js'
+import type {BrokerEngine} from './engine.js'
 import {bridgeFamilies} from './bridge/metrics.js'
 import type {ClusterStatus} from './cluster-link.js'
 import type {Listener} from './listeners/listener.js'
@@ -16,14 +17,14 @@ const DROP_REASONS: DropReason[] = ['queue-full', 'slow-reader', 'expired', 'off
 
 export interface OpsSource {
   broker: Broker
-  /** The listeners whose state /healthz reports and whose counters /metrics shows. */
-  listeners(): readonly Listener[]
+  /** The listeners whose state /healthz reports and whose counters /metrics shows (default: the broker's own). */
+  listeners?(): readonly Listener[]
   /** More families (persistence latency from a store, process metrics, ...). */
   extra?(): MetricFamily[]
 }
 
 /** Persistence latency: how long QoS 1/2 acknowledgements waited for their commit (with --persistence). */
-function persistenceFamilies(broker: Broker): MetricFamily[] {
+function persistenceFamilies(broker: BrokerEngine): MetricFamily[] {
   const commits = broker.persistence?.acks.commits
   if (commits === undefined) return []
   return [
@@ -35,9 +36,9 @@ function persistenceFamilies(broker: Broker): MetricFamily[] {
 
 /** Every family /metrics serves, read from the broker's counters and state at the time of the scrape. */
 export function collectMetrics(source: OpsSource): MetricFamily[] {
-  const {broker} = source
+  const broker = engineOf(source.broker)
   const m = broker.metrics
-  const listeners = source.listeners()
+  const listeners = source.listeners?.() ?? broker.listeners
   const perListener = (name: string, help: string, type: MetricFamily['type'], read: (l: Listener) => number): MetricFamily =>
     ({name, help, type, samples: listeners.map((l) => ({labels: {listener: l.url}, value: read(l)}))})
   let queued = 0
@@ -126,8 +127,9 @@ function formatValue(v: number): string {
  * should keep it) but degraded, which the status field says.
  */
 export function health(source: OpsSource): {healthy: boolean; degraded: boolean; listeners: Array<{url: string; accepting: boolean}>; cluster?: ClusterStatus} {
-  const listeners = source.listeners().map((l) => ({url: l.url, accepting: l.accepting}))
-  const cluster = source.broker.router.link?.status()
+  const engine = engineOf(source.broker)
+  const listeners = (source.listeners?.() ?? engine.listeners).map((l) => ({url: l.url, accepting: l.accepting}))
+  const cluster = engine.router.link?.status()
   return {healthy: listeners.length > 0 && listeners.every((l) => l.accepting), degraded: cluster?.connected === false, listeners, ...(cluster && {cluster})}
 }
 

@@ -80,9 +80,6 @@ export interface BrokerOptions {
   sessions?: SessionDirectory
 }
 
-/** The largest packet MQTT can express (a maxPacketSize of this: no limit beyond the protocol's). */
-export const PROTOCOL_MAX_PACKET_SIZE = 268_435_460
-
 /** Defaults follow Mosquitto 2's wherever Mosquitto has one. */
 export const DEFAULT_OPTIONS: Readonly<Omit<BrokerOptions, 'logger' | 'timers' | 'auth'>> = Object.freeze({
   // Mosquitto 2.1's default: one client cannot make the broker hold hundreds of megabytes per packet

@@ -1,7 +1,7 @@
-import {ReasonCode, type ConnectPacket} from '../codec/index.js'
+import {PROTOCOL_MAX_PACKET_SIZE, ReasonCode, type ConnectPacket} from '../codec/index.js'
 import {MqttClient} from './client.js'
 import {ConnectError, ConnectionRefusedError} from './errors.js'
-import {parseBrokerUrl, PROTOCOL_MAX_PACKET_SIZE, transportTarget, type ClientOptions} from './options.js'
+import {parseBrokerUrl, transportTarget, type ClientOptions} from './options.js'
 import {describeTarget, openTransport} from './transport.js'
 
 /**

@@ -83,7 +83,6 @@ export interface ClientOptions {
 export type PacketTrace = (direction: 'in' | 'out', packet: Packet) => void
 
 export const DEFAULT_PORTS: Record<Scheme, number> = {mqtt: 1883, mqtts: 8883, ws: 80, wss: 443}
-export const PROTOCOL_MAX_PACKET_SIZE = 268_435_460
 
 export interface ParsedUrl {
   scheme: Scheme

@@ -1,5 +1,6 @@
 import {randomBytes} from 'node:crypto'
 import type {Broker} from '../broker/broker.js'
+import {engineOf} from '../broker/internal.js'
 import type {Logger} from '../broker/logger.js'
 import {ClusterNode} from './node.js'
 import {redisFactory} from './redis.js'
@@ -32,7 +33,7 @@ export async function joinCluster(broker: Broker, options: JoinOptions): Promise
   pub.options.enableAutoPipelining = true
   sub.options.autoResubscribe = false // sync() subscribes, after it loaded the state the notifications change
   const node = new ClusterNode(broker, pub, sub, {id, url: options.url, redis, logger: options.logger, heartbeatMs: options.heartbeatMs, ttlMs: options.ttlMs})
-  broker.joinCluster(node)
+  engineOf(broker).joinCluster(node)
   await node.start()
   return node
 }

@@ -2,6 +2,7 @@ import {EventEmitter} from 'node:events'
 import {hostname} from 'node:os'
 import type {Redis} from 'ioredis'
 import type {Broker} from '../broker/broker.js'
+import {engineOf, type BrokerEngine} from '../broker/internal.js'
 import type {ClusterLink, ClusterStatus} from '../broker/cluster-link.js'
 import type {Logger} from '../broker/logger.js'
 import {isExpired, type Message} from '../broker/message.js'
@@ -76,8 +77,10 @@ export class ClusterNode implements ClusterLink {
   private readonly targets = new Set<string>()
   private readonly groupTargets = new Map<string, string[]>()
   private readonly logUrl: string
+  private readonly broker: BrokerEngine
 
-  constructor(private readonly broker: Broker, private readonly pub: Redis, private readonly sub: Redis, private readonly options: ClusterNodeOptions) {
+  constructor(broker: Broker, private readonly pub: Redis, private readonly sub: Redis, private readonly options: ClusterNodeOptions) {
+    this.broker = engineOf(broker)
     this.id = options.id
     const u = new URL(options.url)
     u.password = ''

@@ -8,6 +8,7 @@ import {collect} from '../helpers/cli.js'
 import {startMidgeBroker, type MidgeBroker} from '../helpers/midge-broker.js'
 import {startRedis, type RedisServer} from '../helpers/redis.js'
 import {startNode, type TestNode} from '../helpers/cluster.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 let redis: RedisServer
 let watcher: TestNode
@@ -38,7 +39,7 @@ describe('cluster: a node killed', {timeout: 60_000}, () => {
     assert.equal(watcher.node.status().nodes, 1)
     // nothing is forwarded to it any more
     const before = watcher.node.counters.forwarded
-    watcher.broker.publish({topic: 'd/1', payload: Buffer.from('x'), qos: 1, retain: false})
+    engineOf(watcher.broker).publish({topic: 'd/1', payload: Buffer.from('x'), qos: 1, retain: false})
     assert.equal(watcher.node.counters.forwarded, before)
     // and Redis no longer lists it
     const r = new Redis(redis.url)

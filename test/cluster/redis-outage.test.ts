@@ -8,6 +8,7 @@ import {serveOps, type OpsServer} from '../../src/broker/metrics-http.js'
 import type {Logger} from '../../src/broker/logger.js'
 import {startRedis, type RedisServer} from '../helpers/redis.js'
 import {mqttClient, receive, routeKnown, startNode, type TestNode} from '../helpers/cluster.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 let redis: RedisServer
 let a: TestNode
@@ -34,7 +35,7 @@ describe('cluster: Redis unavailable', {timeout: 60_000}, () => {
     redis = await startRedis()
     a = await startNode(redis.url, 'a', {logger})
     b = await startNode(redis.url, 'b')
-    ops = await serveOps({broker: a.broker, listeners: () => a.broker.listeners}, {port: 0})
+    ops = await serveOps({broker: a.broker, listeners: () => engineOf(a.broker).listeners}, {port: 0})
   })
   after(async () => {
     for (const cl of clients) cl.end(true)
@@ -62,7 +63,7 @@ describe('cluster: Redis unavailable', {timeout: 60_000}, () => {
     const got = receive(localSub, 50)
     for (let i = 0; i < 50; i++) await pub.publishAsync('o/local', String(i), {qos: 1})
     assert.equal((await got).length, 50)
-    assert.ok(a.broker.listeners[0]!.accepting)
+    assert.ok(engineOf(a.broker).listeners[0]!.accepting)
 
     // Redis comes back empty (no persistence): each node writes its routes again and reloads the other's
     const back = Promise.all([once(a.node.events, 'synced'), once(b.node.events, 'synced')])

@@ -4,6 +4,7 @@ import {after, before, describe, it} from 'node:test'
 import type mqtt from 'mqtt'
 import {startRedis, type RedisServer} from '../helpers/redis.js'
 import {mqttClient, receive, retainedChanged, routeKnown, startNode, type TestNode} from '../helpers/cluster.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 let redis: RedisServer
 const nodes: TestNode[] = []
@@ -50,7 +51,7 @@ describe('cluster: retained messages and shared subscriptions', {timeout: 60_000
     assert.equal(m.packet.retain, true)
     assert.equal(m.packet.qos, 1)
     const d = await node('d')
-    assert.equal(d.broker.retained.match('config/lamp', d.broker.now())[0]?.payload.toString(), 'on')
+    assert.equal(engineOf(d.broker).retained.match('config/lamp', engineOf(d.broker).now())[0]?.payload.toString(), 'on')
   })
 
   it('a retained message cleared on one node is cleared everywhere', async () => {
@@ -58,9 +59,9 @@ describe('cluster: retained messages and shared subscriptions', {timeout: 60_000
     const cleared = Promise.all(nodes.filter((n) => n !== c).map((n) => retainedChanged(n, 'config/lamp')))
     await pub.publishAsync('config/lamp', '', {qos: 1, retain: true})
     await cleared
-    for (const n of nodes) assert.deepEqual(n.broker.retained.match('config/#', n.broker.now()), [], n.node.id)
+    for (const n of nodes) assert.deepEqual(engineOf(n.broker).retained.match('config/#', engineOf(n.broker).now()), [], n.node.id)
     const late = await node('e')
-    assert.deepEqual(late.broker.retained.match('config/#', late.broker.now()), [])
+    assert.deepEqual(engineOf(late.broker).retained.match('config/#', engineOf(late.broker).now()), [])
   })
 
   it('a shared group gets each message once over all nodes, next to plain subscribers', async () => {

@@ -6,6 +6,7 @@ import mqtt from 'mqtt'
 import {startRedis, type RedisServer} from '../helpers/redis.js'
 import {Wire} from '../helpers/wire.js'
 import {connect, end, Liveness, startNode, type Node} from './session-nodes.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 let redis: RedisServer
 let nodes: Node[] = []
@@ -47,8 +48,8 @@ describe('a persistent session moves from node A to node B', () => {
         {topic: 'm/one', payload: 'queued qos 1', qos: 1},
         {topic: 'm/two', payload: 'queued qos 2', qos: 2},
       ])
-      assert.equal(a.broker.sessions.has('mover'), false, 'node A gave the session up')
-      assert.equal(b.broker.sessions.has('mover'), true)
+      assert.equal(engineOf(a.broker).sessions.has('mover'), false, 'node A gave the session up')
+      assert.equal(engineOf(b.broker).sessions.has('mover'), true)
 
       // the subscriptions came along: a message published on B now reaches the client
       const pubB = (await connect(b.url, {clientId: 'pub-b', protocolVersion: 5})).client
@@ -100,7 +101,7 @@ test('a node restarted with the same node id holds again the sessions it held, w
 
   const restarted = await startNode(redis.url, 'node-a', liveness)
   nodes[0] = restarted
-  assert.equal(restarted.broker.sessions.has('stays'), true, 'loaded at start: the node holds it')
+  assert.equal(engineOf(restarted.broker).sessions.has('stays'), true, 'loaded at start: the node holds it')
   const pub2 = (await connect(restarted.url, {clientId: 'pub', protocolVersion: 5})).client
   await pub2.publishAsync('r/t', 'after the restart', {qos: 1}) // its subscription is back in the router
   const again = await connect(restarted.url, {clientId: 'stays', protocolVersion: 5, clean: false, properties: {sessionExpiryInterval: 3600}})
@@ -149,9 +150,9 @@ describe('takeover across nodes', () => {
       const alive = clients.filter((c) => c.connected)
       assert.equal(alive.length, 1, `round ${round}: exactly one connection survives`)
       // the survivor is the holder: its node has the session connected, the other node has no session
-      const holder = [a, b].filter((n) => n.broker.isConnected('racer'))
+      const holder = [a, b].filter((n) => engineOf(n.broker).isConnected('racer'))
       assert.equal(holder.length, 1)
-      assert.equal([a, b].filter((n) => n.broker.sessions.has('racer')).length, 1, 'one node holds the session')
+      assert.equal([a, b].filter((n) => engineOf(n.broker).sessions.has('racer')).length, 1, 'one node holds the session')
       for (const c of clients) c.end(true)
       await Promise.all(closes)
     }

@@ -4,6 +4,7 @@ import mqtt from 'mqtt'
 import {createBroker, type Broker} from '../../src/broker/broker.js'
 import type {BrokerOptions} from '../../src/broker/options.js'
 import {joinCluster, type ClusterNode} from '../../src/cluster/index.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 export interface TestNode {
   broker: Broker
@@ -17,7 +18,7 @@ export async function startNode(redisUrl: string, id: string, options: Partial<B
   const broker = createBroker(options)
   const address = await broker.listen({port: 0})
   // a short heartbeat, so a killed node is seen gone soon; the default TTL, so a busy machine's pauses are not deaths
-  const node = await joinCluster(broker, {url: redisUrl, nodeId: id, logger: broker.options.logger, heartbeatMs})
+  const node = await joinCluster(broker, {url: redisUrl, nodeId: id, logger: engineOf(broker).options.logger, heartbeatMs})
   return {
     broker, node, url: `mqtt://127.0.0.1:${address.port}`,
     async close() {

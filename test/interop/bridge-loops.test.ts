@@ -10,6 +10,7 @@ import {createBroker, type Broker} from '../../src/index.js'
 import {bridgeTopic} from '../../src/broker/bridge/index.js'
 import {hasMosquitto} from '../helpers/mosquitto.js'
 import {runMosquitto} from '../helpers/mosquitto-process.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 const skip = hasMosquitto() ? false : 'Debian mosquitto is not installed'
 
@@ -84,7 +85,7 @@ describe('bridges without loops', {skip}, () => {
     const one = await counter(mosq.url, cleanup)
     const two = await counter(m.url, cleanup)
     // the bridge's subscription must exist on midge before messages flow towards it
-    await eventually(() => m.broker.router.size >= 2, 'Mosquitto\'s subscription on midge')
+    await eventually(() => engineOf(m.broker).router.size >= 2, 'Mosquitto\'s subscription on midge')
     await assertNoLoop(one, two)
   })
 

@@ -7,6 +7,7 @@ import mqtt, {type MqttClient} from 'mqtt'
 import {createBroker, type Broker} from '../../src/index.js'
 import {bridgeTopic, type BridgeInput} from '../../src/broker/bridge/index.js'
 import {hasMosquitto, startMosquitto, type Mosquitto} from '../helpers/mosquitto.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 const skip = hasMosquitto() ? false : 'Debian mosquitto is not installed'
 
@@ -154,7 +155,7 @@ for (const protocolVersion of [4, 5] as const) {
       const pub = await track(mosq.url)
       await pub.c.publishAsync('remote/in/kept', 'kept', {qos: 1, retain: true})
       // a new local subscriber gets it from midge's own retained store
-      await eventually(() => broker.retained.match('local/in/kept', Date.now()).length === 1, 'the retained message locally')
+      await eventually(() => engineOf(broker).retained.match('local/in/kept', Date.now()).length === 1, 'the retained message locally')
       const sub = await track(local)
       await sub.c.subscribeAsync('local/in/kept', {qos: 1})
       await sub.until((g) => g.length === 1, 'the retained message')

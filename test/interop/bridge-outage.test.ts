@@ -9,6 +9,7 @@ import {collectMetrics} from '../../src/broker/metrics-http.js'
 import {bridgeTopic} from '../../src/broker/bridge/index.js'
 import {hasMosquitto} from '../helpers/mosquitto.js'
 import {runMosquitto} from '../helpers/mosquitto-process.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 const skip = hasMosquitto() ? false : 'Debian mosquitto is not installed'
 
@@ -21,7 +22,7 @@ async function eventually(check: () => boolean, what: string, ms = 60_000): Prom
 }
 
 function metric(broker: Broker, name: string, bridge: string): number | undefined {
-  return collectMetrics({broker, listeners: () => broker.listeners}).find((f) => f.name === name)?.samples.find((s) => s.labels?.bridge === bridge)?.value
+  return collectMetrics({broker, listeners: () => engineOf(broker).listeners}).find((f) => f.name === name)?.samples.find((s) => s.labels?.bridge === bridge)?.value
 }
 
 describe('a bridge whose remote goes away', {skip}, () => {

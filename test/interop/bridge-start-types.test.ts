@@ -7,6 +7,7 @@ import mqtt from 'mqtt'
 import {createBroker, MemoryStore, parseAclFile, type Broker} from '../../src/index.js'
 import {bridgeTopic} from '../../src/broker/bridge/index.js'
 import {MemoryBacking} from '../../src/broker/store/memory.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 async function eventually(check: () => boolean, what: string, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms
@@ -127,7 +128,7 @@ describe('a bridge whose local connection is taken over', () => {
       const intruder = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {reconnectPeriod: 0, clientId: 'bridge-local', clean: false})
       done.push(() => intruder.endAsync(true))
       await lost // the remote side starts over with the local one
-      await eventually(() => bridge.state === 'connected' && local.sessions.get('bridge-local')?.link !== undefined, 'the bridge back on both sides')
+      await eventually(() => bridge.state === 'connected' && engineOf(local).sessions.get('bridge-local')?.link !== undefined, 'the bridge back on both sides')
       const onRemote = await mqtt.connectAsync(`mqtt://127.0.0.1:${remotePort}`, {reconnectPeriod: 0})
       done.push(() => onRemote.endAsync(true))
       const gotRemote: string[] = []
@@ -164,7 +165,7 @@ describe('messages waiting for a remote that is down', () => {
         await pub.endAsync(true)
       }
       await eventually(() => bridge.queued === 7, '2 in flight to the bridge and 5 queued')
-      assert.equal(local.metrics.dropped['queue-full'], 13)
+      assert.equal(engineOf(local).metrics.dropped['queue-full'], 13)
       assert.equal(bridge.stats.connected, 0)
     } finally {
       await local.close()
@@ -186,9 +187,9 @@ describe('a bridge whose topics changed between two runs (persistent local sessi
     const second = createBroker({store})
     await second.restore()
     try {
-      assert.deepEqual([...second.sessions.get('bridge-changed')!.subscriptions.keys()].sort(), ['kept/#', 'old/#'])
+      assert.deepEqual([...engineOf(second).sessions.get('bridge-changed')!.subscriptions.keys()].sort(), ['kept/#', 'old/#'])
       await second.addBridge({...input, topics: [bridgeTopic('kept/#', 'out', 1), bridgeTopic('new/#', 'out', 1)]})
-      assert.deepEqual([...second.sessions.get('bridge-changed')!.subscriptions.keys()].sort(), ['kept/#', 'new/#'])
+      assert.deepEqual([...engineOf(second).sessions.get('bridge-changed')!.subscriptions.keys()].sort(), ['kept/#', 'new/#'])
     } finally {
       await second.close()
       await store.close()
@@ -216,8 +217,8 @@ describe('bridge_outgoing_retain false', () => {
       done.push(() => pub.endAsync(true))
       await pub.publishAsync('r/1', 'kept locally only', {qos: 1, retain: true})
       await eventually(() => got.includes('kept locally only'), 'the message on the remote')
-      assert.equal(local.retained.match('r/#', Date.now()).length, 1)
-      assert.equal(remote.retained.match('r/#', Date.now()).length, 0)
+      assert.equal(engineOf(local).retained.match('r/#', Date.now()).length, 1)
+      assert.equal(engineOf(remote).retained.match('r/#', Date.now()).length, 0)
     } finally {
       for (const d of done.reverse()) await d().catch(() => undefined)
     }
@@ -246,7 +247,7 @@ describe('notifications', () => {
         await pub.publishAsync('n/1', 'after the state', {qos: 1})
         // the state went out on the same connection before this message: the remote has it by now, or never
         await eventually(() => got.includes('after the state'), 'the message')
-        const state = (b: Broker) => b.retained.match('$SYS/broker/connection/edge-n/state', Date.now()).map((m) => m.payload.toString())
+        const state = (b: Broker) => engineOf(b).retained.match('$SYS/broker/connection/edge-n/state', Date.now()).map((m) => m.payload.toString())
         await eventually(() => state(local).join() === '1', 'the local state 1')
         assert.deepEqual(state(remote), localOnly ? [] : ['1'])
       } finally {

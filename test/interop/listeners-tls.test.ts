@@ -9,6 +9,7 @@ import {createBroker, type Broker} from '../../src/broker/broker.js'
 import {acl, createFileAuth, testPasswords} from '../helpers/auth.js'
 import {makeTestPki, type TestPki} from '../helpers/certs.js'
 import {listenerFor, roundTrip, tryConnect} from '../helpers/listeners.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 describe('mqtts listeners', () => {
   let pki: TestPki
@@ -82,12 +83,12 @@ describe('mqtts listeners', () => {
       for (const protocolVersion of [4, 5] as const) {
         test(`${name} is refused during the handshake (v${protocolVersion})`, async () => {
           const {url, listener, accepted, errors} = await open({ca: pki.ca.cert, requireCertificate: true})
-          const before = broker.metrics.clientsTotal
+          const before = engineOf(broker).metrics.clientsTotal
           const pem = cert === undefined ? {} : {cert: pki[cert].cert, key: pki[cert].key}
           const a = await tryConnect(url, {ca: pki.ca.cert, ...pem, protocolVersion})
           assert.equal(a.ok, false)
           assert.equal(accepted.length, 0, 'the connection never reached the engine')
-          assert.equal(broker.metrics.clientsTotal, before)
+          assert.equal(engineOf(broker).metrics.clientsTotal, before)
           await waitFor(() => listener.stats.handshakeFailures === 1)
           const expected = cert === undefined ? /did not return a certificate/ : cert === 'expiredClient' ? /CERT_HAS_EXPIRED/ : /UNABLE_TO_(VERIFY_LEAF_SIGNATURE|GET_ISSUER_CERT)/
           assert.match(errors[0].message, expected)
@@ -210,7 +211,7 @@ describe('broker.listen with mqtts: the certificate identity is the user name th
   }
 
   test('the listener shows up in broker.listeners with its counters', async () => {
-    const l = broker.listeners[0]
+    const l = engineOf(broker).listeners[0]
     assert.match(l.url, /^mqtts:\/\/127\.0\.0\.1:\d+$/)
     assert.ok(l.stats.accepted >= 2)
   })

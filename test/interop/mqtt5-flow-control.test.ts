@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 import {ReasonCode} from '../../src/index.js'
 import {connack, fixture, inbox, nextEvent, settle} from './mqtt5-helpers.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 describe('mqtt.js v5: flow control and maximum packet size', () => {
   test('our Receive Maximum is announced; mqtt.js within it is served, beyond it gets DISCONNECT 0x93', async (t) => {
@@ -37,7 +38,7 @@ describe('mqtt.js v5: flow control and maximum packet size', () => {
     const sub = await f.client({
       ...opts,
       customHandleAcks: (_topic, _message, _packet, done) => {
-        peak = Math.max(peak, f.broker.sessions.get('slow')!.inflight.size)
+        peak = Math.max(peak, engineOf(f.broker).sessions.get('slow')!.inflight.size)
         setImmediate(() => done(0))
       },
     })
@@ -59,7 +60,7 @@ describe('mqtt.js v5: flow control and maximum packet size', () => {
     assert.equal((await box.next()).payload.toString(), 'small')
     await settle(sub)
     assert.equal(box.pending.length, 0)
-    assert.equal(f.broker.metrics.dropped['too-large'], 1)
+    assert.equal(engineOf(f.broker).metrics.dropped['too-large'], 1)
   })
 
   test('our Maximum Packet Size is announced; a larger PUBLISH from mqtt.js gets DISCONNECT 0x95', async (t) => {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 import {FakeTimers} from '../helpers/fake-timers.js'
 import {connack, fixture, inbox, nextEvent, settle} from './mqtt5-helpers.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 describe('mqtt.js v5: session expiry, will delay, message expiry', () => {
   test('a session with an expiry interval keeps subscriptions and QoS 1 messages, then expires', async (t) => {
@@ -22,7 +23,7 @@ describe('mqtt.js v5: session expiry, will delay, message expiry', () => {
     assert.equal(m.payload.toString(), 'while away')
     await b.endAsync()
     timers.advance(300_000)
-    assert.equal(f.broker.sessions.has('persist'), false)
+    assert.equal(engineOf(f.broker).sessions.has('persist'), false)
     const c = await f.client(opts)
     assert.equal(connack(c).sessionPresent, false)
   })

@@ -7,6 +7,7 @@ import type {ConnectPacket, ProtocolVersion, PublishPacket} from '../../src/code
 import {PasswordFile} from '../../src/passwd/index.js'
 import {acl, createFileAuth} from '../helpers/auth.js'
 import {connackCode, startBroker, versionName, VERSIONS, Wire} from '../helpers/wire.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 const ACL = `
 # anonymous clients
@@ -341,7 +342,7 @@ describe('read access is checked again when a message that waited is sent (as Mo
       assert.equal(p.topic, 'ok/queued') // the only one still readable
       await back.ack(p)
       await back.quiet()
-      assert.equal(broker.metrics.dropped['not-authorized'], 2)
+      assert.equal(engineOf(broker).metrics.dropped['not-authorized'], 2)
     })
   }
 })

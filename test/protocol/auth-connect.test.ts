@@ -8,6 +8,7 @@ import {PasswordFile} from '../../src/passwd/index.js'
 import {FakeTimers} from '../helpers/fake-timers.js'
 import {createFileAuth, testPasswords, type FileAuthOptions} from '../helpers/auth.js'
 import {ALL_VERSIONS, connackCode, startBroker, versionName, Wire} from '../helpers/wire.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 const passwords = await testPasswords()
 
@@ -108,7 +109,7 @@ for (const v of ALL_VERSIONS) {
       assert.equal(connackCode(await w.expect('connack')), code(v, 0x86, 4))
       await w.closed()
       await watcher.quiet()
-      assert.equal(broker.metrics.authFailures, 1)
+      assert.equal(engineOf(broker).metrics.authFailures, 1)
     })
 
     test('update() puts a new password file in force for the next CONNECT', async (t) => {

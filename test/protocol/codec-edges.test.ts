@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 import {encodePacket, encodePublish, PacketDecoder, type Packet, type ProtocolVersion, type QoS} from '../../src/codec/index.js'
-import {PROTOCOL_MAX_PACKET_SIZE} from '../../src/broker/options.js'
+import {PROTOCOL_MAX_PACKET_SIZE} from '../../src/codec/index.js'
 import {startBroker, versionName, VERSIONS, Wire} from '../helpers/wire.js'
 
 for (const v of VERSIONS) {

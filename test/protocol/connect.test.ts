@@ -3,6 +3,7 @@ import {describe, test} from 'node:test'
 import {ReasonCode, V3ConnackCode} from '../../src/codec/index.js'
 import {FakeTimers} from '../helpers/fake-timers.js'
 import {ALL_VERSIONS, connackCode, hex, rawConnect, startBroker, str, versionName, Wire} from '../helpers/wire.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 const v3Code = (v: number, v3: number, v5: number) => (v === 5 ? v5 : v3)
 
@@ -75,7 +76,7 @@ for (const v of ALL_VERSIONS) {
       const props = v === 5 ? [hex('00')] : []
       w.sendRaw(rawConnect({level: v, flags: 0x1e, properties: v === 5 ? hex('00') : undefined, payload: [str('c1'), ...props, str('w'), str('x')]}))
       await refusedUnanswered(w, v, ReasonCode.MalformedPacket)
-      assert.equal(broker.sessions.size, 0)
+      assert.equal(engineOf(broker).sessions.size, 0)
     })
 
     test('[MQTT-1.5.3-1] [MQTT-3.1.3-4] a client id that is not valid UTF-8 closes the connection', async (t) => {
@@ -83,7 +84,7 @@ for (const v of ALL_VERSIONS) {
       const w = new Wire(broker, v)
       w.sendRaw(rawConnect({level: v, properties: v === 5 ? hex('00') : undefined, payload: [str(hex('61c328'))]}))
       await refusedUnanswered(w, v, ReasonCode.MalformedPacket)
-      assert.equal(broker.sessions.size, 0)
+      assert.equal(engineOf(broker).sessions.size, 0)
     })
 
     test('[MQTT-1.5.3-2] a client id with U+0000 closes the connection', async (t) => {
@@ -91,14 +92,14 @@ for (const v of ALL_VERSIONS) {
       const w = new Wire(broker, v)
       w.sendRaw(rawConnect({level: v, properties: v === 5 ? hex('00') : undefined, payload: [str(hex('610062'))]}))
       await refusedUnanswered(w, v, ReasonCode.MalformedPacket)
-      assert.equal(broker.sessions.size, 0)
+      assert.equal(engineOf(broker).sessions.size, 0)
     })
 
     test('[MQTT-3.1.3-5] a 23-character client id of 0-9a-zA-Z is accepted', async (t) => {
       const broker = startBroker(t)
       const w = new Wire(broker, v)
       assert.equal(connackCode(await w.connect({clientId: 'abcdefghijklmnopqrstuvW'})), 0)
-      assert.ok(broker.sessions.has('abcdefghijklmnopqrstuvW'))
+      assert.ok(engineOf(broker).sessions.has('abcdefghijklmnopqrstuvW'))
     })
 
     test('a long client id is accepted (as Mosquitto does)', async (t) => {
@@ -116,9 +117,9 @@ for (const v of ALL_VERSIONS) {
       assert.equal(connackCode(ack), v3Code(v, V3ConnackCode.BadUserNameOrPassword, ReasonCode.BadUserNameOrPassword))
       assert.equal(ack.sessionPresent, false)
       await w.closed()
-      assert.equal(broker.retained.size, 0)
-      assert.equal(broker.sessions.size, 0)
-      assert.equal(broker.metrics.authFailures, 1)
+      assert.equal(engineOf(broker).retained.size, 0)
+      assert.equal(engineOf(broker).sessions.size, 0)
+      assert.equal(engineOf(broker).metrics.authFailures, 1)
     })
 
     test('[MQTT-3.1.2-19] [MQTT-3.1.2-21] user name and password reach the authenticator', async (t) => {
@@ -150,8 +151,8 @@ for (const v of ALL_VERSIONS) {
         return
       }
       assert.equal(connackCode(ack), 0)
-      assert.equal(broker.sessions.size, 1)
-      const id = [...broker.sessions.keys()][0]
+      assert.equal(engineOf(broker).sessions.size, 1)
+      const id = [...engineOf(broker).sessions.keys()][0]
       assert.ok(id.startsWith('auto-'))
       // [MQTT-3.2.2-16] (v5) the assigned id is returned in CONNACK
       if (v === 5) assert.equal(ack.properties?.assignedClientIdentifier, id)
@@ -159,7 +160,7 @@ for (const v of ALL_VERSIONS) {
       const w2 = new Wire(broker, v)
       connectEmptyId(w2, v, true)
       assert.equal(connackCode(await w2.expect('connack')), 0)
-      assert.equal(broker.sessions.size, 2, 'assigned ids are unique')
+      assert.equal(engineOf(broker).sessions.size, 2, 'assigned ids are unique')
     })
 
     test('[MQTT-3.1.3-8] an empty client id with clean session 0: v3 0x02, v5 gets an assigned id', async (t) => {
@@ -175,7 +176,7 @@ for (const v of ALL_VERSIONS) {
       assert.equal(connackCode(ack), V3ConnackCode.IdentifierRejected)
       assert.equal(ack.sessionPresent, false)
       await w.closed()
-      assert.equal(broker.sessions.size, 0)
+      assert.equal(engineOf(broker).sessions.size, 0)
     })
 
     test('[MQTT-3.1.3-9] empty client ids refused when not allowed (v3 0x02, v5 0x85)', async (t) => {
@@ -218,8 +219,8 @@ for (const v of ALL_VERSIONS) {
       await b.connect({clientId: 'q'})
       b.publish('t', 'x', 1)
       await b.expect('puback')
-      assert.equal(broker.sessions.has('p'), false)
-      assert.equal(broker.router.size, 0)
+      assert.equal(engineOf(broker).sessions.has('p'), false)
+      assert.equal(engineOf(broker).router.size, 0)
     })
 
     test('CONNECT timeout: a socket that never sends CONNECT is closed', async (t) => {
@@ -263,7 +264,7 @@ describe('CONNECT username and password flags', () => {
       const w = new Wire(broker, v)
       w.sendRaw(rawConnect({level: v, flags: 0x42, payload: [str('c1'), str('pw')]}))
       await refusedUnanswered(w, v, 0)
-      assert.equal(broker.sessions.size, 0)
+      assert.equal(engineOf(broker).sessions.size, 0)
     })
   }
 
@@ -295,7 +296,7 @@ describe('CONNECT username and password flags', () => {
     const w = new Wire(broker, 5)
     w.send({cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 'c1', clean: true, keepalive: 0, properties: {receiveMaximum: 0}})
     await refusedUnanswered(w, 5, ReasonCode.ProtocolError)
-    assert.equal(broker.sessions.size, 0)
+    assert.equal(engineOf(broker).sessions.size, 0)
   })
 })
 

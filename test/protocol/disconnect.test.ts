@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 import {ReasonCode} from '../../src/codec/index.js'
 import {startBroker, versionName, VERSIONS, Wire} from '../helpers/wire.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 for (const v of VERSIONS) {
   describe(`DISCONNECT ${versionName(v)}`, () => {
@@ -13,7 +14,7 @@ for (const v of VERSIONS) {
       await w.closed()
       assert.equal(w.buffered.length, 0)
       assert.equal(broker.connectionCount, 0)
-      assert.equal(broker.metrics.clientsConnected, 0)
+      assert.equal(engineOf(broker).metrics.clientsConnected, 0)
     })
 
     test(`the broker shutting down ${v === 5 ? 'sends DISCONNECT 0x8B' : 'closes the connection'}`, async (t) => {
@@ -84,7 +85,7 @@ describe('DISCONNECT v5 only', () => {
     await w.connect({clean: false, properties: {sessionExpiryInterval: 10}})
     w.send({cmd: 'disconnect', properties: {sessionExpiryInterval: 0}})
     await w.closed()
-    assert.equal(broker.sessions.size, 0, 'the session ended at once')
+    assert.equal(engineOf(broker).sessions.size, 0, 'the session ended at once')
   })
 
   test('[MQTT-3.14.2-2] setting a session expiry on DISCONNECT when it was 0 at CONNECT is a protocol error', async (t) => {
@@ -94,7 +95,7 @@ describe('DISCONNECT v5 only', () => {
     w.send({cmd: 'disconnect', properties: {sessionExpiryInterval: 60}})
     assert.equal((await w.expect('disconnect')).reasonCode, ReasonCode.ProtocolError)
     await w.closed()
-    assert.equal(broker.sessions.size, 0)
+    assert.equal(engineOf(broker).sessions.size, 0)
   })
 
   test('a DISCONNECT with a reason string and user properties is accepted', async (t) => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 import {ReasonCode} from '../../src/codec/index.js'
 import {frame, hex, rawConnect, startBroker, str, Wire} from '../helpers/wire.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 // Issue #14: one malformed MQTT 5 packet must cost its sender the connection, never the broker or
 // anybody else's messages. The packets are written by hand: no encoder produces them.
@@ -53,7 +54,7 @@ describe('hostile MQTT 5 properties (issue #14)', () => {
     willing.sendRaw('00 00')
     await refused(willing, ReasonCode.MalformedPacket)
     for (const w of [v3, v5]) assert.equal((await w.expect('publish')).payload.toString(), 'gone')
-    assert.equal(broker.metrics.internalErrors, 0)
+    assert.equal(engineOf(broker).metrics.internalErrors, 0)
   })
 
   test('a poisoned retained message is never stored: 0x81 to the publisher, later subscribers unharmed', async (t) => {
@@ -62,7 +63,7 @@ describe('hostile MQTT 5 properties (issue #14)', () => {
     await bad.connect({clientId: 'bad'})
     bad.sendRaw(publishWith('x/r', '1a03', 'poison', 0x33))
     await refused(bad, ReasonCode.MalformedPacket)
-    assert.equal(broker.retained.size, 0)
+    assert.equal(engineOf(broker).retained.size, 0)
     const sub = new Wire(broker, 5)
     await sub.connect({clientId: 'sub'})
     assert.deepEqual((await sub.subscribe('x/#', 1)).granted, [1])
@@ -132,8 +133,8 @@ describe('the engine contains its own failures (issue #14)', () => {
       assert.equal((await other.expect('publish')).payload.toString(), n)
     }
     await victim.quiet()
-    assert.equal(broker.metrics.dropped['delivery-failed'], 3)
-    assert.equal(broker.metrics.internalErrors, 3)
+    assert.equal(engineOf(broker).metrics.dropped['delivery-failed'], 3)
+    assert.equal(engineOf(broker).metrics.internalErrors, 3)
   })
 
   test('a publish hook that throws while a will goes out: no will, and the broker keeps serving', async (t) => {
@@ -153,6 +154,6 @@ describe('the engine contains its own failures (issue #14)', () => {
     pub.publish('after', 'still here')
     const p = await sub.expect('publish')
     assert.equal(p.topic, 'after')
-    assert.equal(broker.metrics.internalErrors, 1)
+    assert.equal(engineOf(broker).metrics.internalErrors, 1)
   })
 })

@@ -7,6 +7,7 @@ import WebSocket from 'ws'
 import {encodePacket, FrameScanner, ReasonCode} from '../../src/codec/index.js'
 import {varint} from '../helpers/varint.js'
 import {frame, startBroker, str, Wire} from '../helpers/wire.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 v8.setFlagsFromString('--expose-gc')
 const gc = vm.runInNewContext('gc') as () => void
@@ -30,7 +31,7 @@ function publishOfSize(topic: string, size: number): Buffer {
 describe('huge messages', () => {
   test('the default maximum packet size is 2,000,000 bytes, announced to v5 clients', async (t) => {
     const broker = startBroker(t)
-    assert.equal(broker.options.maxPacketSize, 2_000_000)
+    assert.equal(engineOf(broker).options.maxPacketSize, 2_000_000)
     const w = new Wire(broker, 5)
     assert.equal((await w.connect()).properties?.maximumPacketSize, 2_000_000)
   })

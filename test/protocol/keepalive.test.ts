@@ -3,6 +3,7 @@ import {describe, test} from 'node:test'
 import {ReasonCode} from '../../src/codec/index.js'
 import {FakeTimers} from '../helpers/fake-timers.js'
 import {startBroker, versionName, VERSIONS, Wire} from '../helpers/wire.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 for (const v of VERSIONS) {
   describe(`keepalive ${versionName(v)}`, () => {
@@ -82,7 +83,7 @@ for (const v of VERSIONS) {
       timers.advance(1500)
       await a.closed()
       await b.closed()
-      assert.deepEqual([...broker.sessions.keys()], ['b'])
+      assert.deepEqual([...engineOf(broker).sessions.keys()], ['b'])
     })
   })
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 import {encodePacket, ReasonCode, type ProtocolVersion} from '../../src/codec/index.js'
 import {frame, hex, rawConnect, startBroker, str, versionName, VERSIONS, Wire} from '../helpers/wire.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 async function rejected(w: Wire, v: ProtocolVersion, v5Code: number): Promise<void> {
   if (v === 5) assert.equal((await w.expect('disconnect')).reasonCode, v5Code)
@@ -40,7 +41,7 @@ for (const v of VERSIONS) {
       w.send({cmd: 'connect', protocolId: 'MQTT', protocolVersion: v, clientId: 'x'.repeat(60), clean: true, keepalive: 0})
       await w.closed()
       assert.equal(w.buffered.filter((p) => p.cmd === 'connack' && (p.reasonCode ?? p.returnCode) === 0).length, 0)
-      assert.equal(broker.sessions.size, 0)
+      assert.equal(engineOf(broker).sessions.size, 0)
     })
 
     test('[MQTT-2.2.2-2] a reserved packet type (0) is malformed', async (t) => {
@@ -129,7 +130,7 @@ for (const v of VERSIONS) {
       assert.equal(got[1].cmd, 'suback')
       assert.deepEqual(got.slice(2).map((p) => p.cmd).sort(), ['puback', 'publish'])
       await w.closed()
-      assert.equal(broker.retained.size, 0, 'no will after DISCONNECT')
+      assert.equal(engineOf(broker).retained.size, 0, 'no will after DISCONNECT')
     })
 
     test('a packet split into single bytes is reassembled', async (t) => {
@@ -152,7 +153,7 @@ for (const v of VERSIONS) {
       await w.connect()
       w.sendRaw(Buffer.concat([hex('00 00'), encodePacket({cmd: 'publish', topic: 'r', payload: Buffer.from('x'), qos: 0, retain: true, dup: false}, v)]))
       await rejected(w, v, ReasonCode.MalformedPacket)
-      assert.equal(broker.retained.size, 0)
+      assert.equal(engineOf(broker).retained.size, 0)
     })
   })
 }
@@ -172,7 +173,7 @@ describe('malformed and illegal packets v3.1.1 only', () => {
     await w.connect({will: {topic: 'w', payload: Buffer.from('x'), qos: 0, retain: true}})
     w.sendRaw('e0 01 00')
     await w.closed()
-    assert.equal(broker.retained.size, 1)
+    assert.equal(engineOf(broker).retained.size, 1)
   })
 
   test('a PUBACK with a body longer than a packet id is malformed', async (t) => {
@@ -192,7 +193,7 @@ describe('malformed and illegal packets v5 only', () => {
     w.sendRaw(Buffer.concat([hex('e0 00'), encodePacket({cmd: 'publish', topic: 'r', payload: Buffer.from('x'), qos: 0, retain: true, dup: false}, 5)]))
     await w.closed()
     assert.equal(w.buffered.length, 0)
-    assert.equal(broker.retained.size, 0, 'neither the will nor the PUBLISH after DISCONNECT')
+    assert.equal(engineOf(broker).retained.size, 0, 'neither the will nor the PUBLISH after DISCONNECT')
   })
 
   test('a short AUTH (Remaining Length 0) without an authentication method is a protocol error, not malformed', async (t) => {

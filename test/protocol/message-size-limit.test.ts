@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 import {ReasonCode} from '../../src/codec/index.js'
 import {startBroker, versionName, VERSIONS, Wire} from '../helpers/wire.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 for (const v of VERSIONS) {
   describe(`message_size_limit ${versionName(v)}`, () => {
@@ -22,7 +23,7 @@ for (const v of VERSIONS) {
       const got = await sub.expect('publish')
       assert.equal(got.payload.toString(), 'okay')
       await sub.quiet()
-      assert.equal(broker.metrics.messagesReceived, 1)
+      assert.equal(engineOf(broker).metrics.messagesReceived, 1)
     })
 
     test('a will above the limit is refused like an oversized PUBLISH (v5 CONNACK 0x95, v3 closed); one at the limit is accepted', async (t) => {
@@ -32,7 +33,7 @@ for (const v of VERSIONS) {
         will: {topic: 'w', payload: Buffer.from('12345'), qos: 0, retain: false}})
       if (v === 5) assert.equal((await big.expect('connack')).reasonCode, ReasonCode.PacketTooLarge)
       await big.closed()
-      assert.equal(broker.sessions.has('big'), false)
+      assert.equal(engineOf(broker).sessions.has('big'), false)
       const ok = new Wire(broker, v)
       const connack = await ok.connect({clientId: 'ok', will: {topic: 'w', payload: Buffer.from('1234'), qos: 0, retain: false}})
       assert.equal(connack.reasonCode ?? connack.returnCode, 0)

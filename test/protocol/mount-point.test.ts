@@ -4,6 +4,7 @@ import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 import type {ListenerLink} from '../../src/broker/connection.js'
 import {startBroker, versionName, VERSIONS, Wire} from '../helpers/wire.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 const site = (mountPoint: string): ListenerLink => ({stats: {messagesReceived: 0, messagesSent: 0}, released: () => undefined, mountPoint})
 
@@ -45,7 +46,7 @@ for (const v of VERSIONS) {
       await a.connect({clientId: 'a', will: {topic: 'will', payload: Buffer.from('bye'), qos: 0, retain: true}})
       a.publish('kept', 'k', 1, {messageId: 1, retain: true})
       await a.expect('puback')
-      assert.deepEqual([...broker.retained.entries()].map((m) => m.topic), ['m/kept'])
+      assert.deepEqual([...engineOf(broker).retained.entries()].map((m) => m.topic), ['m/kept'])
       a.sendRaw('00 00') // dies: the will goes out
       await a.closed()
       const later = new Wire(broker, v, 'test', {listener: site('m/')})

@@ -6,6 +6,7 @@ import type {Authenticator, EnhancedAuthRequest} from '../../src/broker/auth/aut
 import {ReasonCode} from '../../src/codec/index.js'
 import {FakeTimers} from '../helpers/fake-timers.js'
 import {startBroker, Wire} from '../helpers/wire.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 const USERS = {alice: 'wonderland', 'b,o=b': 'builder'}
 const method = SCRAM_SHA_256
@@ -84,8 +85,8 @@ describe('v5 enhanced authentication', () => {
       assert.equal(ack.sessionPresent, false)
       await w.closed()
     }
-    assert.equal(broker.metrics.authFailures, 2)
-    assert.equal(broker.sessions.size, 0)
+    assert.equal(engineOf(broker).metrics.authFailures, 2)
+    assert.equal(engineOf(broker).sessions.size, 0)
   })
 
   test('[MQTT-4.12.0-?] only AUTH may be sent while authenticating: anything else is a protocol error', async (t) => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 import {ReasonCode, type PublishPacket} from '../../src/codec/index.js'
 import {startBroker, Wire} from '../helpers/wire.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 describe('v5 flow control', () => {
   test('[MQTT-3.3.4-9] the client\'s Receive Maximum bounds our QoS 1/2 in flight; the rest waits', async (t) => {
@@ -89,6 +90,6 @@ describe('v5 flow control', () => {
     const got: PublishPacket[] = []
     for (let i = 0; i < 3; i++) got.push(await w.expect('publish'))
     await w.quiet()
-    assert.equal(broker.sessions.get('c1')!.queued, 2)
+    assert.equal(engineOf(broker).sessions.get('c1')!.queued, 2)
   })
 })

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
-import {PROTOCOL_MAX_PACKET_SIZE} from '../../src/broker/options.js'
+import {PROTOCOL_MAX_PACKET_SIZE} from '../../src/codec/index.js'
 import {ReasonCode} from '../../src/codec/index.js'
 import {startBroker, Wire} from '../helpers/wire.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 describe('v5 Maximum Packet Size', () => {
   test('ours is announced in CONNACK and enforced (DISCONNECT 0x95)', async (t) => {
@@ -35,8 +36,8 @@ describe('v5 Maximum Packet Size', () => {
     assert.equal((await small.expect('publish')).payload.length, 10)
     assert.equal((await small.expect('publish')).payload.length, 20)
     await small.quiet()
-    assert.equal(broker.metrics.dropped['too-large'], 2)
-    assert.equal(broker.sessions.get('small')!.inflight.size, 2, 'the dropped ones hold no packet id')
+    assert.equal(engineOf(broker).metrics.dropped['too-large'], 2)
+    assert.equal(engineOf(broker).sessions.get('small')!.inflight.size, 2, 'the dropped ones hold no packet id')
   })
 
   test('a retained message too large for the client is not sent to it', async (t) => {
@@ -49,7 +50,7 @@ describe('v5 Maximum Packet Size', () => {
     await w.connect({properties: {maximumPacketSize: 100}})
     await w.subscribe('r', 0)
     await w.quiet()
-    assert.equal(broker.metrics.dropped['too-large'], 1)
+    assert.equal(engineOf(broker).metrics.dropped['too-large'], 1)
   })
 
   test('a v3 client has no such limit', async (t) => {

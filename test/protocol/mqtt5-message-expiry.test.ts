@@ -4,6 +4,7 @@ import type {ProtocolVersion} from '../../src/codec/index.js'
 import type {Broker} from '../../src/broker/broker.js'
 import {FakeTimers} from '../helpers/fake-timers.js'
 import {startBroker, Wire} from '../helpers/wire.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 async function offline(broker: Broker, v: ProtocolVersion = 5): Promise<void> {
   const s = new Wire(broker, v)
@@ -41,7 +42,7 @@ describe('v5 Message Expiry Interval', () => {
     const s = await back(broker)
     assert.equal((await s.expect('publish')).payload.toString(), 'fresh')
     await s.quiet()
-    assert.equal(broker.metrics.dropped.expired, 1)
+    assert.equal(engineOf(broker).metrics.dropped.expired, 1)
   })
 
   test('[MQTT-3.3.2-6] a message that waited is forwarded with the time it has left', async (t) => {
@@ -93,7 +94,7 @@ describe('v5 Message Expiry Interval', () => {
     await b.connect({clientId: 'b'})
     await b.subscribe('t', 1)
     await b.quiet()
-    assert.equal(broker.retained.size, 0)
+    assert.equal(engineOf(broker).retained.size, 0)
   })
 
   test('expired messages make room in a full queue before anything new is dropped', async (t) => {
@@ -103,7 +104,7 @@ describe('v5 Message Expiry Interval', () => {
     await send('b', 1)
     timers.advance(1_000)
     await send('c')
-    assert.equal(broker.metrics.dropped['queue-full'] ?? 0, 0)
+    assert.equal(engineOf(broker).metrics.dropped['queue-full'] ?? 0, 0)
     const s = await back(broker)
     assert.equal((await s.expect('publish')).payload.toString(), 'c')
     await s.quiet()

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 import {FakeTimers} from '../helpers/fake-timers.js'
 import {startBroker, Wire} from '../helpers/wire.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 const settle = () => new Promise((r) => setImmediate(r))
 
@@ -19,11 +20,11 @@ describe('v5 Session Expiry Interval', () => {
     pub.publish('t', 'queued', 1)
     await pub.expect('puback')
     timers.advance(59_999)
-    assert.equal(broker.sessions.get('s')?.queued, 1)
+    assert.equal(engineOf(broker).sessions.get('s')?.queued, 1)
     timers.advance(1)
-    assert.equal(broker.sessions.has('s'), false, 'expired sessions are removed')
-    assert.equal(broker.metrics.clientsExpired, 1)
-    assert.equal(broker.router.size, 0, 'with their subscriptions')
+    assert.equal(engineOf(broker).sessions.has('s'), false, 'expired sessions are removed')
+    assert.equal(engineOf(broker).metrics.clientsExpired, 1)
+    assert.equal(engineOf(broker).router.size, 0, 'with their subscriptions')
     const b = new Wire(broker, 5)
     assert.equal((await b.connect({clientId: 's', clean: false, properties: {sessionExpiryInterval: 60}})).sessionPresent, false)
     await b.quiet()
@@ -40,13 +41,13 @@ describe('v5 Session Expiry Interval', () => {
     const b = new Wire(broker, 5)
     assert.equal((await b.connect({clientId: 's', clean: false, properties: {sessionExpiryInterval: 60}})).sessionPresent, true)
     timers.advance(3_600_000)
-    assert.equal(broker.sessions.has('s'), true)
+    assert.equal(engineOf(broker).sessions.has('s'), true)
     b.end()
     await b.closed()
     timers.advance(59_999)
-    assert.equal(broker.sessions.has('s'), true, 'the countdown restarts from the full interval')
+    assert.equal(engineOf(broker).sessions.has('s'), true, 'the countdown restarts from the full interval')
     timers.advance(1)
-    assert.equal(broker.sessions.has('s'), false)
+    assert.equal(engineOf(broker).sessions.has('s'), false)
   })
 
   test('[MQTT-3.14.2-2] DISCONNECT can shorten the interval', async (t) => {
@@ -57,7 +58,7 @@ describe('v5 Session Expiry Interval', () => {
     a.send({cmd: 'disconnect', properties: {sessionExpiryInterval: 10}})
     await a.closed()
     timers.advance(10_000)
-    assert.equal(broker.sessions.has('s'), false)
+    assert.equal(engineOf(broker).sessions.has('s'), false)
   })
 
   test('[MQTT-3.2.2-?] a broker maximum lowers the interval and is announced in CONNACK', async (t) => {
@@ -68,13 +69,13 @@ describe('v5 Session Expiry Interval', () => {
     a.end()
     await a.closed()
     timers.advance(100_000)
-    assert.equal(broker.sessions.has('s'), false)
+    assert.equal(engineOf(broker).sessions.has('s'), false)
     const b = new Wire(broker, 5)
     assert.equal((await b.connect({clientId: 'b', properties: {sessionExpiryInterval: 50}})).properties?.sessionExpiryInterval, undefined)
     b.send({cmd: 'disconnect', properties: {sessionExpiryInterval: 1000}})
     await b.closed()
     timers.advance(100_000)
-    assert.equal(broker.sessions.has('b'), false, 'a longer interval on DISCONNECT is capped too')
+    assert.equal(engineOf(broker).sessions.has('b'), false, 'a longer interval on DISCONNECT is capped too')
   })
 
   test('0xFFFFFFFF never expires; long intervals survive setTimeout\'s 24.8-day limit', async (t) => {
@@ -90,11 +91,11 @@ describe('v5 Session Expiry Interval', () => {
     await month.closed()
     await settle()
     timers.advance(30 * 86_400_000 - 1)
-    assert.equal(broker.sessions.has('month'), true)
+    assert.equal(engineOf(broker).sessions.has('month'), true)
     timers.advance(1)
-    assert.equal(broker.sessions.has('month'), false)
+    assert.equal(engineOf(broker).sessions.has('month'), false)
     timers.advance(200 * 365 * 86_400_000)
-    assert.equal(broker.sessions.has('forever'), true)
+    assert.equal(engineOf(broker).sessions.has('forever'), true)
   })
 
   test('clean start discards the old session; the new one persists by its own interval', async (t) => {
@@ -107,7 +108,7 @@ describe('v5 Session Expiry Interval', () => {
     await a.closed()
     const b = new Wire(broker, 5)
     assert.equal((await b.connect({clientId: 's', clean: true, properties: {sessionExpiryInterval: 60}})).sessionPresent, false)
-    assert.equal(broker.router.size, 0)
+    assert.equal(engineOf(broker).router.size, 0)
     b.end()
     await b.closed()
     const c = new Wire(broker, 5)
@@ -121,7 +122,7 @@ describe('v5 Session Expiry Interval', () => {
     await a.subscribe('t', 1)
     a.end()
     await a.closed()
-    assert.equal(broker.sessions.size, 0)
+    assert.equal(engineOf(broker).sessions.size, 0)
   })
 
   test('v3 persistent sessions expire after persistentClientExpiration (Mosquitto\'s persistent_client_expiration)', async (t) => {
@@ -132,9 +133,9 @@ describe('v5 Session Expiry Interval', () => {
     a.end()
     await a.closed()
     timers.advance(3_599_999)
-    assert.equal(broker.sessions.has('v3'), true)
+    assert.equal(engineOf(broker).sessions.has('v3'), true)
     timers.advance(1)
-    assert.equal(broker.sessions.has('v3'), false)
+    assert.equal(engineOf(broker).sessions.has('v3'), false)
   })
 
   test('v3 persistent sessions never expire by default', async (t) => {
@@ -145,6 +146,6 @@ describe('v5 Session Expiry Interval', () => {
     a.end()
     await a.closed()
     timers.advance(100 * 365 * 86_400_000)
-    assert.equal(broker.sessions.has('v3'), true)
+    assert.equal(engineOf(broker).sessions.has('v3'), true)
   })
 })

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 import {ReasonCode, type ProtocolVersion, type PublishPacket} from '../../src/codec/index.js'
 import {startBroker, versionName, VERSIONS, Wire} from '../helpers/wire.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 const persistent = (v: ProtocolVersion) => (v === 5 ? {clean: false, properties: {sessionExpiryInterval: 600}} : {clean: false})
 
@@ -113,7 +114,7 @@ for (const v of VERSIONS) {
       for (let i = 0; i < 4; i++) await send(String(i))
       const first = await a.expect('publish')
       assert.equal(first.payload.toString(), '0')
-      assert.equal(broker.sessions.get('a')!.queued, 3)
+      assert.equal(engineOf(broker).sessions.get('a')!.queued, 3)
       const b = await member(broker, v, 'b')
       a.send({cmd: 'disconnect'})
       await a.closed()
@@ -124,7 +125,7 @@ for (const v of VERSIONS) {
         await b.ack(p)
       }
       assert.deepEqual(got.sort(), ['0', '1', '2', '3'])
-      assert.equal(broker.sessions.get('a')!.queued, 0)
+      assert.equal(engineOf(broker).sessions.get('a')!.queued, 0)
       const again = new Wire(broker, v)
       await again.connect({clientId: 'a', ...persistent(v)})
       await again.quiet()
@@ -175,7 +176,7 @@ for (const v of VERSIONS) {
       a.end()
       await a.closed()
       await b.quiet()
-      assert.equal(broker.metrics.dropped['session-ended'], 1)
+      assert.equal(engineOf(broker).metrics.dropped['session-ended'], 1)
     })
 
     test('policy: when a member\'s session ends, its queued messages go to another member, even an offline one', async (t) => {
@@ -190,7 +191,7 @@ for (const v of VERSIONS) {
       await a.expect('publish')
       a.end()
       await a.closed()
-      assert.equal(broker.sessions.get('b')!.queued, 3)
+      assert.equal(engineOf(broker).sessions.get('b')!.queued, 3)
       const back = new Wire(broker, v)
       await back.connect({clientId: 'b', ...persistent(v)})
       const got: string[] = []

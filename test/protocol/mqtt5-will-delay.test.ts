@@ -4,6 +4,7 @@ import {ReasonCode} from '../../src/codec/index.js'
 import type {Broker} from '../../src/broker/broker.js'
 import {FakeTimers} from '../helpers/fake-timers.js'
 import {startBroker, Wire} from '../helpers/wire.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 const will = (delay: number) => ({will: {topic: 'will', payload: Buffer.from('gone'), qos: 0 as const, retain: false, properties: {willDelayInterval: delay}}})
 
@@ -45,7 +46,7 @@ describe('v5 Will Delay Interval', () => {
     await watch.quiet()
     timers.advance(1)
     assert.equal((await watch.expect('publish')).topic, 'will')
-    assert.equal(broker.sessions.has('c'), false)
+    assert.equal(engineOf(broker).sessions.has('c'), false)
     timers.advance(60_000)
     await watch.quiet()
   })
@@ -108,8 +109,8 @@ describe('v5 Will Delay Interval', () => {
     await c.closed()
     await broker.close()
     const published: string[] = []
-    const publish = broker.publish.bind(broker)
-    broker.publish = (m) => { published.push(m.topic); return publish(m) }
+    const publish = engineOf(broker).publish.bind(broker)
+    engineOf(broker).publish = (m) => { published.push(m.topic); return publish(m) }
     timers.advance(600_000)
     assert.deepEqual(published, [])
   })

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 import {ReasonCode} from '../../src/codec/index.js'
 import {frame, hex, startBroker, str, versionName, VERSIONS, Wire} from '../helpers/wire.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 for (const v of VERSIONS) {
   describe(`PUBLISH QoS 0 ${versionName(v)}`, () => {
@@ -22,7 +23,7 @@ for (const v of VERSIONS) {
       // [MQTT-3.3.1-2] DUP is 0 for QoS 0; [MQTT-2.3.1-5] no packet identifier
       assert.equal(p.dup, false)
       assert.equal(p.messageId, undefined)
-      assert.equal(broker.metrics.messagesReceived, 1)
+      assert.equal(engineOf(broker).metrics.messagesReceived, 1)
     })
 
     test('[MQTT-3.8.4-6] a QoS 0 message goes to a QoS 2 subscription at QoS 0', async (t) => {
@@ -82,7 +83,7 @@ for (const v of VERSIONS) {
       await pub.connect({clientId: 'pub'})
       pub.publish('t', 'lost')
       await pub.quiet()
-      assert.equal(broker.metrics.dropped['offline-qos0'], 1)
+      assert.equal(engineOf(broker).metrics.dropped['offline-qos0'], 1)
       const back = new Wire(broker, v)
       assert.equal((await back.connect({clientId: 'sub', ...persistent})).sessionPresent, true)
       await back.quiet()

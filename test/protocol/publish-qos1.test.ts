@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 import {ReasonCode, type PubackPacket, type PublishPacket} from '../../src/codec/index.js'
 import {startBroker, versionName, VERSIONS, Wire} from '../helpers/wire.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 for (const v of VERSIONS) {
   describe(`PUBLISH QoS 1 ${versionName(v)}`, () => {
@@ -29,10 +30,10 @@ for (const v of VERSIONS) {
       assert.equal(p.qos, 1)
       assert.equal(p.dup, false)
       assert.ok(p.messageId! > 0)
-      assert.equal(broker.sessions.get('sub')!.inflight.size, 1)
+      assert.equal(engineOf(broker).sessions.get('sub')!.inflight.size, 1)
       sub.send({cmd: 'puback', messageId: p.messageId})
       await sub.quiet()
-      assert.equal(broker.sessions.get('sub')!.inflight.size, 0)
+      assert.equal(engineOf(broker).sessions.get('sub')!.inflight.size, 0)
     })
 
     test('[MQTT-3.8.4-6] delivery at min(publish QoS, granted QoS)', async (t) => {
@@ -121,7 +122,7 @@ for (const v of VERSIONS) {
       }
       await sub.quiet()
       assert.deepEqual(got, [...Array(20).keys()])
-      assert.equal(broker.sessions.get('sub')!.queued, 5)
+      assert.equal(engineOf(broker).sessions.get('sub')!.queued, 5)
       for (const id of ids.slice(0, 5)) sub.send({cmd: 'puback', messageId: id})
       for (let i = 20; i < 25; i++) assert.equal((await sub.expect('publish')).payload.toString(), String(i))
     })

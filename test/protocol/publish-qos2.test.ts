@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 import {ReasonCode, type PublishPacket} from '../../src/codec/index.js'
 import {frame, hex, startBroker, versionName, VERSIONS, Wire} from '../helpers/wire.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 for (const v of VERSIONS) {
   describe(`PUBLISH QoS 2 ${versionName(v)}`, () => {
@@ -58,7 +59,7 @@ for (const v of VERSIONS) {
       sub.send({cmd: 'pubrec', messageId: p.messageId})
       const rel = await sub.expect('pubrel')
       assert.equal(rel.messageId, p.messageId)
-      const session = broker.sessions.get('sub')!
+      const session = engineOf(broker).sessions.get('sub')!
       assert.equal(session.packetIds.isInUse(p.messageId!), true, '[MQTT-4.3.3-?] the id stays in use until PUBCOMP')
       // a message sent meanwhile does not get the id awaiting PUBCOMP
       pub.publish('t', 'y', 2, {messageId: 2})
@@ -158,8 +159,8 @@ describe('PUBLISH QoS 2 v5 only', () => {
     assert.equal(p.qos, 2)
     sub.send({cmd: 'pubrec', messageId: p.messageId, reasonCode: ReasonCode.UnspecifiedError})
     await sub.quiet()
-    assert.equal(broker.sessions.get('sub')!.inflight.size, 0)
-    assert.equal(broker.sessions.get('sub')!.packetIds.isInUse(p.messageId!), false)
+    assert.equal(engineOf(broker).sessions.get('sub')!.inflight.size, 0)
+    assert.equal(engineOf(broker).sessions.get('sub')!.packetIds.isInUse(p.messageId!), false)
   })
 
   test('a PUBLISH refused with PUBREC >= 0x80 does not hold its id', async (t) => {
@@ -168,6 +169,6 @@ describe('PUBLISH QoS 2 v5 only', () => {
     await w.connect()
     w.publish('t', 'x', 2, {messageId: 8})
     assert.equal((await w.expect('pubrec')).reasonCode, ReasonCode.NotAuthorized)
-    assert.equal(broker.sessions.get('c1')!.inboundQos2.has(8), false)
+    assert.equal(engineOf(broker).sessions.get('c1')!.inboundQos2.has(8), false)
   })
 })

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 import type {PublishPacket} from '../../src/codec/index.js'
 import {startBroker, versionName, VERSIONS, Wire} from '../helpers/wire.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 for (const v of VERSIONS) {
   describe(`retained messages ${versionName(v)}`, () => {
@@ -11,7 +12,7 @@ for (const v of VERSIONS) {
       await pub.connect({clientId: 'pub'})
       pub.publish('r/1', 'kept', 1, {retain: true})
       await pub.expect('puback')
-      assert.equal(broker.retained.size, 1)
+      assert.equal(engineOf(broker).retained.size, 1)
       const sub = new Wire(broker, v)
       await sub.connect({clientId: 'sub'})
       const ack = await sub.subscribe('r/+', 1)
@@ -58,7 +59,7 @@ for (const v of VERSIONS) {
       // still forwarded as normal to current subscribers
       const p = await live.expect('publish')
       assert.equal(p.payload.length, 0)
-      assert.equal(broker.retained.size, 0)
+      assert.equal(engineOf(broker).retained.size, 0)
       const sub = new Wire(broker, v)
       await sub.connect({clientId: 'sub'})
       await sub.subscribe('r', 0)

@@ -3,6 +3,7 @@ import {describe, test} from 'node:test'
 import type {ConnectPacket, ProtocolVersion, PublishPacket} from '../../src/codec/index.js'
 import type {Broker} from '../../src/broker/broker.js'
 import {startBroker, versionName, VERSIONS, Wire} from '../helpers/wire.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 const persistent = (v: ProtocolVersion): Partial<ConnectPacket> =>
   v === 5 ? {clean: false, properties: {sessionExpiryInterval: 3600}} : {clean: false}
@@ -46,14 +47,14 @@ for (const v of VERSIONS) {
       pub.publish('q1', 'three', 1, {messageId: 3})
       pub.publish('q1', 'lost', 0)
       await pub.take(3)
-      assert.equal(broker.sessions.get('s')!.queued, 3)
+      assert.equal(engineOf(broker).sessions.get('s')!.queued, 3)
       const b = await reconnect(broker, v, 's')
       const got = [await b.expect('publish'), await b.expect('publish'), await b.expect('publish')]
       assert.deepEqual(got.map((p) => p.payload.toString()), ['one', 'two', 'three'])
       assert.deepEqual(got.map((p) => p.qos), [1, 2, 1])
       assert.deepEqual(got.map((p) => p.dup), [false, false, false])
       await b.quiet()
-      assert.equal(broker.metrics.dropped['offline-qos0'], 1)
+      assert.equal(engineOf(broker).metrics.dropped['offline-qos0'], 1)
     })
 
     test('[MQTT-4.4.0-1] [MQTT-3.3.1-1] unacknowledged QoS 1 is resent with DUP and the same id on resume', async (t) => {
@@ -72,7 +73,7 @@ for (const v of VERSIONS) {
       assert.equal(again.payload.toString(), 'x')
       b.send({cmd: 'puback', messageId: again.messageId})
       await b.quiet()
-      assert.equal(broker.sessions.get('s')!.inflight.size, 0)
+      assert.equal(engineOf(broker).sessions.get('s')!.inflight.size, 0)
       // acknowledged: not sent a third time
       await gone(b)
       const c = await reconnect(broker, v, 's')
@@ -105,7 +106,7 @@ for (const v of VERSIONS) {
       b.send({cmd: 'pubcomp', messageId: m1.messageId})
       await b.ack(pubAgain)
       await b.quiet()
-      assert.equal(broker.sessions.get('s')!.inflight.size, 0)
+      assert.equal(engineOf(broker).sessions.get('s')!.inflight.size, 0)
     })
 
     test('[MQTT-4.3.3-9] inbound QoS 2 stays exactly once across a reconnect', async (t) => {
@@ -137,8 +138,8 @@ for (const v of VERSIONS) {
       await pub.connect({clientId: 'pub'})
       for (let i = 0; i < 1005; i++) pub.publish('t', String(i), 1, {messageId: (i % 60000) + 1})
       await pub.take(1005)
-      assert.equal(broker.sessions.get('s')!.queued, 1000)
-      assert.equal(broker.metrics.dropped['queue-full'], 5)
+      assert.equal(engineOf(broker).sessions.get('s')!.queued, 1000)
+      assert.equal(engineOf(broker).metrics.dropped['queue-full'], 5)
       const b = await reconnect(broker, v, 's')
       for (let i = 0; i < 1000; i++) {
         const p = await b.expect('publish')
@@ -158,8 +159,8 @@ for (const v of VERSIONS) {
       await pub.connect({clientId: 'pub'})
       for (let i = 0; i < 5; i++) pub.publish('t', String(i), 1, {messageId: i + 1})
       await pub.take(5)
-      assert.equal(broker.sessions.get('s')!.queued, 3)
-      assert.equal(broker.metrics.dropped['queue-full'], 2)
+      assert.equal(engineOf(broker).sessions.get('s')!.queued, 3)
+      assert.equal(engineOf(broker).metrics.dropped['queue-full'], 2)
 
       const bytes = startBroker(t, {maxQueuedMessages: 0, maxQueuedBytes: 100})
       const c = new Wire(bytes, v)
@@ -170,9 +171,9 @@ for (const v of VERSIONS) {
       await p2.connect({clientId: 'pub'})
       for (let i = 0; i < 5; i++) p2.publish('t', Buffer.alloc(30), 1, {messageId: i + 1})
       await p2.take(5)
-      assert.equal(bytes.sessions.get('s')!.queued, 3)
-      assert.ok(bytes.sessions.get('s')!.queuedBytes <= 100)
-      assert.equal(bytes.metrics.dropped['queue-full'], 2)
+      assert.equal(engineOf(bytes).sessions.get('s')!.queued, 3)
+      assert.ok(engineOf(bytes).sessions.get('s')!.queuedBytes <= 100)
+      assert.equal(engineOf(bytes).metrics.dropped['queue-full'], 2)
     })
 
     test('[MQTT-3.1.2-6] clean session after a persistent one discards its queue', async (t) => {

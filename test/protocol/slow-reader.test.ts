@@ -3,6 +3,7 @@ import {describe, test} from 'node:test'
 import type {Broker} from '../../src/broker/broker.js'
 import {encodePacket, type ProtocolVersion, type PublishPacket} from '../../src/codec/index.js'
 import {startBroker, versionName, VERSIONS, Wire} from '../helpers/wire.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 const KB = Buffer.alloc(1024, 0x61)
 
@@ -83,7 +84,7 @@ for (const v of VERSIONS) {
       assert.ok(peak <= limit + 2 * KB.length, `buffered ${peak} bytes for a limit of ${limit}`)
       // what sits in the "network" is at most one batch past the reader's high-water mark
       assert.ok(sub.stream.readableLength <= sub.stream.readableHighWaterMark + limit + 2 * KB.length, `${sub.stream.readableLength} bytes in flight`)
-      const dropped = broker.metrics.dropped['slow-reader'] ?? 0
+      const dropped = engineOf(broker).metrics.dropped['slow-reader'] ?? 0
       assert.ok(dropped > 800, `only ${dropped} dropped`)
       sub.resume()
       let last = -1
@@ -113,12 +114,12 @@ for (const v of VERSIONS) {
       await pub.connect({clientId: 'pub'})
       for (let i = 0; i < 300; i++) pub.publish('t', Buffer.concat([Buffer.from(`${String(i).padStart(4, '0')}:`), KB]), 1, {messageId: i + 1})
       await pub.take(300)
-      const session = broker.sessions.get('sub')!
+      const session = engineOf(broker).sessions.get('sub')!
       const sent = session.inflight.size
       const queued = session.queued
       assert.ok(sent <= 20)
       assert.ok(queued <= 50)
-      assert.equal(broker.metrics.dropped['queue-full'], 300 - queued - sent)
+      assert.equal(engineOf(broker).metrics.dropped['queue-full'], 300 - queued - sent)
       sub.resume()
       const got: number[] = []
       while (got.length < sent + queued) {
@@ -167,7 +168,7 @@ for (const v of VERSIONS) {
       assert.ok(sub.server.writableLength >= 2 * 1024)
       pub.publish('q1', 'important', 1, {messageId: 1})
       await pub.expect('puback')
-      assert.equal(broker.sessions.get('sub')!.queued, 1)
+      assert.equal(engineOf(broker).sessions.get('sub')!.queued, 1)
       sub.resume()
       for (;;) {
         const p = await sub.expect('publish')

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 import {ReasonCode} from '../../src/codec/index.js'
 import {frame, hex, startBroker, str, versionName, VERSIONS, Wire} from '../helpers/wire.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 const failure = (v: number, v5: number) => (v === 5 ? v5 : 0x80)
 
@@ -23,7 +24,7 @@ for (const v of VERSIONS) {
       await w.connect()
       const ack = await w.subscribe([{topic: 'a', qos: 2}, {topic: 'b/#', qos: 0}, {topic: 'c/+', qos: 1}])
       assert.deepEqual(ack.granted, [2, 0, 1])
-      assert.equal(broker.sessions.get('c1')!.subscriptions.size, 3)
+      assert.equal(engineOf(broker).sessions.get('c1')!.subscriptions.size, 3)
     })
 
     test('[MQTT-3.8.4-6] the granted QoS may be lower than asked (maximum QoS 1)', async (t) => {
@@ -39,7 +40,7 @@ for (const v of VERSIONS) {
       await w.connect()
       const ack = await w.subscribe([{topic: 'a/#/b', qos: 1}, {topic: 'ok', qos: 1}, {topic: 'a+', qos: 0}])
       assert.deepEqual(ack.granted, [failure(v, ReasonCode.TopicFilterInvalid), 1, failure(v, ReasonCode.TopicFilterInvalid)])
-      assert.deepEqual([...broker.sessions.get('c1')!.subscriptions.keys()], ['ok'])
+      assert.deepEqual([...engineOf(broker).sessions.get('c1')!.subscriptions.keys()], ['ok'])
     })
 
     test(`a subscription the authorizer refuses gets ${v === 5 ? '0x87' : '0x80'}`, async (t) => {
@@ -115,7 +116,7 @@ for (const v of VERSIONS) {
       await w.connect()
       await w.subscribe('t', 0)
       assert.deepEqual((await w.subscribe('t', 1)).granted, [1])
-      assert.equal(broker.router.size, 1)
+      assert.equal(engineOf(broker).router.size, 1)
       w.publish('t', 'x', 1, {messageId: 11})
       const got = await w.take(2)
       const pubs = got.filter((p) => p.cmd === 'publish')

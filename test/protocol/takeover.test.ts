@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 import {ReasonCode, type ProtocolVersion} from '../../src/codec/index.js'
 import {startBroker, versionName, VERSIONS, Wire} from '../helpers/wire.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 const persistent = (v: ProtocolVersion) => (v === 5 ? {clean: false, properties: {sessionExpiryInterval: 60}} : {clean: false})
 
@@ -21,7 +22,7 @@ for (const v of VERSIONS) {
       assert.equal(old.buffered.length, 0)
       await neu.quiet()
       assert.equal(broker.connectionCount, 1)
-      assert.equal(broker.metrics.clientsConnected, 1)
+      assert.equal(engineOf(broker).metrics.clientsConnected, 1)
     })
 
     test('a persistent session moves to the new connection: subscriptions kept, session present', async (t) => {
@@ -34,7 +35,7 @@ for (const v of VERSIONS) {
       await old.closed()
       neu.publish('t', 'x', 0)
       assert.equal((await neu.expect('publish')).payload.toString(), 'x')
-      assert.equal(broker.sessions.size, 1)
+      assert.equal(engineOf(broker).sessions.size, 1)
     })
 
     test('takeover with clean session starts afresh', async (t) => {
@@ -47,7 +48,7 @@ for (const v of VERSIONS) {
       await old.closed()
       neu.publish('t', 'x', 0)
       await neu.quiet()
-      assert.equal(broker.router.size, 0)
+      assert.equal(engineOf(broker).router.size, 0)
     })
 
     test('messages in flight to the old connection are resent to the new one', async (t) => {

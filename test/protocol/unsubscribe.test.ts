@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 import {ReasonCode} from '../../src/codec/index.js'
 import {frame, hex, startBroker, str, versionName, VERSIONS, Wire} from '../helpers/wire.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 for (const v of VERSIONS) {
   describe(`UNSUBSCRIBE ${versionName(v)}`, () => {
@@ -16,7 +17,7 @@ for (const v of VERSIONS) {
       if (v === 5) assert.deepEqual(ack.granted, [ReasonCode.Success])
       w.publish('t', 'x')
       await w.quiet()
-      assert.equal(broker.router.size, 0)
+      assert.equal(engineOf(broker).router.size, 0)
     })
 
     test(`[MQTT-3.10.4-5] UNSUBACK even when nothing matched${v === 5 ? ' (0x11 No subscription existed)' : ''}`, async (t) => {
@@ -34,7 +35,7 @@ for (const v of VERSIONS) {
       await w.subscribe(['a', 'b', 'c'], 0)
       const ack = await w.unsubscribe(['a', 'x', 'c'])
       if (v === 5) assert.deepEqual(ack.granted, [0, ReasonCode.NoSubscriptionExisted, 0])
-      assert.deepEqual([...broker.sessions.get('c1')!.subscriptions.keys()], ['b'])
+      assert.deepEqual([...engineOf(broker).sessions.get('c1')!.subscriptions.keys()], ['b'])
     })
 
     test('[MQTT-3.10.4-1] filters are compared character by character, not matched', async (t) => {
@@ -59,10 +60,10 @@ for (const v of VERSIONS) {
       await pub.expect('puback')
       const p = await w.expect('publish')
       await w.unsubscribe('t')
-      assert.equal(broker.sessions.get('c1')!.inflight.size, 1)
+      assert.equal(engineOf(broker).sessions.get('c1')!.inflight.size, 1)
       w.send({cmd: 'puback', messageId: p.messageId})
       await w.quiet()
-      assert.equal(broker.sessions.get('c1')!.inflight.size, 0)
+      assert.equal(engineOf(broker).sessions.get('c1')!.inflight.size, 0)
     })
 
     test('[MQTT-3.10.3-2] an UNSUBSCRIBE without filters is a protocol error: closed', async (t) => {
@@ -90,7 +91,7 @@ for (const v of VERSIONS) {
       await w.subscribe('$share/g/t', 0)
       const ack = await w.unsubscribe('$share/g/t')
       if (v === 5) assert.deepEqual(ack.granted, [0])
-      assert.equal(broker.router.size, 0)
+      assert.equal(engineOf(broker).router.size, 0)
       w.publish('t', 'x')
       await w.quiet()
     })

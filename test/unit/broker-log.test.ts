@@ -10,6 +10,7 @@ import {duplexPair} from '../helpers/duplex-pair.js'
 import {FakeTimers} from '../helpers/fake-timers.js'
 import {parsePrometheus, sample} from '../helpers/prometheus.js'
 import {startBroker, Wire} from '../helpers/wire.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 const INTERVAL = 10_000
 
@@ -50,7 +51,7 @@ describe('broker log: lines a client can cause are bounded per interval', () => 
     t.after(() => brokerLog.close())
     brokerLog.attach(broker)
     await flood(broker, 1, 5000)
-    const dropped = broker.metrics.dropped['slow-reader']
+    const dropped = engineOf(broker).metrics.dropped['slow-reader']
     assert.ok(dropped > 4000, `the subscriber did not read: ${dropped} of 5000 dropped`)
     assert.equal(dropLines(lines).length, 1, 'one line within the interval')
     timers.advance(INTERVAL)
@@ -59,13 +60,13 @@ describe('broker log: lines a client can cause are bounded per interval', () => 
     assert.equal(first.clientId, 'sub0')
     assert.equal(summary.clientId, 'sub0')
     assert.deepEqual(summary.counts, {'slow-reader': dropped - 1}, 'every drop is counted: one line plus the sum')
-    assert.equal(broker.metrics.logSuppressed.messageDropped, dropped - 1)
+    assert.equal(engineOf(broker).metrics.logSuppressed.messageDropped, dropped - 1)
     // the flood goes on: still one line an interval
     await flood(broker, 0, 1000)
     assert.equal(dropLines(lines).length, 2)
     timers.advance(INTERVAL)
     assert.equal(dropLines(lines).length, 3)
-    assert.deepEqual(dropLines(lines)[2].counts, {'slow-reader': broker.metrics.dropped['slow-reader'] - dropped})
+    assert.deepEqual(dropLines(lines)[2].counts, {'slow-reader': engineOf(broker).metrics.dropped['slow-reader'] - dropped})
     // quiet interval: nothing more, and the next drop is logged at once again
     timers.advance(INTERVAL)
     timers.advance(INTERVAL)
@@ -79,7 +80,7 @@ describe('broker log: lines a client can cause are bounded per interval', () => 
     t.after(() => brokerLog.close())
     brokerLog.attach(broker)
     await flood(broker, 40, 300)
-    const dropped = broker.metrics.dropped['slow-reader']
+    const dropped = engineOf(broker).metrics.dropped['slow-reader']
     assert.ok(dropped > 40 * 250, `${dropped} drops`)
     assert.equal(dropLines(lines).length, 20, 'at most 20 drop lines an interval')
     timers.advance(INTERVAL)
@@ -114,8 +115,8 @@ describe('broker log: lines a client can cause are bounded per interval', () => 
     assert.deepEqual(of('client connected')[10].counts, {connected: 290})
     const reasons = of('client disconnected')[10].counts!
     assert.equal(Object.values(reasons).reduce((a, b) => a + b, 0), 290)
-    assert.equal(broker.metrics.logSuppressed.clientConnected, 290)
-    assert.equal(broker.metrics.logSuppressed.clientDisconnected, 290)
+    assert.equal(engineOf(broker).metrics.logSuppressed.clientConnected, 290)
+    assert.equal(engineOf(broker).metrics.logSuppressed.clientDisconnected, 290)
   })
 
   test('a password guesser: ten "connection refused" lines an interval from its address, then the counts', async (t) => {
@@ -136,8 +137,8 @@ describe('broker log: lines a client can cause are bounded per interval', () => 
     timers.advance(INTERVAL)
     assert.equal(refused().length, 11)
     assert.deepEqual(refused()[10].counts, {'bad user name or password': 190})
-    assert.equal(broker.metrics.logSuppressed.connectionRefused, 190)
-    assert.equal(broker.metrics.authFailures, 200)
+    assert.equal(engineOf(broker).metrics.logSuppressed.connectionRefused, 190)
+    assert.equal(engineOf(broker).metrics.authFailures, 200)
   })
 
   test('the counts are in /metrics and $SYS', async (t) => {
@@ -148,14 +149,14 @@ describe('broker log: lines a client can cause are bounded per interval', () => 
     brokerLog.attach(broker)
     await flood(broker, 1, 2000)
     timers.advance(INTERVAL)
-    const dropped = broker.metrics.dropped['slow-reader']
+    const dropped = engineOf(broker).metrics.dropped['slow-reader']
     const ops = await serveOps({broker, listeners: () => []}, {host: '127.0.0.1', port: 0})
     t.after(() => ops.close())
     const text = parsePrometheus(await (await fetch(`http://127.0.0.1:${ops.address().port}/metrics`)).text())
     assert.equal(sample(text, 'midge_log_lines_suppressed_total', {event: 'messageDropped'}), dropped - 1)
     assert.equal(sample(text, 'midge_messages_dropped_total', {reason: 'slow-reader'}), dropped)
-    broker.sys!.update()
-    const sys = new Map(broker.retained.match('$SYS/#', timers.now()).map((m) => [m.topic, m.payload.toString()]))
+    engineOf(broker).sys!.update()
+    const sys = new Map(engineOf(broker).retained.match('$SYS/#', timers.now()).map((m) => [m.topic, m.payload.toString()]))
     assert.equal(sys.get('$SYS/broker/log/suppressed'), String(dropped - 1))
     assert.equal(sys.get('$SYS/broker/publish/messages/dropped/slow-reader'), String(dropped))
   })

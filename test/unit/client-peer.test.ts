@@ -12,6 +12,8 @@ class Peer {
   readonly clientSide: Duplex
   private readonly serverSide: Duplex
   private readonly decoder: PacketDecoder
+  /** Settles when the client ends its side of the stream: nothing it writes can arrive after. */
+  readonly ended: Promise<void>
 
   constructor(readonly version: ProtocolVersion) {
     const toServer = new PassThrough()
@@ -19,6 +21,7 @@ class Peer {
     this.clientSide = Duplex.from({readable: toClient, writable: toServer})
     this.serverSide = Duplex.from({readable: toServer, writable: toClient})
     this.serverSide.on('error', () => {}) // destroying one side aborts the other
+    this.ended = new Promise((resolve) => this.serverSide.once('end', resolve))
     this.decoder = new PacketDecoder({maxPacketSize: 1 << 20, protocolVersion: version})
     this.serverSide.on('data', (chunk: Buffer) => this.decoder.push(chunk, (p) => {
       this.received.push(p)
@@ -29,9 +32,9 @@ class Peer {
   send(packet: Packet): void { this.serverSide.write(encodePacket(packet, this.version)) }
   close(): void { this.serverSide.destroy() }
 
-  async next(cmd: string): Promise<Packet> {
+  async next(cmd: string, match: (p: Packet) => boolean = () => true): Promise<Packet> {
     for (;;) {
-      const i = this.received.findIndex((p) => p.cmd === cmd)
+      const i = this.received.findIndex((p) => p.cmd === cmd && match(p))
       if (i >= 0) return this.received.splice(i, 1)[0]
       await new Promise<void>((r) => this.waiters.push(r))
     }
@@ -82,7 +85,9 @@ describe('client against an in-memory peer', () => {
     const client = await peer.connect({}, {properties: {receiveMaximum: 2}} as Partial<Packet>)
     assert.equal(client.inflightLimit, 2)
     const acks = Array.from({length: 5}, (_, i) => client.publish('t', String(i), {qos: 1}))
-    await new Promise((r) => setTimeout(r, 20))
+    // a barrier: QoS 0 is outside the window and goes at once; once it is here, so is every PUBLISH sent before it
+    void client.publish('marker', '', {qos: 0})
+    await peer.next('publish', (p) => (p as Extract<Packet, {cmd: 'publish'}>).topic === 'marker')
     assert.equal(peer.received.filter((p) => p.cmd === 'publish').length, 2)
     for (let i = 0; i < 5; i++) {
       const p = await peer.next('publish') as Extract<Packet, {cmd: 'publish'}>
@@ -163,13 +168,15 @@ describe('client against an in-memory peer', () => {
     peer.send({cmd: 'publish', topic: 't', payload: Buffer.from('x'), qos: 2, messageId: 5, retain: false, dup: false})
     await peer.next('pubrec')
     const done = client.disconnect()
-    await new Promise((r) => setTimeout(r, 50))
+    // a barrier: a QoS 1 PUBLISH's PUBACK comes after whatever disconnect() wrote at once
+    peer.send({cmd: 'publish', topic: 't', payload: Buffer.from('w'), qos: 1, messageId: 4, retain: false, dup: false})
+    await peer.next('puback')
     assert.equal(peer.received.some((p) => p.cmd === 'disconnect'), false)
     peer.send({cmd: 'pubrel', messageId: 5} as Packet)
     await peer.next('disconnect')
     assert.deepEqual(peer.received.map((p) => p.cmd), ['pubcomp'])
     peer.send({cmd: 'publish', topic: 't', payload: Buffer.from('y'), qos: 1, messageId: 6, retain: false, dup: false})
-    await new Promise((r) => setTimeout(r, 50))
+    await peer.ended // the client's side of the stream is over: nothing more can come
     assert.equal(peer.received.some((p) => p.cmd === 'puback'), false)
     peer.close()
     await done

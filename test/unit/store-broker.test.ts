@@ -10,6 +10,7 @@ import type {Timers} from '../../src/broker/timers.js'
 import type {ConnectPacket, ProtocolVersion} from '../../src/codec/index.js'
 import {FakeTimers} from '../helpers/fake-timers.js'
 import {versionName, VERSIONS, Wire} from '../helpers/wire.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 /*
  * The engine with a store: what a restart finds. A crash is simulated by copying the memory store's
@@ -140,7 +141,7 @@ for (const v of VERSIONS) {
       sub.send({cmd: 'pubrec', messageId: p2.messageId})
       await sub.expect('pubrel')
       await sub.quiet()
-      await a.persistence!.store.flush()
+      await engineOf(a).persistence!.store.flush()
       const b = await boot(t, copy(disk))
       const again = await resume(b, v, 'sub')
       const r1 = await again.expect('publish')
@@ -150,7 +151,7 @@ for (const v of VERSIONS) {
       again.send({cmd: 'puback', messageId: r1.messageId})
       again.send({cmd: 'pubcomp', messageId: p2.messageId})
       await again.quiet()
-      assert.equal(b.sessions.get('sub')!.inflight.size, 0)
+      assert.equal(engineOf(b).sessions.get('sub')!.inflight.size, 0)
     })
 
     test('an inbound QoS 2 packet id awaiting PUBREL survives: the resent PUBLISH is not delivered twice', async (t) => {
@@ -251,19 +252,19 @@ describe('persistence: expiry across a restart (v5, fake time)', () => {
     })
     w.end() // no DISCONNECT: the will waits for its delay or the session's end
     await w.closed()
-    await a.persistence!.store.flush()
+    await engineOf(a).persistence!.store.flush()
 
     const clockB = new FakeTimers()
     clockB.advance(7000) // 7 s after the disconnections
     const b = await boot(t, copy(disk), clockB)
-    assert.equal(b.sessions.has('with-will'), false, 'expired while down')
-    assert.equal(b.sessions.has('short'), true)
-    assert.equal(b.retained.size, 1, 'the will of the expired session was published')
+    assert.equal(engineOf(b).sessions.has('with-will'), false, 'expired while down')
+    assert.equal(engineOf(b).sessions.has('short'), true)
+    assert.equal(engineOf(b).retained.size, 1, 'the will of the expired session was published')
     clockB.advance(2999)
-    assert.equal(b.sessions.has('short'), true)
+    assert.equal(engineOf(b).sessions.has('short'), true)
     clockB.advance(1)
-    assert.equal(b.sessions.has('short'), false, 'expired 10 s after the disconnection, across the restart')
-    await b.persistence!.store.flush()
+    assert.equal(engineOf(b).sessions.has('short'), false, 'expired 10 s after the disconnection, across the restart')
+    await engineOf(b).persistence!.store.flush()
   })
 
   test('a queued message\'s expiry keeps counting down across a restart', async (t) => {
@@ -329,6 +330,6 @@ describe('persistence with SQLite', () => {
       again.send({cmd: p.qos === 1 ? 'puback' : 'pubrec', messageId: p.messageId})
     }
     assert.deepEqual(payloads, Array.from({length: 100}, (_, i) => `m${i + 1}`))
-    assert.equal(broker.retained.size, 1)
+    assert.equal(engineOf(broker).retained.size, 1)
   })
 })

@@ -5,6 +5,7 @@ import {createBroker, type Broker} from '../../src/broker/broker.js'
 import {MemoryBacking, MemoryStore, OutboundState} from '../../src/broker/store/index.js'
 import type {ConnectPacket, ProtocolVersion} from '../../src/codec/index.js'
 import {versionName, VERSIONS, Wire} from '../helpers/wire.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 /*
  * With persistence on, a QoS 1 PUBACK waits for the commit of the writes it confirms, except when every
@@ -60,7 +61,7 @@ for (const v of VERSIONS) {
       assert.equal(onDisk(), 0, 'the PUBACK did not wait for the message to reach the disk')
       g.release()
       await new Promise((r) => setTimeout(r, 20))
-      await g.broker.persistence!.store.flush()
+      await engineOf(g.broker).persistence!.store.flush()
       assert.equal(onDisk(), 0, 'delivered before its commit: its row never reaches the disk')
     })
 
@@ -110,7 +111,7 @@ for (const v of VERSIONS) {
       await sub.ack(await sub.expect('publish'))
       assert.deepEqual((await pub.take(2)).map((a) => a.messageId), [1, 2], 'both PUBACKs while the commits are held')
       g.release()
-      await g.broker.persistence!.store.flush()
+      await engineOf(g.broker).persistence!.store.flush()
       assert.equal([...g.disk.outbound.values()].filter((o) => o.clientId === 'sub').length, 0, 'delivered before any commit: nothing written')
     })
 
@@ -189,12 +190,12 @@ test('a QoS 1 message whose delivery fails (a delivery hook throws) is acknowled
   const pub = await client(broker, 5, 'pub')
   pub.publish('fine', 'x', 1, {messageId: 1})
   assert.equal((await pub.expect('puback')).messageId, 1)
-  const acks = broker.persistence!.acks
+  const acks = engineOf(broker).persistence!.acks
   assert.equal(acks.tracked, 0)
   pub.publish('boom', 'x', 1, {messageId: 2})
   // the hook's failure costs that one delivery (counted), not the publisher's connection
   assert.equal((await pub.expect('puback')).messageId, 2)
-  assert.equal(broker.metrics.dropped['delivery-failed'], 1)
+  assert.equal(engineOf(broker).metrics.dropped['delivery-failed'], 1)
   assert.equal(acks.tracked, 0, 'the failed message left no entry behind')
 })
 
@@ -205,7 +206,7 @@ test('a held acknowledgement that cannot be sent costs that connection only, not
   await sub.closed()
   const bad = await client(broker, 5, 'bad')
   const good = await client(broker, 5, 'good')
-  const link = broker.sessions.get('bad')!.link as unknown as {send(p: unknown): void}
+  const link = engineOf(broker).sessions.get('bad')!.link as unknown as {send(p: unknown): void}
   link.send = () => { throw new Error('engine bug') }
   hold()
   bad.publish('t', 'x', 1, {messageId: 1})
@@ -214,5 +215,5 @@ test('a held acknowledgement that cannot be sent costs that connection only, not
   release()
   assert.equal((await good.expect('puback')).messageId, 2)
   await bad.closed()
-  assert.equal(broker.metrics.internalErrors, 1)
+  assert.equal(engineOf(broker).metrics.internalErrors, 1)
 })

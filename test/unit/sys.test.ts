@@ -9,11 +9,12 @@ import type {PublishPacket} from '../../src/codec/index.js'
 import {acl, createFileAuth} from '../helpers/auth.js'
 import {FakeTimers} from '../helpers/fake-timers.js'
 import {startBroker, Wire} from '../helpers/wire.js'
+import {engineOf} from '../../src/broker/internal.js'
 
 function setup(t: TestContext, interval = 10, options: Partial<BrokerOptions> = {}): {broker: Broker; timers: FakeTimers; sys: SysTopics} {
   const timers = new FakeTimers()
   const broker = startBroker(t, {timers, ...options})
-  const sys = new SysTopics(broker, {interval, version: '0.1.0', timers})
+  const sys = new SysTopics(engineOf(broker), {interval, version: '0.1.0', timers})
   t.after(() => sys.stop())
   return {broker, timers, sys}
 }
@@ -157,7 +158,7 @@ describe('$SYS topics', () => {
     assert.ok(topics.includes('$SYS/broker/clients/connected'), 'the reader connected since the first update')
     assert.ok(!topics.includes('$SYS/broker/version'))
     assert.ok(!topics.includes('$SYS/broker/clients/expired'))
-    assert.equal(broker.retained.match('$SYS/broker/uptime', timers.now())[0].payload.toString(), '5 seconds')
+    assert.equal(engineOf(broker).retained.match('$SYS/broker/uptime', timers.now())[0].payload.toString(), '5 seconds')
   })
 
   test('an expired session is counted', async (t) => {
@@ -168,15 +169,15 @@ describe('$SYS topics', () => {
     c.end()
     await c.closed()
     timers.advance(10_000)
-    assert.equal(broker.retained.match('$SYS/broker/clients/expired', timers.now())[0].payload.toString(), '1')
-    assert.equal(broker.retained.match('$SYS/broker/clients/total', timers.now())[0].payload.toString(), '0')
+    assert.equal(engineOf(broker).retained.match('$SYS/broker/clients/expired', timers.now())[0].payload.toString(), '1')
+    assert.equal(engineOf(broker).retained.match('$SYS/broker/clients/total', timers.now())[0].payload.toString(), '0')
   })
 
   test('sys_interval 0 publishes nothing and arms no timer', async (t) => {
     const {broker, timers, sys} = setup(t, 0)
     sys.start()
     timers.advance(60_000)
-    assert.equal(broker.retained.size, 0)
+    assert.equal(engineOf(broker).retained.size, 0)
   })
 
   test('stop() ends the updates', async (t) => {
@@ -185,7 +186,7 @@ describe('$SYS topics', () => {
     timers.advance(1000)
     sys.stop()
     timers.advance(5000)
-    assert.equal(broker.retained.match('$SYS/broker/uptime', timers.now())[0].payload.toString(), '1 seconds')
+    assert.equal(engineOf(broker).retained.match('$SYS/broker/uptime', timers.now())[0].payload.toString(), '1 seconds')
   })
 
   test('the ACL decides who reads $SYS', async (t) => {
@@ -219,7 +220,7 @@ describe('$SYS topics', () => {
     await pub.expect('puback')
     timers.advance(2000)
     await store.flush()
-    assert.ok(broker.retained.size > 1)
+    assert.ok(engineOf(broker).retained.size > 1)
     assert.deepEqual((await store.loadRetained()).map((m) => m.topic), ['kept/topic'])
   })
 })

@@ -1,6 +1,6 @@
 import {availableParallelism} from 'node:os'
 import {ReasonCode, type QoS} from '../../codec/index.js'
-import type {Broker} from '../broker.js'
+import {engineOf, type Broker} from '../broker.js'
 import {Connection, ConnState} from '../connection.js'
 import type {Acl} from './acl-file.js'
 import type {AuthenticateRequest, AuthHooks, ClientInfo} from './hooks.js'
@@ -180,7 +180,7 @@ export function createFileAuth(options: FileAuthOptions = {}): FileAuth {
  */
 export function disconnectClients(broker: Broker, lockedOut: (client: ClientInfo) => boolean, reason: string): number {
   let count = 0
-  for (const session of broker.sessions.values()) {
+  for (const session of engineOf(broker).sessions.values()) {
     const link = session.link
     if (link instanceof Connection && link.state === ConnState.Connected && lockedOut(session.client)) {
       link.disconnect(ReasonCode.NotAuthorized, reason)

@@ -5,7 +5,8 @@ import {pbkdf2Sync, randomBytes} from 'node:crypto'
 import {ReasonCode} from '../../codec/index.js'
 import {verifyPbkdf2} from '../../passwd/pbkdf2.js'
 import type {ClientInfo} from '../auth/hooks.js'
-import type {Broker} from '../broker.js'
+import {engineOf, type Broker} from '../broker.js'
+import type {BrokerEngine} from '../engine.js'
 import {Connection, ConnState} from '../connection.js'
 import {silentLogger, type Logger} from '../logger.js'
 import {checkAccess, type Verdict, type Who} from './acl.js'
@@ -39,8 +40,9 @@ export class Dynsec {
 
   /** Answers requests published on $CONTROL/dynamic-security/v1 by clients the ACLs allow. */
   attach(broker: Broker): void {
-    broker.control.set(CONTROL_TOPIC, (client, payload) => {
-      this.queue = this.queue.then(() => this.request(broker, client, payload))
+    const engine = engineOf(broker)
+    engine.control.set(CONTROL_TOPIC, (client, payload) => {
+      this.queue = this.queue.then(() => this.request(engine, client, payload))
     })
   }
 
@@ -49,7 +51,7 @@ export class Dynsec {
     return this.queue
   }
 
-  private async request(broker: Broker, admin: ClientInfo, payload: Buffer): Promise<void> {
+  private async request(broker: BrokerEngine, admin: ClientInfo, payload: Buffer): Promise<void> {
     let outcome
     try {
       outcome = handleControl({
@@ -99,7 +101,7 @@ export function newPassword(password: string): StoredPassword {
 }
 
 /** Disconnects the connected clients logged in as `username` (null: without one), without their wills. */
-function kick(broker: Broker, username: string | null): void {
+function kick(broker: BrokerEngine, username: string | null): void {
   for (const session of broker.sessions.values()) {
     const link = session.link
     if (!(link instanceof Connection) || link.state !== ConnState.Connected) continue

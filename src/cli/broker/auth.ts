@@ -2,10 +2,8 @@
 // closed at start-up, and re-reads both on SIGHUP (a bad file is logged; the previous pair stays).
 import {readFile} from 'node:fs/promises'
 import type {Logger} from 'pino'
-import {AclFileError, parseAclFile, type Acl} from '../../broker/auth/acl-file.js'
-import {createFileAuth, disconnectClients, type AuthDenial, type FileAuth} from '../../broker/auth/file-auth.js'
-import type {ClientInfo} from '../../broker/auth/hooks.js'
-import type {Broker} from '../../broker/broker.js'
+import {disconnectClients} from '../../broker/internal.js'
+import {AclFileError, createFileAuth, parseAclFile, type Acl, type AuthDenial, type Broker, type ClientInfo, type FileAuth} from '../../index.js'
 import {loadPasswordFile, type PasswordFile, PasswordFileError} from '../../passwd/index.js'
 import {CliError, ExitCode} from '../common/exit-codes.js'
 

@@ -4,7 +4,7 @@
 import {readFile, readdir} from 'node:fs/promises'
 import {join} from 'node:path'
 import type {ConnectionOptions as TlsOptions} from 'node:tls'
-import {BridgeTopicError, parseTopicLine, type BridgeInput} from '../../broker/bridge/index.js'
+import {BridgeTopicError, parseTopicLine, type BridgeInput} from '../../index.js'
 import {CliError, ExitCode} from '../common/exit-codes.js'
 import type {ConfBridge} from './mosquitto-bridge.js'
 

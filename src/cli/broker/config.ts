@@ -1,7 +1,7 @@
 import {mkdir} from 'node:fs/promises'
 import {join} from 'node:path'
-import {PROTOCOL_MAX_PACKET_SIZE, type BrokerOptions} from '../../broker/options.js'
-import {SqliteStore, StoreError} from '../../broker/store/index.js'
+import {PROTOCOL_MAX_PACKET_SIZE} from '../../codec/index.js'
+import {SqliteStore, StoreError, type BrokerOptions} from '../../index.js'
 import type {QoS} from '../../codec/index.js'
 import {CliError, ExitCode} from '../common/exit-codes.js'
 

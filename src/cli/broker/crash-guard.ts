@@ -1,5 +1,5 @@
 import type {Logger} from 'pino'
-import {StoreError} from '../../broker/store/index.js'
+import {StoreError} from '../../index.js'
 import {ExitCode} from '../common/exit-codes.js'
 
 /**

@@ -3,9 +3,7 @@
 // front of the password and ACL files.
 import {readFile} from 'node:fs/promises'
 import type {Logger} from 'pino'
-import type {AuthDenial, FileAuth} from '../../broker/auth/file-auth.js'
-import type {AuthHooks} from '../../broker/auth/hooks.js'
-import {Dynsec, DynsecFileError, dynsecHooks, parseDynsecFile} from '../../broker/dynsec/index.js'
+import {Dynsec, DynsecFileError, dynsecHooks, parseDynsecFile, type AuthDenial, type AuthHooks, type FileAuth} from '../../index.js'
 import {writeFileAtomic} from '../../fs/atomic-write.js'
 import {CliError, ExitCode} from '../common/exit-codes.js'
 

@@ -2,9 +2,7 @@
 // and allow_anonymous, as in Mosquitto 2.0. One set of engine hooks dispatches on the listener a
 // client came through (ClientInfo.listener); SIGHUP re-reads every listener's files.
 import type {Logger} from 'pino'
-import type {AuthDenial} from '../../broker/auth/file-auth.js'
-import type {AuthHooks, ClientInfo} from '../../broker/auth/hooks.js'
-import type {Broker} from '../../broker/broker.js'
+import type {AuthDenial, AuthHooks, Broker, ClientInfo} from '../../index.js'
 import {brokerAuthFromFlags, type BrokerAuth} from './auth.js'
 import {refuseEveryone} from './serve.js'
 import type {ListenerSetting} from './settings.js'

@@ -1,5 +1,5 @@
 import type {Logger} from 'pino'
-import type {Timers} from '../../broker/timers.js'
+import type {Timers} from '../../index.js'
 
 type Level = 'debug' | 'info' | 'warn'
 

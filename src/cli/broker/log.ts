@@ -1,8 +1,6 @@
 import type {Logger} from 'pino'
-import type {AuthDenial} from '../../broker/auth/file-auth.js'
-import type {Broker} from '../../broker/broker.js'
-import {remoteHost} from '../../broker/remote-host.js'
-import {realTimers, type Timers} from '../../broker/timers.js'
+import {engineOf, realTimers, remoteHost} from '../../broker/internal.js'
+import type {AuthDenial, Broker, Timers} from '../../index.js'
 import {reasonName} from '../../codec/index.js'
 import {LogThrottle} from './log-throttle.js'
 
@@ -82,7 +80,7 @@ export class BrokerLog {
   }
 
   private suppressed(event: string, n: number): void {
-    const m = this.broker?.metrics.logSuppressed
+    const m = this.broker === undefined ? undefined : engineOf(this.broker).metrics.logSuppressed
     if (m !== undefined) m[event] = (m[event] ?? 0) + n
   }
 }

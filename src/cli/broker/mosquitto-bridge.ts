@@ -2,7 +2,7 @@
 // Mosquitto 2.0 reads it (src/conf.c): every option with its meaning, the old aliases (clientid,
 // username, password), and the checks Mosquitto makes before starting (an address, a topic, unique
 // names and local client ids). Pure: TLS files are only named here; cli/broker/bridges.ts reads them.
-import {BridgeTopicError, parseTopicLine, type BridgeAddress, type BridgeInput, type BridgeTopic} from '../../broker/bridge/index.js'
+import {BridgeTopicError, parseTopicLine, type BridgeAddress, type BridgeInput, type BridgeTopic} from '../../index.js'
 import {bool, int, oneToken, text, ValueError} from './conf-values.js'
 
 /** A bridge as the file gives it: the engine's input, TLS as file names, and where it was defined. */

@@ -2,9 +2,7 @@
 // `plugin` lines of the configuration file, loaded into one chain in front of the password file and
 // ACL. A plugin that cannot be loaded stops the start (exit 17) with one line naming it.
 import type {Logger} from 'pino'
-import type {AuthHooks} from '../../broker/auth/hooks.js'
-import {createPluginChain, type PluginChain} from '../../broker/auth/plugins/chain.js'
-import {loadPlugins, PluginLoadError, type PluginSpec} from '../../broker/auth/plugins/loader.js'
+import {createPluginChain, loadPlugins, PluginLoadError, type AuthHooks, type PluginChain, type PluginSpec} from '../../index.js'
 import type {ConfPlugin} from './conf-plugins.js'
 import {CliError, ExitCode} from '../common/exit-codes.js'
 

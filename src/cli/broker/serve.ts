@@ -1,10 +1,8 @@
 // `broker start` at run time: opens the listeners and the HTTP endpoint, says where they are,
 // reloads certificates on SIGHUP, and shuts down within a bounded time.
 import type {Logger} from 'pino'
-import type {AuthHooks} from '../../broker/auth/hooks.js'
-import type {Broker} from '../../broker/broker.js'
-import type {Listener, TlsOptions} from '../../broker/listeners/index.js'
-import {serveOps, type OpsServer} from '../../broker/metrics-http.js'
+import {engineOf} from '../../broker/internal.js'
+import {serveOps, type AuthHooks, type Broker, type Listener, type OpsServer, type TlsOptions} from '../../index.js'
 import {ReasonCode} from '../../codec/index.js'
 import type {ListenerSetting} from './settings.js'
 import {loadTls} from './settings.js'
@@ -27,7 +25,7 @@ export async function openListeners(broker: Broker, settings: readonly ListenerS
     await broker.listen({...setting.spec, tls: tls[i]}).catch((error: NodeJS.ErrnoException) => {
       throw new CliError(listenError(error, host, port), ExitCode.BrokerStartFailed)
     })
-    out.push({setting, listener: broker.listeners.at(-1)!})
+    out.push({setting, listener: engineOf(broker).listeners.at(-1)!})
   }
   return out
 }
@@ -41,7 +39,8 @@ export function listenError(error: NodeJS.ErrnoException, host: string, port: nu
 
 /** The /healthz and /metrics endpoint (--http-port). */
 export async function openOps(broker: Broker, http: {host: string; port: number}): Promise<OpsServer> {
-  return serveOps({broker, listeners: () => broker.listeners}, http).catch((error: NodeJS.ErrnoException) => {
+  const {listeners} = engineOf(broker)
+  return serveOps({broker, listeners: () => listeners}, http).catch((error: NodeJS.ErrnoException) => {
     throw new CliError(`HTTP endpoint: ${listenError(error, http.host, http.port)}`, ExitCode.BrokerStartFailed)
   })
 }

@@ -1,7 +1,7 @@
 import cluster, {type Worker} from 'node:cluster'
 import {once} from 'node:events'
 import {availableParallelism} from 'node:os'
-import type {Logger} from '../../broker/logger.js'
+import type {Logger} from '../../index.js'
 import {CliError, ExitCode} from '../common/exit-codes.js'
 import {aborted, shutdownSignal} from '../common/signals.js'
 

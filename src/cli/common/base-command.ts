@@ -28,6 +28,15 @@ export abstract class MidgeCommand extends Command {
 
 /** oclif's multi-line parse errors ("The following error occurred:\n  ...\nSee more help with --help") as one line. */
 function oneLine(message: string): string {
-  const lines = message.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !/^See more help/.test(l) && l !== 'The following error occurred:')
-  return lines.join(' ')
+  return oclifProblem(message).join(' ')
+}
+
+/**
+ * The lines of an oclif parse error that say what is wrong: without the "See more help" line and
+ * without the heading of a `dependsOn`/`exclusive` error ("The following error(s) occurred:"), of
+ * whose problems only the first is kept (oclif reports an exclusive pair once from each side).
+ */
+export function oclifProblem(message: string): string[] {
+  const lines = message.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !/^See more help/.test(l))
+  return /^The following errors? occurred:$/.test(lines[0] ?? '') ? lines.slice(1, 2) : lines
 }

@@ -1,4 +1,4 @@
-import {MidgeCommand} from './base-command.js'
+import {MidgeCommand, oclifProblem} from './base-command.js'
 import {CliError, ExitCode} from './exit-codes.js'
 import {optionsFileArgs, type FlagShape} from './options-file.js'
 
@@ -28,7 +28,5 @@ export abstract class ClientCommand extends MidgeCommand {
 
 /** "Parsing --qos \n\tExpected an integer...\nSee more help with --help" -> "--qos: expected an integer..." */
 export function oneLine(message: string): string {
-  let lines = message.split('\n').map((l) => l.trim()).filter((l) => l && l !== 'See more help with --help')
-  if (lines[0] === 'The following errors occurred:') lines = lines.slice(1, 2)
-  return lines.join(': ').replace(/^Parsing (--[\w-]+)\s*/, '$1').replace(/\s+/g, ' ')
+  return oclifProblem(message).join(': ').replace(/^Parsing (--[\w-]+)\s*/, '$1').replace(/\s+/g, ' ')
 }

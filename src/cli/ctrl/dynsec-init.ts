@@ -2,8 +2,8 @@
 // configuration `mosquitto_ctrl dynsec init` writes: the admin role may use $CONTROL/dynamic-security/#,
 // read and subscribe to everything; other clients may not publish or subscribe by default.
 import {access} from 'node:fs/promises'
-import {newPassword, serializeDynsec} from '../../broker/dynsec/index.js'
-import {emptyAcls, emptyState, type AclType} from '../../broker/dynsec/types.js'
+import {emptyAcls, emptyState, newPassword, type AclType} from '../../broker/internal.js'
+import {serializeDynsec} from '../../index.js'
 import {writeFileAtomic} from '../../fs/atomic-write.js'
 import {CliError, ExitCode} from '../common/exit-codes.js'
 
