@@ -1,5 +1,5 @@
 import type {WillMessage} from '../codec/index.js'
-import type {Broker} from '../broker/broker.js'
+import type {BrokerEngine} from '../broker/internal.js'
 import type {Logger} from '../broker/logger.js'
 import type {RedisStore} from './redis-store.js'
 import {encodeWill, type RedisSessionDirectory} from './session-directory.js'
@@ -44,7 +44,7 @@ export class SessionRecovery {
   private dropped = false
   private readonly scripts
 
-  constructor(private readonly broker: Broker, private readonly store: RedisStore, private readonly directory: RedisSessionDirectory,
+  constructor(private readonly broker: BrokerEngine, private readonly store: RedisStore, private readonly directory: RedisSessionDirectory,
     private readonly logger: Logger, private readonly onDone: (r: RecoveryResult) => void = () => {}) {
     this.scripts = sessionScripts(store.redis)
     store.redis.on('close', this.onClose)

@@ -1,4 +1,5 @@
 import type {Broker} from '../broker/broker.js'
+import {engineOf} from '../broker/internal.js'
 import type {Logger} from '../broker/logger.js'
 import {generateNodeId, joinCluster} from './join.js'
 import {nodeKey} from './keys.js'
@@ -64,7 +65,7 @@ export async function startClusterNode(settings: ClusterNodeSettings): Promise<S
     nodeId, store, sessions,
     async join(broker) {
       // Redis back after an outage: what this node holds is written to it again (recovery.ts)
-      recovery = new SessionRecovery(broker, store, sessions, log)
+      recovery = new SessionRecovery(engineOf(broker), store, sessions, log)
       const node = await joinCluster(broker, {url: settings.url, nodeId, logger: log, heartbeatMs: settings.heartbeatMs, ttlMs: settings.ttlMs})
       // the other nodes took this one for dead (and may have adopted its sessions): the same check
       node.events.on('declared-dead', () => { recovery?.run().catch(() => undefined) })

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import {once} from 'node:events'
 import {after, describe, it} from 'node:test'
 import type mqtt from 'mqtt'
+import {engineOf} from '../../src/broker/internal.js'
 import {startRedis, type RedisServer} from '../helpers/redis.js'
 import {startRecoveringNode, startRedisProxy, type RecoveringNode, type RedisProxy} from './recovery-nodes.js'
 import {connect} from './session-nodes.js'
@@ -59,8 +60,8 @@ describe('cluster node recovery: declared dead during a long outage', {timeout: 
     const line = await a.lines.wait(/^info cluster: Redis answers again; node dead-a /, fromA)
     assert.match(line, /2 sessions taken by other nodes meanwhile, their clients disconnected/)
     assert.equal(await reason, 0x8e)
-    assert.equal(a.broker.sessions.has('dead-live'), false)
-    assert.equal(a.broker.sessions.has('dead-offline'), false)
+    assert.equal(engineOf(a.broker).sessions.has('dead-live'), false)
+    assert.equal(engineOf(a.broker).sessions.has('dead-offline'), false)
 
     // the offline session resumes on B, which adopted it, with the message acknowledged before the cut
     const off2 = await client(b.url, {clientId: 'dead-offline', clean: false, protocolVersion: 4})

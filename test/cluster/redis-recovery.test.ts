@@ -10,6 +10,7 @@ import assert from 'node:assert/strict'
 import {once} from 'node:events'
 import {after, describe, it} from 'node:test'
 import type mqtt from 'mqtt'
+import {engineOf} from '../../src/broker/internal.js'
 import {startRedis, type RedisOptions, type RedisServer} from '../helpers/redis.js'
 import {startRecoveringNode, type RecoveringNode} from './recovery-nodes.js'
 import {connect} from './session-nodes.js'
@@ -61,9 +62,9 @@ for (const [name, redisOptions] of [['Redis restarted empty', {}], ['Redis resta
       await closed
       assert.ok(a.started.store.failure !== undefined, 'the commit failed')
       // nothing is kept for Redis meanwhile: 300 messages queued for the offline session add no write to the buffer
-      for (let i = 0; i < 300; i++) a.broker.publish({topic: 'r/mem', payload: Buffer.from(String(i)), qos: 1, retain: false})
+      for (let i = 0; i < 300; i++) engineOf(a.broker).publish({topic: 'r/mem', payload: Buffer.from(String(i)), qos: 1, retain: false})
       assert.equal(a.started.store.pending, 0)
-      assert.equal(a.broker.sessions.get('rec-sub')?.queued, 306)
+      assert.equal(engineOf(a.broker).sessions.get('rec-sub')?.queued, 306)
       // a clean connection is served, a persistent one refused (0x88) until Redis answers
       const clean = await client(a.url, {clientId: 'rec-clean', protocolVersion: 4, clean: true})
       await assert.rejects(client(a.url, {clientId: 'rec-persistent', protocolVersion: 5, clean: false, properties: {sessionExpiryInterval: 60}}),
