@@ -2,14 +2,14 @@
 // persistence (README "Cluster: sessions"): with appendfsync always it survives a crash of Redis
 // itself; without AOF a Redis restart loses it. Redis is killed with SIGKILL right after the PUBACK.
 import assert from 'node:assert/strict'
-import {once} from 'node:events'
 import {test} from 'node:test'
 import {startRedis, type RedisOptions} from '../helpers/redis.js'
 import {connect, end, Liveness, startNode, type Node} from './session-nodes.js'
 
 async function ready(node: Node): Promise<void> {
   const redis = node.store.redis
-  if (redis.status !== 'ready') await once(redis, 'ready')
+  // (not events.once: ioredis may emit a connection 'error' first, while Redis is still starting)
+  if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve))
   // and the control channel subscribed again: a hand-over asked for before that would go unheard
   await node.directory.ready()
 }

@@ -4,7 +4,6 @@
 // once Redis is back.
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
-import {once} from 'node:events'
 import {startRedis} from '../helpers/redis.js'
 import {connect, end, Liveness, startNode} from './session-nodes.js'
 
@@ -30,7 +29,8 @@ test('Redis down at CONNECT: a persistent session refused with 0x88 (v5) / 3 (3.
     assert.equal(await refusal(node.url, 4, true), undefined)
     await redis.restart()
     // ioredis reconnects in the background; once it has, clients get in again
-    if (node.store.redis.status !== 'ready') await once(node.store.redis, 'ready')
+    // (not events.once: ioredis may emit a connection 'error' first, while Redis is still starting)
+    if (node.store.redis.status !== 'ready') await new Promise((resolve) => node.store.redis.once('ready', resolve))
     const {client} = await connect(node.url, {clientId: 'after', protocolVersion: 5})
     await end(client)
   } finally {
