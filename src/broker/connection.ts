@@ -271,13 +271,16 @@ export class Connection implements HandlerContext, SessionLink, Silent {
   private flushHeld(): void {
     const held = this.held
     if (held === undefined || held.length === 0) return
-    const bytes = held.length === 1 ? held[0] : Buffer.concat(held, this.corkedBytes)
+    const stream = this.stream
+    const bytes = held.length === 1 ? held[0]! : this.broker.writes.join(held, this.corkedBytes, stream)
     // kept for connections that write batches; one that wrote one packet (a CONNACK, a PINGRESP: an idle
     // client) does not keep an array for it
     if (held.length === 1) this.held = undefined
     else held.length = 0
     this.corkedBytes = 0
-    if (this.stream.writable) this.stream.write(bytes) // a stream destroyed meanwhile drops them, as a corked one did
+    if (!stream.writable) return // a stream destroyed meanwhile drops them, as a corked one did
+    stream.write(bytes)
+    this.broker.writes.written(bytes, stream)
   }
 
   private onFlushed(): void {

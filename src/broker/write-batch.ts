@@ -1,16 +1,32 @@
+import {Socket} from 'node:net'
+import type {Duplex} from 'node:stream'
+
 /** Something whose writes are held until the batch is flushed. */
 export interface Corked {
   uncork(): void
 }
 
 /**
+ * The largest batch a connection holds: it flushes once it holds `flushAtBytes` (8 KB), and a packet that
+ * large is never held, so a batch is always smaller than twice that.
+ */
+const SCRATCH_BYTES = 16_384
+
+/**
  * Flushes every corked connection once per event-loop iteration, after all the I/O callbacks of the
  * iteration (setImmediate). A subscriber that hears from ten publishers in one iteration gets one
  * write, not ten (process.nextTick would flush after each publisher's callback).
+ *
+ * It also joins a connection's held packets into one buffer (`join`), in one scratch buffer shared by
+ * every connection of the broker while the kernel takes each write whole (`written`): a fan-out to a
+ * thousand subscribers then allocates nothing per batch, where a buffer per batch (several per
+ * subscriber per iteration, each freed only at the next garbage collection) was most of what the
+ * fan-out added to the broker's peak RSS.
  */
 export class WriteBatch {
   private corked: Corked[] = []
   private scheduled = false
+  private scratch: Buffer | undefined
 
   add(c: Corked): void {
     this.corked.push(c)
@@ -24,5 +40,27 @@ export class WriteBatch {
     const list = this.corked
     this.corked = []
     for (let i = 0; i < list.length; i++) list[i]!.uncork()
+  }
+
+  /**
+   * The held packets as one buffer, to be written to `stream` at once, and then reported to `written`.
+   * The shared scratch buffer only for a plain TCP socket (net.Socket: it hands the bytes to the kernel
+   * or keeps them, never passes them on) with nothing already waiting in it; otherwise a new buffer.
+   */
+  join(held: Buffer[], total: number, stream: Duplex): Buffer {
+    if (total > SCRATCH_BYTES || stream.writableLength !== 0 || Object.getPrototypeOf(stream) !== Socket.prototype) return Buffer.concat(held, total)
+    const scratch = (this.scratch ??= Buffer.allocUnsafeSlow(SCRATCH_BYTES))
+    let at = 0
+    for (let i = 0; i < held.length; i++) at += held[i]!.copy(scratch, at)
+    return scratch.subarray(0, at)
+  }
+
+  /**
+   * After `stream.write(bytes)` of what `join` returned: a socket left holding some of it (the kernel
+   * did not take it all) keeps the scratch buffer, and the next batch gets a new one. Node's socket
+   * finishes a write the kernel took whole before write() returns, so nothing waits in it then.
+   */
+  written(bytes: Buffer, stream: Duplex): void {
+    if (stream.writableLength !== 0 && this.scratch !== undefined && bytes.buffer === this.scratch.buffer) this.scratch = undefined
   }
 }
