@@ -52,9 +52,13 @@ export class Connection implements HandlerContext, SessionLink, Silent {
   private readonly decoder: PacketDecoder
   private pending: Packet[] | undefined
   private corked = false
-  /** Bytes held in `held`, written at the end of the iteration (or at FLUSH_AT_BYTES) as one buffer. */
+  /** Bytes held (heldCount packets), written at the end of the iteration (or at FLUSH_AT_BYTES) as one buffer. */
   private corkedBytes = 0
-  private held: Buffer[] | undefined
+  private heldCount = 0
+  /** The first packet held: a connection that writes one packet per iteration (a CONNACK, a PUBACK) needs no array. */
+  private heldFirst: Buffer | undefined
+  /** All the held packets once there are two or more: held[0 .. heldCount), kept between batches, emptied slot by slot. */
+  private held: Array<Buffer | undefined> | undefined
   private awaitingFlush = false
   private closeTimer: unknown
   private closedController: AbortController | undefined
@@ -258,7 +262,7 @@ export class Connection implements HandlerContext, SessionLink, Silent {
       // held here rather than in the corked stream: a fan-out to a thousand subscribers left several
       // objects per delivery in the stream's buffer (promoted to the old generation under load, the bulk
       // of the peak RSS); this is one array slot, and one write per batch
-      ;(this.held ??= []).push(bytes)
+      this.hold(bytes)
       if ((this.corkedBytes += bytes.length) >= FLUSH_AT_BYTES) this.flushHeld()
       return
     }
@@ -267,16 +271,34 @@ export class Connection implements HandlerContext, SessionLink, Silent {
     this.stream.write(bytes, () => this.onFlushed())
   }
 
+  private hold(bytes: Buffer): void {
+    const n = this.heldCount++
+    if (n === 0) {
+      this.heldFirst = bytes
+      return
+    }
+    // kept for connections that write batches; one that writes one packet at a time (an idle client's
+    // PINGRESP, a publisher's PUBACK) never makes an array
+    const held = (this.held ??= [])
+    if (n === 1) held[0] = this.heldFirst
+    held[n] = bytes
+  }
+
   /** Writes the held packets, as one buffer (at most about FLUSH_AT_BYTES copied). */
   private flushHeld(): void {
-    const held = this.held
-    if (held === undefined || held.length === 0) return
+    const n = this.heldCount
+    if (n === 0) return
     const stream = this.stream
-    const bytes = held.length === 1 ? held[0]! : this.broker.writes.join(held, this.corkedBytes, stream)
-    // kept for connections that write batches; one that wrote one packet (a CONNACK, a PINGRESP: an idle
-    // client) does not keep an array for it
-    if (held.length === 1) this.held = undefined
-    else held.length = 0
+    let bytes: Buffer
+    if (n === 1) {
+      bytes = this.heldFirst!
+    } else {
+      const held = this.held!
+      bytes = this.broker.writes.join(held, n, this.corkedBytes, stream)
+      for (let i = 0; i < n; i++) held[i] = undefined
+    }
+    this.heldFirst = undefined
+    this.heldCount = 0
     this.corkedBytes = 0
     if (!stream.writable) return // a stream destroyed meanwhile drops them, as a corked one did
     stream.write(bytes)

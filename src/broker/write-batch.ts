@@ -43,16 +43,16 @@ export class WriteBatch {
   }
 
   /**
-   * The held packets as one buffer, to be written to `stream` at once, and then reported to `written`.
+   * The first `count` held packets (`total` bytes) as one buffer, to be written to `stream` at once, and then reported to `written`.
    * The shared scratch buffer only for a plain TCP socket (net.Socket: it hands the bytes to the kernel
    * or keeps them, never passes them on) with nothing already waiting in it; otherwise a new buffer.
    */
-  join(held: Buffer[], total: number, stream: Duplex): Buffer {
-    if (total > SCRATCH_BYTES || stream.writableLength !== 0 || Object.getPrototypeOf(stream) !== Socket.prototype) return Buffer.concat(held, total)
-    const scratch = (this.scratch ??= Buffer.allocUnsafeSlow(SCRATCH_BYTES))
+  join(held: ReadonlyArray<Buffer | undefined>, count: number, total: number, stream: Duplex): Buffer {
+    const shared = total <= SCRATCH_BYTES && stream.writableLength === 0 && Object.getPrototypeOf(stream) === Socket.prototype
+    const into = shared ? (this.scratch ??= Buffer.allocUnsafeSlow(SCRATCH_BYTES)) : Buffer.allocUnsafe(total)
     let at = 0
-    for (let i = 0; i < held.length; i++) at += held[i]!.copy(scratch, at)
-    return scratch.subarray(0, at)
+    for (let i = 0; i < count; i++) at += held[i]!.copy(into, at)
+    return shared ? into.subarray(0, at) : into
   }
 
   /**

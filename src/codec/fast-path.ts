@@ -42,7 +42,7 @@ export function parsePublish(frame: Buffer, bodyStart: number, version: Protocol
     dup: (flags & 8) === 8,
     length: frame.length - bodyStart,
     topic,
-    payload: Buffer.from(frame.subarray(o)), // a copy: never pin the socket chunk
+    payload: copyOf(frame, o), // a copy: never pin the socket chunk
   }
   if (messageId !== undefined) packet.messageId = messageId
   return packet
@@ -103,6 +103,13 @@ export function parseConnect(frame: Buffer, bodyStart: number): ConnectPacket | 
   // (v3.1.1 3.1.3) the fields present are those the flags announce: anything after them is malformed
   if (field.at !== frame.length) throw new MalformedPacketError(`${frame.length - field.at} bytes left over after the last field of CONNECT`)
   return packet
+}
+
+/** frame[from ..] as a buffer of its own, with no view of the frame made on the way. */
+function copyOf(frame: Buffer, from: number): Buffer {
+  const copy = Buffer.allocUnsafe(frame.length - from)
+  frame.copy(copy, 0, from)
+  return copy
 }
 
 function bytesField(frame: Buffer, field: {at: number}, what: string): Buffer {
