@@ -7,6 +7,10 @@ import {fixedHeaderLength} from './in-place.js'
 import {checkProperties} from './properties.js'
 import {PacketType, type Packet, type ProtocolVersion} from './packets.js'
 
+function decodeInto(this: PacketDecoder, buf: Buffer, start: number, _bodyStart: number, end: number): boolean {
+  return this.frame(buf, start, end)
+}
+
 export interface DecoderOptions {
   /** Largest frame accepted, fixed header included. */
   maxPacketSize: number
@@ -28,6 +32,8 @@ export class PacketDecoder {
   private stopped = false
   private version: ProtocolVersion
   private readonly fastPath: boolean
+  /** push()'s onPacket, for the frame sink shared by every decoder (no closure per chunk). */
+  private onPacket: ((packet: Packet) => void) | undefined
   /** The protocol level of the last CONNECT frame seen (even one that failed to parse), else undefined. */
   connectLevel: number | undefined
 
@@ -54,10 +60,14 @@ export class PacketDecoder {
   /** Decodes every complete packet in chunk, in order. Throws an MqttError on bad input. */
   push(chunk: Buffer, onPacket: (packet: Packet) => void): void {
     if (this.stopped) return
-    this.framer.push(chunk, (buf, start, _bodyStart, end) => {
-      onPacket(this.decodeFrame(buf.subarray(start, end)))
-      return !this.stopped
-    })
+    this.onPacket = onPacket
+    this.framer.push(chunk, decodeInto, this)
+  }
+
+  /** @internal the frame sink of push(): one function for every decoder. */
+  frame(buf: Buffer, start: number, end: number): boolean {
+    this.onPacket!(this.decodeFrame(buf.subarray(start, end)))
+    return !this.stopped
   }
 
   /** Parses one whole frame. */
