@@ -66,8 +66,19 @@ export class PacketDecoder {
 
   /** @internal the frame sink of push(): one function for every decoder. */
   frame(buf: Buffer, start: number, end: number): boolean {
-    this.onPacket!(this.decodeFrame(buf.subarray(start, end)))
+    // the commonest packet, a two-byte acknowledgement, is read where it lies: no view of the chunk
+    const type = buf[start]! >> 4
+    const ack = this.fastPath && end - start === 4 && buf[start + 1] === 2 && type >= PacketType.PUBACK && type <= PacketType.PUBCOMP
+    this.onPacket!(ack ? this.shortAckAt(buf, start) : this.decodeFrame(buf.subarray(start, end)))
     return !this.stopped
+  }
+
+  /** decodeFrame for a 4-byte PUBACK/PUBREC/PUBREL/PUBCOMP at buf[start]: the same checks, in the same order. */
+  private shortAckAt(buf: Buffer, start: number): Packet {
+    const first = buf[start]!
+    checkHeaderFlags(first)
+    checkLength(first >> 4, 2, this.version)
+    return parseShortAck(buf, start + 2, this.version, start, start + 4)!
   }
 
   /** Parses one whole frame. */

@@ -48,10 +48,13 @@ export function parsePublish(frame: Buffer, bodyStart: number, version: Protocol
   return packet
 }
 
-/** PUBACK/PUBREC/PUBREL/PUBCOMP with only a packet id (any version), else undefined. */
-export function parseShortAck(frame: Buffer, bodyStart: number, version: ProtocolVersion): Packet | undefined {
-  if (frame.length - bodyStart !== 2) return undefined
-  const first = frame[0]!
+/**
+ * PUBACK/PUBREC/PUBREL/PUBCOMP with only a packet id (any version), else undefined. The frame is
+ * buf[start .. end) (the whole of buf unless given: the decoder reads one in place in the socket chunk).
+ */
+export function parseShortAck(frame: Buffer, bodyStart: number, version: ProtocolVersion, start = 0, end = frame.length): Packet | undefined {
+  if (end - bodyStart !== 2) return undefined
+  const first = frame[start]!
   const cmd = ACKS[(first >> 4) - 4]
   if (cmd === undefined) return undefined
   // [MQTT-2.2.2-1] reserved flag bits: 0010 for PUBREL, 0000 for the others
