@@ -115,6 +115,12 @@ describe('fan-out batches in a buffer shared by every connection', () => {
       assert.equal(got[i]!.qos, 1)
       assert.ok((got[i]!.payload as Buffer).equals(payload(i)), `message ${i} reached the slow reader as it was published`)
     }
+    // each with a packet id of its own (written into the shared encoding where the batch was joined),
+    // so that every PUBACK ended a flight
+    assert.equal(new Set(got.map((p) => p.messageId)).size, COUNT)
+    slow.send({cmd: 'pingreq'})
+    await slow.until(() => slow.packets.some((p) => p.cmd === 'pingresp'))
+    assert.equal(broker.sessions.get('slow')!.inflight.size, 0)
     slow.socket.destroy()
   })
 })
