@@ -6,7 +6,8 @@ import {
 import type {Accepted, ConnectionHost, HandlerContext} from './handlers/context.js'
 import {dispatch} from './handlers/dispatch.js'
 import {unmountTopic} from './mount-point.js'
-import {encodeDelivery} from './outbound.js'
+import {encodeDelivery, sharedDelivery} from './outbound.js'
+import {NO_PATCH, patched, patchOf, type Patch} from './write-batch.js'
 import type {Message} from './message.js'
 import type {Delivery, DropReason, Session, SessionLink} from './session.js'
 import type {OutboundAliases} from './topic-alias.js'
@@ -52,9 +53,16 @@ export class Connection implements HandlerContext, SessionLink, Silent {
   private readonly decoder: PacketDecoder
   private pending: Packet[] | undefined
   private corked = false
-  /** Bytes held in `held`, written at the end of the iteration (or at FLUSH_AT_BYTES) as one buffer. */
+  /** Bytes held (heldCount packets), written at the end of the iteration (or at FLUSH_AT_BYTES) as one buffer. */
   private corkedBytes = 0
-  private held: Buffer[] | undefined
+  private heldCount = 0
+  /** The first packet held: a connection that writes one packet per iteration (a CONNACK, a PUBACK) needs no array. */
+  private heldFirst: Buffer | undefined
+  private heldFirstPatch: Patch = NO_PATCH
+  /** The packet id to write into each held shared encoding (write-batch.ts), beside `held`. */
+  private heldPatches: Patch[] | undefined
+  /** All the held packets once there are two or more: held[0 .. heldCount), kept between batches, emptied slot by slot. */
+  private held: Array<Buffer | undefined> | undefined
   private awaitingFlush = false
   private closeTimer: unknown
   private closedController: AbortController | undefined
@@ -133,8 +141,12 @@ export class Connection implements HandlerContext, SessionLink, Silent {
     }
     const alias = this.outboundAliases?.lookup(d.message.topic)
     let bytes: Buffer
+    let patch = NO_PATCH
     try {
-      bytes = encodeDelivery(d, this.version, packetId, dup, this.broker.options.timers.now(), alias)
+      // QoS 1/2: the message's shared encoding, patched with the packet id where it is copied into the batch
+      const shared = packetId !== 0 ? sharedDelivery(d, this.version, alias) : undefined
+      if (shared !== undefined) patch = patchOf(shared.packetIdOffset, packetId, dup)
+      bytes = shared?.bytes ?? encodeDelivery(d, this.version, packetId, dup, this.broker.options.timers.now(), alias)
     } catch (error) {
       // a message that cannot be encoded for this client costs this delivery only, never the session's state
       this.broker.internalError(error, {clientId: this.clientId, packet: 'publish', during: 'encoding a delivery'})
@@ -143,7 +155,7 @@ export class Connection implements HandlerContext, SessionLink, Silent {
     // [MQTT-3.1.2-25] never send a packet larger than the client's Maximum Packet Size: drop it for this client
     if (bytes.length > this.peer.maximumPacketSize) return this.undeliverable(d, packetId, 'too-large')
     if (alias !== undefined && !alias.known) this.aliasesOut!.commit(d.message.topic, alias.alias)
-    this.write(bytes)
+    this.write(bytes, true, patch)
     const m = this.broker.metrics
     m.messagesSent++
     m.publishBytesSent += d.message.payload.length
@@ -235,13 +247,13 @@ export class Connection implements HandlerContext, SessionLink, Silent {
    * emits it only past its own high-water mark, which may be above our limit.
    * `hold` false: at once, when nothing is held (still in order behind anything that is).
    */
-  write(bytes: Buffer, hold = true): void {
+  write(bytes: Buffer, hold = true, patch: Patch = NO_PATCH): void {
     if (!this.stream.writable) return
     const m = this.broker.metrics
     m.packetsSent++
     m.bytesSent += bytes.length
     if (!hold && !this.corked && this.stream.writableLength === 0) {
-      this.stream.write(bytes)
+      this.stream.write(patch === NO_PATCH ? bytes : patched(bytes, patch))
       return
     }
     if (!this.corked) {
@@ -250,34 +262,62 @@ export class Connection implements HandlerContext, SessionLink, Silent {
     }
     if (this.awaitingFlush || this.stream.writableLength + this.corkedBytes + bytes.length < this.broker.options.maxOutboundBufferBytes) {
       if (bytes.length >= FLUSH_AT_BYTES) {
-        // a large packet goes as it is, after what is held: never copied
+        // a large packet goes as it is, after what is held: never copied (but for its packet id)
         this.flushHeld()
-        this.stream.write(bytes)
+        this.stream.write(patch === NO_PATCH ? bytes : patched(bytes, patch))
         return
       }
       // held here rather than in the corked stream: a fan-out to a thousand subscribers left several
       // objects per delivery in the stream's buffer (promoted to the old generation under load, the bulk
       // of the peak RSS); this is one array slot, and one write per batch
-      ;(this.held ??= []).push(bytes)
+      this.hold(bytes, patch)
       if ((this.corkedBytes += bytes.length) >= FLUSH_AT_BYTES) this.flushHeld()
       return
     }
     this.awaitingFlush = true
     this.flushHeld()
-    this.stream.write(bytes, () => this.onFlushed())
+    this.stream.write(patch === NO_PATCH ? bytes : patched(bytes, patch), () => this.onFlushed())
+  }
+
+  private hold(bytes: Buffer, patch: Patch): void {
+    const n = this.heldCount++
+    if (n === 0) {
+      this.heldFirst = bytes
+      this.heldFirstPatch = patch
+      return
+    }
+    // kept for connections that write batches; one that writes one packet at a time (an idle client's
+    // PINGRESP, a publisher's PUBACK) never makes an array
+    const held = (this.held ??= [])
+    const patches = (this.heldPatches ??= [])
+    if (n === 1) {
+      held[0] = this.heldFirst
+      patches[0] = this.heldFirstPatch
+    }
+    held[n] = bytes
+    patches[n] = patch
   }
 
   /** Writes the held packets, as one buffer (at most about FLUSH_AT_BYTES copied). */
   private flushHeld(): void {
-    const held = this.held
-    if (held === undefined || held.length === 0) return
-    const bytes = held.length === 1 ? held[0] : Buffer.concat(held, this.corkedBytes)
-    // kept for connections that write batches; one that wrote one packet (a CONNACK, a PINGRESP: an idle
-    // client) does not keep an array for it
-    if (held.length === 1) this.held = undefined
-    else held.length = 0
+    const n = this.heldCount
+    if (n === 0) return
+    const stream = this.stream
+    let bytes: Buffer
+    if (n === 1) {
+      bytes = this.heldFirstPatch === NO_PATCH ? this.heldFirst! : patched(this.heldFirst!, this.heldFirstPatch)
+    } else {
+      const held = this.held!
+      bytes = this.broker.writes.join(held, this.heldPatches!, n, this.corkedBytes, stream)
+      for (let i = 0; i < n; i++) held[i] = undefined
+    }
+    this.heldFirst = undefined
+    this.heldFirstPatch = NO_PATCH
+    this.heldCount = 0
     this.corkedBytes = 0
-    if (this.stream.writable) this.stream.write(bytes) // a stream destroyed meanwhile drops them, as a corked one did
+    if (!stream.writable) return // a stream destroyed meanwhile drops them, as a corked one did
+    stream.write(bytes)
+    this.broker.writes.written(bytes, stream)
   }
 
   private onFlushed(): void {

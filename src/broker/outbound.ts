@@ -1,4 +1,4 @@
-import {encodePublish, type ProtocolVersion, type PublishProperties} from '../codec/index.js'
+import {encodePublish, type EncodedPublish, type ProtocolVersion, type PublishProperties} from '../codec/index.js'
 import {remainingExpiry, sharedEncoding} from './message.js'
 import type {Delivery} from './session.js'
 
@@ -41,4 +41,15 @@ export function encodeDelivery(d: Delivery, version: ProtocolVersion, packetId: 
   if (idOffset >= 0) bytes.writeUInt16BE(packetId, idOffset)
   if (dup) bytes[0] = (bytes[0] ?? 0) | 0x08
   return bytes
+}
+
+/**
+ * The message's cached encoding for a QoS 1/2 delivery that needs nothing of its own but the packet id
+ * (and DUP): the connection patches them where it copies the bytes into its batch, instead of copying
+ * the encoding once per subscriber here. Undefined when the delivery has per-receiver properties
+ * (encodeDelivery then encodes it on its own). The bytes are shared: never to be written to.
+ */
+export function sharedDelivery(d: Delivery, version: ProtocolVersion, alias?: TopicAlias): EncodedPublish | undefined {
+  if (version === 5 && (d.subscriptionIds !== undefined || d.message.expiresAt !== undefined || alias !== undefined)) return undefined
+  return sharedEncoding(d.message, version, d.qos, d.retain)
 }

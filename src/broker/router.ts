@@ -56,7 +56,10 @@ export class Router {
   private readonly shared = new TopicTree<SharedGroup>()
   private readonly subscribers = new Map<Session, Subscriber>()
   private gen = 0
-  private readonly hits: Subscriber[] = []
+  // the subscribers a message matched: hits[0 .. hitCount), kept between messages (emptied slot by slot:
+  // `length = 0` would free the array's storage and the next message would allocate it again)
+  private readonly hits: Array<Subscriber | undefined> = []
+  private hitCount = 0
   private current: Message | undefined
   private readonly visitSub = (entry: FilterEntry) => this.collect(entry)
   private readonly visitShared = (group: SharedGroup) => this.collectShared(group)
@@ -138,8 +141,8 @@ export class Router {
     const groups = this.sharedHits
     try {
       this.subs.forEachMatch(msg.topic, this.visitSub)
-      let count = hits.length
-      for (let i = 0; i < hits.length; i++) {
+      let count = this.hitCount
+      for (let i = 0; i < this.hitCount; i++) {
         const s = hits[i]!
         // [MQTT-3.3.1-9] / v5 Retain As Published: a live message is forwarded with retain 0 unless asked
         const d: Delivery = {message: msg, qos: this.outgoingQos(s.qos, msg.qos), retain: s.retainAsPublished && msg.retain, subscriptionIds: s.subIds, sharedGroup: undefined}
@@ -158,7 +161,8 @@ export class Router {
       }
       return count
     } finally {
-      hits.length = 0
+      for (let i = 0; i < this.hitCount; i++) hits[i] = undefined
+      this.hitCount = 0
       groups.length = 0
       this.current = undefined
     }
@@ -199,7 +203,7 @@ export class Router {
       s.qos = o.qos
       s.retainAsPublished = o.retainAsPublished
       s.subIds = o.subscriptionId === undefined ? undefined : [o.subscriptionId]
-      this.hits.push(s)
+      this.hits[this.hitCount++] = s
       return
     }
     if (o.qos > s.qos) s.qos = o.qos

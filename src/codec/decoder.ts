@@ -7,6 +7,10 @@ import {fixedHeaderLength} from './in-place.js'
 import {checkProperties} from './properties.js'
 import {PacketType, type Packet, type ProtocolVersion} from './packets.js'
 
+function decodeInto(this: PacketDecoder, buf: Buffer, start: number, _bodyStart: number, end: number): boolean {
+  return this.frame(buf, start, end)
+}
+
 export interface DecoderOptions {
   /** Largest frame accepted, fixed header included. */
   maxPacketSize: number
@@ -28,6 +32,8 @@ export class PacketDecoder {
   private stopped = false
   private version: ProtocolVersion
   private readonly fastPath: boolean
+  /** push()'s onPacket, for the frame sink shared by every decoder (no closure per chunk). */
+  private onPacket: ((packet: Packet) => void) | undefined
   /** The protocol level of the last CONNECT frame seen (even one that failed to parse), else undefined. */
   connectLevel: number | undefined
 
@@ -54,10 +60,25 @@ export class PacketDecoder {
   /** Decodes every complete packet in chunk, in order. Throws an MqttError on bad input. */
   push(chunk: Buffer, onPacket: (packet: Packet) => void): void {
     if (this.stopped) return
-    this.framer.push(chunk, (buf, start, _bodyStart, end) => {
-      onPacket(this.decodeFrame(buf.subarray(start, end)))
-      return !this.stopped
-    })
+    this.onPacket = onPacket
+    this.framer.push(chunk, decodeInto, this)
+  }
+
+  /** @internal the frame sink of push(): one function for every decoder. */
+  frame(buf: Buffer, start: number, end: number): boolean {
+    // the commonest packet, a two-byte acknowledgement, is read where it lies: no view of the chunk
+    const type = buf[start]! >> 4
+    const ack = this.fastPath && end - start === 4 && buf[start + 1] === 2 && type >= PacketType.PUBACK && type <= PacketType.PUBCOMP
+    this.onPacket!(ack ? this.shortAckAt(buf, start) : this.decodeFrame(buf.subarray(start, end)))
+    return !this.stopped
+  }
+
+  /** decodeFrame for a 4-byte PUBACK/PUBREC/PUBREL/PUBCOMP at buf[start]: the same checks, in the same order. */
+  private shortAckAt(buf: Buffer, start: number): Packet {
+    const first = buf[start]!
+    checkHeaderFlags(first)
+    checkLength(first >> 4, 2, this.version)
+    return parseShortAck(buf, start + 2, this.version, start, start + 4)!
   }
 
   /** Parses one whole frame. */

@@ -42,16 +42,19 @@ export function parsePublish(frame: Buffer, bodyStart: number, version: Protocol
     dup: (flags & 8) === 8,
     length: frame.length - bodyStart,
     topic,
-    payload: Buffer.from(frame.subarray(o)), // a copy: never pin the socket chunk
+    payload: copyOf(frame, o), // a copy: never pin the socket chunk
   }
   if (messageId !== undefined) packet.messageId = messageId
   return packet
 }
 
-/** PUBACK/PUBREC/PUBREL/PUBCOMP with only a packet id (any version), else undefined. */
-export function parseShortAck(frame: Buffer, bodyStart: number, version: ProtocolVersion): Packet | undefined {
-  if (frame.length - bodyStart !== 2) return undefined
-  const first = frame[0]!
+/**
+ * PUBACK/PUBREC/PUBREL/PUBCOMP with only a packet id (any version), else undefined. The frame is
+ * buf[start .. end) (the whole of buf unless given: the decoder reads one in place in the socket chunk).
+ */
+export function parseShortAck(frame: Buffer, bodyStart: number, version: ProtocolVersion, start = 0, end = frame.length): Packet | undefined {
+  if (end - bodyStart !== 2) return undefined
+  const first = frame[start]!
   const cmd = ACKS[(first >> 4) - 4]
   if (cmd === undefined) return undefined
   // [MQTT-2.2.2-1] reserved flag bits: 0010 for PUBREL, 0000 for the others
@@ -103,6 +106,13 @@ export function parseConnect(frame: Buffer, bodyStart: number): ConnectPacket | 
   // (v3.1.1 3.1.3) the fields present are those the flags announce: anything after them is malformed
   if (field.at !== frame.length) throw new MalformedPacketError(`${frame.length - field.at} bytes left over after the last field of CONNECT`)
   return packet
+}
+
+/** frame[from ..] as a buffer of its own, with no view of the frame made on the way. */
+function copyOf(frame: Buffer, from: number): Buffer {
+  const copy = Buffer.allocUnsafe(frame.length - from)
+  frame.copy(copy, 0, from)
+  return copy
 }
 
 function bytesField(frame: Buffer, field: {at: number}, what: string): Buffer {

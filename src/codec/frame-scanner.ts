@@ -6,7 +6,7 @@ import {MalformedPacketError, PacketTooLargeError} from './errors.js'
  * it is one buffer holding exactly that frame. Valid only during the call. Return false to stop.
  */
 // biome-ignore lint/suspicious/noConfusingVoidType: a sink returns false to stop, or nothing
-export type FrameSink = (buf: Buffer, start: number, bodyStart: number, end: number) => boolean | void
+export type FrameSink<This = unknown> = (this: This, buf: Buffer, start: number, bodyStart: number, end: number) => boolean | void
 
 const NOTHING: Buffer[] = []
 
@@ -29,11 +29,14 @@ export class FrameScanner {
 
   constructor(public maxPacketSize: number) {}
 
-  /** Hands every complete frame in chunk to sink, in order, and keeps the incomplete tail. */
-  push(chunk: Buffer, sink: FrameSink): void {
+  /**
+   * Hands every complete frame in chunk to sink (called with `self` as this: a sink shared by every
+   * connection, rather than a closure made per chunk), in order, and keeps the incomplete tail.
+   */
+  push<This>(chunk: Buffer, sink: FrameSink<This>, self?: This): void {
     let offset = 0
     if (this.pendingBytes > 0) {
-      offset = this.completeHeld(chunk, sink)
+      offset = this.completeHeld(chunk, sink, self)
       if (offset < 0) return
     }
     const n = chunk.length
@@ -44,7 +47,7 @@ export class FrameScanner {
         return
       }
       const end = offset + size
-      if (sink(chunk, offset, this.bodyAt, end) === false) return
+      if (sink.call(self as This, chunk, offset, this.bodyAt, end) === false) return
       offset = end
     }
   }
@@ -74,7 +77,7 @@ export class FrameScanner {
    * Adds chunk's first bytes to the held frame. Returns where the rest of chunk starts once the held
    * frame is complete and handed on, or -1 when chunk was all taken (or the sink asked to stop).
    */
-  private completeHeld(chunk: Buffer, sink: FrameSink): number {
+  private completeHeld<This>(chunk: Buffer, sink: FrameSink<This>, self: This | undefined): number {
     if (this.needed === 0) {
       // the fixed header is incomplete: at most 4 bytes are held, and 5 always decide
       const head = Buffer.concat([...this.pending, chunk.subarray(0, 5)])
@@ -98,7 +101,7 @@ export class FrameScanner {
     this.pending = NOTHING
     this.pendingBytes = 0
     this.needed = 0
-    return sink(frame, 0, bodyStart, frame.length) === false ? -1 : missing
+    return sink.call(self as This, frame, 0, bodyStart, frame.length) === false ? -1 : missing
   }
 
   /**

@@ -17,6 +17,7 @@ import {loadBrokerPlugins} from './plugins.js'
 import {announcement, httpUrl, loadAllTls, openListeners, openOps, refuseEveryone, reloadCertificates, shutdownWithin, type OpenListener} from './serve.js'
 import type {BrokerSettings} from './settings.js'
 import {capYoungGeneration} from './young-generation.js'
+import {serialScavenges} from './scavenges.js'
 import type {ClusterNode, StartedClusterNode} from '../../cluster/index.js'
 
 /** BrokerSettings and what the command resolved besides them (plugins, bridges, file warnings). */
@@ -115,6 +116,7 @@ export async function serveBroker(settings: ServeSettings, options: ServeOptions
 async function startPrepared(p: PreparedBroker, {signal, logger: log, process: processWide = true}: ServeOptions): Promise<ServedBroker> {
   const {settings, brokerLog, chain, dynsec, auth} = p
   const uncapYoungGeneration = processWide ? capYoungGeneration() : () => {}
+  const parallelScavenges = processWide ? serialScavenges() : () => {}
   // --cluster: sessions in Redis (the store and directory exist before the broker); ioredis and src/cluster load only then
   const node = settings.cluster ? await startNode(settings, log) : undefined
   const store = node?.store ?? await openBrokerStore({persistence: settings.persistence, file: settings.persistenceFile, 'persistence-sync': settings.persistenceSync})
@@ -144,6 +146,7 @@ async function startPrepared(p: PreparedBroker, {signal, logger: log, process: p
       stopReloading()
       unguard()
       uncapYoungGeneration()
+      parallelScavenges()
       try {
         await shutdownWithin(settings.shutdownTimeoutMs, [async () => { await cluster?.close(); await (node ? node.closeBroker(broker) : broker.close()); await node?.close() }, async () => chain?.stop(), async () => ops?.close(), async () => store?.close()], log)
       } finally {

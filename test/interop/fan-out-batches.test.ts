@@ -1,0 +1,126 @@
+// A fan-out over real TCP sockets, where the broker joins each subscriber's batch in one buffer shared by
+// every connection (write-batch.ts) and reuses it only while the kernel takes each write whole. A reader
+// that stops reading makes its socket keep part of a batch; everything it and the fast readers get must
+// still be exactly what was published, in order.
+import assert from 'node:assert/strict'
+import {connect, type Socket} from 'node:net'
+import {after, before, describe, test} from 'node:test'
+import type {MqttClient} from 'mqtt'
+import mqttPacket from 'mqtt-packet'
+import {createBroker, type Broker} from '../../src/broker/broker.js'
+import type {Connection} from '../../src/broker/connection.js'
+import {listenerFor, tryConnect} from '../helpers/listeners.js'
+
+const COUNT = 5000 // 20 MB: more than the kernel buffers for a reader that stopped (its window does not grow)
+const SIZE = 4000
+const LIMIT = 64 * 1024 * 1024
+
+/** Message i: its number, then a byte pattern that depends on i, so a copy from another batch shows. */
+function payload(i: number): Buffer {
+  const b = Buffer.alloc(SIZE, i % 251)
+  b.write(`${String(i).padStart(5, '0')}:`)
+  return b
+}
+
+/** A subscriber on a plain socket that reads only when told to, parsing with mqtt-packet. */
+class RawSubscriber {
+  readonly socket: Socket
+  private readonly parser = mqttPacket.parser({protocolVersion: 4})
+  readonly packets: mqttPacket.Packet[] = []
+  private waiter: (() => void) | undefined
+
+  constructor(port: number) {
+    this.socket = connect(port, '127.0.0.1')
+    this.socket.on('data', (chunk) => this.parser.parse(chunk))
+    this.parser.on('packet', (p) => {
+      this.packets.push(p)
+      this.waiter?.()
+    })
+    this.parser.on('error', (e) => this.socket.destroy(e))
+  }
+
+  send(p: mqttPacket.Packet): void {
+    this.socket.write(mqttPacket.generate(p))
+  }
+
+  async until(check: () => boolean): Promise<void> {
+    while (!check()) await new Promise<void>((resolve) => (this.waiter = resolve))
+  }
+}
+
+describe('fan-out batches in a buffer shared by every connection', () => {
+  let broker: Broker
+  let port: number
+  let close: () => Promise<void>
+  const clients: MqttClient[] = []
+
+  before(async () => {
+    broker = createBroker({maxOutboundBufferBytes: LIMIT, maxInflightMessages: 0, maxQueuedMessages: 0})
+    const tcp = await listenerFor(broker, {protocol: 'mqtt', port: 0})
+    port = tcp.listener.address().port
+    close = () => tcp.listener.close()
+  })
+  after(async () => {
+    for (const c of clients) c.end(true)
+    await broker.close()
+    await close()
+  })
+
+  test('fast readers get every message intact; a reader that stops gets them all at QoS 1 once it reads again', async () => {
+    const fast: Buffer[][] = []
+    const fastDone: Array<Promise<void>> = []
+    for (let i = 0; i < 3; i++) {
+      const a = await tryConnect(`mqtt://127.0.0.1:${port}`, {clientId: `fast-${i}`})
+      assert.ok(a.ok)
+      clients.push(a.client)
+      await a.client.subscribeAsync('fan/t', {qos: 0})
+      const got: Buffer[] = []
+      fast.push(got)
+      fastDone.push(new Promise((resolve) => a.client.on('message', (_topic, p) => {
+        got.push(p)
+        if (got.length === COUNT) resolve()
+      })))
+    }
+    const slow = new RawSubscriber(port)
+    slow.send({cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'slow', clean: true, keepalive: 0})
+    slow.send({cmd: 'subscribe', messageId: 1, subscriptions: [{topic: 'fan/t', qos: 1}]})
+    await slow.until(() => slow.packets.some((p) => p.cmd === 'suback'))
+    slow.socket.pause()
+
+    const pub = await tryConnect(`mqtt://127.0.0.1:${port}`, {clientId: 'pub'})
+    assert.ok(pub.ok)
+    clients.push(pub.client)
+    await Promise.all(Array.from({length: COUNT}, (_, i) => pub.client.publishAsync('fan/t', payload(i), {qos: 1})))
+    await Promise.all(fastDone)
+    for (const got of fast) {
+      for (let i = 0; i < COUNT; i++) assert.ok(got[i]!.equals(payload(i)), `message ${i} arrived as it was published`)
+    }
+
+    // the kernel did not take all of what the slow reader was sent: its socket holds the rest, within the limit
+    const held = (broker.sessions.get('slow')!.link as Connection).stream.writableLength
+    assert.ok(held > 0, 'the slow reader\'s socket holds bytes the kernel did not take')
+    assert.ok(held <= LIMIT, `${held} bytes held`)
+
+    slow.socket.resume()
+    const publishes = () => slow.packets.filter((p) => p.cmd === 'publish') as mqttPacket.IPublishPacket[]
+    let acked = 0
+    await slow.until(() => {
+      const got = publishes()
+      for (; acked < got.length; acked++) slow.send({cmd: 'puback', messageId: got[acked]!.messageId})
+      return got.length >= COUNT
+    })
+    const got = publishes()
+    assert.equal(got.length, COUNT)
+    for (let i = 0; i < COUNT; i++) {
+      assert.equal(got[i]!.qos, 1)
+      assert.ok((got[i]!.payload as Buffer).equals(payload(i)), `message ${i} reached the slow reader as it was published`)
+    }
+    // each with a packet id of its own (written into the shared encoding where the batch was joined),
+    // so that every PUBACK ended a flight
+    assert.equal(new Set(got.map((p) => p.messageId)).size, COUNT)
+    slow.send({cmd: 'pingreq'})
+    await slow.until(() => slow.packets.some((p) => p.cmd === 'pingresp'))
+    assert.equal(broker.sessions.get('slow')!.inflight.size, 0)
+    slow.socket.destroy()
+  })
+})
