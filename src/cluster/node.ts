@@ -133,11 +133,16 @@ export class ClusterNode implements ClusterLink {
       this.routingMessage = undefined
       return 0
     }
-    const now = this.broker.now()
     if (message.retain) {
-      const bytes = encodeNodeMessage(this.id, message, [], now)
+      const bytes = encodeNodeMessage(this.id, message, [], this.broker.now())
       const m = message.payload.length === 0 ? this.pub.multi().hdel(RETAINED, message.topic) : this.pub.multi().hset(RETAINED, message.topic, bytes)
       this.send(m.publish(RETAINED_CHANNEL, bytes).exec())
+    }
+    // no other node holds a filter (a cluster of one, or nobody elsewhere subscribed yet): nothing to
+    // look up, and every shared group's copy is this node's
+    if (!this.routes.othersHold(this.id)) {
+      this.routingMessage = undefined
+      return 0
     }
     const nodes = this.targets
     const groups = this.groupTargets
@@ -147,8 +152,10 @@ export class ClusterNode implements ClusterLink {
       this.routingMessage = message
       // most messages have no shared group: no set to make for them
       this.routingGroups = mine === undefined ? NO_GROUPS : new Set(mine)
-      groups.delete(this.id)
+      if (mine !== undefined) groups.delete(this.id)
+      if (groups.size === 0 && nodes.size === 0) return 0
       for (const n of groups.keys()) nodes.add(n)
+      const now = this.broker.now()
       for (const n of nodes) {
         this.send(this.pub.publish(nodeChannel(n), encodeNodeMessage(this.id, message, groups.get(n) ?? [], now)))
         this.counters.forwarded++
