@@ -8,10 +8,11 @@ import {isExpired, type Message} from '../broker/message.js'
 import type {MetricFamily} from '../broker/metric-family.js'
 import {CONTROL_CHANNEL, MAIL_ALL, RETAINED, RETAINED_CHANNEL, mailChannel, nodeChannel, routesKey, type ControlMessage} from './keys.js'
 import {NodeMailbox} from './mailbox.js'
+import {NodeOutbox} from './outbox.js'
 import {NodeRegistry} from './registry.js'
 import {RouteCache} from './routes.js'
 import type {RedisFactory} from './redis.js'
-import {decodeNodeMessage, encodeNodeMessage} from './wire.js'
+import {decodeNodeMessage, encodeNodeMessage, forEachNodeMessage} from './wire.js'
 
 const NO_GROUPS: ReadonlySet<string> = new Set()
 
@@ -74,6 +75,8 @@ export class ClusterNode implements ClusterLink {
   private readonly targets = new Set<string>()
   private readonly groupTargets = new Map<string, string[]>()
   private readonly logUrl: string
+  /** Forwarded messages of this event-loop turn, one Redis PUBLISH per node when it ends. */
+  private readonly outbox = new NodeOutbox((node, bytes) => this.send(this.pub.publish(nodeChannel(node), bytes)))
 
   constructor(private readonly broker: Broker, private readonly pub: Redis, private readonly sub: Redis, private readonly options: ClusterNodeOptions) {
     this.id = options.id
@@ -157,7 +160,7 @@ export class ClusterNode implements ClusterLink {
       for (const n of groups.keys()) nodes.add(n)
       const now = this.broker.now()
       for (const n of nodes) {
-        this.send(this.pub.publish(nodeChannel(n), encodeNodeMessage(this.id, message, groups.get(n) ?? [], now)))
+        this.outbox.add(n, encodeNodeMessage(this.id, message, groups.get(n) ?? [], now))
         this.counters.forwarded++
       }
       return nodes.size
@@ -272,6 +275,7 @@ export class ClusterNode implements ClusterLink {
     if (this.pub.status === 'ready' && this.sub.status === 'ready') return // an error the connection survived
     this.up = false
     this.routingMessage = undefined
+    this.outbox.clear()
     this.options.logger.warn({node: this.id}, `cluster: lost Redis at ${this.logUrl} (${reason}); serving local clients only`)
     this.events.emit('degraded', reason)
   }
@@ -280,21 +284,33 @@ export class ClusterNode implements ClusterLink {
     try {
       if (channel === CONTROL_CHANNEL) return this.onControl(JSON.parse(bytes.toString()) as ControlMessage)
       if (channel.startsWith('midge:m:')) return this.mailbox.receive(bytes)
-      const m = this.decode(bytes)
-      if (m === undefined || m.sender === this.id) return
       if (channel === RETAINED_CHANNEL) {
+        const m = this.decode(bytes)
+        if (m === undefined || m.sender === this.id) return
         this.broker.retained.set(m.message)
         return void this.events.emit('retained', m.message.topic)
       }
-      this.counters.received++
-      // routed here only: never published again, so never forwarded again
-      this.routingMessage = m.message
-      this.routingGroups = m.groups.length === 0 ? NO_GROUPS : new Set(m.groups)
-      this.broker.router.route(m.message)
+      forEachNodeMessage(bytes, this.onForwarded)
     } catch (error) {
       this.broker.internalError(error, {during: `a cluster message on ${channel}`})
     } finally {
       this.routingMessage = undefined
+    }
+  }
+
+  /** A message another node forwarded here (alone or in a batch). */
+  private readonly onForwarded = (bytes: Buffer): void => {
+    const m = this.decode(bytes)
+    if (m === undefined || m.sender === this.id) return
+    this.counters.received++
+    // routed here only: never published again, so never forwarded again
+    this.routingMessage = m.message
+    this.routingGroups = m.groups.length === 0 ? NO_GROUPS : new Set(m.groups)
+    try {
+      this.broker.router.route(m.message)
+    } catch (error) {
+      // costs this message, not the rest of its batch
+      this.broker.internalError(error, {during: 'a message from another node'})
     }
   }
 
@@ -357,6 +373,8 @@ export class ClusterNode implements ClusterLink {
     this.closed = true
     clearInterval(this.heartbeat)
     this.broker.joinCluster(undefined)
+    if (this.up) this.outbox.flush()
+    else this.outbox.clear()
     if (this.up) await this.registry.leave().catch(() => undefined)
     this.up = false
     this.pub.disconnect()
