@@ -12,7 +12,8 @@
 // workers: connect rate (mqbench conns, 10,000 connections) and RSS per idle connection (the summed
 // VmRSS of the broker's processes at the peak of the hold, minus before, over the connections) of
 // `--workers 2` with node:cluster's round-robin (rr) and with the workers accepting themselves (none),
-// against one midge process and Mosquitto; and how the connections spread over the workers.
+// against one midge process (without and with --cluster) and Mosquitto; and how the connections spread
+// over the workers.
 // Usage: node scripts/bench-cluster.mjs [--scenarios throughput,latency,workers] [--duration S] [--rounds N]
 //   [--nodes 0,1,2,3] [--aedes 1,2,3] [--conns 10000] [--mqbench PATH] [--out FILE.json] [--write]
 // --write puts the latency and workers tables into docs/benchmarks.md between the bench-cluster markers.
@@ -243,6 +244,7 @@ async function workersPart() {
   if (!MQBENCH) { log('workers: no mqbench (cc -O2 -o /tmp/mqbench ../shared/perf/mqbench.c): left out'); return undefined }
   const setups = [
     ['one midge process', (url) => startNode([])],
+    ['one midge process, --cluster', (url) => startNode(['--cluster', url])],
     ['midge --workers 2, round-robin (rr)', (url) => startNode(['--workers', '2', '--cluster', url], {NODE_CLUSTER_SCHED_POLICY: 'rr'})],
     ['midge --workers 2, workers accept (none)', (url) => startNode(['--workers', '2', '--cluster', url], {NODE_CLUSTER_SCHED_POLICY: 'none'})],
   ]

@@ -93,6 +93,10 @@ export async function runWorkers(count: number, log: Logger, announce: (lines: A
     stopping = true
     for (const w of live) w.process.kill('SIGTERM')
   }
+  // the workers accept on the shared socket themselves (faster to connect than node:cluster's default
+  // round-robin through the primary, less even; see README "--workers"); NODE_CLUSTER_SCHED_POLICY=rr
+  // picks round-robin
+  if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined) cluster.schedulingPolicy = cluster.SCHED_NONE
   try {
     for (let i = 0; i < count; i++) fork(i)
     log.info({workers: count}, `started ${count} worker processes`)
