@@ -112,31 +112,47 @@ const SETUPS = [['single midge', 0, 'midge'], ['cluster, 1 node', 1, 'midge'], [
   ['aedes + redis, 1 node', 1, 'aedes'], ['aedes + redis, 2 nodes', 2, 'aedes'], ['aedes + redis, 3 nodes', 3, 'aedes']]
 const only = opt('--nodes', undefined)?.split(',').map(Number)
 const onlyAedes = opt('--aedes', '1,2,3').split(',').filter(Boolean).map(Number)
-for (const [label, nodes, kind] of SETUPS.filter(() => PARTS.includes('throughput')).filter(([, n, k]) => k === 'aedes' ? onlyAedes.includes(n) : only === undefined || only.includes(n))) {
-  const redis = await startRedis()
-  const started = []
-  try {
-    for (let i = 0; i < Math.max(1, nodes); i++) {
-      started.push(kind === 'aedes' ? await startAedes(redis.url) : await startNode(nodes === 0 ? [] : ['--cluster', redis.url, '--node-id', `bench-${i}`]))
+const chosen = SETUPS.filter(() => PARTS.includes('throughput')).filter(([, n, k]) => k === 'aedes' ? onlyAedes.includes(n) : only === undefined || only.includes(n))
+const throughputLoads = []
+// --rounds rounds, the setups in a rotated order each round: a change of the machine's load hits them all
+for (let round = 0; round < (chosen.length === 0 ? 0 : ROUNDS); round++) {
+  for (const [label, nodes, kind] of rotate(chosen, round)) {
+    const redis = await startRedis()
+    const started = []
+    try {
+      for (let i = 0; i < Math.max(1, nodes); i++) {
+        started.push(kind === 'aedes' ? await startAedes(redis.url) : await startNode(nodes === 0 ? [] : ['--cluster', redis.url, '--node-id', `bench-${i}`]))
+      }
+      // let every node learn the others (the heartbeat scan runs every second)
+      await new Promise((r) => setTimeout(r, 1500))
+      throughputLoads.push(loadavg()[0])
+      table[label] ??= {}
+      for (const [name, scenario] of Object.entries(SCENARIOS)) {
+        const rate = await run(started.map((n) => n.port), scenario)
+        ;(table[label][name] ??= []).push(rate)
+        log(`[throughput ${round + 1}] ${label} / ${name}: ${rate} msg/s`)
+      }
+    } finally {
+      for (const n of started) await n.stop()
+      await redis.stop()
     }
-    // let every node learn the others (the heartbeat scan runs every second)
-    await new Promise((r) => setTimeout(r, 1500))
-    table[label] = {}
-    for (const [name, scenario] of Object.entries(SCENARIOS)) {
-      table[label][name] = await run(started.map((n) => n.port), scenario)
-      process.stderr.write(`${label} / ${name}: ${table[label][name]} msg/s\n`)
-    }
-  } finally {
-    for (const n of started) await n.stop()
-    await redis.stop()
   }
 }
 const names = Object.keys(SCENARIOS)
-const base = table['single midge'] ?? Object.values(table)[0]
+const labels = chosen.map(([label]) => label)
+const base = table['single midge'] ?? table[labels[0]]
 let md = ''
 if (base !== undefined) {
+  md += `Throughput, msg/s delivered (${ROUNDS} round${ROUNDS === 1 ? '' : 's'} of ${DURATION} s, setups rotated each round, load average ${range(throughputLoads)}): median, its ratio to the single midge's median, each round in brackets.\n\n`
   md += `| setup | ${names.join(' | ')} |\n|---|${names.map(() => '---|').join('')}\n`
-  for (const [label, row] of Object.entries(table)) md += `| ${label} | ${names.map((n) => `${row[n]} (${(row[n] / base[n]).toFixed(2)}x)`).join(' | ')} |\n`
+  for (const label of labels) {
+    const row = table[label]
+    md += `| ${label} | ${names.map((n) => `${num(median(row[n]))} (${(median(row[n]) / median(base[n])).toFixed(2)}x) [${row[n].map(num).join(', ')}]`).join(' | ')} |\n`
+  }
+  const vs = [2, 3].filter((k) => table[`cluster, ${k} nodes`] && table[`aedes + redis, ${k} nodes`])
+  if (vs.length > 0) {
+    md += `\nmidge cluster ÷ Aedes + Redis, same node count (medians): ${vs.map((k) => `${k} nodes: ${names.map((n) => `${n.split(' (')[0]} ${(median(table[`cluster, ${k} nodes`][n]) / median(table[`aedes + redis, ${k} nodes`][n])).toFixed(1)}x`).join(', ')}`).join('; ')}.\n`
+  }
 }
 const latency = PARTS.includes('latency') ? await latencyPart() : undefined
 const workers = PARTS.includes('workers') ? await workersPart() : undefined
@@ -243,7 +259,7 @@ async function conns(b) {
 async function workersPart() {
   if (!MQBENCH) { log('workers: no mqbench (cc -O2 -o /tmp/mqbench ../shared/perf/mqbench.c): left out'); return undefined }
   const setups = [
-    ['one midge process', (url) => startNode([])],
+    ['one midge process', () => startNode([])],
     ['one midge process, --cluster', (url) => startNode(['--cluster', url])],
     ['midge --workers 2, round-robin (rr)', (url) => startNode(['--workers', '2', '--cluster', url], {NODE_CLUSTER_SCHED_POLICY: 'rr'})],
     ['midge --workers 2, workers accept (none)', (url) => startNode(['--workers', '2', '--cluster', url], {NODE_CLUSTER_SCHED_POLICY: 'none'})],
