@@ -16,7 +16,7 @@
 // over the workers.
 // Usage: node scripts/bench-cluster.mjs [--scenarios throughput,latency,workers] [--duration S] [--rounds N]
 //   [--nodes 0,1,2,3] [--aedes 1,2,3] [--conns 10000] [--mqbench PATH] [--out FILE.json] [--write]
-// --write puts the latency and workers tables into docs/benchmarks.md between the bench-cluster markers.
+// --write puts the tables of the parts run into docs/benchmarks.md between the bench-cluster markers.
 import {spawn, spawnSync} from 'node:child_process'
 import {once} from 'node:events'
 import {existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync} from 'node:fs'
@@ -159,7 +159,7 @@ const workers = PARTS.includes('workers') ? await workersPart() : undefined
 const extra = [latency?.md, workers?.md].filter(Boolean).join('\n')
 console.log(md + (md && extra ? '\n' : '') + extra)
 if (OUT) writeFileSync(OUT, JSON.stringify({duration: DURATION, table, latency: latency?.runs, workers: workers?.runs}, null, 2) + '\n')
-if (args.includes('--write')) writeDocs(extra)
+if (args.includes('--write')) writeDocs([md, extra].filter(Boolean).join('\n'))
 
 // ---- cross-node latency at 10,000 msg/s ----
 
