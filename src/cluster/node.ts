@@ -105,6 +105,9 @@ export class ClusterNode implements ClusterLink {
   /** Whether Redis answers and this node's view of the cluster is current. */
   get connected(): boolean { return this.up }
 
+  /** Whether close() was called: this node is leaving the cluster. */
+  get leaving(): boolean { return this.closed }
+
   /** Whether this node's cache says that `node` holds `filter`. */
   knows(node: string, filter: string): boolean { return this.routes.filtersOf(node)?.has(filter) === true }
 
@@ -281,6 +284,8 @@ export class ClusterNode implements ClusterLink {
   }
 
   private onMessage(channel: string, bytes: Buffer): void {
+    // leaving: another node leaving at the same moment (the workers of --workers stopping) is not a death to handle
+    if (this.closed) return
     try {
       if (channel === CONTROL_CHANNEL) return this.onControl(JSON.parse(bytes.toString()) as ControlMessage)
       if (channel.startsWith('midge:m:')) return this.mailbox.receive(bytes)
