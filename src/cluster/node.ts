@@ -9,10 +9,11 @@ import {isExpired, type Message} from '../broker/message.js'
 import type {MetricFamily} from '../broker/metric-family.js'
 import {CONTROL_CHANNEL, MAIL_ALL, RETAINED, RETAINED_CHANNEL, mailChannel, nodeChannel, routesKey, type ControlMessage} from './keys.js'
 import {NodeMailbox} from './mailbox.js'
+import {NodeOutbox} from './outbox.js'
 import {NodeRegistry} from './registry.js'
 import {RouteCache} from './routes.js'
 import type {RedisFactory} from './redis.js'
-import {decodeNodeMessage, encodeNodeMessage} from './wire.js'
+import {decodeNodeMessage, encodeNodeMessage, forEachNodeMessage} from './wire.js'
 
 const NO_GROUPS: ReadonlySet<string> = new Set()
 
@@ -78,6 +79,8 @@ export class ClusterNode implements ClusterLink {
   private readonly groupTargets = new Map<string, string[]>()
   private readonly logUrl: string
   private readonly broker: BrokerEngine
+  /** Forwarded messages of this event-loop turn, one Redis PUBLISH per node when it ends. */
+  private readonly outbox = new NodeOutbox((node, bytes) => this.send(this.pub.publish(nodeChannel(node), bytes)))
 
   constructor(broker: Broker, private readonly pub: Redis, private readonly sub: Redis, private readonly options: ClusterNodeOptions) {
     this.broker = engineOf(broker)
@@ -106,6 +109,9 @@ export class ClusterNode implements ClusterLink {
 
   /** Whether Redis answers and this node's view of the cluster is current. */
   get connected(): boolean { return this.up }
+
+  /** Whether close() was called: this node is leaving the cluster. */
+  get leaving(): boolean { return this.closed }
 
   /** Whether this node's cache says that `node` holds `filter`. */
   knows(node: string, filter: string): boolean { return this.routes.filtersOf(node)?.has(filter) === true }
@@ -138,11 +144,16 @@ export class ClusterNode implements ClusterLink {
       this.routingMessage = undefined
       return 0
     }
-    const now = this.broker.now()
     if (message.retain) {
-      const bytes = encodeNodeMessage(this.id, message, [], now)
+      const bytes = encodeNodeMessage(this.id, message, [], this.broker.now())
       const m = message.payload.length === 0 ? this.pub.multi().hdel(RETAINED, message.topic) : this.pub.multi().hset(RETAINED, message.topic, bytes)
       this.send(m.publish(RETAINED_CHANNEL, bytes).exec())
+    }
+    // no other node holds a filter (a cluster of one, or nobody elsewhere subscribed yet): nothing to
+    // look up, and every shared group's copy is this node's
+    if (!this.routes.othersHold(this.id)) {
+      this.routingMessage = undefined
+      return 0
     }
     const nodes = this.targets
     const groups = this.groupTargets
@@ -152,10 +163,12 @@ export class ClusterNode implements ClusterLink {
       this.routingMessage = message
       // most messages have no shared group: no set to make for them
       this.routingGroups = mine === undefined ? NO_GROUPS : new Set(mine)
-      groups.delete(this.id)
+      if (mine !== undefined) groups.delete(this.id)
+      if (groups.size === 0 && nodes.size === 0) return 0
       for (const n of groups.keys()) nodes.add(n)
+      const now = this.broker.now()
       for (const n of nodes) {
-        this.send(this.pub.publish(nodeChannel(n), encodeNodeMessage(this.id, message, groups.get(n) ?? [], now)))
+        this.outbox.add(n, encodeNodeMessage(this.id, message, groups.get(n) ?? [], now))
         this.counters.forwarded++
       }
       return nodes.size
@@ -291,29 +304,44 @@ export class ClusterNode implements ClusterLink {
     if (this.pub.status === 'ready' && this.sub.status === 'ready') return // an error the connection survived
     this.up = false
     this.routingMessage = undefined
+    this.outbox.clear()
     this.options.logger.warn({node: this.id}, `cluster: lost Redis at ${this.logUrl} (${reason}); serving local clients only`)
     this.events.emit('degraded', reason)
   }
 
   private onMessage(channel: string, bytes: Buffer): void {
+    // leaving: another node leaving at the same moment (the workers of --workers stopping) is not a death to handle
+    if (this.closed) return
     try {
       if (channel === CONTROL_CHANNEL) return this.onControl(JSON.parse(bytes.toString()) as ControlMessage)
       if (channel.startsWith('midge:m:')) return this.mailbox.receive(bytes)
-      const m = this.decode(bytes)
-      if (m === undefined || m.sender === this.id) return
       if (channel === RETAINED_CHANNEL) {
+        const m = this.decode(bytes)
+        if (m === undefined || m.sender === this.id) return
         this.broker.retained.set(m.message)
         return void this.events.emit('retained', m.message.topic)
       }
-      this.counters.received++
-      // routed here only: never published again, so never forwarded again
-      this.routingMessage = m.message
-      this.routingGroups = m.groups.length === 0 ? NO_GROUPS : new Set(m.groups)
-      this.broker.router.route(m.message)
+      forEachNodeMessage(bytes, this.onForwarded)
     } catch (error) {
       this.broker.internalError(error, {during: `a cluster message on ${channel}`})
     } finally {
       this.routingMessage = undefined
+    }
+  }
+
+  /** A message another node forwarded here (alone or in a batch). */
+  private readonly onForwarded = (bytes: Buffer): void => {
+    const m = this.decode(bytes)
+    if (m === undefined || m.sender === this.id) return
+    this.counters.received++
+    // routed here only: never published again, so never forwarded again
+    this.routingMessage = m.message
+    this.routingGroups = m.groups.length === 0 ? NO_GROUPS : new Set(m.groups)
+    try {
+      this.broker.router.route(m.message)
+    } catch (error) {
+      // costs this message, not the rest of its batch
+      this.broker.internalError(error, {during: 'a message from another node'})
     }
   }
 
@@ -376,6 +404,8 @@ export class ClusterNode implements ClusterLink {
     this.closed = true
     clearInterval(this.heartbeat)
     this.broker.joinCluster(undefined)
+    if (this.up) this.outbox.flush()
+    else this.outbox.clear()
     if (this.up) await this.registry.leave().catch(() => undefined)
     this.up = false
     this.pub.disconnect()

@@ -8,6 +8,10 @@ export interface SharedMatch {
   nodes: Set<string>
 }
 
+const NONE: readonly string[] = []
+/** Topics whose plain matches are remembered (then forgotten all at once). */
+const MEMO_TOPICS = 4096
+
 interface SharedEntry extends SharedMatch {
   next: number
 }
@@ -22,6 +26,8 @@ export class RouteCache {
   private readonly plain = new TopicTree<string>()
   private readonly shared = new TopicTree<SharedEntry>()
   private readonly byNode = new Map<string, Set<string>>()
+  /** The nodes of recent topics' plain matches (a topic is mostly published again): dropped on any change. */
+  private readonly memo = new Map<string, readonly string[]>()
   // scratch of match(), reused
   private readonly nodeHits = new Set<string>()
   private readonly groupHits: SharedEntry[] = []
@@ -33,13 +39,21 @@ export class RouteCache {
 
   filtersOf(node: string): ReadonlySet<string> | undefined { return this.byNode.get(node) }
 
+  /** Whether a node other than `self` holds a filter: if not, no message leaves `self` and every shared group's copy is its. */
+  othersHold(self: string): boolean {
+    return this.byNode.size > (this.byNode.has(self) ? 1 : 0)
+  }
+
   add(node: string, filter: string): void {
     let filters = this.byNode.get(node)
     if (filters === undefined) this.byNode.set(node, filters = new Set())
     if (filters.has(filter)) return
     filters.add(filter)
     const share = parseSharedFilter(filter)
-    if (share === undefined) return void this.plain.add(filter, node, node)
+    if (share === undefined) {
+      this.memo.clear()
+      return void this.plain.add(filter, node, node)
+    }
     let entry = this.shared.get(share.filter, share.group)
     if (entry === undefined) this.shared.add(share.filter, share.group, entry = {key: filter, nodes: new Set(), next: 0})
     entry.nodes.add(node)
@@ -50,7 +64,10 @@ export class RouteCache {
     if (filters?.delete(filter) !== true) return
     if (filters.size === 0) this.byNode.delete(node)
     const share = parseSharedFilter(filter)
-    if (share === undefined) return void this.plain.remove(filter, node)
+    if (share === undefined) {
+      this.memo.clear()
+      return void this.plain.remove(filter, node)
+    }
     const entry = this.shared.get(share.filter, share.group)
     if (entry === undefined) return
     entry.nodes.delete(node)
@@ -76,8 +93,15 @@ export class RouteCache {
     const hits = this.nodeHits
     const groupHits = this.groupHits
     try {
-      this.plain.forEachMatch(topic, this.visitPlain)
-      for (const n of hits) nodes.add(n)
+      let plain = this.memo.get(topic)
+      if (plain === undefined) {
+        this.plain.forEachMatch(topic, this.visitPlain)
+        plain = hits.size === 0 ? NONE : [...hits]
+        if (this.memo.size >= MEMO_TOPICS) this.memo.clear()
+        this.memo.set(topic, plain)
+      }
+      for (let i = 0; i < plain.length; i++) nodes.add(plain[i]!)
+      if (this.shared.size === 0) return
       this.shared.forEachMatch(topic, this.visitShared)
       for (const entry of groupHits) {
         const members = [...entry.nodes]

@@ -72,7 +72,11 @@ export async function startClusterNode(settings: ClusterNodeSettings): Promise<S
       node.events.on('node-down', (dead) => {
         sessions.adoptDeadNode(dead).then((n) => {
           if (n > 0) log.info({node: nodeId, dead, sessions: n}, `cluster: took over ${n} session${n === 1 ? '' : 's'} of node ${dead}`)
-        }, (error: Error) => log.error({node: nodeId, dead, err: error.message}, `cluster: cannot take over the sessions of node ${dead}`))
+        }, (error: Error) => {
+          // stopping meanwhile (all --workers stop together): the sessions stay in Redis for whoever starts next
+          if (node.leaving) return log.info({node: nodeId, dead}, `cluster: left before taking over the sessions of node ${dead}`)
+          log.error({node: nodeId, dead, err: error.message}, `cluster: cannot take over the sessions of node ${dead}`)
+        })
       })
       return node
     },

@@ -6,9 +6,13 @@ import {sharedEncoding, type Message} from '../broker/message.js'
  * groups the receiving node delivers for), then the message as an MQTT 5 PUBLISH frame (topic,
  * payload, QoS, retain, v5 properties), encoded and parsed by src/codec. The frame is the message's
  * cached v5 encoding, so a node that also has v5 subscribers encodes it once.
+ *
+ * The messages for one node made in one event-loop turn go as one batch: [BATCH, then for each message
+ * u32 length, the message's bytes]; a turn with a single message sends it alone.
  */
 
 const VERSION = 1
+const BATCH = 2
 const HAS_ORIGIN = 1
 const HAS_USERNAME = 2
 const NULL_USERNAME = 4
@@ -56,6 +60,38 @@ export function encodeNodeMessage(sender: string, msg: Message, groups: readonly
   return out
 }
 
+/** One Redis message holding several encoded messages, in order. */
+export function encodeNodeBatch(messages: readonly Buffer[]): Buffer {
+  let size = 1
+  for (const m of messages) size += 4 + m.length
+  const out = Buffer.allocUnsafe(size)
+  let at = out.writeUInt8(BATCH, 0)
+  for (const m of messages) {
+    at = out.writeUInt32BE(m.length, at)
+    at += m.copy(out, at)
+  }
+  return out
+}
+
+/**
+ * Calls `visit` with each message's bytes of a batch, in order, or with `bytes` itself for a single
+ * message. Throws where a length runs past the end (the messages before it were visited).
+ */
+export function forEachNodeMessage(bytes: Buffer, visit: (message: Buffer) => void): void {
+  if (bytes[0] !== BATCH) return visit(bytes)
+  let at = 1
+  while (at < bytes.length) {
+    if (at + 4 > bytes.length) throw new RangeError('a cluster batch ends inside a length')
+    const end = at + 4 + bytes.readUInt32BE(at)
+    if (end > bytes.length) throw new RangeError('a cluster batch ends inside a message')
+    visit(bytes.subarray(at + 4, end))
+    at = end
+  }
+}
+
+/** Parses the PUBLISH frames of other nodes (stateless for PUBLISH: one for all). */
+const frames = new PacketDecoder({maxPacketSize: MAX_FRAME, protocolVersion: 5})
+
 /** Decodes what encodeNodeMessage made; `now` is the receiving broker's clock. Throws on bytes it cannot read. */
 export function decodeNodeMessage(bytes: Buffer, now: number): NodeMessage {
   if (bytes[0] !== VERSION) throw new Error(`unknown cluster message version ${bytes[0]}`)
@@ -73,7 +109,7 @@ export function decodeNodeMessage(bytes: Buffer, now: number): NodeMessage {
   r.at += 2
   const groups: string[] = []
   for (let i = 0; i < count; i++) groups.push(readString(bytes, r))
-  const packet = new PacketDecoder({maxPacketSize: MAX_FRAME, protocolVersion: 5}).decodeFrame(bytes.subarray(r.at)) as PublishPacket
+  const packet = frames.decodeFrame(bytes.subarray(r.at)) as PublishPacket
   if (packet.cmd !== 'publish') throw new Error(`a cluster message holds a ${packet.cmd as string} packet`)
   const message: Message = {topic: packet.topic, payload: packet.payload as Buffer, qos: packet.qos as QoS, retain: packet.retain,
     properties: packet.properties, expiresAt, origin, originUsername}

@@ -2,6 +2,10 @@
 // redis-server, Mosquitto's own clients and the `mqtt` package.
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {Redis} from 'ioredis'
 import {after, before, describe, it} from 'node:test'
 import type mqtt from 'mqtt'
 import {collect, runMidge} from '../helpers/cli.js'
@@ -84,8 +88,8 @@ describe('broker start --cluster and --workers', {timeout: 60_000}, () => {
 
   it('--workers 2: two clients on one port, served by two processes, talk to each other', async () => {
     const w = await broker(['--workers', '2', '--cluster', redis.url, '--node-id', 'multi'])
-    // connections alternate between the workers once both listen (the first announces before the
-    // second may be up): connect until two node ids answered, bounded by the suite's timeout
+    // which worker takes a connection is the kernel's choice: connect until two node ids answered,
+    // bounded by the suite's timeout
     const byNode = new Map<string, mqtt.MqttClient>()
     while (byNode.size < 2) {
       const c = await mqttClient({url: w.url})
@@ -109,6 +113,38 @@ describe('broker start --cluster and --workers', {timeout: 60_000}, () => {
         await Promise.race([got, new Promise((resolve) => setTimeout(resolve, 100))])
       }
       assert.equal((await got)[0]!.payload, 'hello')
+    }
+  })
+
+  it('--workers 2: the primary announces the listeners once, after both workers joined and listen', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'midge-workers-ready-'))
+    try {
+      const readyFile = join(dir, 'ready.json')
+      const w = await broker(['--workers', '2', '--cluster', redis.url, '--node-id', 'once', '--ready-file', readyFile])
+      // at the announcement both workers are nodes of the cluster (each joins before it listens)
+      const r = new Redis(redis.url)
+      try {
+        assert.deepEqual(await Promise.all(['once-w0', 'once-w1'].map((n) => r.exists(`midge:node:${n}`))), [1, 1])
+      } finally {
+        r.disconnect()
+      }
+      const ready = readFileSync(readyFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as {port: number; protocol: string})
+      assert.deepEqual(ready.map((l) => [l.protocol, l.port]), [['mqtt', w.port]])
+      // both workers serve the port: a client reaches each of them
+      const seen = new Set<string>()
+      while (seen.size < 2) {
+        const c = await mqttClient({url: w.url})
+        clients.push(c)
+        const id = receive(c, 1)
+        await c.subscribeAsync('$SYS/broker/node/id')
+        seen.add((await id)[0]!.payload)
+      }
+      const {stdout, code} = await w.stop()
+      assert.equal(code, 0)
+      const lines = stdout.split('\n').filter((l) => l.includes('"listening"'))
+      assert.equal(lines.length, 1, stdout)
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
     }
   })
 })

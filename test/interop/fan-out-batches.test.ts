@@ -8,6 +8,7 @@ import {after, before, describe, test} from 'node:test'
 import type {MqttClient} from 'mqtt'
 import mqttPacket from 'mqtt-packet'
 import {createBroker, type Broker} from '../../src/broker/broker.js'
+import {engineOf} from '../../src/broker/internal.js'
 import type {Connection} from '../../src/broker/connection.js'
 import {listenerFor, tryConnect} from '../helpers/listeners.js'
 
@@ -97,7 +98,7 @@ describe('fan-out batches in a buffer shared by every connection', () => {
     }
 
     // the kernel did not take all of what the slow reader was sent: its socket holds the rest, within the limit
-    const held = (broker.sessions.get('slow')!.link as Connection).stream.writableLength
+    const held = (engineOf(broker).sessions.get('slow')!.link as Connection).stream.writableLength
     assert.ok(held > 0, 'the slow reader\'s socket holds bytes the kernel did not take')
     assert.ok(held <= LIMIT, `${held} bytes held`)
 
@@ -120,7 +121,7 @@ describe('fan-out batches in a buffer shared by every connection', () => {
     assert.equal(new Set(got.map((p) => p.messageId)).size, COUNT)
     slow.send({cmd: 'pingreq'})
     await slow.until(() => slow.packets.some((p) => p.cmd === 'pingresp'))
-    assert.equal(broker.sessions.get('slow')!.inflight.size, 0)
+    assert.equal(engineOf(broker).sessions.get('slow')!.inflight.size, 0)
     slow.socket.destroy()
   })
 })

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 import type {Broker} from '../../src/broker/broker.js'
+import {engineOf} from '../../src/broker/internal.js'
 import type {PublishPacket} from '../../src/codec/index.js'
 import {startBroker, versionName, VERSIONS, Wire} from '../helpers/wire.js'
 
@@ -27,7 +28,7 @@ for (const v of VERSIONS) {
         const pub = new Wire(broker, v)
         await pub.connect({clientId: 'pub'})
         // the second subscriber's first id differs from the others': its session has sent one already
-        broker.publish({topic: 't', payload: Buffer.from('warm-up'), qos: 1, retain: false})
+        engineOf(broker).publish({topic: 't', payload: Buffer.from('warm-up'), qos: 1, retain: false})
         const warm = await subs[1]!.expect('publish')
         subs[1]!.send({cmd: 'puback', messageId: warm.messageId})
         await subs[0]!.expect('publish')
@@ -37,13 +38,13 @@ for (const v of VERSIONS) {
           await pub.expect('puback')
           for (const [i, sub] of subs.entries()) {
             const p = await sub.expect('publish') as PublishPacket
-            const inflight = [...broker.sessions.get(`sub-${i}`)!.inflight.keys()]
+            const inflight = [...engineOf(broker).sessions.get(`sub-${i}`)!.inflight.keys()]
             assert.ok(inflight.includes(p.messageId!), `sub-${i} got id ${p.messageId}, in flight ${inflight}`)
             assert.deepEqual(p.payload, Buffer.alloc(size, round))
             assert.equal(p.dup, false)
             sub.send({cmd: 'puback', messageId: p.messageId})
             await sub.quiet()
-            assert.ok(!broker.sessions.get(`sub-${i}`)!.inflight.has(p.messageId!), 'the PUBACK ended the flight')
+            assert.ok(!engineOf(broker).sessions.get(`sub-${i}`)!.inflight.has(p.messageId!), 'the PUBACK ended the flight')
           }
         }
       })
@@ -53,7 +54,7 @@ for (const v of VERSIONS) {
         const sub = new Wire(broker, v)
         await sub.connect({clientId: 's', clean: false, ...(v === 5 ? {properties: {sessionExpiryInterval: 60}} : {})})
         await sub.subscribe('t', 2)
-        broker.publish({topic: 't', payload: Buffer.alloc(size, 7), qos: 2, retain: false})
+        engineOf(broker).publish({topic: 't', payload: Buffer.alloc(size, 7), qos: 2, retain: false})
         const first = await sub.expect('publish') as PublishPacket
         assert.equal(first.dup, false)
         sub.send({cmd: 'disconnect'})

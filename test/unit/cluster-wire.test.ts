@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
-import {decodeNodeMessage, encodeNodeMessage} from '../../src/cluster/wire.js'
+import {decodeNodeMessage, encodeNodeBatch, encodeNodeMessage, forEachNodeMessage} from '../../src/cluster/wire.js'
 import type {Message} from '../../src/broker/message.js'
 
 describe('cluster wire format', () => {
@@ -33,5 +33,29 @@ describe('cluster wire format', () => {
     assert.throws(() => decodeNodeMessage(Buffer.from([9, 0]), 0), /version/)
     const good = encodeNodeMessage('n', {topic: 't', payload: Buffer.from('x'), qos: 0, retain: false}, [], 0)
     assert.throws(() => decodeNodeMessage(good.subarray(0, 6), 0))
+  })
+
+  it('carries a batch of messages in order, and a single message as it is', () => {
+    const msgs = ['a', 'b/c', 'd'].map((topic, i): Message => ({topic, payload: Buffer.from(`p${i}`), qos: 1, retain: false}))
+    const encoded = msgs.map((m) => encodeNodeMessage('n1', m, i(m) === 1 ? ['$share/g/b/+'] : [], 0))
+    const seen: Array<[string, string, string[]]> = []
+    forEachNodeMessage(encodeNodeBatch(encoded), (bytes) => {
+      const out = decodeNodeMessage(bytes, 0)
+      seen.push([out.message.topic, out.message.payload.toString(), out.groups])
+    })
+    assert.deepEqual(seen, [['a', 'p0', []], ['b/c', 'p1', ['$share/g/b/+']], ['d', 'p2', []]])
+    const single: Buffer[] = []
+    forEachNodeMessage(encoded[0]!, (bytes) => single.push(bytes))
+    assert.deepEqual(single, [encoded[0]])
+    function i(m: Message): number { return msgs.indexOf(m) }
+  })
+
+  it('refuses a batch cut inside a message, after visiting the whole ones before it', () => {
+    const one = encodeNodeMessage('n1', {topic: 't', payload: Buffer.from('x'), qos: 0, retain: false}, [], 0)
+    const batch = encodeNodeBatch([one, one])
+    const visited: Buffer[] = []
+    assert.throws(() => forEachNodeMessage(batch.subarray(0, batch.length - 2), (b) => visited.push(b)), /ends inside a message/)
+    assert.equal(visited.length, 1)
+    assert.throws(() => forEachNodeMessage(batch.subarray(0, 3), () => undefined), /ends inside a length/)
   })
 })

@@ -28,6 +28,17 @@ export function workerNodeId(nodeId: string | undefined): string | undefined {
   return nodeId === undefined ? undefined : `${nodeId}-w${index}`
 }
 
+/** A worker's message to the primary: its listeners, announced by the primary once every worker sent them. */
+const LISTENING = 'midge:listening'
+type Announcements = Array<Record<string, unknown>>
+
+/** In a worker of --workers: hands its listeners to the primary instead of announcing them; false elsewhere. */
+export function reportListening(lines: Announcements): boolean {
+  if (cluster.isPrimary || process.env[WORKER_INDEX] === undefined || process.send === undefined) return false
+  process.send({type: LISTENING, lines})
+  return true
+}
+
 /** Whether this process is the primary of --workers (it only forks and watches; the workers serve). */
 export function isWorkersPrimary(workers: string | undefined): boolean {
   return workers !== undefined && cluster.isPrimary
@@ -35,22 +46,36 @@ export function isWorkersPrimary(workers: string | undefined): boolean {
 
 /**
  * The primary of `--workers`: forks `count` copies of this command (node:cluster: they share the
- * listening ports, connections spread between them), replaces a worker that dies, and on SIGINT or
- * SIGTERM stops them all and returns once they exited. A worker that exits before it listened stops
- * the start: its exit code is the command's.
+ * listening ports, connections spread between them), announces the listeners once (`announce`: the
+ * ready file, the "listening on" lines) when every worker listens, replaces a worker that dies, and on
+ * SIGINT or SIGTERM stops them all and returns once they exited. A worker that exits before it
+ * listened stops the start: its exit code is the command's; so does an announcement that fails.
  */
-export async function runWorkers(count: number, log: Logger): Promise<void> {
+export async function runWorkers(count: number, log: Logger, announce: (lines: Announcements) => Promise<void>): Promise<void> {
   const {signal, dispose} = shutdownSignal()
   let stopping = false
   let failed: number | undefined
   let startFailed = (): void => undefined
   const failure = new Promise<void>((resolve) => { startFailed = resolve })
   const live = new Set<Worker>()
+  const ready = new Set<number>()
+  let announced = false
+  let announceError: unknown
   const fork = (index: number): Worker => {
     const worker = cluster.fork({[WORKER_INDEX]: String(index)})
     live.add(worker)
     let listening = false
     worker.once('listening', () => { listening = true })
+    worker.on('message', (m: {type?: string; lines?: Announcements}) => {
+      if (m?.type !== LISTENING || announced) return
+      ready.add(index)
+      if (ready.size < count) return
+      announced = true
+      announce(m.lines ?? []).catch((error: unknown) => {
+        announceError = error
+        startFailed()
+      })
+    })
     worker.once('exit', (code, sig) => {
       live.delete(worker)
       if (stopping) return
@@ -68,6 +93,10 @@ export async function runWorkers(count: number, log: Logger): Promise<void> {
     stopping = true
     for (const w of live) w.process.kill('SIGTERM')
   }
+  // the workers accept on the shared socket themselves (faster to connect than node:cluster's default
+  // round-robin through the primary, less even; see README "--workers"); NODE_CLUSTER_SCHED_POLICY=rr
+  // picks round-robin
+  if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined) cluster.schedulingPolicy = cluster.SCHED_NONE
   try {
     for (let i = 0; i < count; i++) fork(i)
     log.info({workers: count}, `started ${count} worker processes`)
@@ -77,5 +106,6 @@ export async function runWorkers(count: number, log: Logger): Promise<void> {
   } finally {
     dispose()
   }
+  if (announceError !== undefined) throw announceError
   if (failed !== undefined) throw new CliError('a worker could not start (see its error above)', failed)
 }

@@ -9,7 +9,7 @@ import {readMosquittoConf, resolveBrokerSettings} from '../../cli/broker/setting
 import {CliError, ExitCode} from '../../cli/common/exit-codes.js'
 import {createLogger} from '../../cli/common/logger.js'
 import {shutdownSignal} from '../../cli/common/signals.js'
-import {isWorkersPrimary, runWorkers, workerCount, workerNodeId, WORKERS_NEED_REDIS} from '../../cli/broker/workers.js'
+import {isWorkersPrimary, reportListening, runWorkers, workerCount, workerNodeId, WORKERS_NEED_REDIS} from '../../cli/broker/workers.js'
 import {writeFileAtomic} from '../../fs/atomic-write.js'
 
 export default class BrokerStart extends MidgeCommand {
@@ -62,7 +62,7 @@ reconnect on their own; SIGHUP does not re-read them (as in Mosquitto).`
     if (flags.workers !== undefined && !flags['test-config']) {
       const count = workerCount(flags.workers)
       if (settings.cluster === undefined) throw new CliError(WORKERS_NEED_REDIS, ExitCode.BrokerStartFailed)
-      if (isWorkersPrimary(flags.workers)) return runWorkers(count, log)
+      if (isWorkersPrimary(flags.workers)) return runWorkers(count, log, (lines) => this.announce(lines, flags))
       settings.cluster.nodeId = workerNodeId(settings.cluster.nodeId)
     }
     if (flags['test-config']) {
@@ -76,9 +76,8 @@ reconnect on their own; SIGHUP does not re-read them (as in Mosquitto).`
     try {
       const served = await serveBroker(settings, {signal, logger: log})
       try {
-        const lines = served.announcements
-        if (flags['ready-file']) await writeFileAtomic(flags['ready-file'], lines.map((l) => JSON.stringify(l) + '\n').join(''), {mode: 0o644})
-        for (const l of lines) this.log(flags.json ? JSON.stringify(l) : `listening on ${l.url}`)
+        // a worker of --workers tells the primary, which announces once all workers listen
+        if (!reportListening(served.announcements)) await this.announce(served.announcements, flags)
       } catch (error) {
         await served.close().catch(() => undefined)
         throw error
@@ -87,5 +86,11 @@ reconnect on their own; SIGHUP does not re-read them (as in Mosquitto).`
     } finally {
       dispose()
     }
+  }
+
+  /** The ready file and the "listening on" lines (--json: the listeners as JSON lines). */
+  private async announce(lines: Array<Record<string, unknown>>, flags: {'ready-file'?: string; json?: boolean}): Promise<void> {
+    if (flags['ready-file']) await writeFileAtomic(flags['ready-file'], lines.map((l) => JSON.stringify(l) + '\n').join(''), {mode: 0o644})
+    for (const l of lines) this.log(flags.json ? JSON.stringify(l) : `listening on ${String(l.url)}`)
   }
 }

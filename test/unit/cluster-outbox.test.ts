@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict'
+import {describe, it} from 'node:test'
+import {NodeOutbox} from '../../src/cluster/outbox.js'
+import {forEachNodeMessage} from '../../src/cluster/wire.js'
+
+/** What reached each node, as the messages' bytes in order (batches unpacked), and how many Redis messages. */
+function recorder(): {outbox: NodeOutbox; got: Map<string, string[]>; sends: () => number} {
+  const got = new Map<string, string[]>()
+  let sends = 0
+  const outbox = new NodeOutbox((node, bytes) => {
+    sends++
+    const list = got.get(node) ?? []
+    forEachNodeMessage(bytes, (m) => list.push(m.toString()))
+    got.set(node, list)
+  })
+  return {outbox, got, sends: () => sends}
+}
+
+// forEachNodeMessage reads a single message as it is unless its first byte is 2 (a batch): 'm' is not
+const msg = (s: string) => Buffer.from(`m${s}`)
+const turn = () => new Promise((resolve) => setImmediate(resolve))
+
+describe('cluster outbox', () => {
+  it('sends the messages of one turn as one Redis message per node, in order', async () => {
+    const {outbox, got, sends} = recorder()
+    for (let i = 0; i < 5; i++) outbox.add('b', msg(String(i)))
+    outbox.add('c', msg('only'))
+    assert.equal(sends(), 0, 'nothing before the turn ends')
+    await turn()
+    assert.equal(sends(), 2)
+    assert.deepEqual(Object.fromEntries(got), {b: ['m0', 'm1', 'm2', 'm3', 'm4'], c: ['monly']})
+    outbox.add('b', msg('next'))
+    await turn()
+    assert.equal(sends(), 3)
+    assert.deepEqual(got.get('b')?.at(-1), 'mnext')
+  })
+
+  it('sends a node\'s batch at once when it reaches 256 KiB, keeping the order', async () => {
+    const {outbox, got, sends} = recorder()
+    const big = 'x'.repeat(100 * 1024)
+    outbox.add('b', msg(`1${big}`))
+    outbox.add('b', msg(`2${big}`))
+    assert.equal(sends(), 0)
+    outbox.add('b', msg(`3${big}`))
+    assert.equal(sends(), 1, 'sent within the turn')
+    outbox.add('b', msg('4'))
+    await turn()
+    assert.equal(sends(), 2)
+    assert.deepEqual(got.get('b')?.map((m) => m.slice(0, 2)), ['m1', 'm2', 'm3', 'm4'])
+  })
+
+  it('flush() sends now; clear() drops what waits', async () => {
+    const {outbox, got, sends} = recorder()
+    outbox.add('b', msg('kept'))
+    outbox.flush()
+    assert.deepEqual(got.get('b'), ['mkept'])
+    outbox.add('b', msg('dropped'))
+    outbox.clear()
+    await turn()
+    assert.equal(sends(), 1)
+    assert.deepEqual(got.get('b'), ['mkept'])
+  })
+})
