@@ -9,7 +9,8 @@ import type {Redis} from 'ioredis'
  */
 
 // KEYS: owner, seq counter. ARGV: nodeId, clientId, prefix, will ('' for none).
-// Returns {previous owner or '', the previous node's recorded will or '', new owner value}.
+// Returns {previous owner or '', the previous node's recorded will or '', new owner value, 1 if the
+// store holds a session for the client (its row in p:sessions) else 0}.
 const CLAIM = `
 local me, c, p = ARGV[1], ARGV[2], ARGV[3]
 local prev = redis.call('GET', KEYS[1])
@@ -26,7 +27,7 @@ if prev then
   end
 end
 if ARGV[4] ~= '' then redis.call('HSET', p .. ':wills:' .. me, c, ARGV[4]) else redis.call('HDEL', p .. ':wills:' .. me, c) end
-return {prev or '', will, value}`
+return {prev or '', will, value, redis.call('HEXISTS', p .. ':sessions', c)}`
 
 // KEYS: owner. ARGV: nodeId, clientId, prefix. Drops the ownership if this node still has it.
 const ENDED = `
@@ -105,7 +106,7 @@ end
 return lost`
 
 export interface SessionScripts {
-  midgeClaim(owner: string, seq: string, nodeId: string, clientId: string, prefix: string, will: string): Promise<[string, string, string]>
+  midgeClaim(owner: string, seq: string, nodeId: string, clientId: string, prefix: string, will: string): Promise<[string, string, string, number]>
   midgeEnded(owner: string, nodeId: string, clientId: string, prefix: string): Promise<number>
   midgeAdopt(owner: string, seq: string, dead: string, nodeId: string, clientId: string, prefix: string): Promise<[string, string] | null>
   midgeReclaim(seq: string, nodeId: string, prefix: string, mode: 'keep' | 'drop', ...clientsAndWills: string[]): Promise<string[]>

@@ -3,9 +3,10 @@
 import assert from 'node:assert/strict'
 import {afterEach, beforeEach, describe, test} from 'node:test'
 import mqtt from 'mqtt'
+import {Redis} from 'ioredis'
 import {startRedis, type RedisServer} from '../helpers/redis.js'
 import {Wire} from '../helpers/wire.js'
-import {connect, end, Liveness, startNode, type Node} from './session-nodes.js'
+import {connect, end, Liveness, PREFIX, startNode, type Node} from './session-nodes.js'
 import {engineOf} from '../../src/broker/internal.js'
 
 let redis: RedisServer
@@ -156,5 +157,33 @@ describe('takeover across nodes', () => {
       for (const c of clients) c.end(true)
       await Promise.all(closes)
     }
+  })
+})
+
+describe('a CONNECT that finds no owner', () => {
+  test('a session stored in Redis without an owner key is still loaded (the claim checks the store, not only the owner)', async () => {
+    const [a, b] = nodes as [Node, Node]
+    const first = await connect(a.url, {clientId: 'unowned', ...persistent[5]})
+    await first.client.subscribeAsync({'u/t': {qos: 1}})
+    await end(first.client)
+    const pub = (await connect(a.url, {clientId: 'pub-u', protocolVersion: 5})).client
+    await pub.publishAsync('u/t', 'kept', {qos: 1})
+    await end(pub)
+    await a.stop() // commits what A holds; its owner key names A
+    const redisClient = new Redis(redis.url)
+    try {
+      assert.equal(await redisClient.del(`${PREFIX}:owner:unowned`), 1, 'the owner key was there')
+      assert.equal(await redisClient.hexists(`${PREFIX}:sessions`, 'unowned'), 1, 'the session row is')
+    } finally {
+      redisClient.disconnect()
+    }
+    const again = await connect(b.url, {clientId: 'unowned', ...persistent[5]})
+    assert.equal(again.sessionPresent, true)
+    await again.inbox.wait(1)
+    assert.deepEqual(again.inbox.messages, [{topic: 'u/t', payload: 'kept', qos: 1}])
+    // and a client nobody knew gets a new session (the claim saves the load: nothing to find)
+    const fresh = await connect(b.url, {clientId: 'never-seen', ...persistent[5]})
+    assert.equal(fresh.sessionPresent, false)
+    for (const c of [again.client, fresh.client]) await end(c)
   })
 })
