@@ -7,8 +7,12 @@
 // The file exports COMMANDS, oclif's "explicit" command discovery: one getter per command id, so a
 // command's modules are evaluated only when that command runs. Packages with native code, workers or
 // files of their own (better-sqlite3, argon2, pino, ws, ...) stay outside and load from node_modules
-// when used: only the packages in BUNDLED are inlined. A module of ours that finds files next to
-// itself through import.meta.url (the SQLite and bench workers) gets the URL of its tsc-built twin in
+// when used: only the packages in BUNDLED are inlined. pino is one of them (its transports, the one part
+// that needs files of its own, midge does not use; pino-pretty stays outside): loaded from node_modules,
+// its thirty files cost `broker start` 5 MiB of RSS (the resolving of their paths is what first woke
+// V8's optimizing compiler, whose code pages then stayed, docs/benchmarks.md). A module of ours that
+// finds files next to itself through import.meta.url (the SQLite and bench workers) gets the URL of its
+// tsc-built twin in
 // dist/, so those files are found as before.
 import {build} from 'esbuild'
 import {readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
@@ -23,7 +27,7 @@ const clientOutfile = join(root, 'dist', 'bundle', 'client.cjs')
 const {CLIENT_COMMANDS} = await import(new URL('../dist/cli/common/compile-cache.js', import.meta.url).href)
 
 /** npm packages compiled into the bundle (with everything they import); our other dependencies stay external. */
-const BUNDLED = new Set(['@oclif/core', 'mqtt-packet'])
+const BUNDLED = new Set(['@oclif/core', 'mqtt-packet', 'pino'])
 /** What oclif loads only to run TypeScript sources in development (bin/dev.mjs): never in the bundle. */
 const DEVELOPMENT = new Set(['typescript', 'source-map-support', 'ts-node', 'tsx'])
 

@@ -11,6 +11,7 @@ import {after, before, describe, it} from 'node:test'
 import {connect, type Message, type MqttClient} from '../../src/client/index.js'
 import {createBroker, type Broker} from '../../src/index.js'
 import {BIN, ROOT, runMidge} from '../helpers/cli.js'
+import {startMidgeBroker} from '../helpers/midge-broker.js'
 import {freePort} from '../helpers/mosquitto.js'
 
 // prints every ES module resolved and, at exit, every CommonJS module loaded (its file: the loader registers
@@ -39,6 +40,24 @@ describe('fast start', () => {
       assert.deepEqual(builtins.filter((m) => ['child_process', 'readline', 'perf_hooks', 'crypto', 'dgram', 'timers/promises'].includes(m)), [])
     })
   }
+
+  // what an idle broker holds (#23): the bundle, and no package loaded from node_modules on the way (pino
+  // is in the bundle: resolving and reading its thirty files woke V8's optimizing compiler at start-up);
+  // ws and better-sqlite3 load only where a listener or database needs them
+  it('broker start loads the bundle and nothing from node_modules, and logs', async () => {
+    const broker = await startMidgeBroker(['--log-level', 'info'], {NODE_OPTIONS: `--import=${hook}`})
+    const client = await connect({host: '127.0.0.1', port: broker.port, clientId: 'startup-check'})
+    await client.disconnect()
+    const r = await broker.stop()
+    assert.equal(r.code, 0, r.stderr)
+    const loaded = r.stderr.split('\n').filter((l) => l.startsWith('LOADED ')).map((l) => l.slice(7).replace(/^file:\/\//, ''))
+    const code = loaded.filter((f) => !f.startsWith('node:') && !f.startsWith('data:') && !f.endsWith('.json'))
+    assert.deepEqual(code.filter((f) => f.includes(`${sep}node_modules${sep}`)), [], 'nothing from node_modules')
+    assert.deepEqual([...new Set(code.map((f) => relative(ROOT, f)))].sort(), ['bin/run.js', 'dist/bundle/load.cjs', 'dist/bundle/midge.cjs'])
+    // pino, bundled, still writes its JSON lines to stderr
+    const logs = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as {level: number; msg: string})
+    assert.ok(logs.some((l) => l.level === 30 && /startup-check/.test(JSON.stringify(l))), r.stderr)
+  })
 
   // A run naming one of midge's commands skips oclif's plugins (src/cli/common/main.ts); every other argv
   // goes through oclif with plugin-help, as before: its help, version, topics and errors.
