@@ -6,14 +6,13 @@
 //
 // The file exports COMMANDS, oclif's "explicit" command discovery: one getter per command id, so a
 // command's modules are evaluated only when that command runs. Packages with native code, workers or
-// files of their own (better-sqlite3, argon2, pino, ws, ...) stay outside and load from node_modules
+// files of their own (better-sqlite3, argon2, ws, ...) stay outside and load from node_modules
 // when used: only the packages in BUNDLED are inlined. pino is one of them (its transports, the one part
 // that needs files of its own, midge does not use; pino-pretty stays outside): loaded from node_modules,
 // its thirty files cost `broker start` 5 MiB of RSS (the resolving of their paths is what first woke
 // V8's optimizing compiler, whose code pages then stayed, docs/benchmarks.md). A module of ours that
 // finds files next to itself through import.meta.url (the SQLite and bench workers) gets the URL of its
-// tsc-built twin in
-// dist/, so those files are found as before.
+// tsc-built twin in dist/, so those files are found as before.
 import {build} from 'esbuild'
 import {readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join, relative, sep} from 'node:path'
@@ -23,8 +22,9 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 const src = join(root, 'src')
 const outfile = join(root, 'dist', 'bundle', 'midge.cjs')
 const clientOutfile = join(root, 'dist', 'bundle', 'client.cjs')
+const brokerOutfile = join(root, 'dist', 'bundle', 'broker.cjs')
 // (tsc builds dist/ before this script runs: npm run build)
-const {CLIENT_COMMANDS} = await import(new URL('../dist/cli/common/compile-cache.js', import.meta.url).href)
+const {BROKER_COMMANDS, CLIENT_COMMANDS} = await import(new URL('../dist/cli/common/compile-cache.js', import.meta.url).href)
 
 /** npm packages compiled into the bundle (with everything they import); our other dependencies stay external. */
 const BUNDLED = new Set(['@oclif/core', 'mqtt-packet', 'pino'])
@@ -127,9 +127,10 @@ const direct = new Set(Object.keys(JSON.parse(readFileSync(join(root, 'package.j
 const plugin = {
   name: 'midge-bundle',
   setup(b) {
-    b.onResolve({filter: /^midge:(entry|client)$/}, (args) => ({path: args.path.slice(6), namespace: 'midge'}))
+    b.onResolve({filter: /^midge:(entry|client|broker)$/}, (args) => ({path: args.path.slice(6), namespace: 'midge'}))
     b.onLoad({filter: /.*/, namespace: 'midge'}, (args) => ({
-      contents: args.path === 'client' ? entrySource((id) => CLIENT_COMMANDS.includes(id)) : entrySource(), loader: 'js', resolveDir: root}))
+      contents: args.path === 'client' ? entrySource((id) => CLIENT_COMMANDS.includes(id))
+        : args.path === 'broker' ? entrySource((id) => BROKER_COMMANDS.includes(id)) : entrySource(), loader: 'js', resolveDir: root}))
     b.onResolve({filter: /^debug$/}, (args) => args.namespace === 'midge-debug' ? undefined : {path: 'debug', namespace: 'midge-debug'})
     b.onLoad({filter: /.*/, namespace: 'midge-debug'}, () => ({contents: DEBUG_SHIM, loader: 'js', resolveDir: join(root, 'node_modules', '@oclif', 'core')}))
     // Our modules have no side effects on import (no module-level work but definitions), so what a
@@ -197,8 +198,10 @@ const plugin = {
 rmSync(join(root, 'dist', 'bundle'), {recursive: true, force: true})
 // midge.cjs has every command; client.cjs only the client tools (CLIENT_COMMANDS: pub, sub, rr, ctrl,
 // passwd), without the broker engine, bench and the rest: some 60% of the size, so less to read and
-// fewer modules to set up when one of them runs (the loader picks it, see compile-cache.ts)
-for (const [entry, file] of [['midge:entry', outfile], ['midge:client', clientOutfile]]) await build({
+// fewer modules to set up when one of them runs (the loader picks it, see compile-cache.ts); broker.cjs
+// only `broker start` (BROKER_COMMANDS): the source V8 keeps for as long as a broker runs, and its code
+// cache, without the client tools and bench (#23, an idle broker's RSS)
+for (const [entry, file] of [['midge:entry', outfile], ['midge:client', clientOutfile], ['midge:broker', brokerOutfile]]) await build({
   entryPoints: [entry],
   outfile: file,
   bundle: true,
@@ -233,7 +236,7 @@ await build({
 // hold characters beyond ASCII: V8 would then keep the whole megabyte of source as a two-byte string,
 // slower to read and hash on every start. \uXXXX means the same character in a string, a regular
 // expression and an identifier alike.
-for (const file of [outfile, clientOutfile]) {
+for (const file of [outfile, clientOutfile, brokerOutfile]) {
   const text = readFileSync(file, 'utf8')
   if (/[^\x00-\x7f]/.test(text)) writeFileSync(file, text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`))
 }

@@ -44,7 +44,7 @@ describe('fast start', () => {
   // what an idle broker holds (#23): the bundle, and no package loaded from node_modules on the way (pino
   // is in the bundle: resolving and reading its thirty files woke V8's optimizing compiler at start-up);
   // ws and better-sqlite3 load only where a listener or database needs them
-  it('broker start loads the bundle and nothing from node_modules, and logs', async () => {
+  it('broker start loads its own bundle and nothing from node_modules, and logs', async () => {
     const broker = await startMidgeBroker(['--log-level', 'info'], {NODE_OPTIONS: `--import=${hook}`})
     const client = await connect({host: '127.0.0.1', port: broker.port, clientId: 'startup-check'})
     await client.disconnect()
@@ -53,7 +53,7 @@ describe('fast start', () => {
     const loaded = r.stderr.split('\n').filter((l) => l.startsWith('LOADED ')).map((l) => l.slice(7).replace(/^file:\/\//, ''))
     const code = loaded.filter((f) => !f.startsWith('node:') && !f.startsWith('data:') && !f.endsWith('.json'))
     assert.deepEqual(code.filter((f) => f.includes(`${sep}node_modules${sep}`)), [], 'nothing from node_modules')
-    assert.deepEqual([...new Set(code.map((f) => relative(ROOT, f)))].sort(), ['bin/run.js', 'dist/bundle/load.cjs', 'dist/bundle/midge.cjs'])
+    assert.deepEqual([...new Set(code.map((f) => relative(ROOT, f)))].sort(), ['bin/run.js', 'dist/bundle/broker.cjs', 'dist/bundle/load.cjs'])
     // pino, bundled, still writes its JSON lines to stderr
     const logs = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as {level: number; msg: string})
     assert.ok(logs.some((l) => l.level === 30 && /startup-check/.test(JSON.stringify(l))), r.stderr)
@@ -85,17 +85,21 @@ describe('fast start', () => {
     }
   })
 
-  it('client.cjs has the client commands, midge.cjs every command, and the loader picks one', async () => {
+  it('client.cjs has the client commands, broker.cjs broker start, midge.cjs every command, and the loader picks one', async () => {
     const manifest = JSON.parse(readFileSync(join(ROOT, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, unknown>}
     const require = createRequire(import.meta.url)
-    const {CLIENT_COMMANDS} = require(join(ROOT, 'dist', 'bundle', 'load.cjs')) as {CLIENT_COMMANDS: string[]}
+    const {BROKER_COMMANDS, CLIENT_COMMANDS} = require(join(ROOT, 'dist', 'bundle', 'load.cjs')) as {BROKER_COMMANDS: string[]; CLIENT_COMMANDS: string[]}
     const ids = (file: string) => Object.keys((require(join(ROOT, 'dist', 'bundle', file)) as {COMMANDS: object}).COMMANDS).sort()
     assert.deepEqual(ids('client.cjs'), [...CLIENT_COMMANDS].sort())
+    assert.deepEqual(ids('broker.cjs'), ['broker:start'])
+    assert.deepEqual([...BROKER_COMMANDS], ['broker:start'])
     assert.deepEqual(ids('midge.cjs'), Object.keys(manifest.commands).sort())
-    // a client command runs from client.cjs, registered as oclif's command target (midge.cjs) too;
-    // anything else loads midge.cjs
+    // a client command runs from client.cjs, `broker start` from broker.cjs (its --help too), each
+    // registered as oclif's command target (midge.cjs) too; anything else loads midge.cjs
     const port = String(await freePort())
-    for (const [args, bundle] of [[['pub', '-p', port, '-t', 't', '-m', 'x'], 'client.cjs'], [['broker', 'start', '--help'], 'midge.cjs']] as const) {
+    const runs = [[['pub', '-p', port, '-t', 't', '-m', 'x'], 'client.cjs'], [['broker', 'start', '--help'], 'broker.cjs'],
+      [['broker', '--help'], 'midge.cjs'], [['bench', '--help'], 'midge.cjs']] as const
+    for (const [args, bundle] of runs) {
       const r = spawnSync(process.execPath, ['--import', hook, BIN, ...args], {encoding: 'utf8'})
       const loaded = r.stderr.split('\n').filter((l) => l.startsWith('LOADED ') && l.includes(`${sep}dist${sep}bundle${sep}`)).map((l) => l.slice(l.lastIndexOf(sep) + 1))
       assert.deepEqual([...new Set(loaded)].sort(), [bundle, 'load.cjs'].sort(), `${args.join(' ')}: ${r.stderr}`)

@@ -27,15 +27,19 @@ interface ModuleStatics {
 
 /** The commands in dist/bundle/client.cjs (scripts/bundle.mjs): the client tools, without the broker and bench. */
 export const CLIENT_COMMANDS: readonly string[] = ['ctrl', 'passwd', 'pub', 'rr', 'sub']
+/** The commands in dist/bundle/broker.cjs: `broker start` alone, which a broker keeps loaded for as long as it runs. */
+export const BROKER_COMMANDS: readonly string[] = ['broker:start']
 
 /**
- * Loads the CLI for argv from dist/bundle (`dir`): client.cjs when argv names a client command, else
- * midge.cjs. Either is registered as midge.cjs too, the command target oclif require()s (package.json).
+ * Loads the CLI for argv from dist/bundle (`dir`): client.cjs when argv names a client command,
+ * broker.cjs for `broker start`, else midge.cjs. Each is registered as midge.cjs too, the command target
+ * oclif require()s (package.json).
  */
 export function loadCli<T>(dir: string, argv = process.argv.slice(2)): T {
   const full = join(dir, 'midge.cjs')
-  const client = CLIENT_COMMANDS.includes(argv[0] ?? '') ? join(dir, 'client.cjs') : undefined
-  return loadBundle<T>(client ?? full, argv, full)
+  const [first = '', second = ''] = argv
+  const part = CLIENT_COMMANDS.includes(first) ? 'client.cjs' : BROKER_COMMANDS.includes(`${first}:${second}`) ? 'broker.cjs' : undefined
+  return loadBundle<T>(part ? join(dir, part) : full, argv, full)
 }
 
 /** Loads a bundle with V8's code cache; `as` is another path it is registered under in require's cache. */
