@@ -88,6 +88,12 @@ const PATCHES = [{
     'the event loop each: about 1 ms more than one read for the manifest; it stays async (errors reject as before)',
   from: 'const contents = await (0, promises_1.readFile)(path, \'utf8\');',
   to: 'const contents = (0, node_fs_1.readFileSync)(path, \'utf8\');',
+}, {
+  file: join('@oclif', 'core', 'lib', 'util', 'fs.js'),
+  why: 'readJson kept the text of every JSON file it read for the life of the process, for a second read ' +
+    'that only package.json gets (in a run showing help): the manifest\'s 260 kB stayed in a running broker',
+  from: '    cache.set(path, contents);\n    return JSON.parse(contents);',
+  to: '    if (path.endsWith(\'package.json\')) cache.set(path, contents);\n    return JSON.parse(contents);',
 }]
 
 // Node built-ins that oclif require()s when its modules load but uses only on some paths (child_process
