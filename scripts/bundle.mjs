@@ -24,7 +24,7 @@ const outfile = join(root, 'dist', 'bundle', 'midge.cjs')
 const clientOutfile = join(root, 'dist', 'bundle', 'client.cjs')
 const brokerOutfile = join(root, 'dist', 'bundle', 'broker.cjs')
 // (tsc builds dist/ before this script runs: npm run build)
-const {BROKER_COMMANDS, CLIENT_COMMANDS} = await import(new URL('../dist/cli/common/compile-cache.js', import.meta.url).href)
+const {BROKER_COMMANDS, BUNDLE_CALL, BUNDLE_HEAD, BUNDLE_TAIL, CLIENT_COMMANDS} = await import(new URL('../dist/cli/common/compile-cache.js', import.meta.url).href)
 
 /** npm packages compiled into the bundle (with everything they import); our other dependencies stay external. */
 const BUNDLED = new Set(['@oclif/core', 'mqtt-packet', 'pino'])
@@ -242,7 +242,10 @@ await build({
 // hold characters beyond ASCII: V8 would then keep the whole megabyte of source as a two-byte string,
 // slower to read and hash on every start. \uXXXX means the same character in a string, a regular
 // expression and an identifier alike.
+// Each bundle is then wrapped as a function of the module's variables, called at once under require()
+// (BUNDLE_HEAD, BUNDLE_TAIL, BUNDLE_CALL in compile-cache.ts): the loader compiles the text without the
+// call, one copy of it, where wrapping it at run time made two.
 for (const file of [outfile, clientOutfile, brokerOutfile]) {
-  const text = readFileSync(file, 'utf8')
-  if (/[^\x00-\x7f]/.test(text)) writeFileSync(file, text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`))
+  const text = readFileSync(file, 'utf8').replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  writeFileSync(file, BUNDLE_HEAD + text + BUNDLE_TAIL + BUNDLE_CALL)
 }
