@@ -60,7 +60,8 @@ interface Waiting {
  * bounded a window of 100 messages in flight to ~40k msg/s).
  */
 export class AckQueue {
-  private readonly queue: Waiting[] = []
+  /** Waiting from `head` on; a slot before it is cleared once sent, so that its message and packet can be collected. */
+  private readonly queue: Array<Waiting | undefined> = []
   private head = 0
   private seq = 0
   private armed = false
@@ -207,7 +208,7 @@ export class AckQueue {
     while (this.head < q.length) {
       const w = q[this.head]!
       if (!w.committed && !isDelivered(w)) break
-      this.head++
+      q[this.head++] = undefined
       this.forget(w)
       sendContained(w.conn!, w.packet!)
     }
@@ -219,7 +220,8 @@ export class AckQueue {
     this.logger.error({err: (error as Error)?.message ?? String(error)}, 'persistence failed: acknowledgements withheld')
     const q = this.queue
     while (this.head < q.length && q[this.head]!.seq <= upTo) {
-      const w = q[this.head++]!
+      const w = q[this.head]!
+      q[this.head++] = undefined
       this.forget(w)
       w.conn!.disconnect(ReasonCode.UnspecifiedError, 'the broker cannot store messages')
     }
