@@ -142,3 +142,16 @@ test('a sent PUBACK leaves nothing of its message in the queue, while later ones
   gc()
   assert.equal(first.deref(), undefined, 'the first message was collected: the queue no longer holds it')
 })
+
+test('a message keeps its record only while its PUBACK is held', () => {
+  const q = queue(store())
+  const {conn, sent} = connection()
+  const m = publish(q, conn, 1)
+  assert.ok(q.counts(m) && m.ack !== undefined, 'counted while its receiver has not acknowledged it')
+  assert.equal(q.tracked, 1)
+  q.delivered(m)
+  assert.deepEqual(sent, [1])
+  assert.equal(m.ack, undefined, 'the record left the message with its PUBACK')
+  assert.equal(q.counts(m), false)
+  assert.equal(q.tracked, 0)
+})
