@@ -198,7 +198,7 @@ for (let round = 0; round < ROUNDS; round++) {
       }
       const perK = m.sent > 0 ? m.commits / m.sent * 1000 : NaN
       push(results.persistence, label, {rate, cpu, perK})
-      log(`[persistence ${round + 1}] ${label}: ${num(rate)} msg/s, ${Number.isFinite(cpu) ? cpu.toFixed(2) : '–'} CPU s / M msgs, ${Number.isFinite(perK) ? perK.toFixed(2) : '–'} commits / 1,000 msgs`)
+      log(`[persistence ${round + 1}] ${label}: ${num(rate)} msg/s, ${Number.isFinite(cpu) ? cpu.toFixed(2) : '–'} CPU s / M msgs, ${Number.isFinite(perK) ? perK.toFixed(2) : '–'} commits / 1,000 msgs, load ${loadavg()[0].toFixed(1)}`)
     }
   }
 }

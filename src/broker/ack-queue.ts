@@ -60,15 +60,16 @@ interface Waiting {
  * bounded a window of 100 messages in flight to ~40k msg/s).
  */
 export class AckQueue {
-  private readonly queue: Waiting[] = []
+  /** Waiting from `head` on; a slot before it is cleared once sent, so that its message and packet can be collected. */
+  private readonly queue: Array<Waiting | undefined> = []
   private head = 0
   private seq = 0
   private armed = false
   /** Acknowledgements that need the disk (not a QoS 1 PUBACK waiting on connected receivers) made while a commit ran. */
   private promptAfterCommit = false
   private graceTimer: unknown
-  /** QoS 1 messages being published or waiting for their PUBACK, by message. */
-  private readonly byMessage = new Map<Message, Waiting>()
+  /** QoS 1 messages being published or waiting for their PUBACK (each holds its Waiting in `message.ack`). */
+  private counted = 0
   /** How long acknowledgements waited for their commit (for /metrics). */
   readonly commits = {count: 0, seconds: 0, maxSeconds: 0}
   /** Running mean of how long a commit takes, in ms (the grace period follows it, see DELIVERY_GRACE_MS). */
@@ -86,23 +87,24 @@ export class AckQueue {
   /** A QoS 1 message is about to be routed: its stored deliveries will be counted (see delivered). */
   expect(message: Message): void {
     if (message.retain) return // the retained copy must be durable anyway
-    this.byMessage.set(message, {seq: 0, since: 0, conn: undefined, packet: undefined, committed: false, undelivered: 0, queued: false, message})
+    if (message.ack === undefined) this.counted++
+    message.ack = {seq: 0, since: 0, conn: undefined, packet: undefined, committed: false, undelivered: 0, queued: false, message} satisfies Waiting
   }
 
   /** Routing the message failed (a hook threw): it will never be acknowledged, so stop counting for it. */
   unroutable(message: Message): void {
-    const w = this.byMessage.get(message)
-    if (w !== undefined && w.packet === undefined) this.byMessage.delete(message)
+    const w = waiting(message)
+    if (w !== undefined && w.packet === undefined) this.forget(w)
   }
 
   /** Whether the message's stored deliveries are counted (a QoS 1 PUBLISH whose PUBACK is not sent yet). */
   counts(message: Message): boolean {
-    return this.byMessage.has(message)
+    return message.ack !== undefined
   }
 
   /** How many QoS 1 messages are being counted (routed, not yet acknowledged to their publisher). */
   get tracked(): number {
-    return this.byMessage.size
+    return this.counted
   }
 
   /**
@@ -110,7 +112,7 @@ export class AckQueue {
    * connected client, or queued.
    */
   stored(message: Message, queued: boolean): void {
-    const w = this.byMessage.get(message)
+    const w = waiting(message)
     if (w === undefined) return
     w.undelivered++
     if (queued && !w.queued) {
@@ -121,7 +123,7 @@ export class AckQueue {
 
   /** A stored delivery of the message is acknowledged, dropped or handed on. */
   delivered(message: Message): void {
-    const w = this.byMessage.get(message)
+    const w = waiting(message)
     if (w === undefined) return
     w.undelivered--
     if (w.undelivered === 0 && w.packet !== undefined) this.drain()
@@ -129,7 +131,7 @@ export class AckQueue {
 
   /** Sends an acknowledgement once every write made so far is durable, after those waiting before it. */
   reply(conn: AckTarget, packet: Packet, message?: Message): void {
-    let w = message === undefined ? undefined : this.byMessage.get(message)
+    let w = message === undefined ? undefined : waiting(message)
     if (w === undefined) w = {seq: 0, since: 0, conn, packet, committed: false, undelivered: 0, queued: false, message: undefined}
     else {
       w.conn = conn
@@ -207,7 +209,7 @@ export class AckQueue {
     while (this.head < q.length) {
       const w = q[this.head]!
       if (!w.committed && !isDelivered(w)) break
-      this.head++
+      q[this.head++] = undefined
       this.forget(w)
       sendContained(w.conn!, w.packet!)
     }
@@ -219,7 +221,8 @@ export class AckQueue {
     this.logger.error({err: (error as Error)?.message ?? String(error)}, 'persistence failed: acknowledgements withheld')
     const q = this.queue
     while (this.head < q.length && q[this.head]!.seq <= upTo) {
-      const w = q[this.head++]!
+      const w = q[this.head]!
+      q[this.head++] = undefined
       this.forget(w)
       w.conn!.disconnect(ReasonCode.UnspecifiedError, 'the broker cannot store messages')
     }
@@ -228,7 +231,10 @@ export class AckQueue {
   }
 
   private forget(w: Waiting): void {
-    if (w.message !== undefined) this.byMessage.delete(w.message)
+    if (w.message?.ack !== undefined) {
+      w.message.ack = undefined
+      this.counted--
+    }
   }
 
   private compact(): void {
@@ -240,6 +246,11 @@ export class AckQueue {
       this.head = 0
     }
   }
+}
+
+/** The message's record, if its deliveries are counted. */
+function waiting(message: Message): Waiting | undefined {
+  return message.ack as Waiting | undefined
 }
 
 function isDelivered(w: Waiting): boolean {

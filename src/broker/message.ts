@@ -21,6 +21,12 @@ export interface Message {
    */
   readonly originUsername?: string | null
   encoded?: (EncodedPublish | undefined)[]
+  /**
+   * With persistence on: the held PUBACK of this QoS 1 message while its deliveries are counted
+   * (AckQueue's own record; never stored, nor sent anywhere). A field rather than a Map entry: a Map
+   * with an insert and a delete per message rehashed and shrank its tables all the time.
+   */
+  ack?: unknown
 }
 
 /** The cached encoding of a message for one (version, qos, retain) shape, with no per-receiver properties. */

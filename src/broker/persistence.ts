@@ -6,6 +6,7 @@ import type {RetainedMessages} from './retained.js'
 import type {Router} from './router.js'
 import {Flight, Session, type Delivery, type SessionHost, type SessionJournal, type SubscriptionOptions} from './session.js'
 import {AckQueue, type AckTarget} from './ack-queue.js'
+import {DeferredDeliveries} from './deferred-deliveries.js'
 import {OutboundState, type BrokerStore, type StoredSession, type StoredSessionState, type StoredWill} from './store/types.js'
 
 const NEVER_EXPIRES = 0xffff_ffff
@@ -42,7 +43,7 @@ export class Persistence implements SessionJournal {
    * QoS 1/2 deliveries sent to connected clients and not yet handed to the store: most are acknowledged
    * before the next commit and then never need to be written (see writeDeferred).
    */
-  private readonly deferred = new Map<Delivery, {session: Session; packetId: number; state: OutboundState}>()
+  private readonly deferred = new DeferredDeliveries()
 
   constructor(private readonly broker: PersistenceHost, readonly store: BrokerStore) {
     this.acks = new AckQueue(store, broker.options.logger, () => this.writeDeferred(), undefined, broker.options.timers)
@@ -51,15 +52,14 @@ export class Persistence implements SessionJournal {
   /** Hands the deferred deliveries to the store, in the order they were sent: before any commit is asked for. */
   writeDeferred(): void {
     if (this.deferred.size === 0) return
-    for (const [d, w] of this.deferred) {
+    this.deferred.drain((d, w) => {
       // a session that ended meanwhile took its deliveries with it
-      if (this.broker.sessions.get(w.session.clientId) !== w.session || !this.records.has(w.session.clientId)) continue
+      if (this.broker.sessions.get(w.session.clientId) !== w.session || !this.records.has(w.session.clientId)) return
       this.ids.set(d, this.store.enqueue(w.session.clientId, {
         message: d.message, qos: d.qos, retain: d.retain, state: w.state, packetId: w.packetId, dup: false,
         subscriptionIds: d.subscriptionIds, sharedGroup: d.sharedGroup,
       }))
-    }
-    this.deferred.clear()
+    })
   }
 
   private now(): number {
@@ -118,7 +118,7 @@ export class Persistence implements SessionJournal {
       // earlier ones are acknowledged: deferred like a delivery in flight (most never need writing), and
       // made durable, in its current state, by the commit its waiting PUBACK starts if it takes long
       this.acks.stored(d.message, false)
-      this.deferred.set(d, {session, packetId: d.packetId ?? 0, state: OutboundState.Queued})
+      this.deferred.add(d, session, d.packetId ?? 0, OutboundState.Queued)
       return
     }
     this.acks.stored(d.message, true)
@@ -140,7 +140,7 @@ export class Persistence implements SessionJournal {
       return
     }
     this.acks.stored(d.message, false)
-    this.deferred.set(d, {session, packetId, state})
+    this.deferred.add(d, session, packetId, state)
   }
 
   done(_session: Session, d: Delivery): void {

@@ -16,6 +16,8 @@ export interface Delivery {
    * through a restart and used when it is sent.
    */
   packetId?: number
+  /** With persistence on: how it is to be stored while its write is deferred (Persistence's own; see DeferredDeliveries). */
+  deferral?: unknown
 }
 
 /** Where an outbound QoS 1/2 message is in its flow. */

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
 import {setImmediate as settled} from 'node:timers/promises'
+import v8 from 'node:v8'
+import vm from 'node:vm'
 import type {Connection} from '../../src/broker/connection.js'
 import type {Logger} from '../../src/broker/logger.js'
 import type {Message} from '../../src/broker/message.js'
@@ -121,4 +123,35 @@ test('an acknowledgement that needs the disk, made while a commit runs, gets the
   s.finishCommit()
   await settled()
   assert.deepEqual(sent, [1, 2])
+})
+
+test('a sent PUBACK leaves nothing of its message in the queue, while later ones still wait', async () => {
+  v8.setFlagsFromString('--expose-gc')
+  const gc = vm.runInNewContext('gc') as () => void
+  const q = queue(store())
+  const {conn, sent} = connection()
+  // made in a function of its own: the WeakRef is the test's only reference to the first message
+  const first = ((): WeakRef<Message> => {
+    const m = publish(q, conn, 1)
+    publish(q, conn, 2)
+    q.delivered(m)
+    return new WeakRef(m)
+  })()
+  assert.deepEqual(sent, [1], 'the first PUBACK went, the second still waits for its receiver')
+  await settled() // a WeakRef keeps its target alive until the end of the job that made it
+  gc()
+  assert.equal(first.deref(), undefined, 'the first message was collected: the queue no longer holds it')
+})
+
+test('a message keeps its record only while its PUBACK is held', () => {
+  const q = queue(store())
+  const {conn, sent} = connection()
+  const m = publish(q, conn, 1)
+  assert.ok(q.counts(m) && m.ack !== undefined, 'counted while its receiver has not acknowledged it')
+  assert.equal(q.tracked, 1)
+  q.delivered(m)
+  assert.deepEqual(sent, [1])
+  assert.equal(m.ack, undefined, 'the record left the message with its PUBACK')
+  assert.equal(q.counts(m), false)
+  assert.equal(q.tracked, 0)
 })

@@ -1,61 +1,30 @@
 import {CommitChain} from './commit-chain.js'
 import {StoreError} from './errors.js'
-import {OpKind, type Backend, type OutboundRow, type SessionRows, type WriteOp} from './write-ops.js'
-import {
-  OutboundState,
-  type BrokerStore, type OutboundChange, type OutboundRecord, type StoredMessage, type StoredOutbound,
-  type StoredSession, type StoredSessionState, type StoredSubscriptionOptions,
+import {OutboundIndex} from './outbound-index.js'
+import {OpKind, type Backend, type SessionRows, type WriteOp} from './write-ops.js'
+import type {
+  BrokerStore, OutboundChange, OutboundRecord, StoredMessage, StoredOutbound,
+  StoredSession, StoredSessionState, StoredSubscriptionOptions,
 } from './types.js'
 
 /*
  * The part every store shares: the write buffer and the in-memory index behind it.
  *
  * Every call turns into row-level operations appended to a buffer; `flush()` hands the buffer to
- * the backend, which applies it as one transaction. Operations that undo each other before a flush
- * cancel out: a message enqueued and acknowledged within one batch never reaches the backend.
- *
- * A message going to several sessions is stored once (a `messages` row) and referenced by one
- * outbound row per session; the index counts references by message object identity and deletes the
- * message row with its last reference. A message with a single reference when its batch is committed
- * (the common case: one subscriber) is written inline in its outbound row instead, which halves the
- * rows written per message. The index also answers the expiry sweeps.
+ * the backend, which applies it as one transaction (CommitChain orders the commits). Operations that
+ * undo each other before a flush cancel out: a message enqueued and acknowledged within one batch
+ * never reaches the backend. Outbound rows and their messages are indexed by OutboundIndex; the index
+ * here also answers the expiry sweeps.
  */
-
-interface OutEntry {
-  /** The row as last written (or about to be). */
-  row: OutboundRow
-  /** The operation writing this row, which may still be changed or cancelled while `batch` is the current one. */
-  pending: (WriteOp & {k: typeof OpKind.PutOutbound | typeof OpKind.UpdateOutbound}) | undefined
-  batch: number
-}
-
-interface MessageEntry {
-  refs: number
-  readonly expiresAt: number | undefined
-  pending: (WriteOp & {k: typeof OpKind.PutMessage}) | undefined
-  batch: number
-  /** The outbound row that first referenced it: where it is written inline if it stays the only one. */
-  owner: OutEntry | undefined
-  /** Stored inline in its owner's row (then it has no row of its own and no other reference). */
-  inline: boolean
-}
-
 
 export class BufferedStore implements BrokerStore {
   private ops: WriteOp[] = []
   private readonly sessions = new Map<string, StoredSession>()
   private readonly pendingSession = new Map<string, WriteOp & {k: typeof OpKind.PutSession}>()
-  private readonly outbound = new Map<number, OutEntry>()
-  private readonly byClient = new Map<string, Set<number>>()
-  private readonly messages = new Map<number, MessageEntry>()
-  private readonly messageIds = new WeakMap<StoredMessage, number>()
-  /** Messages first written in the current batch. */
-  private newMessages: MessageEntry[] = []
+  private readonly rows: OutboundIndex
   private readonly pendingRetained = new Map<string, WriteOp & {cancelled: boolean}>()
   /** Numbers the batches: an operation of an earlier batch is on its way to the backend and is no longer changed. */
   private batch = 1
-  private nextOutboundId = 1
-  private nextMessageId = 1
   /** Retained topics with an expiry deadline. */
   private readonly retainedExpiry = new Map<string, number>()
   /** Rows read at open, handed to the first loads (unless something was written since). */
@@ -66,6 +35,7 @@ export class BufferedStore implements BrokerStore {
 
   protected constructor(private readonly backend: Backend) {
     this.commits = new CommitChain(backend, () => this.flush())
+    this.rows = new OutboundIndex({add: (op) => this.add(op), batch: () => this.batch})
   }
 
   /** Reads the backend once: builds the index and keeps the rows for the first load calls. */
@@ -92,48 +62,19 @@ export class BufferedStore implements BrokerStore {
    * Call it after a flush, once nothing writes to the session any more.
    */
   protected forget(clientId: string): void {
-    for (const id of this.byClient.get(clientId) ?? []) {
-      const entry = this.outbound.get(id)
-      this.outbound.delete(id)
-      const message = entry === undefined ? undefined : this.messages.get(entry.row.messageId)
-      if (message !== undefined && --message.refs === 0) this.messages.delete(entry!.row.messageId)
-    }
-    this.byClient.delete(clientId)
+    this.rows.forgetClient(clientId)
     this.sessions.delete(clientId)
     this.pendingSession.delete(clientId)
   }
 
   /** Outbound and message ids from here on are at least `first` (stores sharing one backend take disjoint ranges). */
   protected startIdsAt(first: number): void {
-    if (this.nextOutboundId < first) this.nextOutboundId = first
-    if (this.nextMessageId < first) this.nextMessageId = first
+    this.rows.startIdsAt(first)
   }
 
   private index(snap: SessionRows, bumpIds: boolean): void {
     for (const s of snap.sessions) this.sessions.set(s.clientId, s)
-    if (bumpIds) for (const id of snap.messages.keys()) if (id >= this.nextMessageId) this.nextMessageId = id + 1
-    for (const row of snap.outbound) {
-      if (bumpIds && row.id >= this.nextOutboundId) this.nextOutboundId = row.id + 1
-      if (bumpIds && row.messageId >= this.nextMessageId) this.nextMessageId = row.messageId + 1
-      const message = row.inline ?? snap.messages.get(row.messageId)
-      if (!this.sessions.has(row.clientId) || message === undefined) {
-        this.add({k: OpKind.DeleteOutbound, id: row.id}) // an orphan: no session, or no message
-        continue
-      }
-      const out: OutEntry = {row, pending: undefined, batch: 0}
-      this.outbound.set(row.id, out)
-      this.clientSet(row.clientId).add(row.id)
-      let entry = this.messages.get(row.messageId)
-      if (entry === undefined) {
-        entry = {refs: 0, expiresAt: message.expiresAt, pending: undefined, batch: 0, owner: out, inline: row.inline !== undefined}
-        this.messages.set(row.messageId, entry)
-      }
-      entry.refs++
-    }
-    for (const id of snap.messages.keys()) {
-      const entry = this.messages.get(id)
-      if (entry === undefined || entry.inline) this.add({k: OpKind.DeleteMessage, id})
-    }
+    this.rows.load(snap, bumpIds, (clientId) => this.sessions.has(clientId))
     for (const {clientId, filter} of snap.subscriptions) {
       if (!this.sessions.has(clientId)) this.add({k: OpKind.DeleteSubscription, clientId, filter})
     }
@@ -170,10 +111,7 @@ export class BufferedStore implements BrokerStore {
     this.ops = []
     this.sessions.clear()
     this.pendingSession.clear()
-    this.outbound.clear()
-    this.byClient.clear()
-    this.messages.clear()
-    this.newMessages = []
+    this.rows.clear()
     this.pendingRetained.clear()
     this.initialSessions = undefined
     this.batch++
@@ -195,9 +133,7 @@ export class BufferedStore implements BrokerStore {
 
   deleteSession(clientId: string): void {
     this.writable()
-    const ids = this.byClient.get(clientId)
-    if (ids !== undefined) for (const id of [...ids]) this.removeOutbound(id)
-    this.byClient.delete(clientId)
+    this.rows.removeClient(clientId)
     this.sessions.delete(clientId)
     const previous = this.pendingSession.get(clientId)
     if (previous !== undefined) previous.cancelled = true
@@ -229,71 +165,17 @@ export class BufferedStore implements BrokerStore {
 
   enqueue(clientId: string, record: OutboundRecord): number {
     this.writable()
-    const message = record.message
-    let messageId = this.messageIds.get(message)
-    let entry = messageId === undefined ? undefined : this.messages.get(messageId)
-    if (entry === undefined || entry.inline) {
-      // new, or stored inline in another row: this one gets its own copy
-      messageId = this.nextMessageId++
-      const op = {k: OpKind.PutMessage, cancelled: false, id: messageId, message} as const
-      entry = {refs: 0, expiresAt: message.expiresAt, pending: op, batch: this.batch, owner: undefined, inline: false}
-      this.messages.set(messageId, entry)
-      this.messageIds.set(message, messageId)
-      this.newMessages.push(entry)
-      this.add(op)
-    }
-    entry.refs++
-    const id = this.nextOutboundId++
-    const row: OutboundRow = {
-      id, clientId, messageId: messageId!, qos: record.qos, retain: record.retain, state: record.state,
-      packetId: record.packetId, dup: record.dup,
-      subscriptionIds: record.subscriptionIds === undefined ? undefined : [...record.subscriptionIds],
-      sharedGroup: record.sharedGroup,
-    }
-    const op = {k: OpKind.PutOutbound, cancelled: false, row} as const
-    this.add(op)
-    const out: OutEntry = {row, pending: op, batch: this.batch}
-    entry.owner ??= out
-    this.outbound.set(id, out)
-    this.clientSet(clientId).add(id)
-    return id
+    return this.rows.enqueue(clientId, record)
   }
 
   updateOutbound(id: number, change: OutboundChange): void {
     this.writable()
-    const entry = this.outbound.get(id)
-    if (entry === undefined) return
-    if (entry.batch !== this.batch) {
-      // the first change in this batch: a fresh row, so a batch being committed is never touched
-      entry.row = {...entry.row}
-      entry.pending = {k: OpKind.UpdateOutbound, cancelled: false, row: entry.row}
-      entry.batch = this.batch
-      this.add(entry.pending)
-    }
-    const row = entry.row
-    if (change.state !== undefined) row.state = change.state
-    if (change.packetId !== undefined) row.packetId = change.packetId
-    if (change.dup !== undefined) row.dup = change.dup
+    this.rows.update(id, change)
   }
 
   removeOutbound(id: number): void {
     this.writable()
-    const entry = this.outbound.get(id)
-    if (entry === undefined) return
-    this.outbound.delete(id)
-    const ids = this.byClient.get(entry.row.clientId)
-    ids?.delete(id)
-    if (ids?.size === 0) this.byClient.delete(entry.row.clientId)
-    const pending = entry.batch === this.batch ? entry.pending : undefined
-    if (pending !== undefined) pending.cancelled = true
-    // a row first written in this batch never reaches the backend; otherwise it is deleted there
-    if (pending?.k !== OpKind.PutOutbound) this.add({k: OpKind.DeleteOutbound, id})
-    const messageId = entry.row.messageId
-    const message = this.messages.get(messageId)!
-    if (--message.refs > 0) return
-    this.messages.delete(messageId)
-    if (message.batch === this.batch && message.pending !== undefined) message.pending.cancelled = true
-    else if (!message.inline) this.add({k: OpKind.DeleteMessage, id: messageId})
+    this.rows.remove(id)
   }
 
   // --- retained ------------------------------------------------------------------------------------
@@ -342,9 +224,8 @@ export class BufferedStore implements BrokerStore {
     for (const row of snap.outbound) {
       const state = states.get(row.clientId)
       const message = row.inline ?? snap.messages.get(row.messageId)
-      if (state === undefined || message === undefined || !this.outbound.has(row.id)) continue
-      // the engine may pass these message objects back: they are known by identity
-      this.messageIds.set(message, row.messageId)
+      if (state === undefined || message === undefined || !this.rows.has(row.id)) continue
+      this.rows.remember(message, row.messageId)
       state.outbound.push({
         id: row.id, message, qos: row.qos, retain: row.retain, state: row.state, packetId: row.packetId, dup: row.dup,
         ...(row.subscriptionIds === undefined ? {} : {subscriptionIds: row.subscriptionIds}),
@@ -373,12 +254,7 @@ export class BufferedStore implements BrokerStore {
   }
 
   async expireMessages(now: number): Promise<number> {
-    const ids: number[] = []
-    for (const [id, {row}] of this.outbound) {
-      if (row.state !== OutboundState.Queued) continue
-      const expiresAt = this.messages.get(row.messageId)?.expiresAt
-      if (expiresAt !== undefined && expiresAt <= now) ids.push(id)
-    }
+    const ids = this.rows.expired(now)
     for (const id of ids) this.removeOutbound(id)
     await this.flush()
     return ids.length
@@ -399,14 +275,7 @@ export class BufferedStore implements BrokerStore {
     if (this.ops.length === 0) return this.commits.settled
     const ops = this.ops
     this.ops = []
-    for (const entry of this.newMessages) {
-      const owner = entry.owner
-      if (entry.pending!.cancelled || entry.refs !== 1 || owner === undefined || this.outbound.get(owner.row.id) !== owner) continue
-      owner.row.inline = entry.pending!.message // the owner's PutOutbound is in this batch: it carries the message
-      entry.pending!.cancelled = true
-      entry.inline = true
-    }
-    this.newMessages = []
+    this.rows.sealBatch()
     this.batch++
     this.pendingSession.clear()
     this.pendingRetained.clear()
@@ -444,11 +313,5 @@ export class BufferedStore implements BrokerStore {
     // rows read at open no longer tell the whole story
     this.initialSessions = undefined
     this.initialRetained = undefined
-  }
-
-  private clientSet(clientId: string): Set<number> {
-    let ids = this.byClient.get(clientId)
-    if (ids === undefined) this.byClient.set(clientId, (ids = new Set()))
-    return ids
   }
 }

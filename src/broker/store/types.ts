@@ -15,7 +15,7 @@ import type {ProtocolVersion, QoS, WillMessage} from '../../codec/index.js'
 import type {Message} from '../message.js'
 
 /** A message as stored: the engine's Message without its cached encodings. */
-export type StoredMessage = Omit<Message, 'encoded'>
+export type StoredMessage = Omit<Message, 'encoded' | 'ack'>
 
 export type WillProperties = NonNullable<WillMessage['properties']>
 
