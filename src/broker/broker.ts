@@ -1,7 +1,7 @@
 import type {AddressInfo} from 'node:net'
 import type {Duplex} from 'node:stream'
-import {ReasonCode, type WillMessage} from '../codec/index.js'
-import type {ClientInfo, ControlHandler} from './auth/hooks.js'
+import {ReasonCode} from '../codec/index.js'
+import type {ControlHandler} from './auth/hooks.js'
 import {Bridges, type Bridge, type BridgeInput} from './bridge/index.js'
 import {Connection, ConnState, type ConnectionContext} from './connection.js'
 import type {ConnectionHost, HandlerContext} from './handlers/context.js'
@@ -16,10 +16,11 @@ import type {BrokerEngine} from './engine.js'
 import {DEFAULT_OPTIONS, type BrokerOptions} from './options.js'
 import {RetainedMessages} from './retained.js'
 import {Router, type RouteResult} from './router.js'
-import {Session, type Delivery, type DropReason, type SubscriptionOptions} from './session.js'
+import {Session, type Delivery, type DropReason} from './session.js'
 import {Persistence} from './persistence.js'
 import {SessionLifecycle} from './session-lifecycle.js'
-import type {StoredSessionState} from './store/types.js'
+import {SessionClaims} from './session-claims.js'
+import {mayDeliver, mayRead, sendRetained} from './delivery-rights.js'
 import {SysTopics} from './sys.js'
 import {realTimers} from './timers.js'
 import {Watchdog} from './watchdog.js'
@@ -64,6 +65,8 @@ export class Broker {
   private readonly host: ConnectionHost
   /** Wills and expiry of sessions. */
   private readonly lifecycle: SessionLifecycle
+  /** Sessions shared with other brokers (options.sessions). */
+  private readonly claims: SessionClaims
   private readonly listeners: Listener[] = []
   private readonly sys: SysTopics | undefined
   private readonly bridges: Bridges
@@ -81,6 +84,7 @@ export class Broker {
     this.persistence = this.options.store === undefined ? undefined : new Persistence(this.engine, this.options.store)
     this.host = this.connectionHost() // after persistence
     this.lifecycle = this.makeLifecycle()
+    this.claims = new SessionClaims({options: this.options, sessions: this.sessions, router: this.router, persistence: this.persistence, lifecycle: this.lifecycle})
     this.retained.journal = this.persistence
     const {sysInterval, version, timers} = this.options
     this.sys = sysInterval > 0 ? new SysTopics(this.engine, {interval: sysInterval, version, timers}) : undefined
@@ -103,16 +107,18 @@ export class Broker {
       internalError: (error, context) => this.internalError(error, context),
       now: () => this.now(),
       dropped: (session, d, reason) => this.dropped(session, d, reason),
-      mayDeliver: (session, d) => this.mayDeliver(session, d),
-      mayRead: (session, d) => this.mayRead(session, d),
+      mayDeliver: (session, d) => mayDeliver(options.auth, session, d, this.engine),
+      mayRead: (session, d) => mayRead(options.auth, session, d),
       deliveryFailed: (session, d, error) => this.deliveryFailed(session, d, error),
-      publishWill: (client, will) => this.publishWill(client, will),
-      scheduleExpiry: (session, ms) => this.scheduleExpiry(session, ms),
-      scheduleWill: (session, will, ms) => this.scheduleWill(session, will, ms),
-      hasSession: (clientId) => this.hasSession(clientId),
-      isConnected: (clientId) => this.isConnected(clientId),
-      releaseSession: (clientId) => this.releaseSession(clientId),
-      adoptSession: (state, client, will) => this.adoptSession(state, client, will),
+      // wills and expiry: session-lifecycle.ts
+      publishWill: (client, will) => this.lifecycle.publishWill(client, will),
+      scheduleExpiry: (session, ms) => this.lifecycle.scheduleExpiry(session, ms),
+      scheduleWill: (session, will, ms) => this.lifecycle.scheduleWill(session, will, ms),
+      // sessions shared with other brokers: session-claims.ts
+      hasSession: (clientId) => this.claims.has(clientId),
+      isConnected: (clientId) => this.claims.isConnected(clientId),
+      releaseSession: (clientId) => this.claims.release(clientId),
+      adoptSession: (state, client, will) => this.claims.adopt(state, client, will),
     }
   }
 
@@ -137,10 +143,10 @@ export class Broker {
       options, metrics, events, router, control, enhancedAuth, watchdog, writes,
       persistence: this.persistence,
       publish: (message, result) => this.publish(message, result),
-      sendRetained: (session, filter, o) => this.sendRetained(session, filter, o),
+      sendRetained: (session, filter, o) => sendRetained(this.engine, session, filter, o),
       capSessionExpiry: (seconds) => this.capSessionExpiry(seconds),
       attach: (conn, clientId, cleanStart, expiry) => this.attach(conn, clientId, cleanStart, expiry),
-      claimSession: (conn, cleanStart, expiry, will) => this.claimSession(conn, cleanStart, expiry, will),
+      claimSession: (conn, cleanStart, expiry, will) => this.claims.claim(conn, cleanStart, expiry, will),
       connected: (conn, present, keepalive, cleanStart) => this.connected(conn, present, keepalive, cleanStart),
       detach: (conn, wasConnected, sendWill, reason) => this.detach(conn, wasConnected, sendWill, reason),
       dropped: (session, d, reason) => this.dropped(session, d, reason),
@@ -246,28 +252,10 @@ export class Broker {
     this.router.link = link
   }
 
-  /** Read access for a message offered now (SessionHost): an exception is Session.deliver's to contain. */
-  private mayRead(session: Session, d: Delivery): boolean {
-    const canRead = this.options.auth.authorizeDeliver
-    return canRead === undefined || canRead(session.client, d.message.topic)
-  }
-
   /** A hook or session that threw while a message was offered (SessionHost): costs this one delivery, counted and logged. */
   private deliveryFailed(session: Session, d: Delivery, error: unknown): void {
     this.internalError(error, {clientId: session.clientId, packet: 'publish', during: 'delivery'})
     this.dropped(session, d, 'delivery-failed')
-  }
-
-  /** Read access, checked again for a message that waited (SessionHost). A hook that throws denies. */
-  private mayDeliver(session: Session, d: Delivery): boolean {
-    const canRead = this.options.auth.authorizeDeliver
-    if (canRead === undefined) return true
-    try {
-      return canRead(session.client, d.message.topic)
-    } catch (error) {
-      this.internalError(error, {clientId: session.clientId, packet: 'publish', during: 'delivery'})
-      return false
-    }
   }
 
   /**
@@ -279,26 +267,6 @@ export class Broker {
     this.metrics.internalErrors++
     const err = error instanceof Error ? (error.stack ?? error.message) : String(error)
     this.options.logger.error({...context, err}, 'internal error')
-  }
-
-  /** Sends the retained messages matching a new subscription, with retain set [MQTT-3.3.1-8]. */
-  private sendRetained(session: Session, filter: string, options: SubscriptionOptions): void {
-    const ids = options.subscriptionId === undefined ? undefined : [options.subscriptionId]
-    for (const msg of this.retained.match(filter, this.options.timers.now())) {
-      if (!this.sourceMayPublish(msg)) continue
-      session.deliver({message: msg, qos: this.router.outgoingQos(options.qos, msg.qos), retain: true, subscriptionIds: ids, sharedGroup: undefined})
-    }
-  }
-
-  /**
-   * Mosquitto's check_retain_source: a retained message goes out only while its publisher may still
-   * write to its topic (a hook answering with a promise is not waited for: allowed).
-   */
-  private sourceMayPublish(msg: Message): boolean {
-    const mayWrite = this.options.auth.authorizePublish
-    if (mayWrite === undefined || msg.origin === undefined || msg.originUsername === undefined) return true
-    const source = {clientId: msg.origin, username: msg.originUsername ?? undefined, protocolVersion: 5 as const}
-    return mayWrite(source, msg.topic, msg.qos, true) !== false
   }
 
   /** The broker's clock (options.timers). */
@@ -345,49 +313,6 @@ export class Broker {
     return {session, present}
   }
 
-  // --- sessions shared with other brokers (options.sessions) ---------------------------------------
-
-  /** Before attach: takes the client's session from the broker that holds it (SessionDirectory.claim). */
-  private async claimSession(conn: HandlerContext, cleanStart: boolean, expiry: number, will: WillMessage | undefined): Promise<void> {
-    const client = conn.clientInfo
-    const state = await this.options.sessions!.claim({client, cleanStart, expiryInterval: expiry, ...(will === undefined ? {} : {will})})
-    if (state !== undefined && !this.sessions.has(client.clientId)) this.persistence?.adopt(state)
-  }
-
-  private hasSession(clientId: string): boolean {
-    return this.sessions.has(clientId)
-  }
-
-  private isConnected(clientId: string): boolean {
-    return this.sessions.get(clientId)?.link !== undefined
-  }
-
-  private async releaseSession(clientId: string): Promise<void> {
-    const session = this.sessions.get(clientId)
-    if (session === undefined) return
-    const conn = session.link
-    if (conn instanceof Connection) conn.disconnect(ReasonCode.SessionTakenOver, 'session taken over')
-    if (this.sessions.get(clientId) === session) {
-      // kept, not ended: its expiry and will are the new holder's now
-      this.lifecycle.clearTimers(session)
-      this.router.removeAll(session)
-      this.persistence?.released(session)
-      this.sessions.delete(clientId)
-    }
-    await this.options.store?.flush()
-  }
-
-  private adoptSession(state: StoredSessionState | undefined, client: ClientInfo, will: WillMessage | undefined): void {
-    if (state !== undefined && !this.sessions.has(client.clientId)) this.persistence?.adopt(state)
-    const session = this.sessions.get(client.clientId)
-    if (will === undefined) return
-    if (session === undefined || session.link !== undefined) this.publishWill(client, will)
-    else {
-      this.scheduleWill(session, will)
-      this.persistence?.detached(session) // stored with the will still to come
-    }
-  }
-
   /** A connection is now up. */
   private connected(conn: HandlerContext, sessionPresent: boolean, keepalive: number, cleanStart: boolean): void {
     const m = this.metrics
@@ -404,17 +329,7 @@ export class Broker {
     this.metrics.clientsConnected--
     const session = conn.session
     const will = conn.takeWill()
-    if (session !== undefined && session.link === conn) {
-      session.link = undefined
-      if (sendWill && will !== undefined) this.scheduleWill(session, will)
-      if (session.expiryInterval === 0) this.lifecycle.endSession(session)
-      else {
-        // shared-subscription messages move on to a connected member (Router.redeliver), except at shutdown
-        if (!this.closing) session.handOffShared((d) => this.router.redeliver(d, session, true))
-        this.scheduleExpiry(session)
-        this.persistence?.detached(session)
-      }
-    }
+    if (session !== undefined && session.link === conn) this.lifecycle.left(session, sendWill ? will : undefined)
     if (session !== undefined) this.options.sessions?.disconnected(session.clientId)
     if (this.events.heard('clientDisconnected')) this.events.emit('clientDisconnected', {...conn.clientInfo, reason})
   }
@@ -423,11 +338,6 @@ export class Broker {
     const max = this.options.maxSessionExpiry
     return max !== undefined && seconds > max ? max : seconds
   }
-
-  // wills and expiry: session-lifecycle.ts
-  private scheduleExpiry(session: Session, ms?: number): void { this.lifecycle.scheduleExpiry(session, ms) }
-  private scheduleWill(session: Session, will: WillMessage, ms?: number): void { this.lifecycle.scheduleWill(session, will, ms) }
-  private publishWill(client: ClientInfo, will: WillMessage): void { this.lifecycle.publishWill(client, will) }
 
   get connectionCount(): number {
     let n = 0

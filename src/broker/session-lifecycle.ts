@@ -60,6 +60,21 @@ export class SessionLifecycle {
     }
   }
 
+  /**
+   * Its connection left the session (Broker.detach): the will goes out now or after its delay, and the
+   * session ends (expiry 0) or waits for its expiry, its shared-subscription messages moving on to a
+   * connected member of the group (Router.redeliver), except at shutdown.
+   */
+  left(session: Session, will: WillMessage | undefined): void {
+    const {host} = this
+    session.link = undefined
+    if (will !== undefined) this.scheduleWill(session, will)
+    if (session.expiryInterval === 0) return this.endSession(session)
+    if (!host.closing) session.handOffShared((d) => host.router.redeliver(d, session, true))
+    this.scheduleExpiry(session)
+    host.persistence?.detached(session)
+  }
+
   clearTimers(session: Session): void {
     const {timers} = this.host.options
     if (session.expiryTimer) timers.clearTimeout(session.expiryTimer.t)
