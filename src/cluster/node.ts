@@ -13,6 +13,7 @@ import {NodeOutbox} from './outbox.js'
 import {NodeRegistry} from './registry.js'
 import {RouteCache} from './routes.js'
 import type {RedisFactory} from './redis.js'
+import {REDIS_START_TIMEOUT_MS} from './redis-connect.js'
 import {decodeNodeMessage, encodeNodeMessage, forEachNodeMessage} from './wire.js'
 
 const NO_GROUPS: ReadonlySet<string> = new Set()
@@ -26,6 +27,8 @@ export interface ClusterNodeOptions {
   /** Heartbeat period (default 1000 ms); a node is gone after `ttlMs` without one (default 5000 ms). */
   heartbeatMs?: number
   ttlMs?: number
+  /** How long start() waits for the first sync before it returns, the node serving its local clients (default 10 s). */
+  startTimeoutMs?: number
 }
 
 export interface ClusterEvents {
@@ -213,7 +216,14 @@ export class ClusterNode implements ClusterLink {
       this.options.logger.warn({node: this.id}, `cluster: cannot reach Redis at ${this.logUrl} (${this.lastError ?? (failed.reason as Error).message}); serving local clients only until it answers`)
       return
     }
-    await this.whenReady()
+    // a Redis that connects but does not answer (stalled, paused) does not hold the start: the node
+    // serves its local clients and joins once a sync completes (its commands time out, and it is retried)
+    let timer: NodeJS.Timeout | undefined
+    const waited = this.options.startTimeoutMs ?? REDIS_START_TIMEOUT_MS
+    const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), waited) })
+    const outcome = await Promise.race([this.whenReady(), late])
+    clearTimeout(timer)
+    if (outcome === 'late') this.options.logger.warn({node: this.id}, `cluster: Redis at ${this.logUrl} did not answer within ${waited / 1000} s; serving local clients only until it does`)
   }
 
   private joined = false

@@ -6,6 +6,7 @@ import type {SessionClaim, SessionDirectory, SessionDirectoryHost} from '../brok
 import type {StoredSession, StoredSessionState} from '../broker/store/types.js'
 import {decodeSession, encodeSession} from './redis-rows.js'
 import type {RedisStore} from './redis-store.js'
+import {answersWithin, REDIS_START_TIMEOUT_MS} from './redis-connect.js'
 import {sessionScripts, type SessionScripts} from './session-scripts.js'
 
 export interface RedisSessionDirectoryOptions {
@@ -15,6 +16,8 @@ export interface RedisSessionDirectoryOptions {
   isNodeAlive(nodeId: string): Promise<boolean>
   /** How long a claim waits for the node holding the session to hand it over (default 5000 ms). */
   releaseTimeoutMs?: number
+  /** How long start() waits for Redis to answer (default 10 s). */
+  startTimeoutMs?: number
   logger?: Logger
 }
 
@@ -68,9 +71,16 @@ export class RedisSessionDirectory implements SessionDirectory {
     const directory = new RedisSessionDirectory(options)
     const sub = options.store.redis.duplicate({lazyConnect: true})
     sub.on('error', () => undefined)
-    await sub.connect()
     sub.on('message', (_channel: string, text: string) => directory.onControl(text))
-    await sub.subscribe(directory.channel(directory.nodeId))
+    try {
+      await answersWithin(sub, options.startTimeoutMs ?? REDIS_START_TIMEOUT_MS, async () => {
+        await sub.connect()
+        await sub.subscribe(directory.channel(directory.nodeId))
+      })
+    } catch (error) {
+      sub.disconnect()
+      throw new Error(`cannot listen for session hand-overs on Redis: ${(error as Error).message}`, {cause: error})
+    }
     directory.subscriber = sub
     return directory
   }
@@ -84,11 +94,23 @@ export class RedisSessionDirectory implements SessionDirectory {
 
   /**
    * Resolves once both of its Redis connections are up (after a Redis restart: the control channel
-   * is subscribed again), so that a hand-over asked for now is heard.
+   * is subscribed again), so that a hand-over asked for now is heard. Rejects after `timeoutMs`.
    */
-  async ready(): Promise<void> {
+  async ready(timeoutMs = REDIS_START_TIMEOUT_MS): Promise<void> {
     for (const r of [this.redis, this.subscriber]) {
-      if (r !== undefined && r.status !== 'ready') await new Promise<void>((resolve) => r.once('ready', () => resolve()))
+      if (r === undefined || r.status === 'ready') continue
+      let timer: NodeJS.Timeout | undefined
+      let onReady = (): void => undefined
+      try {
+        await new Promise<void>((resolve, reject) => {
+          onReady = resolve
+          r.once('ready', onReady)
+          timer = setTimeout(() => reject(new Error(`Redis did not answer within ${timeoutMs / 1000} s (${r.status})`)), timeoutMs)
+        })
+      } finally {
+        clearTimeout(timer)
+        r.off('ready', onReady)
+      }
     }
   }
 
