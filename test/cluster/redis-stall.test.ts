@@ -37,6 +37,14 @@ describe('a Redis that does not answer', {timeout: 120_000}, () => {
     assert.ok(silent.connections >= 1, 'the node did reach the proxy')
   })
 
+  it('fails the start of --workers with exit 17 too (each worker gives up; the primary stops)', async () => {
+    const silent = await proxy(undefined)
+    const r = await runMidge(['broker', 'start', '--port', '0', '--workers', '2', '--cluster', silent.url], {timeoutMs: 60_000})
+    assert.equal(r.signal, null, 'the primary exited on its own')
+    assert.equal(r.code, 17)
+    assert.match(r.stderr, /no answer within 10 s/)
+  })
+
   it('stops on SIGINT once its Redis stalled, saying so', async () => {
     const p = await proxy(redis.port)
     const node = await startMidgeBroker(['--cluster', p.url, '--shutdown-timeout', '3'])
