@@ -55,6 +55,8 @@ export class RedisSessionDirectory implements SessionDirectory {
   private requests = 0
   /** Set while this node writes what it holds to Redis again after an outage: claims, hand-overs and adoptions wait for it. */
   recovering: Promise<unknown> | undefined
+  /** Client ids whose connection here may have its will recorded in Redis (`<prefix>:wills:<node>`). */
+  private readonly willed = new Set<string>()
   /** Claim and adoption steps under way (see guarded). */
   private readonly busy = new Set<Promise<unknown>>()
 
@@ -143,7 +145,9 @@ export class RedisSessionDirectory implements SessionDirectory {
   private async claimNow(claim: SessionClaim): Promise<StoredSessionState | undefined> {
     const c = claim.client.clientId
     const will = claim.will === undefined ? '' : encodeWill(claim.client, claim.will, claim.expiryInterval)
+    if (will !== '') this.willed.add(c) // before the call: a failed call may still have recorded it
     const [previous, previousWill, value, stored] = await this.redis.midgeClaim(this.ownerKey(c), this.seqKey, this.nodeId, c, this.prefix, will)
+    if (will === '') this.willed.delete(c) // the claim deleted any recorded here
     return this.track(c, value, async () => {
       const from = nodeOf(previous)
       if (from !== undefined && from !== this.nodeId) {
@@ -165,7 +169,9 @@ export class RedisSessionDirectory implements SessionDirectory {
   disconnected(clientId: string): void {
     // after the current turn: a connection replacing this one here (local takeover) is attached by then
     setImmediate(() => {
-      if (this.host?.isConnected(clientId)) return
+      // no will recorded here for it (none given, or ended() deleted it): no round trip
+      if (!this.willed.has(clientId) || this.host?.isConnected(clientId)) return
+      this.willed.delete(clientId)
       this.redis.hdel(`${this.prefix}:wills:${this.nodeId}`, clientId).catch(() => undefined)
     })
   }
@@ -175,6 +181,7 @@ export class RedisSessionDirectory implements SessionDirectory {
     // here (clean start, local takeover) keeps the ownership
     setImmediate(() => {
       if (this.host?.hasSession(clientId) || this.pending.has(clientId)) return
+      this.willed.delete(clientId) // the script deletes the will recorded here
       this.redis.midgeEnded(this.ownerKey(clientId), this.nodeId, clientId, this.prefix).catch(() => undefined)
     })
   }
@@ -200,6 +207,12 @@ export class RedisSessionDirectory implements SessionDirectory {
       await Promise.allSettled([...this.busy, ...[...this.pending.values()].flatMap((list) => list.map((p) => p.done))])
       await new Promise((resolve) => setImmediate(resolve))
     }
+  }
+
+  /** Recovery recorded (or deleted) the will of a connection here. */
+  willRecorded(clientId: string, recorded: boolean): void {
+    if (recorded) this.willed.add(clientId)
+    else this.willed.delete(clientId)
   }
 
   // --- a dead node's sessions ----------------------------------------------------------------------
