@@ -370,8 +370,8 @@ export class RedisStore extends BufferedStore {
         store.startIdsAt(store.idRange * ID_RANGE)
         return store
       })
-    } catch (error) {
-      if (error instanceof RedisTimeout) error = new StoreError('failed', `Redis does not answer (${error.message} while opening the store)`, {cause: error})
+    } catch (caught) {
+      const error = caught instanceof RedisTimeout ? new StoreError('failed', `Redis does not answer (${caught.message} while opening the store)`, {cause: caught}) : caught
       if (backend !== undefined) await backend.close()
       else {
         if (owns) redis.disconnect()
