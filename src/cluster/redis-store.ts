@@ -8,6 +8,9 @@ import {
   decodeMessage, decodeOptions, decodeOutbound, decodeSession, encodeMessage, encodeOptions, encodeOutbound, encodeSession,
 } from './redis-rows.js'
 import {answersWithin, connectRedis, RedisTimeout, REDIS_START_TIMEOUT_MS} from './redis-connect.js'
+import {RedisKeys} from './redis-keys.js'
+
+export {RedisKeys} from './redis-keys.js'
 
 /** The layout version this midge writes under a prefix (`<prefix>:schema`). */
 export const REDIS_SCHEMA_VERSION = 1
@@ -36,35 +39,6 @@ export interface RedisStoreOptions {
   retained?: boolean
   /** With a URL: how long the opening waits for Redis to answer before it fails (default 10 s). */
   timeoutMs?: number
-}
-
-/** The keys of one prefix. Per-client keys are `<prefix>:sub:<clientId>`, `<prefix>:in:<clientId>`, `<prefix>:oi:<clientId>`. */
-export class RedisKeys {
-  readonly sessions: string
-  readonly out: string
-  readonly outMessages: string
-  readonly messages: string
-  readonly messageRefs: string
-  readonly retained: string
-  readonly schema: string
-  readonly idRanges: string
-  constructor(readonly prefix: string) {
-    this.sessions = `${prefix}:sessions`
-    this.out = `${prefix}:out`
-    this.outMessages = `${prefix}:outm`
-    this.messages = `${prefix}:msg`
-    this.messageRefs = `${prefix}:mref`
-    this.retained = `${prefix}:retained`
-    this.schema = `${prefix}:schema`
-    this.idRanges = `${prefix}:idrange`
-  }
-
-  subscriptions(clientId: string): string { return `${this.prefix}:sub:${clientId}` }
-  inbound(clientId: string): string { return `${this.prefix}:in:${clientId}` }
-  outIds(clientId: string): string { return `${this.prefix}:oi:${clientId}` }
-  lock(nodeId: string): string { return `${this.prefix}:lock:${nodeId}` }
-  /** The client ids whose sessions a node holds (kept by the session directory). */
-  owned(nodeId: string): string { return `${this.prefix}:owned:${nodeId}` }
 }
 
 // Removes outbound rows (ARGV[2..]), their inline messages, their ids from their clients' sets, and
