@@ -15,6 +15,9 @@ export interface JoinOptions {
   ttlMs?: number
 }
 
+/** How long a node's routing connections wait for Redis to answer a command. */
+const COMMAND_TIMEOUT_MS = 10_000
+
 /** A node id: 12 random hex digits. */
 export function generateNodeId(): string {
   return randomBytes(6).toString('hex')
@@ -27,7 +30,8 @@ export function generateNodeId(): string {
  */
 export async function joinCluster(broker: Broker, options: JoinOptions): Promise<ClusterNode> {
   const id = options.nodeId ?? generateNodeId()
-  const redis = redisFactory(options.url, id)
+  // a command Redis does not answer fails after a while (a sync under way is then retried) rather than waiting forever
+  const redis = redisFactory(options.url, id, {commandTimeout: COMMAND_TIMEOUT_MS})
   const [pub, sub] = await Promise.all([redis('send'), redis('receive')])
   // the PUBLISHes of one event-loop iteration go to Redis in one write
   pub.options.enableAutoPipelining = true

@@ -4,7 +4,6 @@ import type {Redis} from 'ioredis'
 import type {Broker} from '../broker/broker.js'
 import {engineOf, type BrokerEngine} from '../broker/internal.js'
 import type {ClusterLink, ClusterStatus} from '../broker/cluster-link.js'
-import type {Logger} from '../broker/logger.js'
 import {isExpired, type Message} from '../broker/message.js'
 import type {MetricFamily} from '../broker/metric-family.js'
 import {CONTROL_CHANNEL, MAIL_ALL, RETAINED, RETAINED_CHANNEL, mailChannel, nodeChannel, routesKey, type ControlMessage} from './keys.js'
@@ -12,43 +11,13 @@ import {NodeMailbox} from './mailbox.js'
 import {NodeOutbox} from './outbox.js'
 import {NodeRegistry} from './registry.js'
 import {RouteCache} from './routes.js'
-import type {RedisFactory} from './redis.js'
+import type {ClusterCounters, ClusterEvents, ClusterNodeOptions} from './node-types.js'
+import {REDIS_START_TIMEOUT_MS} from './redis-connect.js'
 import {decodeNodeMessage, encodeNodeMessage, forEachNodeMessage} from './wire.js'
 
+export type {ClusterCounters, ClusterEvents, ClusterNodeOptions} from './node-types.js'
+
 const NO_GROUPS: ReadonlySet<string> = new Set()
-
-export interface ClusterNodeOptions {
-  id: string
-  /** The Redis URL as given (logged without its password). */
-  url: string
-  redis: RedisFactory
-  logger: Logger
-  /** Heartbeat period (default 1000 ms); a node is gone after `ttlMs` without one (default 5000 ms). */
-  heartbeatMs?: number
-  ttlMs?: number
-}
-
-export interface ClusterEvents {
-  'node-up': [node: string]
-  'node-down': [node: string]
-  /** This node's cache of other nodes' filters changed (a notification, a node's table loaded or dropped). */
-  routes: []
-  /** Another node set or cleared the retained message of a topic, and this node applied it. */
-  retained: [topic: string]
-  /** Redis answers again and this node's view of the cluster was loaded afresh. */
-  synced: []
-  /** Redis is gone: this node serves its local clients only. */
-  degraded: [reason: string]
-  /** The other nodes took this node for dead (its heartbeat expired): it joins again. */
-  'declared-dead': []
-}
-
-/** Counters of what went between this node and the others. */
-export interface ClusterCounters {
-  forwarded: number
-  received: number
-  undecodable: number
-}
 
 /**
  * One broker as a node of a cluster on Redis (see ClusterLink for what the engine asks). A filter
@@ -213,7 +182,14 @@ export class ClusterNode implements ClusterLink {
       this.options.logger.warn({node: this.id}, `cluster: cannot reach Redis at ${this.logUrl} (${this.lastError ?? (failed.reason as Error).message}); serving local clients only until it answers`)
       return
     }
-    await this.whenReady()
+    // a Redis that connects but does not answer (stalled, paused) does not hold the start: the node
+    // serves its local clients and joins once a sync completes (its commands time out, and it is retried)
+    let timer: NodeJS.Timeout | undefined
+    const waited = this.options.startTimeoutMs ?? REDIS_START_TIMEOUT_MS
+    const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), waited) })
+    const outcome = await Promise.race([this.whenReady(), late])
+    clearTimeout(timer)
+    if (outcome === 'late') this.options.logger.warn({node: this.id}, `cluster: Redis at ${this.logUrl} did not answer within ${waited / 1000} s; serving local clients only until it does`)
   }
 
   private joined = false

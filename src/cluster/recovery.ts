@@ -121,7 +121,11 @@ export class SessionRecovery {
     const ended = (await redis.smembers(this.store.keys.owned(node))).filter((c) => !heldSet.has(c))
     const lost: string[] = []
     for (let i = 0; i < held.length; i += CHUNK) {
-      const args = held.slice(i, i + CHUNK).flatMap((c) => [c, this.willOf(c)])
+      const args = held.slice(i, i + CHUNK).flatMap((c) => {
+        const will = this.willOf(c)
+        this.directory.willRecorded(c, will !== '')
+        return [c, will]
+      })
       lost.push(...await redis.midgeReclaim(seq, node, prefix, 'keep', ...args))
     }
     for (let i = 0; i < ended.length; i += CHUNK) {

@@ -1,21 +1,64 @@
 import type {Redis} from 'ioredis'
 
 /**
- * Connects to Redis (redis://, rediss://, with /DB) and waits for it to answer. ioredis is loaded here,
- * on first use, so that a broker without a cluster never loads it.
+ * How long a node waits at start for Redis to answer (connect, the ready check, the first reads): a
+ * Redis that accepts connections but does not answer (stalled, paused, a proxy whose backend is gone)
+ * fails the start with one line instead of hanging it.
  */
-export async function connectRedis(url: string, options: {connectionName?: string} = {}): Promise<Redis> {
+export const REDIS_START_TIMEOUT_MS = 10_000
+
+/**
+ * Connects to Redis (redis://, rediss://, with /DB) and waits for it to answer, at most `timeoutMs`.
+ * ioredis is loaded here, on first use, so that a broker without a cluster never loads it.
+ */
+export async function connectRedis(url: string, options: {connectionName?: string; timeoutMs?: number} = {}): Promise<Redis> {
   const {Redis: Client} = await import('ioredis')
   const redis = new Client(url, {lazyConnect: true, maxRetriesPerRequest: 3, connectionName: options.connectionName})
   // ioredis logs unhandled 'error' events to the console: the callers see errors on their commands
   let cause: Error | undefined
   redis.on('error', (error: Error) => { cause ??= error })
+  const timeoutMs = options.timeoutMs ?? REDIS_START_TIMEOUT_MS
   try {
-    await redis.connect()
+    await answersWithin(redis, timeoutMs, () => redis.connect())
   } catch (error) {
     redis.disconnect()
+    if (error instanceof RedisTimeout) throw new Error(`cannot connect to Redis at ${logUrl(url)}: ${error.message}`, {cause: error})
     // the first error says why (ECONNREFUSED, a DNS failure); connect() only says the connection closed
-    throw new Error(`cannot connect to Redis at ${url}: ${(cause ?? error as Error).message}`, {cause: cause ?? error})
+    throw new Error(`cannot connect to Redis at ${logUrl(url)}: ${(cause ?? error as Error).message}`, {cause: cause ?? error})
   }
   return redis
+}
+
+/** Redis did not answer in time. */
+export class RedisTimeout extends Error {}
+
+/**
+ * Runs `step` (commands on `redis`), disconnecting `redis` if it has not settled after `timeoutMs`:
+ * its pending commands then fail, and so does the step, with a RedisTimeout saying so.
+ */
+export async function answersWithin<T>(redis: Redis, timeoutMs: number, step: () => Promise<T>): Promise<T> {
+  let expired = false
+  const timer = setTimeout(() => {
+    expired = true
+    redis.disconnect()
+  }, timeoutMs)
+  try {
+    return await step()
+  } catch (error) {
+    if (expired) throw new RedisTimeout(`no answer within ${timeoutMs / 1000} s`, {cause: error})
+    throw error
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** The URL without its password, for logs and errors. */
+export function logUrl(url: string): string {
+  try {
+    const u = new URL(url)
+    u.password = ''
+    return u.toString()
+  } catch {
+    return url
+  }
 }

@@ -7,7 +7,10 @@ import type {StoredMessage, StoredSessionState} from '../broker/store/types.js'
 import {
   decodeMessage, decodeOptions, decodeOutbound, decodeSession, encodeMessage, encodeOptions, encodeOutbound, encodeSession,
 } from './redis-rows.js'
-import {connectRedis} from './redis-connect.js'
+import {answersWithin, connectRedis, RedisTimeout, REDIS_START_TIMEOUT_MS} from './redis-connect.js'
+import {RedisKeys} from './redis-keys.js'
+
+export {RedisKeys} from './redis-keys.js'
 
 /** The layout version this midge writes under a prefix (`<prefix>:schema`). */
 export const REDIS_SCHEMA_VERSION = 1
@@ -34,35 +37,8 @@ export interface RedisStoreOptions {
    * `midge:retained`, the same key as this store's under the prefix `midge`). Default true.
    */
   retained?: boolean
-}
-
-/** The keys of one prefix. Per-client keys are `<prefix>:sub:<clientId>`, `<prefix>:in:<clientId>`, `<prefix>:oi:<clientId>`. */
-export class RedisKeys {
-  readonly sessions: string
-  readonly out: string
-  readonly outMessages: string
-  readonly messages: string
-  readonly messageRefs: string
-  readonly retained: string
-  readonly schema: string
-  readonly idRanges: string
-  constructor(readonly prefix: string) {
-    this.sessions = `${prefix}:sessions`
-    this.out = `${prefix}:out`
-    this.outMessages = `${prefix}:outm`
-    this.messages = `${prefix}:msg`
-    this.messageRefs = `${prefix}:mref`
-    this.retained = `${prefix}:retained`
-    this.schema = `${prefix}:schema`
-    this.idRanges = `${prefix}:idrange`
-  }
-
-  subscriptions(clientId: string): string { return `${this.prefix}:sub:${clientId}` }
-  inbound(clientId: string): string { return `${this.prefix}:in:${clientId}` }
-  outIds(clientId: string): string { return `${this.prefix}:oi:${clientId}` }
-  lock(nodeId: string): string { return `${this.prefix}:lock:${nodeId}` }
-  /** The client ids whose sessions a node holds (kept by the session directory). */
-  owned(nodeId: string): string { return `${this.prefix}:owned:${nodeId}` }
+  /** With a URL: how long the opening waits for Redis to answer before it fails (default 10 s). */
+  timeoutMs?: number
 }
 
 // Removes outbound rows (ARGV[2..]), their inline messages, their ids from their clients' sets, and
@@ -340,7 +316,7 @@ export class RedisStore extends BufferedStore {
     const owns = typeof options.redis === 'string'
     let client: Redis
     try {
-      client = typeof options.redis === 'string' ? await connectRedis(options.redis) : options.redis
+      client = typeof options.redis === 'string' ? await connectRedis(options.redis, {timeoutMs: options.timeoutMs}) : options.redis
     } catch (error) {
       throw new StoreError('failed', (error as Error).message, {cause: error})
     }
@@ -350,21 +326,26 @@ export class RedisStore extends BufferedStore {
     const lockKey = keys.lock(options.nodeId)
     let backend: RedisBackend | undefined
     try {
-      const version = Number(await redis.get(keys.schema) ?? 0)
-      if (version > REDIS_SCHEMA_VERSION) {
-        throw new StoreError('newer-schema', `the Redis keys under ${keys.prefix} have layout version ${version}, newer than the ${REDIS_SCHEMA_VERSION} this midge supports; upgrade midge or use another prefix`)
-      }
-      if (await redis.set(lockKey, token, 'PX', LOCK_MS, 'NX') !== 'OK') {
-        throw new StoreError('locked', `node ${options.nodeId} already has the store under ${keys.prefix} open (is another broker running with this node id?)`)
-      }
-      backend = new RedisBackend(redis, keys, options.loadAll ?? true, options.nodeId, owns, lockKey, token, options.retained ?? true)
-      const store = new RedisStore(backend, options.nodeId)
-      await store.init() // reads only: a damaged record is refused before anything is written
-      if (version === 0) await redis.set(keys.schema, String(REDIS_SCHEMA_VERSION))
-      store.idRange = await redis.incr(keys.idRanges)
-      store.startIdsAt(store.idRange * ID_RANGE)
-      return store
-    } catch (error) {
+      // a Redis that stops answering while the store opens its own connection fails the opening (one line), not hangs it
+      const bounded = <T>(step: () => Promise<T>): Promise<T> => owns ? answersWithin(redis, options.timeoutMs ?? REDIS_START_TIMEOUT_MS, step) : step()
+      return await bounded(async () => {
+        const version = Number(await redis.get(keys.schema) ?? 0)
+        if (version > REDIS_SCHEMA_VERSION) {
+          throw new StoreError('newer-schema', `the Redis keys under ${keys.prefix} have layout version ${version}, newer than the ${REDIS_SCHEMA_VERSION} this midge supports; upgrade midge or use another prefix`)
+        }
+        if (await redis.set(lockKey, token, 'PX', LOCK_MS, 'NX') !== 'OK') {
+          throw new StoreError('locked', `node ${options.nodeId} already has the store under ${keys.prefix} open (is another broker running with this node id?)`)
+        }
+        backend = new RedisBackend(redis, keys, options.loadAll ?? true, options.nodeId, owns, lockKey, token, options.retained ?? true)
+        const store = new RedisStore(backend, options.nodeId)
+        await store.init() // reads only: a damaged record is refused before anything is written
+        if (version === 0) await redis.set(keys.schema, String(REDIS_SCHEMA_VERSION))
+        store.idRange = await redis.incr(keys.idRanges)
+        store.startIdsAt(store.idRange * ID_RANGE)
+        return store
+      })
+    } catch (caught) {
+      const error = caught instanceof RedisTimeout ? new StoreError('failed', `Redis does not answer (${caught.message} while opening the store)`, {cause: caught}) : caught
       if (backend !== undefined) await backend.close()
       else {
         if (owns) redis.disconnect()

@@ -6,6 +6,7 @@ import type {SessionClaim, SessionDirectory, SessionDirectoryHost} from '../brok
 import type {StoredSession, StoredSessionState} from '../broker/store/types.js'
 import {decodeSession, encodeSession} from './redis-rows.js'
 import type {RedisStore} from './redis-store.js'
+import {answersWithin, REDIS_START_TIMEOUT_MS} from './redis-connect.js'
 import {sessionScripts, type SessionScripts} from './session-scripts.js'
 
 export interface RedisSessionDirectoryOptions {
@@ -15,6 +16,8 @@ export interface RedisSessionDirectoryOptions {
   isNodeAlive(nodeId: string): Promise<boolean>
   /** How long a claim waits for the node holding the session to hand it over (default 5000 ms). */
   releaseTimeoutMs?: number
+  /** How long start() waits for Redis to answer (default 10 s). */
+  startTimeoutMs?: number
   logger?: Logger
 }
 
@@ -52,6 +55,8 @@ export class RedisSessionDirectory implements SessionDirectory {
   private requests = 0
   /** Set while this node writes what it holds to Redis again after an outage: claims, hand-overs and adoptions wait for it. */
   recovering: Promise<unknown> | undefined
+  /** Client ids whose connection here may have its will recorded in Redis (`<prefix>:wills:<node>`). */
+  private readonly willed = new Set<string>()
   /** Claim and adoption steps under way (see guarded). */
   private readonly busy = new Set<Promise<unknown>>()
 
@@ -68,9 +73,16 @@ export class RedisSessionDirectory implements SessionDirectory {
     const directory = new RedisSessionDirectory(options)
     const sub = options.store.redis.duplicate({lazyConnect: true})
     sub.on('error', () => undefined)
-    await sub.connect()
     sub.on('message', (_channel: string, text: string) => directory.onControl(text))
-    await sub.subscribe(directory.channel(directory.nodeId))
+    try {
+      await answersWithin(sub, options.startTimeoutMs ?? REDIS_START_TIMEOUT_MS, async () => {
+        await sub.connect()
+        await sub.subscribe(directory.channel(directory.nodeId))
+      })
+    } catch (error) {
+      sub.disconnect()
+      throw new Error(`cannot listen for session hand-overs on Redis: ${(error as Error).message}`, {cause: error})
+    }
     directory.subscriber = sub
     return directory
   }
@@ -84,11 +96,23 @@ export class RedisSessionDirectory implements SessionDirectory {
 
   /**
    * Resolves once both of its Redis connections are up (after a Redis restart: the control channel
-   * is subscribed again), so that a hand-over asked for now is heard.
+   * is subscribed again), so that a hand-over asked for now is heard. Rejects after `timeoutMs`.
    */
-  async ready(): Promise<void> {
+  async ready(timeoutMs = REDIS_START_TIMEOUT_MS): Promise<void> {
     for (const r of [this.redis, this.subscriber]) {
-      if (r !== undefined && r.status !== 'ready') await new Promise<void>((resolve) => r.once('ready', () => resolve()))
+      if (r === undefined || r.status === 'ready') continue
+      let timer: NodeJS.Timeout | undefined
+      let onReady = (): void => undefined
+      try {
+        await new Promise<void>((resolve, reject) => {
+          onReady = resolve
+          r.once('ready', onReady)
+          timer = setTimeout(() => reject(new Error(`Redis did not answer within ${timeoutMs / 1000} s (${r.status})`)), timeoutMs)
+        })
+      } finally {
+        clearTimeout(timer)
+        r.off('ready', onReady)
+      }
     }
   }
 
@@ -121,7 +145,9 @@ export class RedisSessionDirectory implements SessionDirectory {
   private async claimNow(claim: SessionClaim): Promise<StoredSessionState | undefined> {
     const c = claim.client.clientId
     const will = claim.will === undefined ? '' : encodeWill(claim.client, claim.will, claim.expiryInterval)
+    if (will !== '') this.willed.add(c) // before the call: a failed call may still have recorded it
     const [previous, previousWill, value, stored] = await this.redis.midgeClaim(this.ownerKey(c), this.seqKey, this.nodeId, c, this.prefix, will)
+    if (will === '') this.willed.delete(c) // the claim deleted any recorded here
     return this.track(c, value, async () => {
       const from = nodeOf(previous)
       if (from !== undefined && from !== this.nodeId) {
@@ -143,7 +169,9 @@ export class RedisSessionDirectory implements SessionDirectory {
   disconnected(clientId: string): void {
     // after the current turn: a connection replacing this one here (local takeover) is attached by then
     setImmediate(() => {
-      if (this.host?.isConnected(clientId)) return
+      // no will recorded here for it (none given, or ended() deleted it): no round trip
+      if (!this.willed.has(clientId) || this.host?.isConnected(clientId)) return
+      this.willed.delete(clientId)
       this.redis.hdel(`${this.prefix}:wills:${this.nodeId}`, clientId).catch(() => undefined)
     })
   }
@@ -153,6 +181,7 @@ export class RedisSessionDirectory implements SessionDirectory {
     // here (clean start, local takeover) keeps the ownership
     setImmediate(() => {
       if (this.host?.hasSession(clientId) || this.pending.has(clientId)) return
+      this.willed.delete(clientId) // the script deletes the will recorded here
       this.redis.midgeEnded(this.ownerKey(clientId), this.nodeId, clientId, this.prefix).catch(() => undefined)
     })
   }
@@ -178,6 +207,12 @@ export class RedisSessionDirectory implements SessionDirectory {
       await Promise.allSettled([...this.busy, ...[...this.pending.values()].flatMap((list) => list.map((p) => p.done))])
       await new Promise((resolve) => setImmediate(resolve))
     }
+  }
+
+  /** Recovery recorded (or deleted) the will of a connection here. */
+  willRecorded(clientId: string, recorded: boolean): void {
+    if (recorded) this.willed.add(clientId)
+    else this.willed.delete(clientId)
   }
 
   // --- a dead node's sessions ----------------------------------------------------------------------

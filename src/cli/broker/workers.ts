@@ -48,10 +48,11 @@ export function isWorkersPrimary(workers: string | undefined): boolean {
  * The primary of `--workers`: forks `count` copies of this command (node:cluster: they share the
  * listening ports, connections spread between them), announces the listeners once (`announce`: the
  * ready file, the "listening on" lines) when every worker listens, replaces a worker that dies, and on
- * SIGINT or SIGTERM stops them all and returns once they exited. A worker that exits before it
+ * SIGINT or SIGTERM stops them all and returns once they exited (a worker still running `graceMs` after
+ * its SIGTERM is killed, with a line saying so). A worker that exits before it
  * listened stops the start: its exit code is the command's; so does an announcement that fails.
  */
-export async function runWorkers(count: number, log: Logger, announce: (lines: Announcements) => Promise<void>): Promise<void> {
+export async function runWorkers(count: number, log: Logger, announce: (lines: Announcements) => Promise<void>, graceMs = 20_000): Promise<void> {
   const {signal, dispose} = shutdownSignal()
   let stopping = false
   let failed: number | undefined
@@ -102,7 +103,15 @@ export async function runWorkers(count: number, log: Logger, announce: (lines: A
     log.info({workers: count}, `started ${count} worker processes`)
     await Promise.race([aborted(signal), failure])
     stop()
+    // a worker stuck past its own shutdown timeout (a wait that never ends) does not keep the primary: it is killed
+    const stuck = setTimeout(() => {
+      for (const w of live) {
+        log.error({worker: w.id, pid: w.process.pid, graceMs}, `worker pid ${w.process.pid} did not stop within ${graceMs / 1000} s of SIGTERM; killing it`)
+        w.process.kill('SIGKILL')
+      }
+    }, graceMs)
     await Promise.all([...live].map((w) => w.isDead() ? undefined : once(w, 'exit')))
+    clearTimeout(stuck)
   } finally {
     dispose()
   }

@@ -62,7 +62,7 @@ reconnect on their own; SIGHUP does not re-read them (as in Mosquitto).`
     if (flags.workers !== undefined && !flags['test-config']) {
       const count = workerCount(flags.workers)
       if (settings.cluster === undefined) throw new CliError(WORKERS_NEED_REDIS, ExitCode.BrokerStartFailed)
-      if (isWorkersPrimary(flags.workers)) return runWorkers(count, log, (lines) => this.announce(lines, flags))
+      if (isWorkersPrimary(flags.workers)) return runWorkers(count, log, (lines) => this.announce(lines, flags), settings.shutdownTimeoutMs + 5000)
       settings.cluster.nodeId = workerNodeId(settings.cluster.nodeId)
     }
     if (flags['test-config']) {

@@ -1,0 +1,37 @@
+import type {Logger} from '../broker/logger.js'
+import type {RedisFactory} from './redis.js'
+
+export interface ClusterNodeOptions {
+  id: string
+  /** The Redis URL as given (logged without its password). */
+  url: string
+  redis: RedisFactory
+  logger: Logger
+  /** Heartbeat period (default 1000 ms); a node is gone after `ttlMs` without one (default 5000 ms). */
+  heartbeatMs?: number
+  ttlMs?: number
+  /** How long start() waits for the first sync before it returns, the node serving its local clients (default 10 s). */
+  startTimeoutMs?: number
+}
+
+export interface ClusterEvents {
+  'node-up': [node: string]
+  'node-down': [node: string]
+  /** This node's cache of other nodes' filters changed (a notification, a node's table loaded or dropped). */
+  routes: []
+  /** Another node set or cleared the retained message of a topic, and this node applied it. */
+  retained: [topic: string]
+  /** Redis answers again and this node's view of the cluster was loaded afresh. */
+  synced: []
+  /** Redis is gone: this node serves its local clients only. */
+  degraded: [reason: string]
+  /** The other nodes took this node for dead (its heartbeat expired): it joins again. */
+  'declared-dead': []
+}
+
+/** Counters of what went between this node and the others. */
+export interface ClusterCounters {
+  forwarded: number
+  received: number
+  undecodable: number
+}
