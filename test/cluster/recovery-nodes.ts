@@ -6,6 +6,8 @@ import {EventEmitter, once} from 'node:events'
 import net from 'node:net'
 import {createBroker, type Broker} from '../../src/broker/broker.js'
 import type {Logger} from '../../src/broker/logger.js'
+import type {IClientOptions, MqttClient} from 'mqtt'
+import {connect} from './session-nodes.js'
 import {startClusterNode, type ClusterNode, type StartedClusterNode} from '../../src/cluster/index.js'
 
 /** Log lines of one node; `wait(re)` resolves with the first line (from `from` on) that matches. */
@@ -96,6 +98,37 @@ export async function startRedisProxy(redisPort: number): Promise<RedisProxy> {
       open = false
       for (const s of sockets) s.destroy()
       await new Promise((resolve) => server.close(resolve))
+    },
+  }
+}
+
+/** What one recovery test starts: its nodes and its clients (their errors expected), stopped by close(). */
+export interface RecoveryKit {
+  readonly nodes: RecoveringNode[]
+  /** A client whose connection errors are expected (Redis goes away, sessions are taken over). */
+  client(url: string, options: IClientOptions): Promise<Awaited<ReturnType<typeof connect>>>
+  /** Ends the clients, closes the nodes, then the servers given (a proxy before the Redis behind it). */
+  close(...servers: Array<{close(): Promise<void>} | {stop(): Promise<void>} | undefined>): Promise<void>
+}
+
+export function recoveryKit(): RecoveryKit {
+  const nodes: RecoveringNode[] = []
+  const clients: MqttClient[] = []
+  return {
+    nodes,
+    async client(url, options) {
+      const c = await connect(url, options)
+      c.client.on('error', () => undefined)
+      clients.push(c.client)
+      return c
+    },
+    async close(...servers) {
+      for (const c of clients) c.end(true)
+      for (const n of nodes) await n.close()
+      for (const s of servers) {
+        if (s === undefined) continue
+        await ('close' in s ? s.close() : s.stop())
+      }
     },
   }
 }

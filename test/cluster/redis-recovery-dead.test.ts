@@ -6,30 +6,15 @@
 import assert from 'node:assert/strict'
 import {once} from 'node:events'
 import {after, describe, it} from 'node:test'
-import type mqtt from 'mqtt'
 import {engineOf} from '../../src/broker/internal.js'
 import {startRedis, type RedisServer} from '../helpers/redis.js'
-import {startRecoveringNode, startRedisProxy, type RecoveringNode, type RedisProxy} from './recovery-nodes.js'
-import {connect} from './session-nodes.js'
+import {recoveryKit, startRecoveringNode, startRedisProxy, type RedisProxy} from './recovery-nodes.js'
 
 describe('cluster node recovery: declared dead during a long outage', {timeout: 90_000}, () => {
   let redis: RedisServer | undefined
   let proxy: RedisProxy | undefined
-  const nodes: RecoveringNode[] = []
-  const clients: mqtt.MqttClient[] = []
-  after(async () => {
-    for (const c of clients) c.end(true)
-    for (const n of nodes) await n.close()
-    await proxy?.close()
-    await redis?.stop()
-  })
-
-  async function client(url: string, options: mqtt.IClientOptions): Promise<Awaited<ReturnType<typeof connect>>> {
-    const c = await connect(url, options)
-    c.client.on('error', () => undefined)
-    clients.push(c.client)
-    return c
-  }
+  const {nodes, client, close} = recoveryKit()
+  after(() => close(proxy, redis))
 
   it('drops the sessions adopted elsewhere (0x8E to their clients), which resume with every acknowledged message', async () => {
     redis = await startRedis()

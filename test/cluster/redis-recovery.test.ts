@@ -12,7 +12,7 @@ import {after, describe, it} from 'node:test'
 import type mqtt from 'mqtt'
 import {engineOf} from '../../src/broker/internal.js'
 import {startRedis, type RedisOptions, type RedisServer} from '../helpers/redis.js'
-import {startRecoveringNode, type RecoveringNode} from './recovery-nodes.js'
+import {recoveryKit, startRecoveringNode} from './recovery-nodes.js'
 import {connect} from './session-nodes.js'
 
 const RECOVERED = /^info cluster: Redis answers again; node \S+ wrote its/
@@ -20,20 +20,8 @@ const RECOVERED = /^info cluster: Redis answers again; node \S+ wrote its/
 for (const [name, redisOptions] of [['Redis restarted empty', {}], ['Redis restarted with its AOF', {appendfsync: 'always'}]] as Array<[string, RedisOptions]>) {
   describe(`cluster node recovery: ${name}`, {timeout: 90_000}, () => {
     let redis: RedisServer | undefined
-    const nodes: RecoveringNode[] = []
-    const clients: mqtt.MqttClient[] = []
-    after(async () => {
-      for (const c of clients) c.end(true)
-      for (const n of nodes) await n.close()
-      await redis?.stop()
-    })
-
-    async function client(url: string, options: mqtt.IClientOptions): Promise<Awaited<ReturnType<typeof connect>>> {
-      const c = await connect(url, options)
-      c.client.on('error', () => undefined)
-      clients.push(c.client)
-      return c
-    }
+    const {nodes, client, close} = recoveryKit()
+    after(() => close(redis))
 
     async function publishAll(pub: mqtt.MqttClient, payloads: string[]): Promise<void> {
       for (const p of payloads) await pub.publishAsync('r/t', p, {qos: 1})
@@ -113,13 +101,8 @@ for (const [name, redisOptions] of [['Redis restarted empty', {}], ['Redis resta
 
 describe('cluster node recovery: the rows written again replace the old ones', {timeout: 90_000}, () => {
   let redis: RedisServer | undefined
-  const nodes: RecoveringNode[] = []
-  const clients: mqtt.MqttClient[] = []
-  after(async () => {
-    for (const c of clients) c.end(true)
-    for (const n of nodes) await n.close()
-    await redis?.stop()
-  })
+  const {nodes, client, close} = recoveryKit()
+  after(() => close(redis))
 
   it('leaves no message, reference or outbound row behind once the sessions have taken everything', async () => {
     redis = await startRedis({appendfsync: 'always'})
@@ -132,8 +115,7 @@ describe('cluster node recovery: the rows written again replace the old ones', {
       await c.client.subscribeAsync('s/#', {qos: 1})
       await c.client.endAsync()
     }
-    const pub = await connect(a.url, {clientId: 'rows-pub', protocolVersion: 4})
-    clients.push(pub.client)
+    const pub = await client(a.url, {clientId: 'rows-pub', protocolVersion: 4})
     for (const p of ['x', 'y']) await pub.client.publishAsync('s/t', p, {qos: 1})
     const redisKeys = a.started.store.keys
     const rows = async () => {
@@ -149,8 +131,7 @@ describe('cluster node recovery: the rows written again replace the old ones', {
     // the old rows are gone and the new ones written once (not 8 outbound rows, 4 messages)
     assert.deepEqual(await rows(), {out: 4, inline: 0, messages: 2, refs: 2})
     for (const id of ['rows-1', 'rows-2']) {
-      const c = await connect(a.url, options(id))
-      clients.push(c.client)
+      const c = await client(a.url, options(id))
       assert.equal(c.sessionPresent, true)
       await c.inbox.wait(2)
       assert.deepEqual(c.inbox.messages.map((m) => m.payload), ['x', 'y'])
