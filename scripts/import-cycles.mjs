@@ -2,9 +2,10 @@
 // the files together as much as a value cycle). `node scripts/import-cycles.mjs [folder]`, src/broker
 // by default (`npm run lint` runs it on all of src). The same check as `npx madge --circular --extensions ts src/broker`,
 // without the dependency: TypeScript's own pre-processor lists each file's imports.
-import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
-import {dirname, join, relative, resolve} from 'node:path'
+import {existsSync, readFileSync, statSync} from 'node:fs'
+import {relative, resolve} from 'node:path'
 import ts from 'typescript'
+import {resolveImport, sources} from './ts-sources.mjs'
 
 const root = resolve(process.argv[2] ?? 'src/broker')
 if (!existsSync(root) || !statSync(root).isDirectory()) {
@@ -12,28 +13,10 @@ if (!existsSync(root) || !statSync(root).isDirectory()) {
   process.exit(2)
 }
 
-function sources(dir) {
-  return readdirSync(dir, {withFileTypes: true}).flatMap((e) => {
-    const path = join(dir, e.name)
-    if (e.isDirectory()) return sources(path)
-    return e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [path] : []
-  })
-}
-
-/** A relative specifier ('./x.js', '../y/index.js', './z') as the .ts file it names, if it is one of ours. */
-function resolveImport(from, specifier) {
-  if (!specifier.startsWith('.')) return undefined
-  const base = resolve(dirname(from), specifier)
-  for (const candidate of [base.replace(/\.js$/, '.ts'), `${base}.ts`, join(base, 'index.ts')]) {
-    if (candidate.startsWith(root) && existsSync(candidate) && statSync(candidate).isFile()) return candidate
-  }
-  return undefined
-}
-
 const files = sources(root)
 const edges = new Map(files.map((file) => {
   const {importedFiles} = ts.preProcessFile(readFileSync(file, 'utf8'), true, false)
-  return [file, [...new Set(importedFiles.map((i) => resolveImport(file, i.fileName)).filter((f) => f !== undefined))]]
+  return [file, [...new Set(importedFiles.map((i) => resolveImport(file, i.fileName, root)).filter((f) => f !== undefined))]]
 }))
 
 // Tarjan's strongly connected components: every component of more than one file (or a file importing itself) is a cycle

@@ -4,33 +4,15 @@
 // src/passwd, src/cluster) the CLI imports directly: see ARCHITECTURE.md, "Layers".
 // `node scripts/import-layers.mjs [root]` (root: the repository, the current folder by default); run by
 // `npm run lint`.
-import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
-import {dirname, join, relative, resolve, sep} from 'node:path'
+import {readFileSync} from 'node:fs'
+import {join, relative, resolve, sep} from 'node:path'
 import ts from 'typescript'
+import {resolveImport, sources} from './ts-sources.mjs'
 
 const root = resolve(process.argv[2] ?? '.')
 const engine = join(root, 'src', 'broker')
 const allowed = new Set([join(root, 'src', 'index.ts'), join(engine, 'internal.ts')])
 const checked = [join(root, 'src', 'cli'), join(root, 'src', 'commands')]
-
-function sources(dir) {
-  if (!existsSync(dir)) return []
-  return readdirSync(dir, {withFileTypes: true}).flatMap((e) => {
-    const path = join(dir, e.name)
-    if (e.isDirectory()) return sources(path)
-    return e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [path] : []
-  })
-}
-
-/** A relative specifier as the .ts file it names ('./x.js' -> x.ts, './dir' -> dir/index.ts). */
-function resolveImport(from, specifier) {
-  if (!specifier.startsWith('.')) return undefined
-  const base = resolve(dirname(from), specifier)
-  for (const candidate of [base.replace(/\.js$/, '.ts'), `${base}.ts`, join(base, 'index.ts')]) {
-    if (existsSync(candidate) && statSync(candidate).isFile()) return candidate
-  }
-  return undefined
-}
 
 const problems = []
 let files = 0
