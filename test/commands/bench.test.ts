@@ -90,6 +90,7 @@ describe('bench against a midge broker in its own process', () => {
   test('bad usage exits 2 with a one-line reason', async () => {
     for (const [args, message] of [
       [['--fail-if', 'speed>3'], /unknown metric 'speed'/],
+      [['--scenario', 'builtin', '--fail-if', 'speed>3'], /unknown metric 'speed'/],
       [['--fail-if', 'rate<0.9x'], /needs --baseline/],
       [['--client-id', 'same'], /has no %i/],
       [['--duration', 'soon'], /not a duration/],

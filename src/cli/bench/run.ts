@@ -29,14 +29,18 @@ export interface BenchRunOptions {
   root: string
 }
 
-export async function runBenchCommand(config: BenchConfig, o: BenchRunOptions): Promise<void> {
+/** What every run checks before anything starts: where its results go (exit 2), its --fail-if conditions (exit 2). */
+export async function prepareRun(o: BenchRunOptions): Promise<Gate[]> {
   await checkOutputFiles(o)
-  let gates: Gate[]
   try {
-    gates = parseGates(o.failIf)
+    return parseGates(o.failIf)
   } catch (error) {
     throw new CliError(`--fail-if ${(error as Error).message}`, ExitCode.Usage)
   }
+}
+
+export async function runBenchCommand(config: BenchConfig, o: BenchRunOptions): Promise<void> {
+  const gates = await prepareRun(o)
   let baseline: BenchResult | undefined
   if (o.baseline) {
     const text = await readFile(o.baseline, 'utf8').catch((error: NodeJS.ErrnoException) => {

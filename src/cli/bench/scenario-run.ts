@@ -3,15 +3,15 @@
 // document holding every scenario's result. The exit code is the first failed scenario's.
 import {Chalk} from 'chalk'
 import {
-  evaluateGates, explainLoss, formatCount, formatMicros, loopText, parseGates, ProgressDisplay, runBench, statusRecord,
-  type BenchResult, type BenchStatus, type Gate,
+  evaluateGates, explainLoss, formatCount, formatMicros, loopText, ProgressDisplay, runBench, statusRecord,
+  type BenchResult, type BenchStatus,
 } from '../../bench/index.js'
 import {CliError, ExitCode} from '../common/exit-codes.js'
 import {startEmbedded, useEmbedded} from './embedded.js'
-import {checkOutputFiles, writeOutputFile} from './output-file.js'
+import {writeOutputFile} from './output-file.js'
 import {shutdownSignal} from '../common/signals.js'
 import {benchConfig, type BenchFlagValues} from './flags.js'
-import {brokerDrops, verdict, type BenchRunOptions} from './run.js'
+import {brokerDrops, prepareRun, verdict, type BenchRunOptions} from './run.js'
 import type {Scenario} from './scenario-file.js'
 
 export interface ScenarioResult extends BenchResult {
@@ -27,13 +27,7 @@ export interface ScenariosDocument {
 }
 
 export async function runScenarios(file: string, scenarios: Scenario[], flags: BenchFlagValues, o: BenchRunOptions): Promise<void> {
-  await checkOutputFiles(o)
-  let gates: Gate[]
-  try {
-    gates = parseGates(o.failIf)
-  } catch (error) {
-    throw new CliError(`--fail-if ${(error as Error).message}`, ExitCode.Usage)
-  }
+  const gates = await prepareRun(o)
   // Every scenario's configuration first, so that a bad one stops the run before anything is measured.
   const configs = []
   for (const s of scenarios) {
