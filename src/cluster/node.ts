@@ -113,8 +113,9 @@ export class ClusterNode implements ClusterLink {
       this.routingMessage = undefined
       return 0
     }
+    let plain: Buffer | undefined // what every node without a shared group of it gets: encoded once
     if (message.retain) {
-      const bytes = encodeNodeMessage(this.id, message, [], this.broker.now())
+      const bytes = plain = encodeNodeMessage(this.id, message, [], this.broker.now())
       const m = message.payload.length === 0 ? this.pub.multi().hdel(RETAINED, message.topic) : this.pub.multi().hset(RETAINED, message.topic, bytes)
       this.send(m.publish(RETAINED_CHANNEL, bytes).exec())
     }
@@ -137,7 +138,9 @@ export class ClusterNode implements ClusterLink {
       for (const n of groups.keys()) nodes.add(n)
       const now = this.broker.now()
       for (const n of nodes) {
-        this.outbox.add(n, encodeNodeMessage(this.id, message, groups.get(n) ?? [], now))
+        const shared = groups.get(n)
+        this.outbox.add(n, shared === undefined ? (plain ??= encodeNodeMessage(this.id, message, [], now))
+          : encodeNodeMessage(this.id, message, shared, now))
         this.counters.forwarded++
       }
       return nodes.size

@@ -78,6 +78,30 @@ describe('cluster routing', {timeout: 60_000}, () => {
     assert.equal(b.node.counters.received, 2)
   })
 
+  it('one message for two other nodes: each gets it once, whole (one encoding shared by both)', async () => {
+    const onB = await client(b, {protocolVersion: 5})
+    const onC = await client(c, {protocolVersion: 4})
+    await onB.subscribeAsync('both/+', {qos: 1})
+    await onC.subscribeAsync('both/#', {qos: 1})
+    await routeKnown(a, b, 'both/+')
+    await routeKnown(a, c, 'both/#')
+    const gotB = receive(onB, 1)
+    const gotC = receive(onC, 1)
+    const pub = await client(a, {protocolVersion: 5})
+    await pub.publishAsync('both/t', 'for two nodes', {qos: 1, properties: {userProperties: {k: 'v'}}})
+    const [[mb], [mc]] = await Promise.all([gotB, gotC])
+    assert.equal(mb!.payload, 'for two nodes')
+    assert.deepEqual({...mb!.packet.properties?.userProperties}, {k: 'v'})
+    assert.equal(mc!.payload, 'for two nodes')
+    assert.equal(mc!.packet.qos, 1)
+    // once each: a marker sent after, on the same topic filter, is the next message on both
+    const nextB = receive(onB, 1)
+    const nextC = receive(onC, 1)
+    await pub.publishAsync('both/marker', 'after', {qos: 1})
+    assert.equal((await nextB)[0]!.payload, 'after')
+    assert.equal((await nextC)[0]!.payload, 'after')
+  })
+
   it('keeps the order of one publisher and topic, and never forwards twice', async () => {
     const onB = await client(b)
     const onC = await client(c)
