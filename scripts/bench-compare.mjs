@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run bench:compare [-- --quick] [--rounds N] [--duration S] [--warmup S] [--conns N] [--hold S] [--workers N]
 //                           [--brokers midge,aedes,mosquitto] [--scenarios fanin,fanout100,...] [--out FILE]
-//                           [--mqbench PATH | --no-mqbench] [--no-install] [--from RESULTS.jsonl]
+//                           [--mqbench PATH | --no-mqbench] [--no-install] [--from RESULTS.jsonl] [--no-memory]
 //
 // Runs the same scenarios with `midge bench` (the built binary) against midge, Aedes and Mosquitto,
 // each broker in its own process on a free loopback port, interleaved (every round runs each broker
@@ -19,6 +19,9 @@
 // Mosquitto, and the report shows how close `midge bench` and mqbench measure the same broker; in the
 // conns scenario mqbench connects to every broker, since `bench conn` is bounded by Node, not the broker.
 // --from rewrites the report from an earlier run's raw results, without running anything.
+// Last (unless --from or --no-memory), scripts/bench-memory.mjs measures what a machine is sized by (idle
+// RSS, RSS per connection, the fan-out peak, QoS 1 run to run, --persistence) with Mosquitto and a bare
+// Node server in the same run, and writes its tables into the same file.
 import {execFileSync, spawn, spawnSync} from 'node:child_process'
 import {once} from 'node:events'
 import {appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
@@ -410,6 +413,11 @@ const section = `${BEGIN}\n${report({brokers, results, agreement, idle, scenario
   settings: {quick, rounds: ROUNDS, duration: DURATION, warmup: WARMUP, workers: WORKERS, conns: CONNS, hold: HOLD, started, loadBefore, loadAfter}}).trimEnd()}\n${END}\n`
 writeFileSync(OUT, between(existsSync(OUT) ? readFileSync(OUT, 'utf8') : '', section))
 process.stderr.write(`bench:compare: wrote ${OUT}; raw results in ${rawFile}\n`)
+if (!FROM && !argv.includes('--no-memory')) {
+  const memory = spawnSync(process.execPath, [join(ROOT, 'scripts', 'bench-memory.mjs'), '--rounds', String(ROUNDS),
+    '--duration', String(quick ? 3 : 5), ...(MQBENCH ? ['--mqbench', MQBENCH] : []), '--write', '--out', OUT], {stdio: 'inherit'})
+  if (memory.status !== 0) process.exitCode = memory.status ?? 1
+}
 
 /**
  * The document with `section` between the compare markers: in place of what was between them, or at

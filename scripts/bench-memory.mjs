@@ -3,7 +3,7 @@
 // mqbench), peak RSS under fan-out 1 -> 1,000, and QoS 1 with --persistence against midge in memory.
 //
 //   npm run bench:memory -- [--rounds 3] [--conns 10000] [--duration 5] [--mqbench PATH] [--write]
-//                           [--scenarios idle,conns,fanout1000,qos1,persistence] [--qos1-runs 5]
+//                           [--scenarios idle,conns,fanout1000,qos1,persistence] [--qos1-runs 5] [--out FILE]
 //
 // mqbench is ../shared/perf's C load generator (make -C ../shared/perf); without it the conns, fan-out
 // and qos1 rows are left out. qos1 is mqbench --mode qos1 (10 publishers with 10 in flight each, one
@@ -11,7 +11,8 @@
 // figure of #23. Every round starts each broker fresh, one after the other, the order rotating. RSS
 // is VmRSS (VmHWM for the fan-out peak) from /proc; "anonymous" is the part not backed by a file, i.e.
 // what the process allocated rather than the pages of the node binary it shares with every Node process.
-// --write puts the tables in docs/benchmarks.md between the bench-memory markers.
+// --write puts the tables in docs/benchmarks.md (or --out FILE) between the bench-memory markers, or at the
+// end of the file when it has none. `npm run bench:compare` runs this script last, with --write.
 import {spawn, spawnSync} from 'node:child_process'
 import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {createServer, connect} from 'node:net'
@@ -34,6 +35,7 @@ const QOS1_RUNS = Number(opt('qos1-runs', 5))
 const defaultMqbench = join(root, '..', 'shared', 'perf', 'mqbench')
 const MQBENCH = opt('mqbench', existsSync(defaultMqbench) ? defaultMqbench : undefined)
 const WRITE = args.includes('--write')
+const OUT = opt('out', join(root, 'docs', 'benchmarks.md'))
 const hasMosquitto = !spawnSync('mosquitto', ['-h'], {stdio: 'ignore'}).error
 
 const temps = []
@@ -244,13 +246,13 @@ if (Object.keys(results.persistence).length > 0) {
 const text = out.join('\n')
 process.stdout.write(text + '\n')
 if (WRITE) {
-  const file = join(root, 'docs', 'benchmarks.md')
-  const doc = readFileSync(file, 'utf8')
+  const doc = existsSync(OUT) ? readFileSync(OUT, 'utf8') : ''
   const begin = '<!-- bench-memory: begin -->'
   const end = '<!-- bench-memory: end -->'
   const i = doc.indexOf(begin)
   const j = doc.indexOf(end)
-  if (i < 0 || j < i) throw new Error(`${file}: no ${begin} ... ${end} section to write into`)
-  writeFileSync(file, doc.slice(0, i + begin.length) + '\n' + text + '\n' + doc.slice(j))
-  log(`written to ${file}`)
+  writeFileSync(OUT, i >= 0 && j > i
+    ? doc.slice(0, i + begin.length) + '\n' + text + '\n' + doc.slice(j)
+    : `${doc.trimEnd()}${doc.trim() ? '\n\n' : ''}${begin}\n${text}\n${end}\n`)
+  log(`written to ${OUT}`)
 }
