@@ -11,9 +11,13 @@ export const REDIS_START_TIMEOUT_MS = 10_000
  * Connects to Redis (redis://, rediss://, with /DB) and waits for it to answer, at most `timeoutMs`.
  * ioredis is loaded here, on first use, so that a broker without a cluster never loads it.
  */
-export async function connectRedis(url: string, options: {connectionName?: string; timeoutMs?: number} = {}): Promise<Redis> {
+export async function connectRedis(url: string, options: {connectionName?: string; timeoutMs?: number; commandTimeoutMs?: number} = {}): Promise<Redis> {
   const {Redis: Client} = await import('ioredis')
-  const redis = new Client(url, {lazyConnect: true, maxRetriesPerRequest: 3, connectionName: options.connectionName})
+  const redis = new Client(url, {
+    lazyConnect: true, maxRetriesPerRequest: 3, connectionName: options.connectionName,
+    // a command (a reconnection's ready check included) that gets no answer fails after this long
+    ...(options.commandTimeoutMs === undefined ? {} : {commandTimeout: options.commandTimeoutMs}),
+  })
   // ioredis logs unhandled 'error' events to the console: the callers see errors on their commands
   let cause: Error | undefined
   redis.on('error', (error: Error) => { cause ??= error })
@@ -27,6 +31,14 @@ export async function connectRedis(url: string, options: {connectionName?: strin
     throw new Error(`cannot connect to Redis at ${logUrl(url)}: ${(cause ?? error as Error).message}`, {cause: cause ?? error})
   }
   return redis
+}
+
+/** How long the store's commands (its commits) wait for Redis to answer once running. */
+export const REDIS_COMMAND_TIMEOUT_MS = 10_000
+
+/** ioredis' error for a command that got no answer within its commandTimeout. */
+export function isCommandTimeout(error: unknown): boolean {
+  return (error as Error | undefined)?.message === 'Command timed out'
 }
 
 /** Redis did not answer in time. */

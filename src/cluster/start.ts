@@ -17,6 +17,10 @@ export interface ClusterNodeSettings {
   logger: Logger
   heartbeatMs?: number
   ttlMs?: number
+  /** How long a commit waits for Redis (RedisStoreOptions.commandTimeoutMs; default 10 s). */
+  commandTimeoutMs?: number
+  /** Sessions per transaction when the node writes what it holds again after an outage (default 500). */
+  rewriteChunk?: number
 }
 
 /** A node of the cluster before its broker exists: what to create the broker with, then join(). */
@@ -47,7 +51,7 @@ export async function startClusterNode(settings: ClusterNodeSettings): Promise<S
   const nodeId = settings.nodeId ?? generateNodeId()
   const log = settings.logger
   // the store owns its connection (closed with it); the directory's commands share it
-  const store = await openStore(settings.url, nodeId, log)
+  const store = await openStore(settings, nodeId, log)
   const redis = store.redis
   let sessions: RedisSessionDirectory
   try {
@@ -103,11 +107,12 @@ const LOCK_WAIT_MS = 20_000
  * expires 15 s after a dead one: a node restarted with the same id (a replaced --workers worker, a
  * killed node started again) waits for it; a live holder still refuses it ('locked') after that.
  */
-async function openStore(url: string, nodeId: string, log: Logger): Promise<RedisStore> {
+async function openStore(settings: ClusterNodeSettings, nodeId: string, log: Logger): Promise<RedisStore> {
+  const {url, commandTimeoutMs, rewriteChunk} = settings
   const deadline = Date.now() + LOCK_WAIT_MS
   for (let logged = false; ; logged = true) {
     try {
-      return await RedisStore.open({redis: url, nodeId, prefix: 'midge', loadAll: false, retained: false})
+      return await RedisStore.open({redis: url, nodeId, prefix: 'midge', loadAll: false, retained: false, commandTimeoutMs, rewriteChunk})
     } catch (error) {
       if (!(error instanceof StoreError) || error.code !== 'locked' || Date.now() > deadline) throw error
       if (!logged) log.warn({node: nodeId}, `cluster: node ${nodeId}'s store is locked by an earlier process with this id; waiting up to ${LOCK_WAIT_MS / 1000} s for its lock to expire`)
