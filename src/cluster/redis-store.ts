@@ -5,7 +5,7 @@ import {StoreError} from '../broker/store/errors.js'
 import type {Backend, SessionRows, WriteOp} from '../broker/store/write-ops.js'
 import type {StoredMessage, StoredSessionState} from '../broker/store/types.js'
 import {decodeMessage, decodeOptions, decodeOutbound, decodeSession} from './redis-rows.js'
-import {answersWithin, connectRedis, isCommandTimeout, RedisTimeout, REDIS_COMMAND_TIMEOUT_MS, REDIS_START_TIMEOUT_MS} from './redis-connect.js'
+import {answersWithin, connectRedis, isCommandTimeout, RedisAborted, RedisTimeout, REDIS_COMMAND_TIMEOUT_MS, REDIS_START_TIMEOUT_MS} from './redis-connect.js'
 import {RedisKeys} from './redis-keys.js'
 import {defineScripts, execute, REWRITE_CHUNK, splitAtSessions, transaction, type Scripted} from './redis-transaction.js'
 
@@ -44,6 +44,8 @@ export interface RedisStoreOptions {
    * made again, so that a cluster node's recovery runs once Redis answers.
    */
   commandTimeoutMs?: number
+  /** With a URL: aborting it stops the opening at once (RedisAborted; a node stopped while it waits for Redis). */
+  signal?: AbortSignal
   /** Sessions per MULTI/EXEC when a cluster node writes what it holds again after an outage (default 500). */
   rewriteChunk?: number
 }
@@ -217,9 +219,10 @@ export class RedisStore extends BufferedStore {
     let client: Redis
     try {
       client = typeof options.redis === 'string'
-        ? await connectRedis(options.redis, {timeoutMs: options.timeoutMs, commandTimeoutMs: options.commandTimeoutMs ?? REDIS_COMMAND_TIMEOUT_MS})
+        ? await connectRedis(options.redis, {timeoutMs: options.timeoutMs, commandTimeoutMs: options.commandTimeoutMs ?? REDIS_COMMAND_TIMEOUT_MS, signal: options.signal})
         : options.redis
     } catch (error) {
+      if (error instanceof RedisAborted) throw error
       throw new StoreError('failed', (error as Error).message, {cause: error})
     }
     const redis = defineScripts(client)
@@ -229,7 +232,7 @@ export class RedisStore extends BufferedStore {
     let backend: RedisBackend | undefined
     try {
       // a Redis that stops answering while the store opens its own connection fails the opening (one line), not hangs it
-      const bounded = <T>(step: () => Promise<T>): Promise<T> => owns ? answersWithin(redis, options.timeoutMs ?? REDIS_START_TIMEOUT_MS, step) : step()
+      const bounded = <T>(step: () => Promise<T>): Promise<T> => owns ? answersWithin(redis, options.timeoutMs ?? REDIS_START_TIMEOUT_MS, step, options.signal) : step()
       return await bounded(async () => {
         const version = Number(await redis.get(keys.schema) ?? 0)
         if (version > REDIS_SCHEMA_VERSION) {
@@ -252,7 +255,7 @@ export class RedisStore extends BufferedStore {
       else {
         if (owns) redis.disconnect()
       }
-      throw error instanceof StoreError ? error : new StoreError('failed', `cannot open the Redis store: ${(error as Error).message}`, {cause: error})
+      throw error instanceof StoreError || error instanceof RedisAborted ? error : new StoreError('failed', `cannot open the Redis store: ${(error as Error).message}`, {cause: error})
     }
   }
 
