@@ -134,7 +134,7 @@ export class ClusterRetained {
     const heard = this.heard = new Map()
     let snapshot: [Buffer, Buffer[]]
     try {
-      for (const message of [...this.unconfirmed.values()]) await this.write(message, encodeNodeMessage(this.nodeId, message, [], now))
+      await Promise.all([...this.unconfirmed.values()].map((message) => this.write(message, encodeNodeMessage(this.nodeId, message, [], now))))
       snapshot = await this.scripts.midgeRetainedSnapshotBuffer(RETAINED, RETAINED_SEQ)
     } finally {
       this.heard = undefined
