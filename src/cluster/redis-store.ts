@@ -61,6 +61,8 @@ class RedisBackend implements Backend {
   readonly pipelined = true
   /** The next commit is a node's rewrite of what it holds: see commit(). */
   chunked = false
+  /** A rewrite being sent: later commits wait for it. */
+  private rewriting: Promise<unknown> | undefined
   private lockTimer: NodeJS.Timeout | undefined
 
   constructor(readonly redis: Scripted, readonly keys: RedisKeys, private readonly loadAll: boolean, private readonly nodeId: string,
@@ -73,16 +75,30 @@ class RedisBackend implements Backend {
   }
 
   /**
-   * One MULTI/EXEC (redis-transaction.ts); while `chunked` (a node's rewrite after an outage), one per
-   * `rewriteChunk` sessions, all sent at once: Redis applies them in order, each a bounded command,
-   * and the batches after them follow on the same connection.
+   * One MULTI/EXEC (redis-transaction.ts). While `chunked` (a node's rewrite after an outage): one per
+   * `rewriteChunk` sessions, each built and sent once the one before it was answered, so that neither
+   * Redis nor this process is held by the whole state at once and each waits its own command timeout;
+   * the commits after it wait for it, so that Redis applies everything in order.
    */
   async commit(ops: readonly WriteOp[]): Promise<void> {
-    const parts = this.chunked ? splitAtSessions(ops, this.rewriteChunk) : [ops]
-    const outcomes = await Promise.allSettled(parts.map((part) => execute(transaction(this.redis, this.keys, part, this.storesRetained))))
-    for (const outcome of outcomes) {
-      if (outcome.status === 'fulfilled') continue
-      const error = outcome.reason as StoreError
+    if (this.chunked) {
+      const run = (async () => { for (const part of splitAtSessions(ops, this.rewriteChunk)) await this.send(part) })()
+      const rewriting = this.rewriting = run.catch(() => undefined)
+      try {
+        return await run
+      } finally {
+        if (this.rewriting === rewriting) this.rewriting = undefined
+      }
+    }
+    if (this.rewriting !== undefined) await this.rewriting
+    return this.send(ops)
+  }
+
+  private async send(ops: readonly WriteOp[]): Promise<void> {
+    try {
+      await execute(transaction(this.redis, this.keys, ops, this.storesRetained))
+    } catch (caught) {
+      const error = caught as StoreError
       if (!isCommandTimeout(error.cause)) throw error
       // a Redis that accepts but does not answer: the commit fails (not acknowledged), and the
       // connection is made again, so that 'close' then 'ready' tell a cluster node to recover
@@ -294,7 +310,7 @@ export class RedisStore extends BufferedStore {
 
   /**
    * flush() for the engine's rewrite after rewrite(): one MULTI/EXEC per `rewriteChunk` sessions (a node
-   * with 100k sessions builds no single enormous transaction), sent together and applied in order.
+   * with 100k sessions builds no single enormous transaction), one after the other, before any later commit.
    */
   flushRewrite(): Promise<void> {
     this.redisBackend.chunked = true
