@@ -8,10 +8,18 @@ export const nodeKey = (node: string): string => `midge:node:${node}`
 export const routesKey = (node: string): string => `midge:routes:${node}`
 /** Retained messages: a hash of topic -> message (wire.ts). */
 export const RETAINED = 'midge:retained'
+/** The life of that hash: a random id, gone when Redis lost it (retained.ts). */
+export const RETAINED_GENERATION = 'midge:retained:gen'
+/** Set (with a TTL) while the nodes write their copies back after Redis lost the hash. */
+export const RETAINED_RESTORING = 'midge:retained:restoring'
+/** Topics cleared while the nodes write their copies back: a hash of topic -> 1, with the same TTL. */
+export const RETAINED_CLEARED = 'midge:retained:cleared'
+/** Counter numbering the retained changes (sent with each on RETAINED_CHANNEL). */
+export const RETAINED_SEQ = 'midge:retained:seq'
 
 /** Channel of route changes and node arrivals/departures (JSON). */
 export const CONTROL_CHANNEL = 'midge:ctl'
-/** Channel of retained changes (wire.ts; an empty payload clears). */
+/** Channel of retained changes (`N|message`: the change's number, then wire.ts; an empty payload clears). */
 export const RETAINED_CHANNEL = 'midge:retained'
 /** A node's channel of forwarded messages (wire.ts). */
 export const nodeChannel = (node: string): string => `midge:n:${node}`

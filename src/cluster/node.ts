@@ -4,12 +4,13 @@ import type {Redis} from 'ioredis'
 import type {Broker} from '../broker/broker.js'
 import {engineOf, type BrokerEngine} from '../broker/internal.js'
 import type {ClusterLink, ClusterStatus} from '../broker/cluster-link.js'
-import {isExpired, type Message} from '../broker/message.js'
+import type {Message} from '../broker/message.js'
 import type {MetricFamily} from '../broker/metric-family.js'
-import {CONTROL_CHANNEL, MAIL_ALL, RETAINED, RETAINED_CHANNEL, mailChannel, nodeChannel, routesKey, type ControlMessage} from './keys.js'
+import {CONTROL_CHANNEL, MAIL_ALL, RETAINED_CHANNEL, mailChannel, nodeChannel, routesKey, type ControlMessage} from './keys.js'
 import {NodeMailbox} from './mailbox.js'
 import {NodeOutbox} from './outbox.js'
 import {NodeRegistry} from './registry.js'
+import {ClusterRetained} from './retained.js'
 import {RouteCache} from './routes.js'
 import type {ClusterCounters, ClusterEvents, ClusterNodeOptions} from './node-types.js'
 import {REDIS_START_TIMEOUT_MS} from './redis-connect.js'
@@ -34,6 +35,8 @@ export class ClusterNode implements ClusterLink {
   readonly mailbox: NodeMailbox
   private readonly registry: NodeRegistry
   private readonly routes = new RouteCache()
+  /** Retained messages in Redis, and this node's changes to them until Redis confirmed them. */
+  private readonly retained: ClusterRetained
   /** This node's filters and how many (session, filter) pairs hold each. */
   private readonly local = new Map<string, number>()
   private up = false
@@ -61,6 +64,7 @@ export class ClusterNode implements ClusterLink {
     this.registry.on('node-up', (n) => { void this.loadRoutes(n); this.publishSys(); this.events.emit('node-up', n) })
     this.registry.on('node-down', (n) => { this.routes.dropNode(n); this.publishSys(); this.events.emit('node-down', n); this.events.emit('routes') })
     this.mailbox = new NodeMailbox(this.id, pub)
+    this.retained = new ClusterRetained(this.broker, pub, this.id)
     for (const [filter] of this.localFilters()) this.subscribed(filter)
     sub.on('messageBuffer', (channel: Buffer, bytes: Buffer) => this.onMessage(channel.toString(), bytes))
     for (const r of [pub, sub]) {
@@ -111,14 +115,12 @@ export class ClusterNode implements ClusterLink {
   published(message: Message): number {
     if (!this.up || isNodeLocal(message.topic)) {
       this.routingMessage = undefined
+      // written to Redis when it is back
+      if (message.retain && !isNodeLocal(message.topic)) this.retained.changed(message, undefined, false)
       return 0
     }
     let plain: Buffer | undefined // what every node without a shared group of it gets: encoded once
-    if (message.retain) {
-      const bytes = plain = encodeNodeMessage(this.id, message, [], this.broker.now())
-      const m = message.payload.length === 0 ? this.pub.multi().hdel(RETAINED, message.topic) : this.pub.multi().hset(RETAINED, message.topic, bytes)
-      this.send(m.publish(RETAINED_CHANNEL, bytes).exec())
-    }
+    if (message.retain) this.retained.changed(message, plain = encodeNodeMessage(this.id, message, [], this.broker.now()), true)
     // no other node holds a filter (a cluster of one, or nobody elsewhere subscribed yet): nothing to
     // look up, and every shared group's copy is this node's
     if (!this.routes.othersHold(this.id)) {
@@ -227,12 +229,8 @@ export class ClusterNode implements ClusterLink {
       const tables = await this.pub.pipeline(alive.map((n) => ['hkeys', routesKey(n)])).exec()
       this.routes.clear(this.id)
       alive.forEach((n, i) => { for (const f of (tables?.[i]?.[1] ?? []) as string[]) this.routes.add(n, f) })
-      const retained = await this.pub.hgetallBuffer(RETAINED)
-      const now = this.broker.now()
-      for (const bytes of Object.values(retained)) {
-        const m = this.decode(bytes)
-        if (m !== undefined && !isExpired(m.message, now)) this.broker.retained.set(m.message)
-      }
+      const restored = await this.retained.sync()
+      if (restored > 0) this.options.logger.info({node: this.id, retained: restored}, `cluster: Redis came back without its retained messages; node ${this.id} wrote back ${restored} of its copy`)
       this.registry.reset(alive)
     } finally {
       const later = this.buffered ?? []
@@ -295,10 +293,9 @@ export class ClusterNode implements ClusterLink {
       if (channel === CONTROL_CHANNEL) return this.onControl(JSON.parse(bytes.toString()) as ControlMessage)
       if (channel.startsWith('midge:m:')) return this.mailbox.receive(bytes)
       if (channel === RETAINED_CHANNEL) {
-        const m = this.decode(bytes)
-        if (m === undefined || m.sender === this.id) return
-        this.broker.retained.set(m.message)
-        return void this.events.emit('retained', m.message.topic)
+        const topic = this.retained.received(bytes)
+        if (topic !== undefined) this.events.emit('retained', topic)
+        return
       }
       forEachNodeMessage(bytes, this.onForwarded)
     } catch (error) {

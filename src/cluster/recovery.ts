@@ -96,7 +96,7 @@ export class SessionRecovery {
       // from here to the flush, in one turn: the index is empty and the engine writes it afresh
       const written = this.broker.persistence?.rewrite() ?? {sessions: 0, messages: 0}
       Object.assign(result, written)
-      await this.store.flush()
+      await this.store.flushRewrite()
       log.info({node, ...result},
         `cluster: Redis answers again; node ${node} wrote its ${plural(result.sessions, 'stored session')} (${plural(result.messages, 'message')}) to it` +
         (result.lost > 0 ? `; ${plural(result.lost, 'session')} taken by other nodes meanwhile, their clients disconnected` : '') +

@@ -2,13 +2,12 @@ import {randomUUID} from 'node:crypto'
 import type {ChainableCommander, Redis} from 'ioredis'
 import {BufferedStore} from '../broker/store/buffered.js'
 import {StoreError} from '../broker/store/errors.js'
-import {OpKind, type Backend, type SessionRows, type WriteOp} from '../broker/store/write-ops.js'
+import type {Backend, SessionRows, WriteOp} from '../broker/store/write-ops.js'
 import type {StoredMessage, StoredSessionState} from '../broker/store/types.js'
-import {
-  decodeMessage, decodeOptions, decodeOutbound, decodeSession, encodeMessage, encodeOptions, encodeOutbound, encodeSession,
-} from './redis-rows.js'
-import {answersWithin, connectRedis, RedisTimeout, REDIS_START_TIMEOUT_MS} from './redis-connect.js'
+import {decodeMessage, decodeOptions, decodeOutbound, decodeSession} from './redis-rows.js'
+import {answersWithin, connectRedis, isCommandTimeout, RedisAborted, RedisTimeout, REDIS_COMMAND_TIMEOUT_MS, REDIS_START_TIMEOUT_MS} from './redis-connect.js'
 import {RedisKeys} from './redis-keys.js'
+import {defineScripts, execute, REWRITE_CHUNK, splitAtSessions, transaction, type Scripted} from './redis-transaction.js'
 
 export {RedisKeys} from './redis-keys.js'
 
@@ -39,38 +38,17 @@ export interface RedisStoreOptions {
   retained?: boolean
   /** With a URL: how long the opening waits for Redis to answer before it fails (default 10 s). */
   timeoutMs?: number
+  /**
+   * With a URL: how long a command (a commit) waits for Redis to answer (default 10 s). A commit without
+   * an answer fails (StoreError 'unavailable': nothing it carried is acknowledged) and the connection is
+   * made again, so that a cluster node's recovery runs once Redis answers.
+   */
+  commandTimeoutMs?: number
+  /** With a URL: aborting it stops the opening at once (RedisAborted; a node stopped while it waits for Redis). */
+  signal?: AbortSignal
+  /** Sessions per MULTI/EXEC when a cluster node writes what it holds again after an outage (default 500). */
+  rewriteChunk?: number
 }
-
-// Removes outbound rows (ARGV[2..]), their inline messages, their ids from their clients' sets, and
-// their references to shared messages (deleting a message with its last reference, whichever node held
-// the others).
-const DELETE_OUTBOUND = `
-local n = 0
-for i = 2, #ARGV do
-  local id = ARGV[i]
-  local meta = redis.call('HGET', KEYS[1], id)
-  if meta then
-    local row = cjson.decode(meta)
-    redis.call('HDEL', KEYS[1], id)
-    redis.call('HDEL', KEYS[2], id)
-    redis.call('SREM', ARGV[1] .. row.c, id)
-    if row.i == 0 and redis.call('HINCRBY', KEYS[3], row.m, -1) <= 0 then
-      redis.call('HDEL', KEYS[3], row.m)
-      redis.call('HDEL', KEYS[4], row.m)
-    end
-    n = n + 1
-  end
-end
-return n`
-
-// Deletes a shared message that no outbound row references any more.
-const DELETE_MESSAGE = `
-local n = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
-if n <= 0 then
-  redis.call('HDEL', KEYS[1], ARGV[1])
-  redis.call('HDEL', KEYS[2], ARGV[1])
-end
-return n`
 
 // refreshed, or taken again when it expired while Redis was away (or Redis came back without it)
 const KEEP_RANGE = `if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end return 0`
@@ -78,31 +56,18 @@ const REFRESH_LOCK = `local v = redis.call('GET', KEYS[1])
 if v == ARGV[1] or not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end return 0`
 const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`
 
-type Scripted = Redis & {
-  midgeDeleteOutbound(out: string, outm: string, refs: string, msg: string, oiPrefix: string, ...ids: string[]): Promise<number>
-  midgeDeleteMessage(refs: string, msg: string, id: string): Promise<number>
-}
-type ScriptedMulti = ChainableCommander & {
-  midgeDeleteOutbound(out: string, outm: string, refs: string, msg: string, oiPrefix: string, ...ids: string[]): ChainableCommander
-  midgeDeleteMessage(refs: string, msg: string, id: string): ChainableCommander
-}
-
-function defineScripts(redis: Redis): Scripted {
-  const r = redis as Scripted
-  if (typeof r.midgeDeleteOutbound !== 'function') {
-    redis.defineCommand('midgeDeleteOutbound', {numberOfKeys: 4, lua: DELETE_OUTBOUND})
-    redis.defineCommand('midgeDeleteMessage', {numberOfKeys: 2, lua: DELETE_MESSAGE})
-  }
-  return r
-}
-
 /** Applies batches as one MULTI/EXEC each, sent without waiting for the previous one; reads rows back. */
 class RedisBackend implements Backend {
   readonly pipelined = true
+  /** The next commit is a node's rewrite of what it holds: see commit(). */
+  chunked = false
+  /** A rewrite being sent: later commits wait for it. */
+  private rewriting: Promise<unknown> | undefined
   private lockTimer: NodeJS.Timeout | undefined
 
   constructor(readonly redis: Scripted, readonly keys: RedisKeys, private readonly loadAll: boolean, private readonly nodeId: string,
-    private readonly ownsClient: boolean, private readonly lockKey: string, private readonly lockToken: string, private readonly storesRetained = true) {
+    private readonly ownsClient: boolean, private readonly lockKey: string, private readonly lockToken: string, private readonly storesRetained = true,
+    private readonly rewriteChunk = REWRITE_CHUNK) {
     this.lockTimer = setInterval(() => {
       redis.eval(REFRESH_LOCK, 1, lockKey, lockToken, String(LOCK_MS)).catch(() => undefined)
     }, LOCK_MS / 3)
@@ -110,84 +75,37 @@ class RedisBackend implements Backend {
   }
 
   /**
-   * One MULTI/EXEC. Outbound rows are written with one command per key for the whole batch, and
-   * removed by one script call after them: a row is written at most once per batch, and a shared
-   * message gains its new references before it loses old ones.
+   * One MULTI/EXEC (redis-transaction.ts). While `chunked` (a node's rewrite after an outage): one per
+   * `rewriteChunk` sessions, each built and sent once the one before it was answered, so that neither
+   * Redis nor this process is held by the whole state at once and each waits its own command timeout;
+   * the commits after it wait for it, so that Redis applies everything in order.
    */
   async commit(ops: readonly WriteOp[]): Promise<void> {
-    const k = this.keys
-    const m = this.redis.multi() as ScriptedMulti
-    const rows: string[] = []
-    const inline: string[] = []
-    const idsOf = new Map<string, string[]>()
-    const deleted: string[] = []
-    const messagesDeleted: string[] = []
-    for (const op of ops) {
-      switch (op.k) {
-        case OpKind.PutSession:
-          if (!op.cancelled) m.hset(k.sessions, op.session.clientId, encodeSession(op.session))
-          break
-        case OpKind.DeleteSession:
-          m.hdel(k.sessions, op.clientId).del(k.subscriptions(op.clientId), k.inbound(op.clientId))
-          break
-        case OpKind.PutSubscription:
-          m.hset(k.subscriptions(op.clientId), op.filter, encodeOptions(op.options))
-          break
-        case OpKind.DeleteSubscription:
-          m.hdel(k.subscriptions(op.clientId), op.filter)
-          break
-        case OpKind.PutMessage:
-          if (!op.cancelled) m.hset(k.messages, String(op.id), encodeMessage(op.message))
-          break
-        case OpKind.DeleteMessage:
-          messagesDeleted.push(String(op.id))
-          break
-        case OpKind.PutOutbound: {
-          if (op.cancelled) break
-          const row = op.row
-          const id = String(row.id)
-          rows.push(id, encodeOutbound(row))
-          let ids = idsOf.get(row.clientId)
-          if (ids === undefined) idsOf.set(row.clientId, (ids = []))
-          ids.push(id)
-          if (row.inline !== undefined) inline.push(id, encodeMessage(row.inline))
-          else m.hincrby(k.messageRefs, String(row.messageId), 1)
-          break
-        }
-        case OpKind.UpdateOutbound:
-          if (!op.cancelled) rows.push(String(op.row.id), encodeOutbound(op.row))
-          break
-        case OpKind.DeleteOutbound:
-          deleted.push(String(op.id))
-          break
-        case OpKind.PutInbound:
-          m.sadd(k.inbound(op.clientId), String(op.packetId))
-          break
-        case OpKind.DeleteInbound:
-          m.srem(k.inbound(op.clientId), String(op.packetId))
-          break
-        case OpKind.PutRetained:
-          if (!op.cancelled && this.storesRetained) m.hset(k.retained, op.message.topic, encodeMessage(op.message))
-          break
-        case OpKind.DeleteRetained:
-          if (!op.cancelled && this.storesRetained) m.hdel(k.retained, op.topic)
-          break
+    if (this.chunked) {
+      const run = (async () => { for (const part of splitAtSessions(ops, this.rewriteChunk)) await this.send(part) })()
+      const rewriting = this.rewriting = run.catch(() => undefined)
+      try {
+        return await run
+      } finally {
+        if (this.rewriting === rewriting) this.rewriting = undefined
       }
     }
-    if (rows.length > 0) m.hset(k.out, ...rows)
-    if (inline.length > 0) m.hset(k.outMessages, ...inline)
-    for (const [clientId, ids] of idsOf) m.sadd(k.outIds(clientId), ...ids)
-    if (deleted.length > 0) m.midgeDeleteOutbound(k.out, k.outMessages, k.messageRefs, k.messages, `${k.prefix}:oi:`, ...deleted)
-    for (const id of messagesDeleted) m.midgeDeleteMessage(k.messageRefs, k.messages, id)
-    let results: Awaited<ReturnType<typeof m.exec>>
+    if (this.rewriting !== undefined) await this.rewriting
+    return this.send(ops)
+  }
+
+  private async send(ops: readonly WriteOp[]): Promise<void> {
     try {
-      results = await m.exec()
-    } catch (error) {
-      // not sent, or no answer: Redis is away (as opposed to a write it refused, below)
-      throw new StoreError('unavailable', `Redis is unavailable: ${(error as Error)?.message ?? String(error)}`, {cause: error})
+      await execute(transaction(this.redis, this.keys, ops, this.storesRetained))
+    } catch (caught) {
+      const error = caught as StoreError
+      if (!isCommandTimeout(error.cause)) throw error
+      // a Redis that accepts but does not answer: the commit fails (not acknowledged), and the
+      // connection is made again, so that 'close' then 'ready' tell a cluster node to recover
+      const ms = this.redis.options.commandTimeout ?? 0
+      if (this.redis.status === 'ready') this.redis.disconnect(true)
+      throw new StoreError('unavailable', `Redis did not answer a commit within ${ms / 1000} s`, {cause: error})
     }
-    if (results === null) throw new StoreError('failed', 'the Redis transaction was aborted')
-    for (const [error] of results) if (error) throw new StoreError('failed', `Redis refused a write: ${error.message}`, {cause: error})
   }
 
   async loadSessions(): Promise<SessionRows> {
@@ -316,8 +234,11 @@ export class RedisStore extends BufferedStore {
     const owns = typeof options.redis === 'string'
     let client: Redis
     try {
-      client = typeof options.redis === 'string' ? await connectRedis(options.redis, {timeoutMs: options.timeoutMs}) : options.redis
+      client = typeof options.redis === 'string'
+        ? await connectRedis(options.redis, {timeoutMs: options.timeoutMs, commandTimeoutMs: options.commandTimeoutMs ?? REDIS_COMMAND_TIMEOUT_MS, signal: options.signal})
+        : options.redis
     } catch (error) {
+      if (error instanceof RedisAborted) throw error
       throw new StoreError('failed', (error as Error).message, {cause: error})
     }
     const redis = defineScripts(client)
@@ -327,7 +248,7 @@ export class RedisStore extends BufferedStore {
     let backend: RedisBackend | undefined
     try {
       // a Redis that stops answering while the store opens its own connection fails the opening (one line), not hangs it
-      const bounded = <T>(step: () => Promise<T>): Promise<T> => owns ? answersWithin(redis, options.timeoutMs ?? REDIS_START_TIMEOUT_MS, step) : step()
+      const bounded = <T>(step: () => Promise<T>): Promise<T> => owns ? answersWithin(redis, options.timeoutMs ?? REDIS_START_TIMEOUT_MS, step, options.signal) : step()
       return await bounded(async () => {
         const version = Number(await redis.get(keys.schema) ?? 0)
         if (version > REDIS_SCHEMA_VERSION) {
@@ -336,7 +257,7 @@ export class RedisStore extends BufferedStore {
         if (await redis.set(lockKey, token, 'PX', LOCK_MS, 'NX') !== 'OK') {
           throw new StoreError('locked', `node ${options.nodeId} already has the store under ${keys.prefix} open (is another broker running with this node id?)`)
         }
-        backend = new RedisBackend(redis, keys, options.loadAll ?? true, options.nodeId, owns, lockKey, token, options.retained ?? true)
+        backend = new RedisBackend(redis, keys, options.loadAll ?? true, options.nodeId, owns, lockKey, token, options.retained ?? true, options.rewriteChunk)
         const store = new RedisStore(backend, options.nodeId)
         await store.init() // reads only: a damaged record is refused before anything is written
         if (version === 0) await redis.set(keys.schema, String(REDIS_SCHEMA_VERSION))
@@ -350,7 +271,7 @@ export class RedisStore extends BufferedStore {
       else {
         if (owns) redis.disconnect()
       }
-      throw error instanceof StoreError ? error : new StoreError('failed', `cannot open the Redis store: ${(error as Error).message}`, {cause: error})
+      throw error instanceof StoreError || error instanceof RedisAborted ? error : new StoreError('failed', `cannot open the Redis store: ${(error as Error).message}`, {cause: error})
     }
   }
 
@@ -385,6 +306,19 @@ export class RedisStore extends BufferedStore {
   async rewrite(): Promise<void> {
     await this.redis.eval(KEEP_RANGE, 1, this.keys.idRanges, String(this.idRange))
     this.resetIndex()
+  }
+
+  /**
+   * flush() for the engine's rewrite after rewrite(): one MULTI/EXEC per `rewriteChunk` sessions (a node
+   * with 100k sessions builds no single enormous transaction), one after the other, before any later commit.
+   */
+  flushRewrite(): Promise<void> {
+    this.redisBackend.chunked = true
+    try {
+      return this.flush() // a pipelined backend's commit starts at once
+    } finally {
+      this.redisBackend.chunked = false
+    }
   }
 
   /** Commits what is buffered, then forgets one session here: its rows stay in Redis for the node it moves to. */

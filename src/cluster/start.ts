@@ -6,6 +6,7 @@ import {nodeKey} from './keys.js'
 import type {ClusterNode} from './node.js'
 import {StoreError} from '../broker/store/errors.js'
 import {RedisStore} from './redis-store.js'
+import {pause, RedisAborted} from './redis-connect.js'
 import {SessionRecovery} from './recovery.js'
 import {RedisSessionDirectory} from './session-directory.js'
 
@@ -17,6 +18,16 @@ export interface ClusterNodeSettings {
   logger: Logger
   heartbeatMs?: number
   ttlMs?: number
+  /** How long a commit waits for Redis (RedisStoreOptions.commandTimeoutMs; default 10 s). */
+  commandTimeoutMs?: number
+  /** Sessions per transaction when the node writes what it holds again after an outage (default 500). */
+  rewriteChunk?: number
+  /**
+   * Aborting it (SIGINT or SIGTERM during `broker start`) stops the start at once, also while it waits
+   * for Redis to answer or for an earlier process's store lock: startClusterNode then rejects with a
+   * RedisAborted, and leaves nothing open.
+   */
+  signal?: AbortSignal
 }
 
 /** A node of the cluster before its broker exists: what to create the broker with, then join(). */
@@ -47,10 +58,14 @@ export async function startClusterNode(settings: ClusterNodeSettings): Promise<S
   const nodeId = settings.nodeId ?? generateNodeId()
   const log = settings.logger
   // the store owns its connection (closed with it); the directory's commands share it
-  const store = await openStore(settings.url, nodeId, log)
+  const store = await openStore(settings, nodeId, log)
   const redis = store.redis
   let sessions: RedisSessionDirectory
+  // stopped meanwhile: its commands fail at once rather than after their timeout
+  const stop = (): void => { store.redis.disconnect() }
+  settings.signal?.addEventListener('abort', stop, {once: true})
   try {
+    if (settings.signal?.aborted) stop()
     sessions = await RedisSessionDirectory.start({
       store, logger: log,
       // part 1's heartbeat: a node is alive while its key (with a TTL) exists
@@ -58,7 +73,9 @@ export async function startClusterNode(settings: ClusterNodeSettings): Promise<S
     })
   } catch (error) {
     await store.close()
-    throw error
+    throw settings.signal?.aborted ? new RedisAborted(`stopped (${String(settings.signal.reason)}) while waiting for Redis`, {cause: error}) : error
+  } finally {
+    settings.signal?.removeEventListener('abort', stop)
   }
   let recovery: SessionRecovery | undefined
   return {
@@ -103,15 +120,17 @@ const LOCK_WAIT_MS = 20_000
  * expires 15 s after a dead one: a node restarted with the same id (a replaced --workers worker, a
  * killed node started again) waits for it; a live holder still refuses it ('locked') after that.
  */
-async function openStore(url: string, nodeId: string, log: Logger): Promise<RedisStore> {
+async function openStore(settings: ClusterNodeSettings, nodeId: string, log: Logger): Promise<RedisStore> {
+  const {url, commandTimeoutMs, rewriteChunk, signal} = settings
   const deadline = Date.now() + LOCK_WAIT_MS
   for (let logged = false; ; logged = true) {
     try {
-      return await RedisStore.open({redis: url, nodeId, prefix: 'midge', loadAll: false, retained: false})
+      return await RedisStore.open({redis: url, nodeId, prefix: 'midge', loadAll: false, retained: false, commandTimeoutMs, rewriteChunk, signal})
     } catch (error) {
       if (!(error instanceof StoreError) || error.code !== 'locked' || Date.now() > deadline) throw error
       if (!logged) log.warn({node: nodeId}, `cluster: node ${nodeId}'s store is locked by an earlier process with this id; waiting up to ${LOCK_WAIT_MS / 1000} s for its lock to expire`)
-      await new Promise((resolve) => setTimeout(resolve, 1000))
+      await pause(1000, signal)
+      if (signal?.aborted) throw new RedisAborted(`stopped (${String(signal.reason)}) while waiting for the store lock of node ${nodeId}`)
     }
   }
 }

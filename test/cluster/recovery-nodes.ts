@@ -9,6 +9,7 @@ import type {Logger} from '../../src/broker/logger.js'
 import type {IClientOptions, MqttClient} from 'mqtt'
 import {connect} from './session-nodes.js'
 import {startClusterNode, type ClusterNode, type StartedClusterNode} from '../../src/cluster/index.js'
+import type {ClusterNodeSettings} from '../../src/cluster/start.js'
 
 /** Log lines of one node; `wait(re)` resolves with the first line (from `from` on) that matches. */
 export class Lines extends EventEmitter<{line: [string]}> {
@@ -43,10 +44,11 @@ export interface RecoveringNode {
   close(): Promise<void>
 }
 
-/** A node as `broker start --cluster URL --node-id ID` makes it (short heartbeat; `ttlMs` as given). */
-export async function startRecoveringNode(redisUrl: string, id: string, ttlMs?: number): Promise<RecoveringNode> {
+/** A node as `broker start --cluster URL --node-id ID` makes it (short heartbeat; `ttlMs` and other settings as given). */
+export async function startRecoveringNode(redisUrl: string, id: string, ttlMs?: number,
+  settings: Partial<Pick<ClusterNodeSettings, 'commandTimeoutMs' | 'rewriteChunk'>> = {}): Promise<RecoveringNode> {
   const lines = new Lines()
-  const started = await startClusterNode({url: redisUrl, nodeId: id, logger: lines.logger, heartbeatMs: 200, ...(ttlMs === undefined ? {} : {ttlMs})})
+  const started = await startClusterNode({url: redisUrl, nodeId: id, logger: lines.logger, heartbeatMs: 200, ...(ttlMs === undefined ? {} : {ttlMs}), ...settings})
   const broker = createBroker({store: started.store, sessions: started.sessions, logger: lines.logger})
   await broker.restore()
   const address = await broker.listen({port: 0})

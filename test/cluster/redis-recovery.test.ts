@@ -99,14 +99,15 @@ for (const [name, redisOptions] of [['Redis restarted empty', {}], ['Redis resta
   })
 }
 
-describe('cluster node recovery: the rows written again replace the old ones', {timeout: 90_000}, () => {
+describe('cluster node recovery: the rows written again replace the old ones, in transactions of a few sessions', {timeout: 90_000}, () => {
   let redis: RedisServer | undefined
   const {nodes, client, close} = recoveryKit()
   after(() => close(redis))
 
   it('leaves no message, reference or outbound row behind once the sessions have taken everything', async () => {
     redis = await startRedis({appendfsync: 'always'})
-    const a = await startRecoveringNode(redis.url, 'rows-a')
+    // one session per transaction: each message is written with the first session and referenced by the second's
+    const a = await startRecoveringNode(redis.url, 'rows-a', undefined, {rewriteChunk: 1})
     nodes.push(a)
     const options = (clientId: string): mqtt.IClientOptions => ({clientId, clean: false, protocolVersion: 4})
     // two offline sessions: each message is stored once, referenced by both
@@ -125,9 +126,14 @@ describe('cluster node recovery: the rows written again replace the old ones', {
     assert.deepEqual(await rows(), {out: 4, inline: 0, messages: 2, refs: 2})
 
     const from = a.lines.all.length
+    const store = a.started.store.redis
+    const multi = store.multi.bind(store)
+    let transactions = 0
+    store.multi = ((...args: Parameters<typeof multi>) => { transactions++; return multi(...args) }) as typeof store.multi
     await redis.kill()
     await redis.restart()
     assert.match(await a.lines.wait(RECOVERED, from), /wrote its 2 stored sessions \(4 messages\)/)
+    assert.equal(transactions, 2, 'one MULTI/EXEC per session')
     // the old rows are gone and the new ones written once (not 8 outbound rows, 4 messages)
     assert.deepEqual(await rows(), {out: 4, inline: 0, messages: 2, refs: 2})
     for (const id of ['rows-1', 'rows-2']) {

@@ -118,7 +118,7 @@ async function startPrepared(p: PreparedBroker, {signal, logger: log, process: p
   const uncapYoungGeneration = processWide ? capYoungGeneration() : () => {}
   const parallelScavenges = processWide ? serialScavenges() : () => {}
   // --cluster: sessions in Redis (the store and directory exist before the broker); ioredis and src/cluster load only then
-  const node = settings.cluster ? await startNode(settings, log) : undefined
+  const node = settings.cluster ? await startNode(settings, log, signal) : undefined
   const store = node?.store ?? await openBrokerStore({persistence: settings.persistence, file: settings.persistenceFile, 'persistence-sync': settings.persistenceSync})
   const broker = createBroker({...settings.engine, ...(settings.version === undefined ? {} : {version: settings.version}), logger: log, auth: p.hooks,
     authenticators: chain?.authenticators, store, ...(node ? {sessions: node.sessions} : {})})
@@ -182,12 +182,17 @@ async function startPrepared(p: PreparedBroker, {signal, logger: log, process: p
 }
 
 /** --cluster: this node's store and session directory in Redis; --persistence is ignored (logged). Exit 17 without Redis. */
-async function startNode(settings: ServeSettings, log: Logger): Promise<StartedClusterNode> {
+async function startNode(settings: ServeSettings, log: Logger, signal: AbortSignal): Promise<StartedClusterNode> {
   if (settings.persistence !== undefined) log.warn(`--persistence ${settings.persistence} is ignored with --cluster: sessions are stored in Redis`)
   const {startClusterNode} = await import('../../cluster/index.js')
   try {
-    return await startClusterNode({...settings.cluster!, logger: log})
+    return await startClusterNode({...settings.cluster!, logger: log, signal})
   } catch (error) {
+    // SIGINT or SIGTERM while waiting for Redis: a stop asked for, not a failed start
+    if (signal.aborted) throw new StartInterrupted(`shutting down (${String(signal.reason)}) before the start finished, while waiting for Redis`)
     throw new CliError(`--cluster: ${(error as Error).message}`, ExitCode.BrokerStartFailed)
   }
 }
+
+/** SIGINT or SIGTERM stopped `broker start` before it served (exit 0, as a stop after it does; the message is the one line to log). */
+export class StartInterrupted extends Error {}

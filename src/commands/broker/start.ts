@@ -4,7 +4,7 @@ import {pluginSpecs} from '../../cli/broker/plugins.js'
 import {brokerFlags} from '../../cli/broker/flags.js'
 import {bridgeFlags} from '../../cli/broker/bridge-flags.js'
 import {bridgeSettings} from '../../cli/broker/bridges.js'
-import {prepareBroker, serveBroker, type ServeSettings} from '../../cli/broker/serve-broker.js'
+import {prepareBroker, serveBroker, StartInterrupted, type ServeSettings} from '../../cli/broker/serve-broker.js'
 import {readMosquittoConf, resolveBrokerSettings} from '../../cli/broker/settings.js'
 import {CliError, ExitCode} from '../../cli/common/exit-codes.js'
 import {createLogger} from '../../cli/common/logger.js'
@@ -74,7 +74,11 @@ reconnect on their own; SIGHUP does not re-read them (as in Mosquitto).`
     }
     const {signal, dispose} = shutdownSignal()
     try {
-      const served = await serveBroker(settings, {signal, logger: log})
+      const served = await serveBroker(settings, {signal, logger: log}).catch((error: unknown) => {
+        if (!(error instanceof StartInterrupted)) throw error
+        log.info({signal: signal.reason}, error.message)
+      })
+      if (served === undefined) return
       try {
         // a worker of --workers tells the primary, which announces once all workers listen
         if (!reportListening(served.announcements)) await this.announce(served.announcements, flags)
