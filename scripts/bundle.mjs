@@ -48,9 +48,9 @@ function commandId(file) {
 }
 
 /** The entry of a bundle: oclif's run and the getters of the commands whose ids pass `only`. */
-function entrySource(only = () => true) {
+function entrySource(only = () => true, manifest = undefined) {
   const lines = [`import {run as main} from ${JSON.stringify(join(src, 'cli', 'common', 'main.ts'))}`, 'export const COMMANDS = {}',
-    'export function run(dir) { return main(dir, Object.keys(COMMANDS)) }']
+    `export function run(dir) { return main(dir, Object.keys(COMMANDS), ${JSON.stringify(manifest)}) }`]
   for (const file of commandFiles(join(src, 'commands')).sort().filter((f) => only(commandId(f)))) {
     lines.push(`Object.defineProperty(COMMANDS, ${JSON.stringify(commandId(file))}, {enumerable: true, get: () => require(${JSON.stringify(file)}).default})`)
   }
@@ -94,6 +94,13 @@ const PATCHES = [{
     'that only package.json gets (in a run showing help): the manifest\'s 260 kB stayed in a running broker',
   from: '    cache.set(path, contents);\n    return JSON.parse(contents);',
   to: '    if (path.endsWith(\'package.json\')) cache.set(path, contents);\n    return JSON.parse(contents);',
+}, {
+  file: join('@oclif', 'core', 'lib', 'config', 'plugin.js'),
+  why: 'a run of one of the commands of client.cjs or broker.cjs reads the manifest of that bundle\'s commands ' +
+    '(scripts/manifest.mjs, src/cli/common/main.ts): the whole manifest\'s objects, every command\'s flags, stayed in a ' +
+    'running broker, 0.3 MiB (#23); the file missing, oclif reads its own as before',
+  from: 'const p = (0, node_path_1.join)(this.root, `${dotfile ? \'.\' : \'\'}oclif.manifest.json`);',
+  to: 'const p = (!dotfile && this.isRoot && globalThis[Symbol.for(\'midge.manifest\')]) || (0, node_path_1.join)(this.root, `${dotfile ? \'.\' : \'\'}oclif.manifest.json`);',
 }, {
   file: join('pino', 'lib', 'tools.js'),
   why: 'pino read worker_threads\' isMainThread when it loaded, for the one case of an asynchronous destination ' +
@@ -177,8 +184,8 @@ const plugin = {
   setup(b) {
     b.onResolve({filter: /^midge:(entry|client|broker)$/}, (args) => ({path: args.path.slice(6), namespace: 'midge'}))
     b.onLoad({filter: /.*/, namespace: 'midge'}, (args) => ({
-      contents: args.path === 'client' ? entrySource((id) => CLIENT_COMMANDS.includes(id))
-        : args.path === 'broker' ? entrySource((id) => BROKER_COMMANDS.includes(id)) : entrySource(), loader: 'js', resolveDir: root}))
+      contents: args.path === 'client' ? entrySource((id) => CLIENT_COMMANDS.includes(id), 'client.manifest.json')
+        : args.path === 'broker' ? entrySource((id) => BROKER_COMMANDS.includes(id), 'broker.manifest.json') : entrySource(), loader: 'js', resolveDir: root}))
     b.onResolve({filter: /^debug$/}, (args) => args.namespace === 'midge-debug' ? undefined : {path: 'debug', namespace: 'midge-debug'})
     b.onLoad({filter: /.*/, namespace: 'midge-debug'}, () => ({contents: DEBUG_SHIM, loader: 'js', resolveDir: join(root, 'node_modules', '@oclif', 'core')}))
     // Our modules have no side effects on import (no module-level work but definitions), so what a
