@@ -48,9 +48,9 @@ function commandId(file) {
 }
 
 /** The entry of a bundle: oclif's run and the getters of the commands whose ids pass `only`. */
-function entrySource(only = () => true) {
+function entrySource(only = () => true, manifest = undefined) {
   const lines = [`import {run as main} from ${JSON.stringify(join(src, 'cli', 'common', 'main.ts'))}`, 'export const COMMANDS = {}',
-    'export function run(dir) { return main(dir, Object.keys(COMMANDS)) }']
+    `export function run(dir) { return main(dir, Object.keys(COMMANDS), ${JSON.stringify(manifest)}) }`]
   for (const file of commandFiles(join(src, 'commands')).sort().filter((f) => only(commandId(f)))) {
     lines.push(`Object.defineProperty(COMMANDS, ${JSON.stringify(commandId(file))}, {enumerable: true, get: () => require(${JSON.stringify(file)}).default})`)
   }
@@ -94,6 +94,34 @@ const PATCHES = [{
     'that only package.json gets (in a run showing help): the manifest\'s 260 kB stayed in a running broker',
   from: '    cache.set(path, contents);\n    return JSON.parse(contents);',
   to: '    if (path.endsWith(\'package.json\')) cache.set(path, contents);\n    return JSON.parse(contents);',
+}, {
+  file: join('@oclif', 'core', 'lib', 'config', 'plugin.js'),
+  why: 'a run of one of the commands of client.cjs or broker.cjs reads the manifest of that bundle\'s commands ' +
+    '(scripts/manifest.mjs, src/cli/common/main.ts): the whole manifest\'s objects, every command\'s flags, stayed in a ' +
+    'running broker, 0.3 MiB (#23); the file missing, oclif reads its own as before',
+  from: 'const p = (0, node_path_1.join)(this.root, `${dotfile ? \'.\' : \'\'}oclif.manifest.json`);',
+  to: 'const p = (!dotfile && this.isRoot && globalThis[Symbol.for(\'midge.manifest\')]) || (0, node_path_1.join)(this.root, `${dotfile ? \'.\' : \'\'}oclif.manifest.json`);',
+}, {
+  file: join('pino', 'lib', 'tools.js'),
+  why: 'pino read worker_threads\' isMainThread when it loaded, for the one case of an asynchronous destination ' +
+    '(midge\'s are all synchronous): node:worker_threads and its modules cost an idle broker 0.3 MiB (#23)',
+  from: 'const { isMainThread } = require(\'worker_threads\')\n',
+  to: '',
+}, {
+  file: join('pino', 'lib', 'tools.js'),
+  why: 'see above: the same check, made when it is needed',
+  from: 'if (!opts.sync && isMainThread) {',
+  to: 'if (!opts.sync && require(\'worker_threads\').isMainThread) {',
+}, {
+  file: join('pino', 'lib', 'tools.js'),
+  why: 'pino\'s transports (a worker thread, thread-stream, node:assert) are evaluated on first use, not at load: midge uses none',
+  from: 'const transport = require(\'./transport\')\n',
+  to: 'const transport = (options) => require(\'./transport\')(options)\n',
+}, {
+  file: join('pino', 'pino.js'),
+  why: 'pino.transport, likewise, on first use',
+  from: 'module.exports.transport = require(\'./lib/transport\')\n',
+  to: 'Object.defineProperty(module.exports, \'transport\', {enumerable: true, configurable: true, get: () => require(\'./lib/transport\')})\n',
 }]
 
 // Node built-ins that oclif require()s when its modules load but uses only on some paths (child_process
@@ -106,6 +134,27 @@ const LAZY_HELPER = `function __midgeLazyBuiltin(load) {
   let m
   return new Proxy({}, {get: (_, key) => key === '__esModule' ? undefined : (m ??= load())[key], has: (_, key) => key in (m ??= load())})
 }
+`
+
+// Node built-ins that our modules (and the packages inlined with them) import at the top but that a
+// broker uses only when a feature is configured or a rare path runs: node:tls (a TLS listener), node:http
+// and node:https (WebSockets, the HTTP endpoint, the HTTP authentication plugin), node:worker_threads
+// (--persistence's SQLite worker), node:crypto (client ids the broker assigns, SCRAM, Dynamic Security,
+// password hashes), node:fs/promises (files read at start; Node's own fs/promises loads its readline
+// too). Each costs an idle process pages of the node binary and heap for its compiled code, some 3 MiB of
+// an idle broker's 51 together (docs/benchmarks.md, #23). In the bundle's output each such `x =
+// require("node:...")` becomes a stand-in that loads the module on first use: esbuild reads a named
+// import as a property of that object at every use (`(0, import_node_tls.createServer)(...)`), so the
+// stand-in needs only `get` (and `has`). A default import (`__toESM(require(...))`, which copies every
+// property) is left as it is.
+const LAZY_NODE = ['crypto', 'fs/promises', 'http', 'https', 'tls', 'worker_threads']
+const LAZY_NODE_REQUIRE = new RegExp(`(?<==)require\\("node:(${LAZY_NODE.join('|')})"\\)(?=[;,)}])`, 'g')
+const LAZY_NODE_HELPER = 'function __midgeLazyNode(load) { let m; return new Proxy({}, {get: (_, key) => key === "__esModule" ? undefined : (m ??= load())[key], has: (_, key) => key in (m ??= load())}) }'
+
+// sonic-boom (pino's destination) checks one argument with node:assert, whose module (with its
+// AssertionError, diff and colour support) costs an idle broker 0.2 MiB: this stand-in loads it only when
+// the check fails, to throw the same error.
+const ASSERT_SHIM = `module.exports = function assert(value, message) { if (!value) require('node:assert')(value, message) }
 `
 
 // npm packages that oclif's modules require() when they load but use only on some paths: command
@@ -135,8 +184,8 @@ const plugin = {
   setup(b) {
     b.onResolve({filter: /^midge:(entry|client|broker)$/}, (args) => ({path: args.path.slice(6), namespace: 'midge'}))
     b.onLoad({filter: /.*/, namespace: 'midge'}, (args) => ({
-      contents: args.path === 'client' ? entrySource((id) => CLIENT_COMMANDS.includes(id))
-        : args.path === 'broker' ? entrySource((id) => BROKER_COMMANDS.includes(id)) : entrySource(), loader: 'js', resolveDir: root}))
+      contents: args.path === 'client' ? entrySource((id) => CLIENT_COMMANDS.includes(id), 'client.manifest.json')
+        : args.path === 'broker' ? entrySource((id) => BROKER_COMMANDS.includes(id), 'broker.manifest.json') : entrySource(), loader: 'js', resolveDir: root}))
     b.onResolve({filter: /^debug$/}, (args) => args.namespace === 'midge-debug' ? undefined : {path: 'debug', namespace: 'midge-debug'})
     b.onLoad({filter: /.*/, namespace: 'midge-debug'}, () => ({contents: DEBUG_SHIM, loader: 'js', resolveDir: join(root, 'node_modules', '@oclif', 'core')}))
     // Our modules have no side effects on import (no module-level work but definitions), so what a
@@ -150,6 +199,8 @@ const plugin = {
     // bl (mqtt-packet's parser's buffer list) takes its Duplex from readable-stream, npm's copy of
     // Node's streams: some twenty modules to evaluate at every start for the class node:stream has
     b.onResolve({filter: /^readable-stream$/}, (args) => args.importer.includes(`${sep}node_modules${sep}bl${sep}`) ? {path: 'node:stream', external: true} : undefined)
+    b.onResolve({filter: /^assert$/}, (args) => args.importer.includes(`${sep}node_modules${sep}sonic-boom${sep}`) ? {path: 'assert', namespace: 'midge-assert'} : undefined)
+    b.onLoad({filter: /.*/, namespace: 'midge-assert'}, () => ({contents: ASSERT_SHIM, loader: 'js'}))
     b.onResolve({filter: /^wsl-utils$/}, (args) => args.namespace === 'midge-wsl' ? undefined : {path: 'wsl-utils', namespace: 'midge-wsl'})
     b.onLoad({filter: /.*/, namespace: 'midge-wsl'}, () => ({contents: WSL_SHIM, loader: 'js', resolveDir: join(root, 'node_modules', '@oclif', 'core')}))
     b.onResolve({filter: /^[^./]/}, (args) => {
@@ -221,7 +272,7 @@ for (const [entry, file] of [['midge:entry', outfile], ['midge:client', clientOu
   // milliseconds; midge's engines (>=20) are stricter, so the check is skipped while the bundle loads
   // dynamic import() inside a vm.Script needs a Node flag, so the bundle's go through the loader's own
   // (src/cli/common/compile-cache.ts); under plain require() (scripts/manifest.mjs) they are ordinary import()s
-  banner: {js: 'const __midgeImport = typeof __midgeDynamicImport === "function" ? __midgeDynamicImport : (s) => import(s); const __midgeEngineCheck = process.env.OCLIF_DISABLE_ENGINE_WARNING; process.env.OCLIF_DISABLE_ENGINE_WARNING = "1";'},
+  banner: {js: LAZY_NODE_HELPER + '; const __midgeImport = typeof __midgeDynamicImport === "function" ? __midgeDynamicImport : (s) => import(s); const __midgeEngineCheck = process.env.OCLIF_DISABLE_ENGINE_WARNING; process.env.OCLIF_DISABLE_ENGINE_WARNING = "1";'},
   footer: {js: 'if (__midgeEngineCheck === undefined) delete process.env.OCLIF_DISABLE_ENGINE_WARNING; else process.env.OCLIF_DISABLE_ENGINE_WARNING = __midgeEngineCheck;'},
   logLevel: 'warning',
   plugins: [plugin],
@@ -247,5 +298,6 @@ await build({
 // call, one copy of it, where wrapping it at run time made two.
 for (const file of [outfile, clientOutfile, brokerOutfile]) {
   const text = readFileSync(file, 'utf8').replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    .replace(LAZY_NODE_REQUIRE, (call) => `__midgeLazyNode(() => ${call})`)
   writeFileSync(file, BUNDLE_HEAD + text + BUNDLE_TAIL + BUNDLE_CALL)
 }

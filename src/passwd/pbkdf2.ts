@@ -1,12 +1,14 @@
 import {pbkdf2, timingSafeEqual} from 'node:crypto'
-import {promisify} from 'node:util'
 import {decodeBase64} from './base64.js'
 import {MOSQUITTO_SALT_BYTES, PBKDF2_DEFAULTS, PBKDF2_SALT_BYTES, SHA512_BYTES} from './defaults.js'
 import {PasswordFileError} from './errors.js'
 import {randomSalt} from './random.js'
 import type {Pbkdf2Hash} from './types.js'
 
-const pbkdf2Async = promisify(pbkdf2)
+/** crypto.pbkdf2 as a promise (not promisify(pbkdf2) at load, which reads node:crypto before any use: see random.ts). */
+function pbkdf2Async(password: string | Buffer, salt: Buffer, iterations: number, bytes: number, digest: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => pbkdf2(password, salt, iterations, bytes, digest, (error, key) => (error ? reject(error) : resolve(key))))
+}
 
 /** Mosquitto reads the count with atoi() into an int. */
 const MAX_ITERATIONS = 2 ** 31 - 1

@@ -1,5 +1,8 @@
 import {randomBytes} from 'node:crypto'
-import {promisify} from 'node:util'
 
 /** Cryptographically random bytes, generated on the libuv thread pool. */
-export const randomSalt: (bytes: number) => Promise<Buffer> = promisify(randomBytes)
+export function randomSalt(bytes: number): Promise<Buffer> {
+  // (not promisify(randomBytes) at load: that reads node:crypto when the module loads, which the bundle
+  // defers to a first use, scripts/bundle.mjs)
+  return new Promise((resolve, reject) => randomBytes(bytes, (error, buf) => (error ? reject(error) : resolve(buf))))
+}

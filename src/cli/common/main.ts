@@ -18,11 +18,14 @@ interface PackageJson { oclif: {plugins?: string[]; additionalHelpFlags?: string
  * cannot occur, errors, exit codes); every other argv (`help ...`, `--help` anywhere before `--`,
  * `--version`, a topic, an unknown command, none) goes through oclif with its plugins.
  */
-export async function run(dir: string, commandIds: readonly string[] = []): Promise<void> {
+export async function run(dir: string, commandIds: readonly string[] = [], manifest?: string): Promise<void> {
   const argv = process.argv.slice(2)
   const bin = dir.startsWith('file:') ? fileURLToPath(dir) : dir
   const root = dirname(dirname(bin))
   const pjson = ownCommand(argv, commandIds) ? withoutPlugins(root, argv) : undefined
+  // such a run reads the manifest of its bundle's commands (scripts/manifest.mjs), not every command's:
+  // oclif keeps it for as long as the process runs (#23); see the plugin.js patch in scripts/bundle.mjs
+  if (pjson && manifest) (globalThis as Record<symbol, unknown>)[Symbol.for('midge.manifest')] = join(root, 'dist', 'bundle', manifest)
   // the package folder, not bin/run.js: oclif would take bin/package.json for the package's
   await execute({args: argv, loadOptions: pjson ? {root, pjson: pjson as never} : root})
 }
