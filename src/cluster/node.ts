@@ -48,8 +48,8 @@ export class ClusterNode implements ClusterLink {
   private readonly groupTargets = new Map<string, string[]>()
   private readonly logUrl: string
   private readonly broker: BrokerEngine
-  /** Forwarded messages, one Redis PUBLISH per node and turn or Redis round trip (outbox.ts). */
-  private readonly outbox = new NodeOutbox((node, bytes) => this.pub.publish(nodeChannel(node), bytes))
+  /** Forwarded messages of this event-loop turn, one Redis PUBLISH per node when it ends. */
+  private readonly outbox = new NodeOutbox((node, bytes) => this.send(this.pub.publish(nodeChannel(node), bytes)))
 
   constructor(broker: Broker, private readonly pub: Redis, private readonly sub: Redis, private readonly options: ClusterNodeOptions) {
     this.broker = engineOf(broker)
