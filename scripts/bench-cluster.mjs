@@ -15,7 +15,12 @@
 // against one midge process (without and with --cluster) and Mosquitto; and how the connections spread
 // over the workers.
 // Usage: node scripts/bench-cluster.mjs [--scenarios throughput,latency,workers] [--duration S] [--rounds N]
-//   [--nodes 0,1,2,3] [--aedes 1,2,3] [--conns 10000] [--mqbench PATH] [--out FILE.json] [--write]
+//   [--nodes 0,1,2,3] [--aedes 1,2,3] [--cases fan-in,fan-out,qos1] [--base DIR] [--conns 10000]
+//   [--mqbench PATH] [--out FILE.json] [--write]
+// --base DIR: also the clusters of 2 and 3 nodes (those of --nodes) of another built checkout (the build
+// before a change: `git worktree add DIR main`, npm run build there), as "(before)" rows of the same
+// run; the clients are this checkout's `bench` for every setup. Throughput rows also get the brokers'
+// CPU (utime+stime of every broker process, from /proc) per delivered message.
 // --write puts the tables of the parts run into docs/benchmarks.md between the bench-cluster markers.
 import {spawn, spawnSync} from 'node:child_process'
 import {once} from 'node:events'
@@ -27,6 +32,10 @@ import {join} from 'node:path'
 const BIN = new URL('../bin/run.js', import.meta.url).pathname
 const args = process.argv.slice(2)
 const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt }
+const BASE = opt('--base', undefined)
+const BASE_BIN = BASE === undefined ? undefined : join(BASE, 'bin/run.js')
+if (BASE_BIN !== undefined && !existsSync(BASE_BIN)) throw new Error(`--base ${BASE}: no bin/run.js there`)
+const CASES = opt('--cases', undefined)?.split(',')
 const DURATION = Number(opt('--duration', '5'))
 const WARMUP = 2
 const OUT = opt('--out', undefined)
@@ -51,8 +60,8 @@ async function startRedis() {
   return {url: `redis://127.0.0.1:${port}`, async stop() { child.kill('SIGKILL'); await once(child, 'exit').catch(() => {}); rmSync(dir, {recursive: true, force: true}) }}
 }
 
-async function startNode(extra, env = {}) {
-  const child = spawn(process.execPath, [BIN, 'broker', 'start', '--port', '0', '--json', '--log-level', 'warn', '--max-queued-messages', '0', '--max-inflight-messages', '1000', ...extra], {stdio: ['ignore', 'pipe', 'inherit'], env: {...process.env, ...env}})
+async function startNode(extra, env = {}, bin = BIN) {
+  const child = spawn(process.execPath, [bin, 'broker', 'start', '--port', '0', '--json', '--log-level', 'warn', '--max-queued-messages', '0', '--max-inflight-messages', '1000', ...extra], {stdio: ['ignore', 'pipe', 'inherit'], env: {...process.env, ...env}})
   let out = ''
   const port = await new Promise((resolve, reject) => {
     child.stdout.on('data', (d) => { out += d; const line = out.split('\n').find((l) => l.startsWith('{')); if (line) resolve(JSON.parse(line).port) })
@@ -68,7 +77,7 @@ async function startAedes(redisUrl) {
     child.stdout.on('data', (d) => { out += d; const line = out.split('\n').find((l) => l.startsWith('{')); if (line) resolve(JSON.parse(line).port) })
     child.once('exit', (c) => reject(new Error(`aedes exited ${c}`)))
   })
-  return {port, async stop() { child.kill('SIGKILL'); await once(child, 'exit') }}
+  return {port, pid: child.pid, async stop() { child.kill('SIGKILL'); await once(child, 'exit') }}
 }
 
 function bench(mode, port, flags) {
@@ -97,22 +106,36 @@ const SCENARIOS = {
   }),
 }
 
-async function run(ports, scenario) {
+/** CPU time (utime+stime, all threads) of a process, in seconds. */
+function cpuSeconds(pid) {
+  const f = safe(() => readFileSync(`/proc/${pid}/stat`, 'utf8'), '').split(') ')[1]?.split(' ')
+  return f === undefined ? 0 : (Number(f[11]) + Number(f[12])) / 100
+}
+
+/** The delivered rate, and the brokers' CPU per delivered message (µs) from the subscribers' start to their end. */
+async function run(ports, scenario, pids = []) {
   const {subs, pubs} = scenario(ports)
+  const cpu0 = pids.reduce((a, p) => a + cpuSeconds(p), 0)
   const subRuns = subs.map(([port, f]) => bench('sub', port, [...f, '--duration', String(DURATION), '--warmup', String(WARMUP)]))
   // publishers run until every subscriber's measurement is over (however long connecting took)
   const pubRuns = pubs.map(([port, f]) => bench('pub', port, [...f, '--duration', '0', '--warmup', '0']))
   const results = await Promise.all(subRuns.map((r) => r.done))
+  const cpu = pids.reduce((a, p) => a + cpuSeconds(p), 0) - cpu0
   await Promise.all(pubRuns.map((r) => r.stop()))
-  return Math.round(results.reduce((sum, r) => sum + r.rates.received, 0))
+  const delivered = results.reduce((sum, r) => sum + r.messages.received, 0)
+  return {rate: Math.round(results.reduce((sum, r) => sum + r.rates.received, 0)), cpuUs: delivered > 0 ? cpu * 1e6 / delivered : undefined}
 }
 
 const table = {}
+/** label -> scenario -> the brokers' CPU µs per delivered message, per round */
+const cpuTable = {}
 const SETUPS = [['single midge', 0, 'midge'], ['cluster, 1 node', 1, 'midge'], ['cluster, 2 nodes', 2, 'midge'], ['cluster, 3 nodes', 3, 'midge'],
   ['aedes + redis, 1 node', 1, 'aedes'], ['aedes + redis, 2 nodes', 2, 'aedes'], ['aedes + redis, 3 nodes', 3, 'aedes']]
+if (BASE_BIN !== undefined) SETUPS.splice(4, 0, ['cluster, 2 nodes (before)', 2, 'base'], ['cluster, 3 nodes (before)', 3, 'base'])
+for (const name of Object.keys(SCENARIOS)) if (CASES !== undefined && !CASES.includes(caseName(name))) delete SCENARIOS[name]
 const only = opt('--nodes', undefined)?.split(',').map(Number)
 const onlyAedes = opt('--aedes', '1,2,3').split(',').filter(Boolean).map(Number)
-const chosen = SETUPS.filter(() => PARTS.includes('throughput')).filter(([, n, k]) => k === 'aedes' ? onlyAedes.includes(n) : only === undefined || only.includes(n))
+const chosen = SETUPS.filter(() => PARTS.includes('throughput')).filter(([, n, k]) => k === 'aedes' ? onlyAedes.includes(n) : (only === undefined || only.includes(n)) && (k !== 'base' || n > 1))
 const throughputLoads = []
 // --rounds rounds, the setups in a rotated order each round: a change of the machine's load hits them all
 for (let round = 0; round < (chosen.length === 0 ? 0 : ROUNDS); round++) {
@@ -121,16 +144,17 @@ for (let round = 0; round < (chosen.length === 0 ? 0 : ROUNDS); round++) {
     const started = []
     try {
       for (let i = 0; i < Math.max(1, nodes); i++) {
-        started.push(kind === 'aedes' ? await startAedes(redis.url) : await startNode(nodes === 0 ? [] : ['--cluster', redis.url, '--node-id', `bench-${i}`]))
+        started.push(kind === 'aedes' ? await startAedes(redis.url) : await startNode(nodes === 0 ? [] : ['--cluster', redis.url, '--node-id', `bench-${i}`], {}, kind === 'base' ? BASE_BIN : BIN))
       }
       // let every node learn the others (the heartbeat scan runs every second)
       await new Promise((r) => setTimeout(r, 1500))
       throughputLoads.push(loadavg()[0])
       table[label] ??= {}
       for (const [name, scenario] of Object.entries(SCENARIOS)) {
-        const rate = await run(started.map((n) => n.port), scenario)
+        const {rate, cpuUs} = await run(started.map((n) => n.port), scenario, started.map((n) => n.pid))
         ;(table[label][name] ??= []).push(rate)
-        log(`[throughput ${round + 1}] ${label} / ${name}: ${rate} msg/s`)
+        ;((cpuTable[label] ??= {})[name] ??= []).push(cpuUs)
+        log(`[throughput ${round + 1}] ${label} / ${name}: ${rate} msg/s, brokers ${cpuUs?.toFixed(1)} µs CPU per message`)
       }
     } finally {
       for (const n of started) await n.stop()
@@ -152,6 +176,14 @@ if (base !== undefined) {
   const vs = [2, 3].filter((k) => table[`cluster, ${k} nodes`] && table[`aedes + redis, ${k} nodes`])
   if (vs.length > 0) {
     md += `\nmidge cluster ÷ Aedes + Redis, same node count (medians): ${vs.map((k) => `${k} nodes: ${names.map((n) => `${n.split(' (')[0]} ${(median(table[`cluster, ${k} nodes`][n]) / median(table[`aedes + redis, ${k} nodes`][n])).toFixed(1)}x`).join(', ')}`).join('; ')}.\n`
+    const before = vs.filter((k) => table[`cluster, ${k} nodes (before)`])
+    if (before.length > 0) md += `\nThe build before (--base), same run: ${before.map((k) => `${k} nodes: ${names.map((n) => `${n.split(' (')[0]} ${(median(table[`cluster, ${k} nodes (before)`][n]) / median(table[`aedes + redis, ${k} nodes`][n])).toFixed(1)}x Aedes, after ÷ before ${(median(table[`cluster, ${k} nodes`][n]) / median(table[`cluster, ${k} nodes (before)`][n])).toFixed(2)}x`).join(', ')}`).join('; ')}.\n`
+  }
+  md += `\nThe brokers' CPU (utime+stime of every broker process, all threads) per delivered message, µs: median, each round in brackets (it rises with the machine's load: fewer messages per wake-up).\n\n`
+  md += `| setup | ${names.join(' | ')} |\n|---|${names.map(() => '---|').join('')}\n`
+  for (const label of labels) {
+    const row = cpuTable[label]
+    md += `| ${label} | ${names.map((n) => `${fixed(median(row[n]))} [${row[n].map(fixed).join(', ')}]`).join(' | ')} |\n`
   }
 }
 const latency = PARTS.includes('latency') ? await latencyPart() : undefined
@@ -165,6 +197,7 @@ if (args.includes('--write')) writeDocs([md, extra].filter(Boolean).join('\n'))
 
 async function latencyPart() {
   const setups = [['single midge', 0, 'midge'], ['midge cluster, 2 nodes', 2, 'midge'], ['aedes + redis, 2 nodes', 2, 'aedes']]
+  if (BASE_BIN !== undefined) setups.splice(2, 0, ['midge cluster, 2 nodes (before)', 2, 'base'])
   const runs = Object.fromEntries(setups.map(([label]) => [label, []]))
   const loads = []
   for (let round = 0; round < ROUNDS; round++) {
@@ -172,7 +205,7 @@ async function latencyPart() {
       const redis = await startRedis()
       const started = []
       try {
-        for (let i = 0; i < Math.max(1, nodes); i++) started.push(kind === 'aedes' ? await startAedes(redis.url) : await startNode(nodes === 0 ? [] : ['--cluster', redis.url, '--node-id', `lat-${i}`]))
+        for (let i = 0; i < Math.max(1, nodes); i++) started.push(kind === 'aedes' ? await startAedes(redis.url) : await startNode(nodes === 0 ? [] : ['--cluster', redis.url, '--node-id', `lat-${i}`], {}, kind === 'base' ? BASE_BIN : BIN))
         if (nodes > 1) await new Promise((r) => setTimeout(r, 1500))
         loads.push(loadavg()[0])
         const [a, b] = [started[0].port, started.at(-1).port]
@@ -307,6 +340,8 @@ function writeDocs(text) {
 
 function rotate(list, k) { return list.map((_, i) => list[(i + k) % list.length]) }
 function median(xs) { const v = xs.filter((x) => x !== undefined).sort((a, b) => a - b); return v.length === 0 ? undefined : v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2 }
+function fixed(x) { return x === undefined ? '-' : x.toFixed(1) }
+function caseName(scenario) { return scenario.split(' (')[0].toLowerCase().replace(/\s+/g, '') }
 function num(x) { return x === undefined ? '-' : Math.round(x).toLocaleString('en-US') }
 function us(x) { return x === undefined ? '-' : x >= 1000 ? `${(x / 1000).toFixed(2)} ms` : `${Math.round(x)} µs` }
 function range(xs) { return xs.length === 0 ? '-' : `${Math.min(...xs).toFixed(1)}-${Math.max(...xs).toFixed(1)}` }

@@ -35,25 +35,23 @@ export interface NodeMessage {
 export function encodeNodeMessage(sender: string, msg: Message, groups: readonly string[], now: number): Buffer {
   const encoded = sharedEncoding(msg, 5, msg.qos, msg.retain)
   const frame = encoded.bytes
-  const strings: Buffer[] = [Buffer.from(sender)]
+  // the strings are written where they go (no Buffer made for each): this runs once per forwarded message
   let flags = 0
-  if (msg.origin !== undefined) { flags |= HAS_ORIGIN; strings.push(Buffer.from(msg.origin)) }
+  let size = 2 + 2 + Buffer.byteLength(sender) + 2 + frame.length
+  if (msg.origin !== undefined) { flags |= HAS_ORIGIN; size += 2 + Buffer.byteLength(msg.origin) }
   if (msg.originUsername === null) flags |= NULL_USERNAME
-  else if (msg.originUsername !== undefined) { flags |= HAS_USERNAME; strings.push(Buffer.from(msg.originUsername)) }
-  if (msg.expiresAt !== undefined) flags |= HAS_EXPIRY
-  for (const g of groups) strings.push(Buffer.from(g))
-  let size = 2 + (flags & HAS_EXPIRY ? 8 : 0) + 2 + frame.length
-  for (const s of strings) size += 2 + s.length
+  else if (msg.originUsername !== undefined) { flags |= HAS_USERNAME; size += 2 + Buffer.byteLength(msg.originUsername) }
+  if (msg.expiresAt !== undefined) { flags |= HAS_EXPIRY; size += 8 }
+  for (const g of groups) size += 2 + Buffer.byteLength(g)
   const out = Buffer.allocUnsafe(size)
-  let at = out.writeUInt8(VERSION, 0)
-  at = out.writeUInt8(flags, at)
-  at = writeString(out, at, strings[0])
-  let next = 1
-  if (flags & HAS_ORIGIN) at = writeString(out, at, strings[next++])
-  if (flags & HAS_USERNAME) at = writeString(out, at, strings[next++])
+  out[0] = VERSION
+  out[1] = flags
+  let at = writeString(out, 2, sender)
+  if (flags & HAS_ORIGIN) at = writeString(out, at, msg.origin!)
+  if (flags & HAS_USERNAME) at = writeString(out, at, msg.originUsername!)
   if (flags & HAS_EXPIRY) at = out.writeDoubleBE(Date.now() + (msg.expiresAt! - now), at)
   at = out.writeUInt16BE(groups.length, at)
-  while (next < strings.length) at = writeString(out, at, strings[next++])
+  for (const g of groups) at = writeString(out, at, g)
   frame.copy(out, at)
   // the shared encoding leaves its packet id to each receiver; the parser wants one that is not 0
   if (encoded.packetIdOffset >= 0) out.writeUInt16BE(1, at + encoded.packetIdOffset)
@@ -116,9 +114,11 @@ export function decodeNodeMessage(bytes: Buffer, now: number): NodeMessage {
   return {sender, message, groups}
 }
 
-function writeString(out: Buffer, at: number, s: Buffer): number {
-  at = out.writeUInt16BE(s.length, at)
-  return at + s.copy(out, at)
+/** A u16 length, then the string's UTF-8 bytes (the caller sized `out` with Buffer.byteLength). */
+function writeString(out: Buffer, at: number, s: string): number {
+  const n = s.length === 0 ? 0 : out.write(s, at + 2, 'utf8')
+  out.writeUInt16BE(n, at)
+  return at + 2 + n
 }
 
 function readString(bytes: Buffer, r: {at: number}): string {
