@@ -13,13 +13,14 @@ import type {Delivery, DropReason, Session} from './session.js'
 import type {OutboundAliases} from './topic-alias.js'
 import {encodeWithin} from './answers.js'
 import {NO_PATCH, patched, patchOf, type Corked, type Patch} from './write-batch.js'
+import {Keepalive} from './keepalive.js'
 
 /** Held writes past this size are flushed without waiting for the end of the iteration. */
 const FLUSH_AT_BYTES = 8_192
 
-/** The output path of `Connection` (connection.ts), which supplies the state it reads. */
-export abstract class ConnectionOutput implements Corked {
-  abstract readonly broker: ConnectionHost
+/** The output path of `Connection` (connection.ts), which supplies the state it reads; its keepalive clock below it. */
+export abstract class ConnectionOutput extends Keepalive implements Corked {
+  abstract override readonly broker: ConnectionHost
   abstract readonly stream: Duplex
   abstract readonly listener: ListenerLink | undefined
   abstract get state(): ConnState
