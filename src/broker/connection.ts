@@ -71,11 +71,16 @@ export class Connection extends ConnectionOutput implements HandlerContext, Sess
   private static streamData(this: OwnedStream, chunk: Buffer): void { this[CONNECTION]!.onData(chunk) }
   private static streamError(this: OwnedStream, err: Error): void { this[CONNECTION]!.closeSafely(`socket error: ${err.message}`) }
   private static streamEnd(this: OwnedStream): void { this[CONNECTION]!.closeSafely('connection closed by the client') }
-  private static streamDrain(this: OwnedStream): void { this[CONNECTION]!.session?.pump() }
+  private static streamDrain(this: OwnedStream): void {
+    const conn = this[CONNECTION]!
+    conn.released()
+    conn.session?.pump()
+  }
   private static streamClose(this: OwnedStream): void {
     const conn = this[CONNECTION]!
     conn.closeSafely('connection closed')
     conn.current = ConnState.Closed
+    conn.released()
     if (conn.closeTimer !== undefined) conn.broker.options.timers.clearTimeout(conn.closeTimer)
     conn.listener?.released()
   }
