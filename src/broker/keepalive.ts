@@ -19,23 +19,22 @@ export abstract class Keepalive implements Watched {
   /** Called once: `keepalive` true for a missed keepalive, false for a CONNECT that never came. */
   abstract silent(keepalive: boolean): void
 
-  // silence is measured from acceptedAt (CONNECT timeout, while `keepaliveOn` is false) or from lastSeen
-  // (keepalive) and may last limitMs (0: no limit)
-  private acceptedAt = 0
-  private lastSeen = 0
+  // silence is measured from `since` and may last limitMs (0: no limit): from the accept until the
+  // keepalive starts (the CONNECT timeout: progress does not move it), then from the last progress
+  private since = 0
   private limitMs = 0
   private keepaliveOn = false
 
   /** Starts the CONNECT timeout (the subclass calls it once its broker is set). */
   protected watchConnect(connectTimeoutMs: number): void {
-    this.acceptedAt = this.lastSeen = this.broker.options.timers.now()
+    this.since = this.broker.options.timers.now()
     this.limitMs = connectTimeoutMs
     this.broker.watchdog.watch(this)
   }
 
-  /** The client made progress at `now` (see Connection.onData for what counts). */
+  /** The client made progress at `now` (see Connection.onData for what counts); the CONNECT timeout ignores it. */
   protected seen(now: number): void {
-    this.lastSeen = now
+    if (this.keepaliveOn) this.since = now
   }
 
   /**
@@ -52,7 +51,7 @@ export abstract class Keepalive implements Watched {
   startKeepalive(seconds: number): void {
     this.keepaliveOn = true
     this.limitMs = seconds * 1500
-    this.lastSeen = this.broker.options.timers.now()
+    this.since = this.broker.options.timers.now()
     if (seconds === 0) this.broker.watchdog.unwatch(this)
     else this.broker.watchdog.watch(this)
   }
@@ -66,7 +65,7 @@ export abstract class Keepalive implements Watched {
 
   deadline(): number {
     if (this.limitMs === 0) return Infinity
-    return (this.keepaliveOn ? this.lastSeen : this.acceptedAt) + this.limitMs
+    return this.since + this.limitMs
   }
 
   expired(): void {
