@@ -180,8 +180,11 @@ export class Broker {
     const spec: ListenerSpec = {...options, protocol: options.protocol ?? 'mqtt', host: options.host ?? '127.0.0.1', port: options.port ?? 1883,
       // a WebSocket message is buffered whole before any packet in it is read: no larger than a packet
       maxWebSocketMessage: options.maxWebSocketMessage ?? this.options.maxPacketSize}
+    let plain: ConnectionContext | undefined // what every connection without a certificate shares
     const listener = await openListener(spec, {
-      onStream: (stream, a) => this.handle(stream, a.remoteAddress, {username: a.username, certificateSubject: a.certificateSubject, listener: a.listener}),
+      onStream: (stream, a) => this.handle(stream, a.remoteAddress, a.username === undefined && a.certificateSubject === undefined
+        ? (plain ??= {listener: a.listener})
+        : {username: a.username, certificateSubject: a.certificateSubject, listener: a.listener}),
       onClientError: (error, info) => this.events.emit('listenerError', {url: info.listener.url, remoteAddress: info.remoteAddress, error: error.message}),
     })
     if (this.closing) {

@@ -13,13 +13,14 @@ import type {Delivery, DropReason, Session} from './session.js'
 import type {OutboundAliases} from './topic-alias.js'
 import {encodeWithin} from './answers.js'
 import {NO_PATCH, patched, patchOf, type Corked, type Patch} from './write-batch.js'
+import {Keepalive} from './keepalive.js'
 
 /** Held writes past this size are flushed without waiting for the end of the iteration. */
 const FLUSH_AT_BYTES = 8_192
 
-/** The output path of `Connection` (connection.ts), which supplies the state it reads. */
-export abstract class ConnectionOutput implements Corked {
-  abstract readonly broker: ConnectionHost
+/** The output path of `Connection` (connection.ts), which supplies the state it reads; its keepalive clock below it. */
+export abstract class ConnectionOutput extends Keepalive implements Corked {
+  abstract override readonly broker: ConnectionHost
   abstract readonly stream: Duplex
   abstract readonly listener: ListenerLink | undefined
   abstract get state(): ConnState
@@ -43,11 +44,20 @@ export abstract class ConnectionOutput implements Corked {
   /** All the held packets once there are two or more: held[0 .. heldCount), kept between batches, emptied slot by slot. */
   private held: Array<Buffer | undefined> | undefined
   private awaitingFlush = false
+  /** This socket's share of the broker's `writes.outboundBytes` (its bytes held past its high-water mark). */
+  private accounted = 0
 
   // --- SessionLink ---------------------------------------------------------------------------
 
+  /**
+   * Whether more may be sent now: false for a slow reader, one whose output passed its own limit, or
+   * whose socket is backed up while the broker's sockets together hold more than theirs (the kernel's
+   * backpressure bounds the broker's memory; a socket the kernel keeps up with is never held back).
+   */
   get writable(): boolean {
-    return this.state === ConnState.Connected && this.stream.writableLength + this.corkedBytes < this.broker.options.maxOutboundBufferBytes
+    const {options} = this.broker
+    return this.state === ConnState.Connected && this.stream.writableLength + this.corkedBytes < options.maxOutboundBufferBytes &&
+      (this.accounted === 0 || this.broker.writes.outboundBytes < options.maxOutboundBufferBytesTotal)
   }
 
   get inflightWindow(): number {
@@ -111,6 +121,7 @@ export abstract class ConnectionOutput implements Corked {
     m.bytesSent += bytes.length
     if (!hold && !this.corked && this.stream.writableLength === 0) {
       this.stream.write(patch === NO_PATCH ? bytes : patched(bytes, patch))
+      this.recount()
       return
     }
     if (!this.corked) {
@@ -122,6 +133,7 @@ export abstract class ConnectionOutput implements Corked {
         // a large packet goes as it is, after what is held: never copied (but for its packet id)
         this.flushHeld()
         this.stream.write(patch === NO_PATCH ? bytes : patched(bytes, patch))
+        this.recount()
         return
       }
       // held here rather than in the corked stream: a fan-out to a thousand subscribers left several
@@ -134,6 +146,26 @@ export abstract class ConnectionOutput implements Corked {
     this.awaitingFlush = true
     this.flushHeld()
     this.stream.write(patch === NO_PATCH ? bytes : patched(bytes, patch), () => this.onFlushed())
+    this.recount()
+  }
+
+  /**
+   * After a write: a socket past its high-water mark (it will emit 'drain') counts what it holds in the
+   * broker's total; one that drained or closed (`released`) no longer does.
+   */
+  private recount(): void {
+    const stream = this.stream
+    if (!stream.writableNeedDrain || stream.destroyed) return this.released()
+    const now = stream.writableLength
+    this.broker.writes.outboundBytes += now - this.accounted
+    this.accounted = now
+  }
+
+  /** The socket drained or closed: it holds nothing the broker counts. */
+  protected released(): void {
+    if (this.accounted === 0) return
+    this.broker.writes.outboundBytes -= this.accounted
+    this.accounted = 0
   }
 
   private hold(bytes: Buffer, patch: Patch): void {
@@ -175,6 +207,7 @@ export abstract class ConnectionOutput implements Corked {
     if (!stream.writable) return // a stream destroyed meanwhile drops them, as a corked one did
     stream.write(bytes)
     this.broker.writes.written(bytes, stream)
+    this.recount()
   }
 
   private onFlushed(): void {

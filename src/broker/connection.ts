@@ -7,7 +7,6 @@ import type {Accepted, ConnectionHost, HandlerContext} from './handlers/context.
 import {dispatch} from './handlers/dispatch.js'
 import type {Session, SessionLink} from './session.js'
 import type {OutboundAliases} from './topic-alias.js'
-import {Keepalive, type Silent} from './keepalive.js'
 import {ConnState, DEFAULT_PEER, type PeerLimits} from './conn-state.js'
 import type {ConnectionContext, ListenerLink} from './listeners/link.js'
 import {refusingConnack, unsupportedLevelConnack} from './answers.js'
@@ -17,6 +16,7 @@ export {ConnState, type PeerLimits} from './conn-state.js'
 export type {ConnectionContext, ListenerLink} from './listeners/link.js'
 
 const MAX_PENDING_PACKETS = 1000
+const NO_CONTEXT: ConnectionContext = Object.freeze({})
 
 const CONNECTION = Symbol('midge.connection')
 type OwnedStream = Duplex & {[CONNECTION]?: Connection}
@@ -27,7 +27,7 @@ type OwnedStream = Duplex & {[CONNECTION]?: Connection}
  * event-loop turn (its output path: connection-output.ts), and turns every error into the answer the
  * protocol wants.
  */
-export class Connection extends ConnectionOutput implements HandlerContext, SessionLink, Silent {
+export class Connection extends ConnectionOutput implements HandlerContext, SessionLink {
   // The connection's own state: read through the getters below, written only here, by the named
   // transitions (setVersion ... becomeConnected, close) [DESIGN 3]
   private current: ConnState = ConnState.AwaitingConnect
@@ -41,27 +41,21 @@ export class Connection extends ConnectionOutput implements HandlerContext, Sess
   private inboundAliases: InboundAliases | undefined
   private aliasesOut: OutboundAliases | undefined
   private method: string | undefined
-  /** A user name the transport vouches for (a client certificate's identity), see ConnectionContext. */
-  readonly certifiedUsername: string | undefined
-  readonly certificateSubject: string | undefined
-  readonly internal: boolean
-  readonly listener: ListenerLink | undefined
   private readonly decoder: PacketDecoder
   private pending: Packet[] | undefined
   private closeTimer: unknown
   private closedController: AbortController | undefined
-  /** The CONNECT timeout, then the keepalive: how long this connection may stay silent. */
-  private readonly keepalive: Keepalive
   /** Packets decoded on this connection (keepalive progress, see onData). */
   private packetsIn = 0
 
-  constructor(readonly broker: ConnectionHost, readonly stream: Duplex, readonly remoteAddress: string | undefined, context: ConnectionContext = {}) {
+  /**
+   * `context` is kept, not copied: a listener hands every connection without a certificate the same
+   * object (broker.listen), so it costs a connection one field.
+   */
+  constructor(readonly broker: ConnectionHost, readonly stream: Duplex, readonly remoteAddress: string | undefined,
+    private readonly context: ConnectionContext = NO_CONTEXT) {
     super()
     const {options} = broker
-    this.certifiedUsername = context.username
-    this.certificateSubject = context.certificateSubject
-    this.internal = context.internal === true
-    this.listener = context.listener
     this.decoder = new PacketDecoder({maxPacketSize: options.maxPacketSize})
     // shared listeners find their connection on the stream: no closures per connection
     const owned = stream as OwnedStream
@@ -71,21 +65,31 @@ export class Connection extends ConnectionOutput implements HandlerContext, Sess
     owned.on('end', Connection.streamEnd)
     owned.on('close', Connection.streamClose)
     owned.on('drain', Connection.streamDrain)
-    this.keepalive = new Keepalive(this, broker.watchdog, options.timers, options.connectTimeoutMs)
+    this.watchConnect(options.connectTimeoutMs) // the CONNECT timeout, then the keepalive (keepalive.ts)
   }
 
   private static streamData(this: OwnedStream, chunk: Buffer): void { this[CONNECTION]!.onData(chunk) }
   private static streamError(this: OwnedStream, err: Error): void { this[CONNECTION]!.closeSafely(`socket error: ${err.message}`) }
   private static streamEnd(this: OwnedStream): void { this[CONNECTION]!.closeSafely('connection closed by the client') }
-  private static streamDrain(this: OwnedStream): void { this[CONNECTION]!.session?.pump() }
+  private static streamDrain(this: OwnedStream): void {
+    const conn = this[CONNECTION]!
+    conn.released()
+    conn.session?.pump()
+  }
   private static streamClose(this: OwnedStream): void {
     const conn = this[CONNECTION]!
     conn.closeSafely('connection closed')
     conn.current = ConnState.Closed
+    conn.released()
     if (conn.closeTimer !== undefined) conn.broker.options.timers.clearTimeout(conn.closeTimer)
     conn.listener?.released()
   }
 
+  /** A user name the transport vouches for (a client certificate's identity), see ConnectionContext. */
+  get certifiedUsername(): string | undefined { return this.context.username }
+  get certificateSubject(): string | undefined { return this.context.certificateSubject }
+  get internal(): boolean { return this.context.internal === true }
+  get listener(): ListenerLink | undefined { return this.context.listener }
   get state(): ConnState { return this.current }
   get version(): ProtocolVersion { return this.protocol }
   /** A v3.x CONNECT with the bridge bit (0x80) on its protocol level: every subscription is No Local and Retain As Published, as in Mosquitto. */
@@ -120,15 +124,16 @@ export class Connection extends ConnectionOutput implements HandlerContext, Sess
     const packets = this.packetsIn
     this.broker.metrics.bytesReceived += chunk.length
     try {
-      this.decoder.push(chunk, this.onPacket)
+      this.decoder.push(chunk, this.onPacket, this)
     } catch (error) {
       this.failSafely(error)
     }
     // a packet completed, none is pending, or this chunk started the one pending: progress
-    if (!midPacket || this.packetsIn !== packets || this.decoder.heldBytes === 0) this.keepalive.seen(now)
+    if (!midPacket || this.packetsIn !== packets || this.decoder.heldBytes === 0) this.seen(now)
   }
 
-  private readonly onPacket = (packet: Packet): void => {
+  /** A method, not an arrow field: an arrow would be a closure (and a context) per connection. */
+  private onPacket(packet: Packet): void {
     this.packetsIn++
     this.broker.metrics.packetsReceived++
     if (this.pending !== undefined) {
@@ -242,16 +247,6 @@ export class Connection extends ConnectionOutput implements HandlerContext, Sess
     return this.closedController.signal
   }
 
-  /** CONNECT arrived: the connect timeout no longer applies (keepalive.ts). */
-  connectReceived(): void {
-    this.keepalive.connectReceived()
-  }
-
-  /** Closes the connection after 1.5 times the keepalive of silence [MQTT-3.1.2-24]; 0 turns this off. */
-  startKeepalive(seconds: number): void {
-    this.keepalive.start(seconds)
-  }
-
   /** Silent too long (Keepalive): a missed keepalive, or a CONNECT that never came. */
   silent(keepalive: boolean): void {
     try {
@@ -269,7 +264,7 @@ export class Connection extends ConnectionOutput implements HandlerContext, Sess
     const wasConnected = this.state === ConnState.Connected
     this.current = ConnState.Closing
     this.decoder.stop()
-    this.keepalive.stop()
+    this.stopKeepalive()
     this.closedController?.abort()
     this.broker.detach(this, wasConnected, sendWill, reason)
     this.uncork()

@@ -1,32 +1,40 @@
 // How long a connection may stay silent: the CONNECT timeout until CONNECT arrives, then 1.5 times the
-// client's keepalive [MQTT-3.1.2-24]. The broker's one Watchdog timer asks each connection's Keepalive
-// for its deadline; the connection only reports progress (seen) and what its client announced.
+// client's keepalive [MQTT-3.1.2-24]. The broker's one Watchdog timer asks each connection for its
+// deadline; the connection only reports progress (seen) and what its client announced.
 import type {Timers} from './timers.js'
 import type {Watchdog, Watched} from './watchdog.js'
 
-/** The connection a Keepalive closes when its silence lasts too long. */
-export interface Silent {
-  /** Called once: `keepalive` true for a missed keepalive, false for a CONNECT that never came. */
-  silent(keepalive: boolean): void
+/** What a connection's keepalive reads from its broker. */
+export interface KeepaliveHost {
+  readonly watchdog: Watchdog
+  readonly options: {readonly timers: Timers}
 }
 
-export class Keepalive implements Watched {
-  // silence is measured from acceptedAt (CONNECT timeout) or from lastSeen (keepalive) and may last
-  // limitMs (0: no limit)
-  private readonly acceptedAt: number
-  private lastSeen: number
-  private limitMs: number
-  private on = false
+/**
+ * The keepalive clock of a connection, as the base class of `Connection` (through ConnectionOutput):
+ * its three numbers are fields of the connection itself, not an object of their own per connection.
+ */
+export abstract class Keepalive implements Watched {
+  abstract readonly broker: KeepaliveHost
+  /** Called once: `keepalive` true for a missed keepalive, false for a CONNECT that never came. */
+  abstract silent(keepalive: boolean): void
 
-  constructor(private readonly owner: Silent, private readonly watchdog: Watchdog, private readonly timers: Timers, connectTimeoutMs: number) {
-    this.acceptedAt = this.lastSeen = timers.now()
+  // silence is measured from `since` and may last limitMs (0: no limit): from the accept until the
+  // keepalive starts (the CONNECT timeout: progress does not move it), then from the last progress
+  private since = 0
+  private limitMs = 0
+  private keepaliveOn = false
+
+  /** Starts the CONNECT timeout (the subclass calls it once its broker is set). */
+  protected watchConnect(connectTimeoutMs: number): void {
+    this.since = this.broker.options.timers.now()
     this.limitMs = connectTimeoutMs
-    watchdog.watch(this)
+    this.broker.watchdog.watch(this)
   }
 
-  /** The client made progress at `now` (see Connection.onData for what counts). */
-  seen(now: number): void {
-    this.lastSeen = now
+  /** The client made progress at `now` (see Connection.onData for what counts); the CONNECT timeout ignores it. */
+  protected seen(now: number): void {
+    if (this.keepaliveOn) this.since = now
   }
 
   /**
@@ -36,31 +44,31 @@ export class Keepalive implements Watched {
    */
   connectReceived(): void {
     this.limitMs = 0
-    this.watchdog.unwatch(this)
+    this.broker.watchdog.unwatch(this)
   }
 
   /** Closes the connection after 1.5 times the keepalive of silence [MQTT-3.1.2-24]; 0 turns this off. */
-  start(seconds: number): void {
-    this.on = true
+  startKeepalive(seconds: number): void {
+    this.keepaliveOn = true
     this.limitMs = seconds * 1500
-    this.lastSeen = this.timers.now()
-    if (seconds === 0) this.watchdog.unwatch(this)
-    else this.watchdog.watch(this)
+    this.since = this.broker.options.timers.now()
+    if (seconds === 0) this.broker.watchdog.unwatch(this)
+    else this.broker.watchdog.watch(this)
   }
 
   /** The connection is closing: no deadline any more. */
-  stop(): void {
-    this.watchdog.unwatch(this)
+  protected stopKeepalive(): void {
+    this.broker.watchdog.unwatch(this)
   }
 
   // --- Watched (the broker's watchdog) ------------------------------------------------------------
 
   deadline(): number {
     if (this.limitMs === 0) return Infinity
-    return (this.on ? this.lastSeen : this.acceptedAt) + this.limitMs
+    return this.since + this.limitMs
   }
 
   expired(): void {
-    this.owner.silent(this.on)
+    this.silent(this.keepaliveOn)
   }
 }

@@ -52,6 +52,12 @@ export interface BrokerOptions {
   responseInformation?: string
   /** A connection whose unsent output exceeds this many bytes is a slow reader: QoS 0 is dropped, QoS 1/2 queued. */
   maxOutboundBufferBytes: number
+  /**
+   * Unsent output of all connections together: past it, every connection whose socket is backed up (the
+   * kernel refused some of its bytes) is a slow reader until its socket drains; those the kernel keeps
+   * up with are not held back. See write-batch.ts.
+   */
+  maxOutboundBufferBytesTotal: number
   /** Accept an empty client id (with clean session) and assign one. */
   allowZeroLengthClientId: boolean
   /** Prefix of assigned client ids (Mosquitto: auto_id_prefix). */
@@ -102,6 +108,8 @@ export const DEFAULT_OPTIONS: Readonly<Omit<BrokerOptions, 'logger' | 'timers' |
   // large enough for a fast subscriber behind a burst (the perf scenarios keep 50,000 deliveries of
   // 111 bytes outstanding), small enough that a stuck reader cannot grow the broker without limit
   maxOutboundBufferBytes: 16 * 1024 * 1024,
+  // four stuck readers at their own limit; past it, queued QoS 1/2 deliveries share one copy of each message
+  maxOutboundBufferBytesTotal: 64 * 1024 * 1024,
   allowZeroLengthClientId: true,
   autoIdPrefix: 'auto-',
   messageSizeLimit: 0,

@@ -52,6 +52,14 @@ export class WriteBatch {
   private corked: Corked[] = []
   private scheduled = false
   private scratch: Buffer | undefined
+  /**
+   * Bytes the sockets of the broker hold because the kernel refused them: each backed-up socket's
+   * `writableLength` as of its last write, until it drains (ConnectionOutput.recount). Read against
+   * maxOutboundBufferBytesTotal. A socket holding less than its high-water mark is not counted (it
+   * never emits 'drain'), nor what a socket has handed to the kernel since its last write: the figure
+   * errs on the high side by the latter and on the low side by at most the high-water mark per socket.
+   */
+  outboundBytes = 0
 
   add(c: Corked): void {
     this.corked.push(c)

@@ -32,8 +32,9 @@ export class PacketDecoder {
   private stopped = false
   private version: ProtocolVersion
   private readonly fastPath: boolean
-  /** push()'s onPacket, for the frame sink shared by every decoder (no closure per chunk). */
+  /** push()'s onPacket and its `this`, for the frame sink shared by every decoder (no closure per chunk). */
   private onPacket: ((packet: Packet) => void) | undefined
+  private onPacketSelf: unknown
   /** The protocol level of the last CONNECT frame seen (even one that failed to parse), else undefined. */
   connectLevel: number | undefined
 
@@ -57,10 +58,14 @@ export class PacketDecoder {
   /** Stops delivering packets (the connection is closing); the rest of the current chunk is ignored. */
   stop(): void { this.stopped = true }
 
-  /** Decodes every complete packet in chunk, in order. Throws an MqttError on bad input. */
-  push(chunk: Buffer, onPacket: (packet: Packet) => void): void {
+  /**
+   * Decodes every complete packet in chunk, in order, calling `onPacket` with `self` as this (a method
+   * shared by every connection rather than a closure each). Throws an MqttError on bad input.
+   */
+  push<This>(chunk: Buffer, onPacket: (this: This, packet: Packet) => void, self?: This): void {
     if (this.stopped) return
-    this.onPacket = onPacket
+    this.onPacket = onPacket as (packet: Packet) => void
+    this.onPacketSelf = self
     this.framer.push(chunk, decodeInto, this)
   }
 
@@ -69,7 +74,7 @@ export class PacketDecoder {
     // the commonest packet, a two-byte acknowledgement, is read where it lies: no view of the chunk
     const type = buf[start]! >> 4
     const ack = this.fastPath && end - start === 4 && buf[start + 1] === 2 && type >= PacketType.PUBACK && type <= PacketType.PUBCOMP
-    this.onPacket!(ack ? this.shortAckAt(buf, start) : this.decodeFrame(buf.subarray(start, end)))
+    this.onPacket!.call(this.onPacketSelf, ack ? this.shortAckAt(buf, start) : this.decodeFrame(buf.subarray(start, end)))
     return !this.stopped
   }
 

@@ -1,6 +1,14 @@
 import {encodePacket, ReasonCode, toV3ConnackCode, type ConnackProperties} from '../../codec/index.js'
 import type {HandlerContext} from './context.js'
 
+/** A v3.x CONNACK that accepts the client (return code 0), without or with Session Present: the same bytes for every client. */
+const ACCEPTED_V3 = [encodePacket({cmd: 'connack', sessionPresent: false, returnCode: 0}, 4), encodePacket({cmd: 'connack', sessionPresent: true, returnCode: 0}, 4)] as const
+
+/** The v3.x CONNACK that accepts a client (shared bytes: written, never changed). */
+export function acceptingConnack(sessionPresent: boolean): Buffer {
+  return ACCEPTED_V3[sessionPresent ? 1 : 0]
+}
+
 /** Refusals that v3 has no return code for: a v3 client is just disconnected. */
 const V5_ONLY_REFUSALS = new Set<number>([ReasonCode.TopicNameInvalid, ReasonCode.QoSNotSupported,
   ReasonCode.RetainNotSupported, ReasonCode.PayloadFormatInvalid, ReasonCode.PacketTooLarge])

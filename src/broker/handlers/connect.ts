@@ -6,10 +6,12 @@ import type {AuthOutcome} from '../enhanced-auth.js'
 import {mountTopic} from '../mount-point.js'
 import {OutboundAliases} from '../topic-alias.js'
 import {isValidTopicName} from '../../codec/topic.js'
-import {fitConnack, refuse} from './connack.js'
+import {acceptingConnack, fitConnack, refuse} from './connack.js'
 import type {HandlerContext} from './context.js'
 
 const NEVER_EXPIRES = 0xffff_ffff
+/** No properties (a v3 CONNECT, no extra CONNACK properties): shared, never written to. */
+const NO_PROPERTIES: Readonly<ConnackProperties & NonNullable<InboundConnect['properties']>> = Object.freeze({})
 
 /** CONNECT: validate, authenticate (possibly async), attach the session, answer CONNACK. */
 export function handleConnect(conn: HandlerContext, packet: InboundConnect): Promise<void> | undefined {
@@ -93,7 +95,7 @@ export function handleConnect(conn: HandlerContext, packet: InboundConnect): Pro
 
 /** Finishes CONNECT once the client is authenticated (or refuses it). */
 function completeConnect(conn: HandlerContext, packet: InboundConnect, clientId: string, assigned: boolean,
-  verdict: boolean | number, extra: ConnackProperties = {}, username = packet.username): Promise<void> | undefined {
+  verdict: boolean | number, extra: ConnackProperties = NO_PROPERTIES, username = packet.username): Promise<void> | undefined {
   if (conn.state >= ConnState.Closing) return undefined
   if (verdict !== true) {
     conn.broker.metrics.authFailures++
@@ -102,9 +104,10 @@ function completeConnect(conn: HandlerContext, packet: InboundConnect, clientId:
   const {broker} = conn
   const {options} = broker
   const v5 = conn.version === 5
-  const props = packet.properties ?? {}
+  const props = packet.properties ?? NO_PROPERTIES
   conn.identify(clientId, username)
-  const connack: ConnackProperties = {...extra}
+  // written to only for a v5 client: a v3 one shares the empty object
+  const connack: ConnackProperties = v5 ? {...extra} : NO_PROPERTIES
   let keepalive = packet.keepalive ?? 0
   if (v5 && exceedsMaxKeepalive(keepalive, options.maxKeepalive)) {
     keepalive = options.maxKeepalive // [MQTT-3.2.2-21] the client must use the Server Keep Alive
@@ -172,7 +175,7 @@ function attachAndAck(conn: HandlerContext, clientId: string, cleanStart: boolea
   conn.connectReceived() // the CONNECT timeout is over
   if (v5) conn.send({cmd: 'connack', sessionPresent: present, reasonCode: ReasonCode.Success, properties}, false)
   // (v3.1 3.2) the first byte of a 3.1 CONNACK is reserved: no session present flag
-  else conn.send({cmd: 'connack', sessionPresent: conn.version === 3 ? false : present, returnCode: 0}, false)
+  else conn.write(acceptingConnack(conn.version !== 3 && present), false)
   // the CONNACK went at once (not held for the end of the iteration): the client waits for it, and there
   // is nothing to batch it with; what the session resends below is held behind it as usual
   conn.startKeepalive(keepalive)

@@ -97,6 +97,8 @@ export interface HandlerContext extends SessionLink {
   startKeepalive(seconds: number): void
 
   // --- output and ending ---
+  /** Writes encoded bytes (held to the end of the iteration unless `hold` is false); never changes them. */
+  write(bytes: Buffer, hold?: boolean): void
   send(packet: Packet, hold?: boolean): void
   sendAck(packet: Packet, message?: Message): void
   problem(reason: string): {reasonString: string} | undefined
