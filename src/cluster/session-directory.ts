@@ -40,8 +40,8 @@ type ControlMessage =
  * A clean session (clean start, expiry 0) has nothing to load, so its claim does not hold the CONNACK
  * back: the session is attached at once and the claim settles after (claimLater); if it finds the
  * session elsewhere, that node hands it over (its client: 0x8E) and the rows it stored are deleted;
- * if a later claim elsewhere wins, this node hands it over in turn. The ownership steps of one turn go
- * to Redis as one script call (session-batch.ts).
+ * if a later claim elsewhere wins, this node hands it over in turn. Ownership steps go to Redis in
+ * batches, one script call each (session-batch.ts).
  */
 export class RedisSessionDirectory implements SessionDirectory {
   private host: SessionDirectoryHost | undefined
@@ -158,7 +158,7 @@ export class RedisSessionDirectory implements SessionDirectory {
     const c = claim.client.clientId
     const entry = this.pending.open(c)
     try {
-      const [previous, previousWill, value, stored] = await this.ask(entry, claim)
+      const [previous, previousWill, value, stored] = await this.ask(entry, claim, true)
       await this.takeFrom(c, previous, previousWill, value)
       if (this.broker.hasSession(c)) return undefined
       // nobody held it and the store has no row for it (a new client): nothing to load, and no node
@@ -181,7 +181,7 @@ export class RedisSessionDirectory implements SessionDirectory {
   private claimLater(claim: SessionClaim): void {
     const c = claim.client.clientId
     const entry = this.pending.open(c)
-    this.ask(entry, claim).then(async ([previous, previousWill, value, stored]) => {
+    this.ask(entry, claim, false).then(async ([previous, previousWill, value, stored]) => {
       const from = await this.takeFrom(c, previous, previousWill, value)
       if (from !== this.nodeId && (from !== undefined || stored === 1)) await this.discard(c)
     }).catch((error: unknown) => {
@@ -190,12 +190,12 @@ export class RedisSessionDirectory implements SessionDirectory {
     }).finally(() => this.pending.complete(c, entry))
   }
 
-  /** Sends the claim (in this turn's batch); once Redis answered, waits for this node's earlier claims of the client. */
-  private async ask(entry: Claim, claim: SessionClaim): Promise<[string, string, string, number]> {
+  /** Sends the claim (in the next batch); once Redis answered, waits for this node's earlier claims of the client. */
+  private async ask(entry: Claim, claim: SessionClaim, waited: boolean): Promise<[string, string, string, number]> {
     const c = claim.client.clientId
     const will = claim.will === undefined ? '' : encodeWill(claim.client, claim.will, claim.expiryInterval)
     if (will !== '') this.willed.add(c) // before the call: a failed call may still have recorded it
-    const reply = await this.batch.claim(c, will)
+    const reply = await this.batch.claim(c, will, waited)
     // the claim deleted any will recorded here (unless a later claim here recorded one since)
     if (will === '' && this.pending.isLatest(c, entry)) this.willed.delete(c)
     this.pending.numbered(entry, seqOf(reply[2]))
