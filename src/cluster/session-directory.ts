@@ -225,9 +225,10 @@ export class RedisSessionDirectory implements SessionDirectory {
   }
 
   disconnected(clientId: string): void {
+    // no will recorded here for it (none given, or ended() deleted it): nothing to send
+    if (!this.willed.has(clientId)) return
     // after the current turn: a connection replacing this one here (local takeover) is attached by then
     setImmediate(() => {
-      // no will recorded here for it (none given, or ended() deleted it): nothing to send
       if (!this.willed.has(clientId) || this.host?.isConnected(clientId)) return
       this.willed.delete(clientId)
       this.batch.willGone(clientId).catch(() => undefined)

@@ -67,7 +67,7 @@ describe('a clean client id connecting on two nodes at the same moment', () => {
         const id = `racer-${v}-${round}`
         const clients = nodes.map((n) => mqtt.connect(n.url, {clientId: id, protocolVersion: v, clean: true, reconnectPeriod: 0, connectTimeout: 20_000}))
         const reasons: Array<number | undefined> = [undefined, undefined]
-        clients.forEach((c, i) => c.on('disconnect', (packet) => { reasons[i] = packet.reasonCode }))
+        for (const [i, c] of clients.entries()) c.on('disconnect', (packet) => { reasons[i] = packet.reasonCode })
         const closed = clients.map((c, i) => new Promise<number>((resolve) => c.once('close', () => resolve(i))))
         // each is answered at once (the claims settle after the CONNACK)
         await Promise.all(clients.map((c) => new Promise<void>((resolve, reject) => {
