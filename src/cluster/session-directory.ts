@@ -185,8 +185,11 @@ export class RedisSessionDirectory implements SessionDirectory {
       const from = await this.takeFrom(c, previous, previousWill, value)
       if (from !== this.nodeId && (from !== undefined || stored === 1)) await this.discard(c)
     }).catch((error: unknown) => {
-      // Redis went away meanwhile: the session is served unclaimed, as in an outage (recovery.ts)
-      this.logger.warn({clientId: c, err: (error as Error)?.message ?? String(error)}, 'cannot claim a clean session in Redis; held unclaimed until Redis answers')
+      // Redis went away meanwhile: the session is served unclaimed, as in an outage (recovery.ts, which
+      // says so once; a line per client would flood the log); anything else is worth a line
+      const err = (error as Error)?.message ?? String(error)
+      if (this.redis.status === 'ready') this.logger.warn({clientId: c, err}, 'cannot claim a clean session in Redis; held unclaimed')
+      else this.logger.debug({clientId: c, err}, 'Redis went away before a clean session was claimed; held unclaimed until it answers')
     }).finally(() => this.pending.complete(c, entry))
   }
 

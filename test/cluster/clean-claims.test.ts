@@ -60,7 +60,7 @@ async function gone(clientId: string): Promise<void> {
     && await control.exists(`${PREFIX}:owner:${clientId}`) === 0)
 }
 
-describe('a clean client id connecting on two nodes at the same moment', () => {
+describe('a clean client id connecting on two nodes at the same moment', {timeout: 120_000}, () => {
   for (const v of [5, 4] as const) {
     test(`mqtt package, MQTT ${v === 5 ? '5: one connection survives, the other gets DISCONNECT 0x8E' : '3.1.1: one connection survives, the other is closed'} (20 rounds)`, async () => {
       for (let round = 0; round < 20; round++) {
@@ -112,7 +112,35 @@ describe('a clean client id connecting on two nodes at the same moment', () => {
   })
 })
 
-describe('a clean start on another node', () => {
+describe('a clean and a persistent connection with one id on two nodes at the same moment', {timeout: 120_000}, () => {
+  test('mqtt package, MQTT 5: exactly one survives, the other gets its CONNACK and then 0x8E (10 rounds, sides swapped)', async () => {
+    for (let round = 0; round < 10; round++) {
+      const id = `mixed-${round}`
+      const options = [
+        {clientId: id, protocolVersion: 5 as const, clean: true},
+        {clientId: id, protocolVersion: 5 as const, clean: false, properties: {sessionExpiryInterval: 3600}},
+      ]
+      if (round % 2 === 1) options.reverse()
+      const clients = nodes.map((n, i) => mqtt.connect(n.url, {...options[i], reconnectPeriod: 0, connectTimeout: 20_000}))
+      const reasons: Array<number | undefined> = [undefined, undefined]
+      for (const [i, c] of clients.entries()) c.on('disconnect', (packet) => { reasons[i] = packet.reasonCode })
+      const closed = clients.map((c, i) => new Promise<number>((resolve) => c.once('close', () => resolve(i))))
+      await Promise.all(clients.map((c) => new Promise<void>((resolve, reject) => {
+        c.once('connect', () => resolve())
+        c.once('error', reject)
+      })))
+      const loser = await Promise.race(closed)
+      await settled()
+      const winner = 1 - loser
+      assert.ok(clients[winner]!.connected, `round ${round}: the other connection survives`)
+      assert.equal(reasons[loser], 0x8e, `round ${round}: the loser is told Session taken over`)
+      await heldOnceBy(id, nodes[winner]!)
+      clients[winner]!.end(true)
+    }
+  })
+})
+
+describe('a clean start on another node', {timeout: 120_000}, () => {
   test('discards the persistent session node A held: its client there gets 0x8E, its queue is not delivered, a later resume finds nothing', async () => {
     const [a, b] = nodes as [Node, Node]
     const first = await connect(a.url, {clientId: 'switcher', protocolVersion: 5, clean: false, properties: {sessionExpiryInterval: 3600}})
@@ -148,7 +176,7 @@ describe('a clean start on another node', () => {
   })
 })
 
-describe('a clean client gone before its claim settled', () => {
+describe('a clean client gone before its claim settled', {timeout: 120_000}, () => {
   test('leaves no owner key, owned-set entry or will behind (50 clients)', async () => {
     const [a] = nodes as [Node]
     const ids = Array.from({length: 50}, (_, i) => `brief-${i}`)
