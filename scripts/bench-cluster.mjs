@@ -13,13 +13,15 @@
 // VmRSS of the broker's processes at the peak of the hold, minus before, over the connections) of
 // `--workers 2` with node:cluster's round-robin (rr) and with the workers accepting themselves (none),
 // against one midge process (without and with --cluster) and Mosquitto; and how the connections spread
-// over the workers.
+// over the workers. Broker CPU per connection: the summed utime+stime (/proc/PID/stat) of the broker's
+// processes over the mqbench run, divided by the connections. --base DIR adds the --cluster and
+// --workers 2 (none) setups of another checkout's build (the "before" of a change), interleaved.
 // Usage: node scripts/bench-cluster.mjs [--scenarios throughput,latency,workers] [--duration S] [--rounds N]
 //   [--nodes 0,1,2,3] [--aedes 1,2,3] [--cases fan-in,fan-out,qos1] [--base DIR] [--conns 10000]
 //   [--mqbench PATH] [--out FILE.json] [--write]
 // --base DIR: also the clusters of 2 and 3 nodes (those of --nodes) of another built checkout (the build
 // before a change: `git worktree add DIR main`, npm run build there), as "(before)" rows of the same
-// run; the clients are this checkout's `bench` for every setup. Throughput rows also get the brokers'
+// run (workers: its --cluster and --workers 2 (none) setups); the clients are this checkout's `bench` for every setup. Throughput rows also get the brokers'
 // CPU (utime+stime of every broker process, from /proc) per delivered message.
 // --write puts the tables of the parts run into docs/benchmarks.md between the bench-cluster markers.
 import {spawn, spawnSync} from 'node:child_process'
@@ -263,6 +265,12 @@ function tree(pid) {
 }
 function safe(f, dflt) { try { return f() } catch { return dflt } }
 function rssKb(pid) { return Number(/VmRSS:\s+(\d+)/.exec(safe(() => readFileSync(`/proc/${pid}/status`, 'utf8'), ''))?.[1] ?? 0) }
+/** utime + stime of a process (all its threads), in µs (100 clock ticks per second). */
+function cpuUs(pid) {
+  const stat = safe(() => readFileSync(`/proc/${pid}/stat`, 'utf8'), '')
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(f[11] ?? 0) + Number(f[12] ?? 0)) * 10_000
+}
 function sockets(pid) { return safe(() => readdirSync(`/proc/${pid}/fd`), []).filter((fd) => safe(() => readlinkSync(`/proc/${pid}/fd/${fd}`), '').startsWith('socket:')).length }
 
 /** mqbench conns against a broker, sampling the summed RSS of its processes and the sockets of each. */
@@ -270,6 +278,7 @@ async function conns(b) {
   const pids = tree(b.pid)
   const before = pids.reduce((a, p) => a + rssKb(p), 0)
   const socketsBefore = pids.map(sockets)
+  const cpuBefore = pids.reduce((a, p) => a + cpuUs(p), 0)
   let peak = before
   let peakSockets = socketsBefore
   const child = spawn('bash', ['-c', `ulimit -n 20000 2>/dev/null; exec "$0" "$@"`, MQBENCH, '--mode', 'conns', '--conns', String(CONNS), '--conc', '50', '--keepalive', '60', '--hold', '3', '--port', String(b.port), '--pid', '-1'], {stdio: ['ignore', 'pipe', 'inherit']})
@@ -283,10 +292,11 @@ async function conns(b) {
   }, 200)
   await once(child, 'exit')
   clearInterval(sampler)
+  const cpu = pids.reduce((a, p) => a + cpuUs(p), 0) - cpuBefore
   const r = JSON.parse(out.split('\n').find((l) => l.startsWith('{')))
   // the primary of --workers holds no client; each worker's share of the new sockets
   const shares = pids.length > 1 ? pids.slice(1).map((_, i) => peakSockets[i + 1] - socketsBefore[i + 1]) : undefined
-  return {connPerS: r.conn_per_s, failed: r.failed, kbPerConn: (peak - before) / r.connected, rssBeforeKb: before, shares}
+  return {connPerS: r.conn_per_s, failed: r.failed, kbPerConn: (peak - before) / r.connected, rssBeforeKb: before, shares, usPerConn: cpu / r.connected}
 }
 
 async function workersPart() {
@@ -297,6 +307,10 @@ async function workersPart() {
     ['midge --workers 2, round-robin (rr)', (url) => startNode(['--workers', '2', '--cluster', url], {NODE_CLUSTER_SCHED_POLICY: 'rr'})],
     ['midge --workers 2, workers accept (none)', (url) => startNode(['--workers', '2', '--cluster', url], {NODE_CLUSTER_SCHED_POLICY: 'none'})],
   ]
+  if (BASE_BIN !== undefined) {
+    setups.push(['one midge process, --cluster (base)', (url) => startNode(['--cluster', url], {}, BASE_BIN)])
+    setups.push(['midge --workers 2, workers accept (none) (base)', (url) => startNode(['--workers', '2', '--cluster', url], {NODE_CLUSTER_SCHED_POLICY: 'none'}, BASE_BIN)])
+  }
   if (!spawnSync('mosquitto', ['-h'], {stdio: 'ignore'}).error) setups.push(['mosquitto', () => startMosquitto()])
   const runs = Object.fromEntries(setups.map(([label]) => [label, []]))
   const loads = []
@@ -309,7 +323,7 @@ async function workersPart() {
         loads.push(loadavg()[0])
         const r = await conns(b)
         runs[label].push(r)
-        log(`[workers ${round + 1}] ${label}: ${num(r.connPerS)} conn/s, ${r.kbPerConn.toFixed(2)} kB/conn${r.shares ? `, per worker ${r.shares.join(' / ')}` : ''}, failed ${r.failed}`)
+        log(`[workers ${round + 1}] ${label}: ${num(r.connPerS)} conn/s, ${r.usPerConn.toFixed(0)} µs CPU/conn, ${r.kbPerConn.toFixed(2)} kB/conn${r.shares ? `, per worker ${r.shares.join(' / ')}` : ''}, failed ${r.failed}`)
       } finally {
         await b?.stop()
         await redis.stop()
@@ -317,12 +331,12 @@ async function workersPart() {
     }
   }
   const mosq = runs.mosquitto ? median(runs.mosquitto.map((r) => r.connPerS)) : undefined
-  let md = `\`--workers 2\` (mqbench \`--mode conns --conns ${CONNS} --conc 50 --hold 3\`; ${ROUNDS} rounds, setups interleaved, load average ${range(loads)}). RSS per idle connection: the summed VmRSS of the broker's processes (the primary and its workers) at the peak of the hold, minus before, over the connections. Medians, each round in brackets:\n\n`
-  md += `| setup | conn/s | vs Mosquitto | RSS per idle connection | idle RSS (all processes) | connections per worker | failed |\n|---|---:|---:|---:|---:|---|---:|\n`
+  let md = `\`--workers 2\` (mqbench \`--mode conns --conns ${CONNS} --conc 50 --hold 3\`; ${ROUNDS} rounds, setups interleaved, load average ${range(loads)}). RSS per idle connection: the summed VmRSS of the broker's processes (the primary and its workers) at the peak of the hold, minus before, over the connections. Broker CPU per connection: the summed utime+stime of those processes over the whole mqbench run (connecting, holding, closing) over the connections. Medians, each round in brackets:\n\n`
+  md += `| setup | conn/s | vs Mosquitto | broker CPU per connection | RSS per idle connection | idle RSS (all processes) | connections per worker | failed |\n|---|---:|---:|---:|---:|---:|---|---:|\n`
   for (const [label] of setups) {
     const rs = runs[label]
     const rate = median(rs.map((r) => r.connPerS))
-    md += `| ${label} | ${num(rate)} (${rs.map((r) => num(r.connPerS)).join(', ')}) | ${mosq ? (rate / mosq).toFixed(2) + 'x' : ''} | ${median(rs.map((r) => r.kbPerConn)).toFixed(2)} kB (${rs.map((r) => r.kbPerConn.toFixed(2)).join(', ')}) | ${(median(rs.map((r) => r.rssBeforeKb)) / 1024).toFixed(1)} MiB | ${rs[0].shares ? rs.map((r) => r.shares.join(' / ')).join('; ') : ''} | ${rs.reduce((a, r) => a + r.failed, 0)} |\n`
+    md += `| ${label} | ${num(rate)} (${rs.map((r) => num(r.connPerS)).join(', ')}) | ${mosq ? (rate / mosq).toFixed(2) + 'x' : ''} | ${median(rs.map((r) => r.usPerConn)).toFixed(0)} µs (${rs.map((r) => r.usPerConn.toFixed(0)).join(', ')}) | ${median(rs.map((r) => r.kbPerConn)).toFixed(2)} kB (${rs.map((r) => r.kbPerConn.toFixed(2)).join(', ')}) | ${(median(rs.map((r) => r.rssBeforeKb)) / 1024).toFixed(1)} MiB | ${rs[0].shares ? rs.map((r) => r.shares.join(' / ')).join('; ') : ''} | ${rs.reduce((a, r) => a + r.failed, 0)} |\n`
   }
   return {md, runs}
 }

@@ -25,7 +25,9 @@ export interface SessionDirectory {
   /**
    * Makes this broker the session's only holder: any other broker holding it disconnects its client
    * (v5: 0x8E) and hands it over. Resolves with the session's stored state when it must be loaded
-   * here, or undefined when there is none (or this broker holds it already).
+   * here, or undefined when there is none (or this broker holds it already). For a clean session
+   * (clean start, expiry 0) the directory may resolve at once and settle the claim afterwards: if a
+   * later claim elsewhere wins, it takes the session back through releaseSession (the client: 0x8E).
    */
   claim(claim: SessionClaim): Promise<StoredSessionState | undefined>
   /** The client's connection here ended (its will was dealt with here). */

@@ -1,13 +1,16 @@
 import type {Redis} from 'ioredis'
-import type {WillMessage} from '../codec/index.js'
 import type {ClientInfo} from '../broker/auth/hooks.js'
 import {silentLogger, type Logger} from '../broker/logger.js'
 import type {SessionClaim, SessionDirectory, SessionDirectoryHost} from '../broker/session-directory.js'
-import type {StoredSession, StoredSessionState} from '../broker/store/types.js'
-import {decodeSession, encodeSession} from './redis-rows.js'
+import type {StoredSessionState} from '../broker/store/types.js'
+import {clientInfo, decodeWill, encodeWill} from './recorded-will.js'
 import type {RedisStore} from './redis-store.js'
 import {answersWithin, REDIS_START_TIMEOUT_MS} from './redis-connect.js'
+import {ClaimsUnderWay, type Claim} from './claims-under-way.js'
+import {OwnershipBatch} from './session-batch.js'
 import {sessionScripts, type SessionScripts} from './session-scripts.js'
+
+export {encodeWill} from './recorded-will.js'
 
 export interface RedisSessionDirectoryOptions {
   /** This node's store, opened with `loadAll: false`: its node id, Redis connection and prefix are the directory's. */
@@ -19,12 +22,6 @@ export interface RedisSessionDirectoryOptions {
   /** How long start() waits for Redis to answer (default 10 s). */
   startTimeoutMs?: number
   logger?: Logger
-}
-
-interface Pending {
-  readonly seq: number
-  /** Settles once the claim's session is attached (or the claim failed). */
-  readonly done: Promise<void>
 }
 
 type ControlMessage =
@@ -39,17 +36,24 @@ type ControlMessage =
  * waits for its answer (bounded; not at all for a node that is gone), then loads the session from
  * Redis. Claims are numbered: a node hands a session over only after its own earlier claims of it
  * completed, so claims racing on several nodes end with exactly one holder, the last.
+ *
+ * A clean session (clean start, expiry 0) has nothing to load, so its claim does not hold the CONNACK
+ * back: the session is attached at once and the claim settles after (claimLater); if it finds the
+ * session elsewhere, that node hands it over (its client: 0x8E) and the rows it stored are deleted;
+ * if a later claim elsewhere wins, this node hands it over in turn. Ownership steps go to Redis in
+ * batches, one script call each (session-batch.ts).
  */
 export class RedisSessionDirectory implements SessionDirectory {
   private host: SessionDirectoryHost | undefined
   private readonly redis: Redis & SessionScripts
+  private readonly batch: OwnershipBatch
   private subscriber: Redis | undefined
   private readonly nodeId: string
   private readonly prefix: string
   private readonly timeoutMs: number
   private readonly logger: Logger
   /** Claims in progress on this node, per client id. */
-  private readonly pending = new Map<string, Pending[]>()
+  private readonly pending = new ClaimsUnderWay()
   /** Release requests this node sent, by id, waiting for their answer. */
   private readonly waiting = new Map<string, () => void>()
   private requests = 0
@@ -64,6 +68,7 @@ export class RedisSessionDirectory implements SessionDirectory {
     this.redis = sessionScripts(options.store.redis)
     this.nodeId = options.store.nodeId
     this.prefix = options.store.keys.prefix
+    this.batch = new OwnershipBatch(this.redis, this.nodeId, this.prefix)
     this.timeoutMs = options.releaseTimeoutMs ?? 5000
     this.logger = options.logger ?? silentLogger
   }
@@ -132,58 +137,122 @@ export class RedisSessionDirectory implements SessionDirectory {
   // --- SessionDirectory ----------------------------------------------------------------------------
 
   async claim(claim: SessionClaim): Promise<StoredSessionState | undefined> {
+    const clean = claim.cleanStart && claim.expiryInterval === 0
     if (this.redis.status !== 'ready') {
       // a session that ends with its connection has nothing in Redis to take: served unclaimed (a second
       // holder of the id elsewhere is disconnected when Redis is back, see recovery.ts)
-      if (claim.cleanStart && claim.expiryInterval === 0) return undefined
+      if (clean) return undefined
       // no waiting for a reconnect: the client is refused now (0x88) and retries
       throw new Error(`Redis is not connected (${this.redis.status})`)
+    }
+    // nothing to load: attached now, claimed after (not while a recovery holds claims back)
+    if (clean && this.recovering === undefined) {
+      this.claimLater(claim)
+      return undefined
     }
     return this.guarded(() => this.claimNow(claim))
   }
 
+  /** A claim whose session waits for it: resolves with the state to load (undefined: none, or held here). */
   private async claimNow(claim: SessionClaim): Promise<StoredSessionState | undefined> {
     const c = claim.client.clientId
-    const will = claim.will === undefined ? '' : encodeWill(claim.client, claim.will, claim.expiryInterval)
-    if (will !== '') this.willed.add(c) // before the call: a failed call may still have recorded it
-    const [previous, previousWill, value, stored] = await this.redis.midgeClaim(this.ownerKey(c), this.seqKey, this.nodeId, c, this.prefix, will)
-    if (will === '') this.willed.delete(c) // the claim deleted any recorded here
-    return this.track(c, value, async () => {
-      const from = nodeOf(previous)
-      if (from !== undefined && from !== this.nodeId) {
-        const released = await this.requestRelease(from, c, seqOf(value))
-        // the connection that node lost: its will is due, unless its delay lets this reconnect cancel it
-        const lost = previousWill === '' ? undefined : decodeWill(previousWill)
-        if (!released && lost !== undefined && (lost.will.properties?.willDelayInterval ?? 0) === 0) {
-          this.broker.adoptSession(undefined, lost.client, lost.will)
-        }
-      }
+    const entry = this.pending.open(c)
+    try {
+      const [previous, previousWill, value, stored] = await this.ask(entry, claim, true)
+      await this.takeFrom(c, previous, previousWill, value)
       if (this.broker.hasSession(c)) return undefined
       // nobody held it and the store has no row for it (a new client): nothing to load, and no node
       // can be writing one, so the second round trip is saved (it was half of a CONNECT's cost)
       if (previous === '' && stored === 0) return undefined
-      return this.options.store.loadSession(c)
-    })
+      return await this.options.store.loadSession(c)
+    } finally {
+      this.pending.complete(c, entry)
+    }
+  }
+
+  /**
+   * A clean session's claim, settled after its CONNACK. Its session is new (clean start), so nothing
+   * of an older one can reach its client; what the claim finds is dealt with here: the node that held
+   * the session hands it over (its client: 0x8E), and the rows the session had in Redis are deleted
+   * (a clean start discards the session everywhere) before this claim counts as complete, which a
+   * later claim of the client on any node waits for (release). Two nodes claiming at once: Redis
+   * orders them, the later claim keeps the client, the other node's client gets 0x8E.
+   */
+  private claimLater(claim: SessionClaim): void {
+    const c = claim.client.clientId
+    const entry = this.pending.open(c)
+    this.ask(entry, claim, false).then(async ([previous, previousWill, value, stored]) => {
+      const from = await this.takeFrom(c, previous, previousWill, value)
+      if (from !== this.nodeId && (from !== undefined || stored === 1)) await this.discard(c)
+    }).catch((error: unknown) => {
+      // Redis went away meanwhile: the session is served unclaimed, as in an outage (recovery.ts, which
+      // says so once; a line per client would flood the log); anything else is worth a line
+      const err = (error as Error)?.message ?? String(error)
+      if (this.redis.status === 'ready') this.logger.warn({clientId: c, err}, 'cannot claim a clean session in Redis; held unclaimed')
+      else this.logger.debug({clientId: c, err}, 'Redis went away before a clean session was claimed; held unclaimed until it answers')
+    }).finally(() => this.pending.complete(c, entry))
+  }
+
+  /** Sends the claim (in the next batch); once Redis answered, waits for this node's earlier claims of the client. */
+  private async ask(entry: Claim, claim: SessionClaim, waited: boolean): Promise<[string, string, string, number]> {
+    const c = claim.client.clientId
+    const will = claim.will === undefined ? '' : encodeWill(claim.client, claim.will, claim.expiryInterval)
+    if (will !== '') this.willed.add(c) // before the call: a failed call may still have recorded it
+    const reply = await this.batch.claim(c, will, waited)
+    // the claim deleted any will recorded here (unless a later claim here recorded one since)
+    if (will === '' && this.pending.isLatest(c, entry)) this.willed.delete(c)
+    this.pending.numbered(entry, seqOf(reply[2]))
+    await this.pending.afterEarlier(c, entry)
+    return reply
+  }
+
+  /** The client's previous owner hands the session over (or, gone, has its lost connection's will published); returns that node. */
+  private async takeFrom(c: string, previous: string, previousWill: string, value: string): Promise<string | undefined> {
+    const from = nodeOf(previous)
+    if (from === undefined || from === this.nodeId) return from
+    const released = await this.requestRelease(from, c, seqOf(value))
+    // the connection that node lost: its will is due, unless its delay lets this reconnect cancel it
+    const lost = previousWill === '' ? undefined : decodeWill(previousWill)
+    if (!released && lost !== undefined && (lost.will.properties?.willDelayInterval ?? 0) === 0) {
+      this.broker.adoptSession(undefined, lost.client, lost.will)
+    }
+    return from
+  }
+
+  /** Deletes what Redis stores of a client's session (a clean start discarded it): its rows come into this store's index and go. */
+  private async discard(c: string): Promise<void> {
+    const state = await this.options.store.loadSession(c)
+    if (state === undefined) return
+    this.options.store.deleteSession(c)
+    await this.options.store.flush()
   }
 
   disconnected(clientId: string): void {
+    // no will recorded here for it (none given, or ended() deleted it): nothing to send
+    if (!this.willed.has(clientId)) return
     // after the current turn: a connection replacing this one here (local takeover) is attached by then
     setImmediate(() => {
-      // no will recorded here for it (none given, or ended() deleted it): no round trip
       if (!this.willed.has(clientId) || this.host?.isConnected(clientId)) return
       this.willed.delete(clientId)
-      this.redis.hdel(`${this.prefix}:wills:${this.nodeId}`, clientId).catch(() => undefined)
+      this.batch.willGone(clientId).catch(() => undefined)
     })
   }
 
   ended(clientId: string): void {
-    // after the current turn, and not while a claim here is under way: a session replacing this one
-    // here (clean start, local takeover) keeps the ownership
-    setImmediate(() => {
-      if (this.host?.hasSession(clientId) || this.pending.has(clientId)) return
-      this.willed.delete(clientId) // the script deletes the will recorded here
-      this.redis.midgeEnded(this.ownerKey(clientId), this.nodeId, clientId, this.prefix).catch(() => undefined)
-    })
+    // after the current turn: a session replacing this one here (clean start, local takeover) keeps the ownership
+    setImmediate(() => this.endOwnership(clientId))
+  }
+
+  /** Drops the ownership of a session that ended here, once no claim of it here is under way (a claim's session may replace it). */
+  private endOwnership(clientId: string): void {
+    if (this.host?.hasSession(clientId)) return
+    const claims = this.pending.of(clientId)
+    if (claims !== undefined) {
+      Promise.all(claims.map((p) => p.done)).then(() => setImmediate(() => this.endOwnership(clientId)), () => undefined)
+      return
+    }
+    this.willed.delete(clientId) // the script deletes the will recorded here
+    this.batch.ended(clientId).catch(() => undefined)
   }
 
   /**
@@ -204,7 +273,7 @@ export class RedisSessionDirectory implements SessionDirectory {
   /** Resolves once every claim or adoption under way on this node has attached its session (or failed). */
   async settled(): Promise<void> {
     while (this.busy.size > 0 || this.pending.size > 0) {
-      await Promise.allSettled([...this.busy, ...[...this.pending.values()].flatMap((list) => list.map((p) => p.done))])
+      await Promise.allSettled([...this.busy, ...this.pending.all().map((p) => p.done)])
       await new Promise((resolve) => setImmediate(resolve))
     }
   }
@@ -236,42 +305,23 @@ export class RedisSessionDirectory implements SessionDirectory {
     const taken = await this.redis.midgeAdopt(this.ownerKey(c), this.seqKey, deadNodeId, this.nodeId, c, this.prefix)
     if (taken === null) return false
     const [value, willText] = taken
-    await this.track(c, value, async () => {
+    const entry = this.pending.open(c)
+    this.pending.numbered(entry, seqOf(value))
+    try {
+      await this.pending.afterEarlier(c, entry)
       const state = await this.options.store.loadSession(c)
       const lost = willText === '' ? undefined : decodeWill(willText)
       const client: ClientInfo = lost?.client ?? (state === undefined ? {clientId: c, protocolVersion: 4} : clientInfo(state.session))
       this.broker.adoptSession(state, client, lost?.will)
-      return undefined
-    })
-    // nothing to keep: nobody owns it now (after track, whose entry would keep ended() from dropping it)
+    } finally {
+      this.pending.complete(c, entry)
+    }
+    // nothing to keep: nobody owns it now (ended() waits for the adoption's entry to go)
     if (!this.broker.hasSession(c)) this.ended(c)
     return true
   }
 
   // --- hand-overs ----------------------------------------------------------------------------------
-
-  /** Runs a claim (or adoption) of a client's session, known to later claims and releases of it on this node. */
-  private async track<T>(clientId: string, value: string, run: () => Promise<T>): Promise<T> {
-    const seq = seqOf(value)
-    let finish!: () => void
-    const entry: Pending = {seq, done: new Promise<void>((resolve) => { finish = resolve })}
-    const list = this.pending.get(clientId) ?? []
-    const earlier = list.map((p) => p.done)
-    list.push(entry)
-    this.pending.set(clientId, list)
-    try {
-      await Promise.all(earlier) // a claim on this node waits for this node's earlier ones
-      return await run()
-    } finally {
-      // settled after the broker attached the session (its continuation runs before the next turn)
-      setImmediate(() => {
-        const now = this.pending.get(clientId)?.filter((p) => p !== entry) ?? []
-        if (now.length === 0) this.pending.delete(clientId)
-        else this.pending.set(clientId, now)
-        finish()
-      })
-    }
-  }
 
   /** Asks a node to hand a session over; true once it did, false if it is gone (or did not answer in time). */
   private async requestRelease(nodeId: string, clientId: string, seq: number): Promise<boolean> {
@@ -322,8 +372,7 @@ export class RedisSessionDirectory implements SessionDirectory {
   /** Hands a session over to the claim numbered `seq`, once this node's earlier claims of it are complete. */
   private async release(clientId: string, seq: number): Promise<void> {
     while (this.recovering !== undefined) await this.recovering.catch(() => undefined)
-    const earlier = (this.pending.get(clientId) ?? []).filter((p) => p.seq < seq).map((p) => p.done)
-    await Promise.all(earlier)
+    await this.pending.before(clientId, seq)
     await this.broker.releaseSession(clientId)
     await this.options.store.releaseSession(clientId)
   }
@@ -336,29 +385,4 @@ function nodeOf(ownerValue: string): string | undefined {
 
 function seqOf(ownerValue: string): number {
   return Number(ownerValue.slice(ownerValue.lastIndexOf('|') + 1))
-}
-
-function clientInfo(s: StoredSession): ClientInfo {
-  return {clientId: s.clientId, username: s.username, protocolVersion: s.protocolVersion}
-}
-
-/** A live connection's will as recorded in Redis: a session record carrying it (the client, its expiry). */
-export function encodeWill(client: ClientInfo, will: WillMessage, expiryInterval: number): string {
-  return encodeSession({
-    clientId: client.clientId, protocolVersion: client.protocolVersion, expiryInterval,
-    ...(client.username === undefined ? {} : {username: client.username}),
-    will: {
-      topic: will.topic, payload: Buffer.isBuffer(will.payload) ? will.payload : Buffer.from(will.payload),
-      qos: will.qos ?? 0, retain: will.retain ?? false, ...(will.properties === undefined ? {} : {properties: will.properties}),
-    },
-  })
-}
-
-function decodeWill(text: string): {client: ClientInfo; will: WillMessage} {
-  const s = decodeSession(text)
-  const w = s.will!
-  return {
-    client: clientInfo(s),
-    will: {topic: w.topic, payload: w.payload, qos: w.qos, retain: w.retain, ...(w.properties === undefined ? {} : {properties: w.properties})},
-  }
 }

@@ -8,38 +8,52 @@ import type {Redis} from 'ioredis'
  *   p:claimseq          counter numbering the claims: a later claim waits only for earlier ones
  */
 
-// KEYS: owner, seq counter. ARGV: nodeId, clientId, prefix, will ('' for none).
-// Returns {previous owner or '', the previous node's recorded will or '', new owner value, 1 if the
-// store holds a session for the client (its row in p:sessions) else 0}.
-const CLAIM = `
-local me, c, p = ARGV[1], ARGV[2], ARGV[3]
-local prev = redis.call('GET', KEYS[1])
-local value = me .. '|' .. redis.call('INCR', KEYS[2])
-redis.call('SET', KEYS[1], value)
-redis.call('SADD', p .. ':owned:' .. me, c)
-local will = ''
-if prev then
-  local node = string.match(prev, '^(.*)|')
-  if node ~= me then
-    redis.call('SREM', p .. ':owned:' .. node, c)
-    will = redis.call('HGET', p .. ':wills:' .. node, c) or ''
-    redis.call('HDEL', p .. ':wills:' .. node, c)
+// The ownership steps of one event-loop turn on one node, in the order they were asked for (one
+// script call for all: session-batch.ts). KEYS: the owner key of each step's client. ARGV: nodeId,
+// prefix, then per step its kind, client id and will ('' for none):
+//   'c' claim: the node becomes the owner, with the next claim number; its will is recorded (or any
+//       deleted). Returns {previous owner or '', the previous node's recorded will or '', new owner
+//       value, 1 if the store holds a session for the client (its row in p:sessions) else 0}.
+//   'e' ended: drops the ownership if this node still has it, and its recorded will. Returns 1 if dropped.
+//   'w' will gone: deletes the will this node recorded for the client. Returns 0.
+const OWNERSHIP = `
+local me, p = ARGV[1], ARGV[2]
+local seq = p .. ':claimseq'
+local out = {}
+for i = 1, #KEYS do
+  local kind, c, will = ARGV[3 * i], ARGV[3 * i + 1], ARGV[3 * i + 2]
+  local key = KEYS[i]
+  if kind == 'c' then
+    local prev = redis.call('GET', key)
+    local value = me .. '|' .. redis.call('INCR', seq)
+    redis.call('SET', key, value)
+    redis.call('SADD', p .. ':owned:' .. me, c)
+    local lost = ''
+    if prev then
+      local node = string.match(prev, '^(.*)|')
+      if node ~= me then
+        redis.call('SREM', p .. ':owned:' .. node, c)
+        lost = redis.call('HGET', p .. ':wills:' .. node, c) or ''
+        redis.call('HDEL', p .. ':wills:' .. node, c)
+      end
+    end
+    if will ~= '' then redis.call('HSET', p .. ':wills:' .. me, c, will) else redis.call('HDEL', p .. ':wills:' .. me, c) end
+    out[i] = {prev or '', lost, value, redis.call('HEXISTS', p .. ':sessions', c)}
+  elseif kind == 'e' then
+    redis.call('HDEL', p .. ':wills:' .. me, c)
+    local owner = redis.call('GET', key)
+    out[i] = 0
+    if owner and string.sub(owner, 1, #me + 1) == me .. '|' then
+      redis.call('DEL', key)
+      redis.call('SREM', p .. ':owned:' .. me, c)
+      out[i] = 1
+    end
+  else
+    redis.call('HDEL', p .. ':wills:' .. me, c)
+    out[i] = 0
   end
 end
-if ARGV[4] ~= '' then redis.call('HSET', p .. ':wills:' .. me, c, ARGV[4]) else redis.call('HDEL', p .. ':wills:' .. me, c) end
-return {prev or '', will, value, redis.call('HEXISTS', p .. ':sessions', c)}`
-
-// KEYS: owner. ARGV: nodeId, clientId, prefix. Drops the ownership if this node still has it.
-const ENDED = `
-local me, c, p = ARGV[1], ARGV[2], ARGV[3]
-redis.call('HDEL', p .. ':wills:' .. me, c)
-local owner = redis.call('GET', KEYS[1])
-if owner and string.sub(owner, 1, #me + 1) == me .. '|' then
-  redis.call('DEL', KEYS[1])
-  redis.call('SREM', p .. ':owned:' .. me, c)
-  return 1
-end
-return 0`
+return out`
 
 // KEYS: owner, seq counter. ARGV: dead nodeId, nodeId, clientId, prefix.
 // Takes a session from a dead node if it still holds it: returns {new owner value, will or ''}, or false.
@@ -106,17 +120,16 @@ end
 return lost`
 
 export interface SessionScripts {
-  midgeClaim(owner: string, seq: string, nodeId: string, clientId: string, prefix: string, will: string): Promise<[string, string, string, number]>
-  midgeEnded(owner: string, nodeId: string, clientId: string, prefix: string): Promise<number>
+  /** OWNERSHIP: the number of steps, their owner keys, nodeId, prefix, then (kind, clientId, will) per step. */
+  midgeOwnership(steps: number, ...keysAndArgs: string[]): Promise<Array<[string, string, string, number] | number>>
   midgeAdopt(owner: string, seq: string, dead: string, nodeId: string, clientId: string, prefix: string): Promise<[string, string] | null>
   midgeReclaim(seq: string, nodeId: string, prefix: string, mode: 'keep' | 'drop', ...clientsAndWills: string[]): Promise<string[]>
 }
 
 export function sessionScripts(redis: Redis): Redis & SessionScripts {
   const r = redis as Redis & SessionScripts
-  if (typeof r.midgeClaim !== 'function') {
-    redis.defineCommand('midgeClaim', {numberOfKeys: 2, lua: CLAIM})
-    redis.defineCommand('midgeEnded', {numberOfKeys: 1, lua: ENDED})
+  if (typeof r.midgeOwnership !== 'function') {
+    redis.defineCommand('midgeOwnership', {lua: OWNERSHIP}) // the number of keys is the first argument
     redis.defineCommand('midgeAdopt', {numberOfKeys: 2, lua: ADOPT})
     redis.defineCommand('midgeReclaim', {numberOfKeys: 1, lua: RECLAIM})
   }
