@@ -27,9 +27,10 @@
 import {spawn, spawnSync} from 'node:child_process'
 import {once} from 'node:events'
 import {existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync} from 'node:fs'
-import {connect, createServer} from 'node:net'
+import {createServer} from 'node:net'
 import {loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {cpuTicks, processTree, rssKb, safe, waitConnectable} from './proc-stats.mjs'
 
 const BIN = new URL('../bin/run.js', import.meta.url).pathname
 const args = process.argv.slice(2)
@@ -109,10 +110,7 @@ const SCENARIOS = {
 }
 
 /** CPU time (utime+stime, all threads) of a process, in seconds. */
-function cpuSeconds(pid) {
-  const f = safe(() => readFileSync(`/proc/${pid}/stat`, 'utf8'), '').split(') ')[1]?.split(' ')
-  return f === undefined ? 0 : (Number(f[11]) + Number(f[12])) / 100
-}
+function cpuSeconds(pid) { return cpuTicks(pid) / 100 }
 
 /** The delivered rate, and the brokers' CPU per delivered message (µs) from the subscribers' start to their end. */
 async function run(ports, scenario, pids = []) {
@@ -245,37 +243,13 @@ async function startMosquitto() {
   return {port, pid: child.pid, async stop() { child.kill('SIGTERM'); await once(child, 'exit'); rmSync(dir, {recursive: true, force: true}) }}
 }
 
-async function waitConnectable(port) {
-  for (let i = 0; i < 300; i++) {
-    if (await new Promise((resolve) => { const s = connect(port, '127.0.0.1', () => { s.destroy(); resolve(true) }).on('error', () => resolve(false)) })) return
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  throw new Error(`nothing listens on ${port}`)
-}
-
-/** The process and its descendants. */
-function tree(pid) {
-  const out = [pid]
-  for (let i = 0; i < out.length; i++) {
-    for (const t of safe(() => readdirSync(`/proc/${out[i]}/task`), [])) {
-      for (const c of safe(() => readFileSync(`/proc/${out[i]}/task/${t}/children`, 'utf8'), '').split(' ').filter(Boolean)) out.push(Number(c))
-    }
-  }
-  return out
-}
-function safe(f, dflt) { try { return f() } catch { return dflt } }
-function rssKb(pid) { return Number(/VmRSS:\s+(\d+)/.exec(safe(() => readFileSync(`/proc/${pid}/status`, 'utf8'), ''))?.[1] ?? 0) }
-/** utime + stime of a process (all its threads), in µs (100 clock ticks per second). */
-function cpuUs(pid) {
-  const stat = safe(() => readFileSync(`/proc/${pid}/stat`, 'utf8'), '')
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(f[11] ?? 0) + Number(f[12] ?? 0)) * 10_000
-}
+/** utime + stime of a process (all its threads), in µs. */
+function cpuUs(pid) { return cpuTicks(pid) * 10_000 }
 function sockets(pid) { return safe(() => readdirSync(`/proc/${pid}/fd`), []).filter((fd) => safe(() => readlinkSync(`/proc/${pid}/fd/${fd}`), '').startsWith('socket:')).length }
 
 /** mqbench conns against a broker, sampling the summed RSS of its processes and the sockets of each. */
 async function conns(b) {
-  const pids = tree(b.pid)
+  const pids = processTree(b.pid)
   const before = pids.reduce((a, p) => a + rssKb(p), 0)
   const socketsBefore = pids.map(sockets)
   const cpuBefore = pids.reduce((a, p) => a + cpuUs(p), 0)

@@ -8,10 +8,11 @@
 import cluster from 'node:cluster'
 import {spawn} from 'node:child_process'
 import {once} from 'node:events'
-import {existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
-import {connect, createServer} from 'node:net'
+import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {createServer} from 'node:net'
 import {loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {cpuTicks, processTree, waitConnectable} from './proc-stats.mjs'
 
 const args = process.argv.slice(2)
 const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt }
@@ -59,7 +60,7 @@ async function main() {
         await waitConnectable(port)
         await new Promise((r) => setTimeout(r, 300)) // every worker listens
         loads.push(loadavg()[0])
-        const pids = tree(child.pid)
+        const pids = processTree(child.pid)
         const cpu0 = pids.reduce((a, p) => a + cpuTicks(p), 0)
         const mq = spawn('bash', ['-c', 'ulimit -n 20000 2>/dev/null; exec "$0" "$@"', MQBENCH, '--mode', 'conns', '--conns', String(CONNS), '--conc', '50', '--keepalive', '60', '--hold', '1', '--port', String(port), '--pid', '-1'], {stdio: ['ignore', 'pipe', 'inherit']})
         let out = ''
@@ -71,7 +72,7 @@ async function main() {
         runs[label].push(run)
         process.stderr.write(`[${round + 1}] ${label}: ${Math.round(run.connPerS)} conn/s, ${run.usPerConn.toFixed(1)} µs CPU/conn, failed ${run.failed}\n`)
       } finally {
-        for (const p of tree(child.pid).reverse()) { try { process.kill(p, 'SIGKILL') } catch {} }
+        for (const p of processTree(child.pid).reverse()) { try { process.kill(p, 'SIGKILL') } catch {} }
         await once(child, 'exit').catch(() => undefined)
         rmSync(dir, {recursive: true, force: true})
       }
@@ -88,27 +89,4 @@ async function main() {
 }
 
 function freePort() { return new Promise((resolve) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)) }) }) }
-async function waitConnectable(port) {
-  for (let i = 0; i < 300; i++) {
-    if (await new Promise((resolve) => { const s = connect(port, '127.0.0.1', () => { s.destroy(); resolve(true) }).on('error', () => resolve(false)) })) return
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  throw new Error(`nothing listens on ${port}`)
-}
-function safe(f, d) { try { return f() } catch { return d } }
-function tree(pid) {
-  const out = [pid]
-  for (let i = 0; i < out.length; i++) {
-    for (const t of safe(() => readdirSync(`/proc/${out[i]}/task`), [])) {
-      for (const c of safe(() => readFileSync(`/proc/${out[i]}/task/${t}/children`, 'utf8'), '').split(' ').filter(Boolean)) out.push(Number(c))
-    }
-  }
-  return out
-}
-/** utime + stime of a process (all its threads), in clock ticks. */
-function cpuTicks(pid) {
-  const stat = safe(() => readFileSync(`/proc/${pid}/stat`, 'utf8'), '')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return Number(fields[11] ?? 0) + Number(fields[12] ?? 0)
-}
 function median(xs) { const v = [...xs].sort((a, b) => a - b); return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2 }

@@ -99,7 +99,9 @@ const PATCHES = [{
   why: 'a run of one of the commands of client.cjs or broker.cjs reads the manifest of that bundle\'s commands ' +
     '(scripts/manifest.mjs, src/cli/common/main.ts): the whole manifest\'s objects, every command\'s flags, stayed in a ' +
     'running broker, 0.3 MiB (#23); the file missing, oclif reads its own as before',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: oclif's compiled source, matched as text
   from: 'const p = (0, node_path_1.join)(this.root, `${dotfile ? \'.\' : \'\'}oclif.manifest.json`);',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: oclif's compiled source, matched as text
   to: 'const p = (!dotfile && this.isRoot && globalThis[Symbol.for(\'midge.manifest\')]) || (0, node_path_1.join)(this.root, `${dotfile ? \'.\' : \'\'}oclif.manifest.json`);',
 }, {
   file: join('pino', 'lib', 'tools.js'),

@@ -3,51 +3,20 @@
 // that stops reading makes its socket keep part of a batch; everything it and the fast readers get must
 // still be exactly what was published, in order.
 import assert from 'node:assert/strict'
-import {connect, type Socket} from 'node:net'
 import {after, before, describe, test} from 'node:test'
 import type {MqttClient} from 'mqtt'
-import mqttPacket from 'mqtt-packet'
+import type mqttPacket from 'mqtt-packet'
 import {createBroker, type Broker} from '../../src/broker/broker.js'
 import {engineOf} from '../../src/broker/internal.js'
 import type {Connection} from '../../src/broker/connection.js'
 import {listenerFor, tryConnect} from '../helpers/listeners.js'
+import {numberedPayload, RawSubscriber} from '../helpers/raw-subscriber.js'
 
 const COUNT = 5000 // 20 MB: more than the kernel buffers for a reader that stopped (its window does not grow)
 const SIZE = 4000
 const LIMIT = 64 * 1024 * 1024
 
-/** Message i: its number, then a byte pattern that depends on i, so a copy from another batch shows. */
-function payload(i: number): Buffer {
-  const b = Buffer.alloc(SIZE, i % 251)
-  b.write(`${String(i).padStart(5, '0')}:`)
-  return b
-}
-
-/** A subscriber on a plain socket that reads only when told to, parsing with mqtt-packet. */
-class RawSubscriber {
-  readonly socket: Socket
-  private readonly parser = mqttPacket.parser({protocolVersion: 4})
-  readonly packets: mqttPacket.Packet[] = []
-  private waiter: (() => void) | undefined
-
-  constructor(port: number) {
-    this.socket = connect(port, '127.0.0.1')
-    this.socket.on('data', (chunk) => this.parser.parse(chunk))
-    this.parser.on('packet', (p) => {
-      this.packets.push(p)
-      this.waiter?.()
-    })
-    this.parser.on('error', (e) => this.socket.destroy(e))
-  }
-
-  send(p: mqttPacket.Packet): void {
-    this.socket.write(mqttPacket.generate(p))
-  }
-
-  async until(check: () => boolean): Promise<void> {
-    while (!check()) await new Promise<void>((resolve) => (this.waiter = resolve))
-  }
-}
+const payload = (i: number): Buffer => numberedPayload(i, SIZE)
 
 describe('fan-out batches in a buffer shared by every connection', () => {
   let broker: Broker
@@ -83,9 +52,7 @@ describe('fan-out batches in a buffer shared by every connection', () => {
       })))
     }
     const slow = new RawSubscriber(port)
-    slow.send({cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'slow', clean: true, keepalive: 0})
-    slow.send({cmd: 'subscribe', messageId: 1, subscriptions: [{topic: 'fan/t', qos: 1}]})
-    await slow.until(() => slow.packets.some((p) => p.cmd === 'suback'))
+    await slow.subscribe('slow', 'fan/t', 1)
     slow.socket.pause()
 
     const pub = await tryConnect(`mqtt://127.0.0.1:${port}`, {clientId: 'pub'})

@@ -3,59 +3,21 @@
 // is dropped for it, QoS 1 waits in its session, one copy of each message shared by every session),
 // while the subscribers that keep up still get everything. Real sockets, mqtt.js and mqtt-packet.
 import assert from 'node:assert/strict'
-import {connect, type Socket} from 'node:net'
 import {after, before, describe, test} from 'node:test'
 import type {MqttClient} from 'mqtt'
-import mqttPacket from 'mqtt-packet'
+import type mqttPacket from 'mqtt-packet'
 import {createBroker, type Broker} from '../../src/broker/broker.js'
 import {engineOf} from '../../src/broker/internal.js'
 import type {Connection} from '../../src/broker/connection.js'
 import {listenerFor, tryConnect} from '../helpers/listeners.js'
+import {numberedPayload, RawSubscriber} from '../helpers/raw-subscriber.js'
 
 const COUNT = 5000 // 20 MB to each subscriber: more than the kernel buffers of a reader that stopped
 const SIZE = 4000
 const TOTAL = 1024 * 1024 // the bound under test, far below what two stopped readers would hold
 const SLACK_PER_SOCKET = 64 * 1024 // a batch, a packet and a socket's high-water mark (write-batch.ts)
 
-/** Message i: its number, then a byte pattern that depends on i. */
-function payload(i: number): Buffer {
-  const b = Buffer.alloc(SIZE, i % 251)
-  b.write(`${String(i).padStart(5, '0')}:`)
-  return b
-}
-
-/** A subscriber on a plain socket that reads only when told to, parsing with mqtt-packet. */
-class RawSubscriber {
-  readonly socket: Socket
-  private readonly parser = mqttPacket.parser({protocolVersion: 4})
-  readonly packets: mqttPacket.Packet[] = []
-  private waiter: (() => void) | undefined
-
-  constructor(port: number) {
-    this.socket = connect(port, '127.0.0.1')
-    this.socket.on('data', (chunk) => this.parser.parse(chunk))
-    this.socket.on('error', () => undefined)
-    this.parser.on('packet', (p) => {
-      this.packets.push(p)
-      this.waiter?.()
-    })
-    this.parser.on('error', (e) => this.socket.destroy(e))
-  }
-
-  send(p: mqttPacket.Packet): void {
-    this.socket.write(mqttPacket.generate(p))
-  }
-
-  async until(check: () => boolean): Promise<void> {
-    while (!check()) await new Promise<void>((resolve) => (this.waiter = resolve))
-  }
-
-  async subscribe(clientId: string, qos: 0 | 1): Promise<void> {
-    this.send({cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId, clean: true, keepalive: 0})
-    this.send({cmd: 'subscribe', messageId: 1, subscriptions: [{topic: 'fan/t', qos}]})
-    await this.until(() => this.packets.some((p) => p.cmd === 'suback'))
-  }
-}
+const payload = (i: number): Buffer => numberedPayload(i, SIZE)
 
 describe('the bound on bytes held by all sockets together', () => {
   let broker: Broker
@@ -108,11 +70,11 @@ describe('the bound on bytes held by all sockets together', () => {
     }
     const stuck = new RawSubscriber(port) // QoS 0, never reads again
     raw.push(stuck)
-    await stuck.subscribe('stuck', 0)
+    await stuck.subscribe('stuck', 'fan/t', 0)
     stuck.socket.pause()
     const slow = new RawSubscriber(port) // QoS 1, reads once everything is published
     raw.push(slow)
-    await slow.subscribe('slow', 1)
+    await slow.subscribe('slow', 'fan/t', 1)
     slow.socket.pause()
 
     const pub = await tryConnect(`mqtt://127.0.0.1:${port}`, {clientId: 'pub'})
