@@ -73,9 +73,30 @@ async function waitConnectable(port, child) {
   throw new Error(`nothing listens on ${port} after 30 s`)
 }
 
-/** The bare Node server: answers every chunk with a CONNACK (enough for mqbench's idle connections). */
-const FLOOR_SERVER = `const net = require('node:net'); const ack = Buffer.from([0x20, 2, 0, 0]);
-net.createServer((s) => { s.on('data', () => s.write(ack)); s.on('error', () => {}) }).listen(Number(process.argv[1]), '127.0.0.1')`
+/**
+ * The bare Node server, the floor Node sets: the least an MQTT server in Node does for mqbench. CONNECT
+ * gets a CONNACK, SUBSCRIBE a SUBACK (and makes the socket a subscriber of everything), each QoS 0
+ * PUBLISH frame is written as it came to every subscriber (one Buffer, shared), PINGREQ gets a PINGRESP.
+ */
+const FLOOR_SERVER = `const net = require('node:net'); const subs = new Set()
+const ack = Buffer.from([0x20, 2, 0, 0]); const pong = Buffer.from([0xd0, 0])
+net.createServer((s) => {
+  let buf = Buffer.alloc(0)
+  s.on('data', (chunk) => {
+    buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk])
+    for (;;) {
+      let len = 0, mul = 1, i = 1
+      for (; i < buf.length && i < 5; i++) { len += (buf[i] & 127) * mul; mul *= 128; if (buf[i] < 128) break }
+      if (i >= buf.length || buf.length < i + 1 + len) break
+      const frame = buf.subarray(0, i + 1 + len); buf = buf.subarray(i + 1 + len); const type = frame[0] >> 4
+      if (type === 1) s.write(ack)
+      else if (type === 8) { s.write(Buffer.from([0x90, 3, frame[i + 1], frame[i + 2], 0])); subs.add(s) }
+      else if (type === 3) { const copy = Buffer.from(frame); for (const t of subs) t.write(copy) }
+      else if (type === 12) s.write(pong)
+    }
+  })
+  s.on('error', () => {}); s.on('close', () => subs.delete(s))
+}).listen(Number(process.argv[1]), '127.0.0.1')`
 
 const BROKERS = {
   midge: (port, extra = []) => spawn(process.execPath, [join(root, 'bin', 'run.js'), 'broker', 'start', '-p', String(port), '--log-level', 'warn',
@@ -159,7 +180,7 @@ for (let round = 0; round < ROUNDS; round++) {
       }
       await b.stop()
     }
-    if (MQBENCH && SCENARIOS.includes('fanout1000') && name !== 'node (bare net server)') {
+    if (MQBENCH && SCENARIOS.includes('fanout1000')) {
       const b = await start(name)
       {
         const m = mqbench(['--mode', 'fanout', '--pubs', '1', '--subs', '1000', '--duration', String(DURATION), '--warmup', '2', '--port', String(b.port), '--pid', String(b.pid), '--label', name])
