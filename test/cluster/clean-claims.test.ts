@@ -60,23 +60,33 @@ async function gone(clientId: string): Promise<void> {
     && await control.exists(`${PREFIX}:owner:${clientId}`) === 0)
 }
 
+/**
+ * One mqtt.js client per node, connected at the same moment with the given options (each gets its
+ * CONNACK); resolves once one of them is closed and the claims settled, with the loser, the winner and
+ * the DISCONNECT reason each was sent.
+ */
+async function race(options: mqtt.IClientOptions[]): Promise<{clients: mqtt.MqttClient[]; reasons: Array<number | undefined>; loser: number; winner: number}> {
+  const clients = nodes.map((n, i) => mqtt.connect(n.url, {...options[i], reconnectPeriod: 0, connectTimeout: 20_000}))
+  const reasons: Array<number | undefined> = [undefined, undefined]
+  for (const [i, c] of clients.entries()) c.on('disconnect', (packet) => { reasons[i] = packet.reasonCode })
+  const closed = clients.map((c, i) => new Promise<number>((resolve) => c.once('close', () => resolve(i))))
+  // each is answered at once (the claims settle after the CONNACK)
+  await Promise.all(clients.map((c) => new Promise<void>((resolve, reject) => {
+    c.once('connect', () => resolve())
+    c.once('error', reject)
+  })))
+  const loser = await Promise.race(closed)
+  await settled()
+  return {clients, reasons, loser, winner: 1 - loser}
+}
+
 describe('a clean client id connecting on two nodes at the same moment', {timeout: 120_000}, () => {
   for (const v of [5, 4] as const) {
     test(`mqtt package, MQTT ${v === 5 ? '5: one connection survives, the other gets DISCONNECT 0x8E' : '3.1.1: one connection survives, the other is closed'} (20 rounds)`, async () => {
       for (let round = 0; round < 20; round++) {
         const id = `racer-${v}-${round}`
-        const clients = nodes.map((n) => mqtt.connect(n.url, {clientId: id, protocolVersion: v, clean: true, reconnectPeriod: 0, connectTimeout: 20_000}))
-        const reasons: Array<number | undefined> = [undefined, undefined]
-        for (const [i, c] of clients.entries()) c.on('disconnect', (packet) => { reasons[i] = packet.reasonCode })
-        const closed = clients.map((c, i) => new Promise<number>((resolve) => c.once('close', () => resolve(i))))
-        // each is answered at once (the claims settle after the CONNACK)
-        await Promise.all(clients.map((c) => new Promise<void>((resolve, reject) => {
-          c.once('connect', () => resolve())
-          c.once('error', reject)
-        })))
-        const loser = await Promise.race(closed)
-        await settled()
-        const winner = 1 - loser
+        const options = {clientId: id, protocolVersion: v, clean: true}
+        const {clients, reasons, loser, winner} = await race([options, options])
         assert.ok(clients[winner]!.connected, `round ${round}: the other connection survives`)
         if (v === 5) assert.equal(reasons[loser], 0x8e, `round ${round}: the loser is told Session taken over`)
         assert.equal(reasons[winner], undefined)
@@ -121,17 +131,7 @@ describe('a clean and a persistent connection with one id on two nodes at the sa
         {clientId: id, protocolVersion: 5 as const, clean: false, properties: {sessionExpiryInterval: 3600}},
       ]
       if (round % 2 === 1) options.reverse()
-      const clients = nodes.map((n, i) => mqtt.connect(n.url, {...options[i], reconnectPeriod: 0, connectTimeout: 20_000}))
-      const reasons: Array<number | undefined> = [undefined, undefined]
-      for (const [i, c] of clients.entries()) c.on('disconnect', (packet) => { reasons[i] = packet.reasonCode })
-      const closed = clients.map((c, i) => new Promise<number>((resolve) => c.once('close', () => resolve(i))))
-      await Promise.all(clients.map((c) => new Promise<void>((resolve, reject) => {
-        c.once('connect', () => resolve())
-        c.once('error', reject)
-      })))
-      const loser = await Promise.race(closed)
-      await settled()
-      const winner = 1 - loser
+      const {clients, reasons, loser, winner} = await race(options)
       assert.ok(clients[winner]!.connected, `round ${round}: the other connection survives`)
       assert.equal(reasons[loser], 0x8e, `round ${round}: the loser is told Session taken over`)
       await heldOnceBy(id, nodes[winner]!)

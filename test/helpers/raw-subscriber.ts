@@ -1,7 +1,10 @@
 // A subscriber on a plain TCP socket, parsing with mqtt-packet, that the test can stop and resume
 // (socket.pause/resume): how the fan-out tests make a reader the kernel stops taking from.
+import assert from 'node:assert/strict'
 import {connect, type Socket} from 'node:net'
+import type {MqttClient} from 'mqtt'
 import mqttPacket from 'mqtt-packet'
+import {tryConnect} from './listeners.js'
 
 /** Message i of a fan-out test: its number, then a byte pattern that depends on i, so a copy from another batch shows. */
 export function numberedPayload(i: number, size: number): Buffer {
@@ -43,4 +46,44 @@ export class RawSubscriber {
     this.send({cmd: 'subscribe', messageId: 1, subscriptions: [{topic, qos}]})
     await this.until(() => this.packets.some((p) => p.cmd === 'suback'))
   }
+}
+
+/** The PUBLISH packets received so far, in order. */
+export function publishesOf(sub: RawSubscriber): mqttPacket.IPublishPacket[] {
+  return sub.packets.filter((p) => p.cmd === 'publish') as mqttPacket.IPublishPacket[]
+}
+
+/** Reads again (a paused socket resumes), acknowledging every QoS 1 PUBLISH, until `count` have come; resolves with them. */
+export async function readAndAcknowledge(sub: RawSubscriber, count: number): Promise<mqttPacket.IPublishPacket[]> {
+  sub.socket.resume()
+  let acked = 0
+  await sub.until(() => {
+    const got = publishesOf(sub)
+    for (; acked < got.length; acked++) sub.send({cmd: 'puback', messageId: got[acked]!.messageId})
+    return got.length >= count
+  })
+  return publishesOf(sub)
+}
+
+/**
+ * n mqtt.js subscribers of `topic` (client ids fast-0, fast-1, ...), each collecting the payloads it
+ * gets; `done` resolves once each has `count`. Their clients go into `clients`, for the caller to end.
+ */
+export async function fastReaders(port: number, n: number, topic: string, qos: 0 | 1, count: number, clients: MqttClient[]):
+  Promise<{got: Buffer[][]; done: Promise<unknown>}> {
+  const got: Buffer[][] = []
+  const done: Array<Promise<void>> = []
+  for (let i = 0; i < n; i++) {
+    const a = await tryConnect(`mqtt://127.0.0.1:${port}`, {clientId: `fast-${i}`})
+    assert.ok(a.ok)
+    clients.push(a.client)
+    await a.client.subscribeAsync(topic, {qos})
+    const payloads: Buffer[] = []
+    got.push(payloads)
+    done.push(new Promise((resolve) => a.client.on('message', (_topic, p) => {
+      payloads.push(p)
+      if (payloads.length === count) resolve()
+    })))
+  }
+  return {got, done: Promise.all(done)}
 }

@@ -5,12 +5,11 @@
 import assert from 'node:assert/strict'
 import {after, before, describe, test} from 'node:test'
 import type {MqttClient} from 'mqtt'
-import type mqttPacket from 'mqtt-packet'
 import {createBroker, type Broker} from '../../src/broker/broker.js'
 import {engineOf} from '../../src/broker/internal.js'
 import type {Connection} from '../../src/broker/connection.js'
 import {listenerFor, tryConnect} from '../helpers/listeners.js'
-import {numberedPayload, RawSubscriber} from '../helpers/raw-subscriber.js'
+import {fastReaders, numberedPayload, RawSubscriber, readAndAcknowledge} from '../helpers/raw-subscriber.js'
 
 const COUNT = 5000 // 20 MB: more than the kernel buffers for a reader that stopped (its window does not grow)
 const SIZE = 4000
@@ -37,20 +36,7 @@ describe('fan-out batches in a buffer shared by every connection', () => {
   })
 
   test('fast readers get every message intact; a reader that stops gets them all at QoS 1 once it reads again', async () => {
-    const fast: Buffer[][] = []
-    const fastDone: Array<Promise<void>> = []
-    for (let i = 0; i < 3; i++) {
-      const a = await tryConnect(`mqtt://127.0.0.1:${port}`, {clientId: `fast-${i}`})
-      assert.ok(a.ok)
-      clients.push(a.client)
-      await a.client.subscribeAsync('fan/t', {qos: 0})
-      const got: Buffer[] = []
-      fast.push(got)
-      fastDone.push(new Promise((resolve) => a.client.on('message', (_topic, p) => {
-        got.push(p)
-        if (got.length === COUNT) resolve()
-      })))
-    }
+    const {got: fast, done: fastDone} = await fastReaders(port, 3, 'fan/t', 0, COUNT, clients)
     const slow = new RawSubscriber(port)
     await slow.subscribe('slow', 'fan/t', 1)
     slow.socket.pause()
@@ -59,7 +45,7 @@ describe('fan-out batches in a buffer shared by every connection', () => {
     assert.ok(pub.ok)
     clients.push(pub.client)
     await Promise.all(Array.from({length: COUNT}, (_, i) => pub.client.publishAsync('fan/t', payload(i), {qos: 1})))
-    await Promise.all(fastDone)
+    await fastDone
     for (const got of fast) {
       for (let i = 0; i < COUNT; i++) assert.ok(got[i]!.equals(payload(i)), `message ${i} arrived as it was published`)
     }
@@ -69,15 +55,7 @@ describe('fan-out batches in a buffer shared by every connection', () => {
     assert.ok(held > 0, 'the slow reader\'s socket holds bytes the kernel did not take')
     assert.ok(held <= LIMIT, `${held} bytes held`)
 
-    slow.socket.resume()
-    const publishes = () => slow.packets.filter((p) => p.cmd === 'publish') as mqttPacket.IPublishPacket[]
-    let acked = 0
-    await slow.until(() => {
-      const got = publishes()
-      for (; acked < got.length; acked++) slow.send({cmd: 'puback', messageId: got[acked]!.messageId})
-      return got.length >= COUNT
-    })
-    const got = publishes()
+    const got = await readAndAcknowledge(slow, COUNT)
     assert.equal(got.length, COUNT)
     for (let i = 0; i < COUNT; i++) {
       assert.equal(got[i]!.qos, 1)

@@ -5,12 +5,11 @@
 import assert from 'node:assert/strict'
 import {after, before, describe, test} from 'node:test'
 import type {MqttClient} from 'mqtt'
-import type mqttPacket from 'mqtt-packet'
 import {createBroker, type Broker} from '../../src/broker/broker.js'
 import {engineOf} from '../../src/broker/internal.js'
 import type {Connection} from '../../src/broker/connection.js'
 import {listenerFor, tryConnect} from '../helpers/listeners.js'
-import {numberedPayload, RawSubscriber} from '../helpers/raw-subscriber.js'
+import {fastReaders, numberedPayload, RawSubscriber, readAndAcknowledge} from '../helpers/raw-subscriber.js'
 
 const COUNT = 5000 // 20 MB to each subscriber: more than the kernel buffers of a reader that stopped
 const SIZE = 4000
@@ -54,20 +53,7 @@ describe('the bound on bytes held by all sockets together', () => {
   }
 
   test('readers that stop cannot make the broker hold more; those that keep up get every message; a QoS 1 reader gets all once it reads', async () => {
-    const fast: Buffer[][] = []
-    const fastDone: Array<Promise<void>> = []
-    for (let i = 0; i < 2; i++) {
-      const a = await tryConnect(`mqtt://127.0.0.1:${port}`, {clientId: `fast-${i}`})
-      assert.ok(a.ok)
-      clients.push(a.client)
-      await a.client.subscribeAsync('fan/t', {qos: 1})
-      const got: Buffer[] = []
-      fast.push(got)
-      fastDone.push(new Promise((resolve) => a.client.on('message', (_topic, p) => {
-        got.push(p)
-        if (got.length === COUNT) resolve()
-      })))
-    }
+    const {got: fast, done: fastDone} = await fastReaders(port, 2, 'fan/t', 1, COUNT, clients)
     const stuck = new RawSubscriber(port) // QoS 0, never reads again
     raw.push(stuck)
     await stuck.subscribe('stuck', 'fan/t', 0)
@@ -89,7 +75,7 @@ describe('the bound on bytes held by all sockets together', () => {
     }, 2)
     try {
       await Promise.all(Array.from({length: COUNT}, (_, i) => pub.client.publishAsync('fan/t', payload(i), {qos: 1})))
-      await Promise.all(fastDone)
+      await fastDone
     } finally {
       clearInterval(sample)
     }
@@ -103,15 +89,7 @@ describe('the bound on bytes held by all sockets together', () => {
     assert.ok((engineOf(broker).metrics.dropped['slow-reader'] ?? 0) > 0, 'QoS 0 to the stuck reader was dropped')
     assert.ok(engineOf(broker).sessions.get('slow')!.queued > 0, 'QoS 1 to the stopped reader waits in its session')
 
-    slow.socket.resume()
-    const publishes = () => slow.packets.filter((p) => p.cmd === 'publish') as mqttPacket.IPublishPacket[]
-    let acked = 0
-    await slow.until(() => {
-      const got = publishes()
-      for (; acked < got.length; acked++) slow.send({cmd: 'puback', messageId: got[acked]!.messageId})
-      return got.length >= COUNT
-    })
-    const got = publishes()
+    const got = await readAndAcknowledge(slow, COUNT)
     assert.equal(got.length, COUNT)
     for (let i = 0; i < COUNT; i++) {
       assert.equal(got[i]!.qos, 1)
