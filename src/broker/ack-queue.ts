@@ -35,40 +35,58 @@ interface Waiting {
   since: number
   conn: AckTarget | undefined
   packet: Packet | undefined
-  /** The writes made before it are committed. */
-  committed: boolean
+  /** Sent (or given up with its connection): nothing of it is left to do. */
+  done: boolean
   /**
    * For a QoS 1 PUBLISH that is not retained: the stored deliveries of its message not yet acknowledged
    * by their receivers. At 0 the message is delivered everywhere it had to be kept, so its PUBACK needs
    * no commit.
    */
   undelivered: number
+  /** Whether `undelivered` counts (a QoS 1 message that is not retained); otherwise a commit is needed. */
+  counts: boolean
   /** A delivery went to a queue (an offline client, a full window): waiting for it would take long. */
   queued: boolean
-  /** The QoS 1 message whose deliveries are counted, if any. */
-  readonly message: Message | undefined
+  /**
+   * Holds that are not the store's: other cluster nodes that have not yet confirmed the message
+   * (see hold). The acknowledgement waits for them whether or not it was committed.
+   */
+  holds: number
+  /** The message whose `ack` is this record, if any (let go once done). */
+  message: Message | undefined
 }
 
 /**
  * Holds acknowledgements (PUBACK, PUBREC, PUBCOMP, SUBACK, UNSUBACK) until the state they confirm is
- * durable, and sends them in the order they were made [MQTT-4.6.0-2]. Commits (store.durable()) run one
- * at a time and take every write made before they start.
+ * durable, and sends each connection's in the order they were made [MQTT-4.6.0-2]. Commits
+ * (store.durable()) run one at a time and take every write made before they start.
  *
  * A QoS 1 PUBLISH that every stored receiver has already acknowledged needs no commit: nothing of it is
  * left to lose. Its PUBACK goes as soon as those before it can, so a publisher whose subscribers keep
  * up does not wait for the disk (a commit with full sync takes 2-4 ms on the machine measured, which
  * bounded a window of 100 messages in flight to ~40k msg/s).
+ *
+ * In a cluster an acknowledgement can also be held by other nodes (hold/release: a message forwarded
+ * to a node that has not confirmed it yet). Order is kept per connection, not across them: one
+ * publisher waiting for another node does not hold back the others' acknowledgements (nor a node's
+ * confirmation of what it received, which would otherwise wait on the node it confirms to).
  */
 export class AckQueue {
-  /** Waiting from `head` on; a slot before it is cleared once sent, so that its message and packet can be collected. */
+  /** Every record not yet done, oldest first (for commits: which are covered, how long the oldest waited). */
   private readonly queue: Array<Waiting | undefined> = []
   private head = 0
+  /** Records before this index need no commit (done, committed, or released by their deliveries). */
+  private scanFrom = 0
+  /** Each connection's records not yet sent, in the order they were made. */
+  private readonly byConn = new Map<AckTarget, Waiting[]>()
   private seq = 0
+  /** Records numbered up to this one are covered by a completed commit. */
+  private committedUpTo = 0
   private armed = false
   /** Acknowledgements that need the disk (not a QoS 1 PUBACK waiting on connected receivers) made while a commit ran. */
   private promptAfterCommit = false
   private graceTimer: unknown
-  /** QoS 1 messages being published or waiting for their PUBACK (each holds its Waiting in `message.ack`). */
+  /** Messages whose record is linked to them (`message.ack`): published, or waiting for their acknowledgement. */
   private counted = 0
   /** How long acknowledgements waited for their commit (for /metrics). */
   readonly commits = {count: 0, seconds: 0, maxSeconds: 0}
@@ -84,11 +102,14 @@ export class AckQueue {
   constructor(private readonly store: BrokerStore, private readonly logger: Logger, private readonly beforeCommit: () => void = () => {},
     private readonly graceMs = DELIVERY_GRACE_MS, private readonly timers: Timers = realTimers) {}
 
-  /** A QoS 1 message is about to be routed: its stored deliveries will be counted (see delivered). */
+  /**
+   * A QoS 1 or 2 message is about to be routed. A QoS 1 message that is not retained has its stored
+   * deliveries counted (see delivered); every such message can be held (see hold) until acknowledged.
+   */
   expect(message: Message): void {
-    if (message.retain) return // the retained copy must be durable anyway
     if (message.ack === undefined) this.counted++
-    message.ack = {seq: 0, since: 0, conn: undefined, packet: undefined, committed: false, undelivered: 0, queued: false, message} satisfies Waiting
+    message.ack = {seq: 0, since: 0, conn: undefined, packet: undefined, done: false, undelivered: 0,
+      counts: message.qos === 1 && !message.retain, queued: false, holds: 0, message} satisfies Waiting
   }
 
   /** Routing the message failed (a hook threw): it will never be acknowledged, so stop counting for it. */
@@ -99,12 +120,32 @@ export class AckQueue {
 
   /** Whether the message's stored deliveries are counted (a QoS 1 PUBLISH whose PUBACK is not sent yet). */
   counts(message: Message): boolean {
-    return message.ack !== undefined
+    return waiting(message)?.counts === true
   }
 
-  /** How many QoS 1 messages are being counted (routed, not yet acknowledged to their publisher). */
+  /** How many messages have a record (routed, not yet acknowledged to their publisher). */
   get tracked(): number {
     return this.counted
+  }
+
+  /**
+   * Holds the message's acknowledgement until a matching release, whatever the store does: another
+   * node has it and has not confirmed it yet. Returns false when the message has no record (not a
+   * client's QoS 1 or 2 PUBLISH, or acknowledged already): then nobody waits for it.
+   */
+  hold(message: Message): boolean {
+    const w = waiting(message)
+    if (w === undefined) return false
+    w.holds++
+    return true
+  }
+
+  /** Takes back one hold (the node confirmed it, or is gone). */
+  release(message: Message): void {
+    const w = waiting(message)
+    if (w === undefined || w.holds === 0) return
+    w.holds--
+    if (w.holds === 0 && w.conn !== undefined) this.drainConn(w.conn)
   }
 
   /**
@@ -113,26 +154,26 @@ export class AckQueue {
    */
   stored(message: Message, queued: boolean): void {
     const w = waiting(message)
-    if (w === undefined) return
+    if (w === undefined || !w.counts) return
     w.undelivered++
-    if (queued && !w.queued) {
-      w.queued = true
-      if (w.packet !== undefined) this.commitSoonest()
-    }
+    if (queued && !w.queued) w.queued = true
+    // after its acknowledgement was made (a shared-subscription hand-off): a commit covers it, as it may
+    // already have been passed over as delivered
+    if (w.packet !== undefined && (queued || w.undelivered === 1)) this.commitSoonest()
   }
 
   /** A stored delivery of the message is acknowledged, dropped or handed on. */
   delivered(message: Message): void {
     const w = waiting(message)
-    if (w === undefined) return
+    if (w === undefined || !w.counts) return
     w.undelivered--
-    if (w.undelivered === 0 && w.packet !== undefined) this.drain()
+    if (w.undelivered === 0 && w.conn !== undefined) this.drainConn(w.conn)
   }
 
-  /** Sends an acknowledgement once every write made so far is durable, after those waiting before it. */
+  /** Sends an acknowledgement once every write made so far is durable, after those of its connection made before it. */
   reply(conn: AckTarget, packet: Packet, message?: Message): void {
     let w = message === undefined ? undefined : waiting(message)
-    if (w === undefined) w = {seq: 0, since: 0, conn, packet, committed: false, undelivered: 0, queued: false, message: undefined}
+    if (w === undefined) w = {seq: 0, since: 0, conn, packet, done: false, undelivered: 0, counts: false, queued: false, holds: 0, message: undefined}
     else {
       w.conn = conn
       w.packet = packet
@@ -140,8 +181,11 @@ export class AckQueue {
     w.seq = ++this.seq
     w.since = this.timers.now()
     this.queue.push(w)
-    if (isDelivered(w)) this.drain()
-    else if (w.message !== undefined && !w.queued) this.armSoon()
+    const mine = this.byConn.get(conn)
+    if (mine === undefined) this.byConn.set(conn, [w])
+    else mine.push(w)
+    if (isDelivered(w)) this.drainConn(conn)
+    else if (w.counts && !w.queued) this.armSoon()
     else this.commitSoonest()
   }
 
@@ -154,15 +198,16 @@ export class AckQueue {
   /**
    * A PUBACK whose message went only to connected clients will most likely be released by their
    * acknowledgements, and then needs no commit: a commit starts only once the oldest acknowledgement
-   * still waiting has waited graceMs (a receiver that does not keep up). Under a steady flow whose
-   * receivers keep up, no commit runs at all, and deliveries acknowledged meanwhile never reach the store
-   * (other writes the store commits on its own, see BufferedStore).
+   * still waiting for one has waited graceMs (a receiver that does not keep up). Under a steady flow
+   * whose receivers keep up, no commit runs at all, and deliveries acknowledged meanwhile never reach
+   * the store (other writes the store commits on its own, see BufferedStore).
    */
   private armSoon(): void {
     if (this.armed || this.graceTimer !== undefined) return
+    const oldest = this.oldestUncommitted()
+    if (oldest === undefined) return
     const now = this.timers.now()
-    const oldest = this.head < this.queue.length ? this.queue[this.head]!.since : now
-    this.graceTimer = this.timers.setTimeout(() => this.graceOver(), Math.max(0, oldest + this.grace - now))
+    this.graceTimer = this.timers.setTimeout(() => this.graceOver(), Math.max(0, oldest.since + this.grace - now))
   }
 
   /** How long a PUBACK waits for its deliveries before a commit starts for it, in ms. */
@@ -172,9 +217,25 @@ export class AckQueue {
 
   private graceOver(): void {
     this.graceTimer = undefined
-    if (this.armed || this.head === this.queue.length) return
-    if (this.timers.now() >= this.queue[this.head]!.since + this.grace) this.arm()
+    if (this.armed) return
+    const oldest = this.oldestUncommitted()
+    if (oldest === undefined) return
+    if (this.timers.now() >= oldest.since + this.grace) this.arm()
     else this.armSoon()
+  }
+
+  /**
+   * The oldest record that a commit would help: not done, not covered by a commit, not released by its
+   * deliveries. Those before it that no commit helps (held by other nodes, or behind such a one of
+   * their connection) are passed over once.
+   */
+  private oldestUncommitted(): Waiting | undefined {
+    this.trim()
+    const q = this.queue
+    let i = Math.max(this.scanFrom, this.head)
+    while (i < q.length && (q[i]!.done || q[i]!.seq <= this.committedUpTo || isDelivered(q[i]!))) i++
+    this.scanFrom = i
+    return q[i]
   }
 
   private arm(): void {
@@ -190,11 +251,11 @@ export class AckQueue {
       if (seconds > this.commits.maxSeconds) this.commits.maxSeconds = seconds
       // on the engine's clock, so fake time in tests sees commits take no time
       this.commitMs += (this.timers.now() - startedAt - this.commitMs) * COMMIT_MEAN_WEIGHT
-      for (let i = this.head; i < this.queue.length && this.queue[i]!.seq <= upTo; i++) this.queue[i]!.committed = true
+      if (upTo > this.committedUpTo) this.committedUpTo = upTo
       this.armed = false
-      this.drain()
+      for (const conn of [...this.byConn.keys()]) this.drainConn(conn)
       if (this.promptAfterCommit) this.arm()
-      else if (this.head < this.queue.length) this.armSoon()
+      else this.armSoon()
     }, (error: unknown) => this.failed(error, upTo))
   }
 
@@ -203,31 +264,49 @@ export class AckQueue {
     return this.store.durable()
   }
 
-  /** Sends every acknowledgement at the head of the queue that is ready. */
-  private drain(): void {
-    const q = this.queue
-    while (this.head < q.length) {
-      const w = q[this.head]!
-      if (!w.committed && !isDelivered(w)) break
-      q[this.head++] = undefined
-      this.forget(w)
-      sendContained(w.conn!, w.packet!)
+  /** Sends the acknowledgements of one connection that are ready, in order, up to the first that is not. */
+  private drainConn(conn: AckTarget): void {
+    const mine = this.byConn.get(conn)
+    if (mine === undefined) return
+    let n = 0
+    while (n < mine.length) {
+      const w = mine[n]!
+      if (w.holds > 0 || (w.seq > this.committedUpTo && !isDelivered(w))) break
+      n++
+      const packet = w.packet!
+      this.finish(w)
+      sendContained(conn, packet)
     }
-    this.compact()
+    if (n === mine.length) this.byConn.delete(conn)
+    else if (n > 0) mine.splice(0, n)
+    this.trim()
   }
 
   private failed(error: unknown, upTo: number): void {
     this.armed = false
     this.logger.error({err: (error as Error)?.message ?? String(error)}, 'persistence failed: acknowledgements withheld')
-    const q = this.queue
-    while (this.head < q.length && q[this.head]!.seq <= upTo) {
-      const w = q[this.head]!
-      q[this.head++] = undefined
-      this.forget(w)
-      w.conn!.disconnect(ReasonCode.UnspecifiedError, 'the broker cannot store messages')
+    // every connection with an acknowledgement that the failed commit was to cover is closed, unanswered
+    const failedConns = new Set<AckTarget>()
+    for (let i = this.head; i < this.queue.length; i++) {
+      const w = this.queue[i]!
+      if (!w.done && w.seq <= upTo && w.seq > this.committedUpTo && !isDelivered(w)) failedConns.add(w.conn!)
     }
-    this.compact()
-    if (this.head < q.length) this.arm()
+    for (const conn of failedConns) {
+      for (const w of this.byConn.get(conn) ?? []) this.finish(w)
+      this.byConn.delete(conn)
+      conn.disconnect(ReasonCode.UnspecifiedError, 'the broker cannot store messages')
+    }
+    this.trim()
+    if (this.oldestUncommitted() !== undefined) this.arm()
+  }
+
+  /** The record is done: its message no longer points at it, nor it at the message and packet. */
+  private finish(w: Waiting): void {
+    w.done = true
+    this.forget(w)
+    w.message = undefined
+    w.packet = undefined
+    w.conn = undefined
   }
 
   private forget(w: Waiting): void {
@@ -237,12 +316,17 @@ export class AckQueue {
     }
   }
 
-  private compact(): void {
-    if (this.head === this.queue.length) {
-      this.queue.length = 0
+  /** Forgets the records done at the front of the queue. */
+  private trim(): void {
+    const q = this.queue
+    while (this.head < q.length && q[this.head]!.done) q[this.head++] = undefined
+    if (this.head === q.length) {
+      q.length = 0
       this.head = 0
-    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue.splice(0, this.head)
+      this.scanFrom = 0
+    } else if (this.head > 1024 && this.head * 2 > q.length) {
+      q.splice(0, this.head)
+      this.scanFrom = Math.max(0, this.scanFrom - this.head)
       this.head = 0
     }
   }
@@ -254,7 +338,7 @@ function waiting(message: Message): Waiting | undefined {
 }
 
 function isDelivered(w: Waiting): boolean {
-  return w.message !== undefined && w.undelivered === 0
+  return w.counts && w.undelivered === 0
 }
 
 /**

@@ -102,8 +102,9 @@ function route(conn: ConnectedContext, packet: InboundPublish, m: InterceptedPub
     originUsername: conn.username ?? null,
   }
   const result = {overQuota: 0}
-  // with persistence on, a QoS 1 PUBACK can go before the commit once every stored delivery is acknowledged
-  const acked = packet.qos === 1 ? broker.persistence?.acks : undefined
+  // with persistence on, a QoS 1 PUBACK can go before the commit once every stored delivery is
+  // acknowledged; in a cluster, a PUBACK or PUBREC also waits for the nodes it was forwarded to
+  const acked = packet.qos > 0 ? broker.persistence?.acks : undefined
   acked?.expect(message)
   let receivers: number
   try {
