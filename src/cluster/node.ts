@@ -1,3 +1,4 @@
+import {randomBytes} from 'node:crypto'
 import {EventEmitter} from 'node:events'
 import {hostname} from 'node:os'
 import type {Redis} from 'ioredis'
@@ -7,6 +8,8 @@ import type {ClusterLink, ClusterStatus} from '../broker/cluster-link.js'
 import type {Message} from '../broker/message.js'
 import type {MetricFamily} from '../broker/metric-family.js'
 import {CONTROL_CHANNEL, MAIL_ALL, RETAINED_CHANNEL, mailChannel, nodeChannel, routesKey, type ControlMessage} from './keys.js'
+import {ForwardLog} from './forward-log.js'
+import {InboundLog} from './inbound-log.js'
 import {NodeMailbox} from './mailbox.js'
 import {NodeOutbox} from './outbox.js'
 import {NodeRegistry} from './registry.js'
@@ -14,7 +17,7 @@ import {ClusterRetained} from './retained.js'
 import {RouteCache} from './routes.js'
 import type {ClusterCounters, ClusterEvents, ClusterNodeOptions} from './node-types.js'
 import {REDIS_START_TIMEOUT_MS} from './redis-connect.js'
-import {decodeNodeMessage, encodeNodeMessage, forEachNodeMessage} from './wire.js'
+import {decodeNodeFrame, decodeNodeMessage, encodeConfirm, encodeNodeMessage, forEachNodeMessage, type Sequenced} from './wire.js'
 
 export type {ClusterCounters, ClusterEvents, ClusterNodeOptions} from './node-types.js'
 
@@ -51,8 +54,12 @@ export class ClusterNode implements ClusterLink {
   private readonly groupTargets = new Map<string, string[]>()
   private readonly logUrl: string
   private readonly broker: BrokerEngine
+  /** What this node sent the others and they have not confirmed (sent again when they may have missed it). */
+  private readonly forwards: ForwardLog
+  /** What the others sent this node: routed once and in order, confirmed once as safe as a PUBACK. */
+  private readonly inbound: InboundLog
   /** Forwarded messages of this event-loop turn, one Redis PUBLISH per node when it ends. */
-  private readonly outbox = new NodeOutbox((node, bytes) => this.send(this.pub.publish(nodeChannel(node), bytes)))
+  private readonly outbox = new NodeOutbox((node, bytes, held, qos) => this.forwards.send(node, bytes, held, qos))
 
   constructor(broker: Broker, private readonly pub: Redis, private readonly sub: Redis, private readonly options: ClusterNodeOptions) {
     this.broker = engineOf(broker)
@@ -60,9 +67,20 @@ export class ClusterNode implements ClusterLink {
     const u = new URL(options.url)
     u.password = ''
     this.logUrl = u.toString()
+    const acks = this.broker.persistence?.acks
+    this.forwards = new ForwardLog(this.id, randomBytes(4).toString('hex'), (node, bytes) => this.send(pub.publish(nodeChannel(node), bytes)), acks)
+    this.inbound = new InboundLog(this.id, acks, this.broker, (node, c) => this.send(pub.publish(nodeChannel(node), encodeConfirm(c))))
     this.registry = new NodeRegistry(pub, this.id, options.ttlMs ?? 5000)
     this.registry.on('node-up', (n) => { void this.loadRoutes(n); this.publishSys(); this.events.emit('node-up', n) })
-    this.registry.on('node-down', (n) => { this.routes.dropNode(n); this.publishSys(); this.events.emit('node-down', n); this.events.emit('routes') })
+    this.registry.on('node-down', (n) => {
+      this.routes.dropNode(n)
+      // its publishers' acknowledgements no longer wait for it (its sessions are adopted from what it committed)
+      this.forwards.dropNode(n)
+      this.inbound.dropNode(n)
+      this.publishSys()
+      this.events.emit('node-down', n)
+      this.events.emit('routes')
+    })
     this.mailbox = new NodeMailbox(this.id, pub)
     this.retained = new ClusterRetained(this.broker, pub, this.id)
     for (const [filter] of this.localFilters()) this.subscribed(filter)
@@ -142,7 +160,7 @@ export class ClusterNode implements ClusterLink {
       for (const n of nodes) {
         const shared = groups.get(n)
         this.outbox.add(n, shared === undefined ? (plain ??= encodeNodeMessage(this.id, message, [], now))
-          : encodeNodeMessage(this.id, message, shared, now))
+          : encodeNodeMessage(this.id, message, shared, now), message.qos, this.forwards.hold(message) ? message : undefined)
         this.counters.forwarded++
       }
       return nodes.size
@@ -171,6 +189,7 @@ export class ClusterNode implements ClusterLink {
       gauge('midge_cluster_connected', 'Whether Redis answers and the routes are current (1), or the node serves local clients only (0).', this.up ? 1 : 0),
       gauge('midge_cluster_nodes', 'Nodes in the cluster as this node sees them, itself included.', this.registry.live.size + 1),
       gauge('midge_cluster_routes', 'Filters of other nodes in this node\'s route cache.', routes),
+      gauge('midge_cluster_batches_unconfirmed', 'Batches of messages sent to other nodes and not yet confirmed by them (kept to be sent again).', this.forwards.waiting),
       counter('midge_cluster_messages_forwarded_total', 'Messages sent to another node (one per node that wanted it).', this.counters.forwarded),
       counter('midge_cluster_messages_received_total', 'Messages received from other nodes.', this.counters.received),
       counter('midge_cluster_messages_undecodable_total', 'Messages from other nodes that could not be read (dropped).', this.counters.undecodable),
@@ -244,6 +263,8 @@ export class ClusterNode implements ClusterLink {
     if (!this.joined) this.options.logger.info({node: this.id, nodes: others + 1}, `cluster: node ${this.id} joined through ${this.logUrl} (${others} other node${others === 1 ? '' : 's'})`)
     else this.options.logger.info({node: this.id, nodes: others + 1}, `cluster: Redis at ${this.logUrl} is back; routes resynchronised (${others} other node${others === 1 ? '' : 's'})`)
     this.joined = true
+    // what the others may have missed while this node was away from Redis (they drop what they routed)
+    this.forwards.resendAll()
     this.publishSys()
     this.events.emit('synced')
     this.events.emit('routes')
@@ -271,6 +292,7 @@ export class ClusterNode implements ClusterLink {
       }
       const alive = await this.registry.scan()
       for (const n of alive) this.registry.up(n)
+      this.forwards.resendStale()
     } catch {
       // the connection's own events say whether Redis is gone
     }
@@ -281,7 +303,8 @@ export class ClusterNode implements ClusterLink {
     if (this.pub.status === 'ready' && this.sub.status === 'ready') return // an error the connection survived
     this.up = false
     this.routingMessage = undefined
-    this.outbox.clear()
+    // kept (and numbered) with what was sent and not confirmed: sent again once Redis is back
+    this.outbox.flush()
     this.options.logger.warn({node: this.id}, `cluster: lost Redis at ${this.logUrl} (${reason}); serving local clients only`)
     this.events.emit('degraded', reason)
   }
@@ -297,11 +320,39 @@ export class ClusterNode implements ClusterLink {
         if (topic !== undefined) this.events.emit('retained', topic)
         return
       }
-      forEachNodeMessage(bytes, this.onForwarded)
+      this.onNodeFrame(bytes)
     } catch (error) {
       this.broker.internalError(error, {during: `a cluster message on ${channel}`})
     } finally {
       this.routingMessage = undefined
+    }
+  }
+
+  /** What arrived on this node's channel: numbered messages from another node, or a confirmation of what it sent. */
+  private onNodeFrame(bytes: Buffer): void {
+    let frame: ReturnType<typeof decodeNodeFrame>
+    try {
+      frame = decodeNodeFrame(bytes)
+    } catch {
+      this.counters.undecodable++
+      return
+    }
+    if (frame.kind === 'messages') return forEachNodeMessage(frame.frame, this.onForwarded)
+    if (frame.kind === 'confirm') {
+      const c = frame.frame
+      this.forwards.confirmed(c.from, c.epoch, c.upTo)
+      if (c.resend) this.forwards.resend(c.from)
+      return
+    }
+    this.onSequenced(frame.frame)
+  }
+
+  private onSequenced(s: Sequenced): void {
+    if (s.sender === this.id || this.inbound.accept(s.sender, s.epoch, s.seq) !== 'route') return
+    try {
+      forEachNodeMessage(s.payload, this.onForwarded)
+    } finally {
+      this.inbound.routed()
     }
   }
 
@@ -314,16 +365,20 @@ export class ClusterNode implements ClusterLink {
     this.routingMessage = m.message
     this.routingGroups = m.groups.length === 0 ? NO_GROUPS : new Set(m.groups)
     try {
-      this.broker.router.route(m.message)
+      this.inbound.route(m.message, this.routeHere)
     } catch (error) {
       // costs this message, not the rest of its batch
       this.broker.internalError(error, {during: 'a message from another node'})
     }
   }
 
+  private readonly routeHere = (message: Message): void => { this.broker.router.route(message) }
+
   private onControl(c: ControlMessage): void {
     if (this.buffered !== undefined) return void this.buffered.push(c)
     if (c.n === this.id) return
+    // back from a Redis outage of its own (or just joined): it may have missed what this node sent
+    if (c.t === 'up') this.forwards.resend(c.n)
     if (c.t === '+' || c.t === '-') {
       if (c.t === '+') this.routes.add(c.n, c.f)
       else this.routes.remove(c.n, c.f)
@@ -383,6 +438,7 @@ export class ClusterNode implements ClusterLink {
     if (this.up) this.outbox.flush()
     else this.outbox.clear()
     if (this.up) await this.registry.leave().catch(() => undefined)
+    this.inbound.close()
     this.up = false
     this.pub.disconnect()
     this.sub.disconnect()

@@ -1,3 +1,4 @@
+import type {Message} from '../broker/message.js'
 import {encodeNodeBatch} from './wire.js'
 
 /** A node's batch is sent at once when it reaches this size. */
@@ -9,18 +10,26 @@ const MAX_BATCH_BYTES = 256 * 1024
  * is kept. Holds no more than one turn's messages.
  */
 export class NodeOutbox {
-  private readonly pending = new Map<string, Buffer[]>()
+  private readonly pending = new Map<string, {encoded: Buffer[]; held: Message[]; qos: boolean}>()
   private readonly bytes = new Map<string, number>()
   private scheduled: NodeJS.Immediate | undefined
 
-  /** `send` writes one Redis message (a batch, or a single message alone) to a node. */
-  constructor(private readonly send: (node: string, bytes: Buffer) => void) {}
+  /**
+   * `send` writes one Redis message (a batch, or a single message alone) to a node, with the messages
+   * of it whose acknowledgement waits for that node, and whether any of its messages has QoS 1 or 2.
+   */
+  constructor(private readonly send: (node: string, bytes: Buffer, held: Message[], qos: boolean) => void) {}
 
-  add(node: string, message: Buffer): void {
-    const list = this.pending.get(node)
-    if (list === undefined) this.pending.set(node, [message])
-    else list.push(message)
-    const bytes = (this.bytes.get(node) ?? 0) + message.length
+  /** `encoded`: a message as wire.ts encodes it for `node`; `held`: the message, if its acknowledgement waits for `node`. */
+  add(node: string, encoded: Buffer, qos: number, held: Message | undefined): void {
+    let list = this.pending.get(node)
+    if (list === undefined) this.pending.set(node, list = {encoded: [encoded], held: [], qos: qos > 0})
+    else {
+      list.encoded.push(encoded)
+      if (qos > 0) list.qos = true
+    }
+    if (held !== undefined) list.held.push(held)
+    const bytes = (this.bytes.get(node) ?? 0) + encoded.length
     // a long turn sends its batches as they fill (Redis and the receiver get no huge message)
     if (bytes >= MAX_BATCH_BYTES) return this.sendNode(node)
     this.bytes.set(node, bytes)
@@ -38,10 +47,10 @@ export class NodeOutbox {
     const list = this.pending.get(node)
     this.pending.delete(node)
     this.bytes.delete(node)
-    if (list !== undefined) this.send(node, list.length === 1 ? list[0]! : encodeNodeBatch(list))
+    if (list !== undefined) this.send(node, list.encoded.length === 1 ? list.encoded[0]! : encodeNodeBatch(list.encoded), list.held, list.qos)
   }
 
-  /** Drops what waits (Redis went away: it would be lost anyway). */
+  /** Drops what waits (the node is leaving and Redis is away: nothing could be sent). */
   clear(): void {
     if (this.scheduled !== undefined) clearImmediate(this.scheduled)
     this.scheduled = undefined

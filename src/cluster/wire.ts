@@ -9,10 +9,19 @@ import {sharedEncoding, type Message} from '../broker/message.js'
  *
  * The messages for one node made in one event-loop turn go as one batch: [BATCH, then for each message
  * u32 length, the message's bytes]; a turn with a single message sends it alone.
+ *
+ * What a node sends another is numbered: [SEQUENCED, sender, the sender's epoch (one per join), u32
+ * number, then a batch or a single message]. The receiver routes the numbers in order, once, and
+ * confirms them: [CONFIRM, the confirming node, the epoch it confirms for, u48 number (every one up to
+ * it), flags (RESEND: a number was missing, send again everything not confirmed)].
  */
 
 const VERSION = 1
 const BATCH = 2
+const SEQUENCED = 3
+const CONFIRM = 4
+/** CONFIRM's flag: the receiver saw a gap and asks for everything not confirmed again. */
+const RESEND = 1
 const HAS_ORIGIN = 1
 const HAS_USERNAME = 2
 const NULL_USERNAME = 4
@@ -85,6 +94,64 @@ export function forEachNodeMessage(bytes: Buffer, visit: (message: Buffer) => vo
     visit(bytes.subarray(at + 4, end))
     at = end
   }
+}
+
+/** Numbered bytes from one node to another (see the top of this file). */
+export interface Sequenced {
+  sender: string
+  epoch: string
+  seq: number
+  /** A batch or a single message (forEachNodeMessage). */
+  payload: Buffer
+}
+
+/** Numbers `payload` (a batch or a single message) for its receiver. */
+export function encodeSequenced(sender: string, epoch: string, seq: number, payload: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(1 + 2 + Buffer.byteLength(sender) + 2 + Buffer.byteLength(epoch) + 6 + payload.length)
+  out[0] = SEQUENCED
+  let at = writeString(out, 1, sender)
+  at = writeString(out, at, epoch)
+  at = out.writeUIntBE(seq, at, 6)
+  payload.copy(out, at)
+  return out
+}
+
+/** A node's confirmation of what it received from the node it is sent to. */
+export interface Confirm {
+  /** The node that confirms. */
+  from: string
+  /** The epoch of the node it confirms to (an earlier epoch's confirmation is not for this one). */
+  epoch: string
+  /** Every number up to this one is routed (and as durable as a PUBACK of a single node makes it). */
+  upTo: number
+  /** A number was missing: send everything not confirmed again. */
+  resend: boolean
+}
+
+export function encodeConfirm(c: Confirm): Buffer {
+  const out = Buffer.allocUnsafe(1 + 2 + Buffer.byteLength(c.from) + 2 + Buffer.byteLength(c.epoch) + 6 + 1)
+  out[0] = CONFIRM
+  let at = writeString(out, 1, c.from)
+  at = writeString(out, at, c.epoch)
+  at = out.writeUIntBE(c.upTo, at, 6)
+  out[at] = c.resend ? RESEND : 0
+  return out
+}
+
+/**
+ * What arrived on a node's channel: numbered messages, a confirmation, or (from a node that numbers
+ * nothing: never sent by this version, read for its tests) plain messages. Throws on bytes it cannot read.
+ */
+export function decodeNodeFrame(bytes: Buffer): {kind: 'sequenced'; frame: Sequenced} | {kind: 'confirm'; frame: Confirm} | {kind: 'messages'; frame: Buffer} {
+  if (bytes[0] !== SEQUENCED && bytes[0] !== CONFIRM) return {kind: 'messages', frame: bytes}
+  const r = {at: 1}
+  const sender = readString(bytes, r)
+  const epoch = readString(bytes, r)
+  if (r.at + 6 > bytes.length) throw new RangeError('a cluster frame ends inside its number')
+  const seq = bytes.readUIntBE(r.at, 6)
+  if (bytes[0] === SEQUENCED) return {kind: 'sequenced', frame: {sender, epoch, seq, payload: bytes.subarray(r.at + 6)}}
+  if (r.at + 7 > bytes.length) throw new RangeError('a cluster confirmation ends inside its flags')
+  return {kind: 'confirm', frame: {from: sender, epoch, upTo: seq, resend: (bytes[r.at + 6]! & RESEND) !== 0}}
 }
 
 /** Parses the PUBLISH frames of other nodes (stateless for PUBLISH: one for all). */
