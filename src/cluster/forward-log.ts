@@ -1,5 +1,5 @@
 import type {Message} from '../broker/message.js'
-import {encodeNodeBatch, encodeSequenced} from './wire.js'
+import {encodeNodeBatch, encodeSequenced, setSequencedLow} from './wire.js'
 
 /** A node's acknowledgement holds, as the engine's AckQueue takes them (see AckQueue.hold). */
 export interface AckHolds {
@@ -9,6 +9,8 @@ export interface AckHolds {
 
 /** Beyond this many bytes kept for one node, batches of QoS 0 messages only are kept as empty ones. */
 const MAX_KEPT_BYTES = 16 * 1024 * 1024
+/** Default of `window`: QoS 1/2 messages a node may have unconfirmed before their PUBACKs wait (--cluster-ack-window). */
+export const DEFAULT_ACK_WINDOW = 10_000
 /** A node that confirmed nothing for this long while something waits gets everything again. */
 export const RESEND_AFTER_MS = 10_000
 const EMPTY_BATCH = encodeNodeBatch([])
@@ -19,10 +21,15 @@ interface Sent {
   bytes: Buffer
   /** The messages of the batch whose publishers' acknowledgements wait for its confirmation. */
   held: Message[]
+  /** How many of its messages have QoS 1 or 2. */
+  qos: number
 }
 
 interface ToNode {
+  /** The next number (kept when the node is dropped: a node taken for dead that comes back goes on from it). */
   next: number
+  /** QoS 1/2 messages for the node not confirmed yet (those still in the outbox included). */
+  waiting: number
   unconfirmed: Sent[]
   keptBytes: number
   /** When the node last confirmed something, or was last sent everything again (Date.now()). */
@@ -33,10 +40,16 @@ interface ToNode {
  * What this node sent each other node and that node has not confirmed yet (see wire.ts): numbered
  * batches, kept until confirmed and sent again when the receiver may have missed them (it came back
  * from a Redis outage, it saw a gap, this node came back from one, or it has been silent for
- * RESEND_AFTER_MS). The receiver routes each number once and in order. The publishers of QoS 1 and 2
- * messages in a batch get their acknowledgement only once the batch is confirmed by every node it
- * went to (or the node is gone): nothing a PUBACK confirmed is lost between nodes, and a node that
- * falls behind holds its publishers back rather than growing a queue in Redis or in itself.
+ * RESEND_AFTER_MS). The receiver routes each number once and in order. Every frame says, as it is
+ * (re)sent, the lowest number still kept: a receiver with no state for this node (it started, or this
+ * node did) starts there, and one that is behind it skips what this node gave up on (the receiver was
+ * taken for dead meanwhile).
+ *
+ * Flow control: while a node has more than `window` QoS 1/2 messages unconfirmed, the publishers of
+ * further ones get their acknowledgement only once the node confirmed them (or is gone): a node that
+ * falls behind holds its publishers back rather than growing a queue in Redis or in itself. With a
+ * window of 0 every such PUBACK waits for every node the message went to: then not even the death of
+ * the publishing node can lose a message it acknowledged.
  */
 export class ForwardLog {
   private readonly nodes = new Map<string, ToNode>()
@@ -46,34 +59,40 @@ export class ForwardLog {
    * `acks` takes the publishers' holds (none without persistence: then nobody waits).
    */
   constructor(private readonly sender: string, readonly epoch: string, private readonly publish: (node: string, bytes: Buffer) => void,
-    private readonly acks: AckHolds | undefined) {}
+    private readonly acks: AckHolds | undefined, private readonly window = DEFAULT_ACK_WINDOW) {}
 
   /**
-   * Holds the acknowledgement of a QoS 1 or 2 message that is being forwarded to one node, until that
-   * node confirms it (called once per node, as the message is routed: before its PUBACK could go).
-   * Returns whether it was held (a message without a publisher waiting is not).
+   * A message is being forwarded to `node` (called once per node, as the message is routed: before its
+   * PUBACK could go). A QoS 1 or 2 one past the node's window has its acknowledgement held until the
+   * node confirms it; returns whether it was (a message without a publisher waiting is not).
    */
-  hold(message: Message): boolean {
-    return message.qos > 0 && this.acks?.hold(message) === true
+  hold(node: string, message: Message): boolean {
+    if (message.qos === 0) return false
+    const to = this.toNode(node)
+    return ++to.waiting > this.window && this.acks?.hold(message) === true
+  }
+
+  /** Whether a message for `node` may be kept while Redis is away: its window has room, or is 0 (then held). */
+  keeps(node: string): boolean {
+    return this.window === 0 || this.toNode(node).waiting < this.window
   }
 
   /**
    * Numbers a batch (or single message) for `node`, keeps it, and sends it. `held`: its messages that
-   * hold(); `qos`: whether any of its messages has QoS 1 or 2.
+   * hold() held; `qos`: how many of its messages have QoS 1 or 2 (each passed through hold()).
    */
-  send(node: string, payload: Buffer, held: Message[], qos: boolean): void {
-    let to = this.nodes.get(node)
-    if (to === undefined) this.nodes.set(node, to = {next: 1, unconfirmed: [], keptBytes: 0, progress: Date.now()})
+  send(node: string, payload: Buffer, held: Message[], qos: number): void {
+    const to = this.toNode(node)
     const seq = to.next++
     const bytes = encodeSequenced(this.sender, this.epoch, seq, payload)
     if (to.unconfirmed.length === 0) to.progress = Date.now()
     // a batch that nobody waits for is kept only while the node's total is small (it is QoS 0 only,
     // or its publishers need no acknowledgement): its number must still reach the receiver
-    const kept = held.length === 0 && !qos && to.keptBytes + bytes.length > MAX_KEPT_BYTES
+    const kept = qos === 0 && to.keptBytes + bytes.length > MAX_KEPT_BYTES
       ? encodeSequenced(this.sender, this.epoch, seq, EMPTY_BATCH) : bytes
     to.keptBytes += kept.length
-    to.unconfirmed.push({seq, bytes: kept, held})
-    this.publish(node, bytes)
+    to.unconfirmed.push({seq, bytes: kept, held, qos})
+    this.publishKept(node, to, bytes)
   }
 
   /** `node` confirmed every number up to `upTo` of epoch `epoch`. */
@@ -84,6 +103,7 @@ export class ForwardLog {
     while (n < to.unconfirmed.length && to.unconfirmed[n]!.seq <= upTo) {
       const s = to.unconfirmed[n++]!
       to.keptBytes -= s.bytes.length
+      to.waiting -= s.qos
       for (const m of s.held) this.acks?.release(m)
     }
     if (n > 0) {
@@ -97,7 +117,13 @@ export class ForwardLog {
     const to = this.nodes.get(node)
     if (to === undefined) return
     to.progress = Date.now()
-    for (const s of to.unconfirmed) this.publish(node, s.bytes)
+    for (const s of to.unconfirmed) this.publishKept(node, to, s.bytes)
+  }
+
+  /** Sends numbered bytes, with the lowest number kept for the node as of now. */
+  private publishKept(node: string, to: ToNode, bytes: Buffer): void {
+    setSequencedLow(bytes, to.unconfirmed[0]?.seq ?? to.next)
+    this.publish(node, bytes)
   }
 
   resendAll(): void {
@@ -113,12 +139,20 @@ export class ForwardLog {
   dropNode(node: string): void {
     const to = this.nodes.get(node)
     if (to === undefined) return
-    this.nodes.delete(node)
     for (const s of to.unconfirmed) for (const m of s.held) this.acks?.release(m)
+    to.unconfirmed = []
+    to.waiting = 0
+    to.keptBytes = 0
+  }
+
+  private toNode(node: string): ToNode {
+    let to = this.nodes.get(node)
+    if (to === undefined) this.nodes.set(node, to = {next: 1, waiting: 0, unconfirmed: [], keptBytes: 0, progress: Date.now()})
+    return to
   }
 
   /** How many batches wait for a confirmation, over all nodes (for /metrics). */
-  get waiting(): number {
+  get unconfirmedBatches(): number {
     let n = 0
     for (const to of this.nodes.values()) n += to.unconfirmed.length
     return n

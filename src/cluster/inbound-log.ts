@@ -88,10 +88,16 @@ export class InboundLog {
   constructor(private readonly self: string, private readonly acks: NodeAcks | undefined, private readonly broker: AckTarget['broker'],
     private readonly tell: (node: string, confirm: Confirm) => void) {}
 
-  /** Decides about a numbered batch; for 'route', the caller routes its messages (through `route`) and then calls `routed`. */
-  accept(node: string, epoch: string, seq: number): Verdict {
+  /**
+   * Decides about batch `seq` of `node` (whose lowest number kept is `low`); for 'route', the caller
+   * routes its messages (through `route`) and then calls `routed`.
+   */
+  accept(node: string, epoch: string, seq: number, low: number): Verdict {
     let f = this.from.get(node)
-    if (f === undefined || f.epoch !== epoch) this.from.set(node, f = new FromNode(node, epoch, seq, this.broker, this))
+    // new here (this node or the sender started): from the sender's lowest number kept
+    if (f === undefined || f.epoch !== epoch) this.from.set(node, f = new FromNode(node, epoch, low, this.broker, this))
+    // the sender gave up on numbers this node did not route (this node was taken for dead meanwhile)
+    else if (low > f.routed + 1) f.routed = low - 1
     if (seq <= f.routed) {
       if (seq <= f.confirmed) {
         f.tellAgain = true

@@ -13,6 +13,8 @@ export interface JoinOptions {
   logger: Logger
   heartbeatMs?: number
   ttlMs?: number
+  /** See ClusterNodeOptions.ackWindow (--cluster-ack-window). */
+  ackWindow?: number
 }
 
 /** How long a node's routing connections wait for Redis to answer a command. */
@@ -36,7 +38,7 @@ export async function joinCluster(broker: Broker, options: JoinOptions): Promise
   // the PUBLISHes of one event-loop iteration go to Redis in one write
   pub.options.enableAutoPipelining = true
   sub.options.autoResubscribe = false // sync() subscribes, after it loaded the state the notifications change
-  const node = new ClusterNode(broker, pub, sub, {id, url: options.url, redis, logger: options.logger, heartbeatMs: options.heartbeatMs, ttlMs: options.ttlMs})
+  const node = new ClusterNode(broker, pub, sub, {id, url: options.url, redis, logger: options.logger, heartbeatMs: options.heartbeatMs, ttlMs: options.ttlMs, ackWindow: options.ackWindow})
   engineOf(broker).joinCluster(node)
   await node.start()
   return node

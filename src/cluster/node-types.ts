@@ -10,6 +10,11 @@ export interface ClusterNodeOptions {
   /** Heartbeat period (default 1000 ms); a node is gone after `ttlMs` without one (default 5000 ms). */
   heartbeatMs?: number
   ttlMs?: number
+  /**
+   * QoS 1/2 messages another node may have unconfirmed before the PUBACKs of further ones wait for it
+   * (ForwardLog; default 10,000; 0: every PUBACK waits for every node the message went to).
+   */
+  ackWindow?: number
   /** How long start() waits for the first sync before it returns, the node serving its local clients (default 10 s). */
   startTimeoutMs?: number
 }
@@ -34,4 +39,6 @@ export interface ClusterCounters {
   forwarded: number
   received: number
   undecodable: number
+  /** QoS 1/2 messages for other nodes not kept while Redis was away (their window full). */
+  dropped: number
 }

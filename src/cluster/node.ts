@@ -33,7 +33,7 @@ const NO_GROUPS: ReadonlySet<string> = new Set()
 export class ClusterNode implements ClusterLink {
   readonly id: string
   readonly events = new EventEmitter<ClusterEvents>()
-  readonly counters: ClusterCounters = {forwarded: 0, received: 0, undecodable: 0}
+  readonly counters: ClusterCounters = {forwarded: 0, received: 0, undecodable: 0, dropped: 0}
   /** Other cluster features' messages between nodes (part 2: sessions). */
   readonly mailbox: NodeMailbox
   private readonly registry: NodeRegistry
@@ -68,7 +68,7 @@ export class ClusterNode implements ClusterLink {
     u.password = ''
     this.logUrl = u.toString()
     const acks = this.broker.persistence?.acks
-    this.forwards = new ForwardLog(this.id, randomBytes(4).toString('hex'), (node, bytes) => this.send(pub.publish(nodeChannel(node), bytes)), acks)
+    this.forwards = new ForwardLog(this.id, randomBytes(4).toString('hex'), (node, bytes) => this.send(pub.publish(nodeChannel(node), bytes)), acks, options.ackWindow)
     this.inbound = new InboundLog(this.id, acks, this.broker, (node, c) => this.send(pub.publish(nodeChannel(node), encodeConfirm(c))))
     this.registry = new NodeRegistry(pub, this.id, options.ttlMs ?? 5000)
     this.registry.on('node-up', (n) => { void this.loadRoutes(n); this.publishSys(); this.events.emit('node-up', n) })
@@ -131,11 +131,15 @@ export class ClusterNode implements ClusterLink {
   }
 
   published(message: Message): number {
-    if (!this.up || isNodeLocal(message.topic)) {
+    if (isNodeLocal(message.topic)) {
+      this.routingMessage = undefined
+      return 0
+    }
+    if (!this.up) {
       this.routingMessage = undefined
       // written to Redis when it is back
-      if (message.retain && !isNodeLocal(message.topic)) this.retained.changed(message, undefined, false)
-      return 0
+      if (message.retain) this.retained.changed(message, undefined, false)
+      return this.keepForLater(message)
     }
     let plain: Buffer | undefined // what every node without a shared group of it gets: encoded once
     if (message.retain) this.retained.changed(message, plain = encodeNodeMessage(this.id, message, [], this.broker.now()), true)
@@ -160,7 +164,7 @@ export class ClusterNode implements ClusterLink {
       for (const n of nodes) {
         const shared = groups.get(n)
         this.outbox.add(n, shared === undefined ? (plain ??= encodeNodeMessage(this.id, message, [], now))
-          : encodeNodeMessage(this.id, message, shared, now), message.qos, this.forwards.hold(message) ? message : undefined)
+          : encodeNodeMessage(this.id, message, shared, now), message.qos, this.forwards.hold(n, message) ? message : undefined)
         this.counters.forwarded++
       }
       return nodes.size
@@ -168,6 +172,37 @@ export class ClusterNode implements ClusterLink {
       nodes.clear()
       groups.clear()
     }
+  }
+
+  /**
+   * Redis is away: a QoS 1 or 2 message for other nodes (as the route cache last knew them; the shared
+   * groups' copies are this node's meanwhile) is numbered and kept, to be sent once Redis is back,
+   * while the node's window has room. Past it, it is not forwarded (counted), as a Mosquitto bridge's
+   * full queue drops, so that the publishers here are not held back for as long as Redis is away;
+   * with a window of 0 (every PUBACK waits for the other nodes) it is kept and its PUBACK held.
+   */
+  private keepForLater(message: Message): number {
+    if (message.qos === 0 || !this.routes.othersHold(this.id)) return 0
+    const nodes = this.targets
+    let kept = 0
+    try {
+      this.routes.match(message.topic, nodes, this.groupTargets)
+      let plain: Buffer | undefined
+      for (const n of nodes) {
+        if (!this.forwards.keeps(n)) {
+          this.counters.dropped++
+          continue
+        }
+        plain ??= encodeNodeMessage(this.id, message, [], this.broker.now())
+        this.outbox.add(n, plain, message.qos, this.forwards.hold(n, message) ? message : undefined)
+        this.counters.forwarded++
+        kept++
+      }
+    } finally {
+      nodes.clear()
+      this.groupTargets.clear()
+    }
+    return kept
   }
 
   sharedHere(group: string, message: Message): boolean {
@@ -189,9 +224,10 @@ export class ClusterNode implements ClusterLink {
       gauge('midge_cluster_connected', 'Whether Redis answers and the routes are current (1), or the node serves local clients only (0).', this.up ? 1 : 0),
       gauge('midge_cluster_nodes', 'Nodes in the cluster as this node sees them, itself included.', this.registry.live.size + 1),
       gauge('midge_cluster_routes', 'Filters of other nodes in this node\'s route cache.', routes),
-      gauge('midge_cluster_batches_unconfirmed', 'Batches of messages sent to other nodes and not yet confirmed by them (kept to be sent again).', this.forwards.waiting),
+      gauge('midge_cluster_batches_unconfirmed', 'Batches of messages sent to other nodes and not yet confirmed by them (kept to be sent again).', this.forwards.unconfirmedBatches),
       counter('midge_cluster_messages_forwarded_total', 'Messages sent to another node (one per node that wanted it).', this.counters.forwarded),
       counter('midge_cluster_messages_received_total', 'Messages received from other nodes.', this.counters.received),
+      counter('midge_cluster_messages_dropped_total', 'QoS 1/2 messages for other nodes not kept while Redis was away, their node\'s --cluster-ack-window being full.', this.counters.dropped),
       counter('midge_cluster_messages_undecodable_total', 'Messages from other nodes that could not be read (dropped).', this.counters.undecodable),
     ]
   }
@@ -348,7 +384,7 @@ export class ClusterNode implements ClusterLink {
   }
 
   private onSequenced(s: Sequenced): void {
-    if (s.sender === this.id || this.inbound.accept(s.sender, s.epoch, s.seq) !== 'route') return
+    if (s.sender === this.id || this.inbound.accept(s.sender, s.epoch, s.seq, s.low) !== 'route') return
     try {
       forEachNodeMessage(s.payload, this.onForwarded)
     } finally {

@@ -10,23 +10,23 @@ const MAX_BATCH_BYTES = 256 * 1024
  * is kept. Holds no more than one turn's messages.
  */
 export class NodeOutbox {
-  private readonly pending = new Map<string, {encoded: Buffer[]; held: Message[]; qos: boolean}>()
+  private readonly pending = new Map<string, {encoded: Buffer[]; held: Message[]; qos: number}>()
   private readonly bytes = new Map<string, number>()
   private scheduled: NodeJS.Immediate | undefined
 
   /**
    * `send` writes one Redis message (a batch, or a single message alone) to a node, with the messages
-   * of it whose acknowledgement waits for that node, and whether any of its messages has QoS 1 or 2.
+   * of it whose acknowledgement waits for that node, and how many of its messages have QoS 1 or 2.
    */
-  constructor(private readonly send: (node: string, bytes: Buffer, held: Message[], qos: boolean) => void) {}
+  constructor(private readonly send: (node: string, bytes: Buffer, held: Message[], qos: number) => void) {}
 
   /** `encoded`: a message as wire.ts encodes it for `node`; `held`: the message, if its acknowledgement waits for `node`. */
   add(node: string, encoded: Buffer, qos: number, held: Message | undefined): void {
     let list = this.pending.get(node)
-    if (list === undefined) this.pending.set(node, list = {encoded: [encoded], held: [], qos: qos > 0})
+    if (list === undefined) this.pending.set(node, list = {encoded: [encoded], held: [], qos: qos > 0 ? 1 : 0})
     else {
       list.encoded.push(encoded)
-      if (qos > 0) list.qos = true
+      if (qos > 0) list.qos++
     }
     if (held !== undefined) list.held.push(held)
     const bytes = (this.bytes.get(node) ?? 0) + encoded.length

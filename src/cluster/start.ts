@@ -18,6 +18,8 @@ export interface ClusterNodeSettings {
   logger: Logger
   heartbeatMs?: number
   ttlMs?: number
+  /** See ClusterNodeOptions.ackWindow (--cluster-ack-window). */
+  ackWindow?: number
   /** How long a commit waits for Redis (RedisStoreOptions.commandTimeoutMs; default 10 s). */
   commandTimeoutMs?: number
   /** Sessions per transaction when the node writes what it holds again after an outage (default 500). */
@@ -83,7 +85,7 @@ export async function startClusterNode(settings: ClusterNodeSettings): Promise<S
     async join(broker) {
       // Redis back after an outage: what this node holds is written to it again (recovery.ts)
       recovery = new SessionRecovery(engineOf(broker), store, sessions, log)
-      const node = await joinCluster(broker, {url: settings.url, nodeId, logger: log, heartbeatMs: settings.heartbeatMs, ttlMs: settings.ttlMs})
+      const node = await joinCluster(broker, {url: settings.url, nodeId, logger: log, heartbeatMs: settings.heartbeatMs, ttlMs: settings.ttlMs, ackWindow: settings.ackWindow})
       // the other nodes took this one for dead (and may have adopted its sessions): the same check
       node.events.on('declared-dead', () => { recovery?.run().catch(() => undefined) })
       node.events.on('node-down', (dead) => {

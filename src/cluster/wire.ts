@@ -10,8 +10,8 @@ import {sharedEncoding, type Message} from '../broker/message.js'
  * The messages for one node made in one event-loop turn go as one batch: [BATCH, then for each message
  * u32 length, the message's bytes]; a turn with a single message sends it alone.
  *
- * What a node sends another is numbered: [SEQUENCED, sender, the sender's epoch (one per join), u32
- * number, then a batch or a single message]. The receiver routes the numbers in order, once, and
+ * What a node sends another is numbered: [SEQUENCED, sender, the sender's epoch (one per join), u48
+ * number, u48 lowest number the sender still keeps for the receiver, then a batch or a single message]. The receiver routes the numbers in order, once, and
  * confirms them: [CONFIRM, the confirming node, the epoch it confirms for, u48 number (every one up to
  * it), flags (RESEND: a number was missing, send again everything not confirmed)].
  */
@@ -101,19 +101,29 @@ export interface Sequenced {
   sender: string
   epoch: string
   seq: number
+  /** The lowest number the sender still keeps for this receiver (what it gave up on is below). */
+  low: number
   /** A batch or a single message (forEachNodeMessage). */
   payload: Buffer
 }
 
-/** Numbers `payload` (a batch or a single message) for its receiver. */
+/** Numbers `payload` (a batch or a single message) for its receiver (its lowest number kept: `seq`, until setSequencedLow). */
 export function encodeSequenced(sender: string, epoch: string, seq: number, payload: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(1 + 2 + Buffer.byteLength(sender) + 2 + Buffer.byteLength(epoch) + 6 + payload.length)
+  const out = Buffer.allocUnsafe(1 + 2 + Buffer.byteLength(sender) + 2 + Buffer.byteLength(epoch) + 12 + payload.length)
   out[0] = SEQUENCED
   let at = writeString(out, 1, sender)
   at = writeString(out, at, epoch)
   at = out.writeUIntBE(seq, at, 6)
+  at = out.writeUIntBE(seq, at, 6)
   payload.copy(out, at)
   return out
+}
+
+/** Writes, in place, the lowest number kept into what encodeSequenced made (before each time it is sent). */
+export function setSequencedLow(bytes: Buffer, low: number): void {
+  const senderEnd = 3 + bytes.readUInt16BE(1)
+  const epochEnd = senderEnd + 2 + bytes.readUInt16BE(senderEnd)
+  bytes.writeUIntBE(low, epochEnd + 6, 6)
 }
 
 /** A node's confirmation of what it received from the node it is sent to. */
@@ -149,7 +159,10 @@ export function decodeNodeFrame(bytes: Buffer): {kind: 'sequenced'; frame: Seque
   const epoch = readString(bytes, r)
   if (r.at + 6 > bytes.length) throw new RangeError('a cluster frame ends inside its number')
   const seq = bytes.readUIntBE(r.at, 6)
-  if (bytes[0] === SEQUENCED) return {kind: 'sequenced', frame: {sender, epoch, seq, payload: bytes.subarray(r.at + 6)}}
+  if (bytes[0] === SEQUENCED) {
+    if (r.at + 12 > bytes.length) throw new RangeError('a cluster frame ends inside its lowest number')
+    return {kind: 'sequenced', frame: {sender, epoch, seq, low: bytes.readUIntBE(r.at + 6, 6), payload: bytes.subarray(r.at + 12)}}
+  }
   if (r.at + 7 > bytes.length) throw new RangeError('a cluster confirmation ends inside its flags')
   return {kind: 'confirm', frame: {from: sender, epoch, upTo: seq, resend: (bytes[r.at + 6]! & RESEND) !== 0}}
 }

@@ -27,9 +27,9 @@ function log(queue = acks()) {
   const told: Confirm[] = []
   const routed: Message[] = []
   const inbound = new InboundLog('b', queue, broker, (node, c) => { assert.equal(node, 'a'); told.push(c) })
-  /** Delivers batch `seq` of node a (epoch e1 unless given) holding `messages`; returns the verdict. */
-  const batch = (seq: number, messages: Message[], epoch = 'e1') => {
-    const verdict = inbound.accept('a', epoch, seq)
+  /** Delivers batch `seq` of node a (epoch e1, lowest number kept 1, unless given) holding `messages`; returns the verdict. */
+  const batch = (seq: number, messages: Message[], epoch = 'e1', low = 1) => {
+    const verdict = inbound.accept('a', epoch, seq, low)
     if (verdict === 'route') {
       for (const m of messages) inbound.route(m, (x) => routed.push(x))
       inbound.routed()
@@ -42,7 +42,9 @@ function log(queue = acks()) {
 describe('cluster inbound log', () => {
   it('routes each number once and in order, and asks for a resend once per gap', async () => {
     const {told, routed, batch} = log()
-    assert.equal(batch(5, [message(0)]), 'route', 'the first number of an epoch starts it')
+    assert.equal(batch(6, [message(0)], 'e1', 5), 'gap', 'a new sender starts at its lowest number kept')
+    told.length = 0
+    assert.equal(batch(5, [message(0)], 'e1', 5), 'route')
     assert.equal(batch(5, [message(0)]), 'duplicate')
     assert.equal(batch(7, [message(0)]), 'gap')
     assert.equal(batch(8, [message(0)]), 'gap')
@@ -84,5 +86,13 @@ describe('cluster inbound log', () => {
     assert.equal(routed.length, 2)
     await turn()
     assert.deepEqual(told.at(-1), {from: 'b', epoch: 'e2', upTo: 1, resend: false})
+  })
+
+  it('skips what the sender gave up on (this node was taken for dead), and only that', () => {
+    const {routed, batch} = log()
+    assert.equal(batch(1, [message(0)]), 'route')
+    assert.equal(batch(4, [message(0)], 'e1', 4), 'route', 'numbers 2 and 3 are no longer kept: not waited for')
+    assert.equal(batch(3, [message(0)], 'e1', 1), 'duplicate')
+    assert.equal(routed.length, 2)
   })
 })

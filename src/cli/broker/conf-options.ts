@@ -59,6 +59,7 @@ export const OPTIONS: Record<string, {scope: Scope; set: Setter}> = {
     }
     return url
   })},
+  cluster_ack_window: {scope: 'global', set: global('clusterAckWindow', (a) => int(a, 0))},
   // limits
   // 0: no limit (Mosquitto 2.0's default for both)
   message_size_limit: {scope: 'global', set: global('messageSizeLimit', (a) => int(a, 0, 268_435_455))},

@@ -64,6 +64,8 @@ export interface MosquittoConfig {
   persistenceFile?: string
   /** cluster_redis (midge's own): the Redis URL of the cluster. */
   clusterRedis?: string
+  /** cluster_ack_window (midge's own): --cluster-ack-window. */
+  clusterAckWindow?: number
   autosaveInterval?: number
   /** Seconds (Mosquitto writes `2h`, `14d`, `1y`...). */
   persistentClientExpiration?: number

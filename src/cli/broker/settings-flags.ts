@@ -30,4 +30,5 @@ export interface SettingsFlags {
   persistence?: string
   cluster?: string
   'node-id'?: string
+  'cluster-ack-window'?: number
 }

@@ -33,7 +33,7 @@ export interface BrokerSettings {
   http?: {host: string; port: number}
   shutdownTimeoutMs: number
   /** --cluster (or cluster_redis): the Redis URL of the cluster this node joins, and --node-id. */
-  cluster?: {url: string; nodeId?: string}
+  cluster?: {url: string; nodeId?: string; ackWindow?: number}
   /** Things worth a log line: which listeners win, which file values were adjusted. */
   notes: string[]
 }
@@ -100,7 +100,7 @@ export function resolveBrokerSettings(flags: SettingsFlags, engineFlags: Partial
     logDest,
     http: flags['http-port'] === undefined ? undefined : {host: flags['http-host'] ?? '127.0.0.1', port: flags['http-port']},
     shutdownTimeoutMs: (flags['shutdown-timeout'] ?? DEFAULT_SHUTDOWN_TIMEOUT) * 1000,
-    cluster: clusterSetting(flags.cluster ?? conf.clusterRedis, flags['node-id']),
+    cluster: clusterSetting(flags.cluster ?? conf.clusterRedis, flags['node-id'], flags['cluster-ack-window'] ?? conf.clusterAckWindow),
     notes,
   }
 }
@@ -139,9 +139,10 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 }
 
 /** --cluster / MIDGE_CLUSTER / cluster_redis: a Redis URL (checked: exit 17 otherwise). */
-function clusterSetting(url: string | undefined, nodeId: string | undefined): BrokerSettings['cluster'] {
+function clusterSetting(url: string | undefined, nodeId: string | undefined, ackWindow: number | undefined): BrokerSettings['cluster'] {
   if (url === undefined) {
     if (nodeId !== undefined) throw new CliError('--node-id names a node of a cluster: give --cluster redis://HOST:PORT too', ExitCode.BrokerStartFailed)
+    if (ackWindow !== undefined) throw new CliError('--cluster-ack-window is for a node of a cluster: give --cluster redis://HOST:PORT too', ExitCode.BrokerStartFailed)
     return undefined
   }
   try {
@@ -150,5 +151,5 @@ function clusterSetting(url: string | undefined, nodeId: string | undefined): Br
     throw new CliError(`--cluster: ${(error as Error).message}`, ExitCode.BrokerStartFailed)
   }
   if (nodeId !== undefined && !/^[\w.-]{1,64}$/.test(nodeId)) throw new CliError(`--node-id: ${JSON.stringify(nodeId)} must be 1 to 64 letters, digits, '.', '_' or '-'`, ExitCode.BrokerStartFailed)
-  return {url, nodeId}
+  return {url, nodeId, ackWindow}
 }
