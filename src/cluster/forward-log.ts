@@ -7,8 +7,6 @@ export interface AckHolds {
   release(message: Message): void
 }
 
-/** Beyond this many bytes kept for one node, batches of QoS 0 messages only are kept as empty ones. */
-const MAX_KEPT_BYTES = 16 * 1024 * 1024
 /** Default of `window`: QoS 1/2 messages a node may have unconfirmed before their PUBACKs wait (--cluster-ack-window). */
 export const DEFAULT_ACK_WINDOW = 10_000
 /** A node that confirmed nothing for this long while something waits gets everything again. */
@@ -31,7 +29,6 @@ interface ToNode {
   /** QoS 1/2 messages for the node not confirmed yet (those still in the outbox included). */
   waiting: number
   unconfirmed: Sent[]
-  keptBytes: number
   /** When the node last confirmed something, or was last sent everything again (Date.now()). */
   progress: number
 }
@@ -86,11 +83,10 @@ export class ForwardLog {
     const seq = to.next++
     const bytes = encodeSequenced(this.sender, this.epoch, seq, payload)
     if (to.unconfirmed.length === 0) to.progress = Date.now()
-    // a batch that nobody waits for is kept only while the node's total is small (it is QoS 0 only,
-    // or its publishers need no acknowledgement): its number must still reach the receiver
-    const kept = qos === 0 && to.keptBytes + bytes.length > MAX_KEPT_BYTES
-      ? encodeSequenced(this.sender, this.epoch, seq, EMPTY_BATCH) : bytes
-    to.keptBytes += kept.length
+    // a batch of QoS 0 messages only is sent again empty: at most once, as on a single node (sending
+    // them again would come as a burst just when the receiver or Redis could not keep up); its number
+    // must still reach the receiver
+    const kept = qos === 0 ? encodeSequenced(this.sender, this.epoch, seq, EMPTY_BATCH) : bytes
     to.unconfirmed.push({seq, bytes: kept, held, qos})
     this.publishKept(node, to, bytes)
   }
@@ -102,7 +98,6 @@ export class ForwardLog {
     let n = 0
     while (n < to.unconfirmed.length && to.unconfirmed[n]!.seq <= upTo) {
       const s = to.unconfirmed[n++]!
-      to.keptBytes -= s.bytes.length
       to.waiting -= s.qos
       for (const m of s.held) this.acks?.release(m)
     }
@@ -142,12 +137,11 @@ export class ForwardLog {
     for (const s of to.unconfirmed) for (const m of s.held) this.acks?.release(m)
     to.unconfirmed = []
     to.waiting = 0
-    to.keptBytes = 0
   }
 
   private toNode(node: string): ToNode {
     let to = this.nodes.get(node)
-    if (to === undefined) this.nodes.set(node, to = {next: 1, waiting: 0, unconfirmed: [], keptBytes: 0, progress: Date.now()})
+    if (to === undefined) this.nodes.set(node, to = {next: 1, waiting: 0, unconfirmed: [], progress: Date.now()})
     return to
   }
 
