@@ -1,4 +1,3 @@
-import {randomBytes} from 'node:crypto'
 import {EventEmitter} from 'node:events'
 import {hostname} from 'node:os'
 import type {Redis} from 'ioredis'
@@ -8,20 +7,16 @@ import type {ClusterLink, ClusterStatus} from '../broker/cluster-link.js'
 import type {Message} from '../broker/message.js'
 import type {MetricFamily} from '../broker/metric-family.js'
 import {CONTROL_CHANNEL, MAIL_ALL, RETAINED_CHANNEL, mailChannel, nodeChannel, routesKey, type ControlMessage} from './keys.js'
-import {ForwardLog} from './forward-log.js'
-import {InboundLog} from './inbound-log.js'
+import {NodeForwarding} from './forwarding.js'
 import {NodeMailbox} from './mailbox.js'
-import {NodeOutbox} from './outbox.js'
 import {NodeRegistry} from './registry.js'
 import {ClusterRetained} from './retained.js'
 import {RouteCache} from './routes.js'
 import type {ClusterCounters, ClusterEvents, ClusterNodeOptions} from './node-types.js'
 import {REDIS_START_TIMEOUT_MS} from './redis-connect.js'
-import {decodeNodeFrame, decodeNodeMessage, encodeConfirm, encodeNodeMessage, forEachNodeMessage, type Sequenced} from './wire.js'
+import {encodeNodeMessage} from './wire.js'
 
 export type {ClusterCounters, ClusterEvents, ClusterNodeOptions} from './node-types.js'
-
-const NO_GROUPS: ReadonlySet<string> = new Set()
 
 /**
  * One broker as a node of a cluster on Redis (see ClusterLink for what the engine asks). A filter
@@ -33,7 +28,7 @@ const NO_GROUPS: ReadonlySet<string> = new Set()
 export class ClusterNode implements ClusterLink {
   readonly id: string
   readonly events = new EventEmitter<ClusterEvents>()
-  readonly counters: ClusterCounters = {forwarded: 0, received: 0, undecodable: 0, dropped: 0}
+  readonly counters: ClusterCounters
   /** Other cluster features' messages between nodes (part 2: sessions). */
   readonly mailbox: NodeMailbox
   private readonly registry: NodeRegistry
@@ -47,19 +42,10 @@ export class ClusterNode implements ClusterLink {
   private syncing: Promise<void> | undefined
   private buffered: ControlMessage[] | undefined
   private heartbeat: NodeJS.Timeout | undefined
-  /** The message being routed and the shared groups this node delivers for it (no message: all groups). */
-  private routingMessage: Message | undefined
-  private routingGroups: ReadonlySet<string> = NO_GROUPS
-  private readonly targets = new Set<string>()
-  private readonly groupTargets = new Map<string, string[]>()
   private readonly logUrl: string
   private readonly broker: BrokerEngine
-  /** What this node sent the others and they have not confirmed (sent again when they may have missed it). */
-  private readonly forwards: ForwardLog
-  /** What the others sent this node: routed once and in order, confirmed once as safe as a PUBACK. */
-  private readonly inbound: InboundLog
-  /** Forwarded messages of this event-loop turn, one Redis PUBLISH per node when it ends. */
-  private readonly outbox = new NodeOutbox((node, bytes, held, qos) => this.forwards.send(node, bytes, held, qos))
+  /** Messages between this node and the others. */
+  private readonly forwarding: NodeForwarding
 
   constructor(broker: Broker, private readonly pub: Redis, private readonly sub: Redis, private readonly options: ClusterNodeOptions) {
     this.broker = engineOf(broker)
@@ -67,16 +53,14 @@ export class ClusterNode implements ClusterLink {
     const u = new URL(options.url)
     u.password = ''
     this.logUrl = u.toString()
-    const acks = this.broker.persistence?.acks
-    this.forwards = new ForwardLog(this.id, randomBytes(4).toString('hex'), (node, bytes) => this.send(pub.publish(nodeChannel(node), bytes)), acks, options.ackWindow)
-    this.inbound = new InboundLog(this.id, acks, this.broker, (node, c) => this.send(pub.publish(nodeChannel(node), encodeConfirm(c))))
+    this.forwarding = new NodeForwarding(this.id, this.broker, this.routes, (node, bytes) => this.send(pub.publish(nodeChannel(node), bytes)), options.ackWindow)
+    this.counters = this.forwarding.counters
     this.registry = new NodeRegistry(pub, this.id, options.ttlMs ?? 5000)
     this.registry.on('node-up', (n) => { void this.loadRoutes(n); this.publishSys(); this.events.emit('node-up', n) })
     this.registry.on('node-down', (n) => {
       this.routes.dropNode(n)
       // its publishers' acknowledgements no longer wait for it (its sessions are adopted from what it committed)
-      this.forwards.dropNode(n)
-      this.inbound.dropNode(n)
+      this.forwarding.nodeDown(n)
       this.publishSys()
       this.events.emit('node-down', n)
       this.events.emit('routes')
@@ -131,83 +115,19 @@ export class ClusterNode implements ClusterLink {
   }
 
   published(message: Message): number {
-    if (isNodeLocal(message.topic)) {
-      this.routingMessage = undefined
-      return 0
-    }
+    if (isNodeLocal(message.topic)) return this.forwarding.notForwarded()
     if (!this.up) {
-      this.routingMessage = undefined
       // written to Redis when it is back
       if (message.retain) this.retained.changed(message, undefined, false)
-      return this.keepForLater(message)
+      return this.forwarding.keepForLater(message)
     }
-    let plain: Buffer | undefined // what every node without a shared group of it gets: encoded once
-    if (message.retain) this.retained.changed(message, plain = encodeNodeMessage(this.id, message, [], this.broker.now()), true)
-    // no other node holds a filter (a cluster of one, or nobody elsewhere subscribed yet): nothing to
-    // look up, and every shared group's copy is this node's
-    if (!this.routes.othersHold(this.id)) {
-      this.routingMessage = undefined
-      return 0
-    }
-    const nodes = this.targets
-    const groups = this.groupTargets
-    try {
-      this.routes.match(message.topic, nodes, groups)
-      const mine = groups.get(this.id)
-      this.routingMessage = message
-      // most messages have no shared group: no set to make for them
-      this.routingGroups = mine === undefined ? NO_GROUPS : new Set(mine)
-      if (mine !== undefined) groups.delete(this.id)
-      if (groups.size === 0 && nodes.size === 0) return 0
-      for (const n of groups.keys()) nodes.add(n)
-      const now = this.broker.now()
-      for (const n of nodes) {
-        const shared = groups.get(n)
-        this.outbox.add(n, shared === undefined ? (plain ??= encodeNodeMessage(this.id, message, [], now))
-          : encodeNodeMessage(this.id, message, shared, now), message.qos, this.forwards.hold(n, message) ? message : undefined)
-        this.counters.forwarded++
-      }
-      return nodes.size
-    } finally {
-      nodes.clear()
-      groups.clear()
-    }
-  }
-
-  /**
-   * Redis is away: a QoS 1 or 2 message for other nodes (as the route cache last knew them; the shared
-   * groups' copies are this node's meanwhile) is numbered and kept, to be sent once Redis is back,
-   * while the node's window has room. Past it, it is not forwarded (counted), as a Mosquitto bridge's
-   * full queue drops, so that the publishers here are not held back for as long as Redis is away;
-   * with a window of 0 (every PUBACK waits for the other nodes) it is kept and its PUBACK held.
-   */
-  private keepForLater(message: Message): number {
-    if (message.qos === 0 || !this.routes.othersHold(this.id)) return 0
-    const nodes = this.targets
-    let kept = 0
-    try {
-      this.routes.match(message.topic, nodes, this.groupTargets)
-      let plain: Buffer | undefined
-      for (const n of nodes) {
-        if (!this.forwards.keeps(n)) {
-          this.counters.dropped++
-          continue
-        }
-        plain ??= encodeNodeMessage(this.id, message, [], this.broker.now())
-        this.outbox.add(n, plain, message.qos, this.forwards.hold(n, message) ? message : undefined)
-        this.counters.forwarded++
-        kept++
-      }
-    } finally {
-      nodes.clear()
-      this.groupTargets.clear()
-    }
-    return kept
+    const plain = message.retain ? encodeNodeMessage(this.id, message, [], this.broker.now()) : undefined
+    if (plain !== undefined) this.retained.changed(message, plain, true)
+    return this.forwarding.forward(message, plain)
   }
 
   sharedHere(group: string, message: Message): boolean {
-    if (this.routingMessage !== message) return true
-    return this.routingGroups.has(group)
+    return this.forwarding.sharedHere(group, message)
   }
 
   status(): ClusterStatus {
@@ -224,7 +144,7 @@ export class ClusterNode implements ClusterLink {
       gauge('midge_cluster_connected', 'Whether Redis answers and the routes are current (1), or the node serves local clients only (0).', this.up ? 1 : 0),
       gauge('midge_cluster_nodes', 'Nodes in the cluster as this node sees them, itself included.', this.registry.live.size + 1),
       gauge('midge_cluster_routes', 'Filters of other nodes in this node\'s route cache.', routes),
-      gauge('midge_cluster_batches_unconfirmed', 'Batches of messages sent to other nodes and not yet confirmed by them (kept to be sent again).', this.forwards.unconfirmedBatches),
+      gauge('midge_cluster_batches_unconfirmed', 'Batches of messages sent to other nodes and not yet confirmed by them (kept to be sent again).', this.forwarding.unconfirmedBatches),
       counter('midge_cluster_messages_forwarded_total', 'Messages sent to another node (one per node that wanted it).', this.counters.forwarded),
       counter('midge_cluster_messages_received_total', 'Messages received from other nodes.', this.counters.received),
       counter('midge_cluster_messages_dropped_total', 'QoS 1/2 messages for other nodes not kept while Redis was away, their node\'s --cluster-ack-window being full.', this.counters.dropped),
@@ -300,7 +220,7 @@ export class ClusterNode implements ClusterLink {
     else this.options.logger.info({node: this.id, nodes: others + 1}, `cluster: Redis at ${this.logUrl} is back; routes resynchronised (${others} other node${others === 1 ? '' : 's'})`)
     this.joined = true
     // what the others may have missed while this node was away from Redis (they drop what they routed)
-    this.forwards.resendAll()
+    this.forwarding.resendAll()
     this.publishSys()
     this.events.emit('synced')
     this.events.emit('routes')
@@ -328,7 +248,7 @@ export class ClusterNode implements ClusterLink {
       }
       const alive = await this.registry.scan()
       for (const n of alive) this.registry.up(n)
-      this.forwards.resendStale()
+      this.forwarding.resendStale()
     } catch {
       // the connection's own events say whether Redis is gone
     }
@@ -338,9 +258,7 @@ export class ClusterNode implements ClusterLink {
     if (!this.up || this.closed) return
     if (this.pub.status === 'ready' && this.sub.status === 'ready') return // an error the connection survived
     this.up = false
-    this.routingMessage = undefined
-    // kept (and numbered) with what was sent and not confirmed: sent again once Redis is back
-    this.outbox.flush()
+    this.forwarding.lost()
     this.options.logger.warn({node: this.id}, `cluster: lost Redis at ${this.logUrl} (${reason}); serving local clients only`)
     this.events.emit('degraded', reason)
   }
@@ -356,65 +274,19 @@ export class ClusterNode implements ClusterLink {
         if (topic !== undefined) this.events.emit('retained', topic)
         return
       }
-      this.onNodeFrame(bytes)
+      this.forwarding.received(bytes)
     } catch (error) {
       this.broker.internalError(error, {during: `a cluster message on ${channel}`})
     } finally {
-      this.routingMessage = undefined
+      this.forwarding.notForwarded()
     }
   }
-
-  /** What arrived on this node's channel: numbered messages from another node, or a confirmation of what it sent. */
-  private onNodeFrame(bytes: Buffer): void {
-    let frame: ReturnType<typeof decodeNodeFrame>
-    try {
-      frame = decodeNodeFrame(bytes)
-    } catch {
-      this.counters.undecodable++
-      return
-    }
-    if (frame.kind === 'messages') return forEachNodeMessage(frame.frame, this.onForwarded)
-    if (frame.kind === 'confirm') {
-      const c = frame.frame
-      this.forwards.confirmed(c.from, c.epoch, c.upTo)
-      if (c.resend) this.forwards.resend(c.from)
-      return
-    }
-    this.onSequenced(frame.frame)
-  }
-
-  private onSequenced(s: Sequenced): void {
-    if (s.sender === this.id || this.inbound.accept(s.sender, s.epoch, s.seq, s.low) !== 'route') return
-    try {
-      forEachNodeMessage(s.payload, this.onForwarded)
-    } finally {
-      this.inbound.routed()
-    }
-  }
-
-  /** A message another node forwarded here (alone or in a batch). */
-  private readonly onForwarded = (bytes: Buffer): void => {
-    const m = this.decode(bytes)
-    if (m === undefined || m.sender === this.id) return
-    this.counters.received++
-    // routed here only: never published again, so never forwarded again
-    this.routingMessage = m.message
-    this.routingGroups = m.groups.length === 0 ? NO_GROUPS : new Set(m.groups)
-    try {
-      this.inbound.route(m.message, this.routeHere)
-    } catch (error) {
-      // costs this message, not the rest of its batch
-      this.broker.internalError(error, {during: 'a message from another node'})
-    }
-  }
-
-  private readonly routeHere = (message: Message): void => { this.broker.router.route(message) }
 
   private onControl(c: ControlMessage): void {
     if (this.buffered !== undefined) return void this.buffered.push(c)
     if (c.n === this.id) return
     // back from a Redis outage of its own (or just joined): it may have missed what this node sent
-    if (c.t === 'up') this.forwards.resend(c.n)
+    if (c.t === 'up') this.forwarding.resend(c.n)
     if (c.t === '+' || c.t === '-') {
       if (c.t === '+') this.routes.add(c.n, c.f)
       else this.routes.remove(c.n, c.f)
@@ -433,15 +305,6 @@ export class ClusterNode implements ClusterLink {
       this.events.emit('routes')
     } catch {
       // Redis went away: the next sync loads everything
-    }
-  }
-
-  private decode(bytes: Buffer): ReturnType<typeof decodeNodeMessage> | undefined {
-    try {
-      return decodeNodeMessage(bytes, this.broker.now())
-    } catch {
-      this.counters.undecodable++
-      return undefined
     }
   }
 
@@ -471,10 +334,8 @@ export class ClusterNode implements ClusterLink {
     this.closed = true
     clearInterval(this.heartbeat)
     this.broker.joinCluster(undefined)
-    if (this.up) this.outbox.flush()
-    else this.outbox.clear()
+    this.forwarding.close(this.up)
     if (this.up) await this.registry.leave().catch(() => undefined)
-    this.inbound.close()
     this.up = false
     this.pub.disconnect()
     this.sub.disconnect()
