@@ -77,6 +77,8 @@ export class AckQueue {
   private head = 0
   /** Records before this index need no commit (done, committed, or released by their deliveries). */
   private scanFrom = 0
+  /** Records in the queue not done. */
+  private live = 0
   /** Each connection's records not yet sent, in the order they were made. */
   private readonly byConn = new Map<AckTarget, Waiting[]>()
   private seq = 0
@@ -181,6 +183,7 @@ export class AckQueue {
     w.seq = ++this.seq
     w.since = this.timers.now()
     this.queue.push(w)
+    this.live++
     const mine = this.byConn.get(conn)
     if (mine === undefined) this.byConn.set(conn, [w])
     else mine.push(w)
@@ -303,6 +306,7 @@ export class AckQueue {
   /** The record is done: its message no longer points at it, nor it at the message and packet. */
   private finish(w: Waiting): void {
     w.done = true
+    this.live--
     this.forget(w)
     w.message = undefined
     w.packet = undefined
@@ -328,6 +332,14 @@ export class AckQueue {
       q.splice(0, this.head)
       this.scanFrom = Math.max(0, this.scanFrom - this.head)
       this.head = 0
+    } else if (q.length - this.head > 4096 && this.live * 4 < q.length - this.head) {
+      // a record held long at the front (another node that does not confirm) while the others' are
+      // done behind it: those are dropped here rather than kept until it goes
+      let n = 0
+      for (let i = this.head; i < q.length; i++) if (!q[i]!.done) q[n++] = q[i]
+      q.length = n
+      this.head = 0
+      this.scanFrom = 0
     }
   }
 }

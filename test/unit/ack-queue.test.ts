@@ -199,3 +199,22 @@ test('a QoS 2 or retained message can be held too, and its acknowledgement still
   assert.deepEqual(sent, [1])
   assert.equal(q.hold(m), false, 'acknowledged: nothing left to hold')
 })
+
+test('records done behind one held long are not kept until it goes', () => {
+  const q = queue(store())
+  const one = connection()
+  const two = connection()
+  const held = message(0)
+  q.expect(held)
+  q.hold(held)
+  q.reply(one.conn, {cmd: 'puback', messageId: 0} as Packet, held)
+  for (let i = 1; i <= 10_000; i++) {
+    const m = publish(q, two.conn, i)
+    q.delivered(m)
+  }
+  assert.equal(two.sent.length, 10_000, 'every PUBACK of the other connection went')
+  const records = (q as unknown as {queue: unknown[]}).queue.length
+  assert.ok(records < 5000, `the queue holds ${records} records, not 10,001`)
+  q.release(held)
+  assert.deepEqual(one.sent, [0])
+})
