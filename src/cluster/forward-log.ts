@@ -50,6 +50,8 @@ interface ToNode {
  */
 export class ForwardLog {
   private readonly nodes = new Map<string, ToNode>()
+  /** Batches sent again (for /metrics). */
+  resent = 0
 
   /**
    * `publish` writes bytes to a node's channel (a failure is recovered by sending again);
@@ -113,6 +115,7 @@ export class ForwardLog {
     if (to === undefined) return
     to.progress = Date.now()
     for (const s of to.unconfirmed) this.publishKept(node, to, s.bytes)
+    this.resent += to.unconfirmed.length
   }
 
   /** Sends numbered bytes, with the lowest number kept for the node as of now. */

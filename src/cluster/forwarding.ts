@@ -202,6 +202,11 @@ export class NodeForwarding {
     return this.forwards.unconfirmedBatches
   }
 
+  /** Batches sent again; batches received after a missing one, and received again. */
+  get resends(): {resent: number; gaps: number; duplicates: number} {
+    return {resent: this.forwards.resent, ...this.inbound.counts}
+  }
+
   /** Leaving: what waits goes now, if Redis answers. */
   close(up: boolean): void {
     if (up) this.outbox.flush()

@@ -78,6 +78,8 @@ class FromNode implements AckTarget {
  * at most once per event-loop turn per sender.
  */
 export class InboundLog {
+  /** Batches that arrived after a missing one (dropped, a resend asked for), and again (for /metrics). */
+  readonly counts = {gaps: 0, duplicates: 0}
   private readonly from = new Map<string, FromNode>()
   private readonly toTell = new Set<FromNode>()
   private scheduled: NodeJS.Immediate | undefined
@@ -99,6 +101,7 @@ export class InboundLog {
     // the sender gave up on numbers this node did not route (this node was taken for dead meanwhile)
     else if (low > f.routed + 1) f.routed = low - 1
     if (seq <= f.routed) {
+      this.counts.duplicates++
       if (seq <= f.confirmed) {
         f.tellAgain = true
         this.dirty(f)
@@ -106,6 +109,7 @@ export class InboundLog {
       return 'duplicate'
     }
     if (seq > f.routed + 1) {
+      this.counts.gaps++
       if (!f.asked) {
         f.asked = true
         this.tell(node, {from: this.self, epoch, upTo: f.confirmed, resend: true})
