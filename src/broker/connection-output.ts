@@ -39,8 +39,13 @@ export abstract class ConnectionOutput extends Keepalive implements Corked {
   /** The first packet held: a connection that writes one packet per iteration (a CONNACK, a PUBACK) needs no array. */
   private heldFirst: Buffer | undefined
   private heldFirstPatch: Patch = NO_PATCH
-  /** The packet id to write into each held shared encoding (write-batch.ts), beside `held`. */
+  /**
+   * The packet id to write into each held shared encoding (write-batch.ts), beside `held`, valid for
+   * held[0 .. heldCount) while `heldPatched`: made only once a batch holds a packet that has one, so a
+   * subscriber that only ever gets QoS 0 (a fan-out's thousand) never has it (half of what holding cost).
+   */
   private heldPatches: Patch[] | undefined
+  private heldPatched = false
   /** All the held packets once there are two or more: held[0 .. heldCount), kept between batches, emptied slot by slot. */
   private held: Array<Buffer | undefined> | undefined
   private awaitingFlush = false
@@ -178,13 +183,20 @@ export abstract class ConnectionOutput extends Keepalive implements Corked {
     // kept for connections that write batches; one that writes one packet at a time (an idle client's
     // PINGRESP, a publisher's PUBACK) never makes an array
     const held = (this.held ??= [])
-    const patches = (this.heldPatches ??= [])
-    if (n === 1) {
-      held[0] = this.heldFirst
-      patches[0] = this.heldFirstPatch
-    }
+    if (n === 1) held[0] = this.heldFirst
     held[n] = bytes
-    patches[n] = patch
+    if (this.heldPatched || patch !== NO_PATCH || this.heldFirstPatch !== NO_PATCH) this.patchesTo(n)[n] = patch
+  }
+
+  /** The held packets' patches, made valid for held[0 .. n) (NO_PATCH where none was held) if they were not. */
+  private patchesTo(n: number): Patch[] {
+    const patches = (this.heldPatches ??= [])
+    if (!this.heldPatched) {
+      patches[0] = this.heldFirstPatch
+      for (let i = 1; i < n; i++) patches[i] = NO_PATCH
+      this.heldPatched = true
+    }
+    return patches
   }
 
   /** Writes the held packets, as one buffer (at most about FLUSH_AT_BYTES copied). */
@@ -197,8 +209,9 @@ export abstract class ConnectionOutput extends Keepalive implements Corked {
       bytes = this.heldFirstPatch === NO_PATCH ? this.heldFirst! : patched(this.heldFirst!, this.heldFirstPatch)
     } else {
       const held = this.held!
-      bytes = this.broker.writes.join(held, this.heldPatches!, n, this.corkedBytes, stream)
+      bytes = this.broker.writes.join(held, this.heldPatched ? this.heldPatches : undefined, n, this.corkedBytes, stream)
       for (let i = 0; i < n; i++) held[i] = undefined
+      this.heldPatched = false
     }
     this.heldFirst = undefined
     this.heldFirstPatch = NO_PATCH

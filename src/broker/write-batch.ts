@@ -77,17 +77,19 @@ export class WriteBatch {
 
   /**
    * The first `count` held packets (`total` bytes) as one buffer, each shared encoding patched with its
-   * packet id (`patches[i]`), to be written to `stream` at once, and then reported to `written`.
+   * packet id (`patches[i]`; no patches: none has one), to be written to `stream` at once, and then
+   * reported to `written`.
    * The shared scratch buffer only for a plain TCP socket (net.Socket: it hands the bytes to the kernel
    * or keeps them, never passes them on) with nothing already waiting in it; otherwise a new buffer.
    */
-  join(held: ReadonlyArray<Buffer | undefined>, patches: readonly Patch[], count: number, total: number, stream: Duplex): Buffer {
+  join(held: ReadonlyArray<Buffer | undefined>, patches: readonly Patch[] | undefined, count: number, total: number, stream: Duplex): Buffer {
     const shared = total <= SCRATCH_BYTES && stream.writableLength === 0 && Object.getPrototypeOf(stream) === Socket.prototype
     const into = shared ? (this.scratch ??= Buffer.allocUnsafeSlow(SCRATCH_BYTES)) : Buffer.allocUnsafe(total)
     let at = 0
     for (let i = 0; i < count; i++) {
       const start = at
       at += held[i]!.copy(into, at)
+      if (patches === undefined) continue
       const patch = patches[i]!
       if (patch !== NO_PATCH) applyPatch(into, start, patch)
     }
