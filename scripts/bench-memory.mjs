@@ -11,6 +11,7 @@
 // figure of #23. Every round starts each broker fresh, one after the other, the order rotating. RSS
 // is VmRSS (VmHWM for the fan-out peak) from /proc; "anonymous" is the part not backed by a file, i.e.
 // what the process allocated rather than the pages of the node binary it shares with every Node process.
+// The fan-out rows are also split by kind of memory (residentParts: files, malloc heaps, the rest).
 // --write puts the tables in docs/benchmarks.md (or --out FILE) between the bench-memory markers, or at the
 // end of the file when it has none. `npm run bench:compare` runs this script last, with --write.
 import {spawn, spawnSync} from 'node:child_process'
@@ -134,6 +135,27 @@ function procStatus(pid) {
   return {rss: kb('VmRSS'), hwm: kb('VmHWM'), anon}
 }
 
+/**
+ * What a process's resident memory is made of, from /proc/PID/smaps (kB): mapped files (the node binary
+ * and its libraries), the main thread's malloc heap ([heap]), the malloc arenas of the other threads
+ * (glibc gives each its own, in anonymous mappings aligned to 64 MiB: in Node, V8's optimizing compiler
+ * and GC helpers), and the rest of the anonymous memory (V8's heap pages, large allocations, stacks).
+ */
+function residentParts(pid) {
+  const parts = {file: 0, heap: 0, arenas: 0, anon: 0}
+  let kind = 'anon'
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const m = /^([0-9a-f]+)-[0-9a-f]+ \S+ \S+ \S+ \d+\s*(.*)$/.exec(line)
+    if (m) {
+      kind = m[2] === '[heap]' ? 'heap' : m[2].startsWith('/') ? 'file' : m[2] === '' && BigInt(`0x${m[1]}`) % (64n << 20n) === 0n ? 'arenas' : 'anon'
+      continue
+    }
+    const rss = /^Rss:\s+(\d+)/.exec(line)
+    if (rss) parts[kind] += Number(rss[1])
+  }
+  return parts
+}
+
 function mqbench(params) {
   const r = spawnSync(MQBENCH, params, {encoding: 'utf8', timeout: 180_000, maxBuffer: 1 << 24})
   const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('{'))
@@ -183,9 +205,10 @@ for (let round = 0; round < ROUNDS; round++) {
     if (MQBENCH && SCENARIOS.includes('fanout1000')) {
       const b = await start(name)
       {
+        const before = residentParts(b.pid)
         const m = mqbench(['--mode', 'fanout', '--pubs', '1', '--subs', '1000', '--duration', String(DURATION), '--warmup', '2', '--port', String(b.port), '--pid', String(b.pid), '--label', name])
         const s = procStatus(b.pid)
-        push(results.fanout, name, {rate: m.msgs_per_s ?? m.rate, hwm: s.hwm, dropped: m.dropped})
+        push(results.fanout, name, {rate: m.msgs_per_s ?? m.rate, hwm: s.hwm, dropped: m.dropped, before, after: residentParts(b.pid)})
         log(`[fanout1000 ${round + 1}] ${name}: ${num(m.msgs_per_s ?? m.rate)} msg/s, peak RSS ${mib(s.hwm)}`)
         await b.stop()
       }
@@ -243,6 +266,10 @@ if (Object.keys(results.fanout).length > 0) {
   for (const [name, rows] of Object.entries(results.fanout)) {
     out.push(`| ${name} | ${num(median(rows.map((r) => r.rate)))} | ${mib(median(rows.map((r) => r.hwm)))} | ${spread(rows.map((r) => r.hwm), mib)} |`)
   }
+  out.push('', 'What the fan-out adds, by kind of memory (/proc/PID/smaps just after the start and at the end of the run, MiB):', '')
+  out.push('| broker | mapped files (node, libraries) | main malloc heap | other threads\' malloc arenas (V8\'s compiler, GC helpers) | other anonymous (V8\'s heap, large buffers) |', '|---|---:|---:|---:|---:|')
+  const part = (rows, k) => `${(median(rows.map((r) => r.before[k])) / 1024).toFixed(1)} → ${(median(rows.map((r) => r.after[k])) / 1024).toFixed(1)}`
+  for (const [name, rows] of Object.entries(results.fanout)) out.push(`| ${name} | ${part(rows, 'file')} | ${part(rows, 'heap')} | ${part(rows, 'arenas')} | ${part(rows, 'anon')} |`)
   out.push('')
 }
 if (Object.keys(results.qos1).length > 0) {

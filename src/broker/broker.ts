@@ -1,6 +1,6 @@
 import type {AddressInfo} from 'node:net'
 import type {Duplex} from 'node:stream'
-import {ReasonCode} from '../codec/index.js'
+import {ReasonCode, SharedParsers} from '../codec/index.js'
 import type {ControlHandler} from './auth/hooks.js'
 import {Bridges, type Bridge, type BridgeInput} from './bridge/index.js'
 import {Connection, ConnState, type ConnectionContext} from './connection.js'
@@ -61,6 +61,8 @@ export class Broker {
   private readonly watchdog: Watchdog
   /** Connections with writes held until the end of the event-loop iteration. */
   private readonly writes = new WriteBatch()
+  /** The mqtt-packet parsers of every connection's decoder. */
+  private readonly parsers = new SharedParsers()
   /** The engine as connections and their handlers reach it: what they need, and not the library's API. */
   private readonly host: ConnectionHost
   /** Wills and expiry of sessions. */
@@ -138,9 +140,9 @@ export class Broker {
 
   /** The ConnectionHost port: the broker's own objects, and its methods called on it (a subclass's overrides apply). */
   private connectionHost(): ConnectionHost {
-    const {options, metrics, events, router, control, enhancedAuth, watchdog, writes} = this
+    const {options, metrics, events, router, control, enhancedAuth, watchdog, writes, parsers} = this
     return {
-      options, metrics, events, router, control, enhancedAuth, watchdog, writes,
+      options, metrics, events, router, control, enhancedAuth, watchdog, writes, parsers,
       persistence: this.persistence,
       publish: (message, result) => this.publish(message, result),
       sendRetained: (session, filter, o) => sendRetained(this.engine, session, filter, o),

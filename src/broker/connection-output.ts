@@ -39,9 +39,19 @@ export abstract class ConnectionOutput extends Keepalive implements Corked {
   /** The first packet held: a connection that writes one packet per iteration (a CONNACK, a PUBACK) needs no array. */
   private heldFirst: Buffer | undefined
   private heldFirstPatch: Patch = NO_PATCH
-  /** The packet id to write into each held shared encoding (write-batch.ts), beside `held`. */
+  /**
+   * The packet id to write into each held shared encoding (write-batch.ts), beside `held`, valid for
+   * held[0 .. heldCount) while `heldPatched`: made only once a batch holds a packet that has one, so a
+   * subscriber that only ever gets QoS 0 never has it.
+   */
   private heldPatches: Patch[] | undefined
-  /** All the held packets once there are two or more: held[0 .. heldCount), kept between batches, emptied slot by slot. */
+  private heldPatched = false
+  /**
+   * While the held packets are consecutive entries of the broker's log of this iteration (write-batch.ts,
+   * a run), where they start in it (they are log[heldRun .. heldRun + heldCount)); -1 when not.
+   */
+  private heldRun = -1
+  /** All the held packets once there are two or more and they are not a run: held[0 .. heldCount), kept between batches, emptied slot by slot. */
   private held: Array<Buffer | undefined> | undefined
   private awaitingFlush = false
   /** This socket's share of the broker's `writes.outboundBytes` (its bytes held past its high-water mark). */
@@ -170,21 +180,43 @@ export abstract class ConnectionOutput extends Keepalive implements Corked {
 
   private hold(bytes: Buffer, patch: Patch): void {
     const n = this.heldCount++
+    const writes = this.broker.writes
     if (n === 0) {
       this.heldFirst = bytes
       this.heldFirstPatch = patch
+      if (patch === NO_PATCH) this.heldRun = writes.startRun(bytes)
       return
+    }
+    if (this.heldRun >= 0) {
+      // a fan-out's subscriber: the packets it holds are the ones every subscriber holds, in that order
+      if (patch === NO_PATCH && writes.extendRun(bytes, this.heldRun + n)) return
+      this.endRun(n)
     }
     // kept for connections that write batches; one that writes one packet at a time (an idle client's
     // PINGRESP, a publisher's PUBACK) never makes an array
     const held = (this.held ??= [])
-    const patches = (this.heldPatches ??= [])
-    if (n === 1) {
-      held[0] = this.heldFirst
-      patches[0] = this.heldFirstPatch
-    }
+    if (n === 1) held[0] = this.heldFirst
     held[n] = bytes
-    patches[n] = patch
+    if (this.heldPatched || patch !== NO_PATCH || this.heldFirstPatch !== NO_PATCH) this.patchesTo(n)[n] = patch
+  }
+
+  /** The run's first n packets, into the array (none of them has a patch). */
+  private endRun(n: number): void {
+    const held = (this.held ??= [])
+    for (let i = 0; i < n; i++) held[i] = this.broker.writes.loggedAt(this.heldRun + i)
+    this.heldRun = -1
+    this.broker.writes.endRun()
+  }
+
+  /** The held packets' patches, made valid for held[0 .. n) (NO_PATCH where none was held) if they were not. */
+  private patchesTo(n: number): Patch[] {
+    const patches = (this.heldPatches ??= [])
+    if (!this.heldPatched) {
+      patches[0] = this.heldFirstPatch
+      for (let i = 1; i < n; i++) patches[i] = NO_PATCH
+      this.heldPatched = true
+    }
+    return patches
   }
 
   /** Writes the held packets, as one buffer (at most about FLUSH_AT_BYTES copied). */
@@ -195,10 +227,17 @@ export abstract class ConnectionOutput extends Keepalive implements Corked {
     let bytes: Buffer
     if (n === 1) {
       bytes = this.heldFirstPatch === NO_PATCH ? this.heldFirst! : patched(this.heldFirst!, this.heldFirstPatch)
+    } else if (this.heldRun >= 0) {
+      bytes = this.broker.writes.joinRun(this.heldRun, n, this.corkedBytes, stream)
     } else {
       const held = this.held!
-      bytes = this.broker.writes.join(held, this.heldPatches!, n, this.corkedBytes, stream)
+      bytes = this.broker.writes.join(held, this.heldPatched ? this.heldPatches : undefined, n, this.corkedBytes, stream)
       for (let i = 0; i < n; i++) held[i] = undefined
+      this.heldPatched = false
+    }
+    if (this.heldRun >= 0) {
+      this.heldRun = -1
+      this.broker.writes.endRun()
     }
     this.heldFirst = undefined
     this.heldFirstPatch = NO_PATCH

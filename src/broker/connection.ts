@@ -56,7 +56,7 @@ export class Connection extends ConnectionOutput implements HandlerContext, Sess
     private readonly context: ConnectionContext = NO_CONTEXT) {
     super()
     const {options} = broker
-    this.decoder = new PacketDecoder({maxPacketSize: options.maxPacketSize})
+    this.decoder = new PacketDecoder({maxPacketSize: options.maxPacketSize, parsers: broker.parsers})
     // shared listeners find their connection on the stream: no closures per connection
     const owned = stream as OwnedStream
     owned[CONNECTION] = this

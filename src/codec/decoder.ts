@@ -18,6 +18,8 @@ export interface DecoderOptions {
   protocolVersion?: ProtocolVersion
   /** Parse PUBLISH and short acknowledgements with the hand-written fast path (default true; tests compare both). */
   fastPath?: boolean
+  /** mqtt-packet's parsers shared with other decoders (a broker's connections); without them the decoder makes its own. */
+  parsers?: SharedParsers
 }
 
 /**
@@ -29,6 +31,7 @@ export interface DecoderOptions {
 export class PacketDecoder {
   private readonly framer: FrameScanner
   private slowParser: SlowParser | undefined
+  private readonly parsers: SharedParsers | undefined
   private stopped = false
   private version: ProtocolVersion
   private readonly fastPath: boolean
@@ -42,6 +45,7 @@ export class PacketDecoder {
     this.framer = new FrameScanner(options.maxPacketSize)
     this.version = options.protocolVersion ?? 4
     this.fastPath = options.fastPath ?? true
+    this.parsers = options.parsers
   }
 
   set maxPacketSize(n: number) { this.framer.maxPacketSize = n }
@@ -111,11 +115,13 @@ export class PacketDecoder {
     if (type === PacketType.AUTH && bodyLength === 0 && this.version === 5) return {cmd: 'auth', reasonCode: 0} as Packet
     // (v5 2.2.2.2) every property checked against the packet type before mqtt-packet reads any
     if (type === PacketType.CONNECT ? this.connectLevel === 5 : this.version === 5) checkProperties(frame, bodyStart)
-    const parser = this.slowParser ?? new SlowParser(this.version)
+    // never a CONNECT: mqtt-packet's parser takes its settings (version, bridge mode) from the CONNECT it parses
+    const shared = type === PacketType.CONNECT ? undefined : this.parsers
+    const parser = shared !== undefined ? shared.get(this.version) : this.slowParser ?? new SlowParser(this.version)
     const packet = parser.parse(frame)
-    // keep the parser only for what comes often (v5 PUBLISH with properties); one-off packets
-    // (CONNECT, SUBSCRIBE) must not leave every idle connection holding one
-    this.slowParser = packet.cmd === 'publish' ? parser : undefined
+    // a parser of its own is kept only for what comes often (v5 PUBLISH with properties); one-off
+    // packets (CONNECT, SUBSCRIBE) must not leave every idle connection holding one
+    if (shared === undefined) this.slowParser = packet.cmd === 'publish' ? parser : undefined
     // [MQTT-3.1.2-12] (v5) [MQTT-3.1.2-14] (v3.1.1) a Will QoS of 3 is malformed
     if (packet.cmd === 'connect' && packet.will && (packet.will.qos ?? 0) > 2) throw new MalformedPacketError('will QoS 3')
     checkPacketId(packet)
@@ -150,6 +156,7 @@ class SlowParser {
       this.error = e as Error
     }
     const {packet, error} = this
+    this.packet = undefined // a shared parser keeps no connection's packet
     if (error || !packet) {
       // a frame mqtt-packet did not finish must leave nothing behind for the next one: its buffer and its
       // read position (_resetState keeps _pos, which _parseLength then reads from)
@@ -160,6 +167,23 @@ class SlowParser {
       throw new MalformedPacketError('incomplete packet')
     }
     return packet
+  }
+}
+
+/**
+ * mqtt-packet's parsers shared by many decoders (a broker's connections), one per protocol version. A
+ * parser is fed one whole frame at a time, parses it synchronously and keeps nothing from one frame to
+ * the next (SlowParser.parse resets it after a frame it did not finish) but the settings a CONNECT
+ * gives it, which no shared parser sees, so one serves every connection: a connection that sends a
+ * SUBSCRIBE (or any other packet the fast path leaves to mqtt-packet) no longer makes a parser (a stream
+ * with a buffer list and six closures) that a burst of a thousand subscribers promoted into the old
+ * generation before it died.
+ */
+export class SharedParsers {
+  private readonly byVersion: Array<SlowParser | undefined> = []
+
+  get(version: ProtocolVersion): SlowParser {
+    return (this.byVersion[version] ??= new SlowParser(version))
   }
 }
 

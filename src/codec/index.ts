@@ -1,7 +1,7 @@
 export * from './packets.js'
 export * from './reason-codes.js'
 export * from './errors.js'
-export {PacketDecoder, type DecoderOptions} from './decoder.js'
+export {PacketDecoder, SharedParsers, type DecoderOptions} from './decoder.js'
 export {encodePacket, encodePublish, type EncodedPublish, type PublishShape} from './encoder.js'
 export {FrameScanner, type FrameSink} from './frame-scanner.js'
 export * from './in-place.js'

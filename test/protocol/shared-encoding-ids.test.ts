@@ -49,6 +49,39 @@ for (const v of VERSIONS) {
         }
       })
 
+      test(`${size} bytes, QoS 0 and QoS 1 deliveries held in one batch in either order: ids only where they belong`, async (t) => {
+        const broker = startBroker(t)
+        const sub = new Wire(broker, v)
+        await sub.connect({clientId: 's'})
+        await sub.subscribe([{topic: 'zero', qos: 0}, {topic: 'one', qos: 1}])
+        // published in one event-loop turn, so the connection holds them all and joins them in one batch;
+        // a batch that starts with QoS 0 packets gets its patches late, one that starts with QoS 1 at once
+        const orders = [['zero', 'zero', 'one', 'zero', 'one'], ['one', 'zero', 'zero', 'one'], ['one', 'zero'], ['zero', 'zero', 'zero']]
+        for (const [round, topics] of orders.entries()) {
+          for (const [i, topic] of topics.entries()) {
+            engineOf(broker).publish({topic, payload: Buffer.alloc(size, round * 16 + i), qos: 1, retain: false})
+          }
+          const inflight = new Set<number>()
+          for (const [i, topic] of topics.entries()) {
+            const p = await sub.expect('publish') as PublishPacket
+            assert.equal(p.topic, topic)
+            assert.deepEqual(p.payload, Buffer.alloc(size, round * 16 + i))
+            assert.equal(p.dup, false)
+            if (topic === 'zero') {
+              assert.equal(p.qos, 0)
+              continue
+            }
+            assert.equal(p.qos, 1)
+            assert.ok(engineOf(broker).sessions.get('s')!.inflight.has(p.messageId!), `id ${p.messageId} is in flight`)
+            assert.ok(!inflight.has(p.messageId!), `id ${p.messageId} given twice`)
+            inflight.add(p.messageId!)
+          }
+          for (const id of inflight) sub.send({cmd: 'puback', messageId: id})
+          await sub.quiet()
+          assert.equal(engineOf(broker).sessions.get('s')!.inflight.size, 0)
+        }
+      })
+
       test(`${size} bytes at QoS 2, resent with DUP after a reconnect: same id, DUP set only on the resend`, async (t) => {
         const broker = startBroker(t)
         const sub = new Wire(broker, v)

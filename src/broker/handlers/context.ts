@@ -2,7 +2,7 @@
 // attached) and, through it, the engine (ConnectionHost). Interfaces only, as Session reaches its owner
 // only through SessionHost/SessionLink: the handlers import neither Connection nor Broker, so the
 // import graph has no cycle through them.
-import type {InboundAliases, Packet, ProtocolVersion, WillMessage} from '../../codec/index.js'
+import type {InboundAliases, Packet, ProtocolVersion, SharedParsers, WillMessage} from '../../codec/index.js'
 import type {ClientInfo, ControlHandler} from '../auth/hooks.js'
 import type {ConnState, PeerLimits} from '../conn-state.js'
 import type {EnhancedAuth} from '../enhanced-auth.js'
@@ -30,6 +30,8 @@ export interface ConnectionHost {
   readonly persistence: Persistence | undefined
   readonly watchdog: Watchdog
   readonly writes: WriteBatch
+  /** The mqtt-packet parsers every connection's decoder shares (codec/decoder.ts). */
+  readonly parsers: SharedParsers
   publish(message: Message, result?: RouteResult): number
   sendRetained(session: Session, filter: string, options: SubscriptionOptions): void
   capSessionExpiry(seconds: number): number
