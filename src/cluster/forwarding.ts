@@ -188,6 +188,8 @@ export class NodeForwarding {
 
   /** `node` is gone: its publishers' acknowledgements no longer wait for it, and what it sent is forgotten. */
   nodeDown(node: string): void {
+    // what this turn made for it is numbered first, so that its holds are released with the rest
+    this.outbox.flush()
     this.forwards.dropNode(node)
     this.inbound.dropNode(node)
   }
