@@ -61,7 +61,12 @@ describe('cluster: Redis unavailable', {timeout: 60_000}, () => {
     // a local subscriber still gets what a local client publishes, QoS 1 acknowledged
     const pub = await client(a)
     const got = receive(localSub, 50)
+    // B's subscriber matches them too: kept for B (QoS 1), sent once Redis is back; QoS 0 is not kept
+    const kept = receive(remoteSub, 50, (t) => t === 'o/local')
+    const heardByB: string[] = []
+    remoteSub.on('message', (t) => heardByB.push(t))
     for (let i = 0; i < 50; i++) await pub.publishAsync('o/local', String(i), {qos: 1})
+    await pub.publishAsync('o/qos0', 'not kept', {qos: 0})
     assert.equal((await got).length, 50)
     assert.ok(engineOf(a.broker).listeners[0]!.accepting)
 
@@ -73,6 +78,8 @@ describe('cluster: Redis unavailable', {timeout: 60_000}, () => {
     const remote = receive(remoteSub, 1, (t) => t === 'o/again')
     await pub.publishAsync('o/again', 'x', {qos: 1})
     assert.equal((await remote)[0]!.payload, 'x')
+    assert.deepEqual((await kept).map((m) => m.payload), Array.from({length: 50}, (_, i) => String(i)), 'the QoS 1 messages of the outage, in order')
+    assert.deepEqual([...new Set(heardByB)], ['o/local', 'o/again'], 'before what was published after, and no QoS 0 of the outage')
     assert.equal((await healthz()).status, 'ok')
     assert.equal(lines.filter((l) => l.startsWith('warn cluster: lost Redis')).length, 1, lines.join('\n'))
     assert.equal(lines.filter((l) => l.includes('is back; routes resynchronised')).length, 1, lines.join('\n'))
