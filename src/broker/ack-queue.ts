@@ -79,8 +79,8 @@ export class AckQueue {
   private scanFrom = 0
   /** Records in the queue not done. */
   private live = 0
-  /** Each connection's records not yet sent, in the order they were made. */
-  private readonly byConn = new Map<AckTarget, Waiting[]>()
+  /** Each connection's records not yet sent, in the order they were made: items[head ..). */
+  private readonly byConn = new Map<AckTarget, {items: Array<Waiting | undefined>; head: number}>()
   private seq = 0
   /** Records numbered up to this one are covered by a completed commit. */
   private committedUpTo = 0
@@ -185,8 +185,8 @@ export class AckQueue {
     this.queue.push(w)
     this.live++
     const mine = this.byConn.get(conn)
-    if (mine === undefined) this.byConn.set(conn, [w])
-    else mine.push(w)
+    if (mine === undefined) this.byConn.set(conn, {items: [w], head: 0})
+    else mine.items.push(w)
     if (isDelivered(w)) this.drainConn(conn)
     else if (w.counts && !w.queued) this.armSoon()
     else this.commitSoonest()
@@ -271,17 +271,23 @@ export class AckQueue {
   private drainConn(conn: AckTarget): void {
     const mine = this.byConn.get(conn)
     if (mine === undefined) return
-    let n = 0
-    while (n < mine.length) {
-      const w = mine[n]!
+    // each record leaves the list before its packet is sent: a send that comes back here (a connection
+    // that closes as it is written to, and so releases deliveries of its own) sees only what is left
+    const items = mine.items
+    while (mine.head < items.length) {
+      const w = items[mine.head]!
       if (w.holds > 0 || (w.seq > this.committedUpTo && !isDelivered(w))) break
-      n++
+      items[mine.head++] = undefined
       const packet = w.packet!
       this.finish(w)
       sendContained(conn, packet)
     }
-    if (n === mine.length) this.byConn.delete(conn)
-    else if (n > 0) mine.splice(0, n)
+    if (mine.head === items.length) {
+      if (this.byConn.get(conn) === mine) this.byConn.delete(conn)
+    } else if (mine.head > 64 && mine.head * 2 > items.length) {
+      items.splice(0, mine.head)
+      mine.head = 0
+    }
     this.trim()
   }
 
@@ -295,7 +301,8 @@ export class AckQueue {
       if (!w.done && w.seq <= upTo && w.seq > this.committedUpTo && !isDelivered(w)) failedConns.add(w.conn!)
     }
     for (const conn of failedConns) {
-      for (const w of this.byConn.get(conn) ?? []) this.finish(w)
+      const mine = this.byConn.get(conn)
+      if (mine !== undefined) for (let i = mine.head; i < mine.items.length; i++) this.finish(mine.items[i]!)
       this.byConn.delete(conn)
       conn.disconnect(ReasonCode.UnspecifiedError, 'the broker cannot store messages')
     }

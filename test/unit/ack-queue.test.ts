@@ -218,3 +218,23 @@ test('records done behind one held long are not kept until it goes', () => {
   q.release(held)
   assert.deepEqual(one.sent, [0])
 })
+
+test('a send that comes back into the queue (its connection releasing a delivery) keeps order and sends each once', () => {
+  const q = queue(store())
+  const sent: number[] = []
+  let second: Message | undefined
+  const conn = {
+    send: (p: Packet & {messageId?: number}) => {
+      sent.push(p.messageId ?? -1)
+      // as a connection that closes while it is written to: a delivery of the second message is released
+      if (p.messageId === 1 && second !== undefined) q.delivered(second)
+    },
+    disconnect: () => undefined,
+  } as unknown as Connection
+  const first = publish(q, conn, 1)
+  second = publish(q, conn, 2)
+  publish(q, conn, 3)
+  q.delivered(first)
+  assert.deepEqual(sent, [1, 2], 'the second went from inside the first\'s send, the third still waits')
+  assert.equal(q.tracked, 1)
+})
