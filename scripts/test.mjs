@@ -30,7 +30,8 @@ const children = new Set()
 /** Runs one file; resolves with its outcome once it has exited. */
 function runFile(file) {
   const started = performance.now()
-  const command = [process.execPath, '--import', 'tsx', '--test', '--test-reporter=spec', `--test-timeout=${fileTimeoutMs}`, file]
+  // a test that hangs times out (and is named in the output) before its file is killed
+  const command = [process.execPath, '--import', 'tsx', '--test', '--test-reporter=spec', `--test-timeout=${Math.max(1000, fileTimeoutMs - 15_000)}`, file]
   const timeFile = join(timesDir, `${++fileNo}.txt`)
   const [exe, ...args] = TIME ? [TIME, '-f', '%U %S', '-o', timeFile, ...command] : command
   const child = spawn(exe, args, {stdio: ['ignore', 'pipe', 'pipe'], detached: true})
