@@ -158,7 +158,7 @@ export class AckQueue {
     const w = waiting(message)
     if (w === undefined || !w.counts) return
     w.undelivered++
-    if (queued && !w.queued) w.queued = true
+    if (queued) w.queued = true
     // after its acknowledgement was made (a shared-subscription hand-off): a commit covers it, as it may
     // already have been passed over as delivered
     if (w.packet !== undefined && (queued || w.undelivered === 1)) this.commitSoonest()
@@ -181,10 +181,16 @@ export class AckQueue {
       w.packet = packet
     }
     w.seq = ++this.seq
+    const mine = this.byConn.get(conn)
+    // the usual case: delivered already, held by no node, nothing of its connection before it: sent
+    // now, and kept in no list (no commit needs it)
+    if (mine === undefined && w.holds === 0 && isDelivered(w)) {
+      this.forget(w)
+      return sendContained(conn, packet)
+    }
     w.since = this.timers.now()
     this.queue.push(w)
     this.live++
-    const mine = this.byConn.get(conn)
     if (mine === undefined) this.byConn.set(conn, {items: [w], head: 0})
     else mine.items.push(w)
     if (isDelivered(w)) this.drainConn(conn)
@@ -256,7 +262,8 @@ export class AckQueue {
       this.commitMs += (this.timers.now() - startedAt - this.commitMs) * COMMIT_MEAN_WEIGHT
       if (upTo > this.committedUpTo) this.committedUpTo = upTo
       this.armed = false
-      for (const conn of [...this.byConn.keys()]) this.drainConn(conn)
+      // (a connection drained empty leaves the map as it is walked: a Map allows that)
+      for (const conn of this.byConn.keys()) this.drainConn(conn)
       if (this.promptAfterCommit) this.arm()
       else this.armSoon()
     }, (error: unknown) => this.failed(error, upTo))

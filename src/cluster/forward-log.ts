@@ -1,5 +1,5 @@
 import type {Message} from '../broker/message.js'
-import {encodeNodeBatch, encodeSequenced, setSequencedLow} from './wire.js'
+import {encodeSequenced, setSequencedLow} from './wire.js'
 
 /** A node's acknowledgement holds, as the engine's AckQueue takes them (see AckQueue.hold). */
 export interface AckHolds {
@@ -11,7 +11,6 @@ export interface AckHolds {
 export const DEFAULT_ACK_WINDOW = 10_000
 /** A node that confirmed nothing for this long while something waits gets everything again. */
 export const RESEND_AFTER_MS = 10_000
-const EMPTY_BATCH = encodeNodeBatch([])
 
 interface Sent {
   seq: number
@@ -77,18 +76,18 @@ export class ForwardLog {
   }
 
   /**
-   * Numbers a batch (or single message) for `node`, keeps it, and sends it. `held`: its messages that
-   * hold() held; `qos`: how many of its messages have QoS 1 or 2 (each passed through hold()).
+   * Numbers a turn's encoded messages for `node` as one frame, keeps it, and sends it. `held`: its
+   * messages that hold() held; `qos`: how many of them have QoS 1 or 2 (each passed through hold()).
    */
-  send(node: string, payload: Buffer, held: Message[], qos: number): void {
+  send(node: string, messages: readonly Buffer[], held: Message[], qos: number): void {
     const to = this.toNode(node)
     const seq = to.next++
-    const bytes = encodeSequenced(this.sender, this.epoch, seq, payload)
+    const bytes = encodeSequenced(this.sender, this.epoch, seq, messages)
     if (to.unconfirmed.length === 0) to.progress = Date.now()
     // a batch of QoS 0 messages only is sent again empty: at most once, as on a single node (sending
     // them again would come as a burst just when the receiver or Redis could not keep up); its number
     // must still reach the receiver
-    const kept = qos === 0 ? encodeSequenced(this.sender, this.epoch, seq, EMPTY_BATCH) : bytes
+    const kept = qos === 0 ? encodeSequenced(this.sender, this.epoch, seq, []) : bytes
     to.unconfirmed.push({seq, bytes: kept, held, qos})
     this.publishKept(node, to, bytes)
   }

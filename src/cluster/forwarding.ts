@@ -24,7 +24,7 @@ export class NodeForwarding {
   /** What the others sent this node: routed once and in order, confirmed once as safe as a PUBACK. */
   private readonly inbound: InboundLog
   /** Forwarded messages of this event-loop turn, one Redis PUBLISH per node when it ends. */
-  private readonly outbox = new NodeOutbox((node, bytes, held, qos) => this.forwards.send(node, bytes, held, qos))
+  private readonly outbox = new NodeOutbox((node, encoded, held, qos) => this.forwards.send(node, encoded, held, qos))
   /** The message being routed and the shared groups this node delivers for it (no message: all groups). */
   private routingMessage: Message | undefined
   private routingGroups: ReadonlySet<string> = NO_GROUPS

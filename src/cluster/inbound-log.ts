@@ -26,7 +26,7 @@ class FromNode implements AckTarget {
   readonly clientId: string
   routed: number
   confirmed: number
-  /** The last confirmation sent (and whether it asked for everything again). */
+  /** The last number confirmed to the sender. */
   told = 0
   /** A gap was seen and a resend asked for, not yet filled. */
   asked = false

@@ -1,5 +1,4 @@
 import type {Message} from '../broker/message.js'
-import {encodeNodeBatch} from './wire.js'
 
 /** A node's batch is sent at once when it reaches this size. */
 const MAX_BATCH_BYTES = 256 * 1024
@@ -15,10 +14,11 @@ export class NodeOutbox {
   private scheduled: NodeJS.Immediate | undefined
 
   /**
-   * `send` writes one Redis message (a batch, or a single message alone) to a node, with the messages
-   * of it whose acknowledgement waits for that node, and how many of its messages have QoS 1 or 2.
+   * `send` writes one Redis message to a node holding the encoded messages of the turn (as a batch, or a
+   * single message alone), with the messages whose acknowledgement waits for that node, and how many of
+   * them have QoS 1 or 2.
    */
-  constructor(private readonly send: (node: string, bytes: Buffer, held: Message[], qos: number) => void) {}
+  constructor(private readonly send: (node: string, encoded: Buffer[], held: Message[], qos: number) => void) {}
 
   /** `encoded`: a message as wire.ts encodes it for `node`; `held`: the message, if its acknowledgement waits for `node`. */
   add(node: string, encoded: Buffer, qos: number, held: Message | undefined): void {
@@ -47,7 +47,7 @@ export class NodeOutbox {
     const list = this.pending.get(node)
     this.pending.delete(node)
     this.bytes.delete(node)
-    if (list !== undefined) this.send(node, list.encoded.length === 1 ? list.encoded[0]! : encodeNodeBatch(list.encoded), list.held, list.qos)
+    if (list !== undefined) this.send(node, list.encoded, list.held, list.qos)
   }
 
   /** Drops what waits (the node is leaving and Redis is away: nothing could be sent). */

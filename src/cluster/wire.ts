@@ -69,15 +69,24 @@ export function encodeNodeMessage(sender: string, msg: Message, groups: readonly
 
 /** One Redis message holding several encoded messages, in order. */
 export function encodeNodeBatch(messages: readonly Buffer[]): Buffer {
+  const out = Buffer.allocUnsafe(batchSize(messages))
+  writeBatch(out, 0, messages)
+  return out
+}
+
+/** The bytes of a batch of `messages`: [BATCH, then each one's u32 length and bytes]. */
+function batchSize(messages: readonly Buffer[]): number {
   let size = 1
   for (const m of messages) size += 4 + m.length
-  const out = Buffer.allocUnsafe(size)
-  let at = out.writeUInt8(BATCH, 0)
+  return size
+}
+
+function writeBatch(out: Buffer, at: number, messages: readonly Buffer[]): void {
+  out[at++] = BATCH
   for (const m of messages) {
     at = out.writeUInt32BE(m.length, at)
     at += m.copy(out, at)
   }
-  return out
 }
 
 /**
@@ -107,15 +116,21 @@ export interface Sequenced {
   payload: Buffer
 }
 
-/** Numbers `payload` (a batch or a single message) for its receiver (its lowest number kept: `seq`, until setSequencedLow). */
-export function encodeSequenced(sender: string, epoch: string, seq: number, payload: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(1 + 2 + Buffer.byteLength(sender) + 2 + Buffer.byteLength(epoch) + 12 + payload.length)
+/**
+ * Numbers encoded messages for their receiver, as one frame: one message alone, any other number as a
+ * batch, written where they go (each message's bytes are copied once). Its lowest number kept is `seq`
+ * until setSequencedLow.
+ */
+export function encodeSequenced(sender: string, epoch: string, seq: number, messages: readonly Buffer[]): Buffer {
+  const single = messages.length === 1 ? messages[0]! : undefined
+  const out = Buffer.allocUnsafe(1 + 2 + Buffer.byteLength(sender) + 2 + Buffer.byteLength(epoch) + 12 + (single?.length ?? batchSize(messages)))
   out[0] = SEQUENCED
   let at = writeString(out, 1, sender)
   at = writeString(out, at, epoch)
   at = out.writeUIntBE(seq, at, 6)
   at = out.writeUIntBE(seq, at, 6)
-  payload.copy(out, at)
+  if (single !== undefined) single.copy(out, at)
+  else writeBatch(out, at, messages)
   return out
 }
 

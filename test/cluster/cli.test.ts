@@ -47,7 +47,7 @@ describe('broker start --cluster and --workers', {timeout: 60_000}, () => {
     await redis?.stop()
   })
 
-  it('refuses a bad Redis URL, --node-id or --workers without --cluster, with exit 17 and one line', async () => {
+  it('refuses a bad Redis URL, --node-id, --workers or --cluster-ack-window without --cluster, with exit 17 and one line', async () => {
     const bad = await runMidge(['broker', 'start', '--port', '0', '--cluster', 'http://localhost:6379'])
     assert.equal(bad.code, 17)
     assert.match(bad.stderr.trim(), /^midge broker start: --cluster: not a Redis URL: "http:\/\/localhost:6379" \(expected redis:\/\/HOST:PORT\[\/DB\]\)$/)
@@ -58,6 +58,10 @@ describe('broker start --cluster and --workers', {timeout: 60_000}, () => {
     const nodeId = await runMidge(['broker', 'start', '--port', '0', '--node-id', 'a'])
     assert.equal(nodeId.code, 17)
     assert.match(nodeId.stderr, /--node-id names a node of a cluster/)
+    const window = await runMidge(['broker', 'start', '--port', '0', '--cluster-ack-window', '0'])
+    assert.equal(window.code, 17)
+    assert.equal(window.stderr.trim().split('\n').length, 1)
+    assert.match(window.stderr, /--cluster-ack-window is for a node of a cluster: give --cluster/)
   })
 
   it('routes and shares retained messages between two processes, for mosquitto_pub and mosquitto_sub', async () => {

@@ -1,22 +1,20 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 import {NodeOutbox} from '../../src/cluster/outbox.js'
-import {forEachNodeMessage} from '../../src/cluster/wire.js'
 
-/** What reached each node, as the messages' bytes in order (batches unpacked), and how many Redis messages. */
+/** What reached each node, as the messages' bytes in order, and how many Redis messages. */
 function recorder(): {outbox: NodeOutbox; got: Map<string, string[]>; sends: () => number} {
   const got = new Map<string, string[]>()
   let sends = 0
-  const outbox = new NodeOutbox((node, bytes) => {
+  const outbox = new NodeOutbox((node, encoded) => {
     sends++
     const list = got.get(node) ?? []
-    forEachNodeMessage(bytes, (m) => list.push(m.toString()))
+    for (const m of encoded) list.push(m.toString())
     got.set(node, list)
   })
   return {outbox, got, sends: () => sends}
 }
 
-// forEachNodeMessage reads a single message as it is unless its first byte is 2 (a batch): 'm' is not
 const msg = (s: string) => Buffer.from(`m${s}`)
 const turn = () => new Promise((resolve) => setImmediate(resolve))
 

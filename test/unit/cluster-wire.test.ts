@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
-import {decodeNodeMessage, encodeNodeBatch, encodeNodeMessage, forEachNodeMessage} from '../../src/cluster/wire.js'
+import {decodeNodeFrame, decodeNodeMessage, encodeConfirm, encodeNodeBatch, encodeNodeMessage, encodeSequenced, forEachNodeMessage, setSequencedLow} from '../../src/cluster/wire.js'
 import type {Message} from '../../src/broker/message.js'
 
 describe('cluster wire format', () => {
@@ -57,5 +57,22 @@ describe('cluster wire format', () => {
     assert.throws(() => forEachNodeMessage(batch.subarray(0, batch.length - 2), (b) => visited.push(b)), /ends inside a message/)
     assert.equal(visited.length, 1)
     assert.throws(() => forEachNodeMessage(batch.subarray(0, 3), () => undefined), /ends inside a length/)
+  })
+
+  it('numbers a single message, a batch and an empty one, with the lowest number kept written in place', () => {
+    const m = (t: string) => encodeNodeMessage('n1', {topic: t, payload: Buffer.from(t), qos: 1, retain: false}, [], 0)
+    for (const messages of [[m('a')], [m('a'), m('b'), m('c')], []]) {
+      const bytes = encodeSequenced('node-a', 'e1', 7, messages)
+      setSequencedLow(bytes, 3)
+      const frame = decodeNodeFrame(bytes)
+      assert.equal(frame.kind, 'sequenced')
+      if (frame.kind !== 'sequenced') return
+      assert.deepEqual({sender: frame.frame.sender, epoch: frame.frame.epoch, seq: frame.frame.seq, low: frame.frame.low}, {sender: 'node-a', epoch: 'e1', seq: 7, low: 3})
+      const topics: string[] = []
+      forEachNodeMessage(frame.frame.payload, (b) => topics.push(decodeNodeMessage(b, 0).message.topic))
+      assert.deepEqual(topics, messages.map((b) => decodeNodeMessage(b, 0).message.topic))
+    }
+    assert.deepEqual(decodeNodeFrame(encodeConfirm({from: 'node-b', epoch: 'e1', upTo: 2 ** 40, resend: true})),
+      {kind: 'confirm', frame: {from: 'node-b', epoch: 'e1', upTo: 2 ** 40, resend: true}})
   })
 })
