@@ -71,8 +71,15 @@ test('kill -9 under QoS 1/2 load: every acknowledged message reaches its subscri
   const received = new Map<string, Set<string>>(SUBSCRIBERS.map((s) => [s.clientId, new Set()]))
   const subscribers: MqttClient[] = []
   const connect = async (s: (typeof SUBSCRIBERS)[number]): Promise<MqttClient> => {
-    const client = await mqtt.connectAsync(url, options(s.clientId, s.version, {reconnectPeriod: s.offline ? 0 : 100}))
+    // the listener goes on before the CONNACK: a resumed session's queued messages can come in the
+    // same read, and mqtt.js acknowledges (and emits) them before an awaited connectAsync resumes
+    const client = mqtt.connect(url, options(s.clientId, s.version, {reconnectPeriod: s.offline ? 0 : 100}))
     client.on('message', (_topic, payload) => received.get(s.clientId)!.add(payload.toString()))
+    await new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve())
+      client.once('error', reject)
+      client.once('close', () => reject(new Error(`${s.clientId}: the connection closed before its CONNACK`)))
+    })
     client.on('error', () => undefined)
     return client
   }
