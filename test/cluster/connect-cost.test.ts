@@ -20,12 +20,13 @@ const waiters: Array<() => void> = []
 /** Resolves once MONITOR showed a command (from the node itself, not a script) matching `test`; returns its index. */
 function command(test: (s: Seen) => boolean, from = 0): Promise<number> {
   return new Promise((resolve) => {
-    const check = (): boolean => {
+    // a waiter is taken off the list at every command: one that did not match goes back on it
+    const check = (): void => {
       const i = seen.findIndex((s, k) => k >= from && s.source !== 'lua' && test(s))
       if (i >= 0) resolve(i)
-      return i >= 0
+      else waiters.push(check)
     }
-    if (!check()) waiters.push(() => { check() })
+    check()
   })
 }
 
