@@ -246,9 +246,9 @@ export class Broker {
    * count. `result`, if given, also learns how many receivers refused it for their quota (full queues).
    */
   private publish(message: Message, result?: RouteResult): number {
-    if (message.retain) this.retained.set(message)
+    const retainedChanged = message.retain && this.retained.set(message)
     // in a cluster, the other nodes that want it get it first (this also decides the shared groups' copies)
-    const nodes = this.router.link?.published(message) ?? 0
+    const nodes = this.router.link?.published(message, retainedChanged) ?? 0
     return this.router.route(message, result) + nodes
   }
 

@@ -14,9 +14,10 @@ export interface ClusterLink {
   /**
    * A message published on this node (clients, wills, bridges; its retained copy already stored
    * locally): sends it to the other nodes that want it. Returns how many nodes it was sent to.
-   * Called before the local routing, which then asks `sharedHere`.
+   * Called before the local routing, which then asks `sharedHere`. `retainedChanged`: a retained
+   * message was stored, or the clear found one here to delete.
    */
-  published(message: Message): number
+  published(message: Message, retainedChanged: boolean): number
   /** Whether this node delivers the copy for shared group `group` (`$share/{group}/{filter}`) of the message being routed. */
   sharedHere(group: string, message: Message): boolean
   status(): ClusterStatus

@@ -14,14 +14,19 @@ export class RetainedMessages {
 
   get size(): number { return this.tree.size }
 
-  /** Stores a retained message; an empty payload deletes the topic's message [MQTT-3.3.1-10] [MQTT-3.3.1-11]. */
-  set(msg: Message): void {
+  /**
+   * Stores a retained message; an empty payload deletes the topic's message [MQTT-3.3.1-10]
+   * [MQTT-3.3.1-11]. Returns false for a delete that found nothing to delete.
+   */
+  set(msg: Message): boolean {
     if (msg.payload.length === 0) {
-      if (this.tree.delete(msg.topic)) this.journal?.delete(msg.topic)
+      if (!this.tree.delete(msg.topic)) return false
+      this.journal?.delete(msg.topic)
     } else {
       this.tree.set(msg.topic, msg)
       this.journal?.set(msg)
     }
+    return true
   }
 
   /** Puts back a message loaded from a store. */

@@ -114,15 +114,15 @@ export class ClusterNode implements ClusterLink {
     if (this.up) this.send(this.pub.multi().hdel(routesKey(this.id), filter).publish(CONTROL_CHANNEL, control({t: '-', n: this.id, f: filter})).exec())
   }
 
-  published(message: Message): number {
+  published(message: Message, retainedChanged: boolean): number {
     if (isNodeLocal(message.topic)) return this.forwarding.notForwarded()
     if (!this.up) {
-      // written to Redis when it is back
-      if (message.retain) this.retained.changed(message, undefined, false)
+      // written to Redis when it is back (a clear of a topic this node has no message for: nothing to write)
+      if (message.retain) this.retained.changedWhileAway(message, retainedChanged)
       return this.forwarding.keepForLater(message)
     }
     const plain = message.retain ? encodeNodeMessage(this.id, message, [], this.broker.now()) : undefined
-    if (plain !== undefined) this.retained.changed(message, plain, true)
+    if (plain !== undefined) this.retained.changed(message, plain)
     return this.forwarding.forward(message, plain)
   }
 
@@ -144,6 +144,7 @@ export class ClusterNode implements ClusterLink {
       gauge('midge_cluster_connected', 'Whether Redis answers and the routes are current (1), or the node serves local clients only (0).', this.up ? 1 : 0),
       gauge('midge_cluster_nodes', 'Nodes in the cluster as this node sees them, itself included.', this.registry.live.size + 1),
       gauge('midge_cluster_routes', 'Filters of other nodes in this node\'s route cache.', routes),
+      gauge('midge_cluster_retained_unsynced', 'Retained messages set or cleared on this node and not yet written to Redis (kept while it is away).', this.retained.unsynced),
       gauge('midge_cluster_batches_unconfirmed', 'Batches of messages sent to other nodes and not yet confirmed by them (kept to be sent again).', this.forwarding.unconfirmedBatches),
       counter('midge_cluster_batches_resent_total', 'Batches sent again to another node that may have missed them.', this.forwarding.resends.resent),
       counter('midge_cluster_batches_gaps_total', 'Batches from other nodes that came after a missing one (dropped; a resend asked for).', this.forwarding.resends.gaps),

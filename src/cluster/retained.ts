@@ -104,10 +104,25 @@ export class ClusterRetained {
     return this.pub as unknown as Scripts
   }
 
-  /** A retained message (or clear) published here; `bytes` its node encoding. `up`: Redis answers (else it waits for the next sync). */
-  changed(message: Message, bytes: Buffer | undefined, up: boolean): void {
+  /** Changes made here and not yet confirmed by Redis (one per topic at most). */
+  get unsynced(): number {
+    return this.unconfirmed.size
+  }
+
+  /** A retained message (or clear) published here, `bytes` its node encoding, while Redis answers. */
+  changed(message: Message, bytes: Buffer): void {
     this.unconfirmed.set(message.topic, message)
-    if (up) this.write(message, bytes ?? encodeNodeMessage(this.nodeId, message, [], this.broker.now())).catch(() => undefined)
+    this.write(message, bytes).catch(() => undefined)
+  }
+
+  /**
+   * A retained message (or clear) published here while Redis is away: kept for the next sync. A clear
+   * that found no message here (`stored` false) is kept only if it undoes a change of this outage:
+   * the node's copy is all it knows of the cluster's set, and so what is kept stays bounded by the
+   * retained messages it holds, however many topics clients clear.
+   */
+  changedWhileAway(message: Message, stored: boolean): void {
+    if (stored || this.unconfirmed.has(message.topic)) this.unconfirmed.set(message.topic, message)
   }
 
   private async write(message: Message, bytes: Buffer): Promise<void> {
