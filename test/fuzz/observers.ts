@@ -49,6 +49,14 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
   }
 }
 
+/**
+ * Ends a client at once. Its socket is destroyed at the call; the wait for mqtt.js's callback is bounded,
+ * since that callback is known not to come in some states of a stream already closed (MQTT.js #710).
+ */
+async function forceEnd(client: MqttClient): Promise<void> {
+  await withTimeout(client.endAsync(true), 5_000, 'end').catch(() => undefined)
+}
+
 /** Subscribers that stay connected for the whole run; anything that goes wrong for them is a problem. */
 export class Observers {
   private clients: MqttClient[] = []
@@ -121,7 +129,7 @@ export class Observers {
    * reconnect loop (a retained message it takes for malformed, delivered first each time) never gets it.
    */
   async mosquittoRoundTrip(ms = 60_000): Promise<void> {
-    if (!this.mosquitto || this.mosquitto.exitCode !== null) return
+    if (!this.mosquitto || gone(this.mosquitto)) return
     const topic = `side/${uniqueId('mosq')}`
     const client = mqtt.connect(`mqtt://127.0.0.1:${this.port}`, options(5, this.credentials))
     try {
@@ -131,7 +139,7 @@ export class Observers {
     } catch (error) {
       this.problems.push(`mosquitto_sub -V 5 on #: did not get a message published after its subscription: ${(error as Error).message}`)
     } finally {
-      await client.endAsync(true).catch(() => undefined)
+      await forceEnd(client)
     }
   }
 
@@ -144,19 +152,24 @@ export class Observers {
 
   /** True when a subscriber has gone (it must be restarted before the next batch). */
   get broken(): boolean {
-    return this.clients.some((c) => !c.connected) || (this.mosquitto !== undefined && this.mosquitto.exitCode !== null)
+    return this.clients.some((c) => !c.connected) || (this.mosquitto !== undefined && gone(this.mosquitto))
   }
 
   async stop(): Promise<void> {
     this.stopping = true
-    await Promise.all(this.clients.map((c) => c.endAsync(true).catch(() => undefined)))
+    await Promise.all(this.clients.map(forceEnd))
     this.clients = []
-    if (this.mosquitto && this.mosquitto.exitCode === null) {
+    if (this.mosquitto && !gone(this.mosquitto)) {
       this.mosquitto.kill('SIGTERM')
       await once(this.mosquitto, 'exit').catch(() => undefined)
     }
     this.mosquitto = undefined
   }
+}
+
+/** A child that exited, by itself or by a signal (exitCode alone stays null for the latter: waiting for its exit would never end). */
+function gone(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null
 }
 
 let mosquittoSub: boolean | undefined
@@ -182,7 +195,7 @@ export async function roundTrip(port: number, credentials: Credentials | undefin
       await withTimeout(client.publishAsync(topic, payload, {qos: 1}), ms, `side client v${version} PUBACK`)
       await withTimeout(arrived, ms, `side client v${version} message`)
     } finally {
-      await client.endAsync(true).catch(() => undefined)
+      await forceEnd(client)
     }
   }
 }
@@ -214,7 +227,7 @@ export async function retainedSubscribe(port: number, credentials: Credentials |
       await withTimeout(arrived, ms, `retained subscriber v${version} message`)
       if (problems.length > 0) throw new Error(`retained subscriber v${version}: ${problems.join('; ')}`)
     } finally {
-      await client.endAsync(true).catch(() => undefined)
+      await forceEnd(client)
     }
   }
   return retained
