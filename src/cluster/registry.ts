@@ -1,6 +1,7 @@
 import {EventEmitter} from 'node:events'
 import type {Redis} from 'ioredis'
 import {CONTROL_CHANNEL, NODES, nodeKey, routesKey} from './keys.js'
+import type {LinkAddress} from './links.js'
 
 export interface RegistryEvents {
   'node-up': [node: string]
@@ -73,6 +74,18 @@ export class NodeRegistry extends EventEmitter<RegistryEvents> {
       await this.redis.multi().del(routesKey(node)).publish(CONTROL_CHANNEL, JSON.stringify({t: 'down', n: node})).exec()
     }
     this.down(node)
+  }
+
+  /** The link address `node` advertises in its heartbeat (undefined: none, or it is gone). */
+  async linkAddress(node: string): Promise<LinkAddress | undefined> {
+    const info = await this.redis.get(nodeKey(node))
+    if (info === null) return undefined
+    try {
+      const link = (JSON.parse(info) as {link?: LinkAddress}).link
+      return typeof link?.host === 'string' && typeof link.port === 'number' ? {host: link.host, port: link.port} : undefined
+    } catch {
+      return undefined
+    }
   }
 
   /** Leaves the cluster cleanly (on shutdown). */
