@@ -33,6 +33,8 @@ export interface LinkEvents {
 
 /** Bytes a link may hold unsent: past them it is closed (a receiver that falls this far behind), as Redis closes a subscriber past its output buffer limit. */
 export const MAX_UNSENT = 32 * 1024 * 1024
+/** Past this many bytes unsent a batch of QoS 0 messages only goes as its number alone: its messages are dropped, as a full queue drops QoS 0. */
+export const SHED_QOS0 = 8 * 1024 * 1024
 const HANDSHAKE_TIMEOUT_MS = 5000
 const FIRST_RETRY_MS = 100
 const MAX_RETRY_MS = 5000
@@ -55,8 +57,8 @@ interface Outgoing {
  * drops is dialed again with backoff while Redis carries its traffic.
  */
 export class NodeLinks extends EventEmitter<LinkEvents> {
-  /** Frames sent over a link, and connections refused. */
-  readonly counts = {link: 0, refused: 0}
+  /** Frames sent over a link, QoS 0 batches sent as their number only, connections refused. */
+  readonly counts = {link: 0, shed: 0, refused: 0}
   /** The cluster's secret (from Redis); no links before it is known. */
   secret: string | undefined
   private server: Server | undefined
@@ -97,14 +99,22 @@ export class NodeLinks extends EventEmitter<LinkEvents> {
     return n
   }
 
-  /** Sends a wire.ts frame to `node` over its link; false when there is none (the caller sends it through Redis). */
-  send(node: string, bytes: Buffer): boolean {
+  /**
+   * Sends a wire.ts frame to `node` over its link; false when there is none (the caller sends it
+   * through Redis). `light`: what may go instead when the link is behind (a QoS 0 batch's number alone).
+   */
+  send(node: string, bytes: Buffer, light?: Buffer): boolean {
     const socket = this.out.get(node)?.socket
-    if (socket === undefined) return false
+    // destroyed: until its 'close' comes (and with it the resend of what it did not deliver)
+    if (socket === undefined || socket.destroyed) return false
     if (socket.writableLength > MAX_UNSENT) {
       this.options.logger.warn({node: this.options.id, peer: node}, `cluster: node ${node} reads its link too slowly (over ${MAX_UNSENT >> 20} MiB unsent); closing it, unconfirmed messages are sent again`)
       socket.destroy()
       return false
+    }
+    if (light !== undefined && socket.writableLength > SHED_QOS0) {
+      bytes = light
+      this.counts.shed++
     }
     socket.cork()
     socket.write(frameHeader(bytes.length))
@@ -116,7 +126,7 @@ export class NodeLinks extends EventEmitter<LinkEvents> {
 
   /** `node` is alive: it is dialed (again until it is gone). */
   want(node: string): void {
-    if (this.closed || this.server === undefined || this.out.has(node)) return
+    if (this.closed || this.out.has(node)) return
     const o: Outgoing = {socket: undefined, stopped: false, logged: undefined}
     this.out.set(node, o)
     void this.dialLoop(node, o)

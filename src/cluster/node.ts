@@ -67,8 +67,8 @@ export class ClusterNode implements ClusterLink {
       // what the link carried and was not confirmed goes again, through Redis or the next link
       this.links.on('down', (n) => this.forwarding.resend(n))
     }
-    this.forwarding = new NodeForwarding(this.id, this.broker, this.routes, (node, bytes) => {
-      if (this.links?.send(node, bytes) === true) return
+    this.forwarding = new NodeForwarding(this.id, this.broker, this.routes, (node, bytes, light) => {
+      if (this.links?.send(node, bytes, light) === true) return
       this.viaRedis++
       this.send(pub.publish(nodeChannel(node), bytes))
     }, options.ackWindow)
@@ -173,6 +173,7 @@ export class ClusterNode implements ClusterLink {
       gauge('midge_cluster_links_up', 'Direct links from this node to other nodes that are up (their messages do not go through Redis).', this.links?.up ?? 0),
       {name: 'midge_cluster_frames_sent_total', help: 'Batches of messages and confirmations sent to other nodes, by transport: a direct link, or Redis (no link up to that node).', type: 'counter',
         samples: [{labels: {via: 'link'}, value: this.links?.counts.link ?? 0}, {labels: {via: 'redis'}, value: this.viaRedis}]},
+      counter('midge_cluster_link_batches_shed_total', 'Batches of QoS 0 messages only sent to another node as their number alone (their messages dropped, at most once), its link holding over 8 MiB unsent.', this.links?.counts.shed ?? 0),
       counter('midge_cluster_links_refused_total', 'Connections to this node\'s link port refused (no handshake, a wrong secret or node id, bytes that are not a handshake).', this.links?.counts.refused ?? 0),
       counter('midge_cluster_messages_undecodable_total', 'Messages from other nodes that could not be read (dropped).', this.counters.undecodable),
     ]
