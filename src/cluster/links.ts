@@ -36,6 +36,8 @@ export const MAX_UNSENT = 32 * 1024 * 1024
 /** Past this many bytes unsent a batch of QoS 0 messages only goes as its number alone: its messages are dropped, as a full queue drops QoS 0. */
 export const SHED_QOS0 = 8 * 1024 * 1024
 const HANDSHAKE_TIMEOUT_MS = 5000
+/** Connections in their handshake at once: more are closed at once (no log line each), so strangers cannot hold many sockets. */
+const MAX_HANDSHAKING = 32
 const FIRST_RETRY_MS = 100
 const MAX_RETRY_MS = 5000
 
@@ -64,6 +66,7 @@ export class NodeLinks extends EventEmitter<LinkEvents> {
   private server: Server | undefined
   private readonly out = new Map<string, Outgoing>()
   private readonly incoming = new Set<Socket>()
+  private handshaking = 0
   private closed = false
   private advertised: LinkAddress | undefined
 
@@ -219,6 +222,16 @@ export class NodeLinks extends EventEmitter<LinkEvents> {
   /** Another node's (or anyone's) connection: the handshake as the listener, then its frames go to `received`. */
   private accept(socket: Socket): void {
     if (this.closed) return void socket.destroy()
+    if (this.handshaking >= MAX_HANDSHAKING) {
+      this.counts.refused++
+      return void socket.destroy()
+    }
+    this.handshaking++
+    let handshaking = true
+    const settled = (): void => {
+      if (handshaking) this.handshaking--
+      handshaking = false
+    }
     socket.setNoDelay(true)
     const from = `${socket.remoteAddress}:${socket.remotePort}`
     const reader = new FrameReader(HANDSHAKE_MAX_FRAME)
@@ -229,13 +242,14 @@ export class NodeLinks extends EventEmitter<LinkEvents> {
       if (state === 'refused') return
       state = 'refused'
       clearTimeout(timer)
+      settled()
       this.counts.refused++
       this.options.logger.warn({node: this.options.id}, `cluster: refused a link connection from ${from}${hello ? ` (claiming node ${hello.from})` : ''}: ${why}`)
       socket.destroy()
     }
     const timer = setTimeout(() => refuse('no handshake within 5 s'), HANDSHAKE_TIMEOUT_MS)
     socket.on('error', () => undefined)
-    socket.on('close', () => { clearTimeout(timer); this.incoming.delete(socket) })
+    socket.on('close', () => { clearTimeout(timer); settled(); this.incoming.delete(socket) })
     const onFrame = (body: Buffer): void => {
       if (state === 'up') return this.options.received(body)
       if (state === 'hello') {
@@ -250,6 +264,7 @@ export class NodeLinks extends EventEmitter<LinkEvents> {
         if (!macMatches(decodeProof(body), handshakeMac(this.secret!, 'dialer', hello!, listenerNonce!))) throw new Error('it did not prove the cluster secret')
         state = 'up'
         clearTimeout(timer)
+        settled()
         reader.max = LINK_MAX_FRAME
         this.incoming.add(socket)
         socket.write(READY_FRAME)

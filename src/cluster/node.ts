@@ -1,4 +1,3 @@
-import {randomBytes} from 'node:crypto'
 import {EventEmitter} from 'node:events'
 import {hostname} from 'node:os'
 import type {Redis} from 'ioredis'
@@ -7,7 +6,7 @@ import {engineOf, type BrokerEngine} from '../broker/internal.js'
 import type {ClusterLink, ClusterStatus} from '../broker/cluster-link.js'
 import type {Message} from '../broker/message.js'
 import type {MetricFamily} from '../broker/metric-family.js'
-import {CLUSTER_SECRET, CONTROL_CHANNEL, MAIL_ALL, RETAINED_CHANNEL, mailChannel, nodeChannel, routesKey, type ControlMessage} from './keys.js'
+import {CONTROL_CHANNEL, MAIL_ALL, RETAINED_CHANNEL, mailChannel, nodeChannel, routesKey, type ControlMessage} from './keys.js'
 import {NodeForwarding} from './forwarding.js'
 import {NodeLinks, type LinkAddress} from './links.js'
 import {NodeMailbox} from './mailbox.js'
@@ -223,7 +222,7 @@ export class ClusterNode implements ClusterLink {
       const write = this.pub.multi().del(routesKey(this.id))
       if (filters.length > 0) write.hset(routesKey(this.id), Object.fromEntries(filters.map((f) => [f, 1])))
       await write.exec()
-      if (this.links !== undefined) this.links.secret = await clusterSecret(this.pub)
+      if (this.links !== undefined) this.links.secret = await this.registry.clusterSecret()
       await this.registry.announce(this.info())
       await this.pub.publish(CONTROL_CHANNEL, control({t: 'up', n: this.id}))
       // back after an outage: the others' heartbeats may have expired while Redis was away too; they
@@ -387,14 +386,6 @@ export class ClusterNode implements ClusterLink {
 /** `$SYS` stays on its node: each node reports on itself. */
 function isNodeLocal(topicOrFilter: string): boolean {
   return topicOrFilter.startsWith('$SYS/') || topicOrFilter === '$SYS'
-}
-
-/** The cluster's secret for node links: made by the first node that asks (SET NX), read by the others. */
-async function clusterSecret(redis: Redis): Promise<string> {
-  const r = await redis.multi().set(CLUSTER_SECRET, randomBytes(32).toString('hex'), 'NX').get(CLUSTER_SECRET).exec()
-  const secret = r?.[1]?.[1]
-  if (typeof secret !== 'string') throw new Error('Redis returned no cluster secret')
-  return secret
 }
 
 function control(c: ControlMessage): string {

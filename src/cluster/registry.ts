@@ -1,6 +1,7 @@
 import {EventEmitter} from 'node:events'
 import type {Redis} from 'ioredis'
-import {CONTROL_CHANNEL, NODES, nodeKey, routesKey} from './keys.js'
+import {randomBytes} from 'node:crypto'
+import {CLUSTER_SECRET, CONTROL_CHANNEL, NODES, nodeKey, routesKey} from './keys.js'
 import type {LinkAddress} from './links.js'
 
 export interface RegistryEvents {
@@ -86,6 +87,14 @@ export class NodeRegistry extends EventEmitter<RegistryEvents> {
     } catch {
       return undefined
     }
+  }
+
+  /** The secret with which nodes prove membership to each other's links: made by the first node that asks (SET NX), read by the others. */
+  async clusterSecret(): Promise<string> {
+    const r = await this.redis.multi().set(CLUSTER_SECRET, randomBytes(32).toString('hex'), 'NX').get(CLUSTER_SECRET).exec()
+    const secret = r?.[1]?.[1]
+    if (typeof secret !== 'string') throw new Error('Redis returned no cluster secret')
+    return secret
   }
 
   /** Leaves the cluster cleanly (on shutdown). */

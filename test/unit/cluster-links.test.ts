@@ -1,5 +1,6 @@
 // NodeLinks in one process, over loopback: the handshake, frames in order, and what a wrong secret does.
 import assert from 'node:assert/strict'
+import {connect} from 'node:net'
 import {after, describe, it} from 'node:test'
 import type {Logger} from '../../src/broker/logger.js'
 import {NodeLinks, type LinkAddress} from '../../src/cluster/links.js'
@@ -43,6 +44,16 @@ describe('cluster links: two nodes in one process', () => {
     a.drop('b')
     assert.equal(a.up, 0)
     assert.equal(a.send('b', Buffer.from('late')), false)
+  })
+
+  it('holds at most 32 connections in their handshake: more are closed at once', async () => {
+    const e = await links('e', 's')
+    const port = addresses.get('e')!.port
+    const sockets = Array.from({length: 40}, () => connect(port, '127.0.0.1').on('error', () => undefined))
+    let closed = 0
+    await new Promise<void>((resolve) => { for (const s of sockets) s.on('close', () => { if (++closed === 8) resolve() }) })
+    assert.ok(e.counts.refused >= 8, String(e.counts.refused))
+    for (const s of sockets) s.destroy()
   })
 
   it('a node with another secret is not linked to, and the log says why', async () => {
