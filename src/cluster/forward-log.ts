@@ -130,9 +130,16 @@ export class ForwardLog {
     for (const node of this.nodes.keys()) this.resend(node)
   }
 
-  /** Sends again to the nodes that confirmed nothing for RESEND_AFTER_MS while something waits. */
-  resendStale(now = Date.now()): void {
-    for (const [node, to] of this.nodes) if (to.unconfirmed.length > 0 && now - to.progress >= RESEND_AFTER_MS) this.resend(node)
+  /**
+   * Sends again to the nodes that confirmed nothing for RESEND_AFTER_MS while something waits;
+   * `stale` is told of each first (its transport may be what is stuck).
+   */
+  resendStale(now = Date.now(), stale?: (node: string) => void): void {
+    for (const [node, to] of this.nodes) {
+      if (to.unconfirmed.length === 0 || now - to.progress < RESEND_AFTER_MS) continue
+      stale?.(node)
+      this.resend(node)
+    }
   }
 
   /** `node` is gone (dead, or left): its publishers' acknowledgements no longer wait for it. */

@@ -182,8 +182,8 @@ export class NodeForwarding {
   }
 
   /** (Each heartbeat) to the nodes silent for long, everything again. */
-  resendStale(): void {
-    this.forwards.resendStale()
+  resendStale(stale?: (node: string) => void): void {
+    this.forwards.resendStale(Date.now(), stale)
   }
 
   /** `node` is gone: its publishers' acknowledgements no longer wait for it, and what it sent is forgotten. */

@@ -135,6 +135,14 @@ export class NodeLinks extends EventEmitter<LinkEvents> {
     void this.dialLoop(node, o)
   }
 
+  /** Closes the link to `node` (dialed again); what is sent meanwhile goes through Redis. */
+  reset(node: string): void {
+    const o = this.out.get(node)
+    if (o?.socket === undefined) return
+    this.options.logger.warn({node: this.options.id, peer: node}, `cluster: node ${node} confirmed nothing over its link for 10 s; closing the link, sending again through Redis`)
+    o.socket.destroy()
+  }
+
   /** `node` is gone: its link is closed and no longer dialed. */
   drop(node: string): void {
     const o = this.out.get(node)

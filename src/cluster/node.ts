@@ -276,7 +276,9 @@ export class ClusterNode implements ClusterLink {
       }
       const alive = await this.registry.scan()
       for (const n of alive) this.registry.up(n)
-      this.forwarding.resendStale()
+      // a link that carried what a node has not confirmed for 10 s may be stuck (a network that drops
+      // without a reset): closed, so that the resend goes through Redis and the link is dialed anew
+      this.forwarding.resendStale((n) => this.links?.reset(n))
     } catch {
       // the connection's own events say whether Redis is gone
     }

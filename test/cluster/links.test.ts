@@ -13,6 +13,7 @@ import {parsePrometheus, sample} from '../helpers/prometheus.js'
 import {startRedis, type RedisServer} from '../helpers/redis.js'
 import {freePort} from '../helpers/mosquitto.js'
 import {mqttClient} from '../helpers/cluster.js'
+import {startStallingProxy} from '../helpers/stalling-proxy.js'
 import {FrameReader, encodeHello, encodeProof, nonce} from '../../src/cluster/link-wire.js'
 
 const N = 1500
@@ -159,6 +160,21 @@ describe('direct links between nodes', {timeout: 120_000}, () => {
       await Promise.all(cuts)
       assert.equal(cuts.length, 2)
       assert.ok(linkFrames(await metrics(a), 'link') > 0)
+    } finally {
+      await p.close()
+    }
+  })
+
+  test('a link that stops carrying anything (no reset, no close) is given up for Redis: the stream completes', async () => {
+    const port = await freePort()
+    const p = await startStallingProxy(port)
+    try {
+      const a = await node('a')
+      const b = await node('b', ['--cluster-link', `127.0.0.1:${port}`, '--cluster-advertise', `127.0.0.1:${p.port}`])
+      await metricsUntil(a, (m) => sample(m, 'midge_cluster_links_up') === 1)
+      // a third of the way in, the link's path forwards nothing more: only the 10 s without a confirmation tell
+      await stream(a, b, (acknowledged) => { if (acknowledged === Math.floor(N / 3)) p.stall() })
+      assert.ok(linkFrames(await metrics(a), 'redis') > 0, 'the rest went through Redis')
     } finally {
       await p.close()
     }
