@@ -53,10 +53,11 @@ export class ForwardLog {
   resent = 0
 
   /**
-   * `publish` writes bytes to a node's channel (a failure is recovered by sending again);
+   * `publish` writes bytes to a node (a failure is recovered by sending again); for a batch of QoS 0
+   * messages only it also gets `light`, its number alone, which a transport that is behind may send instead;
    * `acks` takes the publishers' holds (none without persistence: then nobody waits).
    */
-  constructor(private readonly sender: string, readonly epoch: string, private readonly publish: (node: string, bytes: Buffer) => void,
+  constructor(private readonly sender: string, readonly epoch: string, private readonly publish: (node: string, bytes: Buffer, light?: Buffer) => void,
     private readonly acks: AckHolds | undefined, private readonly window = DEFAULT_ACK_WINDOW) {}
 
   /**
@@ -89,7 +90,7 @@ export class ForwardLog {
     // must still reach the receiver
     const kept = qos === 0 ? encodeSequenced(this.sender, this.epoch, seq, []) : bytes
     to.unconfirmed.push({seq, bytes: kept, held, qos})
-    this.publishKept(node, to, bytes)
+    this.publishKept(node, to, bytes, qos === 0 ? kept : undefined)
   }
 
   /** `node` confirmed every number up to `upTo` of epoch `epoch`. */
@@ -118,18 +119,27 @@ export class ForwardLog {
   }
 
   /** Sends numbered bytes, with the lowest number kept for the node as of now. */
-  private publishKept(node: string, to: ToNode, bytes: Buffer): void {
-    setSequencedLow(bytes, to.unconfirmed[0]?.seq ?? to.next)
-    this.publish(node, bytes)
+  private publishKept(node: string, to: ToNode, bytes: Buffer, light?: Buffer): void {
+    const low = to.unconfirmed[0]?.seq ?? to.next
+    setSequencedLow(bytes, low)
+    if (light !== undefined) setSequencedLow(light, low)
+    this.publish(node, bytes, light)
   }
 
   resendAll(): void {
     for (const node of this.nodes.keys()) this.resend(node)
   }
 
-  /** Sends again to the nodes that confirmed nothing for RESEND_AFTER_MS while something waits. */
-  resendStale(now = Date.now()): void {
-    for (const [node, to] of this.nodes) if (to.unconfirmed.length > 0 && now - to.progress >= RESEND_AFTER_MS) this.resend(node)
+  /**
+   * Sends again to the nodes that confirmed nothing for RESEND_AFTER_MS while something waits;
+   * `stale` is told of each first (its transport may be what is stuck).
+   */
+  resendStale(now = Date.now(), stale?: (node: string) => void): void {
+    for (const [node, to] of this.nodes) {
+      if (to.unconfirmed.length === 0 || now - to.progress < RESEND_AFTER_MS) continue
+      stale?.(node)
+      this.resend(node)
+    }
   }
 
   /** `node` is gone (dead, or left): its publishers' acknowledgements no longer wait for it. */

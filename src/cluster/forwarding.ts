@@ -31,9 +31,9 @@ export class NodeForwarding {
   private readonly targets = new Set<string>()
   private readonly groupTargets = new Map<string, string[]>()
 
-  /** `publish` writes bytes to a node's channel in Redis (a failure is made good by sending again). */
+  /** `publish` writes bytes to a node (a failure is made good by sending again; `light`: see ForwardLog). */
   constructor(private readonly id: string, private readonly broker: BrokerEngine, private readonly routes: RouteCache,
-    publish: (node: string, bytes: Buffer) => void, ackWindow: number | undefined) {
+    publish: (node: string, bytes: Buffer, light?: Buffer) => void, ackWindow: number | undefined) {
     const acks = broker.persistence?.acks
     this.forwards = new ForwardLog(id, randomEpoch(), publish, acks, ackWindow)
     this.inbound = new InboundLog(id, acks, broker, (node, c) => publish(node, encodeConfirm(c)))
@@ -182,8 +182,8 @@ export class NodeForwarding {
   }
 
   /** (Each heartbeat) to the nodes silent for long, everything again. */
-  resendStale(): void {
-    this.forwards.resendStale()
+  resendStale(stale?: (node: string) => void): void {
+    this.forwards.resendStale(Date.now(), stale)
   }
 
   /** `node` is gone: its publishers' acknowledgements no longer wait for it, and what it sent is forgotten. */

@@ -3,6 +3,7 @@ import type {Broker} from '../broker/broker.js'
 import {engineOf} from '../broker/internal.js'
 import type {Logger} from '../broker/logger.js'
 import {ClusterNode} from './node.js'
+import type {LinkSettings} from './node-types.js'
 import {redisFactory} from './redis.js'
 
 export interface JoinOptions {
@@ -15,6 +16,8 @@ export interface JoinOptions {
   ttlMs?: number
   /** See ClusterNodeOptions.ackWindow (--cluster-ack-window). */
   ackWindow?: number
+  /** See ClusterNodeOptions.link (--cluster-link, --cluster-advertise). */
+  link?: LinkSettings | 'off'
 }
 
 /** How long a node's routing connections wait for Redis to answer a command. */
@@ -38,7 +41,7 @@ export async function joinCluster(broker: Broker, options: JoinOptions): Promise
   // the PUBLISHes of one event-loop iteration go to Redis in one write
   pub.options.enableAutoPipelining = true
   sub.options.autoResubscribe = false // sync() subscribes, after it loaded the state the notifications change
-  const node = new ClusterNode(broker, pub, sub, {id, url: options.url, redis, logger: options.logger, heartbeatMs: options.heartbeatMs, ttlMs: options.ttlMs, ackWindow: options.ackWindow})
+  const node = new ClusterNode(broker, pub, sub, {id, url: options.url, redis, logger: options.logger, heartbeatMs: options.heartbeatMs, ttlMs: options.ttlMs, ackWindow: options.ackWindow, link: options.link})
   engineOf(broker).joinCluster(node)
   await node.start()
   return node

@@ -1,5 +1,7 @@
 /** The cluster's names in Redis: every key and channel starts with `midge:`. */
 
+/** The secret with which nodes prove to each other that they belong to the cluster (links.ts; set once, SET NX). */
+export const CLUSTER_SECRET = 'midge:cluster:secret'
 /** Set of node ids that joined and have not been seen gone. */
 export const NODES = 'midge:nodes'
 /** A node's heartbeat: a string with a TTL, refreshed while the node lives. */

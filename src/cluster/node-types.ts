@@ -1,5 +1,16 @@
 import type {Logger} from '../broker/logger.js'
+import type {LinkAddress} from './links.js'
 import type {RedisFactory} from './redis.js'
+
+/** Direct links between nodes (--cluster-link, --cluster-advertise): where this node listens, what the others dial. */
+export interface LinkSettings {
+  listen: LinkAddress
+  /** Default: the listening host and port. */
+  advertise?: {host: string; port?: number}
+}
+
+/** Where nodes listen for links by default: this machine only (nodes on one machine, --workers, link by themselves). */
+export const DEFAULT_LINK: LinkSettings = {listen: {host: '127.0.0.1', port: 0}}
 
 export interface ClusterNodeOptions {
   id: string
@@ -15,6 +26,8 @@ export interface ClusterNodeOptions {
    * (ForwardLog; default 10,000; 0: every PUBACK waits for every node the message went to).
    */
   ackWindow?: number
+  /** Direct links to the other nodes for forwarded messages (default DEFAULT_LINK); 'off': Redis only. */
+  link?: LinkSettings | 'off'
   /** How long start() waits for the first sync before it returns, the node serving its local clients (default 10 s). */
   startTimeoutMs?: number
 }

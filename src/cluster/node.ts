@@ -8,11 +8,12 @@ import type {Message} from '../broker/message.js'
 import type {MetricFamily} from '../broker/metric-family.js'
 import {CONTROL_CHANNEL, MAIL_ALL, RETAINED_CHANNEL, mailChannel, nodeChannel, routesKey, type ControlMessage} from './keys.js'
 import {NodeForwarding} from './forwarding.js'
+import {NodeLinks, type LinkAddress} from './links.js'
 import {NodeMailbox} from './mailbox.js'
 import {NodeRegistry} from './registry.js'
 import {ClusterRetained} from './retained.js'
 import {RouteCache} from './routes.js'
-import type {ClusterCounters, ClusterEvents, ClusterNodeOptions} from './node-types.js'
+import {DEFAULT_LINK, type ClusterCounters, type ClusterEvents, type ClusterNodeOptions} from './node-types.js'
 import {REDIS_START_TIMEOUT_MS} from './redis-connect.js'
 import {encodeNodeMessage} from './wire.js'
 
@@ -46,6 +47,12 @@ export class ClusterNode implements ClusterLink {
   private readonly broker: BrokerEngine
   /** Messages between this node and the others. */
   private readonly forwarding: NodeForwarding
+  /** Direct connections to the other nodes for what forwarding sends (Redis when there is none); undefined: --cluster-link off. */
+  private readonly links: NodeLinks | undefined
+  /** The address this node's link listens at, for the others to dial (in its registry info). */
+  private linkAddress: LinkAddress | undefined
+  /** Forwarding frames sent through Redis (no link to their node). */
+  private viaRedis = 0
 
   constructor(broker: Broker, private readonly pub: Redis, private readonly sub: Redis, private readonly options: ClusterNodeOptions) {
     this.broker = engineOf(broker)
@@ -53,11 +60,22 @@ export class ClusterNode implements ClusterLink {
     const u = new URL(options.url)
     u.password = ''
     this.logUrl = u.toString()
-    this.forwarding = new NodeForwarding(this.id, this.broker, this.routes, (node, bytes) => this.send(pub.publish(nodeChannel(node), bytes)), options.ackWindow)
+    const link = options.link ?? DEFAULT_LINK
+    if (link !== 'off') {
+      this.links = new NodeLinks({id: this.id, ...link, logger: options.logger, received: (bytes) => this.fromLink(bytes), address: (n) => this.registry.linkAddress(n)})
+      // what the link carried and was not confirmed goes again, through Redis or the next link
+      this.links.on('down', (n) => this.forwarding.resend(n))
+    }
+    this.forwarding = new NodeForwarding(this.id, this.broker, this.routes, (node, bytes, light) => {
+      if (this.links?.send(node, bytes, light) === true) return
+      this.viaRedis++
+      this.send(pub.publish(nodeChannel(node), bytes))
+    }, options.ackWindow)
     this.counters = this.forwarding.counters
     this.registry = new NodeRegistry(pub, this.id, options.ttlMs ?? 5000)
-    this.registry.on('node-up', (n) => { void this.loadRoutes(n); this.publishSys(); this.events.emit('node-up', n) })
+    this.registry.on('node-up', (n) => { void this.loadRoutes(n); this.links?.want(n); this.publishSys(); this.events.emit('node-up', n) })
     this.registry.on('node-down', (n) => {
+      this.links?.drop(n)
       this.routes.dropNode(n)
       // its publishers' acknowledgements no longer wait for it (its sessions are adopted from what it committed)
       this.forwarding.nodeDown(n)
@@ -152,6 +170,11 @@ export class ClusterNode implements ClusterLink {
       counter('midge_cluster_messages_forwarded_total', 'Messages sent to another node (one per node that wanted it).', this.counters.forwarded),
       counter('midge_cluster_messages_received_total', 'Messages received from other nodes.', this.counters.received),
       counter('midge_cluster_messages_dropped_total', 'QoS 1/2 messages for other nodes not kept while Redis was away, their node\'s --cluster-ack-window being full.', this.counters.dropped),
+      gauge('midge_cluster_links_up', 'Direct links from this node to other nodes that are up (their messages do not go through Redis).', this.links?.up ?? 0),
+      {name: 'midge_cluster_frames_sent_total', help: 'Batches of messages and confirmations sent to other nodes, by transport: a direct link, or Redis (no link up to that node).', type: 'counter',
+        samples: [{labels: {via: 'link'}, value: this.links?.counts.link ?? 0}, {labels: {via: 'redis'}, value: this.viaRedis}]},
+      counter('midge_cluster_link_batches_shed_total', 'Batches of QoS 0 messages only sent to another node as their number alone (their messages dropped, at most once), its link holding over 8 MiB unsent.', this.links?.counts.shed ?? 0),
+      counter('midge_cluster_links_refused_total', 'Connections to this node\'s link port refused (no handshake, a wrong secret or node id, bytes that are not a handshake).', this.links?.counts.refused ?? 0),
       counter('midge_cluster_messages_undecodable_total', 'Messages from other nodes that could not be read (dropped).', this.counters.undecodable),
     ]
   }
@@ -160,6 +183,7 @@ export class ClusterNode implements ClusterLink {
 
   /** Connects; resolves once joined, or once the first attempt failed (the node then runs degraded and keeps trying). */
   async start(): Promise<void> {
+    this.linkAddress = await this.links?.listen()
     const first = await Promise.allSettled([this.pub.connect(), this.sub.connect()])
     const failed = first.find((r) => r.status === 'rejected')
     if (failed !== undefined) {
@@ -199,6 +223,7 @@ export class ClusterNode implements ClusterLink {
       const write = this.pub.multi().del(routesKey(this.id))
       if (filters.length > 0) write.hset(routesKey(this.id), Object.fromEntries(filters.map((f) => [f, 1])))
       await write.exec()
+      if (this.links !== undefined) this.links.secret = await this.registry.clusterSecret()
       await this.registry.announce(this.info())
       await this.pub.publish(CONTROL_CHANNEL, control({t: 'up', n: this.id}))
       // back after an outage: the others' heartbeats may have expired while Redis was away too; they
@@ -252,7 +277,9 @@ export class ClusterNode implements ClusterLink {
       }
       const alive = await this.registry.scan()
       for (const n of alive) this.registry.up(n)
-      this.forwarding.resendStale()
+      // a link that carried what a node has not confirmed for 10 s may be stuck (a network that drops
+      // without a reset): closed, so that the resend goes through Redis and the link is dialed anew
+      this.forwarding.resendStale((n) => this.links?.reset(n))
     } catch {
       // the connection's own events say whether Redis is gone
     }
@@ -281,6 +308,18 @@ export class ClusterNode implements ClusterLink {
       this.forwarding.received(bytes)
     } catch (error) {
       this.broker.internalError(error, {during: `a cluster message on ${channel}`})
+    } finally {
+      this.forwarding.notForwarded()
+    }
+  }
+
+  /** A frame another node sent over its link: as if it came on this node's channel. */
+  private fromLink(bytes: Buffer): void {
+    if (this.closed) return
+    try {
+      this.forwarding.received(bytes)
+    } catch (error) {
+      this.broker.internalError(error, {during: 'a cluster message over a link'})
     } finally {
       this.forwarding.notForwarded()
     }
@@ -325,7 +364,7 @@ export class ClusterNode implements ClusterLink {
   }
 
   private info(): string {
-    return JSON.stringify({host: hostname(), pid: process.pid})
+    return JSON.stringify({host: hostname(), pid: process.pid, link: this.linkAddress})
   }
 
   private *localFilters(): Generator<[string, number]> {
@@ -340,6 +379,7 @@ export class ClusterNode implements ClusterLink {
     this.broker.joinCluster(undefined)
     this.forwarding.close(this.up)
     if (this.up) await this.registry.leave().catch(() => undefined)
+    this.links?.close()
     this.up = false
     this.pub.disconnect()
     this.sub.disconnect()

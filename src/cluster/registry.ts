@@ -1,6 +1,8 @@
 import {EventEmitter} from 'node:events'
 import type {Redis} from 'ioredis'
-import {CONTROL_CHANNEL, NODES, nodeKey, routesKey} from './keys.js'
+import {randomBytes} from 'node:crypto'
+import {CLUSTER_SECRET, CONTROL_CHANNEL, NODES, nodeKey, routesKey} from './keys.js'
+import type {LinkAddress} from './links.js'
 
 export interface RegistryEvents {
   'node-up': [node: string]
@@ -73,6 +75,26 @@ export class NodeRegistry extends EventEmitter<RegistryEvents> {
       await this.redis.multi().del(routesKey(node)).publish(CONTROL_CHANNEL, JSON.stringify({t: 'down', n: node})).exec()
     }
     this.down(node)
+  }
+
+  /** The link address `node` advertises in its heartbeat (undefined: none, or it is gone). */
+  async linkAddress(node: string): Promise<LinkAddress | undefined> {
+    const info = await this.redis.get(nodeKey(node))
+    if (info === null) return undefined
+    try {
+      const link = (JSON.parse(info) as {link?: LinkAddress}).link
+      return typeof link?.host === 'string' && typeof link.port === 'number' ? {host: link.host, port: link.port} : undefined
+    } catch {
+      return undefined
+    }
+  }
+
+  /** The secret with which nodes prove membership to each other's links: made by the first node that asks (SET NX), read by the others. */
+  async clusterSecret(): Promise<string> {
+    const r = await this.redis.multi().set(CLUSTER_SECRET, randomBytes(32).toString('hex'), 'NX').get(CLUSTER_SECRET).exec()
+    const secret = r?.[1]?.[1]
+    if (typeof secret !== 'string') throw new Error('Redis returned no cluster secret')
+    return secret
   }
 
   /** Leaves the cluster cleanly (on shutdown). */

@@ -4,6 +4,7 @@ import type {Logger} from '../broker/logger.js'
 import {generateNodeId, joinCluster} from './join.js'
 import {nodeKey} from './keys.js'
 import type {ClusterNode} from './node.js'
+import type {LinkSettings} from './node-types.js'
 import {StoreError} from '../broker/store/errors.js'
 import {RedisStore} from './redis-store.js'
 import {pause, RedisAborted} from './redis-connect.js'
@@ -20,6 +21,8 @@ export interface ClusterNodeSettings {
   ttlMs?: number
   /** See ClusterNodeOptions.ackWindow (--cluster-ack-window). */
   ackWindow?: number
+  /** See ClusterNodeOptions.link (--cluster-link, --cluster-advertise). */
+  link?: LinkSettings | 'off'
   /** How long a commit waits for Redis (RedisStoreOptions.commandTimeoutMs; default 10 s). */
   commandTimeoutMs?: number
   /** Sessions per transaction when the node writes what it holds again after an outage (default 500). */
@@ -85,7 +88,7 @@ export async function startClusterNode(settings: ClusterNodeSettings): Promise<S
     async join(broker) {
       // Redis back after an outage: what this node holds is written to it again (recovery.ts)
       recovery = new SessionRecovery(engineOf(broker), store, sessions, log)
-      const node = await joinCluster(broker, {url: settings.url, nodeId, logger: log, heartbeatMs: settings.heartbeatMs, ttlMs: settings.ttlMs, ackWindow: settings.ackWindow})
+      const node = await joinCluster(broker, {url: settings.url, nodeId, logger: log, heartbeatMs: settings.heartbeatMs, ttlMs: settings.ttlMs, ackWindow: settings.ackWindow, link: settings.link})
       // the other nodes took this one for dead (and may have adopted its sessions): the same check
       node.events.on('declared-dead', () => { recovery?.run().catch(() => undefined) })
       node.events.on('node-down', (dead) => {

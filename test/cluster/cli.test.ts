@@ -47,7 +47,7 @@ describe('broker start --cluster and --workers', {timeout: 60_000}, () => {
     await redis?.stop()
   })
 
-  it('refuses a bad Redis URL, --node-id, --workers or --cluster-ack-window without --cluster, with exit 17 and one line', async () => {
+  it('refuses a bad Redis URL, --node-id, --workers, --cluster-ack-window or --cluster-link/-advertise without --cluster, with exit 17 and one line', async () => {
     const bad = await runMidge(['broker', 'start', '--port', '0', '--cluster', 'http://localhost:6379'])
     assert.equal(bad.code, 17)
     assert.match(bad.stderr.trim(), /^midge broker start: --cluster: not a Redis URL: "http:\/\/localhost:6379" \(expected redis:\/\/HOST:PORT\[\/DB\]\)$/)
@@ -62,6 +62,23 @@ describe('broker start --cluster and --workers', {timeout: 60_000}, () => {
     assert.equal(window.code, 17)
     assert.equal(window.stderr.trim().split('\n').length, 1)
     assert.match(window.stderr, /--cluster-ack-window is for a node of a cluster: give --cluster/)
+    for (const [flag, value] of [['--cluster-link', '7000'], ['--cluster-advertise', '10.0.0.5']]) {
+      const r = await runMidge(['broker', 'start', '--port', '0', flag!, value!])
+      assert.equal(r.code, 17)
+      assert.equal(r.stderr.trim().split('\n').length, 1)
+      assert.match(r.stderr, new RegExp(`${flag} is for a node of a cluster: give --cluster`))
+    }
+  })
+
+  it('refuses a bad --cluster-link or --cluster-advertise with exit 17 and one line', async () => {
+    for (const [args, message] of [[['--cluster-link', 'nowhere'], /--cluster-link: "nowhere" is not \[HOST:\]PORT or off/],
+      [['--cluster-link', '127.0.0.1:99999'], /--cluster-link: .*is not a port/], [['--cluster-advertise', ':1'], /--cluster-advertise: /],
+      [['--cluster-link', 'off', '--cluster-advertise', 'h'], /not with --cluster-link off/]] as const) {
+      const r = await runMidge(['broker', 'start', '--port', '0', '--cluster', 'redis://127.0.0.1:1', ...args])
+      assert.equal(r.code, 17, r.stderr)
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr)
+      assert.match(r.stderr, message)
+    }
   })
 
   it('routes and shares retained messages between two processes, for mosquitto_pub and mosquitto_sub', async () => {

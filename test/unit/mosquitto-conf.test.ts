@@ -212,6 +212,15 @@ describe('mosquitto.conf', () => {
     assert.equal(parseDuration('90'), 90)
   })
 
+  test('cluster_link and cluster_advertise (midge\'s own) are checked as their flags are', () => {
+    const c = parseMosquittoConf('cluster_link 0.0.0.0:7000\ncluster_advertise 10.0.0.5\n').config
+    assert.equal(c.clusterLink, '0.0.0.0:7000')
+    assert.equal(c.clusterAdvertise, '10.0.0.5')
+    assert.equal(parseMosquittoConf('cluster_link off\n').config.clusterLink, 'off')
+    assert.match(errorsOf('cluster_link nowhere\n').join('\n'), /test\.conf:1: .*"nowhere" is not \[HOST:\]PORT or off/)
+    assert.match(errorsOf('cluster_advertise h:99999\n').join('\n'), /test\.conf:1: .*is not a port/)
+  })
+
   test('log types map to a log level', () => {
     assert.equal(logLevelFor(undefined), undefined)
     assert.equal(logLevelFor(['error']), 'error')

@@ -5,6 +5,17 @@ import {bool, int, oneToken, parseDuration, text, ValueError} from './conf-value
 import type {ConfListener, ListenerSecurity, LogDest, LogType, MosquittoConfig, Scope, Setter} from './conf-types.js'
 import {LOG_TYPES} from './conf-types.js'
 import {checkClusterUrl} from '../../cluster/redis.js'
+import {parseAdvertise, parseLinkListen} from '../../cluster/link-address.js'
+
+/** `value` once `check` accepts it (its error as the file's ValueError). */
+function checked(value: string, check: (v: string) => unknown): string {
+  try {
+    check(value)
+  } catch (error) {
+    throw new ValueError((error as Error).message)
+  }
+  return value
+}
 
 export const PER_LISTENER_SECURITY: Record<string, {key: keyof ListenerSecurity; parse: (args: string) => string | boolean}> = {
   password_file: {key: 'passwordFile', parse: text},
@@ -60,6 +71,8 @@ export const OPTIONS: Record<string, {scope: Scope; set: Setter}> = {
     return url
   })},
   cluster_ack_window: {scope: 'global', set: global('clusterAckWindow', (a) => int(a, 0))},
+  cluster_link: {scope: 'global', set: global('clusterLink', (a) => checked(oneToken(a), (t) => t === 'off' || parseLinkListen(t)))},
+  cluster_advertise: {scope: 'global', set: global('clusterAdvertise', (a) => checked(oneToken(a), parseAdvertise))},
   // limits
   // 0: no limit (Mosquitto 2.0's default for both)
   message_size_limit: {scope: 'global', set: global('messageSizeLimit', (a) => int(a, 0, 268_435_455))},

@@ -66,6 +66,10 @@ export interface MosquittoConfig {
   clusterRedis?: string
   /** cluster_ack_window (midge's own): --cluster-ack-window. */
   clusterAckWindow?: number
+  /** cluster_link (midge's own): --cluster-link, as written. */
+  clusterLink?: string
+  /** cluster_advertise (midge's own): --cluster-advertise, as written. */
+  clusterAdvertise?: string
   autosaveInterval?: number
   /** Seconds (Mosquitto writes `2h`, `14d`, `1y`...). */
   persistentClientExpiration?: number

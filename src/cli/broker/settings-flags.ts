@@ -31,4 +31,6 @@ export interface SettingsFlags {
   cluster?: string
   'node-id'?: string
   'cluster-ack-window'?: number
+  'cluster-link'?: string
+  'cluster-advertise'?: string
 }

@@ -11,6 +11,8 @@ import {applyTlsFlags, fromConfListener, listenersFromFlags, type ListenerSettin
 import {logLevelFor, type ConfListener, type LogDest, type MosquittoConfig} from './mosquitto-conf.js'
 import type {SettingsFlags} from './settings-flags.js'
 import {checkClusterUrl} from '../../cluster/redis.js'
+import {parseAdvertise, parseLinkListen} from '../../cluster/link-address.js'
+import {DEFAULT_LINK, type LinkSettings} from '../../cluster/node-types.js'
 
 export type {SettingsFlags} from './settings-flags.js'
 export {parseListenerUrl, type ListenerAuthSetting, type ListenerSetting} from './listener-settings.js'
@@ -33,7 +35,7 @@ export interface BrokerSettings {
   http?: {host: string; port: number}
   shutdownTimeoutMs: number
   /** --cluster (or cluster_redis): the Redis URL of the cluster this node joins, and --node-id. */
-  cluster?: {url: string; nodeId?: string; ackWindow?: number}
+  cluster?: {url: string; nodeId?: string; ackWindow?: number; link?: LinkSettings | 'off'}
   /** Things worth a log line: which listeners win, which file values were adjusted. */
   notes: string[]
 }
@@ -100,7 +102,8 @@ export function resolveBrokerSettings(flags: SettingsFlags, engineFlags: Partial
     logDest,
     http: flags['http-port'] === undefined ? undefined : {host: flags['http-host'] ?? '127.0.0.1', port: flags['http-port']},
     shutdownTimeoutMs: (flags['shutdown-timeout'] ?? DEFAULT_SHUTDOWN_TIMEOUT) * 1000,
-    cluster: clusterSetting(flags.cluster ?? conf.clusterRedis, flags['node-id'], flags['cluster-ack-window'] ?? conf.clusterAckWindow),
+    cluster: clusterSetting(flags.cluster ?? conf.clusterRedis, flags['node-id'], flags['cluster-ack-window'] ?? conf.clusterAckWindow,
+      flags['cluster-link'] ?? conf.clusterLink, flags['cluster-advertise'] ?? conf.clusterAdvertise),
     notes,
   }
 }
@@ -139,10 +142,12 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 }
 
 /** --cluster / MIDGE_CLUSTER / cluster_redis: a Redis URL (checked: exit 17 otherwise). */
-function clusterSetting(url: string | undefined, nodeId: string | undefined, ackWindow: number | undefined): BrokerSettings['cluster'] {
+function clusterSetting(url: string | undefined, nodeId: string | undefined, ackWindow: number | undefined, link: string | undefined, advertise: string | undefined): BrokerSettings['cluster'] {
   if (url === undefined) {
     if (nodeId !== undefined) throw new CliError('--node-id names a node of a cluster: give --cluster redis://HOST:PORT too', ExitCode.BrokerStartFailed)
-    if (ackWindow !== undefined) throw new CliError('--cluster-ack-window is for a node of a cluster: give --cluster redis://HOST:PORT too', ExitCode.BrokerStartFailed)
+    for (const [flag, value] of [['--cluster-ack-window', ackWindow], ['--cluster-link', link], ['--cluster-advertise', advertise]] as const) {
+      if (value !== undefined) throw new CliError(`${flag} is for a node of a cluster: give --cluster redis://HOST:PORT too`, ExitCode.BrokerStartFailed)
+    }
     return undefined
   }
   try {
@@ -151,5 +156,23 @@ function clusterSetting(url: string | undefined, nodeId: string | undefined, ack
     throw new CliError(`--cluster: ${(error as Error).message}`, ExitCode.BrokerStartFailed)
   }
   if (nodeId !== undefined && !/^[\w.-]{1,64}$/.test(nodeId)) throw new CliError(`--node-id: ${JSON.stringify(nodeId)} must be 1 to 64 letters, digits, '.', '_' or '-'`, ExitCode.BrokerStartFailed)
-  return {url, nodeId, ackWindow}
+  return {url, nodeId, ackWindow, link: linkSetting(link, advertise)}
+}
+
+/** --cluster-link and --cluster-advertise (undefined: the default, 127.0.0.1:0). */
+function linkSetting(link: string | undefined, advertise: string | undefined): LinkSettings | 'off' | undefined {
+  const parse = <T>(flag: string, f: () => T): T => {
+    try {
+      return f()
+    } catch (error) {
+      throw new CliError(`${flag}: ${(error as Error).message}`, ExitCode.BrokerStartFailed)
+    }
+  }
+  if (link?.trim() === 'off') {
+    if (advertise !== undefined) throw new CliError('--cluster-advertise names this node\'s link: not with --cluster-link off', ExitCode.BrokerStartFailed)
+    return 'off'
+  }
+  if (link === undefined && advertise === undefined) return undefined
+  const listen = link === undefined ? DEFAULT_LINK.listen : parse('--cluster-link', () => parseLinkListen(link))
+  return {listen, advertise: advertise === undefined ? undefined : parse('--cluster-advertise', () => parseAdvertise(advertise))}
 }
