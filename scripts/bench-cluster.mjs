@@ -17,7 +17,7 @@
 // processes over the mqbench run, divided by the connections. --base DIR adds the --cluster and
 // --workers 2 (none) setups of another checkout's build (the "before" of a change), interleaved.
 // Usage: node scripts/bench-cluster.mjs [--scenarios throughput,latency,workers] [--duration S] [--rounds N]
-//   [--nodes 0,1,2,3] [--aedes 1,2,3] [--cases fan-in,fan-out,qos1] [--base DIR] [--strict] [--conns 10000]
+//   [--nodes 0,1,2,3] [--aedes 1,2,3] [--cases fan-in,fan-out,qos1] [--base DIR] [--strict] [--links-off] [--conns 10000]
 //   [--mqbench PATH] [--out FILE.json] [--write]
 // --base DIR: also the clusters of 2 and 3 nodes (those of --nodes) of another built checkout (the build
 // before a change: `git worktree add DIR main`, npm run build there), as "(before)" rows of the same
@@ -134,6 +134,8 @@ const SETUPS = [['single midge', 0, 'midge'], ['cluster, 1 node', 1, 'midge'], [
 if (BASE_BIN !== undefined) SETUPS.splice(4, 0, ['cluster, 2 nodes (before)', 2, 'base'], ['cluster, 3 nodes (before)', 3, 'base'])
 // --strict: also the clusters with --cluster-ack-window 0 (every PUBACK waits for the other nodes' confirmation)
 if (args.includes('--strict')) SETUPS.splice(4, 0, ['cluster, 2 nodes, --cluster-ack-window 0', 2, 'strict'], ['cluster, 3 nodes, --cluster-ack-window 0', 3, 'strict'])
+// --links-off: also the clusters with --cluster-link off (everything between nodes through Redis), same build
+if (args.includes('--links-off')) SETUPS.splice(4, 0, ['cluster, 2 nodes, --cluster-link off', 2, 'nolink'], ['cluster, 3 nodes, --cluster-link off', 3, 'nolink'])
 for (const name of Object.keys(SCENARIOS)) if (CASES !== undefined && !CASES.includes(caseName(name))) delete SCENARIOS[name]
 const only = opt('--nodes', undefined)?.split(',').map(Number)
 const onlyAedes = opt('--aedes', '1,2,3').split(',').filter(Boolean).map(Number)
@@ -147,7 +149,7 @@ for (let round = 0; round < (chosen.length === 0 ? 0 : ROUNDS); round++) {
     try {
       for (let i = 0; i < Math.max(1, nodes); i++) {
         started.push(kind === 'aedes' ? await startAedes(redis.url) : await startNode(nodes === 0 ? [] : ['--cluster', redis.url, '--node-id', `bench-${i}`,
-          ...(kind === 'strict' ? ['--cluster-ack-window', '0'] : [])], {}, kind === 'base' ? BASE_BIN : BIN))
+          ...(kind === 'strict' ? ['--cluster-ack-window', '0'] : kind === 'nolink' ? ['--cluster-link', 'off'] : [])], {}, kind === 'base' ? BASE_BIN : BIN))
       }
       // let every node learn the others (the heartbeat scan runs every second)
       await new Promise((r) => setTimeout(r, 1500))
