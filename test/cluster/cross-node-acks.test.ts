@@ -12,7 +12,7 @@ import {Redis} from 'ioredis'
 import type mqtt from 'mqtt'
 import {startMidgeBroker, type MidgeBroker} from '../helpers/midge-broker.js'
 import {startRedis, type RedisServer} from '../helpers/redis.js'
-import {mqttClient} from '../helpers/cluster.js'
+import {mqttClient, qos1Stream, routed} from '../helpers/cluster.js'
 
 const N = 2000
 /** The publisher's messages in flight at most (as a client with a Receive Maximum would). */
@@ -27,18 +27,6 @@ async function killConnection(admin: Redis, name: string): Promise<void> {
     if (line !== undefined) return void await admin.client('KILL', 'ID', /\bid=(\d+)/.exec(line)![1]!)
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
-}
-
-/** Resolves once `sub` has received a message on `topic`, publishing a probe from `pub` until then. */
-async function routed(pub: mqtt.MqttClient, sub: mqtt.MqttClient, topic: string): Promise<void> {
-  let heard = false
-  const on = (t: string) => { if (t === topic) heard = true }
-  sub.on('message', on)
-  while (!heard) {
-    await pub.publishAsync(topic, 'probe', {qos: 0})
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  sub.off('message', on)
 }
 
 for (const [victim, window] of [['b', undefined], ['a', undefined], ['b', '0']] as const) {
@@ -61,34 +49,16 @@ for (const [victim, window] of [['b', undefined], ['a', undefined], ['b', '0']] 
       const sub = await mqttClient(b, {protocolVersion: 5, clientId: 'sub'})
       const pub = await mqttClient(a, {protocolVersion: 5, clientId: 'pub'})
       clients.push(sub, pub)
-      await sub.subscribeAsync('stream/#', {qos: 1})
-      await routed(pub, sub, 'stream/probe')
-
-      const received: number[] = []
-      const ended = new Promise<void>((resolve) => {
-        sub.on('message', (topic, payload) => {
-          if (topic !== 'stream/n') return
-          if (payload.toString() === 'end') resolve()
-          else received.push(Number(payload.toString()))
-        })
-      })
       // at the start of the stream and twice in its middle, with messages on their way
-      const kills: Array<Promise<void>> = [killConnection(admin, `midge:${victim}:receive`)]
-      let next = 0
-      let acknowledged = 0
-      const sender = async (): Promise<void> => {
-        while (next < N) {
-          await pub.publishAsync('stream/n', String(next++), {qos: 1})
-          acknowledged++
-          if (acknowledged === Math.floor(N / 3) || acknowledged === Math.floor((2 * N) / 3)) kills.push(killConnection(admin!, `midge:${victim}:receive`))
-        }
-      }
-      await Promise.all(Array.from({length: WINDOW}, sender))
-      await Promise.all(kills)
+      const kills: Array<Promise<void>> = []
+      const received = await qos1Stream(pub, sub, {
+        n: N, window: WINDOW,
+        during: (acknowledged) => {
+          if (acknowledged === 1 || acknowledged === Math.floor(N / 3) || acknowledged === Math.floor((2 * N) / 3)) kills.push(killConnection(admin!, `midge:${victim}:receive`))
+        },
+        beforeEnd: () => Promise.all(kills),
+      })
       assert.equal(kills.length, 3)
-      // sent after every other message was acknowledged: it arrives after them
-      await pub.publishAsync('stream/n', 'end', {qos: 1})
-      await ended
       assert.deepEqual(received, Array.from({length: N}, (_, i) => i), 'every acknowledged message, once, in order')
     } finally {
       for (const c of clients) c.end(true)

@@ -12,7 +12,7 @@ import {startMidgeBroker, type MidgeBroker} from '../helpers/midge-broker.js'
 import {parsePrometheus, sample} from '../helpers/prometheus.js'
 import {startRedis, type RedisServer} from '../helpers/redis.js'
 import {freePort} from '../helpers/mosquitto.js'
-import {mqttClient} from '../helpers/cluster.js'
+import {mqttClient, qos1Stream} from '../helpers/cluster.js'
 import {startStallingProxy} from '../helpers/stalling-proxy.js'
 import {FrameReader, encodeHello, encodeProof, nonce} from '../../src/cluster/link-wire.js'
 
@@ -50,18 +50,6 @@ async function client(n: Node, clientId: string): Promise<mqtt.MqttClient> {
   return c
 }
 
-/** Resolves once `sub` has received a message on `topic`, publishing a probe from `pub` until then. */
-async function routed(pub: mqtt.MqttClient, sub: mqtt.MqttClient, topic: string): Promise<void> {
-  let heard = false
-  const on = (t: string) => { if (t === topic) heard = true }
-  sub.on('message', on)
-  while (!heard) {
-    await pub.publishAsync(topic, 'probe', {qos: 0})
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  sub.off('message', on)
-}
-
 /**
  * A QoS 1 stream of N messages from a publisher on `a` to a subscriber on `b`; `during(acknowledged)`
  * is called after each PUBACK. Asserts that every message arrived once and in order.
@@ -69,27 +57,7 @@ async function routed(pub: mqtt.MqttClient, sub: mqtt.MqttClient, topic: string)
 async function stream(a: Node, b: Node, during: (acknowledged: number) => void = () => undefined): Promise<void> {
   const sub = await client(b, 'sub')
   const pub = await client(a, 'pub')
-  await sub.subscribeAsync('stream/#', {qos: 1})
-  await routed(pub, sub, 'stream/probe')
-  const received: number[] = []
-  const ended = new Promise<void>((resolve) => {
-    sub.on('message', (topic, payload) => {
-      if (topic !== 'stream/n') return
-      if (payload.toString() === 'end') resolve()
-      else received.push(Number(payload.toString()))
-    })
-  })
-  let next = 0
-  let acknowledged = 0
-  const sender = async (): Promise<void> => {
-    while (next < N) {
-      await pub.publishAsync('stream/n', String(next++), {qos: 1})
-      during(++acknowledged)
-    }
-  }
-  await Promise.all(Array.from({length: WINDOW}, sender))
-  await pub.publishAsync('stream/n', 'end', {qos: 1})
-  await ended
+  const received = await qos1Stream(pub, sub, {n: N, window: WINDOW, during})
   assert.deepEqual(received, Array.from({length: N}, (_, i) => i), 'every acknowledged message, once, in order')
 }
 

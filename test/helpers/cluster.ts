@@ -69,3 +69,48 @@ export function receive(cl: mqtt.MqttClient, n: number, filter: (topic: string) 
     cl.on('message', on)
   })
 }
+
+/** Resolves once `sub` has received a message on `topic`, publishing a probe from `pub` until then. */
+export async function routed(pub: mqtt.MqttClient, sub: mqtt.MqttClient, topic: string): Promise<void> {
+  let heard = false
+  const on = (t: string) => { if (t === topic) heard = true }
+  sub.on('message', on)
+  while (!heard) {
+    await pub.publishAsync(topic, 'probe', {qos: 0})
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  sub.off('message', on)
+}
+
+/**
+ * A QoS 1 stream of `n` messages ('0', '1', ... on stream/n, then 'end') from `pub` to `sub`, `window`
+ * publishes in flight at once; `during(acknowledged)` is called after each PUBACK and `beforeEnd`
+ * awaited before the 'end' marker. Returns the numbers `sub` received up to the marker, in order.
+ */
+export async function qos1Stream(pub: mqtt.MqttClient, sub: mqtt.MqttClient, options: {n: number; window: number;
+  during?: (acknowledged: number) => void; beforeEnd?: () => Promise<unknown>}): Promise<number[]> {
+  await sub.subscribeAsync('stream/#', {qos: 1})
+  await routed(pub, sub, 'stream/probe')
+  const received: number[] = []
+  const ended = new Promise<void>((resolve) => {
+    sub.on('message', (topic, payload) => {
+      if (topic !== 'stream/n') return
+      if (payload.toString() === 'end') resolve()
+      else received.push(Number(payload.toString()))
+    })
+  })
+  let next = 0
+  let acknowledged = 0
+  const sender = async (): Promise<void> => {
+    while (next < options.n) {
+      await pub.publishAsync('stream/n', String(next++), {qos: 1})
+      options.during?.(++acknowledged)
+    }
+  }
+  await Promise.all(Array.from({length: options.window}, sender))
+  await options.beforeEnd?.()
+  // sent after every other message was acknowledged: it arrives after them
+  await pub.publishAsync('stream/n', 'end', {qos: 1})
+  await ended
+  return received
+}
