@@ -33,6 +33,10 @@ describe('cluster node recovery: declared dead during a long outage', {timeout: 
     await pub.client.publishAsync('d/off', 'queued', {qos: 1})
     await pub.client.publishAsync('d/live', 'one', {qos: 1})
     await live.inbox.wait(1)
+    // a barrier: the SUBACK of a persistent session waits for a commit, and commits go in order, so
+    // the PUBACK of 'one' (sent before it on this connection) is in Redis too; else B could adopt the
+    // session with 'one' still in flight and send it again, as it should
+    await live.client.subscribeAsync('d/barrier', {qos: 1})
 
     const reason = new Promise<number | undefined>((resolve) => live.client.once('disconnect', (p) => resolve(p.reasonCode)))
     const fromB = b.lines.all.length
