@@ -201,7 +201,13 @@ export class NodeLinks extends EventEmitter<LinkEvents> {
       const timer = setTimeout(() => fail('no handshake within 5 s'), HANDSHAKE_TIMEOUT_MS)
       socket.on('error', (error) => { if (state !== 'up') fail(error.message) })
       socket.on('close', () => { if (state !== 'up') fail('closed during the handshake') })
-      socket.on('connect', () => socket.write(encodeHello(hello)))
+      socket.on('connect', () => {
+        try {
+          socket.write(encodeHello(hello))
+        } catch (error) {
+          fail((error as Error).message) // an id the handshake cannot carry (over 255 bytes: a library caller's)
+        }
+      })
       const onFrame = (body: Buffer): void => {
         if (state === 'challenge') {
           const c = decodeChallenge(body)

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict'
 import type {ChildProcess} from 'node:child_process'
-import {once} from 'node:events'
 import {mkdtempSync, rmSync, statSync} from 'node:fs'
-import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
@@ -10,6 +8,7 @@ import {random, testSeed} from '../helpers/random.js'
 import {after, test} from 'node:test'
 import mqtt, {type IClientOptions, type MqttClient} from 'mqtt'
 import {collect, spawnMidge, type RunResult} from '../helpers/cli.js'
+import {freePort} from '../helpers/mosquitto.js'
 
 /*
  * The crash test of `broker start --persistence`: publishers send QoS 1 and 2 messages (and retained
@@ -21,15 +20,6 @@ import {collect, spawnMidge, type RunResult} from '../helpers/cli.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'midge-persistence-'))
 after(() => rmSync(dir, {recursive: true, force: true}))
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const {port} = server.address() as {port: number}
-  server.close()
-  await once(server, 'close')
-  return port
-}
 
 interface Running { child: ChildProcess; result: Promise<RunResult> }
 

@@ -41,14 +41,25 @@ export function hasMosquitto(): boolean {
   return spawnSync('mosquitto_sub', ['--help'], {stdio: 'ignore'}).error === undefined
 }
 
+/**
+ * A port free now, for a server another process will bind. It is picked below Linux's ephemeral range
+ * (32768-60999, where port 0 binds and outgoing connections take theirs), so that between this check
+ * and that bind no other test's connection or port-0 server can take it; only another pick of the
+ * same random port could, which the retry makes rarer still.
+ */
 export async function freePort(): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const {port} = server.address() as {port: number}
-  server.close()
-  await once(server, 'close')
-  return port
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000)
+    const server = createServer()
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false))
+      server.listen(port, '127.0.0.1', () => resolve(true))
+    })
+    if (!bound) continue
+    server.close()
+    await once(server, 'close')
+    return port
+  }
 }
 
 export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mosquitto> {
