@@ -64,7 +64,9 @@ describe('bench runner (in-process broker)', () => {
     assert.equal(r.messages.lost, 0)
     assert.equal(r.parameters.rate, 500)
     assert.ok(r.latency.sendLag && r.latency.sendLag.count > 0)
-    assert.ok(r.messages.sent <= 500 * 0.8 + 10, `no more than the schedule allows: ${r.messages.sent}`)
+    // the schedule over the time the run took (a busy machine makes the warm-up and window run long)
+    const allowed = 500 * (r.durations.warmup + r.durations.measure) + 10
+    assert.ok(r.messages.sent <= allowed, `no more than the schedule allows: ${r.messages.sent} > ${allowed}`)
   })
 
   test('payloads under 20 bytes are counted, not tracked', async () => {
