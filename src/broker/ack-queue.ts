@@ -12,6 +12,8 @@ export interface AckTarget {
   readonly stream: {destroy(): void}
   send(packet: Packet): void
   disconnect(reasonCode: number, reason: string): void
+  /** A PUBREC that will never be sent: its inbound QoS 2 packet id is let go (see AckQueue.abandon). */
+  forgetInbound?(packetId: number): void
 }
 
 /**
@@ -140,6 +142,27 @@ export class AckQueue {
     if (w === undefined) return false
     w.holds++
     return true
+  }
+
+  /**
+   * Other nodes will never confirm these held messages (a node they went to died before it had them):
+   * their acknowledgements are not sent, and their publishers' connections are closed unanswered
+   * (MQTT 5: DISCONNECT 0x80), to send them again to wherever their subscribers are now; the packet
+   * ids of their QoS 2 PUBLISHes are let go, so that those sent again are routed again rather than
+   * taken for duplicates [MQTT-4.3.3-9]. A message whose acknowledgement was not made yet only loses
+   * the hold. Returns how many connections were closed.
+   */
+  abandon(messages: readonly Message[], reason: string): number {
+    const conns = new Set<AckTarget>()
+    for (const m of messages) {
+      const w = waiting(m)
+      if (w === undefined || w.holds === 0) continue
+      if (w.conn !== undefined && !w.done) conns.add(w.conn)
+      else this.release(m)
+    }
+    for (const conn of conns) this.withhold(conn, reason, true)
+    this.trim()
+    return conns.size
   }
 
   /** Takes back one hold (the node confirmed it, or is gone). */
@@ -307,14 +330,26 @@ export class AckQueue {
       const w = this.queue[i]!
       if (!w.done && w.seq <= upTo && w.seq > this.committedUpTo && !isDelivered(w)) failedConns.add(w.conn!)
     }
-    for (const conn of failedConns) {
-      const mine = this.byConn.get(conn)
-      if (mine !== undefined) for (let i = mine.head; i < mine.items.length; i++) this.finish(mine.items[i]!)
-      this.byConn.delete(conn)
-      conn.disconnect(ReasonCode.UnspecifiedError, 'the broker cannot store messages')
-    }
+    for (const conn of failedConns) this.withhold(conn, 'the broker cannot store messages')
     this.trim()
     if (this.oldestUncommitted() !== undefined) this.arm()
+  }
+
+  /**
+   * None of the connection's acknowledgements waiting here is sent: it is closed, for its client to
+   * send again (`forget`: with the packet ids of its QoS 2 PUBLISHes let go).
+   */
+  private withhold(conn: AckTarget, reason: string, forget = false): void {
+    const mine = this.byConn.get(conn)
+    if (mine !== undefined) {
+      for (let i = mine.head; i < mine.items.length; i++) {
+        const w = mine.items[i]!
+        if (forget && w.packet?.cmd === 'pubrec') conn.forgetInbound?.(w.packet.messageId!)
+        this.finish(w)
+      }
+    }
+    this.byConn.delete(conn)
+    conn.disconnect(ReasonCode.UnspecifiedError, reason)
   }
 
   /** The record is done: its message no longer points at it, nor it at the message and packet. */

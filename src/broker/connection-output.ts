@@ -285,4 +285,10 @@ export abstract class ConnectionOutput extends Keepalive implements Corked {
     if (persistence === undefined) this.send(packet)
     else persistence.reply(this, packet, message)
   }
+
+  /** A PUBREC that will never be sent (AckQueue.abandon): its packet id is let go, so that the PUBLISH sent again is routed. */
+  forgetInbound(packetId: number): void {
+    const session = this.session
+    if (session?.releaseInbound(packetId) === true) session.journal?.inbound(session, packetId, false)
+  }
 }

@@ -142,13 +142,18 @@ export class ForwardLog {
     }
   }
 
-  /** `node` is gone (dead, or left): its publishers' acknowledgements no longer wait for it. */
-  dropNode(node: string): void {
+  /**
+   * `node` is gone (dead, or left) with what it did not confirm: returns the messages whose
+   * publishers' acknowledgements were held for it, still held (it will never confirm them: see
+   * AckQueue.abandon).
+   */
+  dropNode(node: string): Message[] {
     const to = this.nodes.get(node)
-    if (to === undefined) return
-    for (const s of to.unconfirmed) for (const m of s.held) this.acks?.release(m)
+    if (to === undefined) return []
+    const held = to.unconfirmed.flatMap((s) => s.held)
     to.unconfirmed = []
     to.waiting = 0
+    return held
   }
 
   private toNode(node: string): ToNode {

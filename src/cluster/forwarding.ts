@@ -186,12 +186,26 @@ export class NodeForwarding {
     this.forwards.resendStale(Date.now(), stale)
   }
 
-  /** `node` is gone: its publishers' acknowledgements no longer wait for it, and what it sent is forgotten. */
-  nodeDown(node: string): void {
-    // what this turn made for it is numbered first, so that its holds are released with the rest
+  /**
+   * `node` is gone: what it sent is forgotten, and what it did not confirm will never be. Returns the
+   * messages whose publishers' acknowledgements wait for it (see withhold).
+   */
+  nodeDown(node: string): Message[] {
+    // what this turn made for it is numbered first, so that its holds are counted with the rest
     this.outbox.flush()
-    this.forwards.dropNode(node)
     this.inbound.dropNode(node)
+    return this.forwards.dropNode(node)
+  }
+
+  /**
+   * The acknowledgements of `held` (nodeDown's) are never sent: the node they waited for died without
+   * them, so its subscribers (their sessions adopted elsewhere) do not have them. Their publishers are
+   * disconnected, to send them again to wherever those sessions are now. Returns how many were.
+   */
+  withhold(node: string, held: readonly Message[]): number {
+    const acks = this.broker.persistence?.acks
+    if (acks === undefined || held.length === 0) return 0
+    return acks.abandon(held, `cluster node ${node} went before it confirmed the message`)
   }
 
   /** Redis is gone: what waits in the outbox is kept (and numbered) with what was not confirmed, to be sent again. */

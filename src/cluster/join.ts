@@ -18,6 +18,8 @@ export interface JoinOptions {
   ackWindow?: number
   /** See ClusterNodeOptions.link (--cluster-link, --cluster-advertise). */
   link?: LinkSettings | 'off'
+  /** See ClusterNodeOptions.adoptDead. */
+  adoptDead?: (node: string) => Promise<unknown>
 }
 
 /** How long a node's routing connections wait for Redis to answer a command. */
@@ -41,7 +43,7 @@ export async function joinCluster(broker: Broker, options: JoinOptions): Promise
   // the PUBLISHes of one event-loop iteration go to Redis in one write
   pub.options.enableAutoPipelining = true
   sub.options.autoResubscribe = false // sync() subscribes, after it loaded the state the notifications change
-  const node = new ClusterNode(broker, pub, sub, {id, url: options.url, redis, logger: options.logger, heartbeatMs: options.heartbeatMs, ttlMs: options.ttlMs, ackWindow: options.ackWindow, link: options.link})
+  const node = new ClusterNode(broker, pub, sub, {id, url: options.url, redis, logger: options.logger, heartbeatMs: options.heartbeatMs, ttlMs: options.ttlMs, ackWindow: options.ackWindow, link: options.link, adoptDead: options.adoptDead})
   engineOf(broker).joinCluster(node)
   await node.start()
   return node

@@ -28,6 +28,12 @@ export interface ClusterNodeOptions {
   ackWindow?: number
   /** Direct links to the other nodes for forwarded messages (default DEFAULT_LINK); 'off': Redis only. */
   link?: LinkSettings | 'off'
+  /**
+   * Takes over the sessions of a node that went (RedisSessionDirectory.adoptDeadNode); the publishers
+   * whose acknowledgements waited for that node are disconnected once it settles, so that what they
+   * send again finds those sessions where they are now. Without it, at once.
+   */
+  adoptDead?: (node: string) => Promise<unknown>
   /** How long start() waits for the first sync before it returns, the node serving its local clients (default 10 s). */
   startTimeoutMs?: number
 }

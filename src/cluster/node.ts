@@ -77,11 +77,14 @@ export class ClusterNode implements ClusterLink {
     this.registry.on('node-down', (n) => {
       this.links?.drop(n)
       this.routes.dropNode(n)
-      // its publishers' acknowledgements no longer wait for it (its sessions are adopted from what it committed)
-      this.forwarding.nodeDown(n)
+      const held = this.forwarding.nodeDown(n)
       this.publishSys()
       this.events.emit('node-down', n)
       this.events.emit('routes')
+      // its sessions are adopted from what it committed: what it did not confirm is sent again by the
+      // publishers, once those sessions are held here or elsewhere
+      const adopted = this.options.adoptDead?.(n).catch(() => undefined) ?? Promise.resolve()
+      void adopted.then(() => this.withhold(n, held))
     })
     this.mailbox = new NodeMailbox(this.id, pub)
     this.retained = new ClusterRetained(this.broker, pub, this.id)
@@ -283,6 +286,13 @@ export class ClusterNode implements ClusterLink {
     } catch {
       // the connection's own events say whether Redis is gone
     }
+  }
+
+  /** The acknowledgements held for node `dead` are never sent (NodeForwarding.withhold): one line if any was. */
+  private withhold(dead: string, held: readonly Message[]): void {
+    const conns = this.forwarding.withhold(dead, held)
+    if (conns > 0) this.options.logger.warn({node: this.id, dead, messages: held.length, connections: conns},
+      `cluster: node ${dead} went before it confirmed ${held.length} message${held.length === 1 ? '' : 's'}; their publishers (${conns} connection${conns === 1 ? '' : 's'}) are disconnected unanswered, to send them again`)
   }
 
   private lost(reason: string): void {

@@ -88,18 +88,18 @@ export async function startClusterNode(settings: ClusterNodeSettings): Promise<S
     async join(broker) {
       // Redis back after an outage: what this node holds is written to it again (recovery.ts)
       recovery = new SessionRecovery(engineOf(broker), store, sessions, log)
-      const node = await joinCluster(broker, {url: settings.url, nodeId, logger: log, heartbeatMs: settings.heartbeatMs, ttlMs: settings.ttlMs, ackWindow: settings.ackWindow, link: settings.link})
+      let node: ClusterNode | undefined
+      // a node going down: its sessions are taken over here (those that no other node takes first)
+      const adoptDead = (dead: string): Promise<unknown> => sessions.adoptDeadNode(dead).then((n) => {
+        if (n > 0) log.info({node: nodeId, dead, sessions: n}, `cluster: took over ${n} session${n === 1 ? '' : 's'} of node ${dead}`)
+      }, (error: Error) => {
+        // stopping meanwhile (all --workers stop together): the sessions stay in Redis for whoever starts next
+        if (node?.leaving === true) return log.info({node: nodeId, dead}, `cluster: left before taking over the sessions of node ${dead}`)
+        log.error({node: nodeId, dead, err: error.message}, `cluster: cannot take over the sessions of node ${dead}`)
+      })
+      node = await joinCluster(broker, {url: settings.url, nodeId, logger: log, heartbeatMs: settings.heartbeatMs, ttlMs: settings.ttlMs, ackWindow: settings.ackWindow, link: settings.link, adoptDead})
       // the other nodes took this one for dead (and may have adopted its sessions): the same check
       node.events.on('declared-dead', () => { recovery?.run().catch(() => undefined) })
-      node.events.on('node-down', (dead) => {
-        sessions.adoptDeadNode(dead).then((n) => {
-          if (n > 0) log.info({node: nodeId, dead, sessions: n}, `cluster: took over ${n} session${n === 1 ? '' : 's'} of node ${dead}`)
-        }, (error: Error) => {
-          // stopping meanwhile (all --workers stop together): the sessions stay in Redis for whoever starts next
-          if (node.leaving) return log.info({node: nodeId, dead}, `cluster: left before taking over the sessions of node ${dead}`)
-          log.error({node: nodeId, dead, err: error.message}, `cluster: cannot take over the sessions of node ${dead}`)
-        })
-      })
       return node
     },
     async closeBroker(broker) {

@@ -182,6 +182,44 @@ test('a PUBACK held by another node waits past its commit; later ones of its con
   assert.equal(q.tracked, 0)
 })
 
+test('held messages that a node will never confirm: their connections are closed unanswered, the others\' PUBACKs still go', async () => {
+  const s = store()
+  const q = queue(s)
+  const closed: Array<{code: number; reason: string}> = []
+  const forgotten: number[] = []
+  const conn = (sent: number[]) => ({send: (p: Packet & {messageId?: number}) => sent.push(p.messageId ?? -1),
+    disconnect: (code: number, reason: string) => closed.push({code, reason}), forgetInbound: (id: number) => forgotten.push(id)}) as unknown as Connection
+  const oneSent: number[] = []
+  const twoSent: number[] = []
+  const one = conn(oneSent)
+  const two = conn(twoSent)
+  const held = message(1)
+  q.expect(held)
+  q.hold(held)
+  q.reply(one, {cmd: 'puback', messageId: 1} as Packet, held)
+  publish(q, one, 2) // behind the held one
+  const qos2 = {...message(5), qos: 2} as Message
+  q.expect(qos2)
+  q.reply(one, {cmd: 'pubrec', messageId: 5} as Packet, qos2) // behind too, waiting for a commit
+  const other = message(3)
+  q.expect(other)
+  q.hold(other)
+  q.reply(two, {cmd: 'puback', messageId: 3} as Packet, other)
+  const notYet = message(4) // held before its acknowledgement was made
+  q.expect(notYet)
+  q.hold(notYet)
+  assert.equal(q.abandon([held, notYet], 'node b went'), 1, 'one connection closed')
+  assert.deepEqual(closed, [{code: 0x80, reason: 'node b went'}])
+  assert.deepEqual(forgotten, [5], 'the PUBREC never sent: its packet id let go, for the PUBLISH sent again to be routed')
+  q.reply(two, {cmd: 'puback', messageId: 4} as Packet, notYet)
+  q.release(other)
+  await settled()
+  assert.deepEqual(oneSent, [], 'neither PUBACK of the closed connection went, not even the one behind the held one')
+  assert.deepEqual(twoSent, [3, 4], 'the other connection: released as usual, and the message not yet acknowledged lost only its hold')
+  q.release(held) // a late confirmation finds nothing
+  assert.deepEqual(oneSent, [])
+})
+
 test('a QoS 2 or retained message can be held too, and its acknowledgement still needs a commit', async () => {
   const s = store(true)
   const q = queue(s)
