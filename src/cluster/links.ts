@@ -1,7 +1,9 @@
 import {EventEmitter} from 'node:events'
 import {createServer, connect, type Server, type Socket} from 'node:net'
 import {hostname, networkInterfaces} from 'node:os'
+import {LogThrottle} from '../broker/log-throttle.js'
 import type {Logger} from '../broker/logger.js'
+import {realTimers} from '../broker/timers.js'
 import {
   FrameReader, HANDSHAKE_MAX_FRAME, LINK_MAX_FRAME, READY_FRAME, decodeChallenge, decodeHello, decodeProof, encodeChallenge,
   encodeHello, encodeProof, frameHeader, handshakeMac, isReady, macMatches, nonce, type Hello,
@@ -69,9 +71,12 @@ export class NodeLinks extends EventEmitter<LinkEvents> {
   private handshaking = 0
   private closed = false
   private advertised: LinkAddress | undefined
+  /** Refused connections' lines: ten per address and a hundred in all per 10 s, the rest counted (a stranger's loop floods no log). */
+  private readonly refusals: LogThrottle
 
   constructor(private readonly options: NodeLinksOptions) {
     super()
+    this.refusals = new LogThrottle(options.logger, 'warn', 'cluster: refused a link connection', {intervalMs: 10_000, perKey: 10, global: 100, timers: realTimers})
   }
 
   /** Listens; resolves with the address the others are to dial (undefined: it cannot listen, logged). */
@@ -258,7 +263,7 @@ export class NodeLinks extends EventEmitter<LinkEvents> {
       clearTimeout(timer)
       settled()
       this.counts.refused++
-      this.options.logger.warn({node: this.options.id}, `cluster: refused a link connection from ${from}${hello ? ` (claiming node ${hello.from})` : ''}: ${why}`)
+      this.refusals.event(socket.remoteAddress ?? from, why, {node: this.options.id, from, claiming: hello?.from, reason: why})
       socket.destroy()
     }
     const timer = setTimeout(() => refuse('no handshake within 5 s'), HANDSHAKE_TIMEOUT_MS)
@@ -305,6 +310,7 @@ export class NodeLinks extends EventEmitter<LinkEvents> {
     this.out.clear()
     for (const s of this.incoming) s.destroy()
     this.server?.close()
+    this.refusals.close()
   }
 }
 

@@ -171,8 +171,19 @@ describe('direct links between nodes', {timeout: 120_000}, () => {
     lost.write(encodeHello({from: 'a', to: 'c', nonce: nonce()}))
     await once(lost, 'close')
     assert.equal(sample(await metrics(b), 'midge_cluster_links_refused_total'), 3)
+    // a stranger in a loop: every connection refused and counted, but no line each
+    for (let i = 0; i < 20; i++) {
+      const again = connect(port, '127.0.0.1')
+      again.on('error', () => undefined)
+      again.write(Buffer.from('GET / HTTP/1.1\r\n\r\n'))
+      await once(again, 'close')
+    }
+    assert.equal(sample(await metrics(b), 'midge_cluster_links_refused_total'), 23)
     await stream(a, b)
     assert.equal(sample(await metrics(a), 'midge_cluster_links_up'), 1, 'the real link still up')
+    const lines = (await b.stop()).stderr.split('\n').filter((l) => l.includes('cluster: refused a link connection'))
+    assert.equal(lines.filter((l) => !l.includes('more (counted')).length, 10, 'ten lines for one address, then counted')
+    assert.ok(lines.some((l) => l.includes('13 more (counted')), `the rest in one line: ${lines.join('\n')}`)
   })
 
   test('--cluster-link off: everything goes through Redis', async () => {

@@ -1,8 +1,7 @@
 import type {Logger} from 'pino'
-import {engineOf, realTimers, remoteHost} from '../../broker/internal.js'
+import {LogThrottle, engineOf, realTimers, remoteHost} from '../../broker/internal.js'
 import type {AuthDenial, Broker, Timers} from '../../index.js'
 import {reasonName} from '../../codec/index.js'
-import {LogThrottle} from './log-throttle.js'
 
 /** How often aggregated lines are written: one per client or address per interval, at most. */
 export const LOG_INTERVAL_MS = 10_000

@@ -1,5 +1,5 @@
-import type {Logger} from 'pino'
-import type {Timers} from '../../index.js'
+import type {Logger} from './logger.js'
+import type {Timers} from './timers.js'
 
 type Level = 'debug' | 'info' | 'warn'
 
