@@ -76,15 +76,19 @@ export class ClusterNode implements ClusterLink {
     this.registry.on('node-up', (n) => { void this.loadRoutes(n); this.links?.want(n); this.publishSys(); this.events.emit('node-up', n) })
     this.registry.on('node-down', (n) => {
       this.links?.drop(n)
-      this.routes.dropNode(n)
-      const held = this.forwarding.nodeDown(n)
       this.publishSys()
       this.events.emit('node-down', n)
-      this.events.emit('routes')
-      // its sessions are adopted from what it committed: what it did not confirm is sent again by the
-      // publishers, once those sessions are held here or elsewhere
+      // Its sessions are adopted (here or elsewhere) from what it committed. Until they are, its routes
+      // stay: what is published for them meanwhile still goes its way and is not confirmed, so that with
+      // a window of 0 its publishers send it again once the sessions are held again (dropped at once,
+      // a message published then would find them nowhere and be acknowledged all the same).
       const adopted = this.options.adoptDead?.(n).catch(() => undefined) ?? Promise.resolve()
-      void adopted.then(() => this.withhold(n, held))
+      void adopted.then(() => {
+        if (this.closed || this.registry.live.has(n)) return // back meanwhile: it confirms what it has
+        this.routes.dropNode(n)
+        this.withhold(n, this.forwarding.nodeDown(n))
+        this.events.emit('routes')
+      })
     })
     this.mailbox = new NodeMailbox(this.id, pub)
     this.retained = new ClusterRetained(this.broker, pub, this.id)

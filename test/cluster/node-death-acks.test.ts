@@ -4,8 +4,10 @@
 // where its session is now. Three real `broker start --cluster` processes, clients of the `mqtt` package.
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
-import type mqtt from 'mqtt'
+import mqtt from 'mqtt'
 import {startMidgeBroker, type MidgeBroker} from '../helpers/midge-broker.js'
+import {freePort} from '../helpers/mosquitto.js'
+import {parsePrometheus, sample} from '../helpers/prometheus.js'
 import {startRedis, type RedisServer} from '../helpers/redis.js'
 import {mqttClient, routed} from '../helpers/cluster.js'
 
@@ -62,3 +64,59 @@ for (const qos of [1, 2] as const) {
     }
   })
 }
+
+/** Persistent sessions on the node that dies: enough that adopting them takes a while. */
+const SESSIONS = 300
+
+test('a message published after a node was seen dead and before its sessions were adopted reaches every one of them (window 0)', {timeout: 120_000}, async () => {
+  let redis: RedisServer | undefined
+  const brokers: MidgeBroker[] = []
+  const clients: mqtt.MqttClient[] = []
+  try {
+    redis = await startRedis()
+    const http = await freePort()
+    const queue = ['--cluster-ack-window', '0', '--max-queued-messages', '0']
+    const a = await startMidgeBroker(['--cluster', redis.url, '--node-id', 'a', '--http-port', String(http), ...queue])
+    const b = await startMidgeBroker(['--cluster', redis.url, '--node-id', 'b', ...queue])
+    brokers.push(a, b)
+    const metric = async (name: string): Promise<number> => sample(parsePrometheus(await (await fetch(`http://127.0.0.1:${http}/metrics`)).text()), name) ?? 0
+    const session = (i: number) => ({protocolVersion: 5 as const, clientId: `g${i}`, clean: false, properties: {sessionExpiryInterval: 3600}})
+    // offline sessions on b, subscribed to g/#
+    for (let i = 0; i < SESSIONS; i += 20) {
+      await Promise.all(Array.from({length: Math.min(20, SESSIONS - i)}, async (_, k) => {
+        const s = await mqttClient(b, session(i + k))
+        await s.subscribeAsync('g/#', {qos: 1})
+        await s.endAsync()
+      }))
+    }
+    const pub = await mqttClient(a, {protocolVersion: 5, clientId: 'pub', reconnectPeriod: 100})
+    pub.on('error', () => undefined)
+    clients.push(pub)
+    while (await metric('midge_cluster_routes') === 0) await new Promise((resolve) => setTimeout(resolve, 20))
+    await pub.publishAsync('g/x', 'before', {qos: 1}) // confirmed by b: queued in every session
+
+    await b.stop('SIGKILL')
+    // a sees b gone, then adopts its sessions: published in between
+    while (await metric('midge_cluster_nodes') > 1) await new Promise((resolve) => setTimeout(resolve, 10))
+    await pub.publishAsync('g/x', 'gap', {qos: 1})
+    while (await metric('midge_sessions') < SESSIONS + 1) await new Promise((resolve) => setTimeout(resolve, 50))
+    await pub.publishAsync('g/x', 'end', {qos: 1})
+
+    const missing: string[] = []
+    for (let i = 0; i < SESSIONS; i += 20) {
+      await Promise.all(Array.from({length: Math.min(20, SESSIONS - i)}, async (_, k) => {
+        const got: string[] = []
+        const s = mqtt.connect(a.url, {...session(i + k), reconnectPeriod: 0})
+        s.on('message', (_topic, payload) => got.push(payload.toString()))
+        while (!got.includes('end')) await new Promise((resolve) => setTimeout(resolve, 20))
+        await s.endAsync()
+        if (!got.includes('gap')) missing.push(`g${i + k}: ${JSON.stringify(got)}`)
+      }))
+    }
+    assert.deepEqual(missing, [], `${missing.length} of ${SESSIONS} sessions lost the acknowledged message`)
+  } finally {
+    for (const cl of clients) cl.end(true)
+    for (const br of brokers) await br.stop('SIGKILL')
+    await redis?.stop()
+  }
+})
