@@ -1,5 +1,6 @@
 import {PacketDecoder, type PublishPacket, type QoS} from '../codec/index.js'
 import {sharedEncoding, type Message} from '../broker/message.js'
+import {RepeatedString, readString, utf8Length, writeString} from './wire-strings.js'
 
 /*
  * The bytes of one message between nodes: a short header (version, flags, sender node, publisher,
@@ -56,23 +57,21 @@ export interface NodeMessage {
 export function encodeNodeMessage(sender: string, msg: Message, groups: readonly string[], now: number): Buffer {
   // the strings are written where they go (no Buffer made for each): this runs once per forwarded message
   let flags = 0
-  let size = 2 + 2 + Buffer.byteLength(sender) + 2
-  if (msg.origin !== undefined) { flags |= HAS_ORIGIN; size += 2 + Buffer.byteLength(msg.origin) }
+  let size = 2 + 2 + utf8Length(sender) + 2
+  if (msg.origin !== undefined) { flags |= HAS_ORIGIN; size += 2 + utf8Length(msg.origin) }
   if (msg.originUsername === null) flags |= NULL_USERNAME
-  else if (msg.originUsername !== undefined) { flags |= HAS_USERNAME; size += 2 + Buffer.byteLength(msg.originUsername) }
+  else if (msg.originUsername !== undefined) { flags |= HAS_USERNAME; size += 2 + utf8Length(msg.originUsername) }
   if (msg.expiresAt !== undefined) { flags |= HAS_EXPIRY; size += 8 }
-  for (let i = 0; i < groups.length; i++) size += 2 + Buffer.byteLength(groups[i]!)
+  for (let i = 0; i < groups.length; i++) size += 2 + utf8Length(groups[i]!)
   // a message with v5 properties goes as its v5 encoding (shared with v5 subscribers here); the others
   // as topic and payload, with no v5 encoding made that a 3.1.1 subscriber would never use
   const encoded = msg.properties === undefined ? undefined : sharedEncoding(msg, 5, msg.qos, msg.retain)
-  let topicBytes = 0
   if (encoded !== undefined) {
     flags |= HAS_FRAME
     size += encoded.bytes.length
   } else {
     flags |= (msg.qos << QOS_SHIFT) | (msg.retain ? RETAIN : 0)
-    topicBytes = Buffer.byteLength(msg.topic)
-    size += 2 + topicBytes + msg.payload.length
+    size += 2 + utf8Length(msg.topic) + msg.payload.length
   }
   const out = Buffer.allocUnsafe(size)
   out[0] = VERSION
@@ -84,9 +83,7 @@ export function encodeNodeMessage(sender: string, msg: Message, groups: readonly
   at = out.writeUInt16BE(groups.length, at)
   for (let i = 0; i < groups.length; i++) at = writeString(out, at, groups[i]!)
   if (encoded === undefined) {
-    out.writeUInt16BE(topicBytes, at)
-    if (topicBytes > 0) out.write(msg.topic, at + 2, 'utf8')
-    msg.payload.copy(out, at + 2 + topicBytes)
+    msg.payload.copy(out, writeString(out, at, msg.topic))
     return out
   }
   encoded.bytes.copy(out, at)
@@ -152,7 +149,7 @@ export interface Sequenced {
  */
 export function encodeSequenced(sender: string, epoch: string, seq: number, messages: readonly Buffer[]): Buffer {
   const single = messages.length === 1 ? messages[0]! : undefined
-  const out = Buffer.allocUnsafe(1 + 2 + Buffer.byteLength(sender) + 2 + Buffer.byteLength(epoch) + 12 + (single?.length ?? batchSize(messages)))
+  const out = Buffer.allocUnsafe(1 + 2 + utf8Length(sender) + 2 + utf8Length(epoch) + 12 + (single?.length ?? batchSize(messages)))
   out[0] = SEQUENCED
   let at = writeString(out, 1, sender)
   at = writeString(out, at, epoch)
@@ -183,7 +180,7 @@ export interface Confirm {
 }
 
 export function encodeConfirm(c: Confirm): Buffer {
-  const out = Buffer.allocUnsafe(1 + 2 + Buffer.byteLength(c.from) + 2 + Buffer.byteLength(c.epoch) + 6 + 1)
+  const out = Buffer.allocUnsafe(1 + 2 + utf8Length(c.from) + 2 + utf8Length(c.epoch) + 6 + 1)
   out[0] = CONFIRM
   let at = writeString(out, 1, c.from)
   at = writeString(out, at, c.epoch)
@@ -214,6 +211,8 @@ export function decodeNodeFrame(bytes: Buffer): {kind: 'sequenced'; frame: Seque
 /** Parses the PUBLISH frames of other nodes (stateless for PUBLISH: one for all). */
 const frames = new PacketDecoder({maxPacketSize: MAX_FRAME, protocolVersion: 5})
 const NO_GROUPS: readonly string[] = []
+/** The sender of the messages decoded last (the same for every message of a batch). */
+const senders = new RepeatedString()
 
 /**
  * Decodes what encodeNodeMessage made, bytes[start .. end) (the whole of `bytes` unless given); `now` is
@@ -225,7 +224,7 @@ export function decodeNodeMessage(bytes: Buffer, now: number, start = 0, end = b
   if (end - start < 2 || end > bytes.length) throw new RangeError('a cluster message ends inside its header')
   const flags = bytes[start + 1]!
   const r = {at: start + 2, end}
-  const sender = readString(bytes, r)
+  const sender = senders.read(bytes, r)
   const origin = flags & HAS_ORIGIN ? readString(bytes, r) : undefined
   const originUsername = flags & HAS_USERNAME ? readString(bytes, r) : flags & NULL_USERNAME ? null : undefined
   let expiresAt: number | undefined
@@ -257,23 +256,4 @@ export function decodeNodeMessage(bytes: Buffer, now: number, start = 0, end = b
   const message: Message = {topic: packet.topic, payload: packet.payload as Buffer, qos: packet.qos as QoS, retain: packet.retain,
     properties: packet.properties, expiresAt, origin, originUsername}
   return {sender, message, groups}
-}
-
-/** A u16 length, then the string's UTF-8 bytes (the caller sized `out` with Buffer.byteLength). */
-function writeString(out: Buffer, at: number, s: string): number {
-  const n = s.length === 0 ? 0 : out.write(s, at + 2, 'utf8')
-  out.writeUInt16BE(n, at)
-  return at + 2 + n
-}
-
-/** A string written by writeString at r.at, read no further than r.end. */
-function readString(bytes: Buffer, r: {at: number; end: number}): string {
-  const limit = r.end
-  if (r.at + 2 > limit) throw new RangeError('a cluster message ends inside a string')
-  const n = bytes.readUInt16BE(r.at)
-  const end = r.at + 2 + n
-  if (end > limit) throw new RangeError('a cluster message ends inside a string')
-  const s = bytes.toString('utf8', r.at + 2, end)
-  r.at = end
-  return s
 }
