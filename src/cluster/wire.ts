@@ -1,6 +1,6 @@
 import {PacketDecoder, type PublishPacket, type QoS} from '../codec/index.js'
 import {sharedEncoding, type Message} from '../broker/message.js'
-import {RepeatedString, readString, utf8Length, writeString} from './wire-strings.js'
+import {RepeatedString, readString, writeString} from './wire-strings.js'
 
 /*
  * The bytes of one message between nodes: a short header (version, flags, sender node, publisher,
@@ -41,6 +41,9 @@ const RETAIN = 32
 const QOS_SHIFT = 6
 /** Largest frame parsed from another node (the PUBLISH part); MQTT's own limit. */
 const MAX_FRAME = 268_435_460
+/** This node's id as the sender of what it encodes; the sender of the messages decoded last (the same for a whole batch). */
+const sending = new RepeatedString()
+const senders = new RepeatedString()
 
 export interface NodeMessage {
   /** The node that sent it. */
@@ -57,12 +60,12 @@ export interface NodeMessage {
 export function encodeNodeMessage(sender: string, msg: Message, groups: readonly string[], now: number): Buffer {
   // the strings are written where they go (no Buffer made for each): this runs once per forwarded message
   let flags = 0
-  let size = 2 + 2 + utf8Length(sender) + 2
-  if (msg.origin !== undefined) { flags |= HAS_ORIGIN; size += 2 + utf8Length(msg.origin) }
+  let size = 2 + 2 + sending.byteLength(sender) + 2
+  if (msg.origin !== undefined) { flags |= HAS_ORIGIN; size += 2 + Buffer.byteLength(msg.origin) }
   if (msg.originUsername === null) flags |= NULL_USERNAME
-  else if (msg.originUsername !== undefined) { flags |= HAS_USERNAME; size += 2 + utf8Length(msg.originUsername) }
+  else if (msg.originUsername !== undefined) { flags |= HAS_USERNAME; size += 2 + Buffer.byteLength(msg.originUsername) }
   if (msg.expiresAt !== undefined) { flags |= HAS_EXPIRY; size += 8 }
-  for (let i = 0; i < groups.length; i++) size += 2 + utf8Length(groups[i]!)
+  for (let i = 0; i < groups.length; i++) size += 2 + Buffer.byteLength(groups[i]!)
   // a message with v5 properties goes as its v5 encoding (shared with v5 subscribers here); the others
   // as topic and payload, with no v5 encoding made that a 3.1.1 subscriber would never use
   const encoded = msg.properties === undefined ? undefined : sharedEncoding(msg, 5, msg.qos, msg.retain)
@@ -71,12 +74,12 @@ export function encodeNodeMessage(sender: string, msg: Message, groups: readonly
     size += encoded.bytes.length
   } else {
     flags |= (msg.qos << QOS_SHIFT) | (msg.retain ? RETAIN : 0)
-    size += 2 + utf8Length(msg.topic) + msg.payload.length
+    size += 2 + Buffer.byteLength(msg.topic) + msg.payload.length
   }
   const out = Buffer.allocUnsafe(size)
   out[0] = VERSION
   out[1] = flags
-  let at = writeString(out, 2, sender)
+  let at = sending.write(out, 2, sender)
   if (flags & HAS_ORIGIN) at = writeString(out, at, msg.origin!)
   if (flags & HAS_USERNAME) at = writeString(out, at, msg.originUsername!)
   if (flags & HAS_EXPIRY) at = out.writeDoubleBE(Date.now() + (msg.expiresAt! - now), at)
@@ -149,7 +152,7 @@ export interface Sequenced {
  */
 export function encodeSequenced(sender: string, epoch: string, seq: number, messages: readonly Buffer[]): Buffer {
   const single = messages.length === 1 ? messages[0]! : undefined
-  const out = Buffer.allocUnsafe(1 + 2 + utf8Length(sender) + 2 + utf8Length(epoch) + 12 + (single?.length ?? batchSize(messages)))
+  const out = Buffer.allocUnsafe(1 + 2 + Buffer.byteLength(sender) + 2 + Buffer.byteLength(epoch) + 12 + (single?.length ?? batchSize(messages)))
   out[0] = SEQUENCED
   let at = writeString(out, 1, sender)
   at = writeString(out, at, epoch)
@@ -180,7 +183,7 @@ export interface Confirm {
 }
 
 export function encodeConfirm(c: Confirm): Buffer {
-  const out = Buffer.allocUnsafe(1 + 2 + utf8Length(c.from) + 2 + utf8Length(c.epoch) + 6 + 1)
+  const out = Buffer.allocUnsafe(1 + 2 + Buffer.byteLength(c.from) + 2 + Buffer.byteLength(c.epoch) + 6 + 1)
   out[0] = CONFIRM
   let at = writeString(out, 1, c.from)
   at = writeString(out, at, c.epoch)
@@ -211,8 +214,6 @@ export function decodeNodeFrame(bytes: Buffer): {kind: 'sequenced'; frame: Seque
 /** Parses the PUBLISH frames of other nodes (stateless for PUBLISH: one for all). */
 const frames = new PacketDecoder({maxPacketSize: MAX_FRAME, protocolVersion: 5})
 const NO_GROUPS: readonly string[] = []
-/** The sender of the messages decoded last (the same for every message of a batch). */
-const senders = new RepeatedString()
 
 /**
  * Decodes what encodeNodeMessage made, bytes[start .. end) (the whole of `bytes` unless given); `now` is

@@ -1,17 +1,21 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
-import {RepeatedString, readString, utf8Length, writeString} from '../../src/cluster/wire-strings.js'
+import {RepeatedString, readString, writeString} from '../../src/cluster/wire-strings.js'
 
-const samples = ['', 'a', 'node-1', 'q1/0', 'été/ü', '日本/トピック', '😀', 'x'.repeat(64), 'y'.repeat(65), `${'z'.repeat(63)}é`, 'é'.repeat(70)]
+const samples = ['', 'a', 'node-1', 'q1/0', 'été/ü', '日本/トピック', '😀', 'x'.repeat(64), 'y'.repeat(65), `${'z'.repeat(62)}é`, 'é'.repeat(70)]
+
+/** The bytes writeString should make: a u16 length, then the UTF-8 bytes. */
+function expected(s: string): Buffer {
+  const n = Buffer.byteLength(s)
+  return Buffer.concat([Buffer.from([n >> 8, n & 0xff]), Buffer.from(s)])
+}
 
 describe('cluster wire strings', () => {
-  it('measures, writes and reads back every string as Buffer does', () => {
+  it('writes and reads back every string', () => {
     for (const s of samples) {
-      assert.equal(utf8Length(s), Buffer.byteLength(s), s)
-      const out = Buffer.alloc(2 + utf8Length(s) + 3, 0xee)
+      const out = Buffer.alloc(2 + Buffer.byteLength(s) + 2, 0xee)
       const end = writeString(out, 1, s)
-      assert.equal(end, 3 + Buffer.byteLength(s))
-      assert.deepEqual(out.subarray(1, end), Buffer.concat([Buffer.from([Buffer.byteLength(s) >> 8, Buffer.byteLength(s) & 0xff]), Buffer.from(s)]), s)
+      assert.deepEqual(out.subarray(1, end), expected(s), s)
       assert.equal(out[0], 0xee) // nothing written outside
       assert.equal(out[end], 0xee)
       const r = {at: 1, end}
@@ -20,11 +24,22 @@ describe('cluster wire strings', () => {
     }
   })
 
-  it('gives a repeated string again, and a changed one as it now is', () => {
+  it('writes a repeated string, and a changed one, as writeString does', () => {
+    const repeated = new RepeatedString()
+    for (const s of [...samples, ...samples.slice().reverse(), 'node-1', 'node-1', 'node-2', 'y'.repeat(65), 'y'.repeat(65), 'node-2', '', '']) {
+      assert.equal(repeated.byteLength(s), Buffer.byteLength(s), s)
+      const out = Buffer.alloc(2 + Buffer.byteLength(s) + 1, 0xee)
+      const end = repeated.write(out, 0, s)
+      assert.deepEqual(out.subarray(0, end), expected(s), s)
+      assert.equal(out[end], 0xee)
+      assert.equal(repeated.byteLength(s), Buffer.byteLength(s), s)
+    }
+  })
+
+  it('reads a repeated string, and a changed one, as it now is', () => {
     const repeated = new RepeatedString()
     for (const s of [...samples, ...samples.slice().reverse(), 'node-1', 'node-1', 'node-2', 'y'.repeat(65), 'y'.repeat(65), 'node-2', '']) {
-      const bytes = Buffer.alloc(2 + utf8Length(s))
-      writeString(bytes, 0, s)
+      const bytes = expected(s)
       const r = {at: 0, end: bytes.length}
       assert.equal(repeated.read(bytes, r), s)
       assert.equal(r.at, bytes.length)
