@@ -249,7 +249,9 @@ export function decodeNodeMessage(bytes: Buffer, now: number, start = 0, end = b
     const topic = readString(bytes, r)
     const payload = Buffer.allocUnsafe(end - r.at)
     bytes.copy(payload, 0, r.at, end)
-    const message: Message = {topic, payload, qos: qos as QoS, retain: (flags & RETAIN) !== 0, properties: undefined, expiresAt, origin, originUsername}
+    // encoded and ack are set as it is routed: made with the object, which then grows no property storage
+    const message: Message = {topic, payload, qos: qos as QoS, retain: (flags & RETAIN) !== 0, properties: undefined, expiresAt, origin, originUsername,
+      encoded: undefined, ack: undefined}
     return {sender, message, groups}
   }
   const packet = frames.decodeFrame(bytes.subarray(r.at, end)) as PublishPacket
