@@ -53,6 +53,16 @@ export class NodeForwarding {
     // no other node holds a filter (a cluster of one, or nobody elsewhere subscribed yet): nothing to
     // look up, and every shared group's copy is this node's
     if (!this.routes.othersHold(this.id)) return this.notForwarded()
+    const now = this.broker.now()
+    // no shared subscription anywhere (the usual case): the nodes are the route cache's list for the
+    // topic, walked as it is, with no set filled and emptied per message
+    if (!this.routes.hasShared) {
+      const list = this.routes.plainNodes(message.topic)
+      this.routingMessage = message
+      this.routingGroups = NO_GROUPS
+      for (let i = 0; i < list.length; i++) this.toNode(list[i]!, message, plain ??= encodeNodeMessage(this.id, message, NO_GROUPS, now))
+      return list.length
+    }
     const nodes = this.targets
     const groups = this.groupTargets
     try {
@@ -63,12 +73,9 @@ export class NodeForwarding {
       if (mine !== undefined) groups.delete(this.id)
       if (groups.size === 0 && nodes.size === 0) return 0
       for (const n of groups.keys()) nodes.add(n)
-      const now = this.broker.now()
       for (const n of nodes) {
         const shared = groups.get(n)
-        this.outbox.add(n, shared === undefined ? (plain ??= encodeNodeMessage(this.id, message, [], now))
-          : encodeNodeMessage(this.id, message, shared, now), message.qos, this.forwards.hold(n, message) ? message : undefined)
-        this.counters.forwarded++
+        this.toNode(n, message, shared === undefined ? (plain ??= encodeNodeMessage(this.id, message, NO_GROUPS, now)) : encodeNodeMessage(this.id, message, shared, now))
       }
       return nodes.size
     } finally {
@@ -97,9 +104,7 @@ export class NodeForwarding {
           this.counters.dropped++
           continue
         }
-        plain ??= encodeNodeMessage(this.id, message, [], this.broker.now())
-        this.outbox.add(n, plain, message.qos, this.forwards.hold(n, message) ? message : undefined)
-        this.counters.forwarded++
+        this.toNode(n, message, plain ??= encodeNodeMessage(this.id, message, NO_GROUPS, this.broker.now()))
         kept++
       }
     } finally {
@@ -107,6 +112,12 @@ export class NodeForwarding {
       this.groupTargets.clear()
     }
     return kept
+  }
+
+  /** Puts a message, encoded for `node`, in its outbox (its acknowledgement held if the node's window is full). */
+  private toNode(node: string, message: Message, encoded: Buffer): void {
+    this.outbox.add(node, encoded, message.qos, this.forwards.hold(node, message) ? message : undefined)
+    this.counters.forwarded++
   }
 
   /** Whether this node delivers the copy for shared group `group` of the message being routed. */
