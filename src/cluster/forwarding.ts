@@ -8,7 +8,7 @@ import {NodeOutbox} from './outbox.js'
 import type {RouteCache} from './routes.js'
 import {decodeNodeFrame, decodeNodeMessage, encodeConfirm, encodeNodeMessage, forEachNodeMessage, type Sequenced} from './wire.js'
 
-const NO_GROUPS: ReadonlySet<string> = new Set()
+const NO_GROUPS: readonly string[] = []
 
 /**
  * The messages between this node and the others (ClusterNode's part of them): a message published
@@ -27,7 +27,7 @@ export class NodeForwarding {
   private readonly outbox = new NodeOutbox((node, encoded, held, qos) => this.forwards.send(node, encoded, held, qos))
   /** The message being routed and the shared groups this node delivers for it (no message: all groups). */
   private routingMessage: Message | undefined
-  private routingGroups: ReadonlySet<string> = NO_GROUPS
+  private routingGroups: readonly string[] = NO_GROUPS
   private readonly targets = new Set<string>()
   private readonly groupTargets = new Map<string, string[]>()
 
@@ -53,23 +53,29 @@ export class NodeForwarding {
     // no other node holds a filter (a cluster of one, or nobody elsewhere subscribed yet): nothing to
     // look up, and every shared group's copy is this node's
     if (!this.routes.othersHold(this.id)) return this.notForwarded()
+    const now = this.broker.now()
+    // no shared subscription anywhere (the usual case): the nodes are the route cache's list for the
+    // topic, walked as it is, with no set filled and emptied per message
+    if (!this.routes.hasShared) {
+      const list = this.routes.plainNodes(message.topic)
+      this.routingMessage = message
+      this.routingGroups = NO_GROUPS
+      for (let i = 0; i < list.length; i++) this.toNode(list[i]!, message, plain ??= encodeNodeMessage(this.id, message, NO_GROUPS, now))
+      return list.length
+    }
     const nodes = this.targets
     const groups = this.groupTargets
     try {
       this.routes.match(message.topic, nodes, groups)
       const mine = groups.get(this.id)
       this.routingMessage = message
-      // most messages have no shared group: no set to make for them
-      this.routingGroups = mine === undefined ? NO_GROUPS : new Set(mine)
+      this.routingGroups = mine ?? NO_GROUPS
       if (mine !== undefined) groups.delete(this.id)
       if (groups.size === 0 && nodes.size === 0) return 0
       for (const n of groups.keys()) nodes.add(n)
-      const now = this.broker.now()
       for (const n of nodes) {
         const shared = groups.get(n)
-        this.outbox.add(n, shared === undefined ? (plain ??= encodeNodeMessage(this.id, message, [], now))
-          : encodeNodeMessage(this.id, message, shared, now), message.qos, this.forwards.hold(n, message) ? message : undefined)
-        this.counters.forwarded++
+        this.toNode(n, message, shared === undefined ? (plain ??= encodeNodeMessage(this.id, message, NO_GROUPS, now)) : encodeNodeMessage(this.id, message, shared, now))
       }
       return nodes.size
     } finally {
@@ -98,9 +104,7 @@ export class NodeForwarding {
           this.counters.dropped++
           continue
         }
-        plain ??= encodeNodeMessage(this.id, message, [], this.broker.now())
-        this.outbox.add(n, plain, message.qos, this.forwards.hold(n, message) ? message : undefined)
-        this.counters.forwarded++
+        this.toNode(n, message, plain ??= encodeNodeMessage(this.id, message, NO_GROUPS, this.broker.now()))
         kept++
       }
     } finally {
@@ -110,10 +114,17 @@ export class NodeForwarding {
     return kept
   }
 
+  /** Puts a message, encoded for `node`, in its outbox (its acknowledgement held if the node's window is full). */
+  private toNode(node: string, message: Message, encoded: Buffer): void {
+    this.outbox.add(node, encoded, message.qos, this.forwards.hold(node, message) ? message : undefined)
+    this.counters.forwarded++
+  }
+
   /** Whether this node delivers the copy for shared group `group` of the message being routed. */
   sharedHere(group: string, message: Message): boolean {
     if (this.routingMessage !== message) return true
-    return this.routingGroups.has(group)
+    // a message matches a few groups at most: a list is searched, no set made per message
+    return this.routingGroups.includes(group)
   }
 
   /** What arrived on this node's channel: numbered messages from another node, or a confirmation of what it sent. */
@@ -145,13 +156,13 @@ export class NodeForwarding {
   }
 
   /** A message another node forwarded here (alone or in a batch). */
-  private readonly onForwarded = (bytes: Buffer): void => {
-    const m = this.decode(bytes)
+  private readonly onForwarded = (bytes: Buffer, start: number, end: number): void => {
+    const m = this.decode(bytes, start, end)
     if (m === undefined || m.sender === this.id) return
     this.counters.received++
     // routed here only: never published again, so never forwarded again
     this.routingMessage = m.message
-    this.routingGroups = m.groups.length === 0 ? NO_GROUPS : new Set(m.groups)
+    this.routingGroups = m.groups
     try {
       this.inbound.route(m.message, this.routeHere)
     } catch (error) {
@@ -162,9 +173,9 @@ export class NodeForwarding {
 
   private readonly routeHere = (message: Message): void => { this.broker.router.route(message) }
 
-  private decode(bytes: Buffer): ReturnType<typeof decodeNodeMessage> | undefined {
+  private decode(bytes: Buffer, start: number, end: number): ReturnType<typeof decodeNodeMessage> | undefined {
     try {
-      return decodeNodeMessage(bytes, this.broker.now())
+      return decodeNodeMessage(bytes, this.broker.now(), start, end)
     } catch {
       this.counters.undecodable++
       return undefined

@@ -9,8 +9,8 @@ const MAX_BATCH_BYTES = 256 * 1024
  * is kept. Holds no more than one turn's messages.
  */
 export class NodeOutbox {
-  private readonly pending = new Map<string, {encoded: Buffer[]; held: Message[]; qos: number}>()
-  private readonly bytes = new Map<string, number>()
+  /** Per node: its messages' bytes, those whose acknowledgement waits for it, how many have QoS 1 or 2, and their size. */
+  private readonly pending = new Map<string, {encoded: Buffer[]; held: Message[]; qos: number; bytes: number}>()
   private scheduled: NodeJS.Immediate | undefined
 
   /**
@@ -22,17 +22,17 @@ export class NodeOutbox {
 
   /** `encoded`: a message as wire.ts encodes it for `node`; `held`: the message, if its acknowledgement waits for `node`. */
   add(node: string, encoded: Buffer, qos: number, held: Message | undefined): void {
+    // one lookup per message: the size rides on the node's entry
     let list = this.pending.get(node)
-    if (list === undefined) this.pending.set(node, list = {encoded: [encoded], held: [], qos: qos > 0 ? 1 : 0})
+    if (list === undefined) this.pending.set(node, list = {encoded: [encoded], held: [], qos: qos > 0 ? 1 : 0, bytes: encoded.length})
     else {
       list.encoded.push(encoded)
       if (qos > 0) list.qos++
+      list.bytes += encoded.length
     }
     if (held !== undefined) list.held.push(held)
-    const bytes = (this.bytes.get(node) ?? 0) + encoded.length
     // a long turn sends its batches as they fill (Redis and the receiver get no huge message)
-    if (bytes >= MAX_BATCH_BYTES) return this.sendNode(node)
-    this.bytes.set(node, bytes)
+    if (list.bytes >= MAX_BATCH_BYTES) return this.sendNode(node)
     this.scheduled ??= setImmediate(() => this.flush())
   }
 
@@ -46,7 +46,6 @@ export class NodeOutbox {
   private sendNode(node: string): void {
     const list = this.pending.get(node)
     this.pending.delete(node)
-    this.bytes.delete(node)
     if (list !== undefined) this.send(node, list.encoded, list.held, list.qos)
   }
 
@@ -55,6 +54,5 @@ export class NodeOutbox {
     if (this.scheduled !== undefined) clearImmediate(this.scheduled)
     this.scheduled = undefined
     this.pending.clear()
-    this.bytes.clear()
   }
 }

@@ -90,18 +90,11 @@ export class RouteCache {
    * round-robin over the nodes with members, into `groups` (node -> group keys).
    */
   match(topic: string, nodes: Set<string>, groups: Map<string, string[]>): void {
-    const hits = this.nodeHits
+    const plain = this.plainNodes(topic)
+    for (let i = 0; i < plain.length; i++) nodes.add(plain[i]!)
+    if (this.shared.size === 0) return
     const groupHits = this.groupHits
     try {
-      let plain = this.memo.get(topic)
-      if (plain === undefined) {
-        this.plain.forEachMatch(topic, this.visitPlain)
-        plain = hits.size === 0 ? NONE : [...hits]
-        if (this.memo.size >= MEMO_TOPICS) this.memo.clear()
-        this.memo.set(topic, plain)
-      }
-      for (let i = 0; i < plain.length; i++) nodes.add(plain[i]!)
-      if (this.shared.size === 0) return
       this.shared.forEachMatch(topic, this.visitShared)
       for (const entry of groupHits) {
         const members = [...entry.nodes]
@@ -111,8 +104,28 @@ export class RouteCache {
         else list.push(entry.key)
       }
     } finally {
-      hits.clear()
       groupHits.length = 0
     }
+  }
+
+  /** Whether any node holds a shared filter (if not, match's groups stay empty and plainNodes is all it finds). */
+  get hasShared(): boolean {
+    return this.shared.size > 0
+  }
+
+  /** The nodes with a plain filter matching the topic, as match finds them: a list remembered per topic (not to be changed). */
+  plainNodes(topic: string): readonly string[] {
+    let plain = this.memo.get(topic)
+    if (plain !== undefined) return plain
+    const hits = this.nodeHits
+    try {
+      this.plain.forEachMatch(topic, this.visitPlain)
+      plain = hits.size === 0 ? NONE : [...hits]
+    } finally {
+      hits.clear()
+    }
+    if (this.memo.size >= MEMO_TOPICS) this.memo.clear()
+    this.memo.set(topic, plain)
+    return plain
   }
 }

@@ -1,11 +1,16 @@
 import {PacketDecoder, type PublishPacket, type QoS} from '../codec/index.js'
 import {sharedEncoding, type Message} from '../broker/message.js'
+import {RepeatedString, readString, writeString} from './wire-strings.js'
 
 /*
- * The bytes of one message between nodes: a short header (sender node, publisher, expiry, the shared
- * groups the receiving node delivers for), then the message as an MQTT 5 PUBLISH frame (topic,
- * payload, QoS, retain, v5 properties), encoded and parsed by src/codec. The frame is the message's
- * cached v5 encoding, so a node that also has v5 subscribers encodes it once.
+ * The bytes of one message between nodes: a short header (version, flags, sender node, publisher,
+ * expiry, the shared groups the receiving node delivers for), then the message. One without v5
+ * properties (the common case) follows as its topic (a u16 length and UTF-8) and its payload (the
+ * rest), its QoS and retain flag among the flags: written and read where they lie, with no MQTT
+ * framing. One with v5 properties follows as an MQTT 5 PUBLISH frame (topic, payload, QoS, retain, v5
+ * properties), encoded and parsed by src/codec; the frame is the message's cached v5 encoding, so a node
+ * that also has v5 subscribers encodes it once. Version 1 (every message a frame) is still read: the
+ * retained messages stored in Redis by an earlier node.
  *
  * The messages for one node made in one event-loop turn go as one batch: [BATCH, then for each message
  * u32 length, the message's bytes]; a turn with a single message sends it alone.
@@ -16,7 +21,10 @@ import {sharedEncoding, type Message} from '../broker/message.js'
  * it), flags (RESEND: a number was missing, send again everything not confirmed)].
  */
 
-const VERSION = 1
+/** A message's first byte, its version: never one of the frame kinds below (a single message goes unwrapped). */
+const VERSION = 5
+/** The version before plain messages: every message a PUBLISH frame. */
+const FRAMED_VERSION = 1
 const BATCH = 2
 const SEQUENCED = 3
 const CONFIRM = 4
@@ -26,15 +34,23 @@ const HAS_ORIGIN = 1
 const HAS_USERNAME = 2
 const NULL_USERNAME = 4
 const HAS_EXPIRY = 8
+/** The message is a v5 PUBLISH frame (it has v5 properties); else its topic and payload, with QoS and retain below. */
+const HAS_FRAME = 16
+const RETAIN = 32
+/** QoS, in the flags' top two bits (a message without a frame). */
+const QOS_SHIFT = 6
 /** Largest frame parsed from another node (the PUBLISH part); MQTT's own limit. */
 const MAX_FRAME = 268_435_460
+/** This node's id as the sender of what it encodes; the sender of the messages decoded last (the same for a whole batch). */
+const sending = new RepeatedString()
+const senders = new RepeatedString()
 
 export interface NodeMessage {
   /** The node that sent it. */
   sender: string
   message: Message
   /** Shared groups (`$share/{group}/{filter}`) whose copy the receiver delivers. */
-  groups: string[]
+  groups: readonly string[]
 }
 
 /**
@@ -42,26 +58,38 @@ export interface NodeMessage {
  * another machine's clock can read it.
  */
 export function encodeNodeMessage(sender: string, msg: Message, groups: readonly string[], now: number): Buffer {
-  const encoded = sharedEncoding(msg, 5, msg.qos, msg.retain)
-  const frame = encoded.bytes
   // the strings are written where they go (no Buffer made for each): this runs once per forwarded message
   let flags = 0
-  let size = 2 + 2 + Buffer.byteLength(sender) + 2 + frame.length
+  let size = 2 + 2 + sending.byteLength(sender) + 2
   if (msg.origin !== undefined) { flags |= HAS_ORIGIN; size += 2 + Buffer.byteLength(msg.origin) }
   if (msg.originUsername === null) flags |= NULL_USERNAME
   else if (msg.originUsername !== undefined) { flags |= HAS_USERNAME; size += 2 + Buffer.byteLength(msg.originUsername) }
   if (msg.expiresAt !== undefined) { flags |= HAS_EXPIRY; size += 8 }
-  for (const g of groups) size += 2 + Buffer.byteLength(g)
+  for (let i = 0; i < groups.length; i++) size += 2 + Buffer.byteLength(groups[i]!)
+  // a message with v5 properties goes as its v5 encoding (shared with v5 subscribers here); the others
+  // as topic and payload, with no v5 encoding made that a 3.1.1 subscriber would never use
+  const encoded = msg.properties === undefined ? undefined : sharedEncoding(msg, 5, msg.qos, msg.retain)
+  if (encoded !== undefined) {
+    flags |= HAS_FRAME
+    size += encoded.bytes.length
+  } else {
+    flags |= (msg.qos << QOS_SHIFT) | (msg.retain ? RETAIN : 0)
+    size += 2 + Buffer.byteLength(msg.topic) + msg.payload.length
+  }
   const out = Buffer.allocUnsafe(size)
   out[0] = VERSION
   out[1] = flags
-  let at = writeString(out, 2, sender)
+  let at = sending.write(out, 2, sender)
   if (flags & HAS_ORIGIN) at = writeString(out, at, msg.origin!)
   if (flags & HAS_USERNAME) at = writeString(out, at, msg.originUsername!)
   if (flags & HAS_EXPIRY) at = out.writeDoubleBE(Date.now() + (msg.expiresAt! - now), at)
   at = out.writeUInt16BE(groups.length, at)
-  for (const g of groups) at = writeString(out, at, g)
-  frame.copy(out, at)
+  for (let i = 0; i < groups.length; i++) at = writeString(out, at, groups[i]!)
+  if (encoded === undefined) {
+    msg.payload.copy(out, writeString(out, at, msg.topic))
+    return out
+  }
+  encoded.bytes.copy(out, at)
   // the shared encoding leaves its packet id to each receiver; the parser wants one that is not 0
   if (encoded.packetIdOffset >= 0) out.writeUInt16BE(1, at + encoded.packetIdOffset)
   return out
@@ -90,17 +118,18 @@ function writeBatch(out: Buffer, at: number, messages: readonly Buffer[]): void 
 }
 
 /**
- * Calls `visit` with each message's bytes of a batch, in order, or with `bytes` itself for a single
- * message. Throws where a length runs past the end (the messages before it were visited).
+ * Calls `visit` with where each message of a batch lies in `bytes` (bytes[start .. end), no view made
+ * of it), in order, or with the whole of `bytes` for a single message. Throws where a length runs past
+ * the end (the messages before it were visited).
  */
-export function forEachNodeMessage(bytes: Buffer, visit: (message: Buffer) => void): void {
-  if (bytes[0] !== BATCH) return visit(bytes)
+export function forEachNodeMessage(bytes: Buffer, visit: (bytes: Buffer, start: number, end: number) => void): void {
+  if (bytes[0] !== BATCH) return visit(bytes, 0, bytes.length)
   let at = 1
   while (at < bytes.length) {
     if (at + 4 > bytes.length) throw new RangeError('a cluster batch ends inside a length')
     const end = at + 4 + bytes.readUInt32BE(at)
     if (end > bytes.length) throw new RangeError('a cluster batch ends inside a message')
-    visit(bytes.subarray(at + 4, end))
+    visit(bytes, at + 4, end)
     at = end
   }
 }
@@ -169,7 +198,7 @@ export function encodeConfirm(c: Confirm): Buffer {
  */
 export function decodeNodeFrame(bytes: Buffer): {kind: 'sequenced'; frame: Sequenced} | {kind: 'confirm'; frame: Confirm} | {kind: 'messages'; frame: Buffer} {
   if (bytes[0] !== SEQUENCED && bytes[0] !== CONFIRM) return {kind: 'messages', frame: bytes}
-  const r = {at: 1}
+  const r = {at: 1, end: bytes.length}
   const sender = readString(bytes, r)
   const epoch = readString(bytes, r)
   if (r.at + 6 > bytes.length) throw new RangeError('a cluster frame ends inside its number')
@@ -184,43 +213,50 @@ export function decodeNodeFrame(bytes: Buffer): {kind: 'sequenced'; frame: Seque
 
 /** Parses the PUBLISH frames of other nodes (stateless for PUBLISH: one for all). */
 const frames = new PacketDecoder({maxPacketSize: MAX_FRAME, protocolVersion: 5})
+const NO_GROUPS: readonly string[] = []
 
-/** Decodes what encodeNodeMessage made; `now` is the receiving broker's clock. Throws on bytes it cannot read. */
-export function decodeNodeMessage(bytes: Buffer, now: number): NodeMessage {
-  if (bytes[0] !== VERSION) throw new Error(`unknown cluster message version ${bytes[0]}`)
-  const flags = bytes[1]
-  const r = {at: 2}
-  const sender = readString(bytes, r)
+/**
+ * Decodes what encodeNodeMessage made, bytes[start .. end) (the whole of `bytes` unless given); `now` is
+ * the receiving broker's clock. Throws on bytes it cannot read. The payload is a copy (it pins no batch).
+ */
+export function decodeNodeMessage(bytes: Buffer, now: number, start = 0, end = bytes.length): NodeMessage {
+  const version = bytes[start]
+  if (version !== VERSION && version !== FRAMED_VERSION) throw new Error(`unknown cluster message version ${version}`)
+  if (end - start < 2 || end > bytes.length) throw new RangeError('a cluster message ends inside its header')
+  const flags = bytes[start + 1]!
+  const r = {at: start + 2, end}
+  const sender = senders.read(bytes, r)
   const origin = flags & HAS_ORIGIN ? readString(bytes, r) : undefined
   const originUsername = flags & HAS_USERNAME ? readString(bytes, r) : flags & NULL_USERNAME ? null : undefined
   let expiresAt: number | undefined
   if (flags & HAS_EXPIRY) {
+    if (r.at + 8 > end) throw new RangeError('a cluster message ends inside its expiry')
     expiresAt = now + (bytes.readDoubleBE(r.at) - Date.now())
     r.at += 8
   }
+  if (r.at + 2 > end) throw new RangeError('a cluster message ends inside its groups')
   const count = bytes.readUInt16BE(r.at)
   r.at += 2
-  const groups: string[] = []
-  for (let i = 0; i < count; i++) groups.push(readString(bytes, r))
-  const packet = frames.decodeFrame(bytes.subarray(r.at)) as PublishPacket
+  let groups = NO_GROUPS
+  if (count > 0) {
+    const list: string[] = []
+    for (let i = 0; i < count; i++) list.push(readString(bytes, r))
+    groups = list
+  }
+  if (version === VERSION && (flags & HAS_FRAME) === 0) {
+    const qos = flags >> QOS_SHIFT
+    if (qos > 2) throw new RangeError('a cluster message with QoS 3')
+    const topic = readString(bytes, r)
+    const payload = Buffer.allocUnsafe(end - r.at)
+    bytes.copy(payload, 0, r.at, end)
+    // encoded and ack are set as it is routed: made with the object, which then grows no property storage
+    const message: Message = {topic, payload, qos: qos as QoS, retain: (flags & RETAIN) !== 0, properties: undefined, expiresAt, origin, originUsername,
+      encoded: undefined, ack: undefined}
+    return {sender, message, groups}
+  }
+  const packet = frames.decodeFrame(bytes.subarray(r.at, end)) as PublishPacket
   if (packet.cmd !== 'publish') throw new Error(`a cluster message holds a ${packet.cmd as string} packet`)
   const message: Message = {topic: packet.topic, payload: packet.payload as Buffer, qos: packet.qos as QoS, retain: packet.retain,
     properties: packet.properties, expiresAt, origin, originUsername}
   return {sender, message, groups}
-}
-
-/** A u16 length, then the string's UTF-8 bytes (the caller sized `out` with Buffer.byteLength). */
-function writeString(out: Buffer, at: number, s: string): number {
-  const n = s.length === 0 ? 0 : out.write(s, at + 2, 'utf8')
-  out.writeUInt16BE(n, at)
-  return at + 2 + n
-}
-
-function readString(bytes: Buffer, r: {at: number}): string {
-  const n = bytes.readUInt16BE(r.at)
-  const end = r.at + 2 + n
-  if (end > bytes.length) throw new RangeError('a cluster message ends inside a string')
-  const s = bytes.toString('utf8', r.at + 2, end)
-  r.at = end
-  return s
 }

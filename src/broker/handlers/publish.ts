@@ -100,6 +100,9 @@ function route(conn: ConnectedContext, packet: InboundPublish, m: InterceptedPub
     expiresAt: expiry === undefined ? undefined : broker.options.timers.now() + expiry * 1000,
     origin: conn.clientId,
     originUsername: conn.username ?? null,
+    // set later on most messages: made with the object, which then grows no property storage per message
+    encoded: undefined,
+    ack: undefined,
   }
   const result = {overQuota: 0}
   // with persistence on, a QoS 1 PUBACK can go before the commit once every stored delivery is
