@@ -198,25 +198,21 @@ export class NodeForwarding {
   }
 
   /**
-   * `node` is gone: what it sent is forgotten, and what it did not confirm will never be. Returns the
-   * messages whose publishers' acknowledgements wait for it (see withhold).
+   * `node` is gone (its sessions adopted, here or elsewhere): what it sent is forgotten, and what it did
+   * not confirm never will be. The acknowledgements held for it are not sent: its subscribers do not
+   * have those messages, so their publishers are disconnected (one log line) to send them again to
+   * wherever those sessions are now.
    */
-  nodeDown(node: string): Message[] {
+  nodeDown(node: string): void {
     // what this turn made for it is numbered first, so that its holds are counted with the rest
     this.outbox.flush()
     this.inbound.dropNode(node)
-    return this.forwards.dropNode(node)
-  }
-
-  /**
-   * The acknowledgements of `held` (nodeDown's) are never sent: the node they waited for died without
-   * them, so its subscribers (their sessions adopted elsewhere) do not have them. Their publishers are
-   * disconnected, to send them again to wherever those sessions are now. Returns how many were.
-   */
-  withhold(node: string, held: readonly Message[]): number {
+    const held = this.forwards.dropNode(node)
     const acks = this.broker.persistence?.acks
-    if (acks === undefined || held.length === 0) return 0
-    return acks.abandon(held, `cluster node ${node} went before it confirmed the message`)
+    if (acks === undefined || held.length === 0) return
+    const conns = acks.abandon(held, `cluster node ${node} went before it confirmed the message`)
+    if (conns > 0) this.broker.options.logger.warn({node: this.id, dead: node, messages: held.length, connections: conns},
+      `cluster: node ${node} went before it confirmed ${held.length} message${held.length === 1 ? '' : 's'}; their publishers (${conns} connection${conns === 1 ? '' : 's'}) are disconnected unanswered, to send them again`)
   }
 
   /** Redis is gone: what waits in the outbox is kept (and numbered) with what was not confirmed, to be sent again. */

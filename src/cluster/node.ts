@@ -78,15 +78,13 @@ export class ClusterNode implements ClusterLink {
       this.links?.drop(n)
       this.publishSys()
       this.events.emit('node-down', n)
-      // Its sessions are adopted (here or elsewhere) from what it committed. Until they are, its routes
-      // stay: what is published for them meanwhile still goes its way and is not confirmed, so that with
-      // a window of 0 its publishers send it again once the sessions are held again (dropped at once,
-      // a message published then would find them nowhere and be acknowledged all the same).
+      // its routes stay until its sessions are adopted: what is published for them meanwhile goes its
+      // way unconfirmed, and its publishers send it again (dropped at once, it would reach no session)
       const adopted = this.options.adoptDead?.(n).catch(() => undefined) ?? Promise.resolve()
       void adopted.then(() => {
         if (this.closed || this.registry.live.has(n)) return // back meanwhile: it confirms what it has
         this.routes.dropNode(n)
-        this.withhold(n, this.forwarding.nodeDown(n))
+        this.forwarding.nodeDown(n)
         this.events.emit('routes')
       })
     })
@@ -290,13 +288,6 @@ export class ClusterNode implements ClusterLink {
     } catch {
       // the connection's own events say whether Redis is gone
     }
-  }
-
-  /** The acknowledgements held for node `dead` are never sent (NodeForwarding.withhold): one line if any was. */
-  private withhold(dead: string, held: readonly Message[]): void {
-    const conns = this.forwarding.withhold(dead, held)
-    if (conns > 0) this.options.logger.warn({node: this.id, dead, messages: held.length, connections: conns},
-      `cluster: node ${dead} went before it confirmed ${held.length} message${held.length === 1 ? '' : 's'}; their publishers (${conns} connection${conns === 1 ? '' : 's'}) are disconnected unanswered, to send them again`)
   }
 
   private lost(reason: string): void {
