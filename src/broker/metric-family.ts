@@ -7,3 +7,13 @@ export interface MetricFamily {
   type: 'counter' | 'gauge'
   samples: Array<{labels?: Record<string, string>; value: number}>
 }
+
+/** A family of one unlabelled gauge sample. */
+export function gauge(name: string, help: string, value: number): MetricFamily {
+  return {name, help, type: 'gauge', samples: [{value}]}
+}
+
+/** A family of one unlabelled counter sample. */
+export function counter(name: string, help: string, value: number): MetricFamily {
+  return {name, help, type: 'counter', samples: [{value}]}
+}

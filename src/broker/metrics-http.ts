@@ -5,7 +5,7 @@ import type {BrokerEngine} from './engine.js'
 import {bridgeFamilies} from './bridge/metrics.js'
 import type {ClusterStatus} from './cluster-link.js'
 import type {Listener} from './listeners/listener.js'
-import type {MetricFamily} from './metric-family.js'
+import {counter, gauge, type MetricFamily} from './metric-family.js'
 import type {DropReason} from './session.js'
 
 export type {MetricFamily} from './metric-family.js'
@@ -51,8 +51,6 @@ export function collectMetrics(source: OpsSource): MetricFamily[] {
     inflight += s.inflight.size
     if (s.queued > deepest) deepest = s.queued
   }
-  const gauge = (name: string, help: string, value: number): MetricFamily => ({name, help, type: 'gauge', samples: [{value}]})
-  const counter = (name: string, help: string, value: number): MetricFamily => ({name, help, type: 'counter', samples: [{value}]})
   return [
     gauge('midge_uptime_seconds', 'Seconds since the broker started.', (Date.now() - m.startedAt) / 1000),
     perListener('midge_listener_up', 'Whether the listener accepts connections (1) or not (0).', 'gauge', (l) => l.accepting ? 1 : 0),

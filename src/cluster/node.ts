@@ -13,6 +13,7 @@ import {NodeMailbox} from './mailbox.js'
 import {NodeRegistry} from './registry.js'
 import {ClusterRetained} from './retained.js'
 import {RouteCache} from './routes.js'
+import {clusterMetrics} from './node-metrics.js'
 import {DEFAULT_LINK, type ClusterCounters, type ClusterEvents, type ClusterNodeOptions} from './node-types.js'
 import {REDIS_START_TIMEOUT_MS} from './redis-connect.js'
 import {encodeNodeMessage} from './wire.js'
@@ -158,30 +159,10 @@ export class ClusterNode implements ClusterLink {
   }
 
   metrics(): MetricFamily[] {
-    const gauge = (name: string, help: string, value: number): MetricFamily => ({name, help, type: 'gauge', samples: [{value}]})
-    const counter = (name: string, help: string, value: number): MetricFamily => ({name, help, type: 'counter', samples: [{value}]})
     let routes = 0
     for (const n of this.registry.live) routes += this.routes.filtersOf(n)?.size ?? 0
-    return [
-      {name: 'midge_node_info', help: 'This node of the cluster (value 1; the node label names it).', type: 'gauge', samples: [{labels: {node: this.id}, value: 1}]},
-      gauge('midge_cluster_connected', 'Whether Redis answers and the routes are current (1), or the node serves local clients only (0).', this.up ? 1 : 0),
-      gauge('midge_cluster_nodes', 'Nodes in the cluster as this node sees them, itself included.', this.registry.live.size + 1),
-      gauge('midge_cluster_routes', 'Filters of other nodes in this node\'s route cache.', routes),
-      gauge('midge_cluster_retained_unsynced', 'Retained messages set or cleared on this node and not yet written to Redis (kept while it is away).', this.retained.unsynced),
-      gauge('midge_cluster_batches_unconfirmed', 'Batches of messages sent to other nodes and not yet confirmed by them (kept to be sent again).', this.forwarding.unconfirmedBatches),
-      counter('midge_cluster_batches_resent_total', 'Batches sent again to another node that may have missed them.', this.forwarding.resends.resent),
-      counter('midge_cluster_batches_gaps_total', 'Batches from other nodes that came after a missing one (dropped; a resend asked for).', this.forwarding.resends.gaps),
-      counter('midge_cluster_batches_duplicates_total', 'Batches from other nodes received again (dropped).', this.forwarding.resends.duplicates),
-      counter('midge_cluster_messages_forwarded_total', 'Messages sent to another node (one per node that wanted it).', this.counters.forwarded),
-      counter('midge_cluster_messages_received_total', 'Messages received from other nodes.', this.counters.received),
-      counter('midge_cluster_messages_dropped_total', 'QoS 1/2 messages for other nodes not kept while Redis was away, their node\'s --cluster-ack-window being full.', this.counters.dropped),
-      gauge('midge_cluster_links_up', 'Direct links from this node to other nodes that are up (their messages do not go through Redis).', this.links?.up ?? 0),
-      {name: 'midge_cluster_frames_sent_total', help: 'Batches of messages and confirmations sent to other nodes, by transport: a direct link, or Redis (no link up to that node).', type: 'counter',
-        samples: [{labels: {via: 'link'}, value: this.links?.counts.link ?? 0}, {labels: {via: 'redis'}, value: this.viaRedis}]},
-      counter('midge_cluster_link_batches_shed_total', 'Batches of QoS 0 messages only sent to another node as their number alone (their messages dropped, at most once), its link holding over 8 MiB unsent.', this.links?.counts.shed ?? 0),
-      counter('midge_cluster_links_refused_total', 'Connections to this node\'s link port refused (no handshake, a wrong secret or node id, bytes that are not a handshake).', this.links?.counts.refused ?? 0),
-      counter('midge_cluster_messages_undecodable_total', 'Messages from other nodes that could not be read (dropped).', this.counters.undecodable),
-    ]
+    return clusterMetrics({id: this.id, up: this.up, nodes: this.registry.live.size + 1, routes, retainedUnsynced: this.retained.unsynced,
+      forwarding: this.forwarding, counters: this.counters, links: this.links, viaRedis: this.viaRedis})
   }
 
   // --- Redis -------------------------------------------------------------------------------------
